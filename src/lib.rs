@@ -1,0 +1,13 @@
+//! autoinformer: a self-hosted voice robot for outbound call campaigns.
+//!
+//! Crate map (pure core, thin edges):
+//! - [`media`]: pure DSP over 20 ms frames of 8 kHz audio: G.711, prompt decoding, DTMF,
+//!   tones, VAD, answering-machine detection. No I/O besides decoding a given file.
+//! - [`asr`]: the `Recognizer` trait, the Vosk backend, grammars, phrase matching, Russian numbers.
+//! - [`scenario`]: the scenario format, its validation, and a pure interpreter.
+//! - [`call`]: one call: drives media + AMD + scenario over any frame source and clock.
+//! - [`telephony`], [`dialer`], [`actions`], [`store`], [`api`], [`web`]: later issues.
+pub mod asr;
+pub mod call;
+pub mod media;
+pub mod scenario;

@@ -1,0 +1,4 @@
+//! The `autoinformer` command line.
+fn main() {
+    println!("autoinformer");
+}

@@ -1,0 +1,38 @@
+//! Pure DSP: frames in, events out. Owns audio formats (G.711, prompt decoding), the DTMF
+//! receiver, tone detectors, the VAD wrapper and answering-machine detection.
+//! Never touches sockets, clocks or tokio; the only file access is decoding a named prompt.
+
+pub mod amd;
+pub mod audio;
+pub mod dtmf;
+pub mod g711;
+pub mod goertzel;
+pub mod level;
+pub mod prompt;
+pub mod tones;
+pub mod vad;
+
+/// Sample rate of everything inside the engine.
+pub const SAMPLE_RATE: u32 = 8000;
+/// Samples in one 20 ms frame at 8 kHz.
+pub const FRAME_SAMPLES: usize = 160;
+/// Length of one frame in milliseconds.
+pub const FRAME_MS: u64 = 20;
+/// One 20 ms frame of 16-bit linear audio at 8 kHz.
+pub type Frame = [i16; FRAME_SAMPLES];
+/// A frame of silence.
+pub const SILENT_FRAME: Frame = [0; FRAME_SAMPLES];
+
+/// What the per-frame analysis found in one callee frame; computed once per frame by the call
+/// runner and handed to AMD (and anything else) so no detector runs twice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameFeatures {
+    /// Time of the frame's start, from the answer, in ms.
+    pub at_ms: u64,
+    /// Frame level in dBm0 (−∞ clamped to −100 for digital silence).
+    pub level_dbm0: f32,
+    /// The raw webrtc-vad decision for this frame.
+    pub voiced: bool,
+    /// A tone event completed on this frame, if any.
+    pub tone: Option<tones::ToneEvent>,
+}

@@ -1,0 +1,12 @@
+//! Scenarios: the TOML/JSON format (spec §5), validation that reports every problem with its
+//! place, a pure interpreter driven by events and an injected clock, and reading numbers back
+//! from bundled prompts. Never does I/O besides reading the scenario file and checking that
+//! prompt files exist.
+
+pub mod interp;
+pub mod load;
+pub mod model;
+pub mod say_number;
+
+pub use load::{load_file, load_str, Format, LoadOptions, Problem, Problems};
+pub use model::*;

@@ -1,0 +1,120 @@
+//! The validated scenario, as the interpreter sees it. Built only by `load`.
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Spec §4 system result codes.
+pub mod system_result {
+    pub const NO_ANSWER: &str = "no_answer";
+    pub const BUSY: &str = "busy";
+    pub const REJECTED: &str = "rejected";
+    pub const SYSTEM: &str = "system";
+    pub const ANSWERING_MACHINE: &str = "answering_machine";
+    pub const NOT_LISTENED: &str = "not_listened";
+    pub const QUEUE_ABANDONED: &str = "queue_abandoned";
+}
+
+/// A loaded, valid scenario.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    /// Declared scenario results.
+    pub results: Vec<String>,
+    pub start: String,
+    pub steps: BTreeMap<String, Step>,
+}
+
+/// One step of the graph.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// What to play, in order.
+    pub play: Vec<PlayRef>,
+    /// What the step waits for after (or, with barge-in, during) its prompts.
+    pub listen: Listen,
+    /// A reaction during the message counts.
+    pub barge_in: bool,
+    pub on: Vec<Reaction>,
+    pub capture: Option<Capture>,
+    /// Set on reaching this step (e.g. after a capture), with the step's own actions.
+    pub result: Option<String>,
+    pub actions: Vec<Action>,
+    /// Where to go when the step is done (after its capture, or after its prompts).
+    pub next: Option<String>,
+}
+
+/// A prompt reference, resolved at load time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum PlayRef {
+    /// An audio file (absolute or relative to the working directory, already resolved).
+    File(PathBuf),
+    /// `"{var}"`: a captured value read back as a number (or digit by digit).
+    Var(String),
+}
+
+/// What a step listens for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Listen {
+    pub dtmf: bool,
+    pub voice: bool,
+    /// Listening window after the prompts end (spec: 10 s for keys by default).
+    pub wait_s: u32,
+}
+
+/// One `[[steps.X.on]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reaction {
+    pub dtmf: Option<char>,
+    /// Phrases; any one matching the recognised text triggers the reaction.
+    pub voice: Vec<String>,
+    /// `timeout = true`: taken when nothing came in the window.
+    pub timeout: bool,
+    pub result: Option<String>,
+    pub actions: Vec<Action>,
+    pub next: Option<String>,
+}
+
+/// Data capture for surveys and meter readings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Capture {
+    pub var: String,
+    pub kind: CaptureKind,
+    pub max_digits: u32,
+    /// Key that ends the input (not part of the value).
+    pub end: Option<char>,
+    /// Silence after the last digit that ends the input (default 5 s).
+    pub timeout_s: u32,
+}
+
+/// How a capture's value is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureKind {
+    /// A string of digits, leading zeros kept.
+    Digits,
+    /// A number, kept as digits.
+    Number,
+}
+
+/// What to do after a reaction (spec §5).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    Transfer {
+        to: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        callback_project: Option<String>,
+    },
+    TransferExternal {
+        to: String,
+    },
+    Sms {
+        template: String,
+    },
+    AddToProject {
+        project: String,
+    },
+    Hangup,
+    Webhook {
+        url: String,
+    },
+}
