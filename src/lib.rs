@@ -6,8 +6,10 @@
 //! - [`asr`]: the `Recognizer` trait, the Vosk backend, grammars, phrase matching, Russian numbers.
 //! - [`scenario`]: the scenario format, its validation, and a pure interpreter.
 //! - [`call`]: one call: drives media + AMD + scenario over any frame source and clock.
+//! - [`cli`]: the command line (`replay`, `check-scenario`).
 //! - [`telephony`], [`dialer`], [`actions`], [`store`], [`api`], [`web`]: later issues.
 pub mod asr;
 pub mod call;
+pub mod cli;
 pub mod media;
 pub mod scenario;

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs every test need (Debian packages, libvosk, the Korean Vosk test model) and runs all
+# tests, formatting and lint checks. This is the README's second command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+echo "== cargo fmt --check"
+cargo fmt --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+echo "== cargo test"
+# --show-output prints the tables (DTMF conformance, AMD results) of the passing tests.
+cargo test --no-fail-fast -- --show-output

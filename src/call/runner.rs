@@ -1,0 +1,427 @@
+//! The per-call state machine shared by replayed and live calls.
+use super::outcome::{AmdSummary, CallEvent, CallOutcome, EndedBy};
+use super::playback::Playback;
+use crate::asr::{Recognizer, SpeechModel};
+use crate::media::amd::{Amd, AmdDecision, Verdict};
+use crate::media::audio::AudioError;
+use crate::media::dtmf::{DtmfDigit, DtmfReceiver};
+use crate::media::prompt::PromptCache;
+use crate::media::tones::ToneDetector;
+use crate::media::vad::{Vad, VadEvent};
+use crate::media::{level, Frame, FrameFeatures, FRAME_MS, FRAME_SAMPLES};
+use crate::scenario::interp::{Command, Input, Interpreter, Outcome, PlayItem};
+use crate::scenario::{say_number, system_result, Scenario};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Longest the robot waits after answer for AMD before it starts talking anyway (AMD goes on).
+pub const MAX_SILENT_WAIT_MS: u64 = 4_000;
+/// Audio kept from before the VAD confirmed speech, so the recogniser hears the word onset.
+pub const SPEECH_PREROLL_FRAMES: usize = 20;
+
+/// Errors that end a call as a system failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("prompt: {0}")]
+    Prompt(#[from] AudioError),
+    #[error("speech recognition: {0}")]
+    Asr(#[from] crate::asr::AsrError),
+}
+
+/// Where the runner finds its shared parts.
+#[derive(Clone)]
+pub struct CallConfig {
+    /// Decoded prompts, shared between calls.
+    pub prompts: PromptCache,
+    /// The prompts directory (number prompts live in `numbers/` under it).
+    pub prompts_dir: PathBuf,
+    /// The speech model, when one is configured.
+    pub speech: Option<Arc<dyn SpeechModel>>,
+    /// Run answering-machine detection (on by default).
+    pub amd: bool,
+}
+
+/// What the caller of `on_frame` should do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameStatus {
+    Continue,
+    /// The robot hangs up: send this last frame, then end the call.
+    Hangup,
+}
+
+/// Phase of the call after answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Listening to the greeting while AMD decides.
+    Greeting,
+    /// The scenario runs.
+    Scenario,
+    Finished,
+}
+
+/// One call's state.
+pub struct CallRunner {
+    cfg: CallConfig,
+    interp: Interpreter,
+    amd: Option<Amd>,
+    amd_decision: Option<AmdDecision>,
+    vad: Vad,
+    tones: ToneDetector,
+    dtmf: DtmfReceiver,
+    playback: Playback,
+    recognizer: Option<Box<dyn Recognizer>>,
+    listen_voice: bool,
+    in_speech: bool,
+    utterance_start_ms: u64,
+    preroll: VecDeque<Frame>,
+    frames: u64,
+    phase: Phase,
+    events: Vec<CallEvent>,
+    result: Option<(Outcome, EndedBy)>,
+    error: Option<CallError>,
+}
+
+impl CallRunner {
+    /// A call that has just been answered.
+    pub fn new(scenario: Arc<Scenario>, cfg: CallConfig) -> Self {
+        let amd = cfg.amd.then(Amd::new);
+        Self {
+            cfg,
+            interp: Interpreter::new(scenario),
+            amd,
+            amd_decision: None,
+            vad: Vad::new(),
+            tones: ToneDetector::new(),
+            dtmf: DtmfReceiver::new(),
+            playback: Playback::default(),
+            recognizer: None,
+            listen_voice: false,
+            in_speech: false,
+            utterance_start_ms: 0,
+            preroll: VecDeque::with_capacity(SPEECH_PREROLL_FRAMES + 1),
+            frames: 0,
+            phase: Phase::Greeting,
+            events: Vec::new(),
+            result: None,
+            error: None,
+        }
+    }
+
+    /// Milliseconds since answer at the start of the next frame.
+    pub fn now_ms(&self) -> u64 {
+        self.frames * FRAME_MS
+    }
+
+    /// Whether the call has ended.
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// Processes one 20 ms callee frame and fills the robot's next outgoing frame.
+    pub fn on_frame(&mut self, callee: &Frame, out: &mut Frame) -> FrameStatus {
+        if self.phase == Phase::Finished {
+            out.fill(0);
+            return FrameStatus::Hangup;
+        }
+        let at_ms = self.now_ms();
+        self.frames += 1;
+
+        // Analysis, once per frame.
+        let mut digits: [Option<DtmfDigit>; 4] = [None; 4];
+        let mut n = 0;
+        self.dtmf.process(callee, |d| {
+            if n < digits.len() {
+                digits[n] = Some(d);
+                n += 1;
+            }
+        });
+        let (voiced, vad_event) = self.vad.process_frame(callee, at_ms);
+        let tone = self.tones.process_frame(callee, at_ms);
+        let features = FrameFeatures { at_ms, level_dbm0: level::dbm0(callee), voiced, tone };
+
+        self.run_amd(&features);
+        if self.phase == Phase::Greeting && at_ms + FRAME_MS >= MAX_SILENT_WAIT_MS {
+            self.start_scenario(at_ms);
+        }
+        for d in digits.iter().flatten() {
+            let digit_ms = d.start_sample * 1000 / u64::from(crate::media::SAMPLE_RATE);
+            self.on_digit(d.digit, digit_ms, at_ms);
+        }
+        self.on_speech_audio(callee, vad_event, at_ms);
+        if self.phase == Phase::Scenario {
+            if let Some(deadline) = self.interp.next_deadline() {
+                if deadline <= at_ms {
+                    self.apply_input(Input::Tick, at_ms);
+                }
+            }
+        }
+
+        if self.phase == Phase::Finished {
+            out.fill(0);
+            return FrameStatus::Hangup;
+        }
+        if self.playback.next_frame(out) && self.phase == Phase::Scenario {
+            self.apply_input(Input::PromptsFinished, at_ms + FRAME_MS);
+        }
+        if self.phase == Phase::Finished {
+            FrameStatus::Hangup
+        } else {
+            FrameStatus::Continue
+        }
+    }
+
+    /// A digit that arrived out of band (RFC 4733) on a live call.
+    pub fn on_event_digit(&mut self, digit: char) {
+        let at_ms = self.now_ms();
+        self.on_digit(digit, at_ms, at_ms);
+    }
+
+    /// The callee hung up (end of the replayed file, or BYE on a live call).
+    pub fn on_callee_hangup(&mut self) {
+        if self.phase == Phase::Finished {
+            return;
+        }
+        let at_ms = self.now_ms();
+        if self.in_speech {
+            self.end_utterance(self.utterance_start_ms, at_ms);
+        }
+        if self.phase == Phase::Finished {
+            return;
+        }
+        if self.phase == Phase::Greeting {
+            // Nobody ever heard the message.
+            if matches!(self.amd_decision.as_ref().map(|d| d.verdict), Some(Verdict::Machine)) {
+                self.finish_system(system_result::ANSWERING_MACHINE, EndedBy::Callee);
+            } else {
+                self.finish_system(system_result::NOT_LISTENED, EndedBy::Callee);
+            }
+            return;
+        }
+        let cmds = self.interp.handle(Input::CalleeHungUp, at_ms);
+        self.apply_commands(cmds, at_ms);
+        if self.phase != Phase::Finished {
+            self.finish_system(system_result::NOT_LISTENED, EndedBy::Callee);
+        } else if let Some((_, by)) = self.result.as_mut() {
+            *by = EndedBy::Callee;
+        }
+    }
+
+    /// The outcome; valid once the call has ended (a call still running is reported as if the
+    /// callee hung up now).
+    pub fn into_outcome(mut self) -> Result<CallOutcome, CallError> {
+        if self.phase != Phase::Finished {
+            self.on_callee_hangup();
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let duration_ms = self.now_ms();
+        let (outcome, ended_by) = self.result.take().unwrap_or_else(|| {
+            (Outcome { result: system_result::SYSTEM.into(), actions: vec![], captured: Default::default() }, EndedBy::Robot)
+        });
+        let amd = match &self.amd_decision {
+            Some(d) => AmdSummary::from(d),
+            None => AmdSummary { verdict: Verdict::Unknown, decided_at_ms: duration_ms, reason: "no_decision".into() },
+        };
+        Ok(CallOutcome {
+            result: outcome.result,
+            amd,
+            events: self.events,
+            actions: outcome.actions,
+            captured: outcome.captured,
+            ended_by,
+            duration_ms,
+        })
+    }
+
+    fn run_amd(&mut self, features: &FrameFeatures) {
+        let Some(amd) = self.amd.as_mut() else {
+            return;
+        };
+        let Some(decision) = amd.process(features) else {
+            return;
+        };
+        let verdict = decision.verdict;
+        tracing::debug!(verdict = ?verdict, at_ms = decision.decided_at_ms, reason = %decision.reason, "amd decision");
+        self.amd_decision = Some(decision);
+        match verdict {
+            Verdict::Machine => {
+                self.amd = None;
+                self.playback.stop();
+                self.finish_system(system_result::ANSWERING_MACHINE, EndedBy::Robot);
+            }
+            Verdict::Human | Verdict::Unknown => {
+                if self.phase == Phase::Greeting {
+                    self.start_scenario(features.at_ms + FRAME_MS);
+                }
+            }
+        }
+    }
+
+    fn start_scenario(&mut self, at_ms: u64) {
+        if self.phase != Phase::Greeting {
+            return;
+        }
+        self.phase = Phase::Scenario;
+        self.apply_input(Input::Answered, at_ms);
+    }
+
+    fn on_digit(&mut self, digit: char, digit_ms: u64, now_ms: u64) {
+        if self.phase == Phase::Finished {
+            return;
+        }
+        self.events.push(CallEvent::Dtmf { at_ms: digit_ms, digit });
+        // A machine does not press keys: a digit settles AMD as human.
+        if self.amd.take().is_some() && self.amd_decision.as_ref().is_none_or(|d| d.verdict != Verdict::Human) {
+            self.amd_decision = Some(AmdDecision { verdict: Verdict::Human, decided_at_ms: now_ms, reason: "dtmf".into() });
+        }
+        if self.phase == Phase::Greeting {
+            self.start_scenario(now_ms);
+        }
+        self.apply_input(Input::Dtmf(digit), now_ms);
+    }
+
+    fn on_speech_audio(&mut self, frame: &Frame, event: Option<VadEvent>, at_ms: u64) {
+        match event {
+            Some(VadEvent::SpeechStarted { start_ms }) => {
+                self.in_speech = true;
+                self.utterance_start_ms = start_ms;
+                if self.phase == Phase::Scenario {
+                    self.apply_input(Input::SpeechStarted, at_ms);
+                }
+                if let Some(rec) = self.recognizer.as_mut() {
+                    for f in &self.preroll {
+                        if let Err(e) = rec.accept(f) {
+                            tracing::warn!(error = %e, "recogniser rejected audio");
+                        }
+                    }
+                }
+                self.preroll.clear();
+            }
+            Some(VadEvent::SpeechEnded { start_ms, end_ms, .. }) => {
+                if let Some(rec) = self.recognizer.as_mut() {
+                    let _ = rec.accept(frame);
+                }
+                self.end_utterance(start_ms, end_ms);
+                return;
+            }
+            None => {}
+        }
+        if self.in_speech {
+            if let Some(rec) = self.recognizer.as_mut() {
+                if let Err(e) = rec.accept(frame) {
+                    tracing::warn!(error = %e, "recogniser rejected audio");
+                }
+            }
+        } else {
+            if self.preroll.len() == SPEECH_PREROLL_FRAMES {
+                self.preroll.pop_front();
+            }
+            self.preroll.push_back(*frame);
+        }
+    }
+
+    fn end_utterance(&mut self, start_ms: u64, end_ms: u64) {
+        self.in_speech = false;
+        let Some(rec) = self.recognizer.as_mut() else {
+            return;
+        };
+        let text = match rec.finish() {
+            Ok(r) => r.text,
+            Err(e) => {
+                tracing::warn!(error = %e, "recognition failed");
+                return;
+            }
+        };
+        if text.trim().is_empty() {
+            return;
+        }
+        self.events.push(CallEvent::Speech { at_ms: start_ms, text: text.clone(), end_ms });
+        if let Some(amd) = self.amd.as_mut() {
+            amd.note_transcript(&text, end_ms);
+        }
+        if self.phase == Phase::Scenario && self.listen_voice {
+            self.apply_input(Input::Speech { text: &text }, end_ms.max(self.now_ms()));
+        }
+    }
+
+    fn apply_input(&mut self, input: Input<'_>, at_ms: u64) {
+        if self.phase != Phase::Scenario {
+            return;
+        }
+        let cmds = self.interp.handle(input, at_ms);
+        self.apply_commands(cmds, at_ms);
+    }
+
+    fn apply_commands(&mut self, cmds: Vec<Command>, at_ms: u64) {
+        for cmd in cmds {
+            if self.phase == Phase::Finished {
+                return;
+            }
+            match cmd {
+                Command::Play(items) => match self.load_items(&items) {
+                    Ok(samples) => self.playback.start(samples),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot play prompt; ending the call");
+                        self.error = Some(e);
+                        self.finish_system(system_result::SYSTEM, EndedBy::Robot);
+                    }
+                },
+                Command::StopPlayback => self.playback.stop(),
+                Command::Listen { voice, phrases, .. } => {
+                    self.listen_voice = voice;
+                    self.recognizer = None;
+                    if voice {
+                        if let Some(model) = &self.cfg.speech {
+                            match model.recognizer(&phrases) {
+                                Ok(r) => self.recognizer = Some(r),
+                                Err(e) => tracing::warn!(error = %e, "no recogniser for this step"),
+                            }
+                        }
+                    }
+                }
+                Command::Finish(outcome) => {
+                    tracing::debug!(result = %outcome.result, at_ms, "scenario finished");
+                    self.playback.stop();
+                    self.result = Some((outcome, EndedBy::Robot));
+                    self.phase = Phase::Finished;
+                }
+            }
+        }
+    }
+
+    fn load_items(&self, items: &[PlayItem]) -> Result<Vec<Arc<[i16]>>, CallError> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                PlayItem::File(path) => out.push(self.cfg.prompts.get(path)?),
+                PlayItem::Number(digits) => {
+                    for name in say_number::number_prompts(digits) {
+                        let path = self.cfg.prompts_dir.join("numbers").join(format!("{name}.wav"));
+                        out.push(self.cfg.prompts.get(&path)?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn finish_system(&mut self, code: &str, by: EndedBy) {
+        if self.phase == Phase::Finished {
+            return;
+        }
+        let captured = Default::default();
+        self.result = Some((Outcome { result: code.to_string(), actions: vec![], captured }, by));
+        self.phase = Phase::Finished;
+    }
+}
+
+/// Splits a sample buffer into 20 ms frames, zero-padding the last one.
+pub fn frames_of(samples: &[i16]) -> impl Iterator<Item = Frame> + '_ {
+    samples.chunks(FRAME_SAMPLES).map(|c| {
+        let mut f = [0i16; FRAME_SAMPLES];
+        f[..c.len()].copy_from_slice(c);
+        f
+    })
+}

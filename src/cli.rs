@@ -1,0 +1,171 @@
+//! Command-line commands (spec §10): `replay`, `check-scenario`. Thin: parse, load, run, print.
+use crate::asr::vosk_backend::VoskModel;
+use crate::asr::SpeechModel;
+use crate::call::{replay, CallConfig, CallOutcome};
+use crate::media::audio::decode_file_8k;
+use crate::media::prompt::PromptCache;
+use crate::scenario::{load_file, LoadOptions, Scenario};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The production default model folder.
+pub const DEFAULT_MODEL_DIR: &str = "models/vosk-model-small-ru-0.22";
+
+#[derive(Parser, Debug)]
+#[command(name = "autoinformer", version, about = "Voice robot for outbound call campaigns")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one answered call offline; the callee's side comes from a WAV file.
+    Replay(ReplayArgs),
+    /// Validate a scenario file; non-zero exit with every problem listed.
+    CheckScenario(CheckArgs),
+}
+
+/// Where prompts and the speech model are.
+#[derive(Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Prompts directory (second place prompt files are looked up, after the scenario's folder).
+    #[arg(long, env = "AUTOINFORMER_PROMPTS", default_value = "prompts")]
+    pub prompts: PathBuf,
+    /// Vosk model folder; voice scenarios need one.
+    #[arg(long, env = "AUTOINFORMER_MODEL", default_value = DEFAULT_MODEL_DIR)]
+    pub model: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// Scenario file (TOML or JSON).
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// The callee's audio (any supported format; the callee hangs up when it ends).
+    #[arg(long)]
+    pub callee: PathBuf,
+    /// Print the outcome as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a stereo recording (callee left, robot right).
+    #[arg(long)]
+    pub record: Option<PathBuf>,
+    /// Switch off answering-machine detection.
+    #[arg(long)]
+    pub no_amd: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Scenario file (TOML or JSON).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Replay(a) => replay_cmd(a),
+        Command::CheckScenario(a) => check_cmd(a),
+    }
+}
+
+/// Loads the speech model when its folder exists; a missing folder means "no model".
+pub fn load_speech(dir: &Path) -> anyhow::Result<Option<Arc<dyn SpeechModel>>> {
+    if !dir.exists() {
+        tracing::info!(model = %dir.display(), "no speech model folder; voice scenarios are unavailable");
+        return Ok(None);
+    }
+    let model = VoskModel::load(dir).with_context(|| format!("loading the speech model {}", dir.display()))?;
+    Ok(Some(Arc::new(model)))
+}
+
+fn load_scenario(file: &Path, engine: &EngineArgs, speech: Option<&Arc<dyn SpeechModel>>) -> Result<Scenario, String> {
+    let opts = LoadOptions { prompts_dir: engine.prompts.clone(), speech: speech.map(|s| s.as_ref()) };
+    load_file(file, &opts).map_err(|p| p.to_string())
+}
+
+fn check_cmd(a: CheckArgs) -> anyhow::Result<ExitCode> {
+    let speech = load_speech(&a.engine.model)?;
+    match load_scenario(&a.file, &a.engine, speech.as_ref()) {
+        Ok(s) => {
+            println!("{}: ok: \"{}\", {} step(s), {} result(s)", a.file.display(), s.name, s.steps.len(), s.results.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            eprint!("{problems}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let speech = load_speech(&a.engine.model)?;
+    let scenario = match load_scenario(&a.scenario, &a.engine, speech.as_ref()) {
+        Ok(s) => Arc::new(s),
+        Err(problems) => {
+            eprint!("{problems}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let callee = match decode_file_8k(&a.callee) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: callee audio: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let cfg = CallConfig { prompts: PromptCache::new(), prompts_dir: a.engine.prompts.clone(), speech, amd: !a.no_amd };
+    let outcome = match &a.record {
+        Some(path) => {
+            let mut w = replay::record_to_wav(path).with_context(|| format!("creating {}", path.display()))?;
+            let mut err = None;
+            let mut rec = |callee: &crate::media::Frame, robot: &crate::media::Frame| {
+                for (l, r) in callee.iter().zip(robot) {
+                    if let Err(e) = w.write_sample(*l).and_then(|_| w.write_sample(*r)) {
+                        err.get_or_insert(e);
+                    }
+                }
+            };
+            let o = replay::run(scenario, cfg, &callee, Some(&mut rec))?;
+            if let Some(e) = err {
+                return Err(e).with_context(|| format!("writing {}", path.display()));
+            }
+            w.finalize().with_context(|| format!("finishing {}", path.display()))?;
+            o
+        }
+        None => replay::run(scenario, cfg, &callee, None)?,
+    };
+    print_outcome(&outcome, a.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_outcome(o: &CallOutcome, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(o)?);
+        return Ok(());
+    }
+    println!("result:   {}", o.result);
+    println!("amd:      {:?} at {} ms ({})", o.amd.verdict, o.amd.decided_at_ms, o.amd.reason);
+    for e in &o.events {
+        match e {
+            crate::call::CallEvent::Dtmf { at_ms, digit } => println!("event:    {at_ms:>6} ms  key {digit}"),
+            crate::call::CallEvent::Speech { at_ms, text, end_ms } => println!("event:    {at_ms:>6} ms  said \"{text}\" (until {end_ms} ms)"),
+        }
+    }
+    for (k, v) in &o.captured {
+        println!("captured: {k} = {v}");
+    }
+    for a in &o.actions {
+        println!("action:   {}", serde_json::to_string(a)?);
+    }
+    println!("duration: {} ms, ended by {:?}", o.duration_ms, o.ended_by);
+    Ok(())
+}
