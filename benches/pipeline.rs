@@ -1,0 +1,80 @@
+//! Benchmark: the whole per-call pipeline without ASR (DTMF receiver, tone detectors, VAD, AMD,
+//! scenario interpreter, prompt playback), as × real time on one core. Target ≥ 5,000×.
+//! Callee audio: espeak-ng Russian speech, pauses, a DTMF key, noise; generated at start.
+use autoinformer::call::{replay, CallConfig};
+use autoinformer::media::audio::decode_file_8k;
+use autoinformer::media::prompt::PromptCache;
+use autoinformer::scenario::{Action, Listen, PlayRef, Reaction, Scenario, Step};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn espeak(dir: &Path, name: &str, text: &str) -> Vec<i16> {
+    let raw = dir.join(format!("{name}.raw.wav"));
+    let out = dir.join(format!("{name}.wav"));
+    let ok = Command::new("espeak-ng").args(["-v", "ru", "-w"]).arg(&raw).arg(text).status().map(|s| s.success()).unwrap_or(false)
+        && Command::new("sox").arg("-D").arg(&raw).args(["-r", "8000", "-c", "1", "-b", "16"]).arg(&out).args(["gain", "-n", "-12"]).status().map(|s| s.success()).unwrap_or(false);
+    assert!(ok, "espeak-ng and sox are needed (scripts/setup.sh installs them)");
+    decode_file_8k(&out).expect("generated speech decodes")
+}
+
+fn tone_pair(lo: f64, hi: f64, ms: usize) -> Vec<i16> {
+    (0..ms * 8).map(|i| {
+        let t = i as f64 / 8000.0;
+        (6000.0 * ((2.0 * std::f64::consts::PI * lo * t).sin() + (2.0 * std::f64::consts::PI * hi * t).sin())) as i16
+    }).collect()
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prompt_samples = espeak(dir.path(), "offer", "Здравствуйте! Это автоинформатор. Нажмите один, чтобы записаться, или два, если вам не интересно.");
+    let prompt_path = dir.path().join("offer.wav");
+    let greeting = espeak(dir.path(), "hello", "Алло? Да, слушаю вас.");
+
+    // One callee: greeting, 6 s of pauses and mumbling, key 1 after the prompt, then silence.
+    let mut callee: Vec<i16> = vec![0; 4000];
+    callee.extend(&greeting);
+    callee.extend(std::iter::repeat_n(0i16, 8000 * 2));
+    let mut rng = 12345u32;
+    for _ in 0..8000 * 4 {
+        rng = rng.wrapping_mul(1664525).wrapping_add(1013904223);
+        callee.push(((rng >> 16) as i16) >> 8);
+    }
+    let key_at = callee.len().max(8000 * 2 + prompt_samples.len() + 8000);
+    callee.resize(key_at, 0);
+    callee.extend(tone_pair(697.0, 1209.0, 100));
+    callee.extend(std::iter::repeat_n(0i16, 8000));
+    let audio_s = callee.len() as f64 / 8000.0;
+
+    let on = |k: char, r: &str| Reaction { dtmf: Some(k), voice: vec![], timeout: false, result: Some(r.into()), actions: vec![Action::Hangup], next: None };
+    let mut steps = BTreeMap::new();
+    steps.insert("offer".to_string(), Step {
+        play: vec![PlayRef::File(prompt_path.clone())],
+        listen: Listen { dtmf: true, voice: false, wait_s: 10 },
+        barge_in: true,
+        on: vec![on('1', "yes"), on('2', "no")],
+        capture: None, result: None, actions: vec![], next: None,
+    });
+    let scenario = Arc::new(Scenario { name: "bench".into(), results: vec!["yes".into(), "no".into()], start: "offer".into(), steps });
+    let cfg = CallConfig { prompts: PromptCache::new(), prompts_dir: dir.path().to_path_buf(), speech: None, amd: true };
+
+    // Check the call does what we measure.
+    let o = replay::run(scenario.clone(), cfg.clone(), &callee, None).expect("replay");
+    println!("pipeline: one call = {audio_s:.1} s of callee audio; result {:?}, amd {:?}, {} event(s)", o.result, o.amd.verdict, o.events.len());
+
+    let mut best = f64::MAX;
+    let calls = 40;
+    for _ in 0..5 {
+        let t = Instant::now();
+        for _ in 0..calls {
+            let o = replay::run(scenario.clone(), cfg.clone(), &callee, None).expect("replay");
+            std::hint::black_box(o);
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let rt = audio_s * calls as f64 / best;
+    println!("pipeline: {calls} calls, {:.1} s of audio in {:.3} s on one thread: {rt:.0}x real time per core (target >= 5000x)", audio_s * calls as f64, best);
+    println!("pipeline: that is {:.0} concurrent calls' media analysis per core", rt);
+}

@@ -1,0 +1,191 @@
+//! End-to-end calls through the one call runner: real scenario loading, real prompt decoding,
+//! real DTMF/VAD/tones/AMD, real Vosk (Korean test model) on generated callee audio.
+mod common;
+use autoinformer::asr::vosk_backend::VoskModel;
+use autoinformer::asr::SpeechModel;
+use autoinformer::call::{replay, CallConfig, CallEvent, CallOutcome, EndedBy};
+use autoinformer::media::amd::Verdict;
+use autoinformer::media::prompt::PromptCache;
+use autoinformer::scenario::{load_file, LoadOptions};
+use common::*;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const OFFER: &str = r#"
+name = "Салон"
+results = ["Хочу записаться", "Не интересно"]
+start = "offer"
+
+[steps.offer]
+play = ["offer.wav"]
+listen = { dtmf = true, wait_s = 5 }
+
+[[steps.offer.on]]
+dtmf = "1"
+result = "Хочу записаться"
+actions = [{ transfer = "agents", callback_project = "Перезвон" }]
+
+[[steps.offer.on]]
+dtmf = "2"
+result = "Не интересно"
+actions = [{ sms = "Спасибо!" }]
+"#;
+
+fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scenario_dir(toml: &str, prompts: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("scenario.toml"), toml).expect("write scenario");
+    for (name, voice, text) in prompts {
+        let s = speech(dir.path(), &format!("gen-{name}"), voice, text);
+        write_wav(&dir.path().join(format!("{name}.wav")), &s);
+    }
+    dir
+}
+
+fn run(dir: &Path, callee: &[i16], speech: Option<Arc<dyn SpeechModel>>) -> CallOutcome {
+    let prompts_dir = project_root().join("prompts");
+    let opts = LoadOptions { prompts_dir: prompts_dir.clone(), speech: speech.as_deref() };
+    let scenario = load_file(&dir.join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
+    let cfg = CallConfig { prompts: PromptCache::new(), prompts_dir, speech, amd: true };
+    replay::run(Arc::new(scenario), cfg, callee, None).expect("call runs")
+}
+
+fn offer_dir() -> tempfile::TempDir {
+    scenario_dir(OFFER, &[("offer", "ru", "Здравствуйте! Нажмите один, чтобы записаться, или два, если не интересно.")])
+}
+
+#[test]
+fn person_presses_1_after_the_message() {
+    let dir = offer_dir();
+    let hello = speech(dir.path(), "hello", "ru", "Алло?");
+    let callee = concat(&[&silence(0.4), &hello, &silence(9.0), &keys("1"), &silence(3.0)]);
+    let o = run(dir.path(), &callee, None);
+    assert_eq!(o.result, "Хочу записаться", "{o:?}");
+    assert_eq!(o.amd.verdict, Verdict::Human, "{o:?}");
+    let digits: Vec<char> = o.events.iter().filter_map(|e| match e { CallEvent::Dtmf { digit, .. } => Some(*digit), _ => None }).collect();
+    assert_eq!(digits, vec!['1']);
+    let json = serde_json::to_value(&o).expect("json");
+    assert_eq!(json["actions"][0]["kind"], "transfer");
+    assert_eq!(json["actions"][0]["to"], "agents");
+    assert_eq!(o.ended_by, EndedBy::Robot);
+}
+
+#[test]
+fn key_during_the_message_barges_in() {
+    let dir = offer_dir();
+    let hello = speech(dir.path(), "hello", "ru", "Да, слушаю.");
+    let callee = concat(&[&silence(0.3), &hello, &silence(2.5), &keys("2"), &silence(10.0)]);
+    let o = run(dir.path(), &callee, None);
+    assert_eq!(o.result, "Не интересно", "{o:?}");
+    assert!(o.duration_ms < 8_000, "the robot ended the call right after the key: {o:?}");
+}
+
+#[test]
+fn silence_after_the_message_is_not_listened() {
+    let dir = offer_dir();
+    let hello = speech(dir.path(), "hello", "ru", "Алло?");
+    let callee = concat(&[&silence(0.3), &hello, &silence(25.0)]);
+    let o = run(dir.path(), &callee, None);
+    assert_eq!(o.result, "not_listened", "{o:?}");
+    assert!(o.events.is_empty());
+}
+
+#[test]
+fn hanging_up_during_the_message_is_not_listened() {
+    let dir = offer_dir();
+    let hello = speech(dir.path(), "hello", "ru", "Алло?");
+    let callee = concat(&[&silence(0.3), &hello, &silence(2.5)]);
+    let o = run(dir.path(), &callee, None);
+    assert_eq!(o.result, "not_listened", "{o:?}");
+    assert_eq!(o.ended_by, EndedBy::Callee);
+}
+
+#[test]
+fn carrier_voicemail_is_dropped_as_answering_machine() {
+    let dir = offer_dir();
+    let greeting = speech(dir.path(), "vm", "ru", "Здравствуйте. Абонент сейчас не может ответить на ваш звонок. Оставьте, пожалуйста, сообщение после звукового сигнала.");
+    let callee = concat(&[&silence(0.3), &greeting, &silence(0.5), &beep(1000.0, 500, -12.0), &silence(10.0)]);
+    let o = run(dir.path(), &callee, None);
+    assert_eq!(o.result, "answering_machine", "{o:?}");
+    assert_eq!(o.amd.verdict, Verdict::Machine);
+    assert!(o.amd.decided_at_ms <= 6_000, "{o:?}");
+}
+
+#[test]
+fn meter_reading_by_keys_is_captured_and_read_back() {
+    let toml = r##"
+name = "Показания"
+results = ["Показания приняты"]
+start = "reading"
+
+[steps.reading]
+play = ["ask.wav"]
+listen = { dtmf = true, wait_s = 10 }
+capture = { var = "cold_water", kind = "number", max_digits = 8, end = "#" }
+next = "confirm"
+
+[steps.confirm]
+play = ["you_said.wav", "{cold_water}"]
+result = "Показания приняты"
+"##;
+    let dir = scenario_dir(toml, &[("ask", "ru", "Наберите показания счётчика и нажмите решётку."), ("you_said", "ru", "Вы назвали")]);
+    let hello = speech(dir.path(), "hello", "ru", "Алло?");
+    let callee = concat(&[&silence(0.3), &hello, &silence(5.0), &keys("12345#"), &silence(12.0)]);
+    let mut robot_frames = 0usize;
+    let prompts_dir = project_root().join("prompts");
+    let opts = LoadOptions { prompts_dir: prompts_dir.clone(), speech: None };
+    let scenario = load_file(&dir.path().join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
+    let cfg = CallConfig { prompts: PromptCache::new(), prompts_dir, speech: None, amd: true };
+    let mut rec = |_c: &autoinformer::media::Frame, r: &autoinformer::media::Frame| {
+        if r.iter().any(|&s| s != 0) {
+            robot_frames += 1;
+        }
+    };
+    let o = replay::run(Arc::new(scenario), cfg, &callee, Some(&mut rec)).expect("call");
+    assert_eq!(o.result, "Показания приняты", "{o:?}");
+    assert_eq!(o.captured.get("cold_water").map(String::as_str), Some("12345"));
+    // "Вы назвали" + "двенадцать тысяч триста сорок пять" was played after the capture.
+    assert!(robot_frames > 100, "robot spoke {robot_frames} frames");
+}
+
+fn korean_model() -> Arc<dyn SpeechModel> {
+    let path = project_root().join("models/test-ko");
+    assert!(path.join("am").exists(), "models/test-ko is missing: run scripts/setup.sh --test");
+    Arc::new(VoskModel::load(&path).expect("Korean test model loads"))
+}
+
+#[test]
+fn spoken_answer_is_recognised_by_vosk_and_matched() {
+    let toml = r#"
+name = "Voice"
+results = ["yes", "no"]
+start = "ask"
+
+[steps.ask]
+play = ["ask.wav"]
+listen = { dtmf = true, voice = true, wait_s = 8 }
+
+[[steps.ask.on]]
+dtmf = "1"
+voice = ["네"]
+result = "yes"
+
+[[steps.ask.on]]
+dtmf = "2"
+voice = ["아니요"]
+result = "no"
+"#;
+    let model = korean_model();
+    let dir = scenario_dir(toml, &[("ask", "ko", "안녕하세요. 예약하시겠습니까?")]);
+    for (word, expected) in [("네", "yes"), ("아니요", "no")] {
+        let hello = speech(dir.path(), "hello", "ko", "여보세요");
+        let answer = speech(dir.path(), "answer", "ko", word);
+        let callee = concat(&[&silence(0.3), &hello, &silence(6.0), &answer, &silence(4.0)]);
+        let o = run(dir.path(), &callee, Some(model.clone()));
+        assert_eq!(o.result, expected, "{o:?}");
+        assert!(o.events.iter().any(|e| matches!(e, CallEvent::Speech { text, .. } if text == word)), "{o:?}");
+    }
+}

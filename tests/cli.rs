@@ -1,0 +1,85 @@
+//! The command line as a user runs it: `check-scenario` and `replay --json`.
+mod common;
+use common::*;
+use std::process::Command;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_autoinformer"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.env("AUTOINFORMER_MODEL", "/nonexistent-model");
+    c
+}
+
+const BAD: &str = r#"name = "Плохой"
+results = ["Да"]
+start = "offer"
+
+[steps.offer]
+play = ["missing.wav"]
+listen = { dtmf = true }
+
+[[steps.offer.on]]
+dtmf = "1"
+result = "Нет"
+next = "nowhere"
+"#;
+
+#[test]
+fn check_scenario_lists_every_problem_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.toml");
+    std::fs::write(&f, BAD).unwrap();
+    let out = bin().arg("check-scenario").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing.wav"), "{err}");
+    assert!(err.contains("Нет"), "{err}");
+    assert!(err.contains("nowhere"), "{err}");
+    assert!(err.contains("bad.toml:6:") || err.contains("bad.toml: 6:") || err.contains(":6:"), "line of the missing prompt: {err}");
+}
+
+#[test]
+fn replay_prints_the_outcome_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = r#"name = "Опрос"
+results = ["Да", "Нет"]
+start = "q"
+[steps.q]
+play = ["q.wav"]
+listen = { dtmf = true, wait_s = 5 }
+[[steps.q.on]]
+dtmf = "1"
+result = "Да"
+[[steps.q.on]]
+dtmf = "2"
+result = "Нет"
+"#;
+    std::fs::write(dir.path().join("s.toml"), scenario).unwrap();
+    let q = speech(dir.path(), "q-gen", "ru", "Вам удобно говорить? Нажмите один или два.");
+    write_wav(&dir.path().join("q.wav"), &q);
+    let hello = speech(dir.path(), "hello", "ru", "Алло");
+    let callee = write_wav(&dir.path().join("callee.wav"), &concat(&[&silence(0.3), &hello, &silence(7.0), &keys("2"), &silence(2.0)]));
+    let out = bin().args(["replay", "--json", "--scenario"]).arg(dir.path().join("s.toml")).arg("--callee").arg(&callee).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["result"], "Нет", "{v}");
+    assert_eq!(v["amd"]["verdict"], "human");
+    assert!(v["amd"]["decided_at_ms"].as_u64().is_some());
+    assert_eq!(v["events"][0]["kind"], "dtmf");
+    assert_eq!(v["events"][0]["digit"], "2");
+    assert!(v["captured"].is_object());
+}
+
+#[test]
+fn replay_with_unreadable_audio_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = "name = \"x\"\nresults = [\"a\"]\nstart = \"s\"\n[steps.s]\nplay = [\"p.wav\"]\nresult = \"a\"\n";
+    std::fs::write(dir.path().join("s.toml"), scenario).unwrap();
+    write_wav(&dir.path().join("p.wav"), &beep(440.0, 200, -20.0));
+    let bad = dir.path().join("garbage.wav");
+    std::fs::write(&bad, b"RIFF\x10\x00\x00\x00WAVEnot really").unwrap();
+    let out = bin().args(["replay", "--scenario"]).arg(dir.path().join("s.toml")).arg("--callee").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("garbage.wav"), "{err}");
+}
