@@ -14,17 +14,38 @@ use std::time::Instant;
 fn espeak(dir: &Path, name: &str, text: &str) -> Vec<i16> {
     let raw = dir.join(format!("{name}.raw.wav"));
     let out = dir.join(format!("{name}.wav"));
-    let ok = Command::new("espeak-ng").args(["-v", "ru", "-w"]).arg(&raw).arg(text).status().map(|s| s.success()).unwrap_or(false)
-        && Command::new("sox").arg("-D").arg(&raw).args(["-r", "8000", "-c", "1", "-b", "16"]).arg(&out).args(["gain", "-n", "-12"]).status().map(|s| s.success()).unwrap_or(false);
-    assert!(ok, "espeak-ng and sox are needed (scripts/setup.sh installs them)");
+    let ok = Command::new("espeak-ng")
+        .args(["-v", "ru", "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+        && Command::new("sox")
+            .arg("-D")
+            .arg(&raw)
+            .args(["-r", "8000", "-c", "1", "-b", "16"])
+            .arg(&out)
+            .args(["gain", "-n", "-12"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+    assert!(
+        ok,
+        "espeak-ng and sox are needed (scripts/setup.sh installs them)"
+    );
     decode_file_8k(&out).expect("generated speech decodes")
 }
 
 fn tone_pair(lo: f64, hi: f64, ms: usize) -> Vec<i16> {
-    (0..ms * 8).map(|i| {
-        let t = i as f64 / 8000.0;
-        (6000.0 * ((2.0 * std::f64::consts::PI * lo * t).sin() + (2.0 * std::f64::consts::PI * hi * t).sin())) as i16
-    }).collect()
+    (0..ms * 8)
+        .map(|i| {
+            let t = i as f64 / 8000.0;
+            (6000.0
+                * ((2.0 * std::f64::consts::PI * lo * t).sin()
+                    + (2.0 * std::f64::consts::PI * hi * t).sin())) as i16
+        })
+        .collect()
 }
 
 fn main() {
@@ -48,21 +69,53 @@ fn main() {
     callee.extend(std::iter::repeat_n(0i16, 8000));
     let audio_s = callee.len() as f64 / 8000.0;
 
-    let on = |k: char, r: &str| Reaction { dtmf: Some(k), voice: vec![], timeout: false, result: Some(r.into()), actions: vec![Action::Hangup], next: None };
+    let on = |k: char, r: &str| Reaction {
+        dtmf: Some(k),
+        voice: vec![],
+        timeout: false,
+        result: Some(r.into()),
+        actions: vec![Action::Hangup],
+        next: None,
+    };
     let mut steps = BTreeMap::new();
-    steps.insert("offer".to_string(), Step {
-        play: vec![PlayRef::File(prompt_path.clone())],
-        listen: Listen { dtmf: true, voice: false, wait_s: 10 },
-        barge_in: true,
-        on: vec![on('1', "yes"), on('2', "no")],
-        capture: None, result: None, actions: vec![], next: None,
+    steps.insert(
+        "offer".to_string(),
+        Step {
+            play: vec![PlayRef::File(prompt_path.clone())],
+            listen: Listen {
+                dtmf: true,
+                voice: false,
+                wait_s: 10,
+            },
+            barge_in: true,
+            on: vec![on('1', "yes"), on('2', "no")],
+            capture: None,
+            result: None,
+            actions: vec![],
+            next: None,
+        },
+    );
+    let scenario = Arc::new(Scenario {
+        name: "bench".into(),
+        results: vec!["yes".into(), "no".into()],
+        start: "offer".into(),
+        steps,
     });
-    let scenario = Arc::new(Scenario { name: "bench".into(), results: vec!["yes".into(), "no".into()], start: "offer".into(), steps });
-    let cfg = CallConfig { prompts: PromptCache::new(), prompts_dir: dir.path().to_path_buf(), speech: None, amd: true };
+    let cfg = CallConfig {
+        prompts: PromptCache::new(),
+        prompts_dir: dir.path().to_path_buf(),
+        speech: None,
+        amd: true,
+    };
 
     // Check the call does what we measure.
     let o = replay::run(scenario.clone(), cfg.clone(), &callee, None).expect("replay");
-    println!("pipeline: one call = {audio_s:.1} s of callee audio; result {:?}, amd {:?}, {} event(s)", o.result, o.amd.verdict, o.events.len());
+    println!(
+        "pipeline: one call = {audio_s:.1} s of callee audio; result {:?}, amd {:?}, {} event(s)",
+        o.result,
+        o.amd.verdict,
+        o.events.len()
+    );
 
     let mut best = f64::MAX;
     let calls = 40;
@@ -76,5 +129,8 @@ fn main() {
     }
     let rt = audio_s * calls as f64 / best;
     println!("pipeline: {calls} calls, {:.1} s of audio in {:.3} s on one thread: {rt:.0}x real time per core (target >= 5000x)", audio_s * calls as f64, best);
-    println!("pipeline: that is {:.0} concurrent calls' media analysis per core", rt);
+    println!(
+        "pipeline: that is {:.0} concurrent calls' media analysis per core",
+        rt
+    );
 }

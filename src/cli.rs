@@ -15,7 +15,11 @@ use std::sync::Arc;
 pub const DEFAULT_MODEL_DIR: &str = "models/vosk-model-small-ru-0.22";
 
 #[derive(Parser, Debug)]
-#[command(name = "autoinformer", version, about = "Voice robot for outbound call campaigns")]
+#[command(
+    name = "autoinformer",
+    version,
+    about = "Voice robot for outbound call campaigns"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -83,12 +87,20 @@ pub fn load_speech(dir: &Path) -> anyhow::Result<Option<Arc<dyn SpeechModel>>> {
         tracing::info!(model = %dir.display(), "no speech model folder; voice scenarios are unavailable");
         return Ok(None);
     }
-    let model = VoskModel::load(dir).with_context(|| format!("loading the speech model {}", dir.display()))?;
+    let model = VoskModel::load(dir)
+        .with_context(|| format!("loading the speech model {}", dir.display()))?;
     Ok(Some(Arc::new(model)))
 }
 
-fn load_scenario(file: &Path, engine: &EngineArgs, speech: Option<&Arc<dyn SpeechModel>>) -> Result<Scenario, String> {
-    let opts = LoadOptions { prompts_dir: engine.prompts.clone(), speech: speech.map(|s| s.as_ref()) };
+fn load_scenario(
+    file: &Path,
+    engine: &EngineArgs,
+    speech: Option<&Arc<dyn SpeechModel>>,
+) -> Result<Scenario, String> {
+    let opts = LoadOptions {
+        prompts_dir: engine.prompts.clone(),
+        speech: speech.map(|s| s.as_ref()),
+    };
     load_file(file, &opts).map_err(|p| p.to_string())
 }
 
@@ -96,7 +108,13 @@ fn check_cmd(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let speech = load_speech(&a.engine.model)?;
     match load_scenario(&a.file, &a.engine, speech.as_ref()) {
         Ok(s) => {
-            println!("{}: ok: \"{}\", {} step(s), {} result(s)", a.file.display(), s.name, s.steps.len(), s.results.len());
+            println!(
+                "{}: ok: \"{}\", {} step(s), {} result(s)",
+                a.file.display(),
+                s.name,
+                s.steps.len(),
+                s.results.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {
@@ -122,10 +140,16 @@ fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let cfg = CallConfig { prompts: PromptCache::new(), prompts_dir: a.engine.prompts.clone(), speech, amd: !a.no_amd };
+    let cfg = CallConfig {
+        prompts: PromptCache::new(),
+        prompts_dir: a.engine.prompts.clone(),
+        speech,
+        amd: !a.no_amd,
+    };
     let outcome = match &a.record {
         Some(path) => {
-            let mut w = replay::record_to_wav(path).with_context(|| format!("creating {}", path.display()))?;
+            let mut w = replay::record_to_wav(path)
+                .with_context(|| format!("creating {}", path.display()))?;
             let mut err = None;
             let mut rec = |callee: &crate::media::Frame, robot: &crate::media::Frame| {
                 for (l, r) in callee.iter().zip(robot) {
@@ -138,7 +162,8 @@ fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             if let Some(e) = err {
                 return Err(e).with_context(|| format!("writing {}", path.display()));
             }
-            w.finalize().with_context(|| format!("finishing {}", path.display()))?;
+            w.finalize()
+                .with_context(|| format!("finishing {}", path.display()))?;
             o
         }
         None => replay::run(scenario, cfg, &callee, None)?,
@@ -153,11 +178,20 @@ fn print_outcome(o: &CallOutcome, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("result:   {}", o.result);
-    println!("amd:      {:?} at {} ms ({})", o.amd.verdict, o.amd.decided_at_ms, o.amd.reason);
+    println!(
+        "amd:      {:?} at {} ms ({})",
+        o.amd.verdict, o.amd.decided_at_ms, o.amd.reason
+    );
     for e in &o.events {
         match e {
-            crate::call::CallEvent::Dtmf { at_ms, digit } => println!("event:    {at_ms:>6} ms  key {digit}"),
-            crate::call::CallEvent::Speech { at_ms, text, end_ms } => println!("event:    {at_ms:>6} ms  said \"{text}\" (until {end_ms} ms)"),
+            crate::call::CallEvent::Dtmf { at_ms, digit } => {
+                println!("event:    {at_ms:>6} ms  key {digit}")
+            }
+            crate::call::CallEvent::Speech {
+                at_ms,
+                text,
+                end_ms,
+            } => println!("event:    {at_ms:>6} ms  said \"{text}\" (until {end_ms} ms)"),
         }
     }
     for (k, v) in &o.captured {

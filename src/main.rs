@@ -5,7 +5,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOINFORMER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let cli = autoinformer::cli::Cli::parse();
     match autoinformer::cli::run(cli) {
         Ok(code) => code,

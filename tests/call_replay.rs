@@ -47,25 +47,53 @@ fn scenario_dir(toml: &str, prompts: &[(&str, &str, &str)]) -> tempfile::TempDir
 
 fn run(dir: &Path, callee: &[i16], speech: Option<Arc<dyn SpeechModel>>) -> CallOutcome {
     let prompts_dir = project_root().join("prompts");
-    let opts = LoadOptions { prompts_dir: prompts_dir.clone(), speech: speech.as_deref() };
+    let opts = LoadOptions {
+        prompts_dir: prompts_dir.clone(),
+        speech: speech.as_deref(),
+    };
     let scenario = load_file(&dir.join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
-    let cfg = CallConfig { prompts: PromptCache::new(), prompts_dir, speech, amd: true };
+    let cfg = CallConfig {
+        prompts: PromptCache::new(),
+        prompts_dir,
+        speech,
+        amd: true,
+    };
     replay::run(Arc::new(scenario), cfg, callee, None).expect("call runs")
 }
 
 fn offer_dir() -> tempfile::TempDir {
-    scenario_dir(OFFER, &[("offer", "ru", "Здравствуйте! Нажмите один, чтобы записаться, или два, если не интересно.")])
+    scenario_dir(
+        OFFER,
+        &[(
+            "offer",
+            "ru",
+            "Здравствуйте! Нажмите один, чтобы записаться, или два, если не интересно.",
+        )],
+    )
 }
 
 #[test]
 fn person_presses_1_after_the_message() {
     let dir = offer_dir();
     let hello = speech(dir.path(), "hello", "ru", "Алло?");
-    let callee = concat(&[&silence(0.4), &hello, &silence(9.0), &keys("1"), &silence(3.0)]);
+    let callee = concat(&[
+        &silence(0.4),
+        &hello,
+        &silence(9.0),
+        &keys("1"),
+        &silence(3.0),
+    ]);
     let o = run(dir.path(), &callee, None);
     assert_eq!(o.result, "Хочу записаться", "{o:?}");
     assert_eq!(o.amd.verdict, Verdict::Human, "{o:?}");
-    let digits: Vec<char> = o.events.iter().filter_map(|e| match e { CallEvent::Dtmf { digit, .. } => Some(*digit), _ => None }).collect();
+    let digits: Vec<char> = o
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            CallEvent::Dtmf { digit, .. } => Some(*digit),
+            _ => None,
+        })
+        .collect();
     assert_eq!(digits, vec!['1']);
     let json = serde_json::to_value(&o).expect("json");
     assert_eq!(json["actions"][0]["kind"], "transfer");
@@ -77,10 +105,19 @@ fn person_presses_1_after_the_message() {
 fn key_during_the_message_barges_in() {
     let dir = offer_dir();
     let hello = speech(dir.path(), "hello", "ru", "Да, слушаю.");
-    let callee = concat(&[&silence(0.3), &hello, &silence(2.5), &keys("2"), &silence(10.0)]);
+    let callee = concat(&[
+        &silence(0.3),
+        &hello,
+        &silence(2.5),
+        &keys("2"),
+        &silence(10.0),
+    ]);
     let o = run(dir.path(), &callee, None);
     assert_eq!(o.result, "Не интересно", "{o:?}");
-    assert!(o.duration_ms < 8_000, "the robot ended the call right after the key: {o:?}");
+    assert!(
+        o.duration_ms < 8_000,
+        "the robot ended the call right after the key: {o:?}"
+    );
 }
 
 #[test]
@@ -107,7 +144,13 @@ fn hanging_up_during_the_message_is_not_listened() {
 fn carrier_voicemail_is_dropped_as_answering_machine() {
     let dir = offer_dir();
     let greeting = speech(dir.path(), "vm", "ru", "Здравствуйте. Абонент сейчас не может ответить на ваш звонок. Оставьте, пожалуйста, сообщение после звукового сигнала.");
-    let callee = concat(&[&silence(0.3), &greeting, &silence(0.5), &beep(1000.0, 500, -12.0), &silence(10.0)]);
+    let callee = concat(&[
+        &silence(0.3),
+        &greeting,
+        &silence(0.5),
+        &beep(1000.0, 500, -12.0),
+        &silence(10.0),
+    ]);
     let o = run(dir.path(), &callee, None);
     assert_eq!(o.result, "answering_machine", "{o:?}");
     assert_eq!(o.amd.verdict, Verdict::Machine);
@@ -131,14 +174,39 @@ next = "confirm"
 play = ["you_said.wav", "{cold_water}"]
 result = "Показания приняты"
 "##;
-    let dir = scenario_dir(toml, &[("ask", "ru", "Наберите показания счётчика и нажмите решётку."), ("you_said", "ru", "Вы назвали")]);
+    let dir = scenario_dir(
+        toml,
+        &[
+            (
+                "ask",
+                "ru",
+                "Наберите показания счётчика и нажмите решётку.",
+            ),
+            ("you_said", "ru", "Вы назвали"),
+        ],
+    );
     let hello = speech(dir.path(), "hello", "ru", "Алло?");
-    let callee = concat(&[&silence(0.3), &hello, &silence(5.0), &keys("12345#"), &silence(12.0)]);
+    let callee = concat(&[
+        &silence(0.3),
+        &hello,
+        &silence(5.0),
+        &keys("12345#"),
+        &silence(12.0),
+    ]);
     let mut robot_frames = 0usize;
     let prompts_dir = project_root().join("prompts");
-    let opts = LoadOptions { prompts_dir: prompts_dir.clone(), speech: None };
-    let scenario = load_file(&dir.path().join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
-    let cfg = CallConfig { prompts: PromptCache::new(), prompts_dir, speech: None, amd: true };
+    let opts = LoadOptions {
+        prompts_dir: prompts_dir.clone(),
+        speech: None,
+    };
+    let scenario =
+        load_file(&dir.path().join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
+    let cfg = CallConfig {
+        prompts: PromptCache::new(),
+        prompts_dir,
+        speech: None,
+        amd: true,
+    };
     let mut rec = |_c: &autoinformer::media::Frame, r: &autoinformer::media::Frame| {
         if r.iter().any(|&s| s != 0) {
             robot_frames += 1;
@@ -146,14 +214,20 @@ result = "Показания приняты"
     };
     let o = replay::run(Arc::new(scenario), cfg, &callee, Some(&mut rec)).expect("call");
     assert_eq!(o.result, "Показания приняты", "{o:?}");
-    assert_eq!(o.captured.get("cold_water").map(String::as_str), Some("12345"));
+    assert_eq!(
+        o.captured.get("cold_water").map(String::as_str),
+        Some("12345")
+    );
     // "Вы назвали" + "двенадцать тысяч триста сорок пять" was played after the capture.
     assert!(robot_frames > 100, "robot spoke {robot_frames} frames");
 }
 
 fn korean_model() -> Arc<dyn SpeechModel> {
     let path = project_root().join("models/test-ko");
-    assert!(path.join("am").exists(), "models/test-ko is missing: run scripts/setup.sh --test");
+    assert!(
+        path.join("am").exists(),
+        "models/test-ko is missing: run scripts/setup.sh --test"
+    );
     Arc::new(VoskModel::load(&path).expect("Korean test model loads"))
 }
 
@@ -186,6 +260,11 @@ result = "no"
         let callee = concat(&[&silence(0.3), &hello, &silence(6.0), &answer, &silence(4.0)]);
         let o = run(dir.path(), &callee, Some(model.clone()));
         assert_eq!(o.result, expected, "{o:?}");
-        assert!(o.events.iter().any(|e| matches!(e, CallEvent::Speech { text, .. } if text == word)), "{o:?}");
+        assert!(
+            o.events
+                .iter()
+                .any(|e| matches!(e, CallEvent::Speech { text, .. } if text == word)),
+            "{o:?}"
+        );
     }
 }

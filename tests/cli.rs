@@ -35,7 +35,10 @@ fn check_scenario_lists_every_problem_and_fails() {
     assert!(err.contains("missing.wav"), "{err}");
     assert!(err.contains("Нет"), "{err}");
     assert!(err.contains("nowhere"), "{err}");
-    assert!(err.contains("bad.toml:6:") || err.contains("bad.toml: 6:") || err.contains(":6:"), "line of the missing prompt: {err}");
+    assert!(
+        err.contains("bad.toml:6:") || err.contains("bad.toml: 6:") || err.contains(":6:"),
+        "line of the missing prompt: {err}"
+    );
 }
 
 #[test]
@@ -55,12 +58,36 @@ dtmf = "2"
 result = "Нет"
 "#;
     std::fs::write(dir.path().join("s.toml"), scenario).unwrap();
-    let q = speech(dir.path(), "q-gen", "ru", "Вам удобно говорить? Нажмите один или два.");
+    let q = speech(
+        dir.path(),
+        "q-gen",
+        "ru",
+        "Вам удобно говорить? Нажмите один или два.",
+    );
     write_wav(&dir.path().join("q.wav"), &q);
     let hello = speech(dir.path(), "hello", "ru", "Алло");
-    let callee = write_wav(&dir.path().join("callee.wav"), &concat(&[&silence(0.3), &hello, &silence(7.0), &keys("2"), &silence(2.0)]));
-    let out = bin().args(["replay", "--json", "--scenario"]).arg(dir.path().join("s.toml")).arg("--callee").arg(&callee).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let callee = write_wav(
+        &dir.path().join("callee.wav"),
+        &concat(&[
+            &silence(0.3),
+            &hello,
+            &silence(7.0),
+            &keys("2"),
+            &silence(2.0),
+        ]),
+    );
+    let out = bin()
+        .args(["replay", "--json", "--scenario"])
+        .arg(dir.path().join("s.toml"))
+        .arg("--callee")
+        .arg(&callee)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["result"], "Нет", "{v}");
     assert_eq!(v["amd"]["verdict"], "human");
@@ -78,7 +105,13 @@ fn replay_with_unreadable_audio_names_the_file() {
     write_wav(&dir.path().join("p.wav"), &beep(440.0, 200, -20.0));
     let bad = dir.path().join("garbage.wav");
     std::fs::write(&bad, b"RIFF\x10\x00\x00\x00WAVEnot really").unwrap();
-    let out = bin().args(["replay", "--scenario"]).arg(dir.path().join("s.toml")).arg("--callee").arg(&bad).output().unwrap();
+    let out = bin()
+        .args(["replay", "--scenario"])
+        .arg(dir.path().join("s.toml"))
+        .arg("--callee")
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("garbage.wav"), "{err}");

@@ -11,7 +11,11 @@ pub enum CallEvent {
     /// A key, in-band or RFC 4733.
     Dtmf { at_ms: u64, digit: char },
     /// One recognised utterance (`at_ms` = start of speech).
-    Speech { at_ms: u64, text: String, end_ms: u64 },
+    Speech {
+        at_ms: u64,
+        text: String,
+        end_ms: u64,
+    },
 }
 
 /// The AMD part of the outcome.
@@ -24,7 +28,11 @@ pub struct AmdSummary {
 
 impl From<&AmdDecision> for AmdSummary {
     fn from(d: &AmdDecision) -> Self {
-        Self { verdict: d.verdict, decided_at_ms: d.decided_at_ms, reason: d.reason.clone() }
+        Self {
+            verdict: d.verdict,
+            decided_at_ms: d.decided_at_ms,
+            reason: d.reason.clone(),
+        }
     }
 }
 

@@ -34,8 +34,15 @@ pub fn run(
 }
 
 /// Writes a stereo recording (callee left, robot right) incrementally.
-pub fn record_to_wav(path: &Path) -> Result<hound::WavWriter<std::io::BufWriter<std::fs::File>>, hound::Error> {
-    let spec = hound::WavSpec { channels: 2, sample_rate: SAMPLE_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+pub fn record_to_wav(
+    path: &Path,
+) -> Result<hound::WavWriter<std::io::BufWriter<std::fs::File>>, hound::Error> {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     hound::WavWriter::create(path, spec)
 }
 

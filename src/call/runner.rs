@@ -138,7 +138,12 @@ impl CallRunner {
         });
         let (voiced, vad_event) = self.vad.process_frame(callee, at_ms);
         let tone = self.tones.process_frame(callee, at_ms);
-        let features = FrameFeatures { at_ms, level_dbm0: level::dbm0(callee), voiced, tone };
+        let features = FrameFeatures {
+            at_ms,
+            level_dbm0: level::dbm0(callee),
+            voiced,
+            tone,
+        };
 
         self.run_amd(&features);
         if self.phase == Phase::Greeting && at_ms + FRAME_MS >= MAX_SILENT_WAIT_MS {
@@ -191,7 +196,10 @@ impl CallRunner {
         }
         if self.phase == Phase::Greeting {
             // Nobody ever heard the message.
-            if matches!(self.amd_decision.as_ref().map(|d| d.verdict), Some(Verdict::Machine)) {
+            if matches!(
+                self.amd_decision.as_ref().map(|d| d.verdict),
+                Some(Verdict::Machine)
+            ) {
                 self.finish_system(system_result::ANSWERING_MACHINE, EndedBy::Callee);
             } else {
                 self.finish_system(system_result::NOT_LISTENED, EndedBy::Callee);
@@ -218,11 +226,22 @@ impl CallRunner {
         }
         let duration_ms = self.now_ms();
         let (outcome, ended_by) = self.result.take().unwrap_or_else(|| {
-            (Outcome { result: system_result::SYSTEM.into(), actions: vec![], captured: Default::default() }, EndedBy::Robot)
+            (
+                Outcome {
+                    result: system_result::SYSTEM.into(),
+                    actions: vec![],
+                    captured: Default::default(),
+                },
+                EndedBy::Robot,
+            )
         });
         let amd = match &self.amd_decision {
             Some(d) => AmdSummary::from(d),
-            None => AmdSummary { verdict: Verdict::Unknown, decided_at_ms: duration_ms, reason: "no_decision".into() },
+            None => AmdSummary {
+                verdict: Verdict::Unknown,
+                decided_at_ms: duration_ms,
+                reason: "no_decision".into(),
+            },
         };
         Ok(CallOutcome {
             result: outcome.result,
@@ -271,10 +290,22 @@ impl CallRunner {
         if self.phase == Phase::Finished {
             return;
         }
-        self.events.push(CallEvent::Dtmf { at_ms: digit_ms, digit });
+        self.events.push(CallEvent::Dtmf {
+            at_ms: digit_ms,
+            digit,
+        });
         // A machine does not press keys: a digit settles AMD as human.
-        if self.amd.take().is_some() && self.amd_decision.as_ref().is_none_or(|d| d.verdict != Verdict::Human) {
-            self.amd_decision = Some(AmdDecision { verdict: Verdict::Human, decided_at_ms: now_ms, reason: "dtmf".into() });
+        if self.amd.take().is_some()
+            && self
+                .amd_decision
+                .as_ref()
+                .is_none_or(|d| d.verdict != Verdict::Human)
+        {
+            self.amd_decision = Some(AmdDecision {
+                verdict: Verdict::Human,
+                decided_at_ms: now_ms,
+                reason: "dtmf".into(),
+            });
         }
         if self.phase == Phase::Greeting {
             self.start_scenario(now_ms);
@@ -299,7 +330,9 @@ impl CallRunner {
                 }
                 self.preroll.clear();
             }
-            Some(VadEvent::SpeechEnded { start_ms, end_ms, .. }) => {
+            Some(VadEvent::SpeechEnded {
+                start_ms, end_ms, ..
+            }) => {
                 if let Some(rec) = self.recognizer.as_mut() {
                     let _ = rec.accept(frame);
                 }
@@ -337,7 +370,11 @@ impl CallRunner {
         if text.trim().is_empty() {
             return;
         }
-        self.events.push(CallEvent::Speech { at_ms: start_ms, text: text.clone(), end_ms });
+        self.events.push(CallEvent::Speech {
+            at_ms: start_ms,
+            text: text.clone(),
+            end_ms,
+        });
         if let Some(amd) = self.amd.as_mut() {
             amd.note_transcript(&text, end_ms);
         }
@@ -398,7 +435,11 @@ impl CallRunner {
                 PlayItem::File(path) => out.push(self.cfg.prompts.get(path)?),
                 PlayItem::Number(digits) => {
                     for name in say_number::number_prompts(digits) {
-                        let path = self.cfg.prompts_dir.join("numbers").join(format!("{name}.wav"));
+                        let path = self
+                            .cfg
+                            .prompts_dir
+                            .join("numbers")
+                            .join(format!("{name}.wav"));
                         out.push(self.cfg.prompts.get(&path)?);
                     }
                 }
@@ -412,7 +453,14 @@ impl CallRunner {
             return;
         }
         let captured = Default::default();
-        self.result = Some((Outcome { result: code.to_string(), actions: vec![], captured }, by));
+        self.result = Some((
+            Outcome {
+                result: code.to_string(),
+                actions: vec![],
+                captured,
+            },
+            by,
+        ));
         self.phase = Phase::Finished;
     }
 }

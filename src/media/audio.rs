@@ -25,13 +25,19 @@ const RESAMPLE_CHUNK: usize = 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     #[error("{path}: cannot read: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {reason}")]
     Decode { path: PathBuf, reason: String },
 }
 
 fn err(label: &Path, reason: impl Into<String>) -> AudioError {
-    AudioError::Decode { path: label.to_path_buf(), reason: reason.into() }
+    AudioError::Decode {
+        path: label.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 /// Decodes a whole file to 8 kHz mono 16-bit samples.
@@ -39,14 +45,21 @@ pub fn decode_file_8k(path: &Path) -> Result<Vec<i16>, AudioError> {
     if path.is_dir() {
         return Err(err(path, "is a directory, not an audio file"));
     }
-    let bytes = std::fs::read(path).map_err(|source| AudioError::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| AudioError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let hint = path.extension().and_then(|e| e.to_str());
     decode_bytes_8k(&bytes, hint, &path.display().to_string())
 }
 
 /// Decodes in-memory bytes (format sniffed from content; `hint` is an extension like "wav")
 /// to 8 kHz mono. `label` names the source in errors.
-pub fn decode_bytes_8k(bytes: &[u8], hint: Option<&str>, label: &str) -> Result<Vec<i16>, AudioError> {
+pub fn decode_bytes_8k(
+    bytes: &[u8],
+    hint: Option<&str>,
+    label: &str,
+) -> Result<Vec<i16>, AudioError> {
     let label = Path::new(label);
     if bytes.is_empty() {
         return Err(err(label, "empty file"));
@@ -64,17 +77,32 @@ fn to_i16(x: f32) -> i16 {
 }
 
 /// Decodes to mono f32 at the file's own rate.
-fn decode_mono(bytes: &[u8], hint: Option<&str>, label: &Path) -> Result<(Vec<f32>, u32), AudioError> {
+fn decode_mono(
+    bytes: &[u8],
+    hint: Option<&str>,
+    label: &Path,
+) -> Result<(Vec<f32>, u32), AudioError> {
     let cursor = std::io::Cursor::new(bytes.to_vec());
     let mss = MediaSourceStream::new(Box::new(cursor), MediaSourceStreamOptions::default());
     let mut h = Hint::new();
     if let Some(ext) = hint {
         h.with_extension(ext);
     }
-    let fmt_opts = FormatOptions { enable_gapless: true, ..Default::default() };
+    let fmt_opts = FormatOptions {
+        enable_gapless: true,
+        ..Default::default()
+    };
     let probed = symphonia::default::get_probe()
         .format(&h, mss, &fmt_opts, &MetadataOptions::default())
-        .map_err(|e| err(label, format!("not a supported audio format (WAV, MP3, OGG/Vorbis, FLAC): {}", describe(&e))))?;
+        .map_err(|e| {
+            err(
+                label,
+                format!(
+                    "not a supported audio format (WAV, MP3, OGG/Vorbis, FLAC): {}",
+                    describe(&e)
+                ),
+            )
+        })?;
     let mut format = probed.format;
     let track = format
         .tracks()
@@ -85,7 +113,12 @@ fn decode_mono(bytes: &[u8], hint: Option<&str>, label: &Path) -> Result<(Vec<f3
     let params = track.codec_params.clone();
     let mut decoder = symphonia::default::get_codecs()
         .make(&params, &DecoderOptions::default())
-        .map_err(|e| err(label, format!("unsupported audio encoding: {}", describe(&e))))?;
+        .map_err(|e| {
+            err(
+                label,
+                format!("unsupported audio encoding: {}", describe(&e)),
+            )
+        })?;
     let mut rate = params.sample_rate.unwrap_or(0);
     let expected_frames = params.n_frames;
     let mut mono: Vec<f32> = Vec::new();
@@ -119,7 +152,10 @@ fn decode_mono(bytes: &[u8], hint: Option<&str>, label: &Path) -> Result<(Vec<f3
             mono.push(sum / channels as f32);
         }
         if rate > 0 && mono.len() as u64 > MAX_DURATION_S * u64::from(rate) {
-            return Err(err(label, format!("longer than the {MAX_DURATION_S} s limit")));
+            return Err(err(
+                label,
+                format!("longer than the {MAX_DURATION_S} s limit"),
+            ));
         }
     }
     if rate == 0 {
@@ -128,7 +164,14 @@ fn decode_mono(bytes: &[u8], hint: Option<&str>, label: &Path) -> Result<(Vec<f3
     if let Some(n) = expected_frames {
         // A WAV whose header promises more data than the file holds was cut short.
         if (mono.len() as u64) + u64::from(rate / 100) < n && hint_is_pcm(&params) {
-            return Err(err(label, format!("truncated: header says {} ms, file holds {} ms", n * 1000 / u64::from(rate), mono.len() as u64 * 1000 / u64::from(rate))));
+            return Err(err(
+                label,
+                format!(
+                    "truncated: header says {} ms, file holds {} ms",
+                    n * 1000 / u64::from(rate),
+                    mono.len() as u64 * 1000 / u64::from(rate)
+                ),
+            ));
         }
     }
     Ok((mono, rate))
@@ -138,8 +181,15 @@ fn hint_is_pcm(params: &symphonia::core::codecs::CodecParameters) -> bool {
     use symphonia::core::codecs::*;
     matches!(
         params.codec,
-        CODEC_TYPE_PCM_S8 | CODEC_TYPE_PCM_U8 | CODEC_TYPE_PCM_S16LE | CODEC_TYPE_PCM_S24LE | CODEC_TYPE_PCM_S32LE
-            | CODEC_TYPE_PCM_F32LE | CODEC_TYPE_PCM_F64LE | CODEC_TYPE_PCM_MULAW | CODEC_TYPE_PCM_ALAW
+        CODEC_TYPE_PCM_S8
+            | CODEC_TYPE_PCM_U8
+            | CODEC_TYPE_PCM_S16LE
+            | CODEC_TYPE_PCM_S24LE
+            | CODEC_TYPE_PCM_S32LE
+            | CODEC_TYPE_PCM_F32LE
+            | CODEC_TYPE_PCM_F64LE
+            | CODEC_TYPE_PCM_MULAW
+            | CODEC_TYPE_PCM_ALAW
     )
 }
 
@@ -148,13 +198,18 @@ fn truncated(label: &Path, mono: &[f32], rate: u32, e: &SymError) -> AudioError 
         err(label, format!("cannot decode: {}", describe(e)))
     } else {
         let ms = mono.len() as u64 * 1000 / u64::from(rate.max(1));
-        err(label, format!("truncated or corrupt after {ms} ms: {}", describe(e)))
+        err(
+            label,
+            format!("truncated or corrupt after {ms} ms: {}", describe(e)),
+        )
     }
 }
 
 fn describe(e: &SymError) -> String {
     match e {
-        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => "unexpected end of file".into(),
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "unexpected end of file".into()
+        }
         SymError::Unsupported(what) => format!("unsupported {what}"),
         other => other.to_string(),
     }
@@ -172,18 +227,24 @@ pub fn resample_to_8k(input: &[f32], rate: u32) -> Result<Vec<f32>, String> {
     let mut out = Vec::with_capacity(expected + delay + RESAMPLE_CHUNK);
     let mut pos = 0;
     while pos + RESAMPLE_CHUNK <= input.len() {
-        let o = rs.process(&[&input[pos..pos + RESAMPLE_CHUNK]], None).map_err(|e| e.to_string())?;
+        let o = rs
+            .process(&[&input[pos..pos + RESAMPLE_CHUNK]], None)
+            .map_err(|e| e.to_string())?;
         out.extend_from_slice(&o[0]);
         pos += RESAMPLE_CHUNK;
     }
     if pos < input.len() {
-        let o = rs.process_partial(Some(&[&input[pos..]]), None).map_err(|e| e.to_string())?;
+        let o = rs
+            .process_partial(Some(&[&input[pos..]]), None)
+            .map_err(|e| e.to_string())?;
         out.extend_from_slice(&o[0]);
     }
     // Flush the resampler's delay line with silence (bounded: a few FFT blocks at most).
     let mut flushes = 0;
     while out.len() < expected + delay && flushes < 64 {
-        let o = rs.process_partial::<&[f32]>(None, None).map_err(|e| e.to_string())?;
+        let o = rs
+            .process_partial::<&[f32]>(None, None)
+            .map_err(|e| e.to_string())?;
         out.extend_from_slice(&o[0]);
         flushes += 1;
     }
@@ -193,9 +254,17 @@ pub fn resample_to_8k(input: &[f32], rate: u32) -> Result<Vec<f32>, String> {
 
 /// Writes 8 kHz mono 16-bit PCM WAV.
 pub fn write_wav_8k(path: &Path, samples: &[i16]) -> Result<(), AudioError> {
-    let spec = hound::WavSpec { channels: 1, sample_rate: SAMPLE_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SAMPLE_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let io = |e: hound::Error| match e {
-        hound::Error::IoError(source) => AudioError::Io { path: path.to_path_buf(), source },
+        hound::Error::IoError(source) => AudioError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
         other => err(path, other.to_string()),
     };
     let mut w = hound::WavWriter::create(path, spec).map_err(io)?;
@@ -211,7 +280,11 @@ mod tests {
     use crate::media::goertzel::block_power;
 
     fn sine(freq: f64, rate: u32, seconds: f64, amp: f32) -> Vec<f32> {
-        (0..(seconds * rate as f64) as usize).map(|i| amp * (2.0 * std::f64::consts::PI * freq * i as f64 / rate as f64).sin() as f32).collect()
+        (0..(seconds * rate as f64) as usize)
+            .map(|i| {
+                amp * (2.0 * std::f64::consts::PI * freq * i as f64 / rate as f64).sin() as f32
+            })
+            .collect()
     }
 
     #[test]
@@ -234,14 +307,19 @@ mod tests {
         let x = sine(6000.0, 44100, 1.0, 0.5);
         let y = resample_to_8k(&x, 44100).unwrap();
         let rms = (y[500..7500].iter().map(|v| v * v).sum::<f32>() / 7000.0).sqrt();
-        assert!(20.0 * (rms / 0.354).log10() < -40.0, "6 kHz leaked at rms {rms}");
+        assert!(
+            20.0 * (rms / 0.354).log10() < -40.0,
+            "6 kHz leaked at rms {rms}"
+        );
     }
 
     #[test]
     fn empty_and_garbage_input_are_errors_naming_the_source() {
         let e = decode_bytes_8k(&[], None, "x.wav").unwrap_err().to_string();
         assert!(e.contains("x.wav") && e.contains("empty"), "{e}");
-        let e = decode_bytes_8k(b"hello, this is not audio at all", Some("wav"), "y.wav").unwrap_err().to_string();
+        let e = decode_bytes_8k(b"hello, this is not audio at all", Some("wav"), "y.wav")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("y.wav"), "{e}");
     }
 }

@@ -1,5 +1,7 @@
 //! Parsing (TOML or JSON) and validation with places. (interface fixed by the skeleton)
 use super::model::Scenario;
+use super::raw::RawScenario;
+use super::validate;
 use crate::asr::SpeechModel;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -65,12 +67,24 @@ impl fmt::Display for Problems {
 impl std::error::Error for Problems {}
 
 /// Loads and validates a scenario file (format from the extension; `.json` or else TOML).
+/// Prompts resolve against the file's folder first, then `opts.prompts_dir`.
 pub fn load_file(path: &Path, opts: &LoadOptions<'_>) -> Result<Scenario, Problems> {
-    let _ = opts;
-    Err(Problems {
-        origin: path.display().to_string(),
-        problems: vec![],
-    })
+    let origin = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| Problems {
+        origin: origin.clone(),
+        problems: vec![Problem::plain(format!(
+            "cannot read the scenario file: {e}"
+        ))],
+    })?;
+    let format = match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
+        _ => Format::Toml,
+    };
+    let base = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    load_str(&src, format, &origin, Some(&base), opts)
 }
 
 /// Loads and validates a scenario from text; prompts resolve against `base_dir` first.
@@ -81,9 +95,125 @@ pub fn load_str(
     base_dir: Option<&Path>,
     opts: &LoadOptions<'_>,
 ) -> Result<Scenario, Problems> {
-    let _ = (src, format, base_dir, opts);
-    Err(Problems {
+    let fail = |problems| Problems {
         origin: origin.to_string(),
-        problems: vec![],
+        problems,
+    };
+    let (toml_src, positions) = match format {
+        Format::Toml => (src.to_string(), true),
+        Format::Json => (json_to_toml(src).map_err(|p| fail(vec![p]))?, false),
+    };
+    let lines = LineIndex::new(&toml_src);
+    let raw: RawScenario = match toml::from_str(&toml_src) {
+        Ok(r) => r,
+        Err(e) => {
+            let mut p = Problem::plain(e.message().to_string());
+            if positions {
+                if let Some(span) = e.span() {
+                    (p.line, p.column) = lines.position(span.start);
+                }
+            }
+            return Err(fail(vec![p]));
+        }
+    };
+    let at = |offset: usize| {
+        if positions {
+            lines.position(offset)
+        } else {
+            (None, None)
+        }
+    };
+    validate::build(raw, base_dir, opts, &at).map_err(fail)
+}
+
+impl Problem {
+    /// A problem with no place (the file as a whole).
+    pub fn plain(message: impl Into<String>) -> Self {
+        Self {
+            line: None,
+            column: None,
+            step: None,
+            field: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// JSON has the same structure as TOML: convert, so one set of rules (and spans) serves both.
+fn json_to_toml(src: &str) -> Result<String, Problem> {
+    let v: serde_json::Value = serde_json::from_str(src).map_err(|e| Problem {
+        line: Some(e.line()),
+        column: Some(e.column()),
+        step: None,
+        field: None,
+        message: format!("invalid JSON: {e}"),
+    })?;
+    let t = to_toml(&v, "").map_err(Problem::plain)?;
+    match t {
+        toml::Value::Table(_) => {
+            toml::to_string(&t).map_err(|e| Problem::plain(format!("cannot convert: {e}")))
+        }
+        _ => Err(Problem::plain("the scenario must be a JSON object")),
+    }
+}
+
+fn to_toml(v: &serde_json::Value, path: &str) -> Result<toml::Value, String> {
+    use serde_json::Value as J;
+    Ok(match v {
+        J::Null => {
+            return Err(format!(
+                "`{path}`: null is not allowed (leave the field out instead)"
+            ))
+        }
+        J::Bool(b) => toml::Value::Boolean(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => toml::Value::Integer(i),
+            None => toml::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => toml::Value::String(s.clone()),
+        J::Array(a) => toml::Value::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| to_toml(x, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        J::Object(o) => {
+            let mut t = toml::map::Map::new();
+            for (k, x) in o {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                t.insert(k.clone(), to_toml(x, &p)?);
+            }
+            toml::Value::Table(t)
+        }
     })
+}
+
+/// Byte offset → 1-based line and column (in characters).
+struct LineIndex<'a> {
+    src: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(src: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        Self { src, starts }
+    }
+
+    fn position(&self, offset: usize) -> (Option<usize>, Option<usize>) {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.starts[line - 1];
+        let col = self
+            .src
+            .get(start..offset.min(self.src.len()))
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
+        (Some(line), Some(col))
+    }
 }

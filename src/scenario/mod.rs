@@ -6,7 +6,9 @@
 pub mod interp;
 pub mod load;
 pub mod model;
+mod raw;
 pub mod say_number;
+mod validate;
 
 pub use load::{load_file, load_str, Format, LoadOptions, Problem, Problems};
 pub use model::*;

@@ -9,9 +9,21 @@ pub const RATE: usize = 8000;
 pub fn speech(dir: &Path, name: &str, voice: &str, text: &str) -> Vec<i16> {
     let raw = dir.join(format!("{name}.22k.wav"));
     let out = dir.join(format!("{name}.wav"));
-    let st = Command::new("espeak-ng").args(["-v", voice, "-w"]).arg(&raw).arg(text).status().expect("espeak-ng runs (scripts/setup.sh installs it)");
+    let st = Command::new("espeak-ng")
+        .args(["-v", voice, "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status()
+        .expect("espeak-ng runs (scripts/setup.sh installs it)");
     assert!(st.success());
-    let st = Command::new("sox").arg("-D").arg(&raw).args(["-r", "8000", "-c", "1", "-b", "16"]).arg(&out).args(["gain", "-n", "-12"]).status().expect("sox runs");
+    let st = Command::new("sox")
+        .arg("-D")
+        .arg(&raw)
+        .args(["-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&out)
+        .args(["gain", "-n", "-12"])
+        .status()
+        .expect("sox runs");
     assert!(st.success());
     read_wav(&out)
 }
@@ -22,7 +34,12 @@ pub fn read_wav(path: &Path) -> Vec<i16> {
 }
 
 pub fn write_wav(path: &Path, samples: &[i16]) -> PathBuf {
-    let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).expect("create wav");
     for &s in samples {
         w.write_sample(s).expect("write");
@@ -38,17 +55,27 @@ pub fn silence(seconds: f64) -> Vec<i16> {
 /// A DTMF key as two sines at `dbm0` per tone.
 pub fn dtmf(key: char, ms: usize, dbm0: f64) -> Vec<i16> {
     let (lo, hi) = match key {
-        '1' => (697.0, 1209.0), '2' => (697.0, 1336.0), '3' => (697.0, 1477.0),
-        '4' => (770.0, 1209.0), '5' => (770.0, 1336.0), '6' => (770.0, 1477.0),
-        '7' => (852.0, 1209.0), '8' => (852.0, 1336.0), '9' => (852.0, 1477.0),
-        '*' => (941.0, 1209.0), '0' => (941.0, 1336.0), '#' => (941.0, 1477.0),
+        '1' => (697.0, 1209.0),
+        '2' => (697.0, 1336.0),
+        '3' => (697.0, 1477.0),
+        '4' => (770.0, 1209.0),
+        '5' => (770.0, 1336.0),
+        '6' => (770.0, 1477.0),
+        '7' => (852.0, 1209.0),
+        '8' => (852.0, 1336.0),
+        '9' => (852.0, 1477.0),
+        '*' => (941.0, 1209.0),
+        '0' => (941.0, 1336.0),
+        '#' => (941.0, 1477.0),
         _ => panic!("key {key}"),
     };
     let peak = autoinformer::media::level::sine_peak_for_dbm0(dbm0);
     (0..ms * 8)
         .map(|i| {
             let t = i as f64 / 8000.0;
-            (peak * ((2.0 * std::f64::consts::PI * lo * t).sin() + (2.0 * std::f64::consts::PI * hi * t).sin())) as i16
+            (peak
+                * ((2.0 * std::f64::consts::PI * lo * t).sin()
+                    + (2.0 * std::f64::consts::PI * hi * t).sin())) as i16
         })
         .collect()
 }
@@ -66,7 +93,9 @@ pub fn keys(s: &str) -> Vec<i16> {
 /// A steady beep.
 pub fn beep(freq: f64, ms: usize, dbm0: f64) -> Vec<i16> {
     let peak = autoinformer::media::level::sine_peak_for_dbm0(dbm0);
-    (0..ms * 8).map(|i| (peak * (2.0 * std::f64::consts::PI * freq * i as f64 / 8000.0).sin()) as i16).collect()
+    (0..ms * 8)
+        .map(|i| (peak * (2.0 * std::f64::consts::PI * freq * i as f64 / 8000.0).sin()) as i16)
+        .collect()
 }
 
 pub fn concat(parts: &[&[i16]]) -> Vec<i16> {

@@ -1,0 +1,712 @@
+//! Turns the raw file into a `Scenario`, collecting every problem with its place.
+//! Checks: declared results, known steps, reachable steps, prompt files, keys, captures,
+//! actions, voice needs a model, phrases in the model's vocabulary, every ending sets a result.
+use super::load::{LoadOptions, Problem};
+use super::model::*;
+use super::raw::*;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Listening window when a step does not say (spec: 10 s after the message for keys).
+pub const DEFAULT_WAIT_S: u32 = 10;
+/// Longest listening window accepted.
+pub const MAX_WAIT_S: i64 = 300;
+/// Silence after the last captured digit that ends the capture (spec default).
+pub const DEFAULT_CAPTURE_TIMEOUT_S: u32 = 5;
+/// Default and largest `max_digits` of a capture.
+pub const DEFAULT_MAX_DIGITS: u32 = 16;
+pub const MAX_MAX_DIGITS: i64 = 32;
+
+/// How to get a model, for validation messages.
+pub const HOW_TO_GET_MODEL: &str = "voice needs a speech model: run scripts/fetch-model.sh (downloads vosk-model-small-ru-0.22 into models/) or point --model / AUTOINFORMER_MODEL at a Vosk model folder";
+
+type At<'a> = &'a dyn Fn(usize) -> (Option<usize>, Option<usize>);
+
+struct Ctx<'a> {
+    at: At<'a>,
+    problems: Vec<Problem>,
+}
+
+impl Ctx<'_> {
+    fn add(
+        &mut self,
+        offset: Option<usize>,
+        step: Option<&str>,
+        field: &str,
+        message: impl Into<String>,
+    ) {
+        let (line, column) = offset.map(|o| (self.at)(o)).unwrap_or((None, None));
+        self.problems.push(Problem {
+            line,
+            column,
+            step: step.map(str::to_string),
+            field: (!field.is_empty()).then(|| field.to_string()),
+            message: message.into(),
+        });
+    }
+}
+
+fn off<T>(s: &Spanned<T>) -> Option<usize> {
+    Some(s.span().start)
+}
+
+pub(super) fn build(
+    raw: RawScenario,
+    base_dir: Option<&Path>,
+    opts: &LoadOptions<'_>,
+    at: At<'_>,
+) -> Result<Scenario, Vec<Problem>> {
+    let mut cx = Ctx {
+        at,
+        problems: Vec::new(),
+    };
+    let name = raw.name.get_ref().trim().to_string();
+    if name.is_empty() {
+        cx.add(off(&raw.name), None, "name", "the scenario needs a name");
+    }
+    let mut results = Vec::new();
+    for r in &raw.results {
+        let v = r.get_ref().trim().to_string();
+        if v.is_empty() {
+            cx.add(off(r), None, "results", "empty result name");
+        } else if results.contains(&v) {
+            cx.add(
+                off(r),
+                None,
+                "results",
+                format!("result \"{v}\" is declared twice"),
+            );
+        } else if is_system_result(&v) {
+            cx.add(
+                off(r),
+                None,
+                "results",
+                format!("\"{v}\" is a system result code; scenario results need their own names"),
+            );
+        } else {
+            results.push(v);
+        }
+    }
+    if raw.results.is_empty() {
+        cx.add(
+            None,
+            None,
+            "results",
+            "declare at least one result: results = [\"...\"]",
+        );
+    }
+    let step_names: BTreeSet<&str> = raw.steps.keys().map(String::as_str).collect();
+    let start = raw.start.get_ref().clone();
+    if raw.steps.is_empty() {
+        cx.add(None, None, "steps", "the scenario has no steps");
+    } else if !step_names.contains(start.as_str()) {
+        cx.add(
+            off(&raw.start),
+            None,
+            "start",
+            format!("unknown step `{start}` (steps: {})", list(&step_names)),
+        );
+    }
+    let vars: BTreeSet<String> = raw
+        .steps
+        .values()
+        .filter_map(|s| {
+            s.get_ref()
+                .capture
+                .as_ref()
+                .map(|c| c.get_ref().var.get_ref().clone())
+        })
+        .collect();
+
+    let mut steps = BTreeMap::new();
+    for (sname, sstep) in &raw.steps {
+        let step = build_step(
+            &mut cx,
+            sname,
+            sstep,
+            &results,
+            &step_names,
+            &vars,
+            base_dir,
+            opts,
+        );
+        steps.insert(sname.clone(), step);
+    }
+    if step_names.contains(start.as_str()) {
+        check_graph(&mut cx, &raw, &steps, &start);
+    }
+    if cx.problems.is_empty() {
+        Ok(Scenario {
+            name,
+            results,
+            start,
+            steps,
+        })
+    } else {
+        Err(cx.problems)
+    }
+}
+
+fn is_system_result(v: &str) -> bool {
+    use system_result::*;
+    [
+        NO_ANSWER,
+        BUSY,
+        REJECTED,
+        SYSTEM,
+        ANSWERING_MACHINE,
+        NOT_LISTENED,
+        QUEUE_ABANDONED,
+    ]
+    .contains(&v)
+}
+
+fn list(names: &BTreeSet<&str>) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_step(
+    cx: &mut Ctx<'_>,
+    sname: &str,
+    sstep: &Spanned<RawStep>,
+    results: &[String],
+    step_names: &BTreeSet<&str>,
+    vars: &BTreeSet<String>,
+    base_dir: Option<&Path>,
+    opts: &LoadOptions<'_>,
+) -> Step {
+    let raw = sstep.get_ref();
+    let s = Some(sname);
+    let mut play = Vec::new();
+    for p in &raw.play {
+        let v = p.get_ref().trim();
+        if let Some(var) = v.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+            if !vars.contains(var) {
+                cx.add(
+                    off(p),
+                    s,
+                    "play",
+                    format!(
+                        "`{{{var}}}` names no capture (captures: {})",
+                        vars.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+            play.push(PlayRef::Var(var.to_string()));
+        } else {
+            match resolve_prompt(v, base_dir, &opts.prompts_dir) {
+                Some(path) => play.push(PlayRef::File(path)),
+                None => cx.add(
+                    off(p),
+                    s,
+                    "play",
+                    format!(
+                        "prompt file \"{v}\" not found (looked in {} and {})",
+                        base_dir
+                            .map(|b| b.display().to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        opts.prompts_dir.display()
+                    ),
+                ),
+            }
+        }
+    }
+
+    // Reactions.
+    let mut on = Vec::new();
+    let mut keys: BTreeMap<char, usize> = BTreeMap::new();
+    for (i, r) in raw.on.iter().enumerate() {
+        let rr = r.get_ref();
+        let field = format!("on[{i}]");
+        let mut dtmf = None;
+        if let Some(k) = &rr.dtmf {
+            match single_key(k.get_ref()) {
+                Some(c) => {
+                    if let Some(prev) = keys.insert(c, i) {
+                        cx.add(
+                            off(k),
+                            s,
+                            &format!("{field}.dtmf"),
+                            format!("key \"{c}\" is already used by on[{prev}]"),
+                        );
+                    }
+                    dtmf = Some(c);
+                }
+                None => cx.add(
+                    off(k),
+                    s,
+                    &format!("{field}.dtmf"),
+                    format!("bad key \"{}\": one of 0-9, *, #, A-D", k.get_ref()),
+                ),
+            }
+        }
+        let voice: Vec<String> = rr
+            .voice
+            .iter()
+            .map(|v| v.get_ref().trim().to_string())
+            .collect();
+        for v in &rr.voice {
+            if v.get_ref().trim().is_empty() {
+                cx.add(off(v), s, &format!("{field}.voice"), "empty phrase");
+            }
+        }
+        if dtmf.is_none() && voice.is_empty() && !rr.timeout {
+            cx.add(
+                off(r),
+                s,
+                &field,
+                "a reaction needs a trigger: dtmf, voice or timeout = true",
+            );
+        }
+        let result = check_result(
+            cx,
+            rr.result.as_ref(),
+            results,
+            s,
+            &format!("{field}.result"),
+        );
+        let actions = build_actions(cx, &rr.actions, s, &format!("{field}.actions"));
+        let next = check_next(
+            cx,
+            rr.next.as_ref(),
+            step_names,
+            s,
+            &format!("{field}.next"),
+        );
+        if result.is_none() && next.is_none() && actions.is_empty() {
+            cx.add(
+                off(r),
+                s,
+                &field,
+                "a reaction must set a result, go to a `next` step, or act",
+            );
+        }
+        on.push(Reaction {
+            dtmf,
+            voice,
+            timeout: rr.timeout,
+            result,
+            actions,
+            next,
+        });
+    }
+    if on.iter().filter(|r| r.timeout).count() > 1 {
+        cx.add(
+            off(sstep),
+            s,
+            "on",
+            "more than one `timeout = true` reaction",
+        );
+    }
+
+    let capture = raw.capture.as_ref().and_then(|c| build_capture(cx, c, s));
+
+    // Listening: explicit, or inferred from what the step reacts to.
+    let any_dtmf = on.iter().any(|r| r.dtmf.is_some()) || capture.is_some();
+    let any_voice = on.iter().any(|r| !r.voice.is_empty());
+    let listen = match &raw.listen {
+        Some(l) => {
+            let lr = l.get_ref();
+            let wait_s = match &lr.wait_s {
+                Some(w) if !(1..=MAX_WAIT_S).contains(w.get_ref()) => {
+                    cx.add(
+                        off(w),
+                        s,
+                        "listen.wait_s",
+                        format!("{} is out of range 1..={MAX_WAIT_S}", w.get_ref()),
+                    );
+                    DEFAULT_WAIT_S
+                }
+                Some(w) => *w.get_ref() as u32,
+                None => DEFAULT_WAIT_S,
+            };
+            if !lr.dtmf && !lr.voice {
+                cx.add(
+                    off(l),
+                    s,
+                    "listen",
+                    "listens for nothing: set dtmf = true and/or voice = true",
+                );
+            }
+            if on.iter().any(|r| r.dtmf.is_some()) && !lr.dtmf {
+                cx.add(
+                    off(l),
+                    s,
+                    "listen.dtmf",
+                    "reactions on keys, but the step does not listen for keys",
+                );
+            }
+            if any_voice && !lr.voice {
+                cx.add(
+                    off(l),
+                    s,
+                    "listen.voice",
+                    "reactions on phrases, but the step does not listen for voice",
+                );
+            }
+            Listen {
+                dtmf: lr.dtmf,
+                voice: lr.voice,
+                wait_s,
+            }
+        }
+        None => Listen {
+            dtmf: any_dtmf,
+            voice: any_voice,
+            wait_s: DEFAULT_WAIT_S,
+        },
+    };
+    if listen.voice {
+        check_voice(
+            cx,
+            &on,
+            opts,
+            s,
+            raw.listen.as_ref().and_then(off).or(off(sstep)),
+        );
+    }
+    let result = check_result(cx, raw.result.as_ref(), results, s, "result");
+    let actions = build_actions(cx, &raw.actions, s, "actions");
+    let next = check_next(cx, raw.next.as_ref(), step_names, s, "next");
+    if capture.is_some() && !on.iter().all(|r| r.dtmf.is_some() || r.timeout) {
+        cx.add(
+            off(sstep),
+            s,
+            "on",
+            "a capture step reacts only to keys other than digits and to timeout",
+        );
+    }
+    if play.is_empty() && on.is_empty() && capture.is_none() && next.is_none() && result.is_none() {
+        cx.add(
+            off(sstep),
+            s,
+            "",
+            "the step does nothing: give it prompts, reactions, a capture, a result or a next step",
+        );
+    }
+    Step {
+        play,
+        listen,
+        barge_in: raw.barge_in.unwrap_or(true),
+        on,
+        capture,
+        result,
+        actions,
+        next,
+    }
+}
+
+fn check_voice(
+    cx: &mut Ctx<'_>,
+    on: &[Reaction],
+    opts: &LoadOptions<'_>,
+    s: Option<&str>,
+    at: Option<usize>,
+) {
+    let Some(model) = opts.speech else {
+        cx.add(at, s, "listen.voice", HOW_TO_GET_MODEL);
+        return;
+    };
+    for (i, r) in on.iter().enumerate() {
+        for phrase in &r.voice {
+            let missing: Vec<&str> = phrase
+                .split_whitespace()
+                .filter(|w| !model.knows_word(&crate::asr::phrase::normalize(w)))
+                .collect();
+            if !missing.is_empty() {
+                cx.add(
+                    at,
+                    s,
+                    &format!("on[{i}].voice"),
+                    format!(
+                        "\"{phrase}\" cannot be recognised: the model does not know {}",
+                        missing.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn build_capture(cx: &mut Ctx<'_>, c: &Spanned<RawCapture>, s: Option<&str>) -> Option<Capture> {
+    let r = c.get_ref();
+    let var = r.var.get_ref().trim().to_string();
+    let mut ok = true;
+    if var.is_empty() || !var.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
+        cx.add(
+            off(&r.var),
+            s,
+            "capture.var",
+            format!("\"{var}\" is not a valid variable name (letters, digits, _)"),
+        );
+        ok = false;
+    }
+    let kind = match r.kind.get_ref().as_str() {
+        "digits" => CaptureKind::Digits,
+        "number" => CaptureKind::Number,
+        other => {
+            cx.add(
+                off(&r.kind),
+                s,
+                "capture.kind",
+                format!("unknown kind \"{other}\": \"digits\" or \"number\""),
+            );
+            ok = false;
+            CaptureKind::Digits
+        }
+    };
+    let max_digits = match &r.max_digits {
+        Some(m) if !(1..=MAX_MAX_DIGITS).contains(m.get_ref()) => {
+            cx.add(
+                off(m),
+                s,
+                "capture.max_digits",
+                format!("{} is out of range 1..={MAX_MAX_DIGITS}", m.get_ref()),
+            );
+            ok = false;
+            DEFAULT_MAX_DIGITS
+        }
+        Some(m) => *m.get_ref() as u32,
+        None => DEFAULT_MAX_DIGITS,
+    };
+    let end = match &r.end {
+        Some(e) => match single_key(e.get_ref()) {
+            Some(k) if k.is_ascii_digit() => {
+                cx.add(off(e), s, "capture.end", "the end key cannot be a digit");
+                ok = false;
+                None
+            }
+            Some(k) => Some(k),
+            None => {
+                cx.add(
+                    off(e),
+                    s,
+                    "capture.end",
+                    format!("bad key \"{}\": one of *, #, A-D", e.get_ref()),
+                );
+                ok = false;
+                None
+            }
+        },
+        None => None,
+    };
+    let timeout_s = match &r.timeout_s {
+        Some(t) if !(1..=60).contains(t.get_ref()) => {
+            cx.add(
+                off(t),
+                s,
+                "capture.timeout_s",
+                format!("{} is out of range 1..=60", t.get_ref()),
+            );
+            ok = false;
+            DEFAULT_CAPTURE_TIMEOUT_S
+        }
+        Some(t) => *t.get_ref() as u32,
+        None => DEFAULT_CAPTURE_TIMEOUT_S,
+    };
+    ok.then_some(Capture {
+        var,
+        kind,
+        max_digits,
+        end,
+        timeout_s,
+    })
+}
+
+fn single_key(k: &str) -> Option<char> {
+    let mut it = k.trim().chars();
+    let c = it.next()?.to_ascii_uppercase();
+    (it.next().is_none() && (c.is_ascii_digit() || "*#ABCD".contains(c))).then_some(c)
+}
+
+fn check_result(
+    cx: &mut Ctx<'_>,
+    r: Option<&Spanned<String>>,
+    results: &[String],
+    s: Option<&str>,
+    field: &str,
+) -> Option<String> {
+    let r = r?;
+    let v = r.get_ref().trim().to_string();
+    if !results.contains(&v) {
+        cx.add(
+            off(r),
+            s,
+            field,
+            format!(
+                "result \"{v}\" is not declared in `results` ({})",
+                results.join(", ")
+            ),
+        );
+    }
+    Some(v)
+}
+
+fn check_next(
+    cx: &mut Ctx<'_>,
+    n: Option<&Spanned<String>>,
+    steps: &BTreeSet<&str>,
+    s: Option<&str>,
+    field: &str,
+) -> Option<String> {
+    let n = n?;
+    let v = n.get_ref().trim().to_string();
+    if !steps.contains(v.as_str()) {
+        cx.add(
+            off(n),
+            s,
+            field,
+            format!("unknown step `{v}` (steps: {})", list(steps)),
+        );
+    }
+    Some(v)
+}
+
+fn build_actions(
+    cx: &mut Ctx<'_>,
+    raw: &[Spanned<RawAction>],
+    s: Option<&str>,
+    field: &str,
+) -> Vec<Action> {
+    let mut out = Vec::new();
+    for a in raw {
+        let r = a.get_ref();
+        let before = out.len();
+        if let Some(to) = &r.transfer {
+            if to.trim().is_empty() {
+                cx.add(
+                    off(a),
+                    s,
+                    field,
+                    "transfer needs a target (e.g. \"agents\")",
+                );
+            }
+            out.push(Action::Transfer {
+                to: to.trim().to_string(),
+                callback_project: r.callback_project.clone(),
+            });
+        } else if r.callback_project.is_some() {
+            cx.add(off(a), s, field, "callback_project goes with transfer");
+        }
+        if let Some(n) = &r.transfer_external {
+            if !is_russian_e164(n) {
+                cx.add(
+                    off(a),
+                    s,
+                    field,
+                    format!(
+                        "transfer_external \"{n}\" is not a Russian number in E.164 (+7XXXXXXXXXX)"
+                    ),
+                );
+            }
+            out.push(Action::TransferExternal { to: n.clone() });
+        }
+        if let Some(t) = &r.sms {
+            if t.trim().is_empty() {
+                cx.add(off(a), s, field, "empty SMS template");
+            }
+            out.push(Action::Sms {
+                template: t.clone(),
+            });
+        }
+        if let Some(p) = &r.add_to_project {
+            out.push(Action::AddToProject { project: p.clone() });
+        }
+        if r.hangup == Some(true) {
+            out.push(Action::Hangup);
+        }
+        if let Some(u) = &r.webhook {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                cx.add(
+                    off(a),
+                    s,
+                    field,
+                    format!("webhook \"{u}\" is not an http(s) URL"),
+                );
+            }
+            out.push(Action::Webhook { url: u.clone() });
+        }
+        if out.len() == before {
+            cx.add(off(a), s, field, "empty action: use transfer, transfer_external, sms, add_to_project, hangup or webhook");
+        }
+    }
+    out
+}
+
+fn is_russian_e164(n: &str) -> bool {
+    n.len() == 12
+        && n.starts_with("+7")
+        && n[2..].bytes().all(|b| b.is_ascii_digit())
+        && !matches!(n.as_bytes()[2], b'6' | b'7')
+}
+
+fn resolve_prompt(name: &str, base_dir: Option<&Path>, prompts_dir: &Path) -> Option<PathBuf> {
+    if name.is_empty() {
+        return None;
+    }
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return p.is_file().then(|| p.to_path_buf());
+    }
+    base_dir
+        .map(|b| b.join(p))
+        .filter(|c| c.is_file())
+        .or_else(|| Some(prompts_dir.join(p)).filter(|c| c.is_file()))
+}
+
+/// Unreachable steps, and endings that can be reached without any result set.
+fn check_graph(cx: &mut Ctx<'_>, raw: &RawScenario, steps: &BTreeMap<String, Step>, start: &str) {
+    // States: (step, a result has been set on the way).
+    let mut seen: BTreeSet<(String, bool)> = BTreeSet::new();
+    let mut queue = VecDeque::from([(start.to_string(), false)]);
+    let mut reached: BTreeSet<String> = BTreeSet::new();
+    let mut resultless_end: BTreeSet<String> = BTreeSet::new();
+    while let Some((name, has)) = queue.pop_front() {
+        if !seen.insert((name.clone(), has)) {
+            continue;
+        }
+        let Some(step) = steps.get(&name) else {
+            continue;
+        };
+        reached.insert(name.clone());
+        for r in &step.on {
+            let h = has || r.result.is_some();
+            if let Some(n) = &r.next {
+                queue.push_back((n.clone(), h));
+            }
+        }
+        let done = has || step.result.is_some();
+        match &step.next {
+            Some(n) => queue.push_back((n.clone(), done)),
+            None if step.on.is_empty() && step.capture.is_none() && !done => {
+                resultless_end.insert(name.clone());
+            }
+            None => {}
+        }
+    }
+    for (name, s) in &raw.steps {
+        if !reached.contains(name) {
+            cx.add(
+                off(s),
+                Some(name),
+                "",
+                "unreachable: no path from `start` leads here",
+            );
+        }
+    }
+    for name in resultless_end {
+        let at = raw.steps.get(&name).and_then(off);
+        cx.add(
+            at,
+            Some(&name),
+            "result",
+            "the call can end here without any result: add `result = \"...\"`",
+        );
+    }
+}
