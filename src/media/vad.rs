@@ -25,7 +25,11 @@ pub enum VadEvent {
     /// Speech confirmed; `start_ms` is where it began (before confirmation).
     SpeechStarted { start_ms: u64 },
     /// Speech ended after enough silence, or was capped.
-    SpeechEnded { start_ms: u64, end_ms: u64, capped: bool },
+    SpeechEnded {
+        start_ms: u64,
+        end_ms: u64,
+        capped: bool,
+    },
 }
 
 /// Segmenter over webrtc-vad; one per call.
@@ -52,7 +56,8 @@ impl Vad {
 
     /// The raw (energy-gated) voiced decision for one frame.
     pub fn is_voiced(&mut self, frame: &Frame) -> bool {
-        level::dbm0(frame) > ENERGY_FLOOR_DBM0 && self.inner.is_voice_segment(frame).unwrap_or(false)
+        level::dbm0(frame) > ENERGY_FLOOR_DBM0
+            && self.inner.is_voice_segment(frame).unwrap_or(false)
     }
 
     /// Feeds one frame starting at `at_ms`. Returns the raw voiced decision and a segment event.
@@ -72,7 +77,9 @@ impl Vad {
                 self.in_speech = true;
                 self.start_ms = at_ms.saturating_sub(u64::from(oldest) * FRAME_MS);
                 self.silent_since = None;
-                return Some(VadEvent::SpeechStarted { start_ms: self.start_ms });
+                return Some(VadEvent::SpeechStarted {
+                    start_ms: self.start_ms,
+                });
             }
             return None;
         }
@@ -85,13 +92,21 @@ impl Vad {
             if at_ms + FRAME_MS - since >= END_SILENCE_MS {
                 self.in_speech = false;
                 self.history = 0;
-                return Some(VadEvent::SpeechEnded { start_ms: self.start_ms, end_ms: since, capped: false });
+                return Some(VadEvent::SpeechEnded {
+                    start_ms: self.start_ms,
+                    end_ms: since,
+                    capped: false,
+                });
             }
         }
         if at_ms + FRAME_MS - self.start_ms >= MAX_UTTERANCE_MS {
             self.in_speech = false;
             self.history = 0;
-            return Some(VadEvent::SpeechEnded { start_ms: self.start_ms, end_ms: at_ms + FRAME_MS, capped: true });
+            return Some(VadEvent::SpeechEnded {
+                start_ms: self.start_ms,
+                end_ms: at_ms + FRAME_MS,
+                capped: true,
+            });
         }
         None
     }
@@ -128,12 +143,29 @@ mod tests {
     #[test]
     fn speech_starts_after_about_200_ms_and_ends_after_700_ms_of_silence() {
         let e = run(&[(false, 1000), (true, 1500), (false, 2000)]);
-        assert_eq!(e, vec![VadEvent::SpeechStarted { start_ms: 1000 }, VadEvent::SpeechEnded { start_ms: 1000, end_ms: 2500, capped: false }]);
+        assert_eq!(
+            e,
+            vec![
+                VadEvent::SpeechStarted { start_ms: 1000 },
+                VadEvent::SpeechEnded {
+                    start_ms: 1000,
+                    end_ms: 2500,
+                    capped: false
+                }
+            ]
+        );
     }
 
     #[test]
     fn a_click_does_not_start_speech() {
-        assert!(run(&[(false, 500), (true, 60), (false, 500), (true, 100), (false, 1000)]).is_empty());
+        assert!(run(&[
+            (false, 500),
+            (true, 60),
+            (false, 500),
+            (true, 100),
+            (false, 1000)
+        ])
+        .is_empty());
     }
 
     #[test]
@@ -146,7 +178,17 @@ mod tests {
     #[test]
     fn answers_are_capped_at_30_s() {
         let e = run(&[(true, 31_000)]);
-        assert!(matches!(e[1], VadEvent::SpeechEnded { start_ms: 0, end_ms: 30_000, capped: true }), "{e:?}");
+        assert!(
+            matches!(
+                e[1],
+                VadEvent::SpeechEnded {
+                    start_ms: 0,
+                    end_ms: 30_000,
+                    capped: true
+                }
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]

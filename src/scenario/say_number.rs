@@ -8,7 +8,19 @@ pub fn all_prompt_names() -> Vec<String> {
     let mut v: Vec<String> = (0..=20).map(|n| n.to_string()).collect();
     v.extend((3..=9).map(|t| (t * 10).to_string()));
     v.extend((1..=9).map(|h| (h * 100).to_string()));
-    v.extend(["1f", "2f", "тысяча", "тысячи", "тысяч", "миллион", "миллиона", "миллионов"].map(String::from));
+    v.extend(
+        [
+            "1f",
+            "2f",
+            "тысяча",
+            "тысячи",
+            "тысяч",
+            "миллион",
+            "миллиона",
+            "миллионов",
+        ]
+        .map(String::from),
+    );
     v
 }
 
@@ -116,7 +128,10 @@ mod tests {
     fn every_name_has_a_bundled_prompt() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/numbers");
         for n in all_prompt_names() {
-            assert!(dir.join(format!("{n}.wav")).is_file(), "prompts/numbers/{n}.wav is missing");
+            assert!(
+                dir.join(format!("{n}.wav")).is_file(),
+                "prompts/numbers/{n}.wav is missing"
+            );
         }
         for d in ["12345678", "2021", "073", "999999"] {
             for n in number_prompts(d) {
