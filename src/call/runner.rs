@@ -6,9 +6,8 @@ use crate::media::amd::{Amd, AmdDecision, Verdict};
 use crate::media::audio::AudioError;
 use crate::media::dtmf::{DtmfDigit, DtmfReceiver};
 use crate::media::prompt::PromptCache;
-use crate::media::tones::ToneDetector;
-use crate::media::vad::{Vad, VadEvent};
-use crate::media::{level, Frame, FrameFeatures, FRAME_MS, FRAME_SAMPLES};
+use crate::media::vad::VadEvent;
+use crate::media::{Frame, FrameAnalyzer, FrameFeatures, FRAME_MS, FRAME_SAMPLES};
 use crate::scenario::interp::{Command, Input, Interpreter, Outcome, PlayItem};
 use crate::scenario::{say_number, system_result, Scenario};
 use std::collections::VecDeque;
@@ -66,8 +65,7 @@ pub struct CallRunner {
     interp: Interpreter,
     amd: Option<Amd>,
     amd_decision: Option<AmdDecision>,
-    vad: Vad,
-    tones: ToneDetector,
+    analyzer: FrameAnalyzer,
     dtmf: DtmfReceiver,
     playback: Playback,
     recognizer: Option<Box<dyn Recognizer>>,
@@ -91,8 +89,7 @@ impl CallRunner {
             interp: Interpreter::new(scenario),
             amd,
             amd_decision: None,
-            vad: Vad::new(),
-            tones: ToneDetector::new(),
+            analyzer: FrameAnalyzer::new(),
             dtmf: DtmfReceiver::new(),
             playback: Playback::default(),
             recognizer: None,
@@ -136,14 +133,7 @@ impl CallRunner {
                 n += 1;
             }
         });
-        let (voiced, vad_event) = self.vad.process_frame(callee, at_ms);
-        let tone = self.tones.process_frame(callee, at_ms);
-        let features = FrameFeatures {
-            at_ms,
-            level_dbm0: level::dbm0(callee),
-            voiced,
-            tone,
-        };
+        let (features, vad_event) = self.analyzer.analyze(callee, at_ms);
 
         self.run_amd(&features);
         if self.phase == Phase::Greeting && at_ms + FRAME_MS >= MAX_SILENT_WAIT_MS {
@@ -255,24 +245,28 @@ impl CallRunner {
     }
 
     fn run_amd(&mut self, features: &FrameFeatures) {
-        let Some(amd) = self.amd.as_mut() else {
-            return;
-        };
-        let Some(decision) = amd.process(features) else {
-            return;
-        };
+        let decision = self.amd.as_mut().and_then(|amd| amd.process(features));
+        if let Some(d) = decision {
+            self.on_amd_decision(d, features.at_ms + FRAME_MS);
+        }
+    }
+
+    fn on_amd_decision(&mut self, decision: AmdDecision, now_ms: u64) {
         let verdict = decision.verdict;
         tracing::debug!(verdict = ?verdict, at_ms = decision.decided_at_ms, reason = %decision.reason, "amd decision");
+        let sit = decision.reason == "sit";
         self.amd_decision = Some(decision);
         match verdict {
             Verdict::Machine => {
                 self.amd = None;
                 self.playback.stop();
-                self.finish_system(system_result::ANSWERING_MACHINE, EndedBy::Robot);
+                // SIT on an answered call is the network's announcement, not a voicemail.
+                let code = if sit { system_result::SYSTEM } else { system_result::ANSWERING_MACHINE };
+                self.finish_system(code, EndedBy::Robot);
             }
             Verdict::Human | Verdict::Unknown => {
                 if self.phase == Phase::Greeting {
-                    self.start_scenario(features.at_ms + FRAME_MS);
+                    self.start_scenario(now_ms);
                 }
             }
         }
@@ -375,8 +369,11 @@ impl CallRunner {
             text: text.clone(),
             end_ms,
         });
-        if let Some(amd) = self.amd.as_mut() {
-            amd.note_transcript(&text, end_ms);
+        if let Some(d) = self.amd.as_mut().and_then(|amd| amd.note_transcript(&text, end_ms)) {
+            self.on_amd_decision(d, self.now_ms());
+            if self.phase == Phase::Finished {
+                return;
+            }
         }
         if self.phase == Phase::Scenario && self.listen_voice {
             self.apply_input(Input::Speech { text: &text }, end_ms.max(self.now_ms()));

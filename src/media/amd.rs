@@ -1,6 +1,39 @@
-//! Answering-machine detection from the moment of answer. (interface fixed by the skeleton)
-use super::FrameFeatures;
+//! Answering-machine detection from the moment of answer. Pure: analysed frames in, decisions
+//! out. Cues: the shape of the greeting (a short "Алло?" then silence vs a long continuous
+//! greeting with sentence pauses), the voicemail beep, SIT, carrier phrases when a speech model
+//! hears them, and what the callee does once the robot talks (a machine keeps talking, then
+//! beeps). A first decision comes within ~1–3.5 s; it may be revised to `machine` while the
+//! robot's prompt plays (a beep, or a long monologue after "Алло."), never from machine back.
+//! A wrong "machine" hangs up on a person, so every rule leans to `human`/`unknown` when unsure.
+use super::tones::ToneEvent;
+use super::{FrameFeatures, FRAME_MS};
 use serde::Serialize;
+
+/// Speech must stand this far above the tracked noise floor (noisy rooms, babble).
+pub const SPEECH_OVER_NOISE_DB: f32 = 9.0;
+/// How fast the noise floor may rise per frame (it falls at once): ~2.5 dB/s.
+pub const NOISE_FLOOR_RISE_DB: f32 = 0.05;
+/// Silence after the greeting that shows a person waiting for an answer.
+pub const AFTER_GREETING_SILENCE_MS: u64 = 800;
+/// Most speech a person says before waiting ("Алло, здравствуйте, слушаю вас" ≈ 2.5 s).
+pub const HUMAN_MAX_SPEECH_MS: u64 = 2_900;
+/// Continuous greeting (pauses shorter than `AFTER_GREETING_SILENCE_MS`) that marks a machine.
+pub const MACHINE_SPEECH_MS: u64 = 3_000;
+/// No speech at all by then: undecided (`unknown`: the robot talks anyway).
+pub const NO_SPEECH_MS: u64 = 6_000;
+/// Give up on a first decision by then.
+pub const TOTAL_MS: u64 = 8_000;
+/// Keep listening for revisions (beep, monologue) until then.
+pub const REVISE_UNTIL_MS: u64 = 15_000;
+/// Talking this long (gaps < 700 ms) after a first `human` decision revises it to machine.
+pub const REVISE_SPEECH_MS: u64 = 3_200;
+/// A gap inside one stretch of talk for the revision rule.
+pub const REVISE_GAP_MS: u64 = 700;
+/// Phrases of carrier voicemail and "secretaries" (normalised, matched as phrases).
+pub const CARRIER_PHRASES: &[&str] = &[
+    "абонент", "не может ответить", "оставьте сообщение", "после сигнала", "после звукового сигнала", "вне зоны действия",
+    "выключен", "недоступен", "голосовой почты", "автоответчик", "секретарь", "представьтесь", "что передать",
+];
 
 /// Who answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -22,27 +55,210 @@ pub struct AmdDecision {
 }
 
 /// The detector state for one call.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Amd {
     current: Option<AmdDecision>,
+    finished: bool,
+    noise_floor: f32,
+    /// Speech so far (ms) and the current run of non-speech.
+    speech_ms: u64,
+    silence_run_ms: u64,
+    first_speech_ms: Option<u64>,
+    /// The stretch of talk after the first decision (for revisions).
+    stretch_ms: u64,
+    stretch_gap_ms: u64,
+}
+
+impl Default for Amd {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Amd {
     /// A detector with default parameters.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            current: None,
+            finished: false,
+            noise_floor: -70.0,
+            speech_ms: 0,
+            silence_run_ms: 0,
+            first_speech_ms: None,
+            stretch_ms: 0,
+            stretch_gap_ms: 0,
+        }
     }
-
-    /// Feeds one analysed callee frame; returns a new or revised decision when it changes.
-    pub fn process(&mut self, _f: &FrameFeatures) -> Option<AmdDecision> {
-        None
-    }
-
-    /// Tells the detector the recognised text of a callee utterance (carrier phrases).
-    pub fn note_transcript(&mut self, _text: &str, _at_ms: u64) {}
 
     /// The latest decision, if any.
     pub fn decision(&self) -> Option<&AmdDecision> {
         self.current.as_ref()
+    }
+
+    /// Whether the detector has stopped listening (machine found, or revision window over).
+    pub fn is_final(&self) -> bool {
+        self.finished
+    }
+
+    fn decide(&mut self, verdict: Verdict, at_ms: u64, reason: &str) -> Option<AmdDecision> {
+        let d = AmdDecision { verdict, decided_at_ms: at_ms, reason: reason.to_string() };
+        if verdict == Verdict::Machine {
+            self.finished = true;
+        }
+        self.current = Some(d.clone());
+        Some(d)
+    }
+
+    /// Feeds one analysed callee frame; returns a new or revised decision when it changes.
+    pub fn process(&mut self, f: &FrameFeatures) -> Option<AmdDecision> {
+        if self.finished {
+            return None;
+        }
+        let now = f.at_ms + FRAME_MS;
+        // Tones first: they are the strongest cues.
+        match f.tone {
+            Some(ToneEvent::Beep { .. }) => {
+                let reason = if self.current.is_some() { "beep_after_greeting" } else { "beep" };
+                return self.decide(Verdict::Machine, now, reason);
+            }
+            Some(ToneEvent::Sit { .. }) => return self.decide(Verdict::Machine, now, "sit"),
+            _ => {}
+        }
+        // Noise floor: follows the level down at once, up slowly.
+        self.noise_floor = if f.level_dbm0 < self.noise_floor { f.level_dbm0 } else { self.noise_floor + NOISE_FLOOR_RISE_DB };
+        let speech = f.voiced && f.level_dbm0 >= self.noise_floor + SPEECH_OVER_NOISE_DB;
+        if speech {
+            self.first_speech_ms.get_or_insert(f.at_ms);
+            self.speech_ms += FRAME_MS;
+            self.silence_run_ms = 0;
+        } else {
+            self.silence_run_ms += FRAME_MS;
+        }
+
+        match self.current.as_ref().map(|d| d.verdict) {
+            None => self.first_decision(speech, now),
+            Some(_) => self.revise(speech, now),
+        }
+    }
+
+    fn first_decision(&mut self, speech: bool, now: u64) -> Option<AmdDecision> {
+        if self.first_speech_ms.is_some() {
+            if !speech && self.silence_run_ms >= AFTER_GREETING_SILENCE_MS {
+                return if self.speech_ms <= HUMAN_MAX_SPEECH_MS {
+                    self.decide(Verdict::Human, now, "short_greeting_then_silence")
+                } else {
+                    self.decide(Verdict::Machine, now, "long_greeting")
+                };
+            }
+            if self.speech_ms >= MACHINE_SPEECH_MS {
+                return self.decide(Verdict::Machine, now, "long_greeting");
+            }
+        } else if now >= NO_SPEECH_MS {
+            return self.decide(Verdict::Unknown, now, "silence");
+        }
+        if now >= TOTAL_MS {
+            return self.decide(Verdict::Unknown, now, "undecided");
+        }
+        None
+    }
+
+    fn revise(&mut self, speech: bool, now: u64) -> Option<AmdDecision> {
+        if now >= REVISE_UNTIL_MS {
+            self.finished = true;
+            return None;
+        }
+        if speech {
+            self.stretch_ms += FRAME_MS;
+            self.stretch_gap_ms = 0;
+        } else {
+            self.stretch_gap_ms += FRAME_MS;
+            if self.stretch_gap_ms >= REVISE_GAP_MS {
+                self.stretch_ms = 0;
+            }
+        }
+        if self.stretch_ms >= REVISE_SPEECH_MS {
+            return self.decide(Verdict::Machine, now, "long_speech_after_greeting");
+        }
+        None
+    }
+
+    /// Tells the detector the recognised text of a callee utterance (carrier phrases).
+    /// Returns a decision when the text settles it.
+    pub fn note_transcript(&mut self, text: &str, at_ms: u64) -> Option<AmdDecision> {
+        if self.finished || at_ms >= REVISE_UNTIL_MS {
+            return None;
+        }
+        let hit = CARRIER_PHRASES.iter().any(|p| crate::asr::phrase::matches(p, text));
+        if hit {
+            return self.decide(Verdict::Machine, at_ms, "carrier_phrase");
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds (speech?, ms) spans at a fixed level over a quiet line; returns all decisions.
+    fn run(spans: &[(bool, u64)]) -> Vec<AmdDecision> {
+        let mut a = Amd::new();
+        let mut t = 0;
+        let mut out = vec![];
+        for &(speech, ms) in spans {
+            for _ in 0..ms / FRAME_MS {
+                let f = FrameFeatures { at_ms: t, level_dbm0: if speech { -20.0 } else { -60.0 }, voiced: speech, tone: None };
+                out.extend(a.process(&f));
+                t += FRAME_MS;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn short_greeting_then_silence_is_a_person() {
+        let d = run(&[(false, 400), (true, 600), (false, 5000)]);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].verdict, Verdict::Human);
+        assert_eq!(d[0].decided_at_ms, 1800);
+    }
+
+    #[test]
+    fn long_greeting_with_sentence_pauses_is_a_machine() {
+        let d = run(&[(false, 300), (true, 1500), (false, 500), (true, 1700), (false, 3000)]);
+        assert_eq!(d[0].verdict, Verdict::Machine);
+        assert_eq!(d[0].reason, "long_greeting");
+    }
+
+    #[test]
+    fn silence_is_unknown_not_machine() {
+        let d = run(&[(false, 9000)]);
+        assert_eq!(d[0].verdict, Verdict::Unknown);
+    }
+
+    #[test]
+    fn personal_machine_is_revised_when_it_keeps_talking() {
+        let d = run(&[(false, 300), (true, 500), (false, 1200), (true, 3600), (false, 2000)]);
+        assert_eq!(d.iter().map(|d| d.verdict).collect::<Vec<_>>(), vec![Verdict::Human, Verdict::Machine]);
+        assert_eq!(d[1].reason, "long_speech_after_greeting");
+    }
+
+    #[test]
+    fn a_person_answering_the_robot_briefly_stays_a_person() {
+        let d = run(&[(false, 300), (true, 500), (false, 3000), (true, 1500), (false, 600), (true, 1200), (false, 8000)]);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].verdict, Verdict::Human);
+    }
+
+    #[test]
+    fn beep_decides_machine_at_once_and_carrier_phrase_too() {
+        let mut a = Amd::new();
+        let f = FrameFeatures { at_ms: 2000, level_dbm0: -20.0, voiced: false, tone: Some(ToneEvent::Beep { freq_hz: 1000.0, start_ms: 1600, end_ms: 2000 }) };
+        assert_eq!(a.process(&f).map(|d| d.verdict), Some(Verdict::Machine));
+        assert!(a.is_final());
+        let mut a = Amd::new();
+        assert_eq!(a.note_transcript("Абонент не может ответить", 2500).map(|d| d.reason), Some("carrier_phrase".into()));
+        let mut a = Amd::new();
+        assert_eq!(a.note_transcript("алло да слушаю", 900), None);
     }
 }

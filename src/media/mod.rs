@@ -36,3 +36,30 @@ pub struct FrameFeatures {
     /// A tone event completed on this frame, if any.
     pub tone: Option<tones::ToneEvent>,
 }
+
+/// The per-frame analysis shared by the call runner and the AMD corpus: VAD and tone detectors
+/// run once per callee frame, giving `FrameFeatures` and the VAD's segment event.
+pub struct FrameAnalyzer {
+    vad: vad::Vad,
+    tones: tones::ToneDetector,
+}
+
+impl FrameAnalyzer {
+    /// Fresh detectors for one call leg.
+    pub fn new() -> Self {
+        Self { vad: vad::Vad::new(), tones: tones::ToneDetector::new() }
+    }
+
+    /// Analyses one frame starting at `at_ms` (ms since answer).
+    pub fn analyze(&mut self, frame: &Frame, at_ms: u64) -> (FrameFeatures, Option<vad::VadEvent>) {
+        let (voiced, event) = self.vad.process_frame(frame, at_ms);
+        let tone = self.tones.process_frame(frame, at_ms);
+        (FrameFeatures { at_ms, level_dbm0: level::dbm0(frame), voiced, tone }, event)
+    }
+}
+
+impl Default for FrameAnalyzer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
