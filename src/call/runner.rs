@@ -261,7 +261,11 @@ impl CallRunner {
                 self.amd = None;
                 self.playback.stop();
                 // SIT on an answered call is the network's announcement, not a voicemail.
-                let code = if sit { system_result::SYSTEM } else { system_result::ANSWERING_MACHINE };
+                let code = if sit {
+                    system_result::SYSTEM
+                } else {
+                    system_result::ANSWERING_MACHINE
+                };
                 self.finish_system(code, EndedBy::Robot);
             }
             Verdict::Human | Verdict::Unknown => {
@@ -369,7 +373,11 @@ impl CallRunner {
             text: text.clone(),
             end_ms,
         });
-        if let Some(d) = self.amd.as_mut().and_then(|amd| amd.note_transcript(&text, end_ms)) {
+        if let Some(d) = self
+            .amd
+            .as_mut()
+            .and_then(|amd| amd.note_transcript(&text, end_ms))
+        {
             self.on_amd_decision(d, self.now_ms());
             if self.phase == Phase::Finished {
                 return;

@@ -9,16 +9,22 @@ use super::tones::ToneEvent;
 use super::{FrameFeatures, FRAME_MS};
 use serde::Serialize;
 
-/// Speech must stand this far above the tracked noise floor (noisy rooms, babble).
-pub const SPEECH_OVER_NOISE_DB: f32 = 9.0;
-/// How fast the noise floor may rise per frame (it falls at once): ~2.5 dB/s.
-pub const NOISE_FLOOR_RISE_DB: f32 = 0.05;
+/// Speech must stand this far above the noise floor (noisy rooms, babble).
+pub const SPEECH_OVER_NOISE_DB: f32 = 10.0;
+/// The first moments after answer: talk heard throughout them is background (babble), since
+/// people and machines alike start a little after the answer.
+pub const BACKGROUND_PROBE_MS: u64 = 300;
+/// The callee's speech must stand this far above such background talk.
+pub const SPEECH_OVER_BACKGROUND_DB: f32 = 6.0;
+/// The noise floor is the quietest frame of this many recent frames (1.5 s): words have gaps,
+/// so during speech it stays low; in steady noise it sits at the noise.
+pub const NOISE_WINDOW_FRAMES: usize = 75;
 /// Silence after the greeting that shows a person waiting for an answer.
-pub const AFTER_GREETING_SILENCE_MS: u64 = 800;
+pub const AFTER_GREETING_SILENCE_MS: u64 = 650;
 /// Most speech a person says before waiting ("Алло, здравствуйте, слушаю вас" ≈ 2.5 s).
-pub const HUMAN_MAX_SPEECH_MS: u64 = 2_900;
+pub const HUMAN_MAX_SPEECH_MS: u64 = 2_500;
 /// Continuous greeting (pauses shorter than `AFTER_GREETING_SILENCE_MS`) that marks a machine.
-pub const MACHINE_SPEECH_MS: u64 = 3_000;
+pub const MACHINE_SPEECH_MS: u64 = 2_600;
 /// No speech at all by then: undecided (`unknown`: the robot talks anyway).
 pub const NO_SPEECH_MS: u64 = 6_000;
 /// Give up on a first decision by then.
@@ -26,13 +32,24 @@ pub const TOTAL_MS: u64 = 8_000;
 /// Keep listening for revisions (beep, monologue) until then.
 pub const REVISE_UNTIL_MS: u64 = 15_000;
 /// Talking this long (gaps < 700 ms) after a first `human` decision revises it to machine.
-pub const REVISE_SPEECH_MS: u64 = 3_200;
+pub const REVISE_SPEECH_MS: u64 = 2_600;
 /// A gap inside one stretch of talk for the revision rule.
 pub const REVISE_GAP_MS: u64 = 700;
 /// Phrases of carrier voicemail and "secretaries" (normalised, matched as phrases).
 pub const CARRIER_PHRASES: &[&str] = &[
-    "абонент", "не может ответить", "оставьте сообщение", "после сигнала", "после звукового сигнала", "вне зоны действия",
-    "выключен", "недоступен", "голосовой почты", "автоответчик", "секретарь", "представьтесь", "что передать",
+    "абонент",
+    "не может ответить",
+    "оставьте сообщение",
+    "после сигнала",
+    "после звукового сигнала",
+    "вне зоны действия",
+    "выключен",
+    "недоступен",
+    "голосовой почты",
+    "автоответчик",
+    "секретарь",
+    "представьтесь",
+    "что передать",
 ];
 
 /// Who answered.
@@ -59,7 +76,12 @@ pub struct AmdDecision {
 pub struct Amd {
     current: Option<AmdDecision>,
     finished: bool,
-    noise_floor: f32,
+    levels: [f32; NOISE_WINDOW_FRAMES],
+    probe_frames: u32,
+    probe_active: u32,
+    probe_level_sum: f32,
+    background_dbm0: f32,
+    frames: usize,
     /// Speech so far (ms) and the current run of non-speech.
     speech_ms: u64,
     silence_run_ms: u64,
@@ -81,7 +103,12 @@ impl Amd {
         Self {
             current: None,
             finished: false,
-            noise_floor: -70.0,
+            levels: [0.0; NOISE_WINDOW_FRAMES],
+            probe_frames: 0,
+            probe_active: 0,
+            probe_level_sum: 0.0,
+            background_dbm0: -200.0,
+            frames: 0,
             speech_ms: 0,
             silence_run_ms: 0,
             first_speech_ms: None,
@@ -101,7 +128,11 @@ impl Amd {
     }
 
     fn decide(&mut self, verdict: Verdict, at_ms: u64, reason: &str) -> Option<AmdDecision> {
-        let d = AmdDecision { verdict, decided_at_ms: at_ms, reason: reason.to_string() };
+        let d = AmdDecision {
+            verdict,
+            decided_at_ms: at_ms,
+            reason: reason.to_string(),
+        };
         if verdict == Verdict::Machine {
             self.finished = true;
         }
@@ -118,15 +149,38 @@ impl Amd {
         // Tones first: they are the strongest cues.
         match f.tone {
             Some(ToneEvent::Beep { .. }) => {
-                let reason = if self.current.is_some() { "beep_after_greeting" } else { "beep" };
+                let reason = if self.current.is_some() {
+                    "beep_after_greeting"
+                } else {
+                    "beep"
+                };
                 return self.decide(Verdict::Machine, now, reason);
             }
             Some(ToneEvent::Sit { .. }) => return self.decide(Verdict::Machine, now, "sit"),
             _ => {}
         }
-        // Noise floor: follows the level down at once, up slowly.
-        self.noise_floor = if f.level_dbm0 < self.noise_floor { f.level_dbm0 } else { self.noise_floor + NOISE_FLOOR_RISE_DB };
-        let speech = f.voiced && f.level_dbm0 >= self.noise_floor + SPEECH_OVER_NOISE_DB;
+        self.levels[self.frames % NOISE_WINDOW_FRAMES] = f.level_dbm0;
+        self.frames += 1;
+        let window = &self.levels[..self.frames.min(NOISE_WINDOW_FRAMES)];
+        let floor = window.iter().copied().fold(f32::MAX, f32::min);
+        let active = f.voiced && f.level_dbm0 >= floor + SPEECH_OVER_NOISE_DB;
+        // Talk already there at the moment of answer is the room behind the callee: measure
+        // it, and count as the callee's speech only what stands above it.
+        if f.at_ms < BACKGROUND_PROBE_MS {
+            self.probe_frames += 1;
+            if active {
+                self.probe_active += 1;
+                self.probe_level_sum += f.level_dbm0;
+            }
+            if f.at_ms + FRAME_MS >= BACKGROUND_PROBE_MS
+                && self.probe_active * 5 >= self.probe_frames * 4
+            {
+                self.background_dbm0 = self.probe_level_sum / self.probe_active as f32;
+                self.speech_ms = 0;
+                self.first_speech_ms = None;
+            }
+        }
+        let speech = active && f.level_dbm0 >= self.background_dbm0 + SPEECH_OVER_BACKGROUND_DB;
         if speech {
             self.first_speech_ms.get_or_insert(f.at_ms);
             self.speech_ms += FRAME_MS;
@@ -188,7 +242,9 @@ impl Amd {
         if self.finished || at_ms >= REVISE_UNTIL_MS {
             return None;
         }
-        let hit = CARRIER_PHRASES.iter().any(|p| crate::asr::phrase::matches(p, text));
+        let hit = CARRIER_PHRASES
+            .iter()
+            .any(|p| crate::asr::phrase::matches(p, text));
         if hit {
             return self.decide(Verdict::Machine, at_ms, "carrier_phrase");
         }
@@ -207,7 +263,12 @@ mod tests {
         let mut out = vec![];
         for &(speech, ms) in spans {
             for _ in 0..ms / FRAME_MS {
-                let f = FrameFeatures { at_ms: t, level_dbm0: if speech { -20.0 } else { -60.0 }, voiced: speech, tone: None };
+                let f = FrameFeatures {
+                    at_ms: t,
+                    level_dbm0: if speech { -20.0 } else { -60.0 },
+                    voiced: speech,
+                    tone: None,
+                };
                 out.extend(a.process(&f));
                 t += FRAME_MS;
             }
@@ -225,7 +286,13 @@ mod tests {
 
     #[test]
     fn long_greeting_with_sentence_pauses_is_a_machine() {
-        let d = run(&[(false, 300), (true, 1500), (false, 500), (true, 1700), (false, 3000)]);
+        let d = run(&[
+            (false, 300),
+            (true, 1500),
+            (false, 500),
+            (true, 1700),
+            (false, 3000),
+        ]);
         assert_eq!(d[0].verdict, Verdict::Machine);
         assert_eq!(d[0].reason, "long_greeting");
     }
@@ -238,14 +305,31 @@ mod tests {
 
     #[test]
     fn personal_machine_is_revised_when_it_keeps_talking() {
-        let d = run(&[(false, 300), (true, 500), (false, 1200), (true, 3600), (false, 2000)]);
-        assert_eq!(d.iter().map(|d| d.verdict).collect::<Vec<_>>(), vec![Verdict::Human, Verdict::Machine]);
+        let d = run(&[
+            (false, 300),
+            (true, 500),
+            (false, 1200),
+            (true, 3600),
+            (false, 2000),
+        ]);
+        assert_eq!(
+            d.iter().map(|d| d.verdict).collect::<Vec<_>>(),
+            vec![Verdict::Human, Verdict::Machine]
+        );
         assert_eq!(d[1].reason, "long_speech_after_greeting");
     }
 
     #[test]
     fn a_person_answering_the_robot_briefly_stays_a_person() {
-        let d = run(&[(false, 300), (true, 500), (false, 3000), (true, 1500), (false, 600), (true, 1200), (false, 8000)]);
+        let d = run(&[
+            (false, 300),
+            (true, 500),
+            (false, 3000),
+            (true, 1500),
+            (false, 600),
+            (true, 1200),
+            (false, 8000),
+        ]);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].verdict, Verdict::Human);
     }
@@ -253,11 +337,24 @@ mod tests {
     #[test]
     fn beep_decides_machine_at_once_and_carrier_phrase_too() {
         let mut a = Amd::new();
-        let f = FrameFeatures { at_ms: 2000, level_dbm0: -20.0, voiced: false, tone: Some(ToneEvent::Beep { freq_hz: 1000.0, start_ms: 1600, end_ms: 2000 }) };
+        let f = FrameFeatures {
+            at_ms: 2000,
+            level_dbm0: -20.0,
+            voiced: false,
+            tone: Some(ToneEvent::Beep {
+                freq_hz: 1000.0,
+                start_ms: 1600,
+                end_ms: 2000,
+            }),
+        };
         assert_eq!(a.process(&f).map(|d| d.verdict), Some(Verdict::Machine));
         assert!(a.is_final());
         let mut a = Amd::new();
-        assert_eq!(a.note_transcript("Абонент не может ответить", 2500).map(|d| d.reason), Some("carrier_phrase".into()));
+        assert_eq!(
+            a.note_transcript("Абонент не может ответить", 2500)
+                .map(|d| d.reason),
+            Some("carrier_phrase".into())
+        );
         let mut a = Amd::new();
         assert_eq!(a.note_transcript("алло да слушаю", 900), None);
     }

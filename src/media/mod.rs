@@ -47,14 +47,25 @@ pub struct FrameAnalyzer {
 impl FrameAnalyzer {
     /// Fresh detectors for one call leg.
     pub fn new() -> Self {
-        Self { vad: vad::Vad::new(), tones: tones::ToneDetector::new() }
+        Self {
+            vad: vad::Vad::new(),
+            tones: tones::ToneDetector::new(),
+        }
     }
 
     /// Analyses one frame starting at `at_ms` (ms since answer).
     pub fn analyze(&mut self, frame: &Frame, at_ms: u64) -> (FrameFeatures, Option<vad::VadEvent>) {
         let (voiced, event) = self.vad.process_frame(frame, at_ms);
         let tone = self.tones.process_frame(frame, at_ms);
-        (FrameFeatures { at_ms, level_dbm0: level::dbm0(frame), voiced, tone }, event)
+        (
+            FrameFeatures {
+                at_ms,
+                level_dbm0: level::dbm0(frame),
+                voiced,
+                tone,
+            },
+            event,
+        )
     }
 }
 

@@ -1,0 +1,332 @@
+//! The generated AMD corpus: callee recordings from the moment of answer, built from espeak-ng
+//! Russian speech (several voices, speeds, pitches), beeps, SIT-free carrier greetings, noise
+//! (white, pink, babble) and levels from −10 to −30 dBm0. Speech is cached under
+//! target/amd-corpus (rebuildable). Deterministic for a seed.
+use autoinformer::media::amd::Verdict;
+use autoinformer::media::level::{dbm0, sine_peak_for_dbm0};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::process::Command;
+
+pub struct Recording {
+    pub category: &'static str,
+    pub expected: Verdict,
+    pub samples: Vec<i16>,
+    pub label: String,
+}
+
+const VOICES: &[&str] = &["ru", "ru+f2", "ru+f4", "ru+m3", "ru+m7", "ru+f5", "ru+m1"];
+const SHORT: &[&str] = &[
+    "Алло?",
+    "Да?",
+    "Слушаю.",
+    "Да, говорите.",
+    "Алло, да.",
+    "Слушаю вас.",
+    "Алло.",
+    "Да, алло?",
+];
+const LONG_HUMAN: &[&str] = &[
+    "Алло, здравствуйте, Иван слушает, говорите.",
+    "Да, добрый день, я вас слушаю.",
+    "Алло, здравствуйте, слушаю вас внимательно.",
+    "Да-да, алло, кто это?",
+    "Добрый день, компания Ромашка, слушаю.",
+    "Алло, да, здравствуйте, говорите, пожалуйста.",
+];
+const CARRIER: &[&str] = &[
+    "Абонент временно недоступен. Оставьте сообщение после звукового сигнала.",
+    "Здравствуйте. Вы позвонили на голосовую почту абонента. Пожалуйста, оставьте ваше сообщение после сигнала.",
+    "Абонент не может ответить на ваш звонок. Вы можете оставить голосовое сообщение. Говорите после сигнала.",
+    "Здравствуйте. Абонент сейчас не может подойти к телефону. Оставьте, пожалуйста, сообщение, и вам перезвонят.",
+    "Вас приветствует служба голосовой почты. Абонент, которому вы звоните, недоступен. Оставьте сообщение.",
+];
+const PERSONAL_TAIL: &[&str] = &[
+    "Я сейчас не могу ответить, оставьте сообщение после сигнала.",
+    "Это Наталья. Меня нет дома, перезвоните позже или оставьте сообщение.",
+    "Вы позвонили Сергею. Я перезвоню вам, как только смогу, говорите после гудка.",
+    "Сейчас не могу подойти к телефону. Скажите, что передать, и я перезвоню.",
+];
+const SECRETARY: &[&str] = &[
+    "Здравствуйте, я виртуальный секретарь абонента. Представьтесь, пожалуйста, и скажите, что передать.",
+    "Здравствуйте, это Ева, секретарь абонента. Абонент не может ответить. Что ему передать?",
+    "Добрый день. Вы позвонили абоненту, я его помощник. Пожалуйста, представьтесь и назовите цель звонка.",
+];
+const BABBLE: &[&str] = &[
+    "Ну и что ты ему сказал, а он что ответил, вот это да",
+    "Передай, пожалуйста, соль и хлеб, спасибо большое",
+    "Сегодня на работе было совещание до самого вечера",
+    "Давай завтра сходим в кино, там новый фильм",
+];
+
+fn cache_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/amd-corpus");
+    std::fs::create_dir_all(&d).expect("cache dir");
+    d
+}
+
+/// espeak-ng speech at 8 kHz, peak-normalised to −3 dBFS (cached).
+pub fn speak(text: &str, voice: &str, speed: u32, pitch: u32) -> Vec<i16> {
+    let mut h = DefaultHasher::new();
+    (text, voice, speed, pitch).hash(&mut h);
+    let dir = cache_dir();
+    let out = dir.join(format!("{:016x}.wav", h.finish()));
+    if !out.exists() {
+        let raw = dir.join(format!("{:016x}.raw.wav", h.finish()));
+        let ok = Command::new("espeak-ng")
+            .args([
+                "-v",
+                voice,
+                "-s",
+                &speed.to_string(),
+                "-p",
+                &pitch.to_string(),
+                "-w",
+            ])
+            .arg(&raw)
+            .arg(text)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "espeak-ng failed (scripts/setup.sh installs it)");
+        let tmp = dir.join(format!("{:016x}.tmp.wav", h.finish()));
+        let ok = Command::new("sox")
+            .arg(&raw)
+            .args(["-r", "8000", "-c", "1", "-b", "16"])
+            .arg(&tmp)
+            .args([
+                "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%",
+                "reverse", "gain", "-n", "-3",
+            ])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "sox failed");
+        std::fs::rename(&tmp, &out).expect("rename");
+        let _ = std::fs::remove_file(raw);
+    }
+    let mut r = hound::WavReader::open(&out).expect("wav");
+    r.samples::<i16>().map(|s| s.expect("sample")).collect()
+}
+
+fn random_speech(rng: &mut StdRng, text: &str) -> Vec<f64> {
+    let voice = VOICES.choose(rng).expect("voice");
+    let speed = rng.gen_range(130..190);
+    let pitch = rng.gen_range(25..85);
+    speak(text, voice, speed, pitch)
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+/// Scales so the speech's active level (frames above −50 dBm0) is `dbm0`.
+fn set_level(x: &mut [f64], target: f64) {
+    let frames: Vec<f64> = x
+        .chunks(160)
+        .map(|c| c.iter().map(|v| v * v).sum::<f64>() / c.len() as f64)
+        .collect();
+    let p0 = sine_peak_for_dbm0(0.0).powi(2) / 2.0;
+    let active: Vec<f64> = frames.into_iter().filter(|&p| p > p0 * 1e-5).collect();
+    if active.is_empty() {
+        return;
+    }
+    let level = 10.0 * (active.iter().sum::<f64>() / active.len() as f64 / p0).log10();
+    let g = 10f64.powf((target - level) / 20.0);
+    x.iter_mut().for_each(|v| *v *= g);
+}
+
+fn silence(ms: u64) -> Vec<f64> {
+    vec![0.0; (ms * 8) as usize]
+}
+
+fn beep(rng: &mut StdRng, level: f64) -> Vec<f64> {
+    let f = [440.0, 600.0, 850.0, 1000.0, 1200.0, 1400.0, 1700.0, 2000.0]
+        .choose(rng)
+        .copied()
+        .expect("freq");
+    let ms = rng.gen_range(250..900);
+    let a = sine_peak_for_dbm0(level);
+    (0..ms * 8)
+        .map(|i| a * (2.0 * std::f64::consts::PI * f * i as f64 / 8000.0).sin())
+        .collect()
+}
+
+fn gauss(rng: &mut StdRng) -> f64 {
+    let (u1, u2): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen());
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// Adds noise at `level` dBm0: white, pink (Voss-McCartney-like), or babble.
+fn add_noise(rng: &mut StdRng, x: &mut [f64], kind: &str, level: f64) {
+    let sigma = sine_peak_for_dbm0(level) / 2f64.sqrt();
+    match kind {
+        "babble" => {
+            let mut b: Vec<f64> = vec![0.0; x.len()];
+            for t in BABBLE {
+                let s = random_speech(rng, t);
+                let off = rng.gen_range(0..s.len());
+                for (i, v) in b.iter_mut().enumerate() {
+                    *v += s[(i + off) % s.len()];
+                }
+            }
+            set_level(&mut b, level);
+            x.iter_mut().zip(b).for_each(|(v, n)| *v += n);
+        }
+        "pink" => {
+            let mut rows = [0.0f64; 8];
+            for (i, v) in x.iter_mut().enumerate() {
+                let k = (i + 1).trailing_zeros() as usize;
+                if k < rows.len() {
+                    rows[k] = gauss(rng);
+                }
+                *v += sigma * (rows.iter().sum::<f64>() + gauss(rng)) / 3.0;
+            }
+        }
+        _ => x.iter_mut().for_each(|v| *v += sigma * gauss(rng)),
+    }
+}
+
+fn finish(mut x: Vec<f64>, rng: &mut StdRng, total_ms: u64) -> Vec<i16> {
+    x.resize((total_ms * 8) as usize, 0.0);
+    // A quiet line is never digitally silent.
+    add_noise(rng, &mut x, "white", -62.0);
+    x.into_iter()
+        .map(|v| v.round().clamp(-32768.0, 32767.0) as i16)
+        .collect()
+}
+
+fn speech_at(rng: &mut StdRng, text: &str, level: f64) -> Vec<f64> {
+    let mut s = random_speech(rng, text);
+    set_level(&mut s, level);
+    s
+}
+
+/// Builds the corpus for one seed: 112 recordings in 8 categories.
+pub fn build(seed: u64) -> Vec<Recording> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    let lvl = |rng: &mut StdRng| rng.gen_range(-30.0..-10.0);
+    for i in 0..18 {
+        let t = SHORT[i % SHORT.len()];
+        let l = lvl(&mut rng);
+        let mut x = silence(rng.gen_range(200..900));
+        x.extend(speech_at(&mut rng, t, l));
+        out.push(Recording {
+            category: "human_short",
+            expected: Verdict::Human,
+            samples: finish(x, &mut rng, 9000),
+            label: format!("{t} @{l:.0}"),
+        });
+    }
+    for i in 0..16 {
+        let t = LONG_HUMAN[i % LONG_HUMAN.len()];
+        let l = lvl(&mut rng);
+        let mut x = silence(rng.gen_range(200..700));
+        x.extend(speech_at(&mut rng, t, l));
+        if i % 3 == 0 {
+            // People say "алло?" again when nobody answers.
+            x.extend(silence(rng.gen_range(1500..2500)));
+            x.extend(speech_at(&mut rng, "Алло?", l));
+        }
+        out.push(Recording {
+            category: "human_long",
+            expected: Verdict::Human,
+            samples: finish(x, &mut rng, 9000),
+            label: format!("{t} @{l:.0}"),
+        });
+    }
+    for i in 0..16 {
+        let t = SHORT[(i * 3) % SHORT.len()];
+        let l = lvl(&mut rng);
+        let kind = ["white", "pink", "babble"][i % 3];
+        let snr = rng.gen_range(8.0..20.0);
+        let mut x = silence(rng.gen_range(300..900));
+        x.extend(speech_at(&mut rng, t, l));
+        x.resize(9000 * 8, 0.0);
+        add_noise(&mut rng, &mut x, kind, l - snr);
+        out.push(Recording {
+            category: "human_noisy",
+            expected: Verdict::Human,
+            samples: finish(x, &mut rng, 9000),
+            label: format!("{t} @{l:.0} {kind} snr {snr:.0}"),
+        });
+    }
+    for i in 0..14 {
+        let t = SHORT[(i * 5) % SHORT.len()];
+        let l = lvl(&mut rng);
+        let wait = rng.gen_range(1500..4000);
+        let mut x = silence(wait);
+        x.extend(speech_at(&mut rng, t, l));
+        out.push(Recording {
+            category: "human_late",
+            expected: Verdict::Human,
+            samples: finish(x, &mut rng, 10000),
+            label: format!("{t} after {wait} ms @{l:.0}"),
+        });
+    }
+    for i in 0..16 {
+        let t = CARRIER[i % CARRIER.len()];
+        let l = lvl(&mut rng);
+        let mut x = silence(rng.gen_range(100..600));
+        x.extend(speech_at(&mut rng, t, l));
+        if i % 4 != 3 {
+            x.extend(silence(rng.gen_range(200..600)));
+            x.extend(beep(&mut rng, l));
+        }
+        out.push(Recording {
+            category: "machine_carrier",
+            expected: Verdict::Machine,
+            samples: finish(x, &mut rng, 12000),
+            label: format!("{t} @{l:.0}"),
+        });
+    }
+    for i in 0..14 {
+        let t = PERSONAL_TAIL[i % PERSONAL_TAIL.len()];
+        let l = lvl(&mut rng);
+        let mut x = silence(rng.gen_range(200..600));
+        x.extend(speech_at(&mut rng, ["Алло.", "Да.", "Слушаю."][i % 3], l));
+        x.extend(silence(rng.gen_range(800..1600)));
+        x.extend(speech_at(&mut rng, t, l));
+        if i % 2 == 0 {
+            x.extend(silence(rng.gen_range(200..500)));
+            x.extend(beep(&mut rng, l));
+        }
+        out.push(Recording {
+            category: "machine_personal",
+            expected: Verdict::Machine,
+            samples: finish(x, &mut rng, 12000),
+            label: format!("Алло. … {t} @{l:.0}"),
+        });
+    }
+    for i in 0..10 {
+        let t = SECRETARY[i % SECRETARY.len()];
+        let l = lvl(&mut rng);
+        let mut x = silence(rng.gen_range(100..500));
+        x.extend(speech_at(&mut rng, t, l));
+        out.push(Recording {
+            category: "machine_secretary",
+            expected: Verdict::Machine,
+            samples: finish(x, &mut rng, 12000),
+            label: format!("{t} @{l:.0}"),
+        });
+    }
+    for _ in 0..8 {
+        let l = lvl(&mut rng);
+        let mut x = silence(rng.gen_range(300..1500));
+        let b = beep(&mut rng, l);
+        let label = format!("beep {} ms @{l:.0}", b.len() / 8);
+        x.extend(b);
+        out.push(Recording {
+            category: "machine_beep",
+            expected: Verdict::Machine,
+            samples: finish(x, &mut rng, 8000),
+            label,
+        });
+    }
+    let _ = dbm0;
+    out
+}
