@@ -22,9 +22,9 @@ pub const NOISE_WINDOW_FRAMES: usize = 75;
 /// Silence after the greeting that shows a person waiting for an answer.
 pub const AFTER_GREETING_SILENCE_MS: u64 = 650;
 /// Most speech a person says before waiting ("Алло, здравствуйте, слушаю вас" ≈ 2.5 s).
-pub const HUMAN_MAX_SPEECH_MS: u64 = 2_500;
+pub const HUMAN_MAX_SPEECH_MS: u64 = 2_700;
 /// Continuous greeting (pauses shorter than `AFTER_GREETING_SILENCE_MS`) that marks a machine.
-pub const MACHINE_SPEECH_MS: u64 = 2_600;
+pub const MACHINE_SPEECH_MS: u64 = 2_800;
 /// No speech at all by then: undecided (`unknown`: the robot talks anyway).
 pub const NO_SPEECH_MS: u64 = 6_000;
 /// Give up on a first decision by then.
