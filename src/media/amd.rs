@@ -16,9 +16,9 @@ pub const SPEECH_OVER_NOISE_DB: f32 = 10.0;
 pub const BACKGROUND_PROBE_MS: u64 = 300;
 /// The callee's speech must stand this far above such background talk.
 pub const SPEECH_OVER_BACKGROUND_DB: f32 = 6.0;
-/// The noise floor is the quietest frame of this many recent frames (1.5 s): words have gaps,
+/// The noise floor is the quietest frame of this many recent frames (3 s): words have gaps,
 /// so during speech it stays low; in steady noise it sits at the noise.
-pub const NOISE_WINDOW_FRAMES: usize = 75;
+pub const NOISE_WINDOW_FRAMES: usize = 150;
 /// Silence after the greeting that shows a person waiting for an answer.
 pub const AFTER_GREETING_SILENCE_MS: u64 = 650;
 /// Most speech a person says before waiting ("Алло, здравствуйте, слушаю вас" ≈ 2.5 s).
@@ -281,7 +281,7 @@ mod tests {
         let d = run(&[(false, 400), (true, 600), (false, 5000)]);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].verdict, Verdict::Human);
-        assert_eq!(d[0].decided_at_ms, 1800);
+        assert_eq!(d[0].decided_at_ms, 1660);
     }
 
     #[test]
@@ -325,9 +325,9 @@ mod tests {
             (false, 300),
             (true, 500),
             (false, 3000),
-            (true, 1500),
-            (false, 600),
             (true, 1200),
+            (false, 600),
+            (true, 1000),
             (false, 8000),
         ]);
         assert_eq!(d.len(), 1);
