@@ -1,27 +1,85 @@
-//! The Vosk backend. (interface fixed by the skeleton)
-use super::{AsrError, Recognizer, SpeechModel};
+//! The Vosk backend: a model loaded once per process and shared by every call; one recogniser
+//! per call step, restricted to the step's phrases (a grammar), fed 8 kHz audio of VAD speech
+//! only. Words outside the model's vocabulary are left out of the grammar (Vosk would drop them
+//! with a warning anyway); scenario validation reports them first.
+use super::{AsrError, Recognition, Recognizer, SpeechModel, Word};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The recogniser's sample rate.
+pub const SAMPLE_RATE_HZ: f32 = 8000.0;
 
 /// A loaded Vosk model.
 pub struct VoskModel {
-    _priv: (),
+    /// `vosk::Model::find_word` takes `&mut`; the C call only reads, the lock is short.
+    model: Arc<Mutex<vosk::Model>>,
+    path: String,
 }
 
 impl VoskModel {
     /// Loads a model folder (am/, conf/, graph/, ivector/).
     pub fn load(path: &Path) -> Result<Self, AsrError> {
-        Err(AsrError::Model {
-            path: path.display().to_string(),
-            reason: "not implemented yet".into(),
-        })
+        let p = path.display().to_string();
+        if !path.join("am").is_dir() || !path.join("conf").is_dir() {
+            return Err(AsrError::Model {
+                path: p,
+                reason: "not a Vosk model folder (am/ and conf/ missing); run scripts/fetch-model.sh to download vosk-model-small-ru-0.22 into models/ (needs internet)".into(),
+            });
+        }
+        vosk::set_log_level(vosk::LogLevel::Error);
+        let model = vosk::Model::new(p.clone()).ok_or_else(|| AsrError::Model { path: p.clone(), reason: "Vosk could not load the model (see its log above)".into() })?;
+        Ok(Self { model: Arc::new(Mutex::new(model)), path: p })
+    }
+
+    /// Where the model was loaded from.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, vosk::Model>, AsrError> {
+        self.model.lock().map_err(|_| AsrError::Recognizer("model lock poisoned".into()))
     }
 }
 
 impl SpeechModel for VoskModel {
-    fn recognizer(&self, _phrases: &[String]) -> Result<Box<dyn Recognizer>, AsrError> {
-        Err(AsrError::Recognizer("not implemented yet".into()))
+    fn recognizer(&self, phrases: &[String]) -> Result<Box<dyn Recognizer>, AsrError> {
+        let grammar = super::grammar::build(self, phrases).grammar;
+        let model = self.lock()?;
+        let mut rec = if grammar.is_empty() {
+            vosk::Recognizer::new(&model, SAMPLE_RATE_HZ)
+        } else {
+            vosk::Recognizer::new_with_grammar(&model, SAMPLE_RATE_HZ, &grammar)
+        }
+        .ok_or_else(|| AsrError::Recognizer(format!("Vosk refused the grammar {grammar:?}")))?;
+        rec.set_words(true);
+        Ok(Box::new(VoskRecognizer { rec }))
     }
-    fn knows_word(&self, _word: &str) -> bool {
-        false
+
+    fn knows_word(&self, word: &str) -> bool {
+        self.lock().map(|mut m| m.find_word(word).is_some()).unwrap_or(false)
+    }
+}
+
+/// One call's recogniser.
+struct VoskRecognizer {
+    rec: vosk::Recognizer,
+}
+
+impl Recognizer for VoskRecognizer {
+    fn accept(&mut self, samples: &[i16]) -> Result<(), AsrError> {
+        self.rec.accept_waveform(samples).map(|_| ()).map_err(|e| AsrError::Recognizer(format!("{e:?}")))
+    }
+
+    fn finish(&mut self) -> Result<Recognition, AsrError> {
+        let r = self.rec.final_result();
+        let single = r.single().ok_or_else(|| AsrError::Recognizer("no single result".into()))?;
+        let words: Vec<Word> = single
+            .result
+            .iter()
+            .filter(|w| w.word != "[unk]")
+            .map(|w| Word { word: w.word.to_string(), conf: w.conf, start_ms: (w.start * 1000.0) as u64, end_ms: (w.end * 1000.0) as u64 })
+            .collect();
+        let text = words.iter().map(|w| w.word.as_str()).collect::<Vec<_>>().join(" ");
+        Ok(Recognition { text, words })
     }
 }
