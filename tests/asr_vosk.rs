@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 fn model() -> VoskModel {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/test-ko");
-    assert!(path.join("am").exists(), "models/test-ko is missing: run scripts/setup.sh --test");
+    assert!(
+        path.join("am").exists(),
+        "models/test-ko is missing: run scripts/setup.sh --test"
+    );
     VoskModel::load(&path).expect("Korean test model loads")
 }
 
@@ -30,7 +33,10 @@ fn grammar_words_come_back_exactly_with_times_and_confidence() {
         assert_eq!(r.words.len(), 1);
         let w = &r.words[0];
         assert!(w.conf > 0.5 && w.conf <= 1.0, "{w:?}");
-        assert!(w.start_ms >= 100 && w.end_ms > w.start_ms && w.end_ms <= audio.len() as u64 / 8, "{w:?}");
+        assert!(
+            w.start_ms >= 100 && w.end_ms > w.start_ms && w.end_ms <= audio.len() as u64 / 8,
+            "{w:?}"
+        );
     }
 }
 
@@ -38,7 +44,9 @@ fn grammar_words_come_back_exactly_with_times_and_confidence() {
 fn recogniser_is_reusable_for_the_next_utterance() {
     let m = model();
     let dir = tempfile::tempdir().unwrap();
-    let mut rec = m.recognizer(&["네".to_string(), "아니요".to_string()]).unwrap();
+    let mut rec = m
+        .recognizer(&["네".to_string(), "아니요".to_string()])
+        .unwrap();
     for word in ["아니요", "네"] {
         let s = common::speech(dir.path(), word, "ko", word);
         rec.accept(&s).unwrap();
@@ -53,11 +61,20 @@ fn phrases_outside_the_vocabulary_are_reported() {
     assert!(!m.knows_word("здравствуйте"));
     let g = grammar::build(&m, &["네".into(), "здравствуйте".into(), "아니요".into()]);
     assert!(g.grammar.contains(&"네".to_string()) && g.grammar.contains(&"아니요".to_string()));
-    assert_eq!(g.unrecognisable, vec![("здравствуйте".to_string(), vec!["здравствуйте".to_string()])]);
+    assert_eq!(
+        g.unrecognisable,
+        vec![("здравствуйте".to_string(), vec!["здравствуйте".to_string()])]
+    );
 }
 
 #[test]
 fn a_missing_model_is_a_clear_error() {
-    let e = VoskModel::load(std::path::Path::new("/nonexistent/model")).err().expect("error").to_string();
-    assert!(e.contains("/nonexistent/model") && e.contains("fetch-model.sh"), "{e}");
+    let e = VoskModel::load(std::path::Path::new("/nonexistent/model"))
+        .err()
+        .expect("error")
+        .to_string();
+    assert!(
+        e.contains("/nonexistent/model") && e.contains("fetch-model.sh"),
+        "{e}"
+    );
 }

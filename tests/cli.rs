@@ -116,3 +116,49 @@ fn replay_with_unreadable_audio_names_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("garbage.wav"), "{err}");
 }
+
+#[test]
+fn bundled_examples_run_as_the_readme_says() {
+    for (callee, result, verdict) in [
+        ("press1", "Доволен", "human"),
+        ("silent", "not_listened", "human"),
+        ("voicemail", "answering_machine", "machine"),
+    ] {
+        let out = bin()
+            .args([
+                "replay",
+                "--json",
+                "--scenario",
+                "examples/survey/scenario.toml",
+                "--callee",
+            ])
+            .arg(format!("examples/callee/{callee}.wav"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["result"], result, "{callee}: {v}");
+        assert_eq!(v["amd"]["verdict"], verdict, "{callee}: {v}");
+    }
+    let out = bin()
+        .args(["check-scenario", "examples/survey/scenario.toml"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Voice scenarios need a model and say how to get one.
+    for f in [
+        "examples/salon/scenario.toml",
+        "examples/meter/scenario.toml",
+    ] {
+        let out = bin().args(["check-scenario", f]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("scripts/fetch-model.sh"),
+            "{f}"
+        );
+    }
+}

@@ -21,7 +21,11 @@ pub fn build(model: &dyn SpeechModel, phrases: &[String]) -> GrammarBuild {
         if n.is_empty() || out.grammar.contains(&n) {
             continue;
         }
-        let missing: Vec<String> = n.split(' ').filter(|w| !model.knows_word(w)).map(str::to_string).collect();
+        let missing: Vec<String> = n
+            .split(' ')
+            .filter(|w| !model.knows_word(w))
+            .map(str::to_string)
+            .collect();
         if missing.is_empty() {
             out.grammar.push(n);
         } else {

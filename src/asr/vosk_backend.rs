@@ -27,8 +27,14 @@ impl VoskModel {
             });
         }
         vosk::set_log_level(vosk::LogLevel::Error);
-        let model = vosk::Model::new(p.clone()).ok_or_else(|| AsrError::Model { path: p.clone(), reason: "Vosk could not load the model (see its log above)".into() })?;
-        Ok(Self { model: Arc::new(Mutex::new(model)), path: p })
+        let model = vosk::Model::new(p.clone()).ok_or_else(|| AsrError::Model {
+            path: p.clone(),
+            reason: "Vosk could not load the model (see its log above)".into(),
+        })?;
+        Ok(Self {
+            model: Arc::new(Mutex::new(model)),
+            path: p,
+        })
     }
 
     /// Where the model was loaded from.
@@ -37,7 +43,9 @@ impl VoskModel {
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, vosk::Model>, AsrError> {
-        self.model.lock().map_err(|_| AsrError::Recognizer("model lock poisoned".into()))
+        self.model
+            .lock()
+            .map_err(|_| AsrError::Recognizer("model lock poisoned".into()))
     }
 }
 
@@ -56,7 +64,9 @@ impl SpeechModel for VoskModel {
     }
 
     fn knows_word(&self, word: &str) -> bool {
-        self.lock().map(|mut m| m.find_word(word).is_some()).unwrap_or(false)
+        self.lock()
+            .map(|mut m| m.find_word(word).is_some())
+            .unwrap_or(false)
     }
 }
 
@@ -67,19 +77,33 @@ struct VoskRecognizer {
 
 impl Recognizer for VoskRecognizer {
     fn accept(&mut self, samples: &[i16]) -> Result<(), AsrError> {
-        self.rec.accept_waveform(samples).map(|_| ()).map_err(|e| AsrError::Recognizer(format!("{e:?}")))
+        self.rec
+            .accept_waveform(samples)
+            .map(|_| ())
+            .map_err(|e| AsrError::Recognizer(format!("{e:?}")))
     }
 
     fn finish(&mut self) -> Result<Recognition, AsrError> {
         let r = self.rec.final_result();
-        let single = r.single().ok_or_else(|| AsrError::Recognizer("no single result".into()))?;
+        let single = r
+            .single()
+            .ok_or_else(|| AsrError::Recognizer("no single result".into()))?;
         let words: Vec<Word> = single
             .result
             .iter()
             .filter(|w| w.word != "[unk]")
-            .map(|w| Word { word: w.word.to_string(), conf: w.conf, start_ms: (w.start * 1000.0) as u64, end_ms: (w.end * 1000.0) as u64 })
+            .map(|w| Word {
+                word: w.word.to_string(),
+                conf: w.conf,
+                start_ms: (w.start * 1000.0) as u64,
+                end_ms: (w.end * 1000.0) as u64,
+            })
             .collect();
-        let text = words.iter().map(|w| w.word.as_str()).collect::<Vec<_>>().join(" ");
+        let text = words
+            .iter()
+            .map(|w| w.word.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         Ok(Recognition { text, words })
     }
 }
