@@ -8,12 +8,15 @@ use crate::scenario::Scenario;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Receives every (callee, robot) frame pair of a call.
+pub type Recorder<'a> = dyn FnMut(&Frame, &Frame) + 'a;
+
 /// Runs the scenario against `callee` samples (8 kHz mono); `record` receives every frame pair.
 pub fn run(
     scenario: Arc<Scenario>,
     cfg: CallConfig,
     callee: &[i16],
-    mut record: Option<&mut dyn FnMut(&Frame, &Frame)>,
+    mut record: Option<&mut Recorder<'_>>,
 ) -> Result<CallOutcome, CallError> {
     let call_id = next_call_id();
     let span = tracing::info_span!("call", call_id, mode = "replay");

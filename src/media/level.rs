@@ -3,6 +3,7 @@
 //! +3.14 dBm0, so a 0 dBm0 sine has a peak of about 22 803.
 
 /// Level of a full-scale sine in dBm0.
+#[allow(clippy::approx_constant)] // G.711's +3.14 dBm0, not π
 pub const FULL_SCALE_SINE_DBM0: f64 = 3.14;
 
 /// Peak amplitude (16-bit scale) of a sine at `dbm0`.

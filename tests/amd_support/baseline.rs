@@ -15,8 +15,7 @@ pub const MAX_WORD_LENGTH: u64 = 5000;
 
 /// Runs app_amd over 8 kHz samples; returns (verdict, decided_at_ms, cause).
 pub fn app_amd(samples: &[i16]) -> (Verdict, u64, String) {
-    let (mut total, mut silence_dur, mut voice_dur, mut consecutive_voice) =
-        (0u64, 0u64, 0u64, 0u64);
+    let (mut total, mut voice_dur, mut consecutive_voice) = (0u64, 0u64, 0u64);
     let (mut in_initial_silence, mut in_greeting, mut in_word, mut words) =
         (true, false, false, 0u32);
     let mut dsp_total_silence = 0u64;
@@ -37,7 +36,9 @@ pub fn app_amd(samples: &[i16]) -> (Verdict, u64, String) {
             dsp_total_silence = 0;
         }
         if dsp_total_silence > 0 {
-            silence_dur = dsp_total_silence;
+            // app_amd's silenceDuration is the DSP's running silence (its reset on voice is
+            // never read before being overwritten here).
+            let silence_dur = dsp_total_silence;
             if silence_dur >= BETWEEN_WORDS_SILENCE {
                 in_word = false;
                 consecutive_voice = 0;
@@ -83,9 +84,6 @@ pub fn app_amd(samples: &[i16]) -> (Verdict, u64, String) {
                     total,
                     format!("LONGGREETING-{voice_dur}-{GREETING}"),
                 );
-            }
-            if voice_dur >= MIN_WORD_LENGTH {
-                silence_dur = 0;
             }
             if consecutive_voice >= MIN_WORD_LENGTH && !in_greeting {
                 in_initial_silence = false;
