@@ -2,6 +2,7 @@
 # Runs the cargo-fuzz targets (scenario loader, audio reader) for N seconds each (default 30).
 # cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 secs=${1:-30}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
@@ -10,5 +11,6 @@ cp -n examples/callee/*.wav prompts/numbers/1.wav fuzz/corpus/audio_reader/ 2>/d
 cp -n examples/*/scenario.toml fuzz/corpus/scenario_loader/ 2>/dev/null || true
 for t in scenario_loader audio_reader; do
   echo "== fuzz $t for ${secs}s"
-  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 2>&1 | tail -n 3
+  # A crash makes cargo fuzz exit non-zero (and fails the run); the tail shows libFuzzer's summary.
+  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 ${FUZZ_SEED:+-seed=$FUZZ_SEED} 2>&1 | tail -n 3
 done

@@ -8,7 +8,8 @@ ROOT=$PWD
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config python3-pip)
+need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config)
+"${PYTHON:-python3}" -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 [ $want_test = 1 ] && need_pkgs+=(libspandsp-dev)
 missing=()
 for p in "${need_pkgs[@]}"; do

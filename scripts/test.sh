@@ -12,3 +12,5 @@ cargo clippy --all-targets -- -D warnings
 echo "== cargo test"
 # --show-output prints the tables (DTMF conformance, AMD results) of the passing tests.
 cargo test --no-fail-fast -- --show-output
+echo "== fuzz (scenario loader, audio reader; fixed seed, 20 s each)"
+FUZZ_SEED=1 scripts/fuzz.sh 20
