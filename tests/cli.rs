@@ -162,3 +162,52 @@ fn bundled_examples_run_as_the_readme_says() {
         );
     }
 }
+
+#[test]
+fn replay_records_a_stereo_wav_with_the_callee_left_and_the_robot_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("call.wav");
+    let out = bin()
+        .args([
+            "replay",
+            "--scenario",
+            "examples/survey/scenario.toml",
+            "--callee",
+            "examples/callee/press1.wav",
+            "--record",
+        ])
+        .arg(&rec)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut r = hound::WavReader::open(&rec).unwrap();
+    assert_eq!(r.spec().channels, 2);
+    assert_eq!(r.spec().sample_rate, 8000);
+    let s: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+    let callee = common::read_wav(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/callee/press1.wav"
+    )));
+    let left: Vec<i16> = s.iter().step_by(2).copied().collect();
+    let right: Vec<i16> = s.iter().skip(1).step_by(2).copied().collect();
+    // The last frame is padded to 20 ms with silence.
+    assert!(left.len() >= callee.len() && left.len() < callee.len() + 160);
+    assert_eq!(
+        &left[..callee.len()],
+        &callee[..],
+        "left channel is the callee as heard"
+    );
+    assert!(left[callee.len()..].iter().all(|&v| v == 0));
+    let robot_loud = right
+        .chunks(160)
+        .filter(|c| c.iter().any(|&v| v.unsigned_abs() > 1000))
+        .count();
+    assert!(
+        robot_loud > 50,
+        "the robot's prompt is on the right channel ({robot_loud} frames)"
+    );
+}
