@@ -177,6 +177,9 @@ fn amd_beats_app_amd_on_the_corpus() {
         median(human_ms.clone()),
         median(machine_ms.clone())
     );
+    let mut sorted = human_ms.clone();
+    sorted.sort_unstable();
+    println!("people decision times: {sorted:?}");
     assert!(median(human_ms) <= 3000);
     assert!(median(machine_ms) <= 4200);
     let false_machine: usize = rows.iter().map(|(_, r)| r.ours_false_machine).sum();

@@ -21,6 +21,10 @@ pub const SPEECH_OVER_BACKGROUND_DB: f32 = 6.0;
 pub const NOISE_WINDOW_FRAMES: usize = 150;
 /// Silence after the greeting that shows a person waiting for an answer.
 pub const AFTER_GREETING_SILENCE_MS: u64 = 650;
+/// A greeting this short ("Алло?", "Да") needs less silence after it to tell a person waiting.
+pub const SHORT_GREETING_MS: u64 = 1_000;
+/// Silence after such a short greeting that shows a person waiting.
+pub const AFTER_SHORT_GREETING_SILENCE_MS: u64 = 450;
 /// Most speech a person says before waiting ("Алло, здравствуйте, слушаю вас" ≈ 2.5 s).
 pub const HUMAN_MAX_SPEECH_MS: u64 = 2_700;
 /// Continuous greeting (pauses shorter than `AFTER_GREETING_SILENCE_MS`) that marks a machine.
@@ -197,7 +201,8 @@ impl Amd {
 
     fn first_decision(&mut self, speech: bool, now: u64) -> Option<AmdDecision> {
         if self.first_speech_ms.is_some() {
-            if !speech && self.silence_run_ms >= AFTER_GREETING_SILENCE_MS {
+            let needed = if self.speech_ms <= SHORT_GREETING_MS { AFTER_SHORT_GREETING_SILENCE_MS } else { AFTER_GREETING_SILENCE_MS };
+            if !speech && self.silence_run_ms >= needed {
                 return if self.speech_ms <= HUMAN_MAX_SPEECH_MS {
                     self.decide(Verdict::Human, now, "short_greeting_then_silence")
                 } else {
