@@ -162,7 +162,7 @@ fn sweep(codec: Codec, t: &mut Table) {
         a1 == 1.0 && a2 == 1.0,
     );
     t.row(
-        &format!("twist: low louder 11 dB / high louder 7 dB reject [{c}]"),
+        &format!("twist: low louder 9 dB / high louder 5 dB reject [{c}]"),
         "0 %",
         format!("{:.0} % / {:.0} %", r1 * 100.0, r2 * 100.0),
         r1 == 0.0 && r2 == 0.0,

@@ -201,7 +201,11 @@ impl Amd {
 
     fn first_decision(&mut self, speech: bool, now: u64) -> Option<AmdDecision> {
         if self.first_speech_ms.is_some() {
-            let needed = if self.speech_ms <= SHORT_GREETING_MS { AFTER_SHORT_GREETING_SILENCE_MS } else { AFTER_GREETING_SILENCE_MS };
+            let needed = if self.speech_ms <= SHORT_GREETING_MS {
+                AFTER_SHORT_GREETING_SILENCE_MS
+            } else {
+                AFTER_GREETING_SILENCE_MS
+            };
             if !speech && self.silence_run_ms >= needed {
                 return if self.speech_ms <= HUMAN_MAX_SPEECH_MS {
                     self.decide(Verdict::Human, now, "short_greeting_then_silence")

@@ -38,11 +38,12 @@ const KEYS: [[char; 4]; 4] = [
 /// −55; −40 keeps a wide margin both ways.
 pub const MIN_TONE_DBM0: f64 = -40.0;
 /// Low group louder than the high group by at most this ("reverse twist": Q.24 accepts 8 dB).
-/// The extra 2 dB covers the leakage of the strong tone into the weak tone's bin with this
-/// short rectangular window (measured spread up to ±2 dB); 11 dB is rejected in the sweep.
+/// The limit sits above 8 dB because the strong tone's leakage lowers the weak tone's measured
+/// power with this short rectangular window (the measured twist reads up to ~2 dB high); the
+/// sweep accepts 8 dB and rejects 9 dB on every codec.
 pub const MAX_REVERSE_TWIST_DB: f32 = 10.0;
 /// High group louder than the low group by at most this ("standard twist": Q.24 accepts 4 dB;
-/// 7 dB is rejected in the sweep).
+/// the sweep accepts 4 dB and rejects 5 dB).
 pub const MAX_FORWARD_TWIST_DB: f32 = 5.5;
 /// Each tone must exceed the other tones of its group by this much (spandsp uses 8 dB; the
 /// phase-based frequency check does the fine rejection here).
