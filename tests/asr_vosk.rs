@@ -78,3 +78,23 @@ fn a_missing_model_is_a_clear_error() {
         "{e}"
     );
 }
+
+/// A long pause inside one utterance (dictation): every word comes back. (Whether Vosk ends a part
+/// at its own endpoint here depends on the model's endpoint rules; with this model it did not,
+/// so this guards the whole-utterance result, and the backend also keeps finalised parts.)
+#[test]
+fn words_around_a_long_pause_in_one_utterance_are_kept() {
+    let m = model();
+    let dir = tempfile::tempdir().unwrap();
+    let mut audio = common::speech(dir.path(), "a", "ko", "네");
+    audio.extend(common::silence(2.0));
+    audio.extend(common::speech(dir.path(), "b", "ko", "아니요"));
+    audio.extend(common::silence(0.3));
+    let mut rec = m
+        .recognizer(&["네".to_string(), "아니요".to_string()])
+        .unwrap();
+    for c in audio.chunks(160) {
+        rec.accept(c).unwrap();
+    }
+    assert_eq!(rec.finish().unwrap().text, "네 아니요");
+}

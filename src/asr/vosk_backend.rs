@@ -60,7 +60,10 @@ impl SpeechModel for VoskModel {
         }
         .ok_or_else(|| AsrError::Recognizer(format!("Vosk refused the grammar {grammar:?}")))?;
         rec.set_words(true);
-        Ok(Box::new(VoskRecognizer { rec }))
+        Ok(Box::new(VoskRecognizer {
+            rec,
+            done: Vec::new(),
+        }))
     }
 
     fn knows_word(&self, word: &str) -> bool {
@@ -73,32 +76,47 @@ impl SpeechModel for VoskModel {
 /// One call's recogniser.
 struct VoskRecognizer {
     rec: vosk::Recognizer,
+    /// Words of parts Vosk already finalised inside this utterance (it ends a part at its own
+    /// endpoints, e.g. a pause in a dictated number); `result()` must be read then or they are lost.
+    done: Vec<Word>,
+}
+
+fn words_of(r: vosk::CompleteResult<'_>) -> Vec<Word> {
+    r.single()
+        .map(|s| {
+            s.result
+                .iter()
+                .filter(|w| w.word != "[unk]")
+                .map(|w| Word {
+                    word: w.word.to_string(),
+                    conf: w.conf,
+                    start_ms: (w.start * 1000.0) as u64,
+                    end_ms: (w.end * 1000.0) as u64,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Recognizer for VoskRecognizer {
     fn accept(&mut self, samples: &[i16]) -> Result<(), AsrError> {
-        self.rec
-            .accept_waveform(samples)
-            .map(|_| ())
-            .map_err(|e| AsrError::Recognizer(format!("{e:?}")))
+        match self.rec.accept_waveform(samples) {
+            Ok(vosk::DecodingState::Finalized) => {
+                let words = words_of(self.rec.result());
+                self.done.extend(words);
+                Ok(())
+            }
+            Ok(vosk::DecodingState::Running) => Ok(()),
+            Ok(vosk::DecodingState::Failed) => Err(AsrError::Recognizer(
+                "Vosk failed to decode the audio".into(),
+            )),
+            Err(e) => Err(AsrError::Recognizer(format!("{e:?}"))),
+        }
     }
 
     fn finish(&mut self) -> Result<Recognition, AsrError> {
-        let r = self.rec.final_result();
-        let single = r
-            .single()
-            .ok_or_else(|| AsrError::Recognizer("no single result".into()))?;
-        let words: Vec<Word> = single
-            .result
-            .iter()
-            .filter(|w| w.word != "[unk]")
-            .map(|w| Word {
-                word: w.word.to_string(),
-                conf: w.conf,
-                start_ms: (w.start * 1000.0) as u64,
-                end_ms: (w.end * 1000.0) as u64,
-            })
-            .collect();
+        let mut words = std::mem::take(&mut self.done);
+        words.extend(words_of(self.rec.final_result()));
         let text = words
             .iter()
             .map(|w| w.word.as_str())
