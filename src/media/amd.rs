@@ -290,7 +290,7 @@ mod tests {
         let d = run(&[(false, 400), (true, 600), (false, 5000)]);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].verdict, Verdict::Human);
-        assert_eq!(d[0].decided_at_ms, 1660);
+        assert_eq!(d[0].decided_at_ms, 1460, "600 ms greeting + 450 ms silence");
     }
 
     #[test]
