@@ -11,6 +11,11 @@ echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 echo "== cargo test"
 # --show-output prints the tables (DTMF conformance, AMD results) of the passing tests.
-cargo test --no-fail-fast -- --show-output
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+status=0
+cargo test --no-fail-fast --lib --bins --tests -- --show-output 2>&1 | tee "$log" || status=$?
 echo "== fuzz (scenario loader, audio reader; fixed seed, 20 s each)"
-FUZZ_SEED=1 scripts/fuzz.sh 20
+FUZZ_SEED=1 scripts/fuzz.sh 20 || status=$?
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit $status
