@@ -3,6 +3,7 @@
 //! ≥ 95 % correct overall, better than the baseline in every category, median decision ≤ 2.5 s
 //! for people and ≤ 3.5 s for machines, no person taken for a machine.
 mod amd_support;
+mod common;
 use amd_support::{baseline, corpus};
 use autoinformer::media::amd::{Amd, AmdDecision, Verdict};
 use autoinformer::media::{Frame, FrameAnalyzer, FRAME_SAMPLES};

@@ -2,13 +2,12 @@
 //! minutes of Russian speech from espeak-ng (six voices, three speeds, pitches), the same with
 //! added noise, and 6 minutes of generated music-like audio (chords with harmonics, melodies with
 //! vibrato, sweeps, near-DTMF tone pairs, drums). Speech is cached under target/ (rebuildable).
+mod common;
 use autoinformer::media::dtmf::DtmfReceiver;
 use autoinformer::media::g711::{alaw_round_trip, ulaw_round_trip};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::f64::consts::PI;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const TEXTS: &[&str] = &[
     "Добрый день. Сегодня мы поговорим о погоде в Москве и в Подмосковье. Завтра ожидается небольшой снег, температура около минус пяти градусов. В выходные потеплеет до нуля, возможен дождь со снегом. Водителей просят быть внимательными на дорогах, особенно утром и вечером, когда движение наиболее плотное.",
@@ -38,56 +37,10 @@ const VOICES: &[(&str, u32, u32)] = &[
     ("ru+m2", 120, 35),
 ];
 
-fn cache_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/talkoff-cache");
-    std::fs::create_dir_all(&d).expect("cache dir");
-    d
-}
-
-fn speak(dir: &Path, idx: usize, text: &str, voice: &str, speed: u32, pitch: u32) -> Vec<i16> {
-    let key = format!("{idx}-{}-{speed}-{pitch}", voice.replace('+', "_"));
-    let out = dir.join(format!("{key}.wav"));
-    if !out.exists() {
-        let raw = dir.join(format!("{key}.22k.wav"));
-        let ok = Command::new("espeak-ng")
-            .args([
-                "-v",
-                voice,
-                "-s",
-                &speed.to_string(),
-                "-p",
-                &pitch.to_string(),
-                "-w",
-            ])
-            .arg(&raw)
-            .arg(text)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "espeak-ng failed (scripts/setup.sh installs it)");
-        let tmp = dir.join(format!("{key}.tmp.wav"));
-        let ok = Command::new("sox")
-            .arg(&raw)
-            .args(["-r", "8000", "-c", "1", "-b", "16"])
-            .arg(&tmp)
-            .args(["gain", "-n", "-3"])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "sox failed");
-        std::fs::rename(&tmp, &out).expect("rename");
-        let _ = std::fs::remove_file(raw);
-    }
-    let mut r = hound::WavReader::open(&out).expect("wav");
-    r.samples::<i16>().map(|s| s.expect("sample")).collect()
-}
-
 fn speech_material() -> Vec<Vec<i16>> {
-    let dir = cache_dir();
-    let jobs: Vec<(usize, &str, &str, u32, u32)> = TEXTS
+    let jobs: Vec<(&str, &str, u32, u32)> = TEXTS
         .iter()
-        .enumerate()
-        .flat_map(|(i, t)| VOICES.iter().map(move |&(v, s, p)| (i, *t, v, s, p)))
+        .flat_map(|t| VOICES.iter().map(move |&(v, s, p)| (*t, v, s, p)))
         .collect();
     let chunks: Vec<Vec<_>> = jobs
         .chunks(jobs.len().div_ceil(4))
@@ -97,10 +50,18 @@ fn speech_material() -> Vec<Vec<i16>> {
         let hs: Vec<_> = chunks
             .into_iter()
             .map(|c| {
-                let dir = dir.clone();
                 s.spawn(move || {
                     c.into_iter()
-                        .map(|(i, t, v, sp, p)| speak(&dir, i, t, v, sp, p))
+                        .map(|(t, v, sp, p)| {
+                            common::cached_speech(
+                                "talkoff-cache",
+                                t,
+                                v,
+                                sp,
+                                p,
+                                &["gain", "-n", "-3"],
+                            )
+                        })
                         .collect::<Vec<_>>()
                 })
             })

@@ -601,7 +601,7 @@ fn build_actions(
                     s,
                     field,
                     format!(
-                        "transfer_external \"{n}\" is not a Russian number in E.164 (+7XXXXXXXXXX)"
+                        "transfer_external \"{n}\" is not a Russian number in E.164 (+7 and ten digits)"
                     ),
                 );
             }

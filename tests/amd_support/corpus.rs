@@ -7,10 +7,6 @@ use autoinformer::media::level::{dbm0, sine_peak_for_dbm0};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
-use std::process::Command;
 
 pub struct Recording {
     pub category: &'static str,
@@ -63,54 +59,19 @@ const BABBLE: &[&str] = &[
     "Давай завтра сходим в кино, там новый фильм",
 ];
 
-fn cache_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/amd-corpus");
-    std::fs::create_dir_all(&d).expect("cache dir");
-    d
-}
-
-/// espeak-ng speech at 8 kHz, peak-normalised to −3 dBFS (cached).
+/// espeak-ng speech at 8 kHz, trimmed and peak-normalised to −3 dBFS (cached).
 pub fn speak(text: &str, voice: &str, speed: u32, pitch: u32) -> Vec<i16> {
-    let mut h = DefaultHasher::new();
-    (text, voice, speed, pitch).hash(&mut h);
-    let dir = cache_dir();
-    let out = dir.join(format!("{:016x}.wav", h.finish()));
-    if !out.exists() {
-        let raw = dir.join(format!("{:016x}.raw.wav", h.finish()));
-        let ok = Command::new("espeak-ng")
-            .args([
-                "-v",
-                voice,
-                "-s",
-                &speed.to_string(),
-                "-p",
-                &pitch.to_string(),
-                "-w",
-            ])
-            .arg(&raw)
-            .arg(text)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "espeak-ng failed (scripts/setup.sh installs it)");
-        let tmp = dir.join(format!("{:016x}.tmp.wav", h.finish()));
-        let ok = Command::new("sox")
-            .arg(&raw)
-            .args(["-r", "8000", "-c", "1", "-b", "16"])
-            .arg(&tmp)
-            .args([
-                "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%",
-                "reverse", "gain", "-n", "-3",
-            ])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "sox failed");
-        std::fs::rename(&tmp, &out).expect("rename");
-        let _ = std::fs::remove_file(raw);
-    }
-    let mut r = hound::WavReader::open(&out).expect("wav");
-    r.samples::<i16>().map(|s| s.expect("sample")).collect()
+    crate::common::cached_speech(
+        "amd-corpus",
+        text,
+        voice,
+        speed,
+        pitch,
+        &[
+            "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse",
+            "gain", "-n", "-3",
+        ],
+    )
 }
 
 fn random_speech(rng: &mut StdRng, text: &str) -> Vec<f64> {

@@ -101,3 +101,57 @@ pub fn beep(freq: f64, ms: usize, dbm0: f64) -> Vec<i16> {
 pub fn concat(parts: &[&[i16]]) -> Vec<i16> {
     parts.iter().flat_map(|p| p.iter().copied()).collect()
 }
+
+/// espeak-ng speech at 8 kHz mono 16-bit, cached under `target/<cache>/`, keyed by a hash of
+/// everything that shapes it (rebuildable: delete the folder). `effects` are sox effects applied
+/// after resampling (e.g. trimming and gain).
+pub fn cached_speech(
+    cache: &str,
+    text: &str,
+    voice: &str,
+    speed: u32,
+    pitch: u32,
+    effects: &[&str],
+) -> Vec<i16> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (text, voice, speed, pitch, effects).hash(&mut h);
+    let key = format!("{:016x}", h.finish());
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(cache);
+    std::fs::create_dir_all(&dir).expect("cache dir");
+    let out = dir.join(format!("{key}.wav"));
+    if !out.exists() {
+        let raw = dir.join(format!("{key}.raw.wav"));
+        let tmp = dir.join(format!("{key}.tmp.wav"));
+        let ok = Command::new("espeak-ng")
+            .args([
+                "-v",
+                voice,
+                "-s",
+                &speed.to_string(),
+                "-p",
+                &pitch.to_string(),
+                "-w",
+            ])
+            .arg(&raw)
+            .arg(text)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "espeak-ng failed (scripts/setup.sh installs it)");
+        let ok = Command::new("sox")
+            .arg(&raw)
+            .args(["-r", "8000", "-c", "1", "-b", "16"])
+            .arg(&tmp)
+            .args(effects)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "sox failed");
+        std::fs::rename(&tmp, &out).expect("rename");
+        let _ = std::fs::remove_file(raw);
+    }
+    read_wav(&out)
+}
