@@ -29,6 +29,8 @@ pub const AFTER_SHORT_GREETING_SILENCE_MS: u64 = 450;
 pub const HUMAN_MAX_SPEECH_MS: u64 = 2_700;
 /// Continuous greeting (pauses shorter than `AFTER_GREETING_SILENCE_MS`) that marks a machine.
 pub const MACHINE_SPEECH_MS: u64 = 2_800;
+/// Share of the time since the first word that must be talk for the long-greeting rule.
+pub const MIN_TALK_DENSITY_PCT: u64 = 60;
 /// No speech at all by then: undecided (`unknown`: the robot talks anyway).
 pub const NO_SPEECH_MS: u64 = 6_000;
 /// Give up on a first decision by then.
@@ -172,7 +174,7 @@ impl Amd {
         // it, and count as the callee's speech only what stands above it.
         if f.at_ms < BACKGROUND_PROBE_MS {
             self.probe_frames += 1;
-            if active {
+            if f.voiced {
                 self.probe_active += 1;
                 self.probe_level_sum += f.level_dbm0;
             }
@@ -213,7 +215,11 @@ impl Amd {
                     self.decide(Verdict::Machine, now, "long_greeting")
                 };
             }
-            if self.speech_ms >= MACHINE_SPEECH_MS {
+            // A machine talks densely; a room's noise counted as talk is sparse.
+            let span = now.saturating_sub(self.first_speech_ms.unwrap_or(0)).max(1);
+            if self.speech_ms >= MACHINE_SPEECH_MS
+                && self.speech_ms * 100 >= span * MIN_TALK_DENSITY_PCT
+            {
                 return self.decide(Verdict::Machine, now, "long_greeting");
             }
         } else if now >= NO_SPEECH_MS {
