@@ -146,14 +146,14 @@ fn amd_beats_app_amd_on_the_corpus() {
     let n: usize = rows.iter().map(|(_, r)| r.n).sum();
     let ok: usize = rows.iter().map(|(_, r)| r.ours_ok).sum();
     // Targets from the issue: ≥ 95 % overall, medians ≤ 2.5 s / 3.5 s, no false machine. This
-    // detector reaches ~95 %, ~3.0 s / ~4.0 s, and takes some people talking over loud babble
-    // for machines; the asserts guard what it reaches so it can only get better.
+    // detector reaches the 95 % (96.4 % held out) but ~2.8 s / ~4.0 s, and takes some people
+    // talking over loud babble for machines; those asserts guard what it reaches.
     let human_n: usize = rows
         .iter()
         .filter(|(c, _)| c.starts_with("human"))
         .map(|(_, r)| r.n)
         .sum();
-    assert!(ok as f64 >= 0.94 * n as f64, "overall {ok}/{n}");
+    assert!(ok as f64 >= 0.95 * n as f64, "overall {ok}/{n}");
     for (c, r) in &rows {
         assert!(
             r.ours_ok > r.base_ok || r.ours_ok == r.n,
