@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets (scenario loader, audio reader) for N seconds each (default 30).
+# Runs the cargo-fuzz targets (scenario loader, audio reader, RTP/SDP) for N seconds each (default 30).
 # cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
 set -euo pipefail
 shopt -s nullglob
@@ -9,7 +9,8 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 mkdir -p fuzz/corpus/audio_reader fuzz/corpus/scenario_loader
 cp -n examples/callee/*.wav prompts/numbers/1.wav fuzz/corpus/audio_reader/ 2>/dev/null || true
 cp -n examples/*/scenario.toml fuzz/corpus/scenario_loader/ 2>/dev/null || true
-for t in scenario_loader audio_reader; do
+mkdir -p fuzz/corpus/rtp_sdp
+for t in scenario_loader audio_reader rtp_sdp; do
   echo "== fuzz $t for ${secs}s"
   # A crash makes cargo fuzz exit non-zero (and fails the run); the tail shows libFuzzer's summary.
   RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 ${FUZZ_SEED:+-seed=$FUZZ_SEED} 2>&1 | tail -n 3

@@ -7,9 +7,11 @@
 //! - [`scenario`]: the scenario format, its validation, and a pure interpreter.
 //! - [`call`]: one call: drives media + AMD + scenario over any frame source and clock.
 //! - [`cli`]: the command line (`replay`, `check-scenario`).
-//! - [`telephony`], [`dialer`], [`actions`], [`store`], [`api`], [`web`]: later issues.
+//! - [`telephony`]: RTP, RFC 4733, jitter buffer, SDP (pure so far); trunks come next.
+//! - `dialer`, `actions`, `store`, `api`, `web`: later issues.
 pub mod asr;
 pub mod call;
 pub mod cli;
 pub mod media;
 pub mod scenario;
+pub mod telephony;
