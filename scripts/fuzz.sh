@@ -10,8 +10,17 @@ mkdir -p fuzz/corpus/audio_reader fuzz/corpus/scenario_loader
 cp -n examples/callee/*.wav prompts/numbers/1.wav fuzz/corpus/audio_reader/ 2>/dev/null || true
 cp -n examples/*/scenario.toml fuzz/corpus/scenario_loader/ 2>/dev/null || true
 mkdir -p fuzz/corpus/rtp_sdp
+# FUZZ_DETERMINISTIC=1 (CI): a fixed seed and a fixed number of runs per target instead of a time
+# budget, so a run's result does not depend on the machine's speed.
+declare -A runs=([scenario_loader]=300000 [audio_reader]=4000 [rtp_sdp]=1000000)
 for t in scenario_loader audio_reader rtp_sdp; do
-  echo "== fuzz $t for ${secs}s"
+  if [ "${FUZZ_DETERMINISTIC:-0}" = 1 ]; then
+    limit="-runs=${runs[$t]} -seed=1"
+    echo "== fuzz $t: ${runs[$t]} runs, seed 1"
+  else
+    limit="-max_total_time=$secs"
+    echo "== fuzz $t for ${secs}s"
+  fi
   # A crash makes cargo fuzz exit non-zero (and fails the run); the tail shows libFuzzer's summary.
-  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 ${FUZZ_SEED:+-seed=$FUZZ_SEED} 2>&1 | tail -n 3
+  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "fuzz/corpus/$t" -- $limit -rss_limit_mb=4096 2>&1 | tail -n 25
 done

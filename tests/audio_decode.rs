@@ -147,3 +147,24 @@ fn mutated_files_never_panic() {
         assert!(r.is_ok(), "mutation {i} of the {hint} file panicked");
     }
 }
+
+#[test]
+fn an_absurd_sample_rate_is_an_error_not_an_out_of_memory() {
+    // Found by the audio_reader fuzz target: a WAV header with a huge odd rate made the FFT
+    // resampler plan a block the size of the rate.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("odd.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 4_000_037,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&p, spec).unwrap();
+    for i in 0..1000 {
+        w.write_sample((i % 100) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    let e = decode_file_8k(&p).expect_err("rejected").to_string();
+    assert!(e.contains("odd.wav") && e.contains("4000037"), "{e}");
+}

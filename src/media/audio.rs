@@ -6,7 +6,10 @@
 //! ("truncated or corrupt after N ms"): a prompt that silently stops half-way is worse than a
 //! scenario that refuses to load.
 use super::SAMPLE_RATE;
-use rubato::{FftFixedIn, Resampler};
+use rubato::{
+    FftFixedIn, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
+    WindowFunction,
+};
 use std::path::{Path, PathBuf};
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
@@ -16,8 +19,9 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-/// Longest audio accepted (a callee recording or prompt), in seconds: bounds memory.
-pub const MAX_DURATION_S: u64 = 3 * 3600;
+/// Most decoded samples accepted from one file (about 35 min at 48 kHz, 3.5 h at 8 kHz): bounds
+/// memory even for a tiny compressed file that expands to hours of silence.
+pub const MAX_DECODED_SAMPLES: usize = 100_000_000;
 /// Input block of the resampler, in input frames.
 const RESAMPLE_CHUNK: usize = 1024;
 
@@ -151,10 +155,10 @@ fn decode_mono(
             let sum: f32 = frame.iter().sum();
             mono.push(sum / channels as f32);
         }
-        if rate > 0 && mono.len() as u64 > MAX_DURATION_S * u64::from(rate) {
+        if mono.len() > MAX_DECODED_SAMPLES {
             return Err(err(
                 label,
-                format!("longer than the {MAX_DURATION_S} s limit"),
+                format!("too long: more than {MAX_DECODED_SAMPLES} samples"),
             ));
         }
     }
@@ -215,15 +219,61 @@ fn describe(e: &SymError) -> String {
     }
 }
 
+/// Sample rates accepted in files.
+pub const MIN_RATE_HZ: u32 = 1_000;
+pub const MAX_RATE_HZ: u32 = 384_000;
+/// Largest FFT block (input rate / gcd with 8000) for the FFT resampler; odd rates beyond it
+/// (e.g. 44 101 Hz) use the sinc resampler, whose memory does not grow with the ratio's terms.
+const MAX_FFT_BLOCK: u32 = 4_096;
+
 /// Resamples mono audio to 8 kHz (pass-through at 8 kHz).
 pub fn resample_to_8k(input: &[f32], rate: u32) -> Result<Vec<f32>, String> {
     if rate == SAMPLE_RATE {
         return Ok(input.to_vec());
     }
-    let mut rs = FftFixedIn::<f32>::new(rate as usize, SAMPLE_RATE as usize, RESAMPLE_CHUNK, 2, 1)
-        .map_err(|e| format!("cannot resample from {rate} Hz: {e}"))?;
-    let delay = rs.output_delay();
+    if !(MIN_RATE_HZ..=MAX_RATE_HZ).contains(&rate) {
+        return Err(format!(
+            "sample rate {rate} Hz is outside {MIN_RATE_HZ}–{MAX_RATE_HZ} Hz"
+        ));
+    }
     let expected = (input.len() as u64 * u64::from(SAMPLE_RATE)).div_ceil(u64::from(rate)) as usize;
+    if rate / gcd(rate, SAMPLE_RATE) <= MAX_FFT_BLOCK {
+        let rs = FftFixedIn::<f32>::new(rate as usize, SAMPLE_RATE as usize, RESAMPLE_CHUNK, 2, 1)
+            .map_err(|e| format!("cannot resample from {rate} Hz: {e}"))?;
+        run_resampler(rs, input, expected)
+    } else {
+        let params = SincInterpolationParameters {
+            sinc_len: 128,
+            f_cutoff: 0.95,
+            interpolation: SincInterpolationType::Linear,
+            oversampling_factor: 128,
+            window: WindowFunction::BlackmanHarris2,
+        };
+        let rs = SincFixedIn::<f32>::new(
+            f64::from(SAMPLE_RATE) / f64::from(rate),
+            1.0,
+            params,
+            RESAMPLE_CHUNK,
+            1,
+        )
+        .map_err(|e| format!("cannot resample from {rate} Hz: {e}"))?;
+        run_resampler(rs, input, expected)
+    }
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+fn run_resampler<R: Resampler<f32>>(
+    mut rs: R,
+    input: &[f32],
+    expected: usize,
+) -> Result<Vec<f32>, String> {
+    let delay = rs.output_delay();
     let mut out = Vec::with_capacity(expected + delay + RESAMPLE_CHUNK);
     let mut pos = 0;
     while pos + RESAMPLE_CHUNK <= input.len() {
@@ -239,7 +289,7 @@ pub fn resample_to_8k(input: &[f32], rate: u32) -> Result<Vec<f32>, String> {
             .map_err(|e| e.to_string())?;
         out.extend_from_slice(&o[0]);
     }
-    // Flush the resampler's delay line with silence (bounded: a few FFT blocks at most).
+    // Flush the resampler's delay line with silence (bounded: a few blocks at most).
     let mut flushes = 0;
     while out.len() < expected + delay && flushes < 64 {
         let o = rs
@@ -289,7 +339,7 @@ mod tests {
 
     #[test]
     fn resampling_keeps_length_level_and_frequency() {
-        for rate in [11025u32, 16000, 22050, 44100, 48000, 12345] {
+        for rate in [11025u32, 16000, 22050, 44100, 48000, 12345, 44101, 96001] {
             let x = sine(1000.0, rate, 1.0, 0.5);
             let y = resample_to_8k(&x, rate).unwrap();
             assert!((y.len() as i64 - 8000).abs() <= 1, "{rate}: {}", y.len());
@@ -311,6 +361,14 @@ mod tests {
             20.0 * (rms / 0.354).log10() < -40.0,
             "6 kHz leaked at rms {rms}"
         );
+    }
+
+    #[test]
+    fn absurd_rates_are_errors_not_huge_allocations() {
+        assert!(resample_to_8k(&[0.0; 100], 4_000_037)
+            .unwrap_err()
+            .contains("outside"));
+        assert!(resample_to_8k(&[0.0; 100], 3).is_err());
     }
 
     #[test]
