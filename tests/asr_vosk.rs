@@ -98,3 +98,27 @@ fn words_around_a_long_pause_in_one_utterance_are_kept() {
     }
     assert_eq!(rec.finish().unwrap().text, "네 아니요");
 }
+
+#[test]
+fn validation_names_each_phrase_the_model_cannot_recognise_at_its_place() {
+    let m = model();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("q.wav"), b"x").unwrap();
+    let src = "name = \"v\"\nresults = [\"yes\"]\nstart = \"q\"\n[steps.q]\nplay = [\"q.wav\"]\nlisten = { voice = true }\n[[steps.q.on]]\nvoice = [\"네\", \"да\"]\nresult = \"yes\"\n";
+    let opts = autoinformer::scenario::LoadOptions {
+        prompts_dir: dir.path().to_path_buf(),
+        speech: Some(&m),
+    };
+    let p = autoinformer::scenario::load_str(
+        src,
+        autoinformer::scenario::Format::Toml,
+        "v.toml",
+        Some(dir.path()),
+        &opts,
+    )
+    .expect_err("invalid");
+    assert_eq!(p.problems.len(), 1, "{p}");
+    let x = &p.problems[0];
+    assert_eq!((x.line, x.column), (Some(8), Some(15)), "{p}"); // the phrase's opening quote
+    assert!(x.message.contains("да"), "{p}");
+}

@@ -365,7 +365,7 @@ fn build_step(
     if listen.voice {
         check_voice(
             cx,
-            &on,
+            &raw.on,
             opts,
             s,
             raw.listen.as_ref().and_then(off).or(off(sstep)),
@@ -402,9 +402,10 @@ fn build_step(
     }
 }
 
+/// Voice needs a model; every phrase must be in its vocabulary (reported at the phrase itself).
 fn check_voice(
     cx: &mut Ctx<'_>,
-    on: &[Reaction],
+    on: &[Spanned<RawReaction>],
     opts: &LoadOptions<'_>,
     s: Option<&str>,
     at: Option<usize>,
@@ -414,14 +415,15 @@ fn check_voice(
         return;
     };
     for (i, r) in on.iter().enumerate() {
-        for phrase in &r.voice {
+        for spanned in &r.get_ref().voice {
+            let phrase = spanned.get_ref().trim();
             let missing: Vec<&str> = phrase
                 .split_whitespace()
                 .filter(|w| !model.knows_word(&crate::asr::phrase::normalize(w)))
                 .collect();
             if !missing.is_empty() {
                 cx.add(
-                    at,
+                    off(spanned),
                     s,
                     &format!("on[{i}].voice"),
                     format!(
