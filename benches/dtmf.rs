@@ -2,13 +2,13 @@
 //! this bench: LGPL, never in the shipped binary) on the same signals in the same run.
 //! Prints channel-seconds per CPU-second for both, the ratio, and accuracy on the same signals,
 //! including the rows spandsp fails (±3.5 % reject, 10 ms dropouts).
+mod common;
 use autoinformer::media::dtmf::{key_frequencies, DtmfReceiver};
 use autoinformer::media::level::sine_peak_for_dbm0;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::f64::consts::PI;
 use std::ffi::{c_char, c_int, c_void};
-use std::process::Command;
 use std::time::Instant;
 
 #[link(name = "spandsp")]
@@ -64,26 +64,8 @@ fn tone(rng: &mut StdRng, key: u8, ms: f64, dbm0: f64, lo_scale: f64) -> Vec<i16
 
 fn speech() -> Vec<i16> {
     let dir = tempfile::tempdir().expect("tmp");
-    let raw = dir.path().join("s.wav");
-    let out = dir.path().join("s8.wav");
     let text = "Уважаемые жильцы! Напоминаем, что до двадцать пятого числа необходимо передать показания счётчиков холодной и горячей воды. Алло, здравствуйте, да, я слушаю, перезвоните позже, пожалуйста.";
-    let ok = Command::new("espeak-ng")
-        .args(["-v", "ru", "-w"])
-        .arg(&raw)
-        .arg(text)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-        && Command::new("sox")
-            .arg(&raw)
-            .args(["-r", "8000", "-c", "1", "-b", "16"])
-            .arg(&out)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-    assert!(ok, "espeak-ng and sox are needed");
-    let mut r = hound::WavReader::open(&out).expect("wav");
-    r.samples::<i16>().map(|s| s.expect("sample")).collect()
+    common::espeak_8k(dir.path(), "s", "ru", text)
 }
 
 fn time(f: impl Fn() -> String, reps: usize) -> (f64, String) {

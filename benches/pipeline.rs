@@ -1,41 +1,13 @@
 //! Benchmark: the whole per-call pipeline without ASR (DTMF receiver, tone detectors, VAD, AMD,
 //! scenario interpreter, prompt playback), as × real time on one core. Target ≥ 5,000×.
 //! Callee audio: espeak-ng Russian speech, pauses, a DTMF key, noise; generated at start.
+mod common;
 use autoinformer::call::{replay, CallConfig};
-use autoinformer::media::audio::decode_file_8k;
 use autoinformer::media::prompt::PromptCache;
 use autoinformer::scenario::{Action, Listen, PlayRef, Reaction, Scenario, Step};
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
-
-fn espeak(dir: &Path, name: &str, text: &str) -> Vec<i16> {
-    let raw = dir.join(format!("{name}.raw.wav"));
-    let out = dir.join(format!("{name}.wav"));
-    let ok = Command::new("espeak-ng")
-        .args(["-v", "ru", "-w"])
-        .arg(&raw)
-        .arg(text)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-        && Command::new("sox")
-            .arg("-D")
-            .arg(&raw)
-            .args(["-r", "8000", "-c", "1", "-b", "16"])
-            .arg(&out)
-            .args(["gain", "-n", "-12"])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-    assert!(
-        ok,
-        "espeak-ng and sox are needed (scripts/setup.sh installs them)"
-    );
-    decode_file_8k(&out).expect("generated speech decodes")
-}
 
 fn tone_pair(lo: f64, hi: f64, ms: usize) -> Vec<i16> {
     (0..ms * 8)
@@ -50,9 +22,9 @@ fn tone_pair(lo: f64, hi: f64, ms: usize) -> Vec<i16> {
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let prompt_samples = espeak(dir.path(), "offer", "Здравствуйте! Это автоинформатор. Нажмите один, чтобы записаться, или два, если вам не интересно.");
+    let prompt_samples = common::espeak_8k(dir.path(), "offer", "ru", "Здравствуйте! Это автоинформатор. Нажмите один, чтобы записаться, или два, если вам не интересно.");
     let prompt_path = dir.path().join("offer.wav");
-    let greeting = espeak(dir.path(), "hello", "Алло? Да, слушаю вас.");
+    let greeting = common::espeak_8k(dir.path(), "hello", "ru", "Алло? Да, слушаю вас.");
 
     // One callee: greeting, 6 s of pauses and mumbling, key 1 after the prompt, then silence.
     let mut callee: Vec<i16> = vec![0; 4000];

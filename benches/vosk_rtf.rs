@@ -1,33 +1,11 @@
 //! Benchmark: Vosk's real-time factor with a grammar, on the Korean test model (models/test-ko,
 //! installed by scripts/setup.sh --test) and 8 kHz espeak-ng Korean speech: 60 s of utterances
 //! fed the way calls feed it (one utterance at a time, then `finish`).
+mod common;
 use autoinformer::asr::vosk_backend::VoskModel;
 use autoinformer::asr::SpeechModel;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
-
-fn speech(dir: &std::path::Path, text: &str, i: usize) -> Vec<i16> {
-    let raw = dir.join(format!("{i}.wav"));
-    let out = dir.join(format!("{i}.8k.wav"));
-    let ok = Command::new("espeak-ng")
-        .args(["-v", "ko", "-w"])
-        .arg(&raw)
-        .arg(text)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-        && Command::new("sox")
-            .arg(&raw)
-            .args(["-r", "8000", "-c", "1", "-b", "16"])
-            .arg(&out)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-    assert!(ok, "espeak-ng and sox are needed");
-    let mut r = hound::WavReader::open(&out).expect("wav");
-    r.samples::<i16>().map(|s| s.expect("sample")).collect()
-}
 
 fn main() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/test-ko");
@@ -54,7 +32,7 @@ fn main() {
     let utts: Vec<Vec<i16>> = words
         .iter()
         .enumerate()
-        .map(|(i, w)| speech(dir.path(), w, i))
+        .map(|(i, w)| common::espeak_8k(dir.path(), &i.to_string(), "ko", w))
         .collect();
     let grammar: Vec<String> = words.iter().map(|s| s.to_string()).collect();
     let mut total_audio = 0.0;
