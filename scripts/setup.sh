@@ -10,7 +10,7 @@ want_test=0
 
 need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config)
 "${PYTHON:-python3}" -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
-[ $want_test = 1 ] && need_pkgs+=(libspandsp-dev)
+[ $want_test = 1 ] && need_pkgs+=(libspandsp-dev sip-tester baresip-core kamailio netcat-openbsd)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,6 +31,23 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Validate a scenario file; non-zero exit with every problem listed.
     CheckScenario(CheckArgs),
+    /// Place one live call through the configured trunk (the simulated carrier by default).
+    Call(CallArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CallArgs {
+    /// The number to call (E.164, e.g. +79123456789).
+    pub number: String,
+    /// Scenario file (TOML or JSON).
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// Configuration file (TOML); every key can also come from AUTOINFORMER_* variables.
+    #[arg(long, env = "AUTOINFORMER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the outcome as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where prompts and the speech model are.
@@ -78,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Replay(a) => replay_cmd(a),
         Command::CheckScenario(a) => check_cmd(a),
+        Command::Call(a) => call_cmd(a),
     }
 }
 
@@ -169,6 +187,79 @@ fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
         None => replay::run(scenario, cfg, &callee, None)?,
     };
     print_outcome(&outcome, a.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
+    let cfg = match crate::config::Config::load(a.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: configuration: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let engine = EngineArgs {
+        prompts: cfg.prompts.clone(),
+        model: cfg.model.clone(),
+    };
+    let speech = load_speech(&engine.model)?;
+    let scenario = match load_scenario(&a.scenario, &engine, speech.as_ref()) {
+        Ok(s) => Arc::new(s),
+        Err(problems) => {
+            eprint!("{problems}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let call_cfg = CallConfig {
+        prompts: PromptCache::new(),
+        prompts_dir: engine.prompts.clone(),
+        speech,
+        amd: cfg.calls.amd,
+    };
+    let settings = crate::call::live::LiveSettings {
+        ring_timeout: std::time::Duration::from_secs(cfg.calls.ring_timeout_s),
+        max_duration: std::time::Duration::from_secs(cfg.calls.max_call_s),
+        recordings: cfg.calls.record.then(|| cfg.data.join("recordings")),
+        ..Default::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let report = rt.block_on(async {
+        let trunk = match crate::telephony::start_trunk(&cfg.trunk, &engine.prompts).await {
+            Ok(t) => t,
+            Err(e) => return Err(e),
+        };
+        let req = crate::telephony::trunk::DialRequest {
+            call_id: format!("call-{}", std::process::id()),
+            number: a.number.clone(),
+            caller_id: None,
+        };
+        Ok(crate::call::live::run_call(trunk.as_ref(), req, scenario, call_cfg, &settings, None).await)
+    });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: trunk: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_outcome(&report.outcome, false)?;
+        match report.sip_status {
+            Some(s) => println!("sip:      {s}, rang {} ms", report.ring_ms),
+            None => println!("sip:      no final status, {} ms", report.ring_ms),
+        }
+        if let Some(r) = &report.reason {
+            println!("reason:   {r}");
+        }
+        if let Some(r) = &report.recording {
+            println!("recording: {r}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

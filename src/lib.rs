@@ -12,6 +12,7 @@
 pub mod asr;
 pub mod call;
 pub mod cli;
+pub mod config;
 pub mod media;
 pub mod scenario;
 pub mod telephony;

@@ -1,0 +1,410 @@
+//! A live call: dials through any trunk, watches early media, then feeds the same
+//! `CallRunner` that replay uses in real time — one callee frame in and one robot frame out
+//! every 20 ms — and records the call. This is the real-time edge of `call`: it owns the
+//! timers and the media transport; every decision stays in the pure runner and analysers.
+use super::early::EarlyMedia;
+use super::outcome::{AmdSummary, CallOutcome, EndedBy};
+use super::recording::Recording;
+use super::runner::{CallConfig, CallRunner, FrameStatus};
+use crate::media::amd::Verdict;
+use crate::media::{Frame, FRAME_MS, FRAME_SAMPLES, SILENT_FRAME};
+use crate::scenario::{system_result, Scenario};
+use crate::telephony::rtp::Ssrc;
+use crate::telephony::session::{MediaEvent, MediaSession};
+use crate::telephony::trunk::{
+    result_for_status, DialRequest, EndInfo, EndedSide, LegControl, LegEvent, Trunk,
+};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::{interval_at, sleep, Instant, MissedTickBehavior};
+use tracing::Instrument;
+
+/// Settings of live calls.
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    /// Ring timeout before CANCEL (spec: 40 s).
+    pub ring_timeout: Duration,
+    /// Longest answered call before the robot hangs up.
+    pub max_duration: Duration,
+    /// Folder for recordings (`None`: no recording).
+    pub recordings: Option<PathBuf>,
+    /// How long to wait for the trunk to confirm a hang-up.
+    pub hangup_grace: Duration,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self {
+            ring_timeout: Duration::from_secs(40),
+            max_duration: Duration::from_secs(600),
+            recordings: None,
+            hangup_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What `autoinformer call` prints: the replay outcome plus the telephony facts.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveReport {
+    #[serde(flatten)]
+    pub outcome: CallOutcome,
+    /// The SIP final status (200 for an answered call).
+    pub sip_status: Option<u16>,
+    /// From dialing to answer (or to the end of an unanswered call).
+    pub ring_ms: u64,
+    /// Whether the callee answered.
+    pub answered: bool,
+    /// The stereo recording, when one was written.
+    pub recording: Option<String>,
+    /// Why a call that never reached the scenario ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Counters of outgoing RTP pacing, shared by all calls (for metrics and the load benchmark).
+pub struct PacingProbe {
+    /// Histogram of send lateness in 50 µs buckets up to 50 ms (last bucket: beyond).
+    buckets: Vec<AtomicU64>,
+    pub frames_sent: AtomicU64,
+}
+
+/// Width of one lateness bucket.
+pub const PACING_BUCKET_US: u64 = 50;
+const PACING_BUCKETS: usize = 1001;
+
+impl Default for PacingProbe {
+    fn default() -> Self {
+        Self {
+            buckets: (0..PACING_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            frames_sent: AtomicU64::new(0),
+        }
+    }
+}
+
+impl PacingProbe {
+    fn note(&self, late: Duration) {
+        let b = (late.as_micros() as u64 / PACING_BUCKET_US).min(PACING_BUCKETS as u64 - 1);
+        self.buckets[b as usize].fetch_add(1, Ordering::Relaxed);
+        self.frames_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The lateness (µs, bucket upper edge) below which `q` of the sends fell.
+    pub fn quantile_us(&self, q: f64) -> u64 {
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return 0;
+        }
+        let want = (total as f64 * q).ceil() as u64;
+        let mut seen = 0;
+        for (i, c) in counts.iter().enumerate() {
+            seen += c;
+            if seen >= want {
+                return (i as u64 + 1) * PACING_BUCKET_US;
+            }
+        }
+        PACING_BUCKETS as u64 * PACING_BUCKET_US
+    }
+}
+
+/// Places one call through `trunk` and runs `scenario` on it.
+pub async fn run_call(
+    trunk: &dyn Trunk,
+    req: DialRequest,
+    scenario: Arc<Scenario>,
+    cfg: CallConfig,
+    settings: &LiveSettings,
+    probe: Option<&PacingProbe>,
+) -> LiveReport {
+    let span = tracing::info_span!("call", call_id = %req.call_id, number = %req.number, trunk = trunk.name());
+    async move {
+        let call_id = req.call_id.clone();
+        tracing::info!("dialing");
+        match trunk.dial(req).await {
+            Ok(leg) => drive(leg, &call_id, scenario, cfg, settings, probe).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "call could not be placed");
+                unanswered(system_result::SYSTEM, None, 0, Some(e.to_string()))
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn unanswered(result: &str, sip_status: Option<u16>, ring_ms: u64, reason: Option<String>) -> LiveReport {
+    LiveReport {
+        outcome: CallOutcome {
+            result: result.to_string(),
+            amd: AmdSummary {
+                verdict: Verdict::Unknown,
+                decided_at_ms: 0,
+                reason: "not_answered".into(),
+            },
+            events: vec![],
+            actions: vec![],
+            captured: Default::default(),
+            ended_by: EndedBy::Callee,
+            duration_ms: 0,
+        },
+        sip_status,
+        ring_ms,
+        answered: false,
+        recording: None,
+        reason,
+    }
+}
+
+fn new_session(answer: &crate::telephony::sdp::MediaAnswer) -> MediaSession {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    MediaSession::new(answer, Ssrc(rng.gen()), rng.gen(), rng.gen())
+}
+
+/// Runs a placed call to its end.
+async fn drive(
+    mut leg: crate::telephony::trunk::Leg,
+    call_id: &str,
+    scenario: Arc<Scenario>,
+    cfg: CallConfig,
+    settings: &LiveSettings,
+    probe: Option<&PacingProbe>,
+) -> LiveReport {
+    let started = Instant::now();
+    let mut session: Option<MediaSession> = None;
+    let mut early = EarlyMedia::new(cfg.speech.as_deref());
+    let ring_deadline = sleep(settings.ring_timeout);
+    tokio::pin!(ring_deadline);
+    let period = Duration::from_millis(FRAME_MS);
+    let mut tick = interval_at(Instant::now() + period, period);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut buf = vec![0u8; 2048];
+    // A result decided by us before answer (ring timeout, early media): hang up, then wait.
+    let mut decided: Option<(&'static str, String)> = None;
+    let mut grace: Option<Instant> = None;
+
+    // Until answer.
+    loop {
+        let grace_sleep = async {
+            match grace {
+                Some(g) => tokio::time::sleep_until(g).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = leg.events.recv() => match ev {
+                Some(LegEvent::Ringing) => tracing::debug!("ringing"),
+                Some(LegEvent::Media(answer)) => {
+                    if session.as_ref().map(|s| s.remote()) != Some(std::net::SocketAddr::new(answer.addr, answer.port)) {
+                        tracing::debug!(?answer, "media description");
+                        session = Some(new_session(&answer));
+                    }
+                }
+                Some(LegEvent::BadMedia(why)) => {
+                    tracing::warn!(reason = %why, "unusable media description; hanging up");
+                    let _ = leg.control.send(LegControl::Hangup);
+                    decided.get_or_insert((system_result::SYSTEM, why));
+                    grace.get_or_insert(Instant::now() + settings.hangup_grace);
+                }
+                Some(LegEvent::Answered) => {
+                    if decided.is_some() {
+                        // A 200 that crossed our CANCEL: the trunk ends it with BYE.
+                        continue;
+                    }
+                    break;
+                }
+                Some(LegEvent::Ended(info)) => return ended_before_answer(info, decided, started),
+                None => return ended_before_answer(EndInfo { sip_status: None, by: EndedSide::Network, detail: "trunk went away".into() }, decided, started),
+            },
+            r = leg.media.recv(&mut buf) => {
+                if let (Some((n, from)), Some(s)) = (r, session.as_mut()) {
+                    let _ = s.on_datagram(from, &buf[..n]);
+                }
+            }
+            _ = tick.tick() => {
+                if let (Some(s), None) = (session.as_mut(), decided.as_ref()) {
+                    let mut f = SILENT_FRAME;
+                    if s.pop_frame(&mut f) == crate::telephony::jitter::Playout::Frame {
+                        if let Some(v) = early.on_frame(&f) {
+                            tracing::info!(reason = %v.reason(), "giving up before answer");
+                            let _ = leg.control.send(LegControl::Hangup);
+                            decided = Some((v.result(), v.reason()));
+                            grace = Some(Instant::now() + settings.hangup_grace);
+                        }
+                    }
+                }
+            }
+            _ = &mut ring_deadline, if decided.is_none() => {
+                tracing::info!(timeout_s = settings.ring_timeout.as_secs(), "no answer; cancelling");
+                let _ = leg.control.send(LegControl::Hangup);
+                decided = Some((system_result::NO_ANSWER, "ring timeout".into()));
+                grace = Some(Instant::now() + settings.hangup_grace);
+            }
+            _ = grace_sleep => {
+                tracing::warn!("the trunk did not confirm the hang-up in time");
+                return ended_before_answer(EndInfo { sip_status: None, by: EndedSide::Local, detail: "hang-up not confirmed".into() }, decided, started);
+            }
+        }
+    }
+    let ring_ms = started.elapsed().as_millis() as u64;
+    let Some(mut session) = session else {
+        tracing::warn!("answered without a usable media description; hanging up");
+        let _ = leg.control.send(LegControl::Hangup);
+        let _ = wait_end(&mut leg, settings.hangup_grace).await;
+        return unanswered(
+            system_result::SYSTEM,
+            Some(200),
+            ring_ms,
+            Some("answered without media".into()),
+        );
+    };
+    tracing::info!(ring_ms, "answered");
+
+    let mut recording = settings.recordings.as_ref().and_then(|dir| {
+        let path = dir.join(format!("{call_id}.wav"));
+        Recording::create(&path)
+            .map_err(|e| tracing::warn!(error = %e, path = %path.display(), "cannot record"))
+            .ok()
+    });
+    let mut runner = CallRunner::new(scenario, cfg);
+    let mut out: Frame = SILENT_FRAME;
+    let mut packet = [0u8; 12 + FRAME_SAMPLES + 16];
+    let mut packet_len: Option<usize> = None;
+    let hard_stop = sleep(settings.max_duration);
+    tokio::pin!(hard_stop);
+    let mut sip_status = Some(200);
+    let mut robot_hangup = false;
+    // A pipe closes when the far end is gone; its BYE is then already queued on `events`.
+    let mut media_open = true;
+    loop {
+        tokio::select! {
+            biased;
+            scheduled = tick.tick() => {
+                if let Some(p) = probe {
+                    p.note(Instant::now().saturating_duration_since(scheduled));
+                }
+                if let Some(n) = packet_len.take() {
+                    leg.media.send(&packet[..n], session.remote());
+                }
+                let mut callee = SILENT_FRAME;
+                let _ = session.pop_frame(&mut callee);
+                let status = runner.on_frame(&callee, &mut out);
+                if let Some(r) = recording.as_mut() {
+                    if let Err(e) = r.write(&callee, &out) {
+                        tracing::warn!(error = %e, "recording failed; going on without it");
+                        recording = None;
+                    }
+                }
+                packet_len = session.next_packet(&out, &mut packet);
+                if status == FrameStatus::Hangup {
+                    if let Some(n) = packet_len.take() {
+                        leg.media.send(&packet[..n], session.remote());
+                    }
+                    robot_hangup = true;
+                    break;
+                }
+            }
+            r = leg.media.recv(&mut buf), if media_open => match r {
+                Some((n, from)) => {
+                    if let Some(MediaEvent::Digit(d)) = session.on_datagram(from, &buf[..n]) {
+                        tracing::debug!(digit = %d, "rfc 4733 key");
+                        runner.on_event_digit(d);
+                    }
+                }
+                None => {
+                    tracing::debug!("media transport closed");
+                    media_open = false;
+                }
+            },
+            ev = leg.events.recv() => match ev {
+                Some(LegEvent::Ended(info)) => {
+                    tracing::info!(detail = %info.detail, "callee hung up");
+                    sip_status = info.sip_status.or(sip_status);
+                    runner.on_callee_hangup();
+                    break;
+                }
+                Some(_) => {}
+                None => {
+                    runner.on_callee_hangup();
+                    break;
+                }
+            },
+            _ = &mut hard_stop => {
+                tracing::warn!(max_s = settings.max_duration.as_secs(), "call too long; hanging up");
+                runner.on_callee_hangup();
+                robot_hangup = true;
+                break;
+            }
+        }
+    }
+    if robot_hangup {
+        let _ = leg.control.send(LegControl::Hangup);
+        if let Some(info) = wait_end(&mut leg, settings.hangup_grace).await {
+            tracing::debug!(detail = %info.detail, "hang-up confirmed");
+        }
+    }
+    let recording = recording.and_then(|r| match r.finish() {
+        Ok(p) => Some(p.display().to_string()),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot finish the recording");
+            None
+        }
+    });
+    let stats = session.stats;
+    let outcome = match runner.into_outcome() {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "call failed");
+            let mut r = unanswered(system_result::SYSTEM, sip_status, ring_ms, Some(e.to_string()));
+            r.answered = true;
+            r.recording = recording;
+            return r;
+        }
+    };
+    tracing::info!(result = %outcome.result, duration_ms = outcome.duration_ms, rtp_in = stats.received, rtp_out = stats.sent, foreign = stats.foreign_source, malformed = stats.malformed, "call ended");
+    LiveReport {
+        outcome,
+        sip_status,
+        ring_ms,
+        answered: true,
+        recording,
+        reason: None,
+    }
+}
+
+async fn wait_end(leg: &mut crate::telephony::trunk::Leg, grace: Duration) -> Option<EndInfo> {
+    let deadline = sleep(grace);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            ev = leg.events.recv() => match ev {
+                Some(LegEvent::Ended(info)) => return Some(info),
+                Some(_) => {}
+                None => return None,
+            },
+            _ = &mut deadline => return None,
+        }
+    }
+}
+
+fn ended_before_answer(
+    info: EndInfo,
+    decided: Option<(&'static str, String)>,
+    started: Instant,
+) -> LiveReport {
+    let ring_ms = started.elapsed().as_millis() as u64;
+    let (result, reason) = match (decided, info.sip_status) {
+        (Some((r, why)), _) => (r, why),
+        (None, Some(s)) => (result_for_status(s), info.detail.clone()),
+        (None, None) => (system_result::SYSTEM, info.detail.clone()),
+    };
+    tracing::info!(result, sip_status = ?info.sip_status, reason = %reason, ring_ms, "not answered");
+    unanswered(result, info.sip_status, ring_ms, Some(reason))
+}

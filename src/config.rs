@@ -1,0 +1,309 @@
+//! The configuration file (TOML) and its environment overrides. Every key can be set by an
+//! `AUTOINFORMER_*` variable named after its path: `listen` → `AUTOINFORMER_LISTEN`,
+//! `trunk.sip.password` → `AUTOINFORMER_TRUNK_SIP_PASSWORD`. Lists take comma-separated values.
+//! Secrets never reach a log: `Debug` of the SIP settings hides the password.
+use crate::telephony::sim::SimConfig;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Prefix of every environment override.
+pub const ENV_PREFIX: &str = "AUTOINFORMER_";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP listen address of `serve`.
+    pub listen: String,
+    /// Data directory (database, recordings).
+    pub data: PathBuf,
+    /// Prompts directory.
+    pub prompts: PathBuf,
+    /// Vosk model folder.
+    pub model: PathBuf,
+    pub calls: CallsConfig,
+    pub trunk: TrunkConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data: "data".into(),
+            prompts: "prompts".into(),
+            model: crate::cli::DEFAULT_MODEL_DIR.into(),
+            calls: CallsConfig::default(),
+            trunk: TrunkConfig::default(),
+        }
+    }
+}
+
+/// Per-call settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallsConfig {
+    /// Ring timeout before CANCEL → `no_answer`.
+    pub ring_timeout_s: u64,
+    /// Longest answered call.
+    pub max_call_s: u64,
+    /// Record answered calls (stereo WAV under `<data>/recordings`).
+    pub record: bool,
+    /// Answering-machine detection.
+    pub amd: bool,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        Self {
+            ring_timeout_s: 40,
+            max_call_s: 600,
+            record: true,
+            amd: true,
+        }
+    }
+}
+
+/// Which trunk and its settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrunkConfig {
+    /// `sim` (the built-in simulated carrier, default) or `sip`.
+    pub kind: String,
+    pub sim: SimConfig,
+    pub sip: SipConfig,
+}
+
+impl Default for TrunkConfig {
+    fn default() -> Self {
+        Self {
+            kind: "sim".into(),
+            sim: SimConfig::default(),
+            sip: SipConfig::default(),
+        }
+    }
+}
+
+/// A SIP trunk (`[trunk.sip]`).
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// The trunk (registrar/proxy) as `host:port`: the host part of the callee URI.
+    pub server: String,
+    /// Where requests are actually sent, if not to `server` (`host:port`).
+    pub outbound_proxy: String,
+    /// `udp` or `tcp`.
+    pub transport: String,
+    /// Local SIP address to bind (`ip:port`; port 0 picks one).
+    pub listen: String,
+    /// Domain of our From URI (defaults to the server's host).
+    pub domain: String,
+    /// Digest credentials (401 and 407).
+    pub username: String,
+    pub password: String,
+    /// Caller IDs presented in turn (empty: `username`).
+    pub caller_ids: Vec<String>,
+    /// Address put in SDP for our RTP (empty: the SIP listen address).
+    pub rtp_ip: String,
+    /// RTP port range, one even port per call.
+    pub rtp_port_min: u16,
+    pub rtp_port_max: u16,
+    /// Codecs offered, in order of preference: `pcmu`, `pcma`.
+    pub codecs: Vec<String>,
+    /// The trunk's own limit of simultaneous calls.
+    pub max_calls: usize,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        Self {
+            server: String::new(),
+            outbound_proxy: String::new(),
+            transport: "udp".into(),
+            listen: "0.0.0.0:5060".into(),
+            domain: String::new(),
+            username: String::new(),
+            password: String::new(),
+            caller_ids: Vec::new(),
+            rtp_ip: String::new(),
+            rtp_port_min: 20_000,
+            rtp_port_max: 29_999,
+            codecs: vec!["pcmu".into(), "pcma".into()],
+            max_calls: 1_000,
+        }
+    }
+}
+
+impl std::fmt::Debug for SipConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SipConfig")
+            .field("server", &self.server)
+            .field("outbound_proxy", &self.outbound_proxy)
+            .field("transport", &self.transport)
+            .field("listen", &self.listen)
+            .field("domain", &self.domain)
+            .field("username", &self.username)
+            .field(
+                "password",
+                &if self.password.is_empty() { "" } else { "***" },
+            )
+            .field("caller_ids", &self.caller_ids)
+            .field("rtp_ip", &self.rtp_ip)
+            .field("rtp_ports", &(self.rtp_port_min, self.rtp_port_max))
+            .field("codecs", &self.codecs)
+            .field("max_calls", &self.max_calls)
+            .finish()
+    }
+}
+
+/// A configuration problem, with where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("environment variable {var}: {reason}")]
+    Env { var: String, reason: String },
+}
+
+impl Config {
+    /// Loads `path` (if given) and applies the environment on top.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(path, |k| std::env::var(k).ok())
+    }
+
+    /// As `load`, with the environment given as a lookup (tests).
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file_err = |reason: String| ConfigError::File {
+            path: path.map(|p| p.display().to_string()).unwrap_or_default(),
+            reason,
+        };
+        let mut value = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| file_err(e.to_string()))?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| file_err(e.to_string()))?
+            }
+            None => toml::Table::new(),
+        };
+        // Validate the file alone first, so its errors name the file.
+        Config::deserialize(toml::Value::Table(value.clone())).map_err(|e| file_err(e.to_string()))?;
+        let defaults = toml::Value::try_from(Config::default())
+            .map_err(|e| file_err(format!("internal: {e}")))?;
+        if let toml::Value::Table(d) = &defaults {
+            apply_env(&mut value, d, ENV_PREFIX, &env)?;
+        }
+        Config::deserialize(toml::Value::Table(value)).map_err(|e| ConfigError::Env {
+            var: format!("{ENV_PREFIX}*"),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// Overlays `AUTOINFORMER_<PATH>` variables on `value`, guided by the defaults' shape.
+fn apply_env(
+    value: &mut toml::Table,
+    defaults: &toml::Table,
+    prefix: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for (key, default) in defaults {
+        let var = format!("{prefix}{}", key.to_ascii_uppercase());
+        match default {
+            toml::Value::Table(inner) => {
+                let entry = value
+                    .entry(key.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(t) = entry {
+                    apply_env(t, inner, &format!("{var}_"), env)?;
+                }
+            }
+            _ => {
+                let Some(raw) = env(&var) else { continue };
+                let bad = |reason: String| ConfigError::Env {
+                    var: var.clone(),
+                    reason,
+                };
+                let v = match default {
+                    toml::Value::String(_) => toml::Value::String(raw),
+                    toml::Value::Integer(_) => toml::Value::Integer(
+                        raw.trim()
+                            .parse()
+                            .map_err(|_| bad(format!("{raw:?} is not a whole number")))?,
+                    ),
+                    toml::Value::Float(_) => toml::Value::Float(
+                        raw.trim()
+                            .parse()
+                            .map_err(|_| bad(format!("{raw:?} is not a number")))?,
+                    ),
+                    toml::Value::Boolean(_) => toml::Value::Boolean(
+                        match raw.trim().to_ascii_lowercase().as_str() {
+                            "1" | "true" | "yes" | "on" => true,
+                            "0" | "false" | "no" | "off" => false,
+                            _ => return Err(bad(format!("{raw:?} is not true/false"))),
+                        },
+                    ),
+                    toml::Value::Array(_) => toml::Value::Array(
+                        raw.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(|s| toml::Value::String(s.to_string()))
+                            .collect(),
+                    ),
+                    _ => continue,
+                };
+                value.insert(key.clone(), v);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn the_environment_overrides_the_file_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[trunk]\nkind = \"sip\"\n[trunk.sip]\nserver = \"10.0.0.1:5060\"\nusername = \"robot\"\n",
+        )
+        .unwrap();
+        let env: HashMap<&str, &str> = [
+            ("AUTOINFORMER_TRUNK_SIP_PASSWORD", "s3cret"),
+            ("AUTOINFORMER_TRUNK_SIP_CALLER_IDS", "+74950000001, +74950000002"),
+            ("AUTOINFORMER_CALLS_RING_TIMEOUT_S", "25"),
+            ("AUTOINFORMER_LISTEN", "127.0.0.1:9000"),
+        ]
+        .into();
+        let c = Config::load_with_env(Some(&p), |k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(c.trunk.kind, "sip");
+        assert_eq!(c.trunk.sip.server, "10.0.0.1:5060");
+        assert_eq!(c.trunk.sip.password, "s3cret");
+        assert_eq!(c.trunk.sip.caller_ids, ["+74950000001", "+74950000002"]);
+        assert_eq!(c.calls.ring_timeout_s, 25);
+        assert_eq!(c.listen, "127.0.0.1:9000");
+        let dbg = format!("{:?}", c);
+        assert!(!dbg.contains("s3cret"), "{dbg}");
+    }
+
+    #[test]
+    fn bad_values_name_the_file_or_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[calls]\nring_timeot_s = 3\n").unwrap();
+        let e = Config::load_with_env(Some(&p), |_| None).unwrap_err().to_string();
+        assert!(e.contains("c.toml") && e.contains("ring_timeot_s"), "{e}");
+        let e = Config::load_with_env(None, |k| {
+            (k == "AUTOINFORMER_CALLS_MAX_CALL_S").then(|| "soon".to_string())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("AUTOINFORMER_CALLS_MAX_CALL_S") && e.contains("soon"), "{e}");
+    }
+}

@@ -1,0 +1,474 @@
+//! The `sip` trunk on rsipstack (pinned `=0.7.14`; this module is the only one that knows it).
+//! Outbound INVITE with 401/407 digest, an optional outbound proxy, a caller-ID pool,
+//! 100/180/183 (early media), CANCEL on the driver's ring timeout, BYE both ways, every final
+//! status handed to the driver to map (spec §3). Each call's dialog is removed from the layer
+//! when it ends, so nothing accumulates over thousands of calls.
+use super::sdp::{self, Codec};
+use super::trunk::{
+    BoxFuture, DialRequest, EndInfo, EndedSide, Leg, LegControl, LegEvent, MediaTransport,
+    PortPool, Trunk, TrunkError,
+};
+use crate::config::SipConfig;
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::transaction::endpoint::EndpointOption;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, TransportLayer};
+use rsipstack::EndpointBuilder;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// A running SIP user agent for outbound calls.
+pub struct SipTrunk {
+    cfg: SipConfig,
+    layer: Arc<DialogLayer>,
+    local: SocketAddr,
+    rtp_ip: IpAddr,
+    ports: PortPool,
+    codecs: Vec<Codec>,
+    next_caller: AtomicUsize,
+    active: Arc<AtomicUsize>,
+    cancel: CancellationToken,
+}
+
+impl Drop for SipTrunk {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+fn parse_codecs(names: &[String]) -> Result<Vec<Codec>, String> {
+    let mut out = Vec::new();
+    for n in names {
+        out.push(match n.to_ascii_lowercase().as_str() {
+            "pcmu" | "ulaw" => Codec::Pcmu,
+            "pcma" | "alaw" => Codec::Pcma,
+            other => return Err(format!("trunk.sip.codecs: {other:?} is not pcmu or pcma")),
+        });
+    }
+    if out.is_empty() {
+        return Err("trunk.sip.codecs: empty".into());
+    }
+    Ok(out)
+}
+
+impl SipTrunk {
+    /// Binds the SIP socket and starts the user agent. Checks the settings first.
+    pub async fn start(cfg: SipConfig) -> Result<Self, String> {
+        if cfg.server.trim().is_empty() {
+            return Err("trunk.sip.server is not set (host:port of the SIP trunk)".into());
+        }
+        if !matches!(cfg.transport.as_str(), "udp" | "tcp") {
+            return Err(format!(
+                "trunk.sip.transport: {:?} is not udp or tcp",
+                cfg.transport
+            ));
+        }
+        let codecs = parse_codecs(&cfg.codecs)?;
+        let listen: SocketAddr = cfg
+            .listen
+            .parse()
+            .map_err(|e| format!("trunk.sip.listen {:?}: {e}", cfg.listen))?;
+        let cancel = CancellationToken::new();
+        let transport = TransportLayer::new(cancel.clone());
+        let conn = UdpConnection::create_connection(listen, None, Some(cancel.child_token()))
+            .await
+            .map_err(|e| format!("trunk.sip.listen {listen}: {e}"))?;
+        let local = conn.get_addr().get_socketaddr().map_err(|e| e.to_string())?;
+        transport.add_transport(conn.into());
+        let mut option = EndpointOption::default();
+        option.callid_suffix = Some("autoinformer".into());
+        let endpoint = EndpointBuilder::new()
+            .with_cancel_token(cancel.clone())
+            .with_transport_layer(transport)
+            .with_user_agent(concat!("autoinformer/", env!("CARGO_PKG_VERSION")))
+            .with_option(option)
+            .build();
+        let mut incoming = endpoint
+            .incoming_transactions()
+            .map_err(|e| e.to_string())?;
+        let layer = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let serve_token = cancel.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = endpoint.serve() => {}
+                _ = serve_token.cancelled() => {}
+            }
+        });
+        // In-dialog requests from the far end (BYE, re-INVITE, INFO…) go to their dialog.
+        let in_layer = layer.clone();
+        tokio::spawn(async move {
+            while let Some(mut tx) = incoming.recv().await {
+                match in_layer.match_dialog(&tx) {
+                    Some(Dialog::Invite(mut d)) => {
+                        tokio::spawn(async move {
+                            if let Err(e) = d.handle(&mut tx).await {
+                                tracing::debug!(error = %e, "in-dialog request failed");
+                            }
+                        });
+                    }
+                    _ => {
+                        if tx.original.method != rsipstack::sip::Method::Ack {
+                            let _ = tx
+                                .reply(rsipstack::sip::StatusCode::CallTransactionDoesNotExist)
+                                .await;
+                        }
+                    }
+                }
+            }
+        });
+        let rtp_ip: IpAddr = if cfg.rtp_ip.trim().is_empty() {
+            if local.ip().is_unspecified() {
+                IpAddr::from([127, 0, 0, 1])
+            } else {
+                local.ip()
+            }
+        } else {
+            cfg.rtp_ip
+                .trim()
+                .parse()
+                .map_err(|e| format!("trunk.sip.rtp_ip {:?}: {e}", cfg.rtp_ip))?
+        };
+        let bind_ip = if local.ip().is_unspecified() {
+            local.ip()
+        } else {
+            rtp_ip
+        };
+        tracing::info!(sip = %local, server = %cfg.server, proxy = %cfg.outbound_proxy, transport = %cfg.transport, "sip trunk up");
+        Ok(Self {
+            ports: PortPool::new(bind_ip, cfg.rtp_port_min, cfg.rtp_port_max),
+            cfg,
+            layer,
+            local,
+            rtp_ip,
+            codecs,
+            next_caller: AtomicUsize::new(0),
+            active: Arc::new(AtomicUsize::new(0)),
+            cancel,
+        })
+    }
+
+    /// The local SIP address (useful when the port was 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Dialogs the layer still holds (0 when idle: nothing leaks).
+    pub fn dialogs(&self) -> usize {
+        self.layer.len()
+    }
+
+    fn caller_id(&self, req: &DialRequest) -> String {
+        if let Some(c) = &req.caller_id {
+            return c.clone();
+        }
+        if self.cfg.caller_ids.is_empty() {
+            return if self.cfg.username.is_empty() {
+                "autoinformer".into()
+            } else {
+                self.cfg.username.clone()
+            };
+        }
+        let i = self.next_caller.fetch_add(1, Ordering::Relaxed) % self.cfg.caller_ids.len();
+        self.cfg.caller_ids[i].clone()
+    }
+
+    fn uri(&self, s: &str) -> Result<rsipstack::sip::Uri, TrunkError> {
+        rsipstack::sip::Uri::try_from(s).map_err(|e| TrunkError::Other(format!("bad SIP URI {s:?}: {e}")))
+    }
+}
+
+/// A number as the user part of a SIP URI: digits and a leading `+` only.
+fn user_part(number: &str) -> Result<String, TrunkError> {
+    let n = number.trim();
+    let ok = !n.is_empty()
+        && n.chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == '+'));
+    if ok {
+        Ok(n.to_string())
+    } else {
+        Err(TrunkError::BadNumber(
+            number.to_string(),
+            "only digits and a leading + can be dialed".into(),
+        ))
+    }
+}
+
+impl Trunk for SipTrunk {
+    fn name(&self) -> &'static str {
+        "sip"
+    }
+
+    fn max_calls(&self) -> usize {
+        self.cfg.max_calls
+    }
+
+    fn dial(&self, req: DialRequest) -> BoxFuture<'_, Result<Leg, TrunkError>> {
+        Box::pin(async move {
+            if self.active.load(Ordering::Relaxed) >= self.cfg.max_calls {
+                return Err(TrunkError::Other(format!(
+                    "trunk limit of {} calls reached",
+                    self.cfg.max_calls
+                )));
+            }
+            let user = user_part(&req.number)?;
+            let socket = self.ports.bind()?;
+            let rtp_port = socket
+                .local_addr()
+                .map_err(|e| TrunkError::Other(e.to_string()))?
+                .port();
+            let session_id = u64::from(rtp_port) << 32 | u64::from(rand::random::<u32>());
+            let offer = sdp::offer(session_id, self.rtp_ip, rtp_port, &self.codecs);
+            let tparam = if self.cfg.transport == "tcp" {
+                ";transport=tcp"
+            } else {
+                ""
+            };
+            let server = self.cfg.server.trim();
+            let domain = if self.cfg.domain.is_empty() {
+                server.split(':').next().unwrap_or(server).to_string()
+            } else {
+                self.cfg.domain.clone()
+            };
+            let callee = self.uri(&format!("sip:{user}@{server}{tparam}"))?;
+            let caller = self.uri(&format!("sip:{}@{domain}", user_part(&self.caller_id(&req))?))?;
+            let contact_user = if self.cfg.username.is_empty() {
+                "autoinformer"
+            } else {
+                self.cfg.username.as_str()
+            };
+            let contact = self.uri(&format!("sip:{contact_user}@{}", self.local))?;
+            let destination = if self.cfg.outbound_proxy.trim().is_empty() {
+                None
+            } else {
+                let mut a = SipAddr::try_from(&self.uri(&format!(
+                    "sip:{}{tparam}",
+                    self.cfg.outbound_proxy.trim()
+                ))?)
+                .map_err(|e| TrunkError::Other(e.to_string()))?;
+                if self.cfg.transport == "tcp" {
+                    a.r#type = Some(rsipstack::sip::Transport::Tcp);
+                }
+                Some(a)
+            };
+            let credential = (!self.cfg.username.is_empty()).then(|| Credential {
+                username: self.cfg.username.clone(),
+                password: self.cfg.password.clone(),
+                realm: None,
+                ..Default::default()
+            });
+            let opt = InviteOption {
+                caller,
+                callee,
+                contact,
+                destination,
+                credential,
+                content_type: Some("application/sdp".into()),
+                offer: Some(offer.into_bytes()),
+                call_id: Some(format!("{}-{}", req.call_id, rand::random::<u32>())),
+                ..Default::default()
+            };
+            let (state_tx, state_rx) = self.layer.new_dialog_state_channel();
+            let (dialog, invite) = self
+                .layer
+                .do_invite_async(opt, state_tx)
+                .map_err(|e| TrunkError::Other(format!("INVITE: {e}")))?;
+            let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+            let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+            let layer = self.layer.clone();
+            let active = self.active.clone();
+            active.fetch_add(1, Ordering::Relaxed);
+            let span = tracing::Span::current();
+            tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    signalling(layer.clone(), dialog, invite, state_rx, ev_tx, ctl_rx).await;
+                    active.fetch_sub(1, Ordering::Relaxed);
+                },
+                span,
+            ));
+            Ok(Leg {
+                events: ev_rx,
+                control: ctl_tx,
+                media: MediaTransport::Udp(socket),
+            })
+        })
+    }
+}
+
+fn media_event(body: &[u8]) -> Option<LegEvent> {
+    if body.is_empty() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(body);
+    Some(match sdp::parse_answer(&text) {
+        Ok(a) => LegEvent::Media(a),
+        Err(e) => LegEvent::BadMedia(format!("SDP answer: {e}")),
+    })
+}
+
+/// One call's signalling: dialog states → leg events; the driver's hang-up → CANCEL or BYE.
+async fn signalling(
+    layer: Arc<DialogLayer>,
+    dialog: rsipstack::dialog::invite_dialog::InviteDialog,
+    invite: rsipstack::platform::JoinHandle<rsipstack::dialog::invitation::InviteAsyncResult>,
+    mut states: rsipstack::dialog::dialog::DialogStateReceiver,
+    events: mpsc::UnboundedSender<LegEvent>,
+    mut control: mpsc::UnboundedReceiver<LegControl>,
+) {
+    let first_id = dialog.id();
+    let mut ids = vec![first_id];
+    let mut answered = false;
+    let mut sent_media = false;
+    let mut final_status: Option<u16> = None;
+    let mut hangup_by_us = false;
+    let mut invite = Some(invite);
+    let end = |status: Option<u16>, by: EndedSide, detail: String| {
+        let _ = events.send(LegEvent::Ended(EndInfo {
+            sip_status: status,
+            by,
+            detail,
+        }));
+    };
+    loop {
+        let invite_done = async {
+            match invite.as_mut() {
+                Some(h) => Some(h.await),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            st = states.recv() => {
+                let Some(st) = st else {
+                    end(final_status, EndedSide::Network, "dialog state channel closed".into());
+                    break;
+                };
+                match st {
+                    DialogState::Early(_, resp) => {
+                        match media_event(&resp.body) {
+                            Some(ev) if !sent_media => {
+                                sent_media = matches!(ev, LegEvent::Media(_));
+                                let _ = events.send(ev);
+                            }
+                            _ => { let _ = events.send(LegEvent::Ringing); }
+                        }
+                    }
+                    DialogState::Confirmed(id, resp) => {
+                        if !ids.contains(&id) { ids.push(id); }
+                        if !answered {
+                            answered = true;
+                            final_status = Some(200);
+                            match media_event(&resp.body) {
+                                Some(ev) => { let _ = events.send(ev); }
+                                None if sent_media => {}
+                                None => { let _ = events.send(LegEvent::BadMedia("200 OK without SDP".into())); }
+                            }
+                            let _ = events.send(LegEvent::Answered);
+                        }
+                    }
+                    DialogState::Terminated(id, reason) => {
+                        if !ids.contains(&id) { ids.push(id); }
+                        let (status, by, detail) = match reason {
+                            TerminatedReason::UasBye => (Some(200), EndedSide::Remote, "BYE from the callee".to_string()),
+                            TerminatedReason::UacBye => (Some(200), EndedSide::Local, "BYE sent".to_string()),
+                            TerminatedReason::UacCancel => (Some(487), EndedSide::Local, "cancelled".to_string()),
+                            TerminatedReason::Timeout => (final_status, EndedSide::Network, "SIP timeout".to_string()),
+                            TerminatedReason::ProxyAuthRequired => (Some(407), EndedSide::Remote, "authentication failed".to_string()),
+                            TerminatedReason::UasBusy | TerminatedReason::UacBusy => (Some(486), EndedSide::Remote, "busy".to_string()),
+                            TerminatedReason::UasDecline => (Some(603), EndedSide::Remote, "declined".to_string()),
+                            TerminatedReason::ProxyError(c) | TerminatedReason::UacOther(c) | TerminatedReason::UasOther(c) => {
+                                (Some(c.code()), EndedSide::Remote, format!("{} {}", c.code(), c))
+                            }
+                        };
+                        let status = if answered { Some(200) } else if hangup_by_us && status.is_none() { Some(487) } else { status };
+                        tracing::debug!(?status, detail = %detail, "dialog terminated");
+                        end(status, by, detail);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            r = invite_done => {
+                invite = None;
+                match r {
+                    Some(Ok(Ok((id, resp)))) => {
+                        if !ids.contains(&id) { ids.push(id); }
+                        let code = resp.as_ref().map(|r| r.status_code.code());
+                        if let Some(c) = code {
+                            if c >= 300 {
+                                let reason = resp.as_ref().map(|r| r.status_code.to_string()).unwrap_or_default();
+                                end(Some(c), if hangup_by_us && c == 487 { EndedSide::Local } else { EndedSide::Remote }, format!("{c} {reason}"));
+                                break;
+                            }
+                        } else if !answered {
+                            end(None, EndedSide::Network, "no final response to INVITE".into());
+                            break;
+                        }
+                    }
+                    Some(Ok(Err(e))) => {
+                        end(None, EndedSide::Network, format!("INVITE failed: {e}"));
+                        break;
+                    }
+                    Some(Err(e)) => {
+                        end(None, EndedSide::Network, format!("INVITE task: {e}"));
+                        break;
+                    }
+                    None => {}
+                }
+            }
+            c = control.recv() => {
+                match c {
+                    Some(LegControl::Hangup) | None => {
+                        if hangup_by_us { continue; }
+                        hangup_by_us = true;
+                        let r = if answered { dialog.bye().await } else { dialog.cancel().await };
+                        if let Err(e) = r {
+                            tracing::debug!(error = %e, "hang-up request failed");
+                            if answered {
+                                end(Some(200), EndedSide::Local, format!("BYE failed: {e}"));
+                                break;
+                            }
+                        }
+                        if answered {
+                            end(Some(200), EndedSide::Local, "BYE sent".into());
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for id in &ids {
+        layer.remove_dialog(id);
+    }
+    if let Some(h) = invite {
+        h.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_numbers_become_uri_users() {
+        assert_eq!(user_part("+79123456789").unwrap(), "+79123456789");
+        assert!(user_part("+7912;x=1").is_err());
+        assert!(user_part("").is_err());
+        assert!(user_part("79@evil").is_err());
+    }
+
+    #[test]
+    fn codec_names_are_checked() {
+        assert_eq!(
+            parse_codecs(&["pcma".into(), "PCMU".into()]).unwrap(),
+            vec![Codec::Pcma, Codec::Pcmu]
+        );
+        assert!(parse_codecs(&["opus".into()]).is_err());
+    }
+}
