@@ -35,7 +35,7 @@ pub enum AsrError {
 }
 
 /// One utterance-at-a-time recogniser (one per call; not shared).
-pub trait Recognizer {
+pub trait Recognizer: Send {
     /// Feeds 8 kHz mono samples of the current utterance.
     fn accept(&mut self, samples: &[i16]) -> Result<(), AsrError>;
     /// Ends the utterance and returns what was said; the recogniser is ready for the next one.

@@ -42,6 +42,11 @@ pub struct Vad {
     silent_since: Option<u64>,
 }
 
+// SAFETY: `webrtc_vad::Vad` owns a heap-allocated libfvad instance (plain C state, no thread
+// affinity, no shared globals); `Vad` owns it exclusively and only `&mut self` methods touch it,
+// so moving it to another thread between frames is sound. It stays `!Sync`.
+unsafe impl Send for Vad {}
+
 impl Vad {
     /// A VAD with the default thresholds.
     pub fn new() -> Self {

@@ -155,3 +155,52 @@ pub fn cached_speech(
     }
     read_wav(&out)
 }
+
+/// Highest normalised cross-correlation of `needle` anywhere in `haystack` (1.0 = identical
+/// shape). Used to check that a recording holds what a peer sent.
+pub fn best_correlation(haystack: &[i16], needle: &[i16]) -> f64 {
+    let n = needle.len();
+    if n == 0 || haystack.len() < n {
+        return 0.0;
+    }
+    let nn: f64 = needle.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+    let mut best = 0.0f64;
+    for start in 0..=haystack.len() - n {
+        let w = &haystack[start..start + n];
+        let (mut dot, mut ww) = (0.0f64, 0.0f64);
+        for (a, b) in w.iter().zip(needle) {
+            dot += f64::from(*a) * f64::from(*b);
+            ww += f64::from(*a) * f64::from(*a);
+        }
+        if ww > 0.0 && nn > 0.0 {
+            best = best.max(dot / (ww * nn).sqrt());
+        }
+    }
+    best
+}
+
+/// The loudest `len` samples of `s` (a window around its peak energy), for correlation needles.
+pub fn loud_part(s: &[i16], len: usize) -> &[i16] {
+    if s.len() <= len {
+        return s;
+    }
+    let step = 80;
+    let mut best = (0usize, 0f64);
+    let mut start = 0;
+    while start + len <= s.len() {
+        let e: f64 = s[start..start + len].iter().map(|&x| f64::from(x).abs()).sum();
+        if e > best.1 {
+            best = (start, e);
+        }
+        start += step;
+    }
+    &s[best.0..best.0 + len]
+}
+
+/// Splits interleaved stereo samples into (left, right).
+pub fn split_stereo(s: &[i16]) -> (Vec<i16>, Vec<i16>) {
+    (
+        s.iter().step_by(2).copied().collect(),
+        s.iter().skip(1).step_by(2).copied().collect(),
+    )
+}
