@@ -91,6 +91,14 @@ impl PacingProbe {
         self.frames_sent.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Forgets everything counted so far (start of a measuring window).
+    pub fn reset(&self) {
+        for b in &self.buckets {
+            b.store(0, Ordering::Relaxed);
+        }
+        self.frames_sent.store(0, Ordering::Relaxed);
+    }
+
     /// The lateness (µs, bucket upper edge) below which `q` of the sends fell.
     pub fn quantile_us(&self, q: f64) -> u64 {
         let counts: Vec<u64> = self

@@ -237,7 +237,18 @@ impl Trunk for SipTrunk {
                 self.cfg.domain.clone()
             };
             let callee = self.uri(&format!("sip:{user}@{server}{tparam}"))?;
-            let caller = self.uri(&format!("sip:{}@{domain}", user_part(&self.caller_id(&req))?))?;
+            let caller_user = self.caller_id(&req);
+            if caller_user.is_empty()
+                || !caller_user
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-._".contains(c))
+            {
+                return Err(TrunkError::BadNumber(
+                    caller_user,
+                    "a caller ID is letters, digits and + - . _ only".into(),
+                ));
+            }
+            let caller = self.uri(&format!("sip:{caller_user}@{domain}"))?;
             let contact_user = if self.cfg.username.is_empty() {
                 "autoinformer"
             } else {
