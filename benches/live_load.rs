@@ -86,6 +86,8 @@ struct LoadFigures {
     answered: usize,
     failed: usize,
     up_during_window: usize,
+    early_pct: f64,
+    p999_us: u64,
     peer_cpu_pct: Option<f64>,
 }
 
@@ -152,6 +154,8 @@ async fn load(
         .map(|(p, c0)| (cpu_seconds(p) - c0) / wall * 100.0);
     let rss1 = rss_kb();
     let (p50, p99) = (probe.quantile_us(0.5), probe.quantile_us(0.99));
+    let sent = probe.frames_sent.load(std::sync::atomic::Ordering::Relaxed).max(1);
+    let early_pct = probe.frames_early.load(std::sync::atomic::Ordering::Relaxed) as f64 * 100.0 / sent as f64;
     let mut answered = 0;
     let mut failed = 0;
     for t in tasks {
@@ -175,13 +179,15 @@ async fn load(
         answered,
         failed,
         up_during_window: up_min,
+        early_pct,
+        p999_us: probe.quantile_us(0.999),
         peer_cpu_pct: peer_cpu,
     }
 }
 
 fn print(name: &str, f: &LoadFigures) {
     println!(
-        "{name:<28} calls {:>5}  up during window {:>5}  answered {:>5}  failed {:>3}  CPU/call {:.4} % of a core ({:.1} % total)  RTP lateness p50 {:.2} ms p99 {:.2} ms  memory/call {:.1} KiB{}",
+        "{name:<28} calls {:>5}  up during window {:>5}  answered {:>5}  failed {:>3}  CPU/call {:.4} % of a core ({:.1} % total)  RTP lateness p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms (sent ≤1 ms early: {:.0} %)  memory/call {:.1} KiB{}",
         f.calls,
         f.up_during_window,
         f.answered,
@@ -190,6 +196,8 @@ fn print(name: &str, f: &LoadFigures) {
         f.cpu_per_call_pct * f.calls as f64,
         f.p50_us as f64 / 1000.0,
         f.p99_us as f64 / 1000.0,
+        f.p999_us as f64 / 1000.0,
+        f.early_pct,
         f.mem_per_call_kb,
         f.peer_cpu_pct
             .map(|p| format!("  (peer sipp: {p:.1} % of a core)"))
@@ -300,11 +308,14 @@ fn main() {
         );
         let pid = uac.0.id().to_string();
         std::thread::sleep(Duration::from_secs(5));
-        let (c0, t0) = (cpu_seconds(&pid), Instant::now());
+        let uas_pid = uas.0.id().to_string();
+        let (c0, u0, t0) = (cpu_seconds(&pid), cpu_seconds(&uas_pid), Instant::now());
         std::thread::sleep(WINDOW);
-        let sipp_pct = (cpu_seconds(&pid) - c0) / t0.elapsed().as_secs_f64() * 100.0;
+        let wall = t0.elapsed().as_secs_f64();
+        let sipp_pct = (cpu_seconds(&pid) - c0) / wall * 100.0;
+        let uas_pct = (cpu_seconds(&uas_pid) - u0) / wall * 100.0;
         println!(
-            "{:<28} calls {n:>5}  CPU/call {:.4} % of a core ({sipp_pct:.1} % total)",
+            "{:<28} calls {n:>5}  CPU/call {:.4} % of a core ({sipp_pct:.1} % total)  (peer sipp echo: {uas_pct:.1} % of a core)",
             "sipp as caller (rtp_stream)",
             sipp_pct / n as f64
         );
