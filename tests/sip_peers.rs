@@ -495,3 +495,93 @@ async fn baresip_rejecting_is_busy_and_ignoring_is_no_answer() {
     assert_eq!((r.outcome.result.as_str(), r.sip_status), ("no_answer", Some(487)), "{r:?}");
     let _ = &phone.peer;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_with_no_common_codec_is_a_system_failure_ended_with_bye() {
+    let rec = tempfile::tempdir().unwrap();
+    let [port, mport] = free_ports(2)[..] else { unreachable!() };
+    let mut peer = sipp_callee("bad_sdp", port, mport);
+    let t = robot(port, |_| {}).await;
+    let r = call(&t, "+79001234567", 30, rec.path()).await;
+    assert_eq!(r.outcome.result, "system", "{r:?}");
+    let reason = r.reason.clone().unwrap_or_default();
+    assert!(reason.contains("no common codec"), "{reason}");
+    peer.assert_succeeded();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_that_never_responds_is_a_system_failure_not_a_hang() {
+    let [port] = free_ports(1)[..] else { unreachable!() };
+    let t = robot(port, |_| {}).await;
+    let rec = tempfile::tempdir().unwrap();
+    let dir = scenario_dir();
+    let opts = LoadOptions {
+        prompts_dir: root().join("prompts"),
+        speech: None,
+    };
+    let scenario = load_file(&dir.path().join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
+    let settings = LiveSettings {
+        ring_timeout: Duration::from_secs(2),
+        hangup_grace: Duration::from_secs(2),
+        recordings: Some(rec.path().to_path_buf()),
+        ..Default::default()
+    };
+    let cfg = CallConfig {
+        prompts: PromptCache::new(),
+        prompts_dir: root().join("prompts"),
+        speech: None,
+        amd: true,
+    };
+    let started = Instant::now();
+    let req = DialRequest {
+        call_id: "silent-trunk".into(),
+        number: "+79001234567".into(),
+        caller_id: None,
+    };
+    let r = run_call(&t, req, Arc::new(scenario), cfg, &settings, None).await;
+    assert_eq!(r.outcome.result, "system", "{r:?}");
+    assert!(r.reason.as_deref().unwrap_or("").contains("no response"), "{r:?}");
+    assert!(started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_and_foreign_rtp_during_a_call_change_nothing() {
+    let rec = tempfile::tempdir().unwrap();
+    let [port, mport, rtp] = free_ports(3)[..] else { unreachable!() };
+    let mut peer = sipp_callee("answer_play", port, mport);
+    let t = robot(port, |c| {
+        c.rtp_port_min = rtp;
+        c.rtp_port_max = rtp;
+    })
+    .await;
+    // The robot's RTP port is `rtp` (if odd, the pool rounds up: cover both).
+    let spray = tokio::spawn(async move {
+        let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let mut rng = 0x1234_5678u32;
+        for i in 0..400u32 {
+            let mut junk = [0u8; 172];
+            for b in junk.iter_mut() {
+                rng ^= rng << 13;
+                rng ^= rng >> 17;
+                rng ^= rng << 5;
+                *b = rng as u8;
+            }
+            // Every other datagram is well-formed RTP (PCMU, loud) from a stranger.
+            if i % 2 == 0 {
+                junk[0] = 0x80;
+                junk[1] = 0;
+            }
+            let n = (rng as usize % 172).max(1);
+            for p in [rtp, rtp + 1] {
+                let _ = s.send_to(&junk[..if i % 2 == 0 { 172 } else { n }], ("127.0.0.1", p)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let r = call(&t, "+79001234567", 30, rec.path()).await;
+    spray.abort();
+    assert_eq!(r.outcome.result, "not_listened", "{r:?}");
+    assert_eq!(r.outcome.amd.verdict, autoinformer::media::amd::Verdict::Human);
+    assert_recording_holds(&r, "callee.ul");
+    peer.assert_succeeded();
+}

@@ -211,6 +211,8 @@ async fn drive(
     // A result decided by us before answer (ring timeout, early media): hang up, then wait.
     let mut decided: Option<(&'static str, String)> = None;
     let mut grace: Option<Instant> = None;
+    // Whether the far end ever answered the INVITE with a provisional response or media.
+    let mut heard_from_far_end = false;
 
     // Until answer.
     loop {
@@ -222,8 +224,12 @@ async fn drive(
         };
         tokio::select! {
             ev = leg.events.recv() => match ev {
-                Some(LegEvent::Ringing) => tracing::debug!("ringing"),
+                Some(LegEvent::Ringing) => {
+                    heard_from_far_end = true;
+                    tracing::debug!("ringing");
+                }
                 Some(LegEvent::Media(answer)) => {
+                    heard_from_far_end = true;
                     if session.as_ref().map(|s| s.remote()) != Some(std::net::SocketAddr::new(answer.addr, answer.port)) {
                         tracing::debug!(?answer, "media description");
                         session = Some(new_session(&answer));
@@ -264,9 +270,15 @@ async fn drive(
                 }
             }
             _ = &mut ring_deadline, if decided.is_none() => {
-                tracing::info!(timeout_s = settings.ring_timeout.as_secs(), "no answer; cancelling");
                 let _ = leg.control.send(LegControl::Hangup);
-                decided = Some((system_result::NO_ANSWER, "ring timeout".into()));
+                if heard_from_far_end {
+                    tracing::info!(timeout_s = settings.ring_timeout.as_secs(), "no answer; cancelling");
+                    decided = Some((system_result::NO_ANSWER, "ring timeout".into()));
+                } else {
+                    // Not even a 180: the trunk or the network is not there.
+                    tracing::warn!(timeout_s = settings.ring_timeout.as_secs(), "no response from the trunk");
+                    decided = Some((system_result::SYSTEM, "no response from the trunk".into()));
+                }
                 grace = Some(Instant::now() + settings.hangup_grace);
             }
             _ = grace_sleep => {

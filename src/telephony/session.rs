@@ -1,7 +1,10 @@
 //! One leg's RTP media, sans-IO: datagrams in → callee frames and RFC 4733 digits out; robot
 //! frames in → datagrams out. The socket task (issue 3) only moves bytes and calls these every
-//! 20 ms. Latches onto the first source that sends valid RTP (symmetric RTP): packets from any
-//! other address are ignored and counted.
+//! 20 ms. Symmetric RTP with strict learning: packets from the address the SDP named are always
+//! taken; a different source (a callee behind NAT) is learned only after it sends
+//! `LEARN_PACKETS` valid packets in sequence under one SSRC before anything comes from the SDP
+//! address, so a stray or hostile sender cannot hijack the call. Everything else is ignored
+//! and counted.
 use super::jitter::{JitterBuffer, Playout};
 use super::rfc4733::{event_packets, EventReceiver};
 use super::rtp::{self, SequenceNumber, Ssrc};
@@ -9,6 +12,9 @@ use super::sdp::{Codec, MediaAnswer};
 use crate::media::g711;
 use crate::media::{Frame, FRAME_SAMPLES};
 use std::net::SocketAddr;
+
+/// Packets in sequence a source other than the SDP address must send before it is learned.
+pub const LEARN_PACKETS: u8 = 3;
 
 /// Something the far end sent that is not audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +39,14 @@ pub struct MediaSession {
     codec: Codec,
     codec_pt: u8,
     event_pt: Option<u8>,
-    /// Where we send; replaced by the first valid source (latching).
+    /// Where we send: the SDP address, or a learned source.
     remote: SocketAddr,
+    /// The address the far end's SDP named.
+    sdp_remote: SocketAddr,
+    /// Set once a source is settled (the SDP address spoke, or a NAT source was learned).
     latched: bool,
+    /// A source being learned: (address, SSRC, last sequence number, packets in sequence).
+    candidate: Option<(SocketAddr, Ssrc, SequenceNumber, u8)>,
     jitter: JitterBuffer,
     events: EventReceiver,
     ssrc: Ssrc,
@@ -55,7 +66,9 @@ impl MediaSession {
             codec_pt: answer.codec_pt,
             event_pt: answer.event_pt,
             remote: SocketAddr::new(answer.addr, answer.port),
+            sdp_remote: SocketAddr::new(answer.addr, answer.port),
             latched: false,
+            candidate: None,
             jitter: JitterBuffer::new(),
             events: EventReceiver::new(),
             ssrc,
@@ -78,13 +91,14 @@ impl MediaSession {
             self.stats.malformed += 1;
             return None;
         };
-        if self.latched && from != self.remote {
-            self.stats.foreign_source += 1;
-            return None;
-        }
-        if !self.latched {
+        if from == self.sdp_remote {
             self.remote = from;
             self.latched = true;
+        } else if from != self.remote || !self.latched {
+            if self.latched || !self.learn(from, p.ssrc, p.seq) {
+                self.stats.foreign_source += 1;
+                return None;
+            }
         }
         self.stats.received += 1;
         if Some(p.payload_type) == self.event_pt {
@@ -104,6 +118,27 @@ impl MediaSession {
         }
         self.jitter.push(p.ssrc, p.seq, &frame);
         None
+    }
+
+    /// Counts a packet from an unknown source; true once it has earned the latch.
+    fn learn(&mut self, from: SocketAddr, ssrc: Ssrc, seq: SequenceNumber) -> bool {
+        let n = match self.candidate {
+            Some((a, s, last, n))
+                if a == from && s == ssrc && seq.0 == last.0.wrapping_add(1) =>
+            {
+                n + 1
+            }
+            _ => 1,
+        };
+        self.candidate = Some((from, ssrc, seq, n));
+        if n >= LEARN_PACKETS {
+            tracing::info!(sdp = %self.sdp_remote, source = %from, "rtp source learned (NAT)");
+            self.remote = from;
+            self.latched = true;
+            self.candidate = None;
+            return true;
+        }
+        false
     }
 
     /// The callee's next 20 ms (from the jitter buffer).
@@ -221,5 +256,36 @@ mod tests {
         assert_eq!(phone.stats.foreign_source, 12);
         assert_eq!(phone.on_datagram(from, &[1, 2, 3]), None);
         assert_eq!(phone.stats.malformed, 1);
+    }
+
+    #[test]
+    fn a_nat_source_is_learned_only_from_packets_in_sequence_and_the_sdp_address_wins() {
+        let (mut robot, mut phone) = pair();
+        let nat: SocketAddr = "10.1.1.1:7000".parse().unwrap();
+        let sdp: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let mut buf = [0u8; 400];
+        let pkts: Vec<Vec<u8>> = (0..6)
+            .map(|i| {
+                let n = robot.next_packet(&[i * 100; FRAME_SAMPLES], &mut buf).unwrap();
+                buf[..n].to_vec()
+            })
+            .collect();
+        // Out of order: never learned.
+        for p in [&pkts[0], &pkts[2], &pkts[1]] {
+            phone.on_datagram(nat, p);
+        }
+        assert_eq!(phone.stats.received, 0);
+        assert_eq!(phone.remote(), sdp);
+        // In sequence (1 was last, then 2, 3, 4): learned on 3, then taken.
+        for p in &pkts[2..5] {
+            phone.on_datagram(nat, p);
+        }
+        assert_eq!((phone.stats.received, phone.remote()), (2, nat));
+        // The SDP address speaks: it wins, and the NAT source is foreign from now on.
+        phone.on_datagram(sdp, &pkts[5]);
+        assert_eq!(phone.remote(), sdp);
+        let before = phone.stats.foreign_source;
+        phone.on_datagram(nat, &pkts[5]);
+        assert_eq!(phone.stats.foreign_source, before + 1);
     }
 }

@@ -338,6 +338,7 @@ async fn signalling(
     let mut sent_media = false;
     let mut final_status: Option<u16> = None;
     let mut hangup_by_us = false;
+    let mut control_open = true;
     let mut invite = Some(invite);
     let end = |status: Option<u16>, by: EndedSide, detail: String| {
         let _ = events.send(LegEvent::Ended(EndInfo {
@@ -432,24 +433,22 @@ async fn signalling(
                     None => {}
                 }
             }
-            c = control.recv() => {
-                match c {
-                    Some(LegControl::Hangup) | None => {
-                        if hangup_by_us { continue; }
-                        hangup_by_us = true;
-                        let r = if answered { dialog.bye().await } else { dialog.cancel().await };
-                        if let Err(e) = r {
-                            tracing::debug!(error = %e, "hang-up request failed");
-                            if answered {
-                                end(Some(200), EndedSide::Local, format!("BYE failed: {e}"));
-                                break;
-                            }
-                        }
-                        if answered {
-                            end(Some(200), EndedSide::Local, "BYE sent".into());
-                            break;
-                        }
-                    }
+            c = control.recv(), if control_open => {
+                if c.is_none() {
+                    // The driver is gone: hang up if it never did, then just finish the dialog.
+                    control_open = false;
+                }
+                if hangup_by_us {
+                    continue;
+                }
+                hangup_by_us = true;
+                let r = if answered { dialog.bye().await } else { dialog.cancel().await };
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "hang-up request failed");
+                }
+                if answered {
+                    end(Some(200), EndedSide::Local, "BYE sent".into());
+                    break;
                 }
             }
         }
