@@ -9,11 +9,11 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 mkdir -p fuzz/corpus/audio_reader fuzz/corpus/scenario_loader
 cp -n examples/callee/*.wav prompts/numbers/1.wav fuzz/corpus/audio_reader/ 2>/dev/null || true
 cp -n examples/*/scenario.toml fuzz/corpus/scenario_loader/ 2>/dev/null || true
-mkdir -p fuzz/corpus/rtp_sdp
+mkdir -p fuzz/corpus/rtp_sdp fuzz/corpus/sip_message
 # FUZZ_DETERMINISTIC=1 (CI): a fixed seed and a fixed number of runs per target instead of a time
 # budget, so a run's result does not depend on the machine's speed.
-declare -A runs=([scenario_loader]=300000 [audio_reader]=4000 [rtp_sdp]=1000000)
-for t in scenario_loader audio_reader rtp_sdp; do
+declare -A runs=([scenario_loader]=300000 [audio_reader]=4000 [rtp_sdp]=300000 [sip_message]=200000)
+for t in scenario_loader audio_reader rtp_sdp sip_message; do
   if [ "${FUZZ_DETERMINISTIC:-0}" = 1 ]; then
     limit="-runs=${runs[$t]} -seed=1"
     echo "== fuzz $t: ${runs[$t]} runs, seed 1"

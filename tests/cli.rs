@@ -211,3 +211,73 @@ fn replay_records_a_stereo_wav_with_the_callee_left_and_the_robot_right() {
         "the robot's prompt is on the right channel ({robot_loud} frames)"
     );
 }
+
+fn sim_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let cfg = dir.join("autoinformer.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data = {:?}\n[trunk.sim]\nring_min_s = 0.2\nring_max_s = 0.5\n[trunk.sim.numbers]\n\"+79160000001\" = \"keys:2\"\n",
+            dir.join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn call_places_a_live_call_through_the_sim_carrier_and_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim_config(dir.path());
+    let out = bin()
+        .args(["call", "+79160000001", "--scenario", "examples/survey/scenario.toml", "--json", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["result"], "Недоволен", "{v}");
+    assert_eq!(v["sip_status"], 200);
+    assert_eq!(v["events"][0]["kind"], "dtmf");
+    assert_eq!(v["events"][0]["digit"], "2");
+    assert_eq!(v["actions"][0]["kind"], "add_to_project");
+    assert!(v["duration_ms"].as_u64().unwrap_or(0) > 10_000, "{v}");
+    let rec = v["recording"].as_str().expect("recording path");
+    let r = hound::WavReader::open(rec).expect("a valid WAV");
+    assert_eq!(r.spec().channels, 2);
+    assert!(r.duration() > 8000 * 10);
+}
+
+#[test]
+fn call_reports_busy_with_its_sip_status_and_bad_config_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sim_config(dir.path());
+    let out = bin()
+        .args(["call", "+79160000011", "--scenario", "examples/survey/scenario.toml", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("result:   busy") && text.contains("sip:      486"), "{text}");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[trunk]\nkind = \"sim\"\nrign = 1\n").unwrap();
+    let out = bin()
+        .args(["call", "+79160000011", "--scenario", "examples/survey/scenario.toml", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml") && err.contains("rign"), "{err}");
+
+    let out = bin()
+        .args(["call", "+79160000011", "--scenario", "examples/survey/scenario.toml"])
+        .env("AUTOINFORMER_TRUNK_KIND", "pigeon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("trunk.kind") && err.contains("pigeon"), "{err}");
+}

@@ -312,6 +312,14 @@ impl Trunk for SipTrunk {
     }
 }
 
+/// Parses one SIP datagram with the stack's parser (fuzzing and diagnostics): `Err` says why.
+pub fn parse_message(data: &[u8]) -> Result<(), String> {
+    let text = std::str::from_utf8(data).map_err(|e| format!("not UTF-8: {e}"))?;
+    rsipstack::sip::SipMessage::try_from(text)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 fn media_event(body: &[u8]) -> Option<LegEvent> {
     if body.is_empty() {
         return None;
@@ -471,6 +479,14 @@ mod tests {
         assert!(user_part("+7912;x=1").is_err());
         assert!(user_part("").is_err());
         assert!(user_part("79@evil").is_err());
+    }
+
+    #[test]
+    fn malformed_sip_is_an_error_not_a_panic() {
+        for bad in [&b"\xff\xfe"[..], b"HELLO WORLD\r\n\r\n", b"", b"SIP/2.0 abc OK\r\n\r\n"] {
+            assert!(parse_message(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert!(parse_message(b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n").is_ok());
     }
 
     #[test]
