@@ -275,9 +275,17 @@ fn main() {
                 max_calls: n + 10,
                 ..Default::default()
             };
-            let trunk: Arc<dyn Trunk> = Arc::new(SipTrunk::start(cfg).await.expect("sip trunk"));
+            let sip = Arc::new(SipTrunk::start(cfg).await.expect("sip trunk"));
+            let trunk: Arc<dyn Trunk> = sip.clone();
             // AMD off: sipp echoes our own prompt back, which AMD would rightly call a machine.
-            load("sip trunk vs sipp uas", trunk, n, false, Some(uas.0.id().to_string())).await
+            let f = load("sip trunk vs sipp uas", trunk, n, false, Some(uas.0.id().to_string())).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            println!(
+                "after {n} SIP calls ended: {} dialogs left in the SIP stack, RSS {} KiB",
+                sip.dialogs(),
+                rss_kb()
+            );
+            f
         });
         print("sip trunk vs sipp uas echo", &f);
         drop(uas);

@@ -396,6 +396,20 @@ async fn kamailio_as_the_trunk_demands_407_and_relays_to_the_callee() {
     assert_recording_holds(&r, "callee.ul");
     peer.assert_succeeded();
 
+    // The same trunk as an outbound proxy: the request URI names the carrier's domain
+    // (not resolvable here), the packets go to the proxy.
+    let mut peer = sipp_callee("answer_play_hangup", port, mport);
+    let t = robot(proxy, |c| {
+        c.server = "trunk.test".into();
+        c.outbound_proxy = format!("127.0.0.1:{proxy}");
+        c.username = "robot".into();
+        c.password = "secret".into();
+    })
+    .await;
+    let r = call(&t, "+79001234567", 30, rec.path()).await;
+    assert_eq!((r.sip_status, r.answered), (Some(200), true), "{r:?}");
+    peer.assert_succeeded();
+
     // Without credentials the 407 is final: a system failure.
     let t = robot(proxy, |_| {}).await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;

@@ -489,6 +489,51 @@ mod tests {
         assert!(parse_message(b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n").is_ok());
     }
 
+    #[tokio::test]
+    async fn caller_ids_are_presented_in_turn_unless_the_call_names_one() {
+        let cfg = SipConfig {
+            server: "127.0.0.1:5".into(),
+            listen: "127.0.0.1:0".into(),
+            caller_ids: vec!["+74950000001".into(), "+74950000002".into()],
+            ..Default::default()
+        };
+        let t = SipTrunk::start(cfg).await.unwrap();
+        let req = |c: Option<&str>| DialRequest {
+            call_id: "x".into(),
+            number: "+79001234567".into(),
+            caller_id: c.map(str::to_string),
+        };
+        let got: Vec<String> = (0..3).map(|_| t.caller_id(&req(None))).collect();
+        assert_eq!(got, ["+74950000001", "+74950000002", "+74950000001"]);
+        assert_eq!(t.caller_id(&req(Some("+78120000000"))), "+78120000000");
+    }
+
+    #[tokio::test]
+    async fn bad_settings_are_refused_at_start_with_the_key_named() {
+        for (cfg, key) in [
+            (SipConfig::default(), "trunk.sip.server"),
+            (
+                SipConfig {
+                    server: "x:1".into(),
+                    transport: "sctp".into(),
+                    ..Default::default()
+                },
+                "trunk.sip.transport",
+            ),
+            (
+                SipConfig {
+                    server: "x:1".into(),
+                    listen: "nowhere".into(),
+                    ..Default::default()
+                },
+                "trunk.sip.listen",
+            ),
+        ] {
+            let e = SipTrunk::start(cfg).await.err().expect("refused");
+            assert!(e.contains(key), "{e}");
+        }
+    }
+
     #[test]
     fn codec_names_are_checked() {
         assert_eq!(
