@@ -20,7 +20,12 @@ fn root() -> PathBuf {
 }
 
 fn trunk(numbers: &[(&str, &str)]) -> SimTrunk {
+    trunk_with_echo(numbers, 0.0)
+}
+
+fn trunk_with_echo(numbers: &[(&str, &str)], echo_return_loss_db: f64) -> SimTrunk {
     let cfg = SimConfig {
+        echo_return_loss_db,
         numbers: numbers
             .iter()
             .map(|(n, b)| (n.to_string(), b.to_string()))
@@ -188,4 +193,22 @@ async fn many_concurrent_sim_calls_all_complete() {
     let total: i32 = by_result.values().sum();
     assert_eq!(total, 50);
     tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn line_echo_of_the_robots_prompt_is_not_taken_for_a_talking_callee() {
+    // The person says "Алло?" and then listens in silence; the line returns the robot's
+    // 10 s question 6 dB (and 0 dB: a full echo) down. Without the echo guard AMD would
+    // revise the person to a machine ("long speech") and drop the call.
+    for loss in [6.0, 0.01] {
+        let t = trunk_with_echo(&[("+79992223344", "silent")], loss);
+        let r = call_with(&t, "+79992223344", None, None).await;
+        assert_eq!(r.outcome.result, "not_listened", "ERL {loss} dB: {r:?}");
+        assert_eq!(
+            r.outcome.amd.verdict,
+            autoinformer::media::amd::Verdict::Human,
+            "ERL {loss} dB: {r:?}"
+        );
+        assert!(r.outcome.duration_ms > 20_000, "the whole message and the wait: {r:?}");
+    }
 }

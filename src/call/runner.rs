@@ -5,6 +5,7 @@ use crate::asr::{Recognizer, SpeechModel};
 use crate::media::amd::{Amd, AmdDecision, Verdict};
 use crate::media::audio::AudioError;
 use crate::media::dtmf::{DtmfDigit, DtmfReceiver};
+use crate::media::echo::EchoGuard;
 use crate::media::prompt::PromptCache;
 use crate::media::vad::VadEvent;
 use crate::media::{Frame, FrameAnalyzer, FrameFeatures, FRAME_MS, FRAME_SAMPLES};
@@ -66,6 +67,9 @@ pub struct CallRunner {
     amd: Option<Amd>,
     amd_decision: Option<AmdDecision>,
     analyzer: FrameAnalyzer,
+    echo: EchoGuard,
+    /// The robot's frame of the previous period (what the line may echo back now).
+    last_out: Frame,
     dtmf: DtmfReceiver,
     playback: Playback,
     recognizer: Option<Box<dyn Recognizer>>,
@@ -90,6 +94,8 @@ impl CallRunner {
             amd,
             amd_decision: None,
             analyzer: FrameAnalyzer::new(),
+            echo: EchoGuard::new(),
+            last_out: crate::media::SILENT_FRAME,
             dtmf: DtmfReceiver::new(),
             playback: Playback::default(),
             recognizer: None,
@@ -133,7 +139,8 @@ impl CallRunner {
                 n += 1;
             }
         });
-        let (features, vad_event) = self.analyzer.analyze(callee, at_ms);
+        let echo = self.echo.process(&self.last_out, callee);
+        let (features, vad_event) = self.analyzer.analyze_with_echo(callee, at_ms, echo);
 
         self.run_amd(&features);
         if self.phase == Phase::Greeting && at_ms + FRAME_MS >= MAX_SILENT_WAIT_MS {
@@ -156,7 +163,9 @@ impl CallRunner {
             out.fill(0);
             return FrameStatus::Hangup;
         }
-        if self.playback.next_frame(out) && self.phase == Phase::Scenario {
+        let prompts_done = self.playback.next_frame(out);
+        self.last_out = *out;
+        if prompts_done && self.phase == Phase::Scenario {
             self.apply_input(Input::PromptsFinished, at_ms + FRAME_MS);
         }
         if self.phase == Phase::Finished {

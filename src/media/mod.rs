@@ -5,6 +5,7 @@
 pub mod amd;
 pub mod audio;
 pub mod dtmf;
+pub mod echo;
 pub mod g711;
 pub mod goertzel;
 pub mod level;
@@ -55,7 +56,22 @@ impl FrameAnalyzer {
 
     /// Analyses one frame starting at `at_ms` (ms since answer).
     pub fn analyze(&mut self, frame: &Frame, at_ms: u64) -> (FrameFeatures, Option<vad::VadEvent>) {
-        let (voiced, event) = self.vad.process_frame(frame, at_ms);
+        self.analyze_with_echo(frame, at_ms, false)
+    }
+
+    /// As `analyze`; a frame the echo guard found to be only the robot's own echo counts as
+    /// unvoiced (VAD, hence AMD and the recogniser, ignore it; tones are still detected).
+    pub fn analyze_with_echo(
+        &mut self,
+        frame: &Frame,
+        at_ms: u64,
+        echo: bool,
+    ) -> (FrameFeatures, Option<vad::VadEvent>) {
+        let (voiced, event) = if echo {
+            (false, self.vad.update(false, at_ms))
+        } else {
+            self.vad.process_frame(frame, at_ms)
+        };
         let tone = self.tones.process_frame(frame, at_ms);
         (
             FrameFeatures {

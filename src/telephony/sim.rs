@@ -130,6 +130,8 @@ pub struct SimConfig {
     pub max_calls: usize,
     /// Longest a simulated person stays on the line.
     pub max_call_s: u64,
+    /// Line echo: the robot's own audio comes back this many dB down (0 = no echo).
+    pub echo_return_loss_db: f64,
 }
 
 impl Default for SimConfig {
@@ -141,6 +143,7 @@ impl Default for SimConfig {
             codec: "pcmu".into(),
             max_calls: 2000,
             max_call_s: 120,
+            echo_return_loss_db: 0.0,
         }
     }
 }
@@ -199,6 +202,9 @@ pub struct SimCallee {
     pending_events: Vec<(u64, char)>,
     hangup_at_ms: Option<u64>,
     max_ms: u64,
+    /// Linear gain of the line echo (0: none) and the robot frame to echo next.
+    echo_gain: f32,
+    echo: Frame,
 }
 
 /// A robot frame louder than this is talk.
@@ -234,11 +240,26 @@ impl SimCallee {
             pending_events: Vec::new(),
             hangup_at_ms: None,
             max_ms: max_call.as_millis() as u64,
+            echo_gain: 0.0,
+            echo: SILENT_FRAME,
         }
+    }
+
+    /// Adds line echo: the robot's audio returns `loss_db` down (0 or less: no echo).
+    pub fn with_echo(mut self, loss_db: f64) -> Self {
+        self.echo_gain = if loss_db > 0.0 {
+            10f32.powf(-(loss_db as f32) / 20.0)
+        } else {
+            0.0
+        };
+        self
     }
 
     /// Feeds the robot's frame heard at this moment.
     pub fn on_robot_frame(&mut self, f: &Frame) {
+        if self.echo_gain > 0.0 {
+            self.echo = *f;
+        }
         if level::dbm0(f) > ROBOT_TALK_DBM0 {
             self.robot_talked_ms += FRAME_MS;
             self.robot_quiet_ms = 0;
@@ -256,6 +277,11 @@ impl SimCallee {
             let n = (self.script.len() - self.pos).min(FRAME_SAMPLES);
             out[..n].copy_from_slice(&self.script[self.pos..self.pos + n]);
             self.pos += n;
+        }
+        if self.echo_gain > 0.0 {
+            for (o, e) in out.iter_mut().zip(&self.echo) {
+                *o = o.saturating_add((f32::from(*e) * self.echo_gain) as i16);
+            }
         }
         if now >= self.max_ms || self.hangup_at_ms.is_some_and(|t| now >= t) {
             return SimAction::HangUp;
@@ -445,6 +471,7 @@ impl Trunk for SimTrunk {
                 codec,
                 audio: self.audio.clone(),
                 max_call: Duration::from_secs(self.cfg.max_call_s),
+                echo_loss_db: self.cfg.echo_return_loss_db,
                 events: ev_tx,
                 control: ctl_rx,
                 media: MediaTransport::Pipe(phone_end),
@@ -473,6 +500,7 @@ struct FarEnd {
     codec: Codec,
     audio: SimAudio,
     max_call: Duration,
+    echo_loss_db: f64,
     events: mpsc::UnboundedSender<LegEvent>,
     control: mpsc::UnboundedReceiver<LegControl>,
     media: MediaTransport,
@@ -587,7 +615,8 @@ impl FarEnd {
 
     async fn answered(&mut self) {
         let mut session = self.phone_session();
-        let mut callee = SimCallee::new(self.behaviour.clone(), self.audio.clone(), self.max_call);
+        let mut callee = SimCallee::new(self.behaviour.clone(), self.audio.clone(), self.max_call)
+            .with_echo(self.echo_loss_db);
         let mut tick = interval(Duration::from_millis(FRAME_MS));
         tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let mut pkt = [0u8; 256];
