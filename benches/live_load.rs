@@ -154,8 +154,15 @@ async fn load(
         .map(|(p, c0)| (cpu_seconds(p) - c0) / wall * 100.0);
     let rss1 = rss_kb();
     let (p50, p99) = (probe.quantile_us(0.5), probe.quantile_us(0.99));
-    let sent = probe.frames_sent.load(std::sync::atomic::Ordering::Relaxed).max(1);
-    let early_pct = probe.frames_early.load(std::sync::atomic::Ordering::Relaxed) as f64 * 100.0 / sent as f64;
+    let sent = probe
+        .frames_sent
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .max(1);
+    let early_pct = probe
+        .frames_early
+        .load(std::sync::atomic::Ordering::Relaxed) as f64
+        * 100.0
+        / sent as f64;
     let mut answered = 0;
     let mut failed = 0;
     for t in tasks {
@@ -164,7 +171,10 @@ async fn load(
             Ok(r) => {
                 failed += 1;
                 if failed <= 3 {
-                    eprintln!("{name}: failed call: {} {:?} {:?}", r.outcome.result, r.sip_status, r.reason);
+                    eprintln!(
+                        "{name}: failed call: {} {:?} {:?}",
+                        r.outcome.result, r.sip_status, r.reason
+                    );
                 }
             }
             Err(_) => failed += 1,
@@ -209,7 +219,13 @@ fn sipp_uas(port: u16, media_port: u16) -> Killer {
     Killer(
         Command::new("sipp")
             .args(["-sn", "uas", "-i", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string(), "-rtp_echo"])
+            .args([
+                "-mi",
+                "127.0.0.1",
+                "-mp",
+                &media_port.to_string(),
+                "-rtp_echo",
+            ])
             .args(["-nostdin", "-timeout", "120s", "-max_socket", "4096"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -278,7 +294,14 @@ fn main() {
             let sip = Arc::new(SipTrunk::start(cfg).await.expect("sip trunk"));
             let trunk: Arc<dyn Trunk> = sip.clone();
             // AMD off: sipp echoes our own prompt back, which AMD would rightly call a machine.
-            let f = load("sip trunk vs sipp uas", trunk, n, false, Some(uas.0.id().to_string())).await;
+            let f = load(
+                "sip trunk vs sipp uas",
+                trunk,
+                n,
+                false,
+                Some(uas.0.id().to_string()),
+            )
+            .await;
             tokio::time::sleep(Duration::from_secs(2)).await;
             println!(
                 "after {n} SIP calls ended: {} dialogs left in the SIP stack, RSS {} KiB",
@@ -308,7 +331,15 @@ fn main() {
                 .args(["-i", "127.0.0.1", "-p", &cport.to_string()])
                 .args(["-mi", "127.0.0.1", "-mp", &cmport.to_string()])
                 .args(["-l", &n.to_string(), "-m", &n.to_string(), "-r", "1000"])
-                .args(["-d", "20000", "-nostdin", "-timeout", "60s", "-max_socket", "4096"])
+                .args([
+                    "-d",
+                    "20000",
+                    "-nostdin",
+                    "-timeout",
+                    "60s",
+                    "-max_socket",
+                    "4096",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

@@ -236,7 +236,10 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
             number: a.number.clone(),
             caller_id: None,
         };
-        Ok(crate::call::live::run_call(trunk.as_ref(), req, scenario, call_cfg, &settings, None).await)
+        Ok(
+            crate::call::live::run_call(trunk.as_ref(), req, scenario, call_cfg, &settings, None)
+                .await,
+        )
     });
     let report = match report {
         Ok(r) => r,

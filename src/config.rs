@@ -188,7 +188,8 @@ impl Config {
             None => toml::Table::new(),
         };
         // Validate the file alone first, so its errors name the file.
-        Config::deserialize(toml::Value::Table(value.clone())).map_err(|e| file_err(e.to_string()))?;
+        Config::deserialize(toml::Value::Table(value.clone()))
+            .map_err(|e| file_err(e.to_string()))?;
         let defaults = toml::Value::try_from(Config::default())
             .map_err(|e| file_err(format!("internal: {e}")))?;
         if let toml::Value::Table(d) = &defaults {
@@ -237,13 +238,13 @@ fn apply_env(
                             .parse()
                             .map_err(|_| bad(format!("{raw:?} is not a number")))?,
                     ),
-                    toml::Value::Boolean(_) => toml::Value::Boolean(
-                        match raw.trim().to_ascii_lowercase().as_str() {
+                    toml::Value::Boolean(_) => {
+                        toml::Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
                             "1" | "true" | "yes" | "on" => true,
                             "0" | "false" | "no" | "off" => false,
                             _ => return Err(bad(format!("{raw:?} is not true/false"))),
-                        },
-                    ),
+                        })
+                    }
                     toml::Value::Array(_) => toml::Value::Array(
                         raw.split(',')
                             .map(str::trim)
@@ -276,7 +277,10 @@ mod tests {
         .unwrap();
         let env: HashMap<&str, &str> = [
             ("AUTOINFORMER_TRUNK_SIP_PASSWORD", "s3cret"),
-            ("AUTOINFORMER_TRUNK_SIP_CALLER_IDS", "+74950000001, +74950000002"),
+            (
+                "AUTOINFORMER_TRUNK_SIP_CALLER_IDS",
+                "+74950000001, +74950000002",
+            ),
             ("AUTOINFORMER_CALLS_RING_TIMEOUT_S", "25"),
             ("AUTOINFORMER_LISTEN", "127.0.0.1:9000"),
         ]
@@ -297,13 +301,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.toml");
         std::fs::write(&p, "[calls]\nring_timeot_s = 3\n").unwrap();
-        let e = Config::load_with_env(Some(&p), |_| None).unwrap_err().to_string();
+        let e = Config::load_with_env(Some(&p), |_| None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("c.toml") && e.contains("ring_timeot_s"), "{e}");
         let e = Config::load_with_env(None, |k| {
             (k == "AUTOINFORMER_CALLS_MAX_CALL_S").then(|| "soon".to_string())
         })
         .unwrap_err()
         .to_string();
-        assert!(e.contains("AUTOINFORMER_CALLS_MAX_CALL_S") && e.contains("soon"), "{e}");
+        assert!(
+            e.contains("AUTOINFORMER_CALLS_MAX_CALL_S") && e.contains("soon"),
+            "{e}"
+        );
     }
 }

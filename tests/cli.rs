@@ -230,11 +230,22 @@ fn call_places_a_live_call_through_the_sim_carrier_and_prints_json() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = sim_config(dir.path());
     let out = bin()
-        .args(["call", "+79160000001", "--scenario", "examples/survey/scenario.toml", "--json", "--config"])
+        .args([
+            "call",
+            "+79160000001",
+            "--scenario",
+            "examples/survey/scenario.toml",
+            "--json",
+            "--config",
+        ])
         .arg(&cfg)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["result"], "Недоволен", "{v}");
     assert_eq!(v["sip_status"], 200);
@@ -253,18 +264,37 @@ fn call_reports_busy_with_its_sip_status_and_bad_config_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = sim_config(dir.path());
     let out = bin()
-        .args(["call", "+79160000011", "--scenario", "examples/survey/scenario.toml", "--config"])
+        .args([
+            "call",
+            "+79160000011",
+            "--scenario",
+            "examples/survey/scenario.toml",
+            "--config",
+        ])
         .arg(&cfg)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("result:   busy") && text.contains("sip:      486"), "{text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("result:   busy") && text.contains("sip:      486"),
+        "{text}"
+    );
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[trunk]\nkind = \"sim\"\nrign = 1\n").unwrap();
     let out = bin()
-        .args(["call", "+79160000011", "--scenario", "examples/survey/scenario.toml", "--config"])
+        .args([
+            "call",
+            "+79160000011",
+            "--scenario",
+            "examples/survey/scenario.toml",
+            "--config",
+        ])
         .arg(&bad)
         .output()
         .unwrap();
@@ -273,11 +303,19 @@ fn call_reports_busy_with_its_sip_status_and_bad_config_names_the_file() {
     assert!(err.contains("bad.toml") && err.contains("rign"), "{err}");
 
     let out = bin()
-        .args(["call", "+79160000011", "--scenario", "examples/survey/scenario.toml"])
+        .args([
+            "call",
+            "+79160000011",
+            "--scenario",
+            "examples/survey/scenario.toml",
+        ])
         .env("AUTOINFORMER_TRUNK_KIND", "pigeon")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("trunk.kind") && err.contains("pigeon"), "{err}");
+    assert!(
+        err.contains("trunk.kind") && err.contains("pigeon"),
+        "{err}"
+    );
 }

@@ -86,12 +86,21 @@ async fn an_in_band_key_press_gives_the_scenario_result_and_the_recording_holds_
     let dir = tempfile::tempdir().unwrap();
     let t = trunk(&[]);
     let probe = PacingProbe::default();
-    let r = call_with(&t, "+79990000005", Some(dir.path().to_path_buf()), Some(&probe)).await;
+    let r = call_with(
+        &t,
+        "+79990000005",
+        Some(dir.path().to_path_buf()),
+        Some(&probe),
+    )
+    .await;
     assert_eq!(r.outcome.result, "Доволен", "{r:?}");
     assert_eq!(digits(&r), "1");
     assert_eq!(r.sip_status, Some(200));
     assert!(r.answered && r.outcome.ended_by == EndedBy::Robot);
-    assert_eq!(r.outcome.amd.verdict, autoinformer::media::amd::Verdict::Human);
+    assert_eq!(
+        r.outcome.amd.verdict,
+        autoinformer::media::amd::Verdict::Human
+    );
     // The sim rang for a deterministic 2–12 s.
     assert!((2_000..=12_100).contains(&r.ring_ms), "{}", r.ring_ms);
 
@@ -129,9 +138,15 @@ async fn several_rfc4733_keys_arrive_in_order() {
 #[tokio::test(start_paused = true)]
 async fn busy_rejected_and_not_found_like_failures_map_to_their_results() {
     let r = call("+79990000001").await;
-    assert_eq!((r.outcome.result.as_str(), r.sip_status), ("busy", Some(486)));
+    assert_eq!(
+        (r.outcome.result.as_str(), r.sip_status),
+        ("busy", Some(486))
+    );
     let r = call("+79990000002").await;
-    assert_eq!((r.outcome.result.as_str(), r.sip_status), ("rejected", Some(603)));
+    assert_eq!(
+        (r.outcome.result.as_str(), r.sip_status),
+        ("rejected", Some(603))
+    );
     assert!(!r.answered && r.recording.is_none());
 }
 
@@ -148,7 +163,11 @@ async fn sit_in_early_media_gives_system_at_once() {
     let r = call("+79990000003").await;
     assert_eq!(r.outcome.result, "system", "{r:?}");
     assert!(r.ring_ms < 2_500, "gave up after {} ms", r.ring_ms);
-    assert!(r.reason.as_deref().unwrap_or("").contains("special information tones"));
+    assert!(r
+        .reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("special information tones"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -209,6 +228,9 @@ async fn line_echo_of_the_robots_prompt_is_not_taken_for_a_talking_callee() {
             autoinformer::media::amd::Verdict::Human,
             "ERL {loss} dB: {r:?}"
         );
-        assert!(r.outcome.duration_ms > 20_000, "the whole message and the wait: {r:?}");
+        assert!(
+            r.outcome.duration_ms > 20_000,
+            "the whole message and the wait: {r:?}"
+        );
     }
 }

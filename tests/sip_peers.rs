@@ -90,7 +90,10 @@ fn audio() -> &'static Path {
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
-        assert!(ok, "tests/peers/make_audio.sh failed (espeak-ng and sox: scripts/setup.sh --test)");
+        assert!(
+            ok,
+            "tests/peers/make_audio.sh failed (espeak-ng and sox: scripts/setup.sh --test)"
+        );
         dir
     })
 }
@@ -210,7 +213,11 @@ fn assert_recording_holds(r: &LiveReport, ul_file: &str) {
 }
 
 /// As above, for `range` of the peer's samples (default: its loudest 0.3 s).
-fn assert_recording_holds_part(r: &LiveReport, ul_file: &str, range: Option<std::ops::Range<usize>>) {
+fn assert_recording_holds_part(
+    r: &LiveReport,
+    ul_file: &str,
+    range: Option<std::ops::Range<usize>>,
+) {
     let path = r.recording.as_ref().expect("a recording");
     let (left, _right) = split_stereo(&read_wav(Path::new(path)));
     let bytes = std::fs::read(audio().join(ul_file)).expect("peer audio");
@@ -227,14 +234,19 @@ fn assert_recording_holds_part(r: &LiveReport, ul_file: &str, range: Option<std:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipp_answers_and_speaks_then_the_robot_hangs_up() {
     let rec = tempfile::tempdir().unwrap();
-    let [port, mport] = free_ports(2)[..] else { unreachable!() };
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
     let mut peer = sipp_callee("answer_play", port, mport);
     let t = robot(port, |_| {}).await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;
     assert_eq!(r.outcome.result, "not_listened", "{r:?}");
     assert_eq!((r.sip_status, r.answered), (Some(200), true));
     assert_eq!(r.outcome.ended_by, EndedBy::Robot);
-    assert_eq!(r.outcome.amd.verdict, autoinformer::media::amd::Verdict::Human);
+    assert_eq!(
+        r.outcome.amd.verdict,
+        autoinformer::media::amd::Verdict::Human
+    );
     assert_recording_holds(&r, "callee.ul");
     peer.assert_succeeded();
 }
@@ -242,20 +254,28 @@ async fn sipp_answers_and_speaks_then_the_robot_hangs_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipp_hangs_up_first_and_the_robot_answers_its_bye() {
     let rec = tempfile::tempdir().unwrap();
-    let [port, mport] = free_ports(2)[..] else { unreachable!() };
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
     let mut peer = sipp_callee("answer_play_hangup", port, mport);
     let t = robot(port, |_| {}).await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;
     assert_eq!(r.outcome.result, "not_listened", "{r:?}");
     assert_eq!(r.outcome.ended_by, EndedBy::Callee);
-    assert!((3_500..6_000).contains(&r.outcome.duration_ms), "{}", r.outcome.duration_ms);
+    assert!(
+        (3_500..6_000).contains(&r.outcome.duration_ms),
+        "{}",
+        r.outcome.duration_ms
+    );
     peer.assert_succeeded();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipp_presses_1_by_rfc4733_from_the_shipped_pcap() {
     let rec = tempfile::tempdir().unwrap();
-    let [port, mport] = free_ports(2)[..] else { unreachable!() };
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
     let mut peer = sipp_callee("press1_rfc4733", port, mport);
     let t = robot(port, |_| {}).await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;
@@ -267,7 +287,9 @@ async fn sipp_presses_1_by_rfc4733_from_the_shipped_pcap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipp_presses_1_as_an_in_band_tone() {
     let rec = tempfile::tempdir().unwrap();
-    let [port, mport] = free_ports(2)[..] else { unreachable!() };
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
     let mut peer = sipp_callee("press1_inband", port, mport);
     let t = robot(port, |_| {}).await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;
@@ -286,7 +308,9 @@ async fn final_failures_map_to_busy_rejected_and_system() {
         ("decline603", "rejected", 603),
         ("notfound404", "system", 404),
     ] {
-        let [port, mport] = free_ports(2)[..] else { unreachable!() };
+        let [port, mport] = free_ports(2)[..] else {
+            unreachable!()
+        };
         let mut peer = sipp_callee(scenario, port, mport);
         let t = robot(port, |_| {}).await;
         let r = call(&t, "+79001234567", 30, rec.path()).await;
@@ -300,7 +324,9 @@ async fn final_failures_map_to_busy_rejected_and_system() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callee_that_never_answers_is_cancelled_at_the_ring_timeout() {
     let rec = tempfile::tempdir().unwrap();
-    let [port, mport] = free_ports(2)[..] else { unreachable!() };
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
     let mut peer = sipp_callee("no_answer", port, mport);
     let t = robot(port, |_| {}).await;
     let r = call(&t, "+79001234567", 3, rec.path()).await;
@@ -313,7 +339,9 @@ async fn a_callee_that_never_answers_is_cancelled_at_the_ring_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sit_in_early_media_gives_system_before_the_failure_arrives() {
     let rec = tempfile::tempdir().unwrap();
-    let [port, mport] = free_ports(2)[..] else { unreachable!() };
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
     let mut peer = sipp_callee("early_sit", port, mport);
     let t = robot(port, |_| {}).await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;
@@ -327,7 +355,9 @@ async fn sit_in_early_media_gives_system_before_the_failure_arrives() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digest_401_is_answered_with_the_configured_credentials() {
     let rec = tempfile::tempdir().unwrap();
-    let [port, mport] = free_ports(2)[..] else { unreachable!() };
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
     let mut peer = sipp_callee("auth401", port, mport);
     let t = robot(port, |c| {
         c.username = "robot".into();
@@ -340,7 +370,9 @@ async fn digest_401_is_answered_with_the_configured_credentials() {
     peer.assert_succeeded();
 
     // Wrong password: the trunk's 403 is a system failure, not a hang.
-    let [port, mport] = free_ports(2)[..] else { unreachable!() };
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
     let _peer = sipp_callee("auth401", port, mport);
     let t = robot(port, |c| {
         c.username = "robot".into();
@@ -348,7 +380,11 @@ async fn digest_401_is_answered_with_the_configured_credentials() {
     })
     .await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;
-    assert_eq!((r.outcome.result.as_str(), r.sip_status), ("system", Some(403)), "{r:?}");
+    assert_eq!(
+        (r.outcome.result.as_str(), r.sip_status),
+        ("system", Some(403)),
+        "{r:?}"
+    );
 }
 
 fn kamailio(proxy_port: u16, callee_port: u16) -> Peer {
@@ -381,7 +417,9 @@ fn kamailio(proxy_port: u16, callee_port: u16) -> Peer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kamailio_as_the_trunk_demands_407_and_relays_to_the_callee() {
     let rec = tempfile::tempdir().unwrap();
-    let [proxy, port, mport] = free_ports(3)[..] else { unreachable!() };
+    let [proxy, port, mport] = free_ports(3)[..] else {
+        unreachable!()
+    };
     let _k = kamailio(proxy, port);
     let mut peer = sipp_callee("answer_play_hangup", port, mport);
     let t = robot(proxy, |c| {
@@ -392,7 +430,11 @@ async fn kamailio_as_the_trunk_demands_407_and_relays_to_the_callee() {
     .await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;
     assert_eq!((r.sip_status, r.answered), (Some(200), true), "{r:?}");
-    assert_eq!(r.outcome.ended_by, EndedBy::Callee, "the callee's BYE came through the proxy");
+    assert_eq!(
+        r.outcome.ended_by,
+        EndedBy::Callee,
+        "the callee's BYE came through the proxy"
+    );
     assert_recording_holds(&r, "callee.ul");
     peer.assert_succeeded();
 
@@ -413,7 +455,11 @@ async fn kamailio_as_the_trunk_demands_407_and_relays_to_the_callee() {
     // Without credentials the 407 is final: a system failure.
     let t = robot(proxy, |_| {}).await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;
-    assert_eq!((r.outcome.result.as_str(), r.sip_status), ("system", Some(407)), "{r:?}");
+    assert_eq!(
+        (r.outcome.result.as_str(), r.sip_status),
+        ("system", Some(407)),
+        "{r:?}"
+    );
 }
 
 /// baresip as a real phone: auto or manual answer, controlled over its console port.
@@ -503,17 +549,27 @@ async fn baresip_rejecting_is_busy_and_ignoring_is_no_answer() {
         phone.command("/hangup");
     };
     let (r, ()) = tokio::join!(call(&t, "+79001234567", 30, rec.path()), reject);
-    assert_eq!((r.outcome.result.as_str(), r.sip_status), ("busy", Some(486)), "{r:?}");
+    assert_eq!(
+        (r.outcome.result.as_str(), r.sip_status),
+        ("busy", Some(486)),
+        "{r:?}"
+    );
 
     let r = call(&t, "+79001234567", 3, rec.path()).await;
-    assert_eq!((r.outcome.result.as_str(), r.sip_status), ("no_answer", Some(487)), "{r:?}");
+    assert_eq!(
+        (r.outcome.result.as_str(), r.sip_status),
+        ("no_answer", Some(487)),
+        "{r:?}"
+    );
     let _ = &phone.peer;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_with_no_common_codec_is_a_system_failure_ended_with_bye() {
     let rec = tempfile::tempdir().unwrap();
-    let [port, mport] = free_ports(2)[..] else { unreachable!() };
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
     let mut peer = sipp_callee("bad_sdp", port, mport);
     let t = robot(port, |_| {}).await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;
@@ -525,7 +581,9 @@ async fn an_answer_with_no_common_codec_is_a_system_failure_ended_with_bye() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trunk_that_never_responds_is_a_system_failure_not_a_hang() {
-    let [port] = free_ports(1)[..] else { unreachable!() };
+    let [port] = free_ports(1)[..] else {
+        unreachable!()
+    };
     let t = robot(port, |_| {}).await;
     let rec = tempfile::tempdir().unwrap();
     let dir = scenario_dir();
@@ -533,7 +591,8 @@ async fn a_trunk_that_never_responds_is_a_system_failure_not_a_hang() {
         prompts_dir: root().join("prompts"),
         speech: None,
     };
-    let scenario = load_file(&dir.path().join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
+    let scenario =
+        load_file(&dir.path().join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
     let settings = LiveSettings {
         ring_timeout: Duration::from_secs(2),
         hangup_grace: Duration::from_secs(2),
@@ -554,14 +613,23 @@ async fn a_trunk_that_never_responds_is_a_system_failure_not_a_hang() {
     };
     let r = run_call(&t, req, Arc::new(scenario), cfg, &settings, None).await;
     assert_eq!(r.outcome.result, "system", "{r:?}");
-    assert!(r.reason.as_deref().unwrap_or("").contains("no response"), "{r:?}");
-    assert!(started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
+    assert!(
+        r.reason.as_deref().unwrap_or("").contains("no response"),
+        "{r:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_and_foreign_rtp_during_a_call_change_nothing() {
     let rec = tempfile::tempdir().unwrap();
-    let [port, mport, rtp] = free_ports(3)[..] else { unreachable!() };
+    let [port, mport, rtp] = free_ports(3)[..] else {
+        unreachable!()
+    };
     let mut peer = sipp_callee("answer_play", port, mport);
     let t = robot(port, |c| {
         c.rtp_port_min = rtp;
@@ -570,7 +638,9 @@ async fn garbage_and_foreign_rtp_during_a_call_change_nothing() {
     .await;
     // The robot's RTP port is `rtp` (if odd, the pool rounds up: cover both).
     let spray = tokio::spawn(async move {
-        let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+        let s = tokio::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let mut rng = 0x1234_5678u32;
         for i in 0..400u32 {
             let mut junk = [0u8; 172];
@@ -587,7 +657,9 @@ async fn garbage_and_foreign_rtp_during_a_call_change_nothing() {
             }
             let n = (rng as usize % 172).max(1);
             for p in [rtp, rtp + 1] {
-                let _ = s.send_to(&junk[..if i % 2 == 0 { 172 } else { n }], ("127.0.0.1", p)).await;
+                let _ = s
+                    .send_to(&junk[..if i % 2 == 0 { 172 } else { n }], ("127.0.0.1", p))
+                    .await;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -595,7 +667,10 @@ async fn garbage_and_foreign_rtp_during_a_call_change_nothing() {
     let r = call(&t, "+79001234567", 30, rec.path()).await;
     spray.abort();
     assert_eq!(r.outcome.result, "not_listened", "{r:?}");
-    assert_eq!(r.outcome.amd.verdict, autoinformer::media::amd::Verdict::Human);
+    assert_eq!(
+        r.outcome.amd.verdict,
+        autoinformer::media::amd::Verdict::Human
+    );
     assert_recording_holds(&r, "callee.ul");
     peer.assert_succeeded();
 }

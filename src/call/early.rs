@@ -82,7 +82,9 @@ impl EarlyMedia {
         self.frames += 1;
         let (features, vad) = self.analyzer.analyze(frame, at_ms);
         match features.tone {
-            Some(ToneEvent::Sit { end_ms, .. }) => return Some(EarlyVerdict::Sit { at_ms: end_ms }),
+            Some(ToneEvent::Sit { end_ms, .. }) => {
+                return Some(EarlyVerdict::Sit { at_ms: end_ms })
+            }
             Some(ToneEvent::Busy { at_ms }) => return Some(EarlyVerdict::Busy { at_ms }),
             Some(ToneEvent::Congestion { at_ms }) => {
                 return Some(EarlyVerdict::Congestion { at_ms })
@@ -99,7 +101,10 @@ impl EarlyMedia {
                 let hit = UNREACHABLE_PHRASES
                     .iter()
                     .any(|p| phrase::matches(p, &text));
-                return hit.then_some(EarlyVerdict::Announcement { at_ms: end_ms, text });
+                return hit.then_some(EarlyVerdict::Announcement {
+                    at_ms: end_ms,
+                    text,
+                });
             }
             None => {}
         }

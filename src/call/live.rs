@@ -158,7 +158,12 @@ pub async fn run_call(
     .await
 }
 
-fn unanswered(result: &str, sip_status: Option<u16>, ring_ms: u64, reason: Option<String>) -> LiveReport {
+fn unanswered(
+    result: &str,
+    sip_status: Option<u16>,
+    ring_ms: u64,
+    reason: Option<String>,
+) -> LiveReport {
     LiveReport {
         outcome: CallOutcome {
             result: result.to_string(),
@@ -396,7 +401,12 @@ async fn drive(
         Ok(o) => o,
         Err(e) => {
             tracing::error!(error = %e, "call failed");
-            let mut r = unanswered(system_result::SYSTEM, sip_status, ring_ms, Some(e.to_string()));
+            let mut r = unanswered(
+                system_result::SYSTEM,
+                sip_status,
+                ring_ms,
+                Some(e.to_string()),
+            );
             r.answered = true;
             r.recording = recording;
             return r;

@@ -80,7 +80,11 @@ mod tests {
         let reader = hound::WavReader::open(&path).unwrap();
         assert_eq!(reader.spec().channels, 2);
         // At least the 50 frames before the last header update are there.
-        assert!(reader.duration() >= 50 * FRAME_SAMPLES as u32, "{}", reader.duration());
+        assert!(
+            reader.duration() >= 50 * FRAME_SAMPLES as u32,
+            "{}",
+            reader.duration()
+        );
         let s: Vec<i16> = reader.into_samples().map(|s| s.unwrap()).collect();
         assert_eq!((s[2 * 160 * 7], s[2 * 160 * 7 + 1]), (7, -7));
     }

@@ -186,9 +186,14 @@ mod tests {
         for (delay_ms, gain) in [(0, 0.0), (60, 0.0), (130, -6.0), (250, -20.0)] {
             let callee = delayed(&robot, delay_ms * 8, gain);
             let (echo, frames) = run(&robot, &callee);
-            eprintln!("echo guard: delay {delay_ms} ms, gain {gain} dB: {echo}/{frames} frames flagged");
+            eprintln!(
+                "echo guard: delay {delay_ms} ms, gain {gain} dB: {echo}/{frames} frames flagged"
+            );
             // All but the first window and silent stretches.
-            assert!(echo * 100 >= frames * 60, "delay {delay_ms} ms gain {gain}: {echo}/{frames}");
+            assert!(
+                echo * 100 >= frames * 60,
+                "delay {delay_ms} ms gain {gain}: {echo}/{frames}"
+            );
         }
     }
 
@@ -197,7 +202,9 @@ mod tests {
         let robot = robot_prompt();
         let person = person();
         let (echo, frames) = run(&robot, &person);
-        eprintln!("echo guard: a person alone while the robot talks: {echo}/{frames} frames flagged");
+        eprintln!(
+            "echo guard: a person alone while the robot talks: {echo}/{frames} frames flagged"
+        );
         assert!(echo * 100 <= frames * 3, "person alone: {echo}/{frames}");
         let echo_part = delayed(&robot, 480, -12.0);
         let mix: Vec<i16> = person

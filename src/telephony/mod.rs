@@ -22,7 +22,9 @@ pub async fn start_trunk(
             cfg.sim.clone(),
             &sim::audio_dir(prompts),
         )?)),
-        "sip" => Ok(std::sync::Arc::new(sip::SipTrunk::start(cfg.sip.clone()).await?)),
+        "sip" => Ok(std::sync::Arc::new(
+            sip::SipTrunk::start(cfg.sip.clone()).await?,
+        )),
         other => Err(format!("trunk.kind: {other:?} is not sim or sip")),
     }
 }

@@ -94,11 +94,11 @@ impl MediaSession {
         if from == self.sdp_remote {
             self.remote = from;
             self.latched = true;
-        } else if from != self.remote || !self.latched {
-            if self.latched || !self.learn(from, p.ssrc, p.seq) {
-                self.stats.foreign_source += 1;
-                return None;
-            }
+        } else if (from != self.remote || !self.latched)
+            && (self.latched || !self.learn(from, p.ssrc, p.seq))
+        {
+            self.stats.foreign_source += 1;
+            return None;
         }
         self.stats.received += 1;
         if Some(p.payload_type) == self.event_pt {
@@ -123,9 +123,7 @@ impl MediaSession {
     /// Counts a packet from an unknown source; true once it has earned the latch.
     fn learn(&mut self, from: SocketAddr, ssrc: Ssrc, seq: SequenceNumber) -> bool {
         let n = match self.candidate {
-            Some((a, s, last, n))
-                if a == from && s == ssrc && seq.0 == last.0.wrapping_add(1) =>
-            {
+            Some((a, s, last, n)) if a == from && s == ssrc && seq.0 == last.0.wrapping_add(1) => {
                 n + 1
             }
             _ => 1,
@@ -266,7 +264,9 @@ mod tests {
         let mut buf = [0u8; 400];
         let pkts: Vec<Vec<u8>> = (0..6)
             .map(|i| {
-                let n = robot.next_packet(&[i * 100; FRAME_SAMPLES], &mut buf).unwrap();
+                let n = robot
+                    .next_packet(&[i * 100; FRAME_SAMPLES], &mut buf)
+                    .unwrap();
                 buf[..n].to_vec()
             })
             .collect();

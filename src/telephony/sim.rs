@@ -58,9 +58,8 @@ impl FromStr for Behaviour {
     /// `keys:12` (in-band), `rfc4733:12` (telephone events), `says:да` / `says:FILE.wav`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        let valid_keys = |k: &str| {
-            !k.is_empty() && k.chars().all(|c| "0123456789*#ABCD".contains(c))
-        };
+        let valid_keys =
+            |k: &str| !k.is_empty() && k.chars().all(|c| "0123456789*#ABCD".contains(c));
         Ok(match s {
             "no_answer" => Behaviour::NoAnswer,
             "busy" => Behaviour::Busy,
@@ -93,7 +92,11 @@ impl FromStr for Behaviour {
 
 /// The default behaviour of a number without its own setting: by its last digit.
 pub fn default_behaviour(number: &str) -> Behaviour {
-    let last = number.chars().rev().find(|c| c.is_ascii_digit()).unwrap_or('0');
+    let last = number
+        .chars()
+        .rev()
+        .find(|c| c.is_ascii_digit())
+        .unwrap_or('0');
     match last {
         '0' => Behaviour::NoAnswer,
         '1' => Behaviour::Busy,
@@ -319,16 +322,21 @@ impl SimCallee {
             }
             Behaviour::Says(word) if message_over && !self.reacted => {
                 self.reacted = true;
-                let audio = self.audio.words.get(word.as_str()).cloned().or_else(|| {
-                    decode_file_8k(Path::new(&word)).ok().map(Arc::from)
-                });
+                let audio = self
+                    .audio
+                    .words
+                    .get(word.as_str())
+                    .cloned()
+                    .or_else(|| decode_file_8k(Path::new(&word)).ok().map(Arc::from));
                 match audio {
                     Some(a) => {
                         let mut s = silence(300);
                         s.extend_from_slice(&a);
                         self.append(&s);
                     }
-                    None => tracing::warn!(word = %word, "sim: no audio for this word; staying silent"),
+                    None => {
+                        tracing::warn!(word = %word, "sim: no audio for this word; staying silent")
+                    }
                 }
             }
             _ => {}
@@ -424,11 +432,13 @@ impl SimTrunk {
 
     /// Ringing time of a number: deterministic within the configured range.
     pub fn ring_delay(&self, number: &str) -> Duration {
-        let h = number
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let h = number.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         let frac = (h % 1000) as f64 / 999.0;
-        Duration::from_secs_f64(self.cfg.ring_min_s + frac * (self.cfg.ring_max_s - self.cfg.ring_min_s))
+        Duration::from_secs_f64(
+            self.cfg.ring_min_s + frac * (self.cfg.ring_max_s - self.cfg.ring_min_s),
+        )
     }
 }
 
@@ -690,7 +700,13 @@ mod tests {
             .collect();
         let mut kinds: Vec<String> = all
             .iter()
-            .map(|b| format!("{b:?}").split([' ', '(']).next().unwrap_or("").to_string())
+            .map(|b| {
+                format!("{b:?}")
+                    .split([' ', '('])
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
             .collect();
         kinds.dedup();
         assert_eq!(all.len(), 10);

@@ -79,10 +79,15 @@ impl SipTrunk {
         let conn = UdpConnection::create_connection(listen, None, Some(cancel.child_token()))
             .await
             .map_err(|e| format!("trunk.sip.listen {listen}: {e}"))?;
-        let local = conn.get_addr().get_socketaddr().map_err(|e| e.to_string())?;
+        let local = conn
+            .get_addr()
+            .get_socketaddr()
+            .map_err(|e| e.to_string())?;
         transport.add_transport(conn.into());
-        let mut option = EndpointOption::default();
-        option.callid_suffix = Some("autoinformer".into());
+        let option = EndpointOption {
+            callid_suffix: Some("autoinformer".into()),
+            ..Default::default()
+        };
         let endpoint = EndpointBuilder::new()
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
@@ -179,7 +184,8 @@ impl SipTrunk {
     }
 
     fn uri(&self, s: &str) -> Result<rsipstack::sip::Uri, TrunkError> {
-        rsipstack::sip::Uri::try_from(s).map_err(|e| TrunkError::Other(format!("bad SIP URI {s:?}: {e}")))
+        rsipstack::sip::Uri::try_from(s)
+            .map_err(|e| TrunkError::Other(format!("bad SIP URI {s:?}: {e}")))
     }
 }
 
@@ -258,10 +264,9 @@ impl Trunk for SipTrunk {
             let destination = if self.cfg.outbound_proxy.trim().is_empty() {
                 None
             } else {
-                let mut a = SipAddr::try_from(&self.uri(&format!(
-                    "sip:{}{tparam}",
-                    self.cfg.outbound_proxy.trim()
-                ))?)
+                let mut a = SipAddr::try_from(
+                    &self.uri(&format!("sip:{}{tparam}", self.cfg.outbound_proxy.trim()))?,
+                )
                 .map_err(|e| TrunkError::Other(e.to_string()))?;
                 if self.cfg.transport == "tcp" {
                     a.r#type = Some(rsipstack::sip::Transport::Tcp);
@@ -483,8 +488,17 @@ mod tests {
 
     #[test]
     fn malformed_sip_is_an_error_not_a_panic() {
-        for bad in [&b"\xff\xfe"[..], b"HELLO WORLD\r\n\r\n", b"", b"SIP/2.0 abc OK\r\n\r\n"] {
-            assert!(parse_message(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"\xff\xfe"[..],
+            b"HELLO WORLD\r\n\r\n",
+            b"",
+            b"SIP/2.0 abc OK\r\n\r\n",
+        ] {
+            assert!(
+                parse_message(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         assert!(parse_message(b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n").is_ok());
     }

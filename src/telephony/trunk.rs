@@ -202,10 +202,7 @@ impl PortPool {
         let first = self.min + self.min % 2;
         let slots = u32::from((self.max.saturating_sub(first)) / 2 + 1);
         for _ in 0..slots {
-            let i = self
-                .next
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                % slots;
+            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % slots;
             let port = first + (i * 2) as u16;
             if let Ok(s) = std::net::UdpSocket::bind((self.ip, port)) {
                 if s.set_nonblocking(true).is_ok() {

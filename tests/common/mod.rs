@@ -188,7 +188,10 @@ pub fn loud_part(s: &[i16], len: usize) -> &[i16] {
     let mut best = (0usize, 0f64);
     let mut start = 0;
     while start + len <= s.len() {
-        let e: f64 = s[start..start + len].iter().map(|&x| f64::from(x).abs()).sum();
+        let e: f64 = s[start..start + len]
+            .iter()
+            .map(|&x| f64::from(x).abs())
+            .sum();
         if e > best.1 {
             best = (start, e);
         }
