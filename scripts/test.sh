@@ -14,7 +14,7 @@ echo "== cargo test"
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 status=0
 cargo test --no-fail-fast --lib --bins --tests -- --show-output 2>&1 | tee "$log" || status=$?
-echo "== fuzz (scenario loader, audio reader, RTP/SDP; fixed seed and run counts)"
+echo "== fuzz (scenario loader, audio reader, RTP/SDP/media session, SIP parser; fixed seed and run counts)"
 FUZZ_DETERMINISTIC=1 scripts/fuzz.sh || status=$?
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
