@@ -5,7 +5,6 @@ use crate::asr::{Recognizer, SpeechModel};
 use crate::media::amd::{Amd, AmdDecision, Verdict};
 use crate::media::audio::AudioError;
 use crate::media::dtmf::{DtmfDigit, DtmfReceiver};
-use crate::media::echo::EchoGuard;
 use crate::media::prompt::PromptCache;
 use crate::media::vad::VadEvent;
 use crate::media::{Frame, FrameAnalyzer, FrameFeatures, FRAME_MS, FRAME_SAMPLES};
@@ -67,7 +66,6 @@ pub struct CallRunner {
     amd: Option<Amd>,
     amd_decision: Option<AmdDecision>,
     analyzer: FrameAnalyzer,
-    echo: EchoGuard,
     /// The robot's frame of the previous period (what the line may echo back now).
     last_out: Frame,
     dtmf: DtmfReceiver,
@@ -94,7 +92,6 @@ impl CallRunner {
             amd,
             amd_decision: None,
             analyzer: FrameAnalyzer::new(),
-            echo: EchoGuard::new(),
             last_out: crate::media::SILENT_FRAME,
             dtmf: DtmfReceiver::new(),
             playback: Playback::default(),
@@ -139,8 +136,8 @@ impl CallRunner {
                 n += 1;
             }
         });
-        let echo = self.echo.process(&self.last_out, callee);
-        let (features, vad_event) = self.analyzer.analyze_with_echo(callee, at_ms, echo);
+        let (features, vad_event, _echo) =
+            self.analyzer.analyze_live(callee, &self.last_out, at_ms);
 
         self.run_amd(&features);
         if self.phase == Phase::Greeting && at_ms + FRAME_MS >= MAX_SILENT_WAIT_MS {

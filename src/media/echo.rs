@@ -69,7 +69,27 @@ impl EchoGuard {
     /// Feeds one 20 ms period: the robot frame sent and the callee frame received in it.
     /// Returns true when the callee frame is (only) echo of the robot.
     pub fn process(&mut self, robot: &Frame, callee: &Frame) -> bool {
-        match self.best_lag(robot, callee) {
+        self.push(robot, callee);
+        self.is_echo()
+    }
+
+    /// Records one 20 ms period without judging it (cheap: when the callee side is not voiced
+    /// there is nothing to judge).
+    pub fn push(&mut self, robot: &Frame, callee: &Frame) {
+        for half in 0..2 {
+            let r = &robot[half * BLOCK..(half + 1) * BLOCK];
+            let c = &callee[half * BLOCK..(half + 1) * BLOCK];
+            self.robot.copy_within(1.., 0);
+            self.robot[HISTORY - 1] = block_db(r);
+            self.callee.copy_within(1.., 0);
+            self.callee[WINDOW - 1] = block_db(c);
+        }
+        self.filled = (self.filled + 2).min(HISTORY);
+    }
+
+    /// Whether the latest pushed callee frame is only echo (searches the delays).
+    pub fn is_echo(&mut self) -> bool {
+        match self.best_lag() {
             Some(lag) => {
                 let same = self.last_lag.is_some_and(|l| l.abs_diff(lag) <= 1);
                 self.streak = if same { self.streak + 1 } else { 1 };
@@ -81,16 +101,7 @@ impl EchoGuard {
     }
 
     /// The delay (blocks) at which the callee envelope best follows the robot's, if it does.
-    fn best_lag(&mut self, robot: &Frame, callee: &Frame) -> Option<usize> {
-        for half in 0..2 {
-            let r = &robot[half * BLOCK..(half + 1) * BLOCK];
-            let c = &callee[half * BLOCK..(half + 1) * BLOCK];
-            self.robot.copy_within(1.., 0);
-            self.robot[HISTORY - 1] = block_db(r);
-            self.callee.copy_within(1.., 0);
-            self.callee[WINDOW - 1] = block_db(c);
-        }
-        self.filled = (self.filled + 2).min(HISTORY);
+    fn best_lag(&self) -> Option<usize> {
         if self.filled < WINDOW {
             return None;
         }

@@ -43,6 +43,7 @@ pub struct FrameFeatures {
 pub struct FrameAnalyzer {
     vad: vad::Vad,
     tones: tones::ToneDetector,
+    echo: echo::EchoGuard,
 }
 
 impl FrameAnalyzer {
@@ -51,27 +52,50 @@ impl FrameAnalyzer {
         Self {
             vad: vad::Vad::new(),
             tones: tones::ToneDetector::new(),
+            echo: echo::EchoGuard::new(),
         }
     }
 
     /// Analyses one frame starting at `at_ms` (ms since answer).
     pub fn analyze(&mut self, frame: &Frame, at_ms: u64) -> (FrameFeatures, Option<vad::VadEvent>) {
-        self.analyze_with_echo(frame, at_ms, false)
+        self.analyze_plain(frame, at_ms)
     }
 
-    /// As `analyze`; a frame the echo guard found to be only the robot's own echo counts as
-    /// unvoiced (VAD, hence AMD and the recogniser, ignore it; tones are still detected).
-    pub fn analyze_with_echo(
+    /// As `analyze` on a call where the robot talks: `robot` is the robot's frame of the
+    /// previous period. A voiced frame the echo guard finds to be only the robot's own echo
+    /// counts as unvoiced (so VAD, AMD and the recogniser ignore it; tones are still detected).
+    /// The third value says whether the frame was echo.
+    pub fn analyze_live(
+        &mut self,
+        frame: &Frame,
+        robot: &Frame,
+        at_ms: u64,
+    ) -> (FrameFeatures, Option<vad::VadEvent>, bool) {
+        self.echo.push(robot, frame);
+        let raw = self.vad.is_voiced(frame);
+        let echo = raw && self.echo.is_echo();
+        let voiced = raw && !echo;
+        let event = self.vad.update(voiced, at_ms);
+        let tone = self.tones.process_frame(frame, at_ms);
+        (
+            FrameFeatures {
+                at_ms,
+                level_dbm0: level::dbm0(frame),
+                voiced,
+                tone,
+            },
+            event,
+            echo,
+        )
+    }
+
+    /// `analyze` for a call where the robot is silent (the AMD corpus, tests).
+    fn analyze_plain(
         &mut self,
         frame: &Frame,
         at_ms: u64,
-        echo: bool,
     ) -> (FrameFeatures, Option<vad::VadEvent>) {
-        let (voiced, event) = if echo {
-            (false, self.vad.update(false, at_ms))
-        } else {
-            self.vad.process_frame(frame, at_ms)
-        };
+        let (voiced, event) = self.vad.process_frame(frame, at_ms);
         let tone = self.tones.process_frame(frame, at_ms);
         (
             FrameFeatures {
