@@ -56,9 +56,22 @@ impl Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
+        // Peers run in their own process group (Kamailio forks workers): end the whole group.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--"])
+            .arg(format!("-{}", self.child.id()))
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A peer command in its own process group, so `Peer`'s drop can end all its processes.
+fn peer_command(program: &str) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(program);
+    c.process_group(0);
+    c
 }
 
 fn free_port() -> u16 {
@@ -101,7 +114,7 @@ fn audio() -> &'static Path {
 fn sipp_callee(scenario: &str, port: u16, media_port: u16) -> Peer {
     let log = audio().join(format!("sipp-{scenario}-{port}.log"));
     let err = std::fs::File::create(&log).expect("log");
-    let child = Command::new("sipp")
+    let child = peer_command("sipp")
         .current_dir(audio())
         .arg("-sf")
         .arg(root().join(format!("tests/peers/sipp/{scenario}.xml")))
@@ -397,7 +410,7 @@ fn kamailio(proxy_port: u16, callee_port: u16) -> Peer {
     let path = dir.join("kamailio.cfg");
     std::fs::write(&path, cfg).expect("write cfg");
     let log = dir.join("kamailio.log");
-    let child = Command::new("kamailio")
+    let child = peer_command("kamailio")
         .arg("-f")
         .arg(&path)
         .args(["-DD", "-E", "-m", "64", "-M", "8", "-w"])
@@ -494,7 +507,7 @@ fn baresip(answermode: &str) -> Baresip {
         std::fs::write(dir.join(out), fill(&t)).expect("write");
     }
     let log = dir.join("baresip.log");
-    let child = Command::new("baresip")
+    let child = peer_command("baresip")
         .arg("-f")
         .arg(&dir)
         .stdin(Stdio::null())
