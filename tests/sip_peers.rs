@@ -112,6 +112,11 @@ fn audio() -> &'static Path {
 }
 
 fn sipp_callee(scenario: &str, port: u16, media_port: u16) -> Peer {
+    sipp_callee_on(scenario, port, media_port, "u1")
+}
+
+/// `transport`: sipp's `-t` (`u1` UDP, `t1` TCP).
+fn sipp_callee_on(scenario: &str, port: u16, media_port: u16, transport: &str) -> Peer {
     let log = audio().join(format!("sipp-{scenario}-{port}.log"));
     let err = std::fs::File::create(&log).expect("log");
     let child = peer_command("sipp")
@@ -120,7 +125,7 @@ fn sipp_callee(scenario: &str, port: u16, media_port: u16) -> Peer {
         .arg(root().join(format!("tests/peers/sipp/{scenario}.xml")))
         .args(["-i", "127.0.0.1", "-p", &port.to_string()])
         .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
-        .args(["-m", "1", "-timeout", "60s", "-nostdin"])
+        .args(["-m", "1", "-timeout", "60s", "-nostdin", "-t", transport])
         .stdout(Stdio::null())
         .stderr(err)
         .spawn()
@@ -684,6 +689,26 @@ async fn garbage_and_foreign_rtp_during_a_call_change_nothing() {
         r.outcome.amd.verdict,
         autoinformer::media::amd::Verdict::Human
     );
+    assert_recording_holds(&r, "callee.ul");
+    peer.assert_succeeded();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sip_over_tcp_places_and_ends_a_call() {
+    let rec = tempfile::tempdir().unwrap();
+    let port = loop {
+        // A port free for TCP as well as UDP.
+        let p = free_port();
+        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            break p;
+        }
+    };
+    let [mport] = free_ports(1)[..] else { unreachable!() };
+    let mut peer = sipp_callee_on("answer_play_hangup", port, mport, "t1");
+    let t = robot(port, |c| c.transport = "tcp".into()).await;
+    let r = call(&t, "+79001234567", 30, rec.path()).await;
+    assert_eq!((r.sip_status, r.answered), (Some(200), true), "{r:?}");
+    assert_eq!(r.outcome.ended_by, EndedBy::Callee);
     assert_recording_holds(&r, "callee.ul");
     peer.assert_succeeded();
 }
