@@ -30,7 +30,7 @@ const MAX_ECHO_GAIN_DB: f32 = 3.0;
 const STABLE_FRAMES: u32 = 3;
 
 fn block_db(s: &[i16]) -> f32 {
-    let e: f64 = s.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / s.len() as f64;
+    let e = s.iter().map(|&x| i64::from(x) * i64::from(x)).sum::<i64>() as f64 / s.len() as f64;
     // 0 dBm0 ≈ RMS 5,300 for 16-bit linear (µ-law full scale +3.14 dBm0).
     let db = 10.0 * (e.max(1e-9) / (5_300.0f64 * 5_300.0)).log10();
     (db as f32).max(FLOOR_DB)
