@@ -3,8 +3,13 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTOINFORMER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The SIP stack logs every packet at INFO: keep it at WARN unless asked for by name.
+    let mut spec = std::env::var("AUTOINFORMER_LOG").unwrap_or_else(|_| "warn".into());
+    if !spec.contains("rsipstack") {
+        spec.push_str(",rsipstack=warn");
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rsipstack=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

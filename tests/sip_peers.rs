@@ -703,7 +703,9 @@ async fn sip_over_tcp_places_and_ends_a_call() {
             break p;
         }
     };
-    let [mport] = free_ports(1)[..] else { unreachable!() };
+    let [mport] = free_ports(1)[..] else {
+        unreachable!()
+    };
     let mut peer = sipp_callee_on("answer_play_hangup", port, mport, "t1");
     let t = robot(port, |c| c.transport = "tcp".into()).await;
     let r = call(&t, "+79001234567", 30, rec.path()).await;
