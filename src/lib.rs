@@ -8,11 +8,13 @@
 //! - [`call`]: one call: drives media + AMD + scenario over any frame source and clock.
 //! - [`cli`]: the command line (`replay`, `check-scenario`).
 //! - [`telephony`]: RTP, RFC 4733, jitter buffer, SDP (pure so far); trunks come next.
-//! - `dialer`, `actions`, `store`, `api`, `web`: later issues.
+//! - [`dialer`]: the campaign rules as pure decisions (attempts, schedules, lines, ordering).
+//! - `actions`, `store`, `api`, `web`: later issues.
 pub mod asr;
 pub mod call;
 pub mod cli;
 pub mod config;
+pub mod dialer;
 pub mod media;
 pub mod scenario;
 pub mod telephony;
