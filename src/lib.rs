@@ -17,4 +17,5 @@ pub mod config;
 pub mod dialer;
 pub mod media;
 pub mod scenario;
+pub mod store;
 pub mod telephony;
