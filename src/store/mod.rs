@@ -2,4 +2,5 @@
 //! callee's time zone). The database behind a `Store` trait (sqlx, SQLite by default, with
 //! migrations in `migrations/`) and the contact import build on these (issue 4).
 
+pub mod import;
 pub mod phone;
