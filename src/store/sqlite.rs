@@ -3,7 +3,7 @@
 //! is one conditional UPDATE, so concurrent activations cannot exceed it.
 use super::import::{read_csv, ImportLimits, ImportReport, ImportedContact};
 use super::{NewProject, ProjectStats, StoreError};
-use crate::dialer::attempts::AttemptRules;
+use crate::dialer::attempts::{AttemptRules, ContactAttempts};
 use crate::dialer::decide::MAX_ACTIVE_PROJECTS;
 use crate::dialer::schedule::Schedule;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
@@ -298,6 +298,336 @@ impl SqliteStore {
                 .await?
                 .iter()
                 .map(|r| r.get(0))
+                .collect(),
+        )
+    }
+}
+
+/// An active project as the dialer needs it.
+#[derive(Debug, Clone)]
+pub struct ProjectRow {
+    pub id: i64,
+    pub name: String,
+    pub scenario_source: String,
+    pub time_zone: String,
+    pub schedule: Vec<String>,
+    pub lines: u32,
+    pub rules: AttemptRules,
+    pub ordering: Vec<crate::dialer::decide::OrderBy>,
+}
+
+/// A contact that may be due, with its numbers and attempt state.
+#[derive(Debug, Clone)]
+pub struct DueContact {
+    pub id: i64,
+    pub seq: i64,
+    pub priority: i32,
+    pub attempts: ContactAttempts,
+    /// (E.164, callee zone) in the contact's order.
+    pub numbers: Vec<(String, Option<String>)>,
+}
+
+/// A call the process was in when it stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    pub call_id: i64,
+    pub project_id: i64,
+    pub contact_id: i64,
+    pub number: String,
+}
+
+/// What a finished call writes.
+#[derive(Debug, Clone)]
+pub struct FinishedCall<'a> {
+    pub call_id: i64,
+    pub contact_id: i64,
+    pub result: &'a str,
+    pub sip_status: Option<u16>,
+    pub answered_at: Option<i64>,
+    pub ended_at: i64,
+    pub reaction: Option<String>,
+    pub transcript: Option<String>,
+    pub captured: String,
+    pub amd: Option<(String, String, i64)>,
+    pub recording: Option<String>,
+    pub cost: f64,
+    pub attempts: &'a ContactAttempts,
+    pub next_at: Option<i64>,
+}
+
+/// A contact in flight is parked here so no pass can pick it again.
+const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
+
+impl SqliteStore {
+    /// Active projects with everything the dialer needs.
+    pub async fn dialing_projects(&self) -> Result<Vec<ProjectRow>, StoreError> {
+        self.projects_where(true).await
+    }
+
+    /// Every project (recovery needs the rules of paused ones too).
+    pub async fn all_projects(&self) -> Result<Vec<ProjectRow>, StoreError> {
+        self.projects_where(false).await
+    }
+
+    async fn projects_where(&self, active_only: bool) -> Result<Vec<ProjectRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.name, s.source, p.time_zone, p.schedule, p.lines, \
+             p.max_calls_per_number, p.retry_rules, p.ordering \
+             FROM projects p JOIN scenarios s ON s.id = p.scenario_id \
+             WHERE (p.status = 'active' OR ?) ORDER BY p.id",
+        )
+        .bind(!active_only)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let bad = |what: &str, e: String| StoreError::Db(format!("project {what}: {e}"));
+            let max: i64 = r.get(6);
+            let per_result = serde_json::from_str(r.get::<&str, _>(7))
+                .map_err(|e| bad("retry_rules", e.to_string()))?;
+            out.push(ProjectRow {
+                id: r.get(0),
+                name: r.get(1),
+                scenario_source: r.get(2),
+                time_zone: r.get(3),
+                schedule: serde_json::from_str(r.get::<&str, _>(4))
+                    .map_err(|e| bad("schedule", e.to_string()))?,
+                lines: r.get::<i64, _>(5).max(0) as u32,
+                rules: AttemptRules::new(max.clamp(0, 9) as u32, per_result)
+                    .map_err(|e| bad("rules", e.to_string()))?,
+                ordering: serde_json::from_str(r.get::<&str, _>(8))
+                    .map_err(|e| bad("ordering", e.to_string()))?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Contacts of a project that are due at `now` (not closed, not in flight), up to `limit`,
+    /// new and high-priority ones first (the project's ordering is applied by the dialer).
+    pub async fn due_contacts(
+        &self,
+        project_id: i64,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<DueContact>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, seq, priority, attempts FROM contacts \
+             WHERE project_id = ? AND status IN ('not_called', 'retry') \
+             AND (next_at IS NULL OR next_at <= ?) \
+             ORDER BY status = 'retry', priority DESC, seq LIMIT ?",
+        )
+        .bind(project_id)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.get(0);
+            let numbers: Vec<(String, Option<String>)> = sqlx::query(
+                "SELECT e164, time_zone FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|n| (n.get(0), n.get(1)))
+            .collect();
+            let attempts = match r.get::<Option<&str>, _>(3) {
+                Some(j) => serde_json::from_str(j)
+                    .map_err(|e| StoreError::Db(format!("contact {id} attempts: {e}")))?,
+                None => ContactAttempts::new(numbers.len()),
+            };
+            out.push(DueContact {
+                id,
+                seq: r.get(1),
+                priority: r.get(2),
+                attempts,
+                numbers,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records that a call starts, parking its contact, in one transaction; answers the call id.
+    pub async fn start_call(
+        &self,
+        project_id: i64,
+        contact_id: i64,
+        number: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let parked = sqlx::query(
+            "UPDATE contacts SET next_at = ? WHERE id = ? AND status IN ('not_called', 'retry') \
+             AND (next_at IS NULL OR next_at <= ?)",
+        )
+        .bind(IN_FLIGHT_NEXT_AT)
+        .bind(contact_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if parked.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "contact {contact_id} is not due (already in a call or closed)"
+            )));
+        }
+        let id = sqlx::query(
+            "INSERT INTO calls (project_id, contact_id, number, started_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(project_id)
+        .bind(contact_id)
+        .bind(number)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Writes a call's result together with its contact's new state, in one transaction.
+    pub async fn finish_call(&self, f: &FinishedCall<'_>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE calls SET state = 'done', result = ?, sip_status = ?, answered_at = ?, \
+             ended_at = ?, reaction = ?, transcript = ?, captured = ?, amd_verdict = ?, \
+             amd_reason = ?, amd_ms = ?, recording = ?, cost = ? WHERE id = ? AND state = 'dialing'",
+        )
+        .bind(f.result)
+        .bind(f.sip_status.map(i64::from))
+        .bind(f.answered_at)
+        .bind(f.ended_at)
+        .bind(&f.reaction)
+        .bind(&f.transcript)
+        .bind(&f.captured)
+        .bind(f.amd.as_ref().map(|a| a.0.clone()))
+        .bind(f.amd.as_ref().map(|a| a.1.clone()))
+        .bind(f.amd.as_ref().map(|a| a.2))
+        .bind(&f.recording)
+        .bind(f.cost)
+        .bind(f.call_id)
+        .execute(&mut *tx)
+        .await?;
+        let status = serde_json::to_value(f.attempts.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "retry".into());
+        sqlx::query("UPDATE contacts SET status = ?, attempts = ?, next_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(json(f.attempts))
+            .bind(f.next_at)
+            .bind(f.contact_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Calls that were in progress when the process stopped.
+    pub async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT id, project_id, contact_id, number FROM calls WHERE state = 'dialing' ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| InFlight {
+            call_id: r.get(0),
+            project_id: r.get(1),
+            contact_id: r.get(2),
+            number: r.get(3),
+        })
+        .collect())
+    }
+
+    /// The attempt state and numbers of one contact.
+    pub async fn contact(&self, id: i64) -> Result<DueContact, StoreError> {
+        let r = sqlx::query("SELECT id, seq, priority, attempts FROM contacts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound(format!("contact {id}")))?;
+        let numbers: Vec<(String, Option<String>)> = sqlx::query(
+            "SELECT e164, time_zone FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|n| (n.get(0), n.get(1)))
+        .collect();
+        let attempts = match r.get::<Option<&str>, _>(3) {
+            Some(j) => serde_json::from_str(j)
+                .map_err(|e| StoreError::Db(format!("contact {id} attempts: {e}")))?,
+            None => ContactAttempts::new(numbers.len()),
+        };
+        Ok(DueContact {
+            id,
+            seq: r.get(1),
+            priority: r.get(2),
+            attempts,
+            numbers,
+        })
+    }
+
+    /// Appends to the decision log.
+    pub async fn log_decision(
+        &self,
+        at: i64,
+        project_id: i64,
+        contact_id: Option<i64>,
+        number: Option<&str>,
+        decision: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(at)
+        .bind(project_id)
+        .bind(contact_id)
+        .bind(number)
+        .bind(decision)
+        .bind(reason)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether a number is on the global stop list.
+    pub async fn stop_listed(&self, e164: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query("SELECT 1 FROM stop_list WHERE e164 = ?")
+            .bind(e164)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Adds a number to the stop list.
+    pub async fn add_to_stop_list(&self, e164: &str, reason: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO stop_list (e164, reason, added_at) VALUES (?, ?, ?)")
+            .bind(e164)
+            .bind(reason)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Calls of a contact, oldest first: (number, result).
+    pub async fn calls_of(
+        &self,
+        contact_id: i64,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        Ok(
+            sqlx::query("SELECT number, result FROM calls WHERE contact_id = ? ORDER BY id")
+                .bind(contact_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
                 .collect(),
         )
     }
