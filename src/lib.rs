@@ -14,8 +14,10 @@ pub mod asr;
 pub mod call;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "campaigns")]
 pub mod dialer;
 pub mod media;
 pub mod scenario;
+#[cfg(feature = "campaigns")]
 pub mod store;
 pub mod telephony;

@@ -421,18 +421,31 @@ impl SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
+        // All their numbers in one query (not one per contact).
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        let mut numbers: std::collections::HashMap<i64, Vec<(String, Option<String>)>> =
+            std::collections::HashMap::with_capacity(ids.len());
+        if !ids.is_empty() {
+            let marks = vec!["?"; ids.len()].join(",");
+            let sql = format!(
+                "SELECT contact_id, e164, time_zone FROM contact_numbers \
+                 WHERE contact_id IN ({marks}) ORDER BY contact_id, idx"
+            );
+            let mut q = sqlx::query(&sql);
+            for id in &ids {
+                q = q.bind(id);
+            }
+            for n in q.fetch_all(&self.pool).await? {
+                numbers
+                    .entry(n.get(0))
+                    .or_default()
+                    .push((n.get(1), n.get(2)));
+            }
+        }
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let id: i64 = r.get(0);
-            let numbers: Vec<(String, Option<String>)> = sqlx::query(
-                "SELECT e164, time_zone FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
-            )
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|n| (n.get(0), n.get(1)))
-            .collect();
+            let numbers = numbers.remove(&id).unwrap_or_default();
             let attempts = match r.get::<Option<&str>, _>(3) {
                 Some(j) => serde_json::from_str(j)
                     .map_err(|e| StoreError::Db(format!("contact {id} attempts: {e}")))?,
@@ -614,6 +627,25 @@ impl SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Benchmarks only: one finished call per contact of a project, results spread over the
+    /// retryable results and two scenario results.
+    #[doc(hidden)]
+    pub async fn bench_fill_calls(&self, project_id: i64) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO calls (project_id, contact_id, number, state, started_at, ended_at, result, cost) \
+             SELECT c.project_id, c.id, n.e164, 'done', 0, 30, \
+             CASE c.id % 7 WHEN 0 THEN 'no_answer' WHEN 1 THEN 'busy' WHEN 2 THEN 'rejected' \
+             WHEN 3 THEN 'system' WHEN 4 THEN 'answering_machine' WHEN 5 THEN 'Да' ELSE 'Нет' END, \
+             (c.id % 30) * 0.04 \
+             FROM contacts c JOIN contact_numbers n ON n.contact_id = c.id AND n.idx = 0 \
+             WHERE c.project_id = ?",
+        )
+        .bind(project_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
     }
 
     /// Calls of a contact, oldest first: (number, result).
