@@ -410,17 +410,28 @@ impl SqliteStore {
         now: i64,
         limit: u32,
     ) -> Result<Vec<DueContact>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, seq, priority, attempts FROM contacts \
-             WHERE project_id = ? AND status IN ('not_called', 'retry') \
-             AND (next_at IS NULL OR next_at <= ?) \
-             ORDER BY status = 'retry', priority DESC, seq LIMIT ?",
-        )
-        .bind(project_id)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        // New contacts first, then retries; each status walks the `contacts_pick` index in
+        // order and stops at the limit.
+        let mut rows = Vec::new();
+        for status in ["not_called", "retry"] {
+            let left = i64::from(limit) - rows.len() as i64;
+            if left <= 0 {
+                break;
+            }
+            rows.extend(
+                sqlx::query(
+                    "SELECT id, seq, priority, attempts FROM contacts INDEXED BY contacts_pick \
+                     WHERE project_id = ? AND status = ? AND (next_at IS NULL OR next_at <= ?) \
+                     ORDER BY priority DESC, seq LIMIT ?",
+                )
+                .bind(project_id)
+                .bind(status)
+                .bind(now)
+                .bind(left)
+                .fetch_all(&self.pool)
+                .await?,
+            );
+        }
         // All their numbers in one query (not one per contact).
         let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
         let mut numbers: std::collections::HashMap<i64, Vec<(String, Option<String>)>> =
