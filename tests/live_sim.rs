@@ -4,7 +4,7 @@
 //! gives its spec result; recordings hold what each side sent.
 mod common;
 use autoinformer::call::live::{run_call, LiveReport, LiveSettings, PacingProbe};
-use autoinformer::call::{CallConfig, CallEvent, EndedBy};
+use autoinformer::call::{CallConfig, EndedBy};
 use autoinformer::media::audio::decode_file_8k;
 use autoinformer::media::prompt::PromptCache;
 use autoinformer::scenario::{load_file, LoadOptions};
@@ -68,17 +68,6 @@ async fn call_with(
 
 async fn call(number: &str) -> LiveReport {
     call_with(&trunk(&[]), number, None, None).await
-}
-
-fn digits(r: &LiveReport) -> String {
-    r.outcome
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            CallEvent::Dtmf { digit, .. } => Some(*digit),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test(start_paused = true)]

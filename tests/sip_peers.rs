@@ -5,7 +5,7 @@
 //! for answered calls, that the recording holds what the peer sent.
 mod common;
 use autoinformer::call::live::{run_call, LiveReport, LiveSettings};
-use autoinformer::call::{CallConfig, CallEvent, EndedBy};
+use autoinformer::call::{CallConfig, EndedBy};
 use autoinformer::config::SipConfig;
 use autoinformer::media::g711;
 use autoinformer::media::prompt::PromptCache;
@@ -212,17 +212,6 @@ async fn call(trunk: &SipTrunk, number: &str, ring_timeout_s: u64, rec: &Path) -
     }
     assert_eq!(trunk.dialogs(), 0, "dialogs left behind");
     r
-}
-
-fn digits(r: &LiveReport) -> String {
-    r.outcome
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            CallEvent::Dtmf { digit, .. } => Some(*digit),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The callee channel of the recording holds what the peer streamed (µ-law file).

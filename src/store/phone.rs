@@ -23,7 +23,7 @@ pub enum PhoneError {
 /// A normalised Russian number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuNumber {
-    /// `+7XXXXXXXXXX`.
+    /// E.164: `+7` and the 10-digit national number, e.g. `+79123456789`.
     pub e164: String,
     /// The callee's time zone where the number's region is known (geographic ABC codes).
     pub tz: Option<Tz>,

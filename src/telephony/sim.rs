@@ -357,7 +357,7 @@ fn silence(ms: u64) -> Vec<i16> {
 
 /// A sum of sines, each at `dbm0`.
 pub fn tone(freqs: &[f32], ms: u64, dbm0: f32) -> Vec<i16> {
-    let amp = 22_803.0 * 10f32.powf(dbm0 / 20.0);
+    let amp = level::sine_peak_for_dbm0(f64::from(dbm0)) as f32;
     (0..(ms * 8) as usize)
         .map(|i| {
             let t = i as f32 / 8000.0;

@@ -207,3 +207,15 @@ pub fn split_stereo(s: &[i16]) -> (Vec<i16>, Vec<i16>) {
         s.iter().skip(1).step_by(2).copied().collect(),
     )
 }
+
+/// The keys a live call heard, in order.
+pub fn digits(r: &autoinformer::call::live::LiveReport) -> String {
+    r.outcome
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            autoinformer::call::CallEvent::Dtmf { digit, .. } => Some(*digit),
+            _ => None,
+        })
+        .collect()
+}
