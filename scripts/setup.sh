@@ -8,7 +8,7 @@ ROOT=$PWD
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config)
+need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config curl)
 "${PYTHON:-python3}" -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 [ $want_test = 1 ] && need_pkgs+=(libspandsp-dev sip-tester baresip-core kamailio netcat-openbsd)
 missing=()

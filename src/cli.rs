@@ -1,4 +1,4 @@
-//! Command-line commands (spec §10): `replay`, `check-scenario`. Thin: parse, load, run, print.
+//! Command-line commands (spec §10): `replay`, `check-scenario`, `call`, `serve`. Thin: parse, load, run, print.
 use crate::asr::vosk_backend::VoskModel;
 use crate::asr::SpeechModel;
 use crate::call::{replay, CallConfig, CallOutcome};
@@ -33,6 +33,22 @@ pub enum Command {
     CheckScenario(CheckArgs),
     /// Place one live call through the configured trunk (the simulated carrier by default).
     Call(CallArgs),
+    /// Run the HTTP API, the dialer and the trunk (the simulated carrier by default).
+    #[cfg(feature = "campaigns")]
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Configuration file (TOML); every key can also come from AUTOINFORMER_* variables.
+    #[arg(long, env = "AUTOINFORMER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// HTTP listen address (overrides `listen`).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Data directory: database, recordings, stored prompts (overrides `data`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -96,6 +112,78 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(a) => replay_cmd(a),
         Command::CheckScenario(a) => check_cmd(a),
         Command::Call(a) => call_cmd(a),
+        #[cfg(feature = "campaigns")]
+        Command::Serve(a) => serve_cmd(a),
+    }
+}
+
+#[cfg(feature = "campaigns")]
+fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = match crate::config::Config::load(a.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: configuration: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if let Some(l) = a.listen {
+        cfg.listen = l;
+    }
+    if let Some(d) = a.data {
+        cfg.data = d;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&cfg.listen)
+            .await
+            .with_context(|| format!("listening on {}", cfg.listen))?;
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            eprintln!("autoinformer: stopping (no new calls; calls in progress finish)");
+            on_signal.cancel();
+        });
+        crate::server::run(cfg, listener, shutdown, |s| {
+            println!("autoinformer: listening on http://{}", s.addr);
+            if let Some(t) = &s.generated_token {
+                println!("autoinformer: admin API token (shown once, keep it): {t}");
+            }
+            if let Some(p) = s.demo_project {
+                println!(
+                    "autoinformer: created and activated the demo project {p} on the sim carrier"
+                );
+            }
+        })
+        .await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+#[cfg(feature = "campaigns")]
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
     }
 }
 

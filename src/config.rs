@@ -21,7 +21,17 @@ pub struct Config {
     pub prompts: PathBuf,
     /// Vosk model folder.
     pub model: PathBuf,
+    /// The first admin API token (`AUTOINFORMER_ADMIN_TOKEN`); when empty and no token exists
+    /// yet, `serve` generates one and prints it once.
+    pub admin_token: Secret,
+    /// On a fresh data directory, `serve` creates a demo project on the sim carrier.
+    pub demo: bool,
+    /// The public numbering-plan registry files (CSV) to take callee time zones from, for
+    /// numbers whose region the built-in geographic table does not know (mobile DEF ranges).
+    pub numbering_registry: Vec<PathBuf>,
     pub calls: CallsConfig,
+    pub dialer: DialerConfig,
+    pub import: ImportConfig,
     pub trunk: TrunkConfig,
 }
 
@@ -32,9 +42,59 @@ impl Default for Config {
             data: "data".into(),
             prompts: "prompts".into(),
             model: crate::cli::DEFAULT_MODEL_DIR.into(),
+            admin_token: Secret::default(),
+            demo: true,
+            numbering_registry: Vec::new(),
             calls: CallsConfig::default(),
+            dialer: DialerConfig::default(),
+            import: ImportConfig::default(),
             trunk: TrunkConfig::default(),
         }
+    }
+}
+
+/// A secret value: `Debug` never shows it.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+/// The dialer task (`[dialer]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DialerConfig {
+    /// How often a pass looks for calls to start.
+    pub pass_ms: u64,
+    /// On shutdown, how long calls in progress may go on before they are dropped (and closed
+    /// as interrupted on the next start).
+    pub shutdown_grace_s: u64,
+}
+
+impl Default for DialerConfig {
+    fn default() -> Self {
+        Self {
+            pass_ms: 1_000,
+            shutdown_grace_s: 30,
+        }
+    }
+}
+
+/// Contact imports (`[import]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportConfig {
+    /// Largest file accepted (bytes); larger ones are refused while streaming.
+    pub max_bytes: u64,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Self { max_bytes: 2 << 30 }
     }
 }
 

@@ -9,7 +9,12 @@
 //! - [`cli`]: the command line (`replay`, `check-scenario`).
 //! - [`telephony`]: RTP, RFC 4733, jitter buffer, SDP (pure so far); trunks come next.
 //! - [`dialer`]: the campaign rules as pure decisions (attempts, schedules, lines, ordering).
-//! - `actions`, `store`, `api`, `web`: later issues.
+//! - [`store`]: the only place with SQL: the `Store` trait, SQLite, imports, reports.
+//! - [`api`]: the HTTP API (axum), one file per resource; no business rules.
+//! - [`server`]: `serve`: store + trunk + dialer + API in one process, graceful shutdown.
+//! - `actions`, `web`: later issues.
+#[cfg(feature = "campaigns")]
+pub mod api;
 pub mod asr;
 pub mod call;
 pub mod cli;
@@ -18,6 +23,8 @@ pub mod config;
 pub mod dialer;
 pub mod media;
 pub mod scenario;
+#[cfg(feature = "campaigns")]
+pub mod server;
 #[cfg(feature = "campaigns")]
 pub mod store;
 pub mod telephony;

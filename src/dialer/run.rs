@@ -70,6 +70,8 @@ pub struct Dialer {
     clock: Clock,
     in_flight: Arc<Mutex<HashMap<i64, u32>>>,
     scenarios: HashMap<i64, Arc<Scenario>>,
+    /// Where prompts stored through the API are (looked up before the prompts directory).
+    uploaded_prompts: Option<std::path::PathBuf>,
     tasks: tokio::task::JoinSet<()>,
 }
 
@@ -89,8 +91,16 @@ impl Dialer {
             clock,
             in_flight: Arc::new(Mutex::new(HashMap::new())),
             scenarios: HashMap::new(),
+            uploaded_prompts: None,
             tasks: tokio::task::JoinSet::new(),
         }
+    }
+
+    /// Scenarios look up prompts in `dir` first (prompts stored through the API), then in the
+    /// prompts directory.
+    pub fn with_uploaded_prompts(mut self, dir: std::path::PathBuf) -> Self {
+        self.uploaded_prompts = Some(dir);
+        self
     }
 
     /// Closes calls a crash left in progress as `system` (interrupted) and reschedules their
@@ -307,7 +317,11 @@ impl Dialer {
             &p.scenario_source,
             Format::Toml,
             &p.name,
-            Some(&self.call_cfg.prompts_dir),
+            Some(
+                self.uploaded_prompts
+                    .as_deref()
+                    .unwrap_or(&self.call_cfg.prompts_dir),
+            ),
             &opts,
         )
         .map_err(|e| e.to_string())?;
@@ -361,6 +375,15 @@ impl Dialer {
                     _ => None,
                 })
                 .collect();
+            let answers_ms: Vec<u64> = r
+                .outcome
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    CallEvent::Speech { at_ms, end_ms, .. } => Some(end_ms.saturating_sub(*at_ms)),
+                    _ => None,
+                })
+                .collect();
             let finished = FinishedCall {
                 call_id,
                 contact_id: contact.id,
@@ -380,12 +403,9 @@ impl Dialer {
                     )
                 }),
                 recording: r.recording.clone(),
-                // Spec §9 default tariff: 0.04 ₽ per second from pickup.
-                cost: if r.answered {
-                    r.outcome.duration_ms as f64 / 1000.0 * 0.04
-                } else {
-                    0.0
-                },
+                cost: p
+                    .tariff
+                    .call_cost(r.answered, r.outcome.duration_ms, &answers_ms),
                 attempts: &contact.attempts,
                 next_at,
             };
@@ -416,8 +436,16 @@ impl Dialer {
         });
     }
 
-    /// Runs passes every `every` until `stop` fires, then waits for calls in progress.
-    pub async fn run(mut self, every: Duration, stop: tokio_util::sync::CancellationToken) {
+    /// Runs passes every `every` until `stop` fires, then lets the calls in progress finish
+    /// for up to `grace`; calls still up after that are dropped (their trunk legs hang up)
+    /// and stay recorded as in progress, so the next start closes them as `system`
+    /// (interrupted) and retries them by the rules.
+    pub async fn run(
+        mut self,
+        every: Duration,
+        stop: tokio_util::sync::CancellationToken,
+        grace: Duration,
+    ) {
         if let Err(e) = self.recover().await {
             tracing::error!(error = %e, "recovery of interrupted calls failed");
         }
@@ -432,7 +460,22 @@ impl Dialer {
                 _ = stop.cancelled() => break,
             }
         }
-        while self.tasks.join_next().await.is_some() {}
+        let up = self.tasks.len();
+        tracing::info!(
+            calls = up,
+            "dialer stopped: no new calls; letting calls in progress finish"
+        );
+        let drained = tokio::time::timeout(grace, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                calls = self.tasks.len(),
+                "calls still up after the shutdown grace: dropped, closed as interrupted on the next start"
+            );
+            self.tasks.shutdown().await;
+        }
     }
 
     /// Waits until no call is up (tests, shutdown).

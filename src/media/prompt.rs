@@ -32,6 +32,15 @@ impl PromptCache {
     }
 }
 
+impl PromptCache {
+    /// Drops a prompt's decoded samples (its file was replaced): the next use decodes it anew.
+    pub fn invalidate(&self, path: &Path) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.remove(path);
+        }
+    }
+}
+
 fn poisoned(path: &Path) -> AudioError {
     AudioError::Decode {
         path: path.to_path_buf(),

@@ -140,7 +140,8 @@ impl Problem {
 }
 
 /// JSON has the same structure as TOML: convert, so one set of rules (and spans) serves both.
-fn json_to_toml(src: &str) -> Result<String, Problem> {
+/// The TOML text of a JSON scenario (the API stores every scenario as TOML).
+pub fn json_to_toml(src: &str) -> Result<String, Problem> {
     let v: serde_json::Value = serde_json::from_str(src).map_err(|e| Problem {
         line: Some(e.line()),
         column: Some(e.column()),

@@ -12,6 +12,21 @@ pub mod system_result {
     pub const ANSWERING_MACHINE: &str = "answering_machine";
     pub const NOT_LISTENED: &str = "not_listened";
     pub const QUEUE_ABANDONED: &str = "queue_abandoned";
+
+    /// The Russian label of a system result (UI, exports); `None` for scenario results,
+    /// whose names are their own labels.
+    pub fn label_ru(code: &str) -> Option<&'static str> {
+        Some(match code {
+            NO_ANSWER => "Нет ответа",
+            BUSY => "Занято",
+            REJECTED => "Отклонен",
+            SYSTEM => "Системный (ошибка сети/номера)",
+            ANSWERING_MACHINE => "Обнаружен автоответчик (системный)",
+            NOT_LISTENED => "Не дослушал до конца",
+            QUEUE_ABANDONED => "Не дождался оператора",
+            _ => return None,
+        })
+    }
 }
 
 /// A loaded, valid scenario.

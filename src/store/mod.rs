@@ -5,6 +5,7 @@
 
 pub mod import;
 pub mod phone;
+pub mod reports;
 pub mod sqlite;
 
 use crate::dialer::attempts::RetryRule;
@@ -29,6 +30,9 @@ pub enum StoreError {
     /// Five projects are active already (409), named.
     #[error("five projects are active already: {}", .0.join(", "))]
     TooManyActive(Vec<String>),
+    /// The upload is larger than the configured limit (413); nothing of it was kept.
+    #[error("the file is larger than the limit of {0} bytes; nothing was imported")]
+    TooLarge(u64),
     /// The database itself (500).
     #[error("database: {0}")]
     Db(String),
@@ -42,7 +46,7 @@ impl From<sqlx::Error> for StoreError {
 
 /// A project to create: everything but the name and scenario has a default.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct NewProject {
     pub name: String,
     pub scenario_id: i64,
@@ -54,6 +58,9 @@ pub struct NewProject {
     /// Per retryable result; the rest take the defaults.
     pub retry_rules: BTreeMap<String, RetryRule>,
     pub ordering: Vec<OrderBy>,
+    /// Where `transfer` actions put contacts that hang up before an agent answers.
+    pub callback_project_id: Option<i64>,
+    pub tariff: crate::dialer::tariff::Tariff,
 }
 
 impl Default for NewProject {
@@ -67,6 +74,8 @@ impl Default for NewProject {
             max_calls_per_number: 2,
             retry_rules: BTreeMap::new(),
             ordering: vec![OrderBy::NewFirst, OrderBy::Priority, OrderBy::OldestFirst],
+            callback_project_id: None,
+            tariff: Default::default(),
         }
     }
 }

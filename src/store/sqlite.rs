@@ -18,7 +18,7 @@ const IMPORT_BATCH: usize = 2_000;
 /// A store in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 fn now() -> i64 {
@@ -73,6 +73,12 @@ impl SqliteStore {
         if p.name.trim().is_empty() {
             return Err(StoreError::Invalid("name is empty".into()));
         }
+        p.tariff.validate().map_err(StoreError::Invalid)?;
+        if let Some(cb) = p.callback_project_id {
+            self.project_name(cb).await.map_err(|_| {
+                StoreError::Invalid(format!("callback_project_id {cb}: no such project"))
+            })?;
+        }
         let exists = sqlx::query("SELECT 1 FROM scenarios WHERE id = ?")
             .bind(p.scenario_id)
             .fetch_optional(&self.pool)
@@ -85,8 +91,8 @@ impl SqliteStore {
         }
         let r = sqlx::query(
             "INSERT INTO projects (name, scenario_id, time_zone, schedule, lines, \
-             max_calls_per_number, retry_rules, ordering, tariff, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)",
+             max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(p.name.trim())
         .bind(p.scenario_id)
@@ -96,6 +102,8 @@ impl SqliteStore {
         .bind(i64::from(rules.max_calls_per_number))
         .bind(json(&rules.per_result))
         .bind(json(&p.ordering))
+        .bind(p.callback_project_id)
+        .bind(json(&p.tariff))
         .bind(now())
         .execute(&self.pool)
         .await
@@ -314,6 +322,7 @@ pub struct ProjectRow {
     pub lines: u32,
     pub rules: AttemptRules,
     pub ordering: Vec<crate::dialer::decide::OrderBy>,
+    pub tariff: crate::dialer::tariff::Tariff,
 }
 
 /// A contact that may be due, with its numbers and attempt state.
@@ -372,7 +381,7 @@ impl SqliteStore {
     async fn projects_where(&self, active_only: bool) -> Result<Vec<ProjectRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT p.id, p.name, s.source, p.time_zone, p.schedule, p.lines, \
-             p.max_calls_per_number, p.retry_rules, p.ordering \
+             p.max_calls_per_number, p.retry_rules, p.ordering, p.tariff \
              FROM projects p JOIN scenarios s ON s.id = p.scenario_id \
              WHERE (p.status = 'active' OR ?) ORDER BY p.id",
         )
@@ -397,6 +406,9 @@ impl SqliteStore {
                     .map_err(|e| bad("rules", e.to_string()))?,
                 ordering: serde_json::from_str(r.get::<&str, _>(8))
                     .map_err(|e| bad("ordering", e.to_string()))?,
+                // Projects made before tariffs were stored hold `{}`: the defaults.
+                tariff: serde_json::from_str(r.get::<&str, _>(9))
+                    .map_err(|e| bad("tariff", e.to_string()))?,
             });
         }
         Ok(out)

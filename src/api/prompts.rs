@@ -1,0 +1,110 @@
+//! `PUT /prompts/{name}` (any supported audio format; 422 when it cannot be decoded) and
+//! `GET /prompts`. A prompt is kept in the database (the source of truth) and written as a
+//! file under the data directory, where scenarios find it before the bundled prompts.
+use super::error::{ApiError, ApiResult};
+use super::{ApiPath, AppState};
+use crate::media::audio::decode_bytes_8k;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+/// Longest prompt name.
+const MAX_NAME: usize = 128;
+
+/// Whether a prompt name is a plain file name (no folders, no hidden files).
+pub fn valid_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return Err(format!("a prompt name has 1 to {MAX_NAME} characters"));
+    }
+    if name.starts_with('.') {
+        return Err("a prompt name may not start with a dot".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(format!(
+            "a prompt name has letters, digits, `_`, `-` and `.` only, not {c:?}"
+        ));
+    }
+    Ok(())
+}
+
+pub async fn put(
+    State(s): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    valid_name(&name).map_err(ApiError::invalid)?;
+    let hint = std::path::Path::new(&name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_string);
+    let bytes = body.clone();
+    let label = name.clone();
+    let samples = tokio::task::spawn_blocking(move || {
+        decode_bytes_8k(&bytes, hint.as_deref(), &label).map(|s| s.len())
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("decoder task: {e}")))?
+    .map_err(|e| ApiError::invalid(format!("cannot decode the audio: {e}")))?;
+    let created = s.store.put_prompt(&name, &body).await?;
+    let path = s.settings.uploaded_prompts.join(&name);
+    write_atomically(&path, &body)
+        .await
+        .map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?;
+    s.settings.prompt_cache.invalidate(&path);
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({
+            "name": name,
+            "bytes": body.len(),
+            "duration_ms": samples as u64 / 8,
+        })),
+    ))
+}
+
+pub async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    let names: Vec<Value> = s
+        .store
+        .prompts()
+        .await?
+        .into_iter()
+        .map(|(name, data)| json!({ "name": name, "bytes": data.len() }))
+        .collect();
+    Ok(Json(json!({ "items": names })))
+}
+
+/// Writes a file through a temporary name and a rename: readers never see half a prompt.
+pub async fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".part");
+    let tmp = std::path::PathBuf::from(tmp);
+    tokio::fs::write(&tmp, data).await?;
+    tokio::fs::rename(&tmp, path).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_name;
+
+    #[test]
+    fn prompt_names_are_plain_file_names() {
+        assert!(valid_name("offer.wav").is_ok());
+        assert!(valid_name("приветствие_1.mp3").is_ok());
+        assert!(valid_name("../etc/passwd").is_err());
+        assert!(valid_name("a/b.wav").is_err());
+        assert!(valid_name(".hidden").is_err());
+        assert!(valid_name("").is_err());
+    }
+}

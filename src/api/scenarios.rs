@@ -1,0 +1,92 @@
+//! `POST /scenarios` (TOML or JSON body): validated against the stored and bundled prompts and
+//! the speech model before it is stored; 422 lists every problem with its place. JSON
+//! scenarios are stored as their TOML text, so every stored scenario loads one way.
+//! `GET /scenarios/{id}` answers the stored TOML and what it declares.
+use super::error::{ApiError, ApiResult};
+use super::{ApiPath, AppState};
+use crate::scenario::{load::json_to_toml, load_str, Format, LoadOptions, Problems, Scenario};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde_json::{json, Value};
+
+/// Validates a stored or submitted scenario the way the dialer will load it.
+pub fn validate(s: &AppState, source: &str, format: Format) -> Result<Scenario, Problems> {
+    let opts = LoadOptions {
+        prompts_dir: s.settings.prompts_dir.clone(),
+        speech: s.settings.speech.as_deref(),
+    };
+    load_str(
+        source,
+        format,
+        "scenario",
+        Some(&s.settings.uploaded_prompts),
+        &opts,
+    )
+}
+
+/// The 422 for a scenario's problems: each with its place.
+pub fn problems_error(p: &Problems) -> ApiError {
+    let details: Vec<Value> = p
+        .problems
+        .iter()
+        .map(|x| {
+            json!({
+                "line": x.line, "column": x.column, "step": x.step, "field": x.field,
+                "message": x.message, "text": x.to_string(),
+            })
+        })
+        .collect();
+    ApiError::invalid(format!(
+        "the scenario has {} problem(s): {}",
+        p.problems.len(),
+        p.problems
+            .iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    ))
+    .with_details(json!({ "problems": details }))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::bad_request(format!("the scenario is not UTF-8 text: {e}")))?;
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid("the scenario is empty"));
+    }
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("json"));
+    let format = if json_type || text.trim_start().starts_with('{') {
+        Format::Json
+    } else {
+        Format::Toml
+    };
+    let state = s.clone();
+    let src = text.to_string();
+    let checked = tokio::task::spawn_blocking(move || validate(&state, &src, format))
+        .await
+        .map_err(|e| ApiError::internal(format!("validation task: {e}")))?;
+    let scenario = checked.map_err(|p| problems_error(&p))?;
+    let toml_src = match format {
+        Format::Toml => text.to_string(),
+        Format::Json => json_to_toml(text).map_err(|p| ApiError::invalid(p.to_string()))?,
+    };
+    let id = s.store.create_scenario(&scenario.name, &toml_src).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "name": scenario.name, "results": scenario.results })),
+    ))
+}
+
+pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
+    let (name, source) = s.store.scenario(id).await?;
+    Ok(Json(json!({ "id": id, "name": name, "source": source })))
+}

@@ -1,0 +1,139 @@
+//! `POST /projects/{id}/contacts`: a CSV or XLSX file as the body, or as the first file field
+//! of a multipart form. The body is streamed into the importer (a blocking reader fed by a
+//! channel), never held whole; a `Content-Length` over the limit is refused before reading,
+//! and a stream that grows past it is refused with nothing imported.
+use super::error::{ApiError, ApiResult};
+use super::{ApiPath, AppState};
+use crate::store::import::ImportLimits;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::header;
+use axum::Json;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use std::io::Read;
+use tokio::sync::mpsc;
+
+/// Chunks in flight between the request and the importer.
+const CHANNEL_CHUNKS: usize = 16;
+
+/// A blocking `Read` over chunks sent from async code (read on the importer's thread).
+pub struct ChannelReader {
+    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    cur: Bytes,
+}
+
+impl ChannelReader {
+    pub fn new() -> (mpsc::Sender<Result<Bytes, std::io::Error>>, Self) {
+        let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+        (
+            tx,
+            Self {
+                rx,
+                cur: Bytes::new(),
+            },
+        )
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.cur = b,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        let _ = self.cur.split_to(n);
+        Ok(n)
+    }
+}
+
+pub async fn import_contacts(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    req: Request,
+) -> ApiResult<Json<Value>> {
+    let max = s.settings.import_max_bytes;
+    let limits = ImportLimits { max_bytes: max };
+    let length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|n| n > max) {
+        return Err(ApiError::too_large(format!(
+            "the file is larger than the limit of {max} bytes; nothing was imported"
+        )));
+    }
+    if length == Some(0) {
+        return Err(ApiError::invalid("the file is empty"));
+    }
+    s.store.project(id).await?;
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    let (tx, reader) = ChannelReader::new();
+    let import = s.store.import_csv(id, reader, limits);
+    let report = if multipart {
+        let mut form = Multipart::from_request(req, &s)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let feed = async move {
+            // The first field that carries a file (or the only field) is the contacts file.
+            loop {
+                match form.next_field().await {
+                    Ok(Some(mut field)) => {
+                        if field.file_name().is_none() && field.name() != Some("file") {
+                            continue;
+                        }
+                        loop {
+                            match field.chunk().await {
+                                Ok(Some(c)) => {
+                                    if tx.send(Ok(c)).await.is_err() {
+                                        return Ok(());
+                                    }
+                                }
+                                Ok(None) => return Ok(()),
+                                Err(e) => {
+                                    let _ =
+                                        tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                                    return Ok(());
+                                }
+                            }
+                        }
+                    }
+                    Ok(None) => {
+                        return Err(ApiError::invalid(
+                            "the form has no file field (send the contacts file as `file`)",
+                        ))
+                    }
+                    Err(e) => return Err(ApiError::bad_request(e.body_text())),
+                }
+            }
+        };
+        let (fed, report) = tokio::join!(feed, import);
+        fed?;
+        report?
+    } else {
+        let body: Body = req.into_body();
+        let feed = async move {
+            let mut stream = body.into_data_stream();
+            while let Some(chunk) = stream.next().await {
+                let item = chunk.map_err(|e| std::io::Error::other(e.to_string()));
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        };
+        let ((), report) = tokio::join!(feed, import);
+        report?
+    };
+    Ok(Json(json!(report)))
+}

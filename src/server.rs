@@ -1,0 +1,241 @@
+//! `autoinformer serve` (spec §10): the store, the trunk, the dialer task and the HTTP API in
+//! one process, from one `Config`. `run(config, listener, shutdown)` takes a bound listener
+//! (tests bind port 0) and a shutdown signal: on it the dialer starts no new calls, calls in
+//! progress finish within the grace, then the HTTP server stops. On a fresh data directory it
+//! creates a demo project on the sim carrier so a first start shows a campaign dialing.
+use crate::api::{self, ApiSettings, AppState};
+use crate::call::live::LiveSettings;
+use crate::call::CallConfig;
+use crate::config::Config;
+use crate::dialer::attempts::RetryRule;
+use crate::dialer::run::{Clock, Dialer};
+use crate::media::prompt::PromptCache;
+use crate::store::import::ImportLimits;
+use crate::store::sqlite::SqliteStore;
+use crate::store::NewProject;
+use anyhow::Context;
+use rand::RngCore;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The database file under the data directory.
+pub const DB_FILE: &str = "autoinformer.db";
+/// Prompts stored through the API, under the data directory.
+pub const UPLOADED_PROMPTS: &str = "prompts";
+
+/// The demo project's scenario and prompts, bundled so `serve` needs no files around it.
+const DEMO_SCENARIO: &str = include_str!("../examples/survey/scenario.toml");
+const DEMO_PROMPTS: [(&str, &[u8]); 2] = [
+    (
+        "question.wav",
+        include_bytes!("../examples/survey/question.wav"),
+    ),
+    (
+        "thanks.wav",
+        include_bytes!("../examples/survey/thanks.wav"),
+    ),
+];
+/// The demo project's name.
+pub const DEMO_PROJECT: &str = "Демо: опрос жильцов";
+
+/// What `run` reports once it is up (tests and the command line).
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub addr: std::net::SocketAddr,
+    /// The admin token, when this start generated it (shown once).
+    pub generated_token: Option<String>,
+    pub demo_project: Option<i64>,
+}
+
+/// Runs everything until `shutdown` fires. `on_start` is called once the API is reachable.
+pub async fn run(
+    cfg: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+    on_start: impl FnOnce(&Started),
+) -> anyhow::Result<()> {
+    let addr = listener
+        .local_addr()
+        .context("reading the listen address")?;
+    std::fs::create_dir_all(&cfg.data)
+        .with_context(|| format!("creating the data directory {}", cfg.data.display()))?;
+    let store = SqliteStore::open(&cfg.data.join(DB_FILE))
+        .await
+        .context("opening the database")?;
+    let generated_token = ensure_token(&store, &cfg).await?;
+    let uploaded = cfg.data.join(UPLOADED_PROMPTS);
+    restore_prompts(&store, &uploaded).await?;
+    let speech = crate::cli::load_speech(&cfg.model)?;
+    let trunk = crate::telephony::start_trunk(&cfg.trunk, &cfg.prompts)
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the {} trunk: {e}", cfg.trunk.kind))?;
+    let prompt_cache = PromptCache::new();
+    let settings = Arc::new(ApiSettings {
+        prompts_dir: cfg.prompts.clone(),
+        uploaded_prompts: uploaded.clone(),
+        prompt_cache: prompt_cache.clone(),
+        speech: speech.clone(),
+        import_max_bytes: cfg.import.max_bytes,
+    });
+    let demo_project = if cfg.demo && store.project_count().await? == 0 {
+        Some(create_demo(&store, &uploaded, &cfg).await?)
+    } else {
+        None
+    };
+    let call_cfg = CallConfig {
+        prompts: prompt_cache,
+        prompts_dir: cfg.prompts.clone(),
+        speech,
+        amd: cfg.calls.amd,
+    };
+    let live = LiveSettings {
+        ring_timeout: Duration::from_secs(cfg.calls.ring_timeout_s),
+        max_duration: Duration::from_secs(cfg.calls.max_call_s),
+        recordings: cfg.calls.record.then(|| cfg.data.join("recordings")),
+        ..Default::default()
+    };
+    let dialer = Dialer::new(store.clone(), trunk, call_cfg, live, Clock::System)
+        .with_uploaded_prompts(uploaded);
+    let stop_dialing = CancellationToken::new();
+    let dialer_task = tokio::spawn(dialer.run(
+        Duration::from_millis(cfg.dialer.pass_ms.max(10)),
+        stop_dialing.clone(),
+        Duration::from_secs(cfg.dialer.shutdown_grace_s),
+    ));
+    let state = AppState {
+        store,
+        settings,
+        metrics: Default::default(),
+    };
+    let stop_http = CancellationToken::new();
+    let http = {
+        let stop = stop_http.clone();
+        let app = api::router(state);
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        })
+    };
+    tracing::info!(%addr, "serving");
+    on_start(&Started {
+        addr,
+        generated_token,
+        demo_project,
+    });
+    shutdown.cancelled().await;
+    tracing::info!("shutting down: no new calls");
+    stop_dialing.cancel();
+    if let Err(e) = dialer_task.await {
+        tracing::error!(error = %e, "the dialer task failed");
+    }
+    stop_http.cancel();
+    match http.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(anyhow::anyhow!("HTTP server: {e}")),
+        Err(e) => Err(anyhow::anyhow!("HTTP server task: {e}")),
+    }
+}
+
+/// Makes sure an admin token exists: the configured one, or a new one (answered, to print).
+async fn ensure_token(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Option<String>> {
+    let configured = cfg.admin_token.0.trim();
+    if !configured.is_empty() {
+        if configured.len() < 16 {
+            anyhow::bail!(
+                "admin_token (AUTOINFORMER_ADMIN_TOKEN) is {} characters: use at least 16",
+                configured.len()
+            );
+        }
+        store.add_token("admin (configured)", configured).await?;
+        return Ok(None);
+    }
+    if store.token_count().await? > 0 {
+        return Ok(None);
+    }
+    let mut raw = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    store.add_token("admin (generated)", &token).await?;
+    Ok(Some(token))
+}
+
+/// Writes every stored prompt to the uploaded-prompts folder (the database is the truth).
+async fn restore_prompts(store: &SqliteStore, dir: &Path) -> anyhow::Result<()> {
+    for (name, data) in store.prompts().await? {
+        let path = dir.join(&name);
+        let same = tokio::fs::read(&path).await.is_ok_and(|d| d == data);
+        if !same {
+            crate::api::write_prompt_file(&path, &data)
+                .await
+                .with_context(|| format!("writing the prompt {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The demo project: the bundled survey, one contact per sim behaviour (some with two
+/// numbers), dialing round the clock with short retry intervals, active.
+async fn create_demo(store: &SqliteStore, uploaded: &Path, cfg: &Config) -> anyhow::Result<i64> {
+    for (name, data) in DEMO_PROMPTS {
+        store.put_prompt(name, data).await?;
+        crate::api::write_prompt_file(&uploaded.join(name), data).await?;
+    }
+    let scenario = store
+        .create_scenario("Опрос: уборка подъезда", DEMO_SCENARIO)
+        .await?;
+    let quick = RetryRule {
+        attempts: 2,
+        interval_s: 20,
+    };
+    let retry_rules: BTreeMap<String, RetryRule> = crate::dialer::attempts::RETRYABLE
+        .iter()
+        .map(|r| (r.to_string(), quick))
+        .collect();
+    let id = store
+        .create_project(&NewProject {
+            name: DEMO_PROJECT.into(),
+            scenario_id: scenario,
+            schedule: vec!["daily 00:00-24:00".into()],
+            lines: 5,
+            retry_rules,
+            ..Default::default()
+        })
+        .await?;
+    let report = store
+        .import_csv(
+            id,
+            std::io::Cursor::new(demo_contacts().into_bytes()),
+            ImportLimits {
+                max_bytes: cfg.import.max_bytes,
+            },
+        )
+        .await?;
+    tracing::info!(?report, "demo contacts imported");
+    store.activate(id).await?;
+    Ok(id)
+}
+
+/// Demo contacts: the sim carrier picks each number's behaviour by its last digit.
+fn demo_contacts() -> String {
+    let people = [
+        ("Иванов Иван", "8 (999) 100-00-15", ""), // presses 1 (in-band)
+        ("Петрова Анна", "+7 999 100-00-26", ""), // presses 2 (RFC 4733)
+        ("Сидоров Пётр", "+79991000031", "+79991000045"), // busy, then a person on the 2nd
+        ("Кузнецова Ольга", "89991000042", ""),   // declines (603)
+        ("Смирнов Алексей", "+7 999 100 00 53", ""), // unreachable (SIT)
+        ("Волкова Мария", "+7 999 100 00 64", ""), // carrier voicemail
+        ("Морозов Дмитрий", "+7 999 100 00 78", ""), // silent
+        ("Новикова Елена", "+7 999 100 00 89", ""), // hangs up mid-message
+        ("Фёдоров Игорь", "+7 999 100 00 90", "+7 999 100 01 05"), // no answer, then presses 1
+        ("Соколова Татьяна", "+7 999 100 01 16", ""), // presses 2
+    ];
+    let mut csv = String::from("ФИО;Телефон;Телефон 2;Лицевой счет\n");
+    for (i, (name, a, b)) in people.iter().enumerate() {
+        csv.push_str(&format!("{name};{a};{b};{}\n", 100_201 + i));
+    }
+    csv
+}
