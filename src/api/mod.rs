@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{id}/pause", post(projects::pause))
         .route("/projects/{id}/stats", get(projects::stats))
         .route("/projects/{id}/last-results", get(projects::last_results))
+        .route("/projects/{id}/decisions", get(projects::decisions))
         .route("/calls", get(projects::calls))
         .route("/calls/{id}", get(projects::call))
         .route(

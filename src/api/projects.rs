@@ -90,6 +90,29 @@ pub async fn last_results(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct DecisionsQuery {
+    /// Decision id cursor: the previous page's `next`.
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// The dialer's decisions for a project (dial, skip, result, close), each with its reason.
+pub async fn decisions(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<DecisionsQuery>,
+) -> ApiResult<Json<Value>> {
+    let limit = page_size(q.limit)?;
+    s.store.project(id).await?;
+    let items = s.store.decisions(id, q.before, limit).await?;
+    let next = (items.len() as u32 == limit)
+        .then(|| items.last().map(|d| d.id))
+        .flatten();
+    Ok(Json(json!({ "items": items, "next": next })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CallsQuery {
     project_id: Option<i64>,
     contact_id: Option<i64>,

@@ -46,6 +46,7 @@ pub struct CallFilter {
     pub result: Option<String>,
     /// Keyset cursor: only calls with a smaller id (the previous page's `next`).
     pub before_id: Option<i64>,
+    /// Page size; 0 means the largest page (`MAX_PAGE`).
     pub limit: u32,
 }
 
@@ -98,6 +99,18 @@ pub struct LastResult {
     pub priority: i64,
     pub calls: i64,
     pub last_call: Option<CallView>,
+}
+
+/// One entry of the dialer's decision log.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Decision {
+    pub id: i64,
+    pub at: i64,
+    pub contact_id: Option<i64>,
+    pub number: Option<String>,
+    /// `dial`, `skip`, `result` or `close`.
+    pub decision: String,
+    pub reason: String,
 }
 
 /// The label of a result code.
@@ -228,7 +241,12 @@ impl SqliteStore {
         if let Some(b) = f.before_id {
             q = q.bind(b);
         }
-        q = q.bind(i64::from(f.limit.clamp(1, MAX_PAGE)));
+        let limit = if f.limit == 0 {
+            MAX_PAGE
+        } else {
+            f.limit.min(MAX_PAGE)
+        };
+        q = q.bind(i64::from(limit));
         let rows = q.fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| call_view(r, 0)).collect())
     }
@@ -412,6 +430,35 @@ impl SqliteStore {
             .await?
             .rows_affected()
             > 0)
+    }
+
+    /// The dialer's decision log of a project, newest first: (at, contact, number, decision,
+    /// reason).
+    pub async fn decisions(
+        &self,
+        project_id: i64,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT id, at, contact_id, number, decision, reason FROM decisions \
+             WHERE project_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(project_id)
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(i64::from(limit.clamp(1, MAX_PAGE)))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Decision {
+            id: r.get(0),
+            at: r.get(1),
+            contact_id: r.get(2),
+            number: r.get(3),
+            decision: r.get(4),
+            reason: r.get(5),
+        })
+        .collect())
     }
 
     /// Calls up now and finished calls by result, over all projects (metrics).

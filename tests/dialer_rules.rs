@@ -1,0 +1,265 @@
+//! The dialer's gates (spec §2) against a real SQLite file, each rule its own test, with the
+//! dialer's clock set by hand (no waiting for schedules): status × schedule, pausing, the
+//! callee's own zone, the stop list, lines per project with fair sharing under the trunk's
+//! limit, and ordering — every dial and skip logged with its reason. Calls go to the sim
+//! carrier's "no answer" numbers and are cut by a 1 s ring timeout.
+use autoinformer::call::live::LiveSettings;
+use autoinformer::call::CallConfig;
+use autoinformer::dialer::run::{Clock, Dialer};
+use autoinformer::media::prompt::PromptCache;
+use autoinformer::store::import::ImportLimits;
+use autoinformer::store::sqlite::SqliteStore;
+use autoinformer::store::NewProject;
+use autoinformer::telephony::sim::{SimConfig, SimTrunk};
+use chrono::TimeZone;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Setup {
+    store: SqliteStore,
+    dialer: Dialer,
+    clock: Clock,
+    scenario: i64,
+}
+
+/// A store with the survey scenario, a dialer on the sim carrier (`trunk_max` calls at once),
+/// its clock at `at` (UTC).
+async fn setup(dir: &Path, trunk_max: usize, at: chrono::DateTime<chrono::Utc>) -> Setup {
+    let store = SqliteStore::open(&dir.join("autoinformer.db"))
+        .await
+        .unwrap();
+    let source = std::fs::read_to_string(root().join("examples/survey/scenario.toml")).unwrap();
+    let scenario = store.create_scenario("Опрос", &source).await.unwrap();
+    let sim = SimConfig {
+        ring_min_s: 5.0,
+        ring_max_s: 5.0,
+        max_calls: trunk_max,
+        ..Default::default()
+    };
+    let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
+    let cfg = CallConfig {
+        prompts: PromptCache::new(),
+        prompts_dir: root().join("examples/survey"),
+        speech: None,
+        amd: true,
+    };
+    let live = LiveSettings {
+        ring_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let clock = Clock::manual(at);
+    let dialer = Dialer::new(store.clone(), trunk, cfg, live, clock.clone());
+    Setup {
+        store,
+        dialer,
+        clock,
+        scenario,
+    }
+}
+
+async fn project(s: &Setup, name: &str, schedule: &[&str], lines: u32, csv: &str) -> i64 {
+    let p = s
+        .store
+        .create_project(&NewProject {
+            name: name.into(),
+            scenario_id: s.scenario,
+            schedule: schedule.iter().map(|w| w.to_string()).collect(),
+            lines,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let r = s
+        .store
+        .import_csv(
+            p,
+            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            ImportLimits::default(),
+        )
+        .await
+        .unwrap();
+    assert!(r.rejected.is_empty(), "{r:?}");
+    s.store.activate(p).await.unwrap();
+    p
+}
+
+/// `n` contacts whose numbers the sim carrier never answers (last digit 0).
+fn no_answer_contacts(n: u32, prefix: &str) -> String {
+    let mut csv = String::from("Имя;Телефон;Приоритет\n");
+    for i in 0..n {
+        csv.push_str(&format!("Абонент {i};{prefix}{:03}0;{i}\n", i));
+    }
+    csv
+}
+
+fn msk(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono::Utc> {
+    chrono_tz::Europe::Moscow
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_the_schedule_nothing_dials_and_pausing_stops_new_calls_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Saturday 2026-12-05 12:00 in Moscow: outside a weekday schedule.
+    let mut s = setup(dir.path(), 100, msk(2026, 12, 5, 12, 0)).await;
+    let p = project(
+        &s,
+        "Будни",
+        &["mon-fri 09:00-18:00"],
+        2,
+        &no_answer_contacts(6, "+7999400"),
+    )
+    .await;
+    assert_eq!(s.dialer.pass().await.unwrap().started, 0, "Saturday");
+    // Monday 08:59 Moscow: still closed; 09:00: open, two lines.
+    s.clock.advance(Duration::from_secs(44 * 3600 + 59 * 60));
+    assert_eq!(s.dialer.pass().await.unwrap().started, 0, "Monday 08:59");
+    s.clock.advance(Duration::from_secs(60));
+    assert_eq!(s.dialer.pass().await.unwrap().started, 2, "Monday 09:00");
+    // Lines are full: nothing more while those two are up.
+    assert_eq!(s.dialer.pass().await.unwrap().started, 0);
+    s.dialer.drain().await;
+    // Paused: nothing new, however due.
+    s.store.pause(p).await.unwrap();
+    assert_eq!(s.dialer.pass().await.unwrap().started, 0, "paused");
+    s.clock.advance(Duration::from_secs(3600));
+    assert_eq!(
+        s.dialer.pass().await.unwrap().started,
+        0,
+        "paused an hour later"
+    );
+    s.store.activate(p).await.unwrap();
+    assert_eq!(s.dialer.pass().await.unwrap().started, 2, "active again");
+    s.dialer.drain().await;
+    // A window across midnight belongs to its start day: Monday 23:00–02:00 is open at
+    // Tuesday 01:00 and closed at Tuesday 23:30.
+    let night = project(
+        &s,
+        "Ночь",
+        &["mon 23:00-02:00"],
+        1,
+        &no_answer_contacts(3, "+7999500"),
+    )
+    .await;
+    s.store.pause(p).await.unwrap();
+    s.clock.advance(Duration::from_secs(15 * 3600)); // Tuesday 01:00
+    assert_eq!(s.dialer.pass().await.unwrap().started, 1, "Tuesday 01:00");
+    s.dialer.drain().await;
+    s.clock.advance(Duration::from_secs(22 * 3600 + 30 * 60)); // Tuesday 23:30
+    assert_eq!(s.dialer.pass().await.unwrap().started, 0, "Tuesday 23:30");
+    let _ = night;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callees_own_zone_and_the_stop_list_skip_a_number_with_the_reason_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    // 20:30 in Moscow is 03:30 in Vladivostok.
+    let mut s = setup(dir.path(), 100, msk(2026, 12, 1, 20, 30)).await;
+    let csv = "Имя;Телефон\nМосква;+74951230000\nВладивосток;+74232340000\nСтоп;+74951230010\n";
+    let p = project(&s, "Зоны", &["daily 09:00-21:00"], 10, csv).await;
+    s.store
+        .add_to_stop_list("+74951230010", "asked not to call")
+        .await
+        .unwrap();
+    let r = s.dialer.pass().await.unwrap();
+    assert_eq!((r.started, r.skipped), (1, 2), "{r:?}");
+    s.dialer.drain().await;
+    let log = s.store.decisions(p, None, 100).await.unwrap();
+    let reason = |n: &str, d: &str| {
+        log.iter()
+            .find(|x| x.number.as_deref() == Some(n) && x.decision == d)
+            .map(|x| x.reason.clone())
+            .unwrap_or_else(|| panic!("no {d} for {n}: {log:?}"))
+    };
+    assert!(reason("+74951230000", "dial").contains("number 1 of 1"));
+    assert_eq!(
+        reason("+74232340000", "skip"),
+        "outside the window in the callee's zone Asia/Vladivostok"
+    );
+    assert_eq!(reason("+74951230010", "skip"), "number is on the stop list");
+    assert!(reason("+74951230000", "result").starts_with("no_answer"));
+    // 02:00 next day in Moscow is 09:00 in Vladivostok: the project is closed then; at
+    // 09:00 Moscow (16:00 there) both windows are open and the Vladivostok number dials.
+    s.clock.advance(Duration::from_secs(12 * 3600 + 30 * 60));
+    let r = s.dialer.pass().await.unwrap();
+    s.dialer.drain().await;
+    assert_eq!(r.started, 2, "Moscow (retry due) and Vladivostok: {r:?}");
+    let calls = s.store.list_calls(&Default::default()).await.unwrap();
+    assert!(
+        calls.iter().all(|c| c.number != "+74951230010"),
+        "never dialed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lines_cap_each_project_and_the_trunks_free_lines_are_shared_fairly() {
+    let dir = tempfile::tempdir().unwrap();
+    // The trunk takes 8 calls at once; project A may use 3 lines, B 10, C 10.
+    let mut s = setup(dir.path(), 8, msk(2026, 12, 1, 12, 0)).await;
+    let a = project(
+        &s,
+        "A",
+        &["daily 00:00-24:00"],
+        3,
+        &no_answer_contacts(20, "+7999601"),
+    )
+    .await;
+    let b = project(
+        &s,
+        "B",
+        &["daily 00:00-24:00"],
+        10,
+        &no_answer_contacts(20, "+7999602"),
+    )
+    .await;
+    let c = project(
+        &s,
+        "C",
+        &["daily 00:00-24:00"],
+        10,
+        &no_answer_contacts(20, "+7999603"),
+    )
+    .await;
+    let r = s.dialer.pass().await.unwrap();
+    assert_eq!(r.started, 8, "the trunk's limit");
+    let calls = s.store.list_calls(&Default::default()).await.unwrap();
+    let up = |p: i64| calls.iter().filter(|k| k.project_id == p).count();
+    // One line at a time to the project with the fewest calls up: A stops at its 3.
+    assert_eq!((up(a), up(b), up(c)), (3, 3, 2), "{calls:?}");
+    assert_eq!(s.dialer.pass().await.unwrap().started, 0, "trunk full");
+    s.dialer.drain().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_are_taken_by_priority_then_import_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = setup(dir.path(), 100, msk(2026, 12, 1, 12, 0)).await;
+    let csv = "Имя;Телефон;Приоритет\nпервый;+79997000010;0\nважный;+79997000020;5\nвторой;+79997000030;0\nсрочный;+79997000040;9\n";
+    let p = project(&s, "Порядок", &["daily 00:00-24:00"], 1, csv).await;
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        assert_eq!(s.dialer.pass().await.unwrap().started, 1);
+        s.dialer.drain().await;
+    }
+    for d in s.store.decisions(p, None, 100).await.unwrap().iter().rev() {
+        if d.decision == "dial" {
+            order.push(d.number.clone().unwrap());
+        }
+    }
+    assert_eq!(
+        order,
+        [
+            "+79997000040",
+            "+79997000020",
+            "+79997000010",
+            "+79997000030"
+        ]
+    );
+}
