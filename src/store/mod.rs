@@ -5,6 +5,7 @@
 
 pub mod import;
 pub mod phone;
+pub mod registry;
 pub mod sqlite;
 
 use crate::dialer::attempts::RetryRule;
