@@ -1,10 +1,13 @@
 //! The store: projects, scenarios, contacts and their numbers, calls, the decision log and the
 //! stop list, behind the `Store` trait so that a PostgreSQL implementation can be added without
 //! touching its users. `sqlite` is the single-node default (sqlx, migrations in `migrations/`).
-//! Pure parts: phone number normalisation (`phone`) and the streaming CSV reader (`import`).
+//! Pure parts: phone number normalisation (`phone`), the streaming contacts reader (`import`),
+//! the numbering-plan registry (`registry`: callee zones of mobile ranges). `reports` is the
+//! read side for the API and exports.
 
 pub mod import;
 pub mod phone;
+pub mod registry;
 pub mod reports;
 pub mod sqlite;
 
