@@ -11,6 +11,7 @@ use crate::dialer::attempts::RetryRule;
 use crate::dialer::run::{Clock, Dialer};
 use crate::media::prompt::PromptCache;
 use crate::store::import::ImportLimits;
+use crate::store::registry::Registry;
 use crate::store::sqlite::SqliteStore;
 use crate::store::NewProject;
 use anyhow::Context;
@@ -97,8 +98,11 @@ pub async fn run(
         recordings: cfg.calls.record.then(|| cfg.data.join("recordings")),
         ..Default::default()
     };
-    let dialer = Dialer::new(store.clone(), trunk, call_cfg, live, Clock::System)
+    let mut dialer = Dialer::new(store.clone(), trunk, call_cfg, live, Clock::System)
         .with_uploaded_prompts(uploaded);
+    if let Some(r) = load_registry(&cfg.numbering_registry)? {
+        dialer = dialer.with_registry(Arc::new(r));
+    }
     let stop_dialing = CancellationToken::new();
     let dialer_task = tokio::spawn(dialer.run(
         Duration::from_millis(cfg.dialer.pass_ms.max(10)),
@@ -138,6 +142,31 @@ pub async fn run(
         Ok(Err(e)) => Err(anyhow::anyhow!("HTTP server: {e}")),
         Err(e) => Err(anyhow::anyhow!("HTTP server task: {e}")),
     }
+}
+
+/// Loads the numbering-plan registry files, later files winning where ranges overlap; a file
+/// that cannot be read stops the start (naming it), rows it cannot place are logged.
+fn load_registry(paths: &[std::path::PathBuf]) -> anyhow::Result<Option<Registry>> {
+    let mut all: Option<Registry> = None;
+    for path in paths {
+        let (r, problems) = Registry::load_file(path, crate::store::registry::MAX_FILE_BYTES)
+            .with_context(|| format!("numbering_registry: {}", path.display()))?;
+        tracing::info!(
+            file = %path.display(),
+            ranges = r.len(),
+            rows = r.rows(),
+            problems = problems.len(),
+            "numbering-plan registry loaded"
+        );
+        for p in problems.iter().take(20) {
+            tracing::warn!(file = %path.display(), line = p.line, value = %p.value, reason = %p.reason, "registry row skipped");
+        }
+        match &mut all {
+            Some(a) => a.extend(r),
+            None => all = Some(r),
+        }
+    }
+    Ok(all)
 }
 
 /// Makes sure an admin token exists: the configured one, or a new one (answered, to print).

@@ -263,3 +263,45 @@ async fn contacts_are_taken_by_priority_then_import_order() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mobile_number_takes_its_zone_from_the_loaded_numbering_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), 100, msk(2026, 12, 1, 20, 30)).await;
+    let registry = "АВС/ DEF;От;До;Емкость;Оператор;Регион\n\
+                    924;0000000;0999999;1000000;ПАО \"МегаФон\";Приморский край\n";
+    let (reg, problems) =
+        autoinformer::store::registry::Registry::parse(registry.as_bytes()).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let mut dialer = s.dialer.with_registry(Arc::new(reg));
+    let csv = "Имя;Телефон\nПриморье;+79240000010\nМосква моб.;+79250000010\n";
+    let p = s
+        .store
+        .create_project(&NewProject {
+            name: "Реестр".into(),
+            scenario_id: s.scenario,
+            schedule: vec!["daily 09:00-21:00".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    s.store
+        .import_csv(
+            p,
+            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            ImportLimits::default(),
+        )
+        .await
+        .unwrap();
+    s.store.activate(p).await.unwrap();
+    let r = dialer.pass().await.unwrap();
+    dialer.drain().await;
+    assert_eq!((r.started, r.skipped), (1, 1), "{r:?}");
+    let log = s.store.decisions(p, None, 100).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|d| d.number.as_deref() == Some("+79240000010")
+                && d.reason == "outside the window in the callee's zone Asia/Vladivostok"),
+        "{log:?}"
+    );
+}

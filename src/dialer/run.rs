@@ -72,6 +72,8 @@ pub struct Dialer {
     scenarios: HashMap<i64, Arc<Scenario>>,
     /// Where prompts stored through the API are (looked up before the prompts directory).
     uploaded_prompts: Option<std::path::PathBuf>,
+    /// Callee zones of numbers the built-in geographic table does not place (mobile ranges).
+    registry: Option<Arc<crate::store::registry::Registry>>,
     tasks: tokio::task::JoinSet<()>,
 }
 
@@ -92,8 +94,16 @@ impl Dialer {
             in_flight: Arc::new(Mutex::new(HashMap::new())),
             scenarios: HashMap::new(),
             uploaded_prompts: None,
+            registry: None,
             tasks: tokio::task::JoinSet::new(),
         }
+    }
+
+    /// Numbers whose zone the import did not know take it from the numbering-plan registry
+    /// (looked up at dial time, so a registry loaded later applies to contacts already there).
+    pub fn with_registry(mut self, registry: Arc<crate::store::registry::Registry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// Scenarios look up prompts in `dir` first (prompts stored through the API), then in the
@@ -253,7 +263,9 @@ impl Dialer {
                 let Some((number, tz)) = contact.numbers.get(next.number).cloned() else {
                     continue;
                 };
-                let callee_tz = tz.and_then(|z| z.parse().ok());
+                let callee_tz = tz
+                    .and_then(|z| z.parse().ok())
+                    .or_else(|| self.registry.as_ref().and_then(|r| r.zone(&number)));
                 let listed = self.store.stop_listed(&number).await?;
                 if let Err(skip) =
                     decide::number_may_dial(schedule, callee_tz, listed, next.not_before, now)
