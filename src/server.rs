@@ -98,8 +98,14 @@ pub async fn run(
         recordings: cfg.calls.record.then(|| cfg.data.join("recordings")),
         ..Default::default()
     };
-    let mut dialer = Dialer::new(store.clone(), trunk, call_cfg, live, Clock::System)
-        .with_uploaded_prompts(uploaded);
+    let mut dialer = Dialer::new(
+        Arc::new(store.clone()),
+        trunk,
+        call_cfg,
+        live,
+        Clock::System,
+    )
+    .with_uploaded_prompts(uploaded);
     if let Some(r) = load_registry(&cfg.numbering_registry)? {
         dialer = dialer.with_registry(Arc::new(r));
     }

@@ -53,7 +53,7 @@ async fn setup(dir: &Path, trunk_max: usize, at: chrono::DateTime<chrono::Utc>) 
         ..Default::default()
     };
     let clock = Clock::manual(at);
-    let dialer = Dialer::new(store.clone(), trunk, cfg, live, clock.clone());
+    let dialer = Dialer::new(Arc::new(store.clone()), trunk, cfg, live, clock.clone());
     Setup {
         store,
         dialer,

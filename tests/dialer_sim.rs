@@ -70,7 +70,7 @@ async fn setup(dir: &Path, csv: &str) -> (SqliteStore, i64, Dialer, Clock) {
         ring_timeout: Duration::from_secs(3),
         ..Default::default()
     };
-    let dialer = Dialer::new(store.clone(), trunk, cfg, live, clock.clone());
+    let dialer = Dialer::new(Arc::new(store.clone()), trunk, cfg, live, clock.clone());
     (store, p, dialer, clock)
 }
 

@@ -12,8 +12,7 @@ use super::schedule::Schedule;
 use crate::call::live::{run_call, LiveSettings};
 use crate::call::{CallConfig, CallEvent};
 use crate::scenario::{load_str, Format, LoadOptions, Scenario};
-use crate::store::sqlite::{FinishedCall, ProjectRow, SqliteStore};
-use crate::store::StoreError;
+use crate::store::{FinishedCall, ProjectRow, Store, StoreError};
 use crate::telephony::trunk::{DialRequest, Trunk};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -63,7 +62,7 @@ pub struct PassReport {
 
 /// The dialer.
 pub struct Dialer {
-    store: SqliteStore,
+    store: Arc<dyn Store>,
     trunk: Arc<dyn Trunk>,
     call_cfg: CallConfig,
     live: LiveSettings,
@@ -79,7 +78,7 @@ pub struct Dialer {
 
 impl Dialer {
     pub fn new(
-        store: SqliteStore,
+        store: Arc<dyn Store>,
         trunk: Arc<dyn Trunk>,
         call_cfg: CallConfig,
         live: LiveSettings,
@@ -346,7 +345,7 @@ impl Dialer {
         &mut self,
         p: ProjectRow,
         scenario: Arc<Scenario>,
-        mut contact: crate::store::sqlite::DueContact,
+        mut contact: crate::store::DueContact,
         idx: usize,
         number: String,
         call_id: i64,

@@ -109,7 +109,53 @@ pub trait Store: Send + Sync {
     fn activate(&self, project_id: i64) -> BoxFuture<'_, Result<(), StoreError>>;
     fn pause(&self, project_id: i64) -> BoxFuture<'_, Result<(), StoreError>>;
     fn stats(&self, project_id: i64) -> BoxFuture<'_, Result<ProjectStats, StoreError>>;
+
+    // What the dialer needs (it sees the store only through these).
+    /// Active projects with everything the dialer needs.
+    fn dialing_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>>;
+    /// Every project (recovery needs the rules of paused ones too).
+    fn all_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>>;
+    /// Contacts due at `now`, up to `limit`.
+    fn due_contacts(
+        &self,
+        project_id: i64,
+        now: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<DueContact>, StoreError>>;
+    /// Records a call as started and parks its contact, atomically; `Conflict` when the
+    /// contact is no longer due (never dialed twice).
+    fn start_call<'a>(
+        &'a self,
+        project_id: i64,
+        contact_id: i64,
+        number: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<i64, StoreError>>;
+    /// Writes a call's result with its contact's new state, atomically.
+    fn finish_call<'a, 'b: 'a>(
+        &'a self,
+        f: &'a FinishedCall<'b>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Calls left in progress by a stop.
+    fn in_flight(&self) -> BoxFuture<'_, Result<Vec<InFlight>, StoreError>>;
+    /// One contact's numbers and attempt state.
+    fn contact(&self, id: i64) -> BoxFuture<'_, Result<DueContact, StoreError>>;
+    /// Appends to the decision log.
+    #[allow(clippy::too_many_arguments)]
+    fn log_decision<'a>(
+        &'a self,
+        at: i64,
+        project_id: i64,
+        contact_id: Option<i64>,
+        number: Option<&'a str>,
+        decision: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Whether a number is on the stop list.
+    fn stop_listed<'a>(&'a self, e164: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
 }
+
+pub use sqlite::{DueContact, FinishedCall, InFlight, ProjectRow};
 
 impl Store for sqlite::SqliteStore {
     fn create_scenario<'a>(
@@ -140,5 +186,60 @@ impl Store for sqlite::SqliteStore {
     }
     fn stats(&self, project_id: i64) -> BoxFuture<'_, Result<ProjectStats, StoreError>> {
         Box::pin(sqlite::SqliteStore::stats(self, project_id))
+    }
+    fn dialing_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>> {
+        Box::pin(sqlite::SqliteStore::dialing_projects(self))
+    }
+    fn all_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>> {
+        Box::pin(sqlite::SqliteStore::all_projects(self))
+    }
+    fn due_contacts(
+        &self,
+        project_id: i64,
+        now: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<DueContact>, StoreError>> {
+        Box::pin(sqlite::SqliteStore::due_contacts(
+            self, project_id, now, limit,
+        ))
+    }
+    fn start_call<'a>(
+        &'a self,
+        project_id: i64,
+        contact_id: i64,
+        number: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<i64, StoreError>> {
+        Box::pin(sqlite::SqliteStore::start_call(
+            self, project_id, contact_id, number, now,
+        ))
+    }
+    fn finish_call<'a, 'b: 'a>(
+        &'a self,
+        f: &'a FinishedCall<'b>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(sqlite::SqliteStore::finish_call(self, f))
+    }
+    fn in_flight(&self) -> BoxFuture<'_, Result<Vec<InFlight>, StoreError>> {
+        Box::pin(sqlite::SqliteStore::in_flight(self))
+    }
+    fn contact(&self, id: i64) -> BoxFuture<'_, Result<DueContact, StoreError>> {
+        Box::pin(sqlite::SqliteStore::contact(self, id))
+    }
+    fn log_decision<'a>(
+        &'a self,
+        at: i64,
+        project_id: i64,
+        contact_id: Option<i64>,
+        number: Option<&'a str>,
+        decision: &'a str,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(sqlite::SqliteStore::log_decision(
+            self, at, project_id, contact_id, number, decision, reason,
+        ))
+    }
+    fn stop_listed<'a>(&'a self, e164: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(sqlite::SqliteStore::stop_listed(self, e164))
     }
 }
