@@ -3,8 +3,10 @@
 //! touching its users. `sqlite` is the single-node default (sqlx, migrations in `migrations/`).
 //! Pure parts: phone number normalisation (`phone`) and the streaming CSV reader (`import`).
 
+pub mod export;
 pub mod import;
 pub mod phone;
+pub mod spreadsheet;
 pub mod sqlite;
 
 use crate::dialer::attempts::RetryRule;
