@@ -101,6 +101,20 @@ fn classify(header: &str) -> Column {
     }
 }
 
+/// What a spreadsheet shows (and writes to CSV) in a cell whose formula failed.
+const SPREADSHEET_ERRORS: &[&str] = &[
+    "#N/A",
+    "#DIV/0!",
+    "#VALUE!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#NULL!",
+    "#GETTING_DATA",
+    "#SPILL!",
+    "#CALC!",
+];
+
 /// Row handling shared by every reader: the header's columns, a row of cell texts → a contact or
 /// row problems, the numbers seen in this file (a number seen again merges) and the counts.
 pub(super) struct ContactRows {
@@ -156,6 +170,17 @@ impl ContactRows {
             // Problems come only from non-empty values, so a blank row has reported nothing.
             blank &= value.is_empty();
             match self.columns.get(i) {
+                Some(Column::Phone) if SPREADSHEET_ERRORS.contains(&value) => {
+                    // Kept whole: `#N/A` split at its `/` would be two meaningless problems.
+                    any_number = true;
+                    report.rejected.push(RowProblem {
+                        row,
+                        value: value.to_string(),
+                        reason: "a spreadsheet error value, not a phone number: fix the \
+                                 formula or type the number"
+                            .into(),
+                    });
+                }
                 Some(Column::Phone) => {
                     // A cell may hold several numbers separated by commas or semicolons.
                     for part in value
