@@ -18,7 +18,7 @@ pub use super::spreadsheet::{read_xlsx, WorkbookProblem};
 /// One contact read from a row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportedContact {
-    /// 1-based data row (the header is row 1, the first contact row 2 — as a spreadsheet shows).
+    /// 1-based row as a spreadsheet shows it (in a CSV the header is row 1, the first contact 2).
     pub row: u64,
     pub name: Option<String>,
     /// Normalised numbers, in the row's column order, without duplicates.

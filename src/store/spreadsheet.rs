@@ -5,6 +5,7 @@
 //! first non-empty row is the header), and rendering cells to the text a user sees: a phone
 //! number stored as the number 7.9123456789E10 becomes `79123456789`. Every row goes to the row
 //! handling CSV uses (`import::ContactRows`); this file must never judge a value itself.
+//! calamine runs under `catch_unwind`: a file that makes it panic is reported as damaged.
 //!
 //! Memory: the file is held whole (the formats need seeking), capped by
 //! `ImportLimits::max_bytes` while reading; xlsx and xlsb sheets are then streamed cell by cell,
@@ -19,6 +20,7 @@ use calamine::{
 };
 use std::fmt::Display;
 use std::io::{Cursor, Read};
+use std::panic::AssertUnwindSafe;
 
 /// Why a spreadsheet cannot be opened; each says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +91,14 @@ pub fn read_xlsx<R: Read>(
     rows.map(ContactRows::finish).ok_or(ImportError::Empty)
 }
 
+/// Runs a calamine call that may panic: its parsers index into records they have not checked
+/// the length of in places, and a crafted file must not take the import (or its thread) down.
+fn guard<T>(call: impl FnOnce() -> T) -> Result<T, WorkbookProblem> {
+    // Unwind safety: after a panic the reader is dropped, never used again.
+    std::panic::catch_unwind(AssertUnwindSafe(call))
+        .map_err(|_| WorkbookProblem::Damaged("the spreadsheet reader failed on it".into()))
+}
+
 fn damaged(e: impl Display) -> ImportError {
     WorkbookProblem::Damaged(e.to_string()).into()
 }
@@ -101,10 +111,10 @@ fn open(bytes: &[u8]) -> Result<Book<'_>, WorkbookProblem> {
     if bytes.starts_with(OLE_MAGIC) {
         // An old .xls, or an xlsx/xlsb encrypted with a password: its package then sits in an
         // "EncryptedPackage" stream, which the xlsx reader recognises.
-        return match Xls::new(data()) {
+        return match guard(|| Xls::new(data()))? {
             Ok(book) => Ok(Sheets::Xls(book)),
             Err(XlsError::Password) => Err(Password),
-            Err(e) => match Xlsx::new(data()) {
+            Err(e) => match guard(|| Xlsx::new(data()))? {
                 Err(XlsxError::Password) => Err(Password),
                 _ => Err(Damaged(e.to_string())),
             },
@@ -114,19 +124,19 @@ fn open(bytes: &[u8]) -> Result<Book<'_>, WorkbookProblem> {
         return Err(NotASpreadsheet("in no spreadsheet format"));
     }
     // A zip: each reader answers "file not found" for a package that is not its format.
-    match Xlsx::new(data()) {
+    match guard(|| Xlsx::new(data()))? {
         Ok(book) => return Ok(Sheets::Xlsx(book)),
         Err(XlsxError::FileNotFound(_)) => {}
         Err(XlsxError::Password) => return Err(Password),
         Err(e) => return Err(Damaged(e.to_string())),
     }
-    match Xlsb::new(data()) {
+    match guard(|| Xlsb::new(data()))? {
         Ok(book) => return Ok(Sheets::Xlsb(book)),
         Err(XlsbError::FileNotFound(_)) => {}
         Err(XlsbError::Password) => return Err(Password),
         Err(e) => return Err(Damaged(e.to_string())),
     }
-    match Ods::new(data()) {
+    match guard(|| Ods::new(data()))? {
         Ok(book) => Ok(Sheets::Ods(book)),
         Err(OdsError::FileNotFound(_) | OdsError::InvalidMime(_)) => {
             Err(NotASpreadsheet("a zip archive"))
@@ -147,15 +157,15 @@ fn each_row(
     };
     match book {
         Sheets::Xlsx(x) => {
-            let mut cells = x.worksheet_cells_reader(&first).map_err(damaged)?;
-            stream(|| cells.next_cell().map_err(damaged), on_row)
+            let mut cells = guard(|| x.worksheet_cells_reader(&first))?.map_err(damaged)?;
+            stream(|| guard(|| cells.next_cell())?.map_err(damaged), on_row)
         }
         Sheets::Xlsb(x) => {
-            let mut cells = x.worksheet_cells_reader(&first).map_err(damaged)?;
-            stream(|| cells.next_cell().map_err(damaged), on_row)
+            let mut cells = guard(|| x.worksheet_cells_reader(&first))?.map_err(damaged)?;
+            stream(|| guard(|| cells.next_cell())?.map_err(damaged), on_row)
         }
         Sheets::Xls(_) | Sheets::Ods(_) => {
-            let range = book.worksheet_range(&first).map_err(damaged)?;
+            let range = guard(|| book.worksheet_range(&first))?.map_err(damaged)?;
             let Some((top, left)) = range.start() else {
                 return Ok(());
             };
@@ -492,6 +502,28 @@ mod tests {
             p,
             WorkbookProblem::NotASpreadsheet("in no spreadsheet format")
         );
+    }
+
+    #[test]
+    fn cut_or_corrupted_workbooks_never_panic() {
+        let good = contacts_workbook();
+        for cut in (0..good.len()).step_by(97) {
+            let _ = xlsx(&good[..cut]);
+        }
+        let mut seed = 0x2545_f491_u64;
+        for _ in 0..300 {
+            let mut bad = good.clone();
+            for _ in 0..4 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let at = (seed >> 33) as usize % bad.len();
+                bad[at] ^= (seed >> 13) as u8 | 1;
+            }
+            if let Err(e) = xlsx(&bad) {
+                assert!(!e.to_string().is_empty());
+            }
+        }
     }
 
     #[test]
