@@ -1,7 +1,7 @@
 //! Contact import from spreadsheets (spec §9 "Import CSV and XLSX"): xlsx/xlsm, xlsb, xls and
 //! ods, whatever calamine opens. Owns opening a workbook from bytes — telling a damaged file, a
 //! zip that is no workbook and a password-protected one apart, never panicking on any of them —
-//! walking the first worksheet row by row with the spreadsheet's own 1-based row numbers (the
+//! walking the first visible worksheet row by row with the spreadsheet's own 1-based row numbers (the
 //! first non-empty row is the header), and rendering cells to the text a user sees: a phone
 //! number stored as the number 7.9123456789E10 becomes `79123456789`. Every row goes to the row
 //! handling CSV uses (`import::ContactRows`); this file must never judge a value itself.
@@ -15,8 +15,8 @@ use super::import::{
     OLE_MAGIC, ZIP_MAGIC,
 };
 use calamine::{
-    Cell, DataRef, DataType, ExcelDateTime, Ods, OdsError, Reader, Sheets, Xls, XlsError, Xlsb,
-    XlsbError, Xlsx, XlsxError,
+    Cell, DataRef, DataType, ExcelDateTime, Ods, OdsError, Reader, SheetType, SheetVisible, Sheets,
+    Xls, XlsError, Xlsb, XlsbError, Xlsx, XlsxError,
 };
 use std::fmt::Display;
 use std::io::{Cursor, Read};
@@ -56,7 +56,7 @@ type Book<'a> = Sheets<Cursor<&'a [u8]>>;
 /// A row's non-empty cells: `(0-based column, trimmed text)`, sorted by column.
 type RowCells = Vec<(usize, String)>;
 
-/// Reads contacts from the first worksheet of a spreadsheet (xlsx, xlsm, xlsb, xls, ods) with
+/// Reads contacts from the first visible worksheet of a spreadsheet (xlsx, xlsm, xlsb, xls, ods) with
 /// the same semantics, report and `sink` contract as `read_csv`. Row numbers are those the
 /// spreadsheet shows. Blocking: call it off the async runtime.
 pub fn read_xlsx<R: Read>(
@@ -146,13 +146,20 @@ fn open(bytes: &[u8]) -> Result<Book<'_>, WorkbookProblem> {
     }
 }
 
-/// Walks the first worksheet, calling `on_row` with each non-empty row's 0-based index and its
+/// Walks the first visible worksheet, calling `on_row` with each non-empty row's 0-based index and its
 /// cells. A workbook without worksheets is empty.
 fn each_row(
     book: &mut Book<'_>,
     on_row: &mut impl FnMut(u64, &mut RowCells) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    let Some(first) = book.sheet_names().into_iter().next() else {
+    // The first visible worksheet (hidden ones are helpers; charts hold no rows), else the first.
+    let Some(first) = book
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.typ == SheetType::WorkSheet)
+        .min_by_key(|s| s.visible != SheetVisible::Visible)
+        .map(|s| s.name.clone())
+    else {
         return Err(ImportError::Empty);
     };
     match book {
@@ -455,6 +462,21 @@ mod tests {
         assert_eq!(report.rejected.len(), 1);
         assert_eq!(report.rejected[0].row, 5);
         assert!(report.rejected[0].reason.contains("no phone"));
+    }
+
+    #[test]
+    fn the_first_visible_worksheet_is_read() {
+        let mut book = Workbook::new();
+        let hidden = book.add_worksheet();
+        hidden.write_string(0, 0, "Справочник").unwrap();
+        hidden.set_hidden(true);
+        // Excel never hides the active sheet.
+        let sheet = book.add_worksheet().set_active(true);
+        sheet.write_string(0, 0, "Телефон").unwrap();
+        sheet.write_string(1, 0, "89161234567").unwrap();
+        book.add_worksheet().write_string(0, 0, "Телефон").unwrap();
+        let (report, got) = xlsx(&book.save_to_buffer().unwrap()).unwrap();
+        assert_eq!((report.imported, got[0].row), (1, 2));
     }
 
     #[test]
