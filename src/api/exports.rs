@@ -7,7 +7,7 @@
 use super::error::{ApiError, ApiResult};
 use super::projects::check_status;
 use super::{ApiPath, ApiQuery, AppState};
-use crate::store::export::{Cell, CsvExport, ExportError, RowWriter, XlsxExport};
+use crate::store::export::{Cell, CsvExport, ExportError, XlsxExport};
 use crate::store::reports::{CallFilter, CallView, LastResult};
 use crate::store::sqlite::SqliteStore;
 use crate::store::StoreError;
@@ -242,7 +242,10 @@ pub async fn export(
         }
     }
     let project = s.store.project(id).await?;
-    let tz: Tz = project.time_zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
+    let tz: Tz = project
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Europe::Moscow);
     let fields = s.store.field_names(id).await?;
     let mut pager = Pager {
         store: s.store.clone(),
@@ -281,7 +284,10 @@ pub async fn export(
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                             .to_string(),
                     ),
-                    (header::CONTENT_DISPOSITION, disposition(id, report_name, "xlsx")),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        disposition(id, report_name, "xlsx"),
+                    ),
                 ],
                 bytes,
             )
@@ -334,7 +340,10 @@ pub async fn export(
             Ok((
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (header::CONTENT_DISPOSITION, disposition(id, report_name, "csv")),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        disposition(id, report_name, "csv"),
+                    ),
                 ],
                 Body::from_stream(stream),
             )

@@ -4,6 +4,7 @@
 //! lives here. Every route but `/healthz` needs `Authorization: Bearer TOKEN`; errors are
 //! `{"error": {"code", "message", "details"}}` (`error.rs`).
 pub mod error;
+mod exports;
 mod projects;
 mod prompts;
 mod scenarios;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{id}/stats", get(projects::stats))
         .route("/projects/{id}/last-results", get(projects::last_results))
         .route("/projects/{id}/decisions", get(projects::decisions))
+        .route("/projects/{id}/export", get(exports::export))
         .route("/calls", get(projects::calls))
         .route("/calls/{id}", get(projects::call))
         .route(

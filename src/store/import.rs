@@ -1,18 +1,24 @@
-//! Contact import from CSV (spec §2, §9; issue 4): UTF-8 (with or without BOM) or Windows-1251
-//! detected from the bytes, `;` or `,` sniffed from the header line, columns mapped by Russian
-//! or English names (телефон/phone, имя/name, приоритет/priority; every other column is kept as
-//! a contact field), several numbers per contact, numbers normalised to Russian E.164, and a
-//! per-row report `{row, value, reason}` for everything refused. Streams: memory stays bounded
-//! by one row plus the set of numbers seen (for merging duplicates within the file).
+//! Contact import (spec §2, §9; issue 4). This file owns what every format shares — the header's
+//! columns (телефон/phone, имя/name, приоритет/priority by Russian or English names; every other
+//! column is kept as a contact field), a row of cell texts → a contact or row problems, several
+//! numbers per contact normalised to Russian E.164, duplicates within the file merged, and the
+//! report `{imported, duplicates, rejected: [{row, value, reason}]}` — plus the CSV reader
+//! (UTF-8 with or without BOM or Windows-1251 detected from the bytes, `;` or `,` sniffed from
+//! the header line) and `read_contacts`, which picks CSV or spreadsheet from the first bytes.
+//! Spreadsheets are read in `super::spreadsheet` and handed to the same row handling; no format
+//! may grow its own copy of it. CSV streams: memory stays bounded by one row plus the set of
+//! numbers seen.
 use super::phone::{normalize_ru, RuNumber};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{Cursor, Read};
+
+pub use super::spreadsheet::{read_xlsx, WorkbookProblem};
 
 /// One contact read from a row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportedContact {
-    /// 1-based data row (the header is row 1, the first contact row 2 — as a spreadsheet shows).
+    /// 1-based row as a spreadsheet shows it (in a CSV the header is row 1, the first contact 2).
     pub row: u64,
     pub name: Option<String>,
     /// Normalised numbers, in the row's column order, without duplicates.
@@ -51,6 +57,9 @@ pub enum ImportError {
     Io(#[from] std::io::Error),
     #[error("row {row}: {reason}")]
     Csv { row: u64, reason: String },
+    /// A spreadsheet that cannot be opened: what is wrong and what to do.
+    #[error("{0}")]
+    Workbook(#[from] WorkbookProblem),
 }
 
 /// Limits of one import.
@@ -92,118 +101,60 @@ fn classify(header: &str) -> Column {
     }
 }
 
-/// Counts bytes read, failing past the limit (huge files are refused while streaming).
-struct Limited<R> {
-    inner: R,
-    read: u64,
-    max: u64,
+/// What a spreadsheet shows (and writes to CSV) in a cell whose formula failed.
+const SPREADSHEET_ERRORS: &[&str] = &[
+    "#N/A",
+    "#DIV/0!",
+    "#VALUE!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#NULL!",
+    "#GETTING_DATA",
+    "#SPILL!",
+    "#CALC!",
+];
+
+/// Row handling shared by every reader: the header's columns, a row of cell texts → a contact or
+/// row problems, the numbers seen in this file (a number seen again merges) and the counts.
+pub(super) struct ContactRows {
+    columns: Vec<Column>,
+    seen: HashSet<String>,
+    report: ImportReport,
 }
 
-impl<R: Read> Read for Limited<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        if self.read > self.max {
-            return Err(std::io::Error::other(format!("limit {}", self.max)));
+impl ContactRows {
+    /// From the header's texts (trimmed); refuses a header without a phone column.
+    pub(super) fn new(headers: Vec<String>) -> Result<Self, ImportError> {
+        let columns: Vec<Column> = headers.iter().map(|h| classify(h)).collect();
+        if !columns.contains(&Column::Phone) {
+            return Err(ImportError::NoPhoneColumn(headers));
         }
-        Ok(n)
+        Ok(Self {
+            columns,
+            seen: HashSet::new(),
+            report: ImportReport::default(),
+        })
     }
-}
 
-/// Reads a CSV and hands each contact to `sink`, which answers whether it was new (false:
-/// the store merged it into an existing contact). Numbers already seen in this file merge too.
-pub fn read_csv<R: Read>(
-    input: R,
-    limits: ImportLimits,
-    mut sink: impl FnMut(ImportedContact) -> bool,
-) -> Result<ImportReport, ImportError> {
-    let mut reader = BufReader::with_capacity(
-        64 * 1024,
-        Limited {
-            inner: input,
-            read: 0,
-            max: limits.max_bytes,
-        },
-    );
-    let head = match reader.fill_buf() {
-        Ok(h) => h,
-        Err(e) if e.kind() == std::io::ErrorKind::Other => {
-            return Err(ImportError::TooLarge(limits.max_bytes))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if head.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(ImportError::Empty);
-    }
-    // UTF-8 if the first block decodes (allowing a character cut at its end), else CP1251.
-    let utf8 = match std::str::from_utf8(head) {
-        Ok(_) => true,
-        Err(e) => e.error_len().is_none() && head.len() - e.valid_up_to() < 4,
-    };
-    let first_line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-    let first_line = &head[..first_line_end];
-    let semi = first_line.iter().filter(|&&b| b == b';').count();
-    let comma = first_line.iter().filter(|&&b| b == b',').count();
-    let delimiter = if semi >= comma { b';' } else { b',' };
-    let encoding = if utf8 {
-        encoding_rs::UTF_8
-    } else {
-        encoding_rs::WINDOWS_1251
-    };
-    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .encoding(Some(encoding))
-        .bom_sniffing(true)
-        .build(reader);
-    let mut csv = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(decoded);
-    let csv_err = |row: u64, e: csv::Error| -> ImportError {
-        if let csv::ErrorKind::Io(io) = e.kind() {
-            if io.kind() == std::io::ErrorKind::Other {
-                return ImportError::TooLarge(limits.max_bytes);
-            }
-        }
-        ImportError::Csv {
+    /// Reports a row that could not be read at all.
+    pub(super) fn reject(&mut self, row: u64, reason: String) {
+        self.report.rejected.push(RowProblem {
             row,
-            reason: e.to_string(),
-        }
-    };
-    let headers: Vec<String> = csv
-        .headers()
-        .map_err(|e| csv_err(1, e))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
-    let columns: Vec<Column> = headers.iter().map(|h| classify(h)).collect();
-    if !columns.contains(&Column::Phone) {
-        return Err(ImportError::NoPhoneColumn(headers));
+            value: String::new(),
+            reason,
+        });
     }
-    let mut report = ImportReport::default();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut record = csv::StringRecord::new();
-    let mut row = 1u64;
-    loop {
-        row += 1;
-        match csv.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => match csv_err(row, e) {
-                ImportError::TooLarge(n) => return Err(ImportError::TooLarge(n)),
-                other => {
-                    report.rejected.push(RowProblem {
-                        row,
-                        value: String::new(),
-                        reason: other.to_string(),
-                    });
-                    continue;
-                }
-            },
-        }
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
+
+    /// One data row: `(column index, trimmed text)` in column order; columns beyond the header
+    /// are ignored, a row with no text at all is skipped without a word. The contact goes to
+    /// `sink`, which answers whether it was new (false: merged into one the store has).
+    pub(super) fn row<'a>(
+        &mut self,
+        row: u64,
+        cells: impl IntoIterator<Item = (usize, &'a str)>,
+        sink: &mut impl FnMut(ImportedContact) -> bool,
+    ) {
         let mut c = ImportedContact {
             row,
             name: None,
@@ -211,10 +162,25 @@ pub fn read_csv<R: Read>(
             priority: 0,
             fields: BTreeMap::new(),
         };
+        let report = &mut self.report;
+        let mut blank = true;
         let mut any_number = false;
         let mut dup_numbers = 0;
-        for (i, value) in record.iter().enumerate() {
-            match columns.get(i) {
+        for (i, value) in cells {
+            // Problems come only from non-empty values, so a blank row has reported nothing.
+            blank &= value.is_empty();
+            match self.columns.get(i) {
+                Some(Column::Phone) if SPREADSHEET_ERRORS.contains(&value) => {
+                    // Kept whole: `#N/A` split at its `/` would be two meaningless problems.
+                    any_number = true;
+                    report.rejected.push(RowProblem {
+                        row,
+                        value: value.to_string(),
+                        reason: "a spreadsheet error value, not a phone number: fix the \
+                                 formula or type the number"
+                            .into(),
+                    });
+                }
                 Some(Column::Phone) => {
                     // A cell may hold several numbers separated by commas or semicolons.
                     for part in value
@@ -225,7 +191,7 @@ pub fn read_csv<R: Read>(
                         any_number = true;
                         match normalize_ru(part) {
                             Ok(n) => {
-                                if seen.insert(n.e164.clone()) {
+                                if self.seen.insert(n.e164.clone()) {
                                     c.numbers.push(n);
                                 } else {
                                     dup_numbers += 1;
@@ -254,6 +220,9 @@ pub fn read_csv<R: Read>(
                 _ => {}
             }
         }
+        if blank {
+            return;
+        }
         if c.numbers.is_empty() {
             if dup_numbers > 0 {
                 report.duplicates += 1;
@@ -264,7 +233,7 @@ pub fn read_csv<R: Read>(
                     reason: "no phone number in this row".into(),
                 });
             }
-            continue;
+            return;
         }
         if sink(c) {
             report.imported += 1;
@@ -272,7 +241,170 @@ pub fn read_csv<R: Read>(
             report.duplicates += 1;
         }
     }
-    Ok(report)
+
+    pub(super) fn finish(self) -> ImportReport {
+        self.report
+    }
+}
+
+/// How much of a CSV is looked at to detect its encoding and delimiter.
+const CSV_HEAD_BYTES: u64 = 64 * 1024;
+
+/// The error `Limited` fails with, told apart from the input's own errors by type.
+#[derive(Debug)]
+struct LimitExceeded;
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the import size limit was exceeded")
+    }
+}
+
+impl std::error::Error for LimitExceeded {}
+
+fn is_limit(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<LimitExceeded>())
+}
+
+/// Counts bytes read, failing past the limit (huge files are refused while streaming).
+struct Limited<R> {
+    inner: R,
+    read: u64,
+    max: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.max {
+            return Err(std::io::Error::other(LimitExceeded));
+        }
+        Ok(n)
+    }
+}
+
+/// Reads the whole input into memory (spreadsheets need seeking), refusing more than `max`
+/// bytes while reading.
+pub(super) fn read_all_limited(input: impl Read, max: u64) -> Result<Vec<u8>, ImportError> {
+    let mut bytes = Vec::new();
+    input.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(ImportError::TooLarge(max));
+    }
+    Ok(bytes)
+}
+
+/// First bytes of a zip archive: xlsx, xlsm, xlsb and ods are zip packages.
+pub(super) const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+/// First bytes of an OLE compound file: an old .xls, or a password-encrypted xlsx/xlsb.
+pub(super) const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
+
+/// Reads contacts from a CSV or a spreadsheet, told apart by the first bytes (a zip package or
+/// an OLE file → `read_xlsx`, anything else → `read_csv`), so callers need not know the
+/// format. Same `sink` contract and report as both. Blocking: call it off the async runtime.
+pub fn read_contacts<R: Read>(
+    mut input: R,
+    limits: ImportLimits,
+    sink: impl FnMut(ImportedContact) -> bool,
+) -> Result<ImportReport, ImportError> {
+    let mut magic = Vec::with_capacity(ZIP_MAGIC.len());
+    (&mut input)
+        .take(ZIP_MAGIC.len() as u64)
+        .read_to_end(&mut magic)?;
+    let spreadsheet = magic.starts_with(ZIP_MAGIC) || magic.starts_with(OLE_MAGIC);
+    let whole = Cursor::new(magic).chain(input);
+    if spreadsheet {
+        read_xlsx(whole, limits, sink)
+    } else {
+        read_csv(whole, limits, sink)
+    }
+}
+
+/// Reads a CSV and hands each contact to `sink`, which answers whether it was new (false:
+/// the store merged it into an existing contact). Numbers already seen in this file merge too.
+pub fn read_csv<R: Read>(
+    input: R,
+    limits: ImportLimits,
+    mut sink: impl FnMut(ImportedContact) -> bool,
+) -> Result<ImportReport, ImportError> {
+    let too_large = |e: std::io::Error| -> ImportError {
+        if is_limit(&e) {
+            ImportError::TooLarge(limits.max_bytes)
+        } else {
+            ImportError::Io(e)
+        }
+    };
+    let mut limited = Limited {
+        inner: input,
+        read: 0,
+        max: limits.max_bytes,
+    };
+    // The head is read in full (one `read` may answer only a few bytes of a stream).
+    let mut head = Vec::new();
+    (&mut limited)
+        .take(CSV_HEAD_BYTES)
+        .read_to_end(&mut head)
+        .map_err(too_large)?;
+    if head.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ImportError::Empty);
+    }
+    // UTF-8 if the head decodes (allowing a character cut at its end), else CP1251.
+    let utf8 = match std::str::from_utf8(&head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && head.len() - e.valid_up_to() < 4,
+    };
+    let first_line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let first_line = &head[..first_line_end];
+    let semi = first_line.iter().filter(|&&b| b == b';').count();
+    let comma = first_line.iter().filter(|&&b| b == b',').count();
+    let delimiter = if semi >= comma { b';' } else { b',' };
+    let encoding = if utf8 {
+        encoding_rs::UTF_8
+    } else {
+        encoding_rs::WINDOWS_1251
+    };
+    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding))
+        .bom_sniffing(true)
+        .build(Cursor::new(head).chain(limited));
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(decoded);
+    let csv_err = |row: u64, e: csv::Error| -> ImportError {
+        if let csv::ErrorKind::Io(io) = e.kind() {
+            if is_limit(io) {
+                return ImportError::TooLarge(limits.max_bytes);
+            }
+        }
+        ImportError::Csv {
+            row,
+            reason: e.to_string(),
+        }
+    };
+    let headers: Vec<String> = csv
+        .headers()
+        .map_err(|e| csv_err(1, e))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let mut rows = ContactRows::new(headers)?;
+    let mut record = csv::StringRecord::new();
+    let mut row = 1u64;
+    loop {
+        row += 1;
+        match csv.read_record(&mut record) {
+            Ok(true) => rows.row(row, record.iter().enumerate(), &mut sink),
+            Ok(false) => break,
+            Err(e) => match csv_err(row, e) {
+                ImportError::TooLarge(n) => return Err(ImportError::TooLarge(n)),
+                other => rows.reject(row, other.to_string()),
+            },
+        }
+    }
+    Ok(rows.finish())
 }
 
 #[cfg(test)]
@@ -358,5 +490,101 @@ mod tests {
         })
         .unwrap();
         assert_eq!((r.imported, r.duplicates), (1, 1));
+    }
+
+    /// Answers at most `n` bytes per read, as a network body may.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn encoding_and_delimiter_are_detected_from_a_stream_read_in_small_pieces() {
+        let text = "Имя,Phone,Город\nАнна,89161234567,Москва\n";
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(text);
+        let mut got = Vec::new();
+        let r = read_csv(Trickle(&bytes, 3), ImportLimits::default(), |c| {
+            got.push(c);
+            true
+        })
+        .unwrap();
+        assert_eq!(r.imported, 1, "{r:?}");
+        assert_eq!(got[0].name.as_deref(), Some("Анна"));
+        assert_eq!(
+            got[0].fields.get("Город").map(String::as_str),
+            Some("Москва")
+        );
+    }
+
+    #[test]
+    fn an_input_error_is_not_taken_for_the_size_limit() {
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("connection reset"))
+            }
+        }
+        let e = read_csv(Broken, ImportLimits::default(), |_| true).unwrap_err();
+        assert!(matches!(e, ImportError::Io(_)), "{e}");
+    }
+
+    fn workbook(rows: &[[&str; 2]]) -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+        book.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn read_contacts_picks_the_reader_from_the_first_bytes() {
+        let contacts = |bytes: &[u8]| {
+            let mut got = Vec::new();
+            let r = read_contacts(Trickle(bytes, 2), ImportLimits::default(), |c| {
+                got.push(c);
+                true
+            });
+            r.map(|r| {
+                (
+                    r.imported,
+                    got.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                )
+            })
+        };
+        let book = workbook(&[["Телефон", "Имя"], ["89161234567", "Анна"]]);
+        assert_eq!(
+            contacts(&book).unwrap(),
+            (1, vec![Some("Анна".to_string())])
+        );
+        let csv = "Телефон;Имя\n89161234567;Анна\n";
+        assert_eq!(
+            contacts(csv.as_bytes()).unwrap(),
+            (1, vec![Some("Анна".to_string())])
+        );
+        let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(csv);
+        assert_eq!(
+            contacts(&cp1251).unwrap(),
+            (1, vec![Some("Анна".to_string())])
+        );
+        assert!(matches!(contacts(b""), Err(ImportError::Empty)));
+        assert!(matches!(
+            contacts(b"PK"),
+            Err(ImportError::NoPhoneColumn(_))
+        ));
+        assert!(matches!(
+            contacts(&book[..book.len() / 2]),
+            Err(ImportError::Workbook(WorkbookProblem::Damaged(_)))
+        ));
+        let e = read_contacts(&book[..], ImportLimits { max_bytes: 100 }, |_| true).unwrap_err();
+        assert!(matches!(e, ImportError::TooLarge(100)), "{e}");
     }
 }

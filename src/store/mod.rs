@@ -1,14 +1,17 @@
 //! The store: projects, scenarios, contacts and their numbers, calls, the decision log and the
 //! stop list, behind the `Store` trait so that a PostgreSQL implementation can be added without
 //! touching its users. `sqlite` is the single-node default (sqlx, migrations in `migrations/`).
-//! Pure parts: phone number normalisation (`phone`), the streaming contacts reader (`import`),
+//! Pure parts: phone number normalisation (`phone`), the streaming contacts reader (`import`:
+//! CSV, and XLSX/XLS/ODS through `spreadsheet`), report writers (`export`: CSV, XLSX),
 //! the numbering-plan registry (`registry`: callee zones of mobile ranges). `reports` is the
 //! read side for the API and exports.
 
+pub mod export;
 pub mod import;
 pub mod phone;
 pub mod registry;
 pub mod reports;
+pub mod spreadsheet;
 pub mod sqlite;
 
 use crate::dialer::attempts::RetryRule;

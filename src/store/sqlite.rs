@@ -1,7 +1,7 @@
 //! The SQLite store (the single-node default): one file, WAL, foreign keys, migrations from
 //! `migrations/` run at open. Every multi-row change is one transaction; the five-active rule
 //! is one conditional UPDATE, so concurrent activations cannot exceed it.
-use super::import::{read_csv, ImportLimits, ImportReport, ImportedContact};
+use super::import::{read_contacts, ImportLimits, ImportReport, ImportedContact};
 use super::{NewProject, ProjectStats, StoreError};
 use crate::dialer::attempts::{AttemptRules, ContactAttempts};
 use crate::dialer::decide::MAX_ACTIVE_PROJECTS;
@@ -127,7 +127,7 @@ impl SqliteStore {
         self.project_name(project_id).await?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<ImportedContact>(IMPORT_BATCH);
         let parser = tokio::task::spawn_blocking(move || {
-            read_csv(input, limits, |c| {
+            read_contacts(input, limits, |c| {
                 // The writer below decides new vs merged; a closed channel ends the read.
                 tx.blocking_send(c).is_ok()
             })
@@ -151,7 +151,10 @@ impl SqliteStore {
         let mut report = parser
             .await
             .map_err(|e| StoreError::Db(format!("import task: {e}")))?
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            .map_err(|e| match e {
+                super::import::ImportError::TooLarge(n) => StoreError::TooLarge(n),
+                other => StoreError::Invalid(other.to_string()),
+            })?;
         report.imported -= merged;
         report.duplicates += merged;
         Ok(report)
