@@ -480,6 +480,37 @@ async fn a_campaign_runs_through_the_api_from_import_to_exports() {
     s.stop().await;
 }
 
+/// An XLSX workbook with a header and rows of text cells (phone numbers as numbers where
+/// they parse, as Excel users store them).
+fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            match v.parse::<f64>() {
+                Ok(n) if r > 0 => ws.write_number(r as u32, c as u16, n).map(|_| ()),
+                _ => ws.write_string(r as u32, c as u16, *v).map(|_| ()),
+            }
+            .unwrap();
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+/// A multipart form with one file field.
+fn multipart(field: &str, file_name: &str, data: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----autoinformer-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nимпорт\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_active_projects_refuse_a_sixth_with_their_names() {
     let dir = tempfile::tempdir().unwrap();
@@ -512,15 +543,47 @@ async fn five_active_projects_refuse_a_sixth_with_their_names() {
             .json()["id"]
             .as_i64()
             .unwrap();
-        let r = s
-            .call(
+        let r = if i < 5 {
+            s.call(
                 "POST",
                 &format!("/api/v1/projects/{id}/contacts"),
                 Some("text/csv"),
                 format!("phone\n+7999300000{i}\n").as_bytes(),
             )
-            .await;
-        assert_eq!(r.status, 200);
+            .await
+        } else {
+            // The sixth gets its contacts as an XLSX workbook in a multipart form.
+            let book = xlsx(&[
+                &["ФИО", "Мобильный", "Адрес"],
+                &["Орлова", "79993000005", "ул. Мира, 1"],
+                &["Казах", "77012345678", "Алматы"],
+                &["Два", "8 999 300-00-06, +79993000007", ""],
+            ]);
+            let (ctype, body) = multipart("file", "база.xlsx", &book);
+            s.call(
+                "POST",
+                &format!("/api/v1/projects/{id}/contacts"),
+                Some(&ctype),
+                &body,
+            )
+            .await
+        };
+        assert_eq!(r.status, 200, "{}", r.text());
+        if i == 5 {
+            let rep = r.json();
+            assert_eq!(rep["imported"], 2, "{rep}");
+            assert_eq!(rep["rejected"][0]["row"], 3, "{rep}");
+            assert_eq!(rep["rejected"][0]["value"], "77012345678", "{rep}");
+            let last = s
+                .get(&format!("/api/v1/projects/{id}/last-results"))
+                .await
+                .json();
+            assert_eq!(
+                last["items"][1]["numbers"],
+                json!(["+79993000006", "+79993000007"])
+            );
+            assert_eq!(last["items"][0]["fields"]["Адрес"], "ул. Мира, 1");
+        }
         ids.push(id);
     }
     for id in &ids[..5] {

@@ -53,6 +53,11 @@ const EXCEL_DIGITS: usize = 15;
 
 type Book<'a> = Sheets<Cursor<&'a [u8]>>;
 
+/// A spreadsheet is read whole into memory (its format needs seeking), so it has its own
+/// ceiling below the import limit: 256 MiB holds several million contacts in XLSX; larger
+/// bases go in as CSV, which streams.
+pub const MAX_SPREADSHEET_BYTES: u64 = 256 << 20;
+
 /// A row's non-empty cells: `(0-based column, trimmed text)`, sorted by column.
 type RowCells = Vec<(usize, String)>;
 
@@ -64,7 +69,7 @@ pub fn read_xlsx<R: Read>(
     limits: ImportLimits,
     mut sink: impl FnMut(ImportedContact) -> bool,
 ) -> Result<ImportReport, ImportError> {
-    let bytes = read_all_limited(input, limits.max_bytes)?;
+    let bytes = read_all_limited(input, limits.max_bytes.min(MAX_SPREADSHEET_BYTES))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ImportError::Empty);
     }
