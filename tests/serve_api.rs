@@ -30,6 +30,15 @@ struct Server {
 }
 
 async fn start(data: &std::path::Path, token: Option<&str>, demo: bool) -> Server {
+    start_with(data, token, demo, |_| {}).await
+}
+
+async fn start_with(
+    data: &std::path::Path,
+    token: Option<&str>,
+    demo: bool,
+    tweak: impl FnOnce(&mut Config),
+) -> Server {
     let mut cfg = Config {
         data: data.to_path_buf(),
         prompts: root().join("prompts"),
@@ -47,6 +56,7 @@ async fn start(data: &std::path::Path, token: Option<&str>, demo: bool) -> Serve
     cfg.dialer.pass_ms = 200;
     cfg.dialer.shutdown_grace_s = 5;
     cfg.import.max_bytes = 64 * 1024;
+    tweak(&mut cfg);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stop = CancellationToken::new();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -89,7 +99,7 @@ impl Server {
     }
     async fn stop(self) {
         self.stop.cancel();
-        tokio::time::timeout(Duration::from_secs(20), self.task)
+        tokio::time::timeout(Duration::from_secs(40), self.task)
             .await
             .expect("graceful shutdown within the grace")
             .expect("server task")
@@ -671,4 +681,147 @@ async fn a_fresh_data_directory_gets_a_token_printed_once_and_a_demo_campaign_th
     let r = request(s2.addr, "GET", "/api/v1/projects", Some(&token), None, b"").await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
     s2.stop().await;
+}
+
+/// Stores the prompts and the scenario, creates an active project dialing round the clock
+/// with `lines` lines over `csv`; answers its id.
+async fn campaign(s: &Server, lines: u32, csv: &str) -> i64 {
+    let wav = std::fs::read(root().join("examples/survey/thanks.wav")).unwrap();
+    for name in ["question.wav", "thanks.wav"] {
+        s.call("PUT", &format!("/api/v1/prompts/{name}"), None, &wav)
+            .await;
+    }
+    let sc = s
+        .call(
+            "POST",
+            "/api/v1/scenarios",
+            Some("application/toml"),
+            SCENARIO.as_bytes(),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let p = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "Остановка", "scenario_id": sc, "schedule": ["daily 00:00-24:00"], "lines": lines}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let r = s
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{p}/contacts"),
+            Some("text/csv"),
+            csv.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = s
+        .call("POST", &format!("/api/v1/projects/{p}/activate"), None, b"")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    p
+}
+
+/// Waits until `n` calls of the project are up.
+async fn calls_up(s: &Server, p: i64, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let calls = s.get(&format!("/api/v1/calls?project_id={p}")).await.json();
+        let up = calls["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["state"] == "dialing")
+            .count();
+        if up >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} calls never came up: {calls}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Six silent people (the sim's last digit 8): each call lasts the prompt plus 3 s.
+fn silent_people() -> String {
+    let mut csv = String::from("phone\n");
+    for i in 0..6 {
+        csv.push_str(&format!("+7999800{i:03}8\n"));
+    }
+    csv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_new_calls_at_once_and_lets_calls_in_progress_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(dir.path(), Some(TOKEN), false, |c| {
+        c.dialer.shutdown_grace_s = 20
+    })
+    .await;
+    let p = campaign(&s, 3, &silent_people()).await;
+    calls_up(&s, p, 3).await;
+    s.stop().await;
+    // The three calls ended normally with their real result; nobody else was dialed.
+    let store = autoinformer::store::sqlite::SqliteStore::open(&dir.path().join("autoinformer.db"))
+        .await
+        .unwrap();
+    let st = store.stats(p).await.unwrap();
+    assert_eq!(st.calls, 3, "{st:?}");
+    assert_eq!(st.results.get("not_listened"), Some(&3), "{st:?}");
+    assert_eq!(st.contacts["not_called"], 3, "{st:?}");
+    assert!(store.in_flight().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_cut_by_the_shutdown_grace_are_closed_as_system_on_restart_and_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(dir.path(), Some(TOKEN), false, |c| {
+        c.dialer.shutdown_grace_s = 0
+    })
+    .await;
+    let p = campaign(&s, 3, &silent_people()).await;
+    calls_up(&s, p, 3).await;
+    s.stop().await;
+    let store = autoinformer::store::sqlite::SqliteStore::open(&dir.path().join("autoinformer.db"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.in_flight().await.unwrap().len(),
+        3,
+        "left in progress"
+    );
+    drop(store);
+    // Restart: recovery closes them as `system` (interrupted) before any new dialing, and
+    // the contacts are retried by the rules (system: 30 min), never dialed twice at once.
+    let s = start_with(dir.path(), Some(TOKEN), false, |c| {
+        c.dialer.pass_ms = 60_000
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let st = loop {
+        let st = s.get(&format!("/api/v1/projects/{p}/stats")).await.json();
+        if st["results"]["system"] == 3 {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "not recovered: {st}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(st["contacts"]["retry"], 3, "{st}");
+    let calls = s
+        .get(&format!("/api/v1/calls?project_id={p}&result=system"))
+        .await
+        .json();
+    assert!(calls["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["reaction"] == "interrupted"));
+    s.stop().await;
 }
