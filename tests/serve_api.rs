@@ -301,6 +301,37 @@ async fn a_campaign_runs_through_the_api_from_import_to_exports() {
         )
         .await;
     assert_eq!(r.status, 422, "no phone column: {}", r.text());
+    for (what, body) in [
+        ("empty", &b""[..]),
+        (
+            "a broken workbook",
+            &b"PK\x03\x04 this is no spreadsheet"[..],
+        ),
+    ] {
+        let r = s
+            .call(
+                "POST",
+                &format!("/api/v1/projects/{p}/contacts"),
+                None,
+                body,
+            )
+            .await;
+        assert_eq!(
+            (r.status, error_code(&r).as_str()),
+            (422, "invalid"),
+            "{what}: {}",
+            r.text()
+        );
+    }
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/projects/9999/contacts",
+            Some("text/csv"),
+            b"phone\n+79161234567\n",
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
     let st = s.get(&format!("/api/v1/projects/{p}/stats")).await.json();
     assert_eq!(st["contacts"]["not_called"], 11, "{st}");
 
@@ -627,6 +658,39 @@ async fn five_active_projects_refuse_a_sixth_with_their_names() {
         "draft",
         "nothing changed"
     );
+    // A scenario whose prompt file has gone from the disk no longer starts: 422 naming it.
+    std::fs::remove_file(dir.path().join("prompts/question.wav")).unwrap();
+    s.call(
+        "POST",
+        &format!("/api/v1/projects/{}/pause", ids[4]),
+        None,
+        b"",
+    )
+    .await;
+    let r = s
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{}/activate", ids[4]),
+            None,
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("question.wav"), "{}", r.text());
+    std::fs::write(
+        dir.path().join("prompts/question.wav"),
+        std::fs::read(root().join("examples/survey/thanks.wav")).unwrap(),
+    )
+    .unwrap();
+    let r = s
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{}/activate", ids[4]),
+            None,
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
     // Pausing one frees a place.
     s.call(
         "POST",
