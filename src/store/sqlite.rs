@@ -2,18 +2,31 @@
 //! `migrations/` run at open. Every multi-row change is one transaction; the five-active rule
 //! is one conditional UPDATE, so concurrent activations cannot exceed it.
 use super::import::{read_csv, ImportLimits, ImportReport, ImportedContact};
+use super::phone::RuNumber;
 use super::{NewProject, ProjectStats, StoreError};
 use crate::dialer::attempts::{AttemptRules, ContactAttempts};
 use crate::dialer::decide::MAX_ACTIVE_PROJECTS;
 use crate::dialer::schedule::Schedule;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
-/// Contacts written per transaction during an import.
-const IMPORT_BATCH: usize = 2_000;
+/// Contacts written per transaction during an import: enough to amortise a transaction's fixed
+/// work (the write lock, the commit, the check of existing numbers), few enough that the write
+/// lock is held for tens of milliseconds (the dialer's writes wait for it) and that the two
+/// batches in memory (one parsed, one written) stay a few MB.
+const IMPORT_BATCH: usize = 5_000;
+
+/// Rows per multi-row INSERT (SQLite allows 32,766 bound values per statement): contacts bind
+/// 8 values a row, numbers 5.
+const CONTACT_ROWS_PER_INSERT: usize = 1_000;
+const NUMBER_ROWS_PER_INSERT: usize = 1_000;
+
+/// Numbers looked up per statement when checking which the project has already.
+const NUMBERS_PER_CHECK: usize = 5_000;
 
 /// A store in one SQLite file.
 #[derive(Clone)]
@@ -36,10 +49,21 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // Under WAL, NORMAL syncs at checkpoints instead of at every commit: a commit is in
+            // the WAL before it returns, so a crash of the process (what "a crash mid-campaign
+            // loses no result" means) loses nothing; only a power cut or an OS crash could undo
+            // the last commits. FULL cost an fsync per transaction.
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A local file cannot hang up: no ping before every use (a round trip to the
+            // connection's thread per query), and connections (with their prepared
+            // statements and page cache) are kept rather than recycled.
+            .test_before_acquire(false)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Db(format!("{}: {e}", path.display())))?;
@@ -47,7 +71,13 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Db(format!("migrations: {e}")))?;
-        Ok(Self { pool })
+        let store = Self { pool };
+        // One process owns the file (single node): an import still marked running was cut
+        // off by a stop. A failure here leaves its contacts hidden; opening still succeeds.
+        if let Err(e) = store.discard_interrupted_imports().await {
+            tracing::error!(error = %e, "removing interrupted imports");
+        }
+        Ok(store)
     }
 
     /// Stores a scenario (already validated by the caller) and returns its id.
@@ -109,21 +139,78 @@ impl SqliteStore {
     }
 
     /// Imports contacts from CSV into a project: good rows are stored in batches, bad values
-    /// reported by row; numbers already in the project merge (counted as duplicates).
+    /// reported by row; numbers already in the project merge (counted as duplicates). The
+    /// import is all or nothing for whole-file failures (the size limit hit while streaming,
+    /// an I/O or database error): the contacts it added are removed again and the error
+    /// returned. Its contacts are dialed only once it has finished. One import at a time per
+    /// project (a second one meanwhile is a conflict).
     pub async fn import_csv(
         &self,
         project_id: i64,
         input: impl Read + Send + 'static,
         limits: ImportLimits,
     ) -> Result<ImportReport, StoreError> {
-        self.project_name(project_id).await?;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<ImportedContact>(IMPORT_BATCH);
+        let name = self.project_name(project_id).await?;
+        let mut import = PendingImport::begin(self, project_id, &name).await?;
+        let result = match self
+            .write_import(project_id, &mut import, input, limits)
+            .await
+        {
+            Ok(report) => self
+                .finish_import(import.id, &report)
+                .await
+                .map(|()| report),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(report) => {
+                import.finished();
+                Ok(report)
+            }
+            Err(e) => {
+                import.finished();
+                if let Err(undo) = self.discard_import(import.id, Some(&import.ranges)).await {
+                    // Its contacts stay hidden from the dialer; the next open removes them.
+                    tracing::error!(import = import.id, error = %undo, "removing a failed import");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Streams the file into the project batch by batch; answers the report.
+    async fn write_import(
+        &self,
+        project_id: i64,
+        import: &mut PendingImport,
+        input: impl Read + Send + 'static,
+        limits: ImportLimits,
+    ) -> Result<ImportReport, StoreError> {
+        // The parser fills whole batches on its own thread while the previous one is written.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ImportedContact>>(1);
         let parser = tokio::task::spawn_blocking(move || {
-            read_csv(input, limits, |c| {
-                // The writer below decides new vs merged; a closed channel ends the read.
-                tx.blocking_send(c).is_ok()
-            })
+            let mut batch = Vec::with_capacity(IMPORT_BATCH);
+            let mut open = true;
+            let report = read_csv(input, limits, |c| {
+                // The writer decides new vs merged. Once it has stopped (an error) the rest of
+                // the file is still read by `read_csv`, but nothing more is kept.
+                if open {
+                    batch.push(c);
+                    if batch.len() == IMPORT_BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
+                        open = tx.blocking_send(full).is_ok();
+                    }
+                }
+                true
+            });
+            if open && report.is_ok() && !batch.is_empty() {
+                // A closed channel here means the writer failed; its error is what is returned.
+                let _ = tx.blocking_send(batch);
+            }
+            report
         });
+        // Imports into one project never overlap (`imports_running`), so the import order
+        // continues from here without reading it again per batch.
         let mut seq: i64 =
             sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM contacts WHERE project_id = ?")
                 .bind(project_id)
@@ -131,14 +218,13 @@ impl SqliteStore {
                 .await?
                 .get(0);
         let mut merged = 0u64;
-        let mut batch = Vec::with_capacity(IMPORT_BATCH);
-        loop {
-            let more = rx.recv_many(&mut batch, IMPORT_BATCH).await;
-            if more == 0 {
-                break;
+        while let Some(batch) = rx.recv().await {
+            let written = self.write_batch(project_id, import.id, seq, &batch).await?;
+            seq += batch.len() as i64;
+            merged += written.merged;
+            if let Some(range) = written.ids {
+                import.ranges.push(range);
             }
-            merged += self.write_batch(project_id, &mut seq, &batch).await?;
-            batch.clear();
         }
         let mut report = parser
             .await
@@ -149,58 +235,214 @@ impl SqliteStore {
         Ok(report)
     }
 
-    /// Writes contacts in one transaction; answers how many merged into existing ones.
+    /// Writes one batch in one transaction, with one statement per many rows.
+    ///
+    /// Merging is decided exactly as inserting one number at a time with `INSERT OR IGNORE`
+    /// did: in file order, a number the project already has (or an earlier contact of the
+    /// batch took) is dropped from the contact, and a contact left without numbers merges
+    /// into the existing one (counted as a duplicate); the kept numbers are indexed 0, 1, ….
+    /// The transaction takes the write lock first (`BEGIN IMMEDIATE`), so the check of
+    /// existing numbers and the ids chosen stay true until it commits.
     async fn write_batch(
         &self,
         project_id: i64,
-        seq: &mut i64,
+        import_id: i64,
+        seq_before: i64,
         batch: &[ImportedContact],
-    ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut merged = 0;
-        let t = now();
-        for c in batch {
-            *seq += 1;
-            let fields = serde_json::to_string(&c.fields).unwrap_or_else(|_| "{}".into());
-            let id = sqlx::query(
-                "INSERT INTO contacts (project_id, seq, name, fields, priority, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(project_id)
-            .bind(*seq)
-            .bind(&c.name)
-            .bind(fields)
-            .bind(c.priority)
-            .bind(t)
-            .execute(&mut *tx)
-            .await?
-            .last_insert_rowid();
-            let mut added = 0;
-            for n in &c.numbers {
-                let r = sqlx::query(
-                    "INSERT OR IGNORE INTO contact_numbers (contact_id, project_id, idx, e164, time_zone) \
-                     VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(id)
-                .bind(project_id)
-                .bind(added)
-                .bind(&n.e164)
-                .bind(n.tz.map(|z| z.name().to_string()))
-                .execute(&mut *tx)
-                .await?;
-                added += r.rows_affected() as i64;
+    ) -> Result<WrittenBatch, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut existing: HashSet<String> = HashSet::new();
+        let all: Vec<&str> = batch
+            .iter()
+            .flat_map(|c| c.numbers.iter().map(|n| n.e164.as_str()))
+            .collect();
+        for chunk in all.chunks(NUMBERS_PER_CHECK) {
+            let sql = format!(
+                "SELECT e164 FROM contact_numbers WHERE project_id = ? AND e164 IN ({})",
+                marks(chunk.len(), "?")
+            );
+            let mut q = sqlx::query(&sql).bind(project_id);
+            for e164 in chunk {
+                q = q.bind(*e164);
             }
-            if added == 0 {
-                // Every number is already in the project: the contact merges into that one.
-                sqlx::query("DELETE FROM contacts WHERE id = ?")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                merged += 1;
+            for r in q
+                .persistent(chunk.len() == NUMBERS_PER_CHECK)
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                existing.insert(r.get(0));
             }
         }
+        let mut taken: HashSet<&str> = HashSet::with_capacity(all.len());
+        let mut kept = Vec::with_capacity(batch.len());
+        let mut merged = 0;
+        for (i, c) in batch.iter().enumerate() {
+            let numbers: Vec<&RuNumber> = c
+                .numbers
+                .iter()
+                .filter(|n| !existing.contains(&n.e164) && taken.insert(&n.e164))
+                .collect();
+            if numbers.is_empty() {
+                merged += 1;
+            } else {
+                kept.push((seq_before + 1 + i as i64, c, numbers));
+            }
+        }
+        if kept.is_empty() {
+            tx.commit().await?;
+            return Ok(WrittenBatch { merged, ids: None });
+        }
+        // Ids are chosen here (under the write lock) so the numbers can name their contact
+        // without reading the ids back, and the batch's ids are one range.
+        let first_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+        let t = now();
+        for (k, chunk) in kept.chunks(CONTACT_ROWS_PER_INSERT).enumerate() {
+            let sql = format!(
+                "INSERT INTO contacts (id, project_id, seq, name, fields, priority, created_at, \
+                 import_id) VALUES {}",
+                marks(chunk.len(), "(?, ?, ?, ?, ?, ?, ?, ?)")
+            );
+            let mut q = sqlx::query(&sql);
+            for (j, (seq, c, _)) in chunk.iter().enumerate() {
+                let id = first_id + (k * CONTACT_ROWS_PER_INSERT + j) as i64;
+                let fields = serde_json::to_string(&c.fields).unwrap_or_else(|_| "{}".into());
+                q = q
+                    .bind(id)
+                    .bind(project_id)
+                    .bind(*seq)
+                    .bind(c.name.as_deref())
+                    .bind(fields)
+                    .bind(c.priority)
+                    .bind(t)
+                    .bind(import_id);
+            }
+            q.persistent(chunk.len() == CONTACT_ROWS_PER_INSERT)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let numbers: Vec<(i64, i64, &RuNumber)> = kept
+            .iter()
+            .enumerate()
+            .flat_map(|(j, (_, _, ns))| {
+                let id = first_id + j as i64;
+                ns.iter()
+                    .enumerate()
+                    .map(move |(idx, n)| (id, idx as i64, *n))
+            })
+            .collect();
+        for chunk in numbers.chunks(NUMBER_ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO contact_numbers (contact_id, project_id, idx, e164, time_zone) \
+                 VALUES {}",
+                marks(chunk.len(), "(?, ?, ?, ?, ?)")
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, idx, n) in chunk {
+                q = q
+                    .bind(*id)
+                    .bind(project_id)
+                    .bind(*idx)
+                    .bind(n.e164.as_str())
+                    .bind(n.tz.map(|z| z.name()));
+            }
+            q.persistent(chunk.len() == NUMBER_ROWS_PER_INSERT)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(merged)
+        let last_id = first_id + kept.len() as i64 - 1;
+        Ok(WrittenBatch {
+            merged,
+            ids: Some((first_id, last_id)),
+        })
+    }
+
+    /// Marks an import done with its report: its contacts may be dialed from now on.
+    async fn finish_import(&self, import_id: i64, r: &ImportReport) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE imports SET state = 'done', finished_at = ?, imported = ?, duplicates = ?, \
+             rejected = ? WHERE id = ?",
+        )
+        .bind(now())
+        .bind(r.imported as i64)
+        .bind(r.duplicates as i64)
+        .bind(r.rejected.len() as i64)
+        .bind(import_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes every contact an unfinished import added (with their numbers) and marks it
+    /// failed. `ranges` are the id ranges its batches used, if known (each removed in its own
+    /// transaction, so the write lock is never held long); unknown (after a crash), the
+    /// table is searched. The last removal and the mark are one transaction: the import's
+    /// contacts never become dialable.
+    async fn discard_import(
+        &self,
+        import_id: i64,
+        ranges: Option<&[(i64, i64)]>,
+    ) -> Result<(), StoreError> {
+        // Numbers go with their contact (ON DELETE CASCADE).
+        let delete_range = "DELETE FROM contacts WHERE id BETWEEN ? AND ? AND import_id = ?";
+        let (last, earlier) = match ranges {
+            Some([earlier @ .., last]) => (Some(*last), earlier),
+            _ => (None, &[][..]),
+        };
+        for &(lo, hi) in earlier {
+            sqlx::query(delete_range)
+                .bind(lo)
+                .bind(hi)
+                .bind(import_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        match (ranges, last) {
+            (_, Some((lo, hi))) => {
+                sqlx::query(delete_range)
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(import_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            (None, None) => {
+                sqlx::query("DELETE FROM contacts WHERE import_id = ?")
+                    .bind(import_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            (Some(_), None) => {}
+        }
+        sqlx::query("UPDATE imports SET state = 'failed', finished_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(import_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes imports a crash interrupted (at open: no import of this process runs yet).
+    async fn discard_interrupted_imports(&self) -> Result<(), StoreError> {
+        let ids: Vec<i64> = sqlx::query("SELECT id FROM imports WHERE state = 'running'")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for id in ids {
+            tracing::warn!(
+                import = id,
+                "removing the contacts of an import interrupted by a stop"
+            );
+            self.discard_import(id, None).await?;
+        }
+        Ok(())
     }
 
     async fn project_name(&self, id: i64) -> Result<String, StoreError> {
@@ -303,6 +545,85 @@ impl SqliteStore {
     }
 }
 
+/// What a written batch changed.
+struct WrittenBatch {
+    /// Contacts that merged into existing ones.
+    merged: u64,
+    /// The ids of the contacts it added (one range), if any.
+    ids: Option<(i64, i64)>,
+}
+
+/// A registered import while it runs: the id ranges it wrote, and (if it is dropped unfinished,
+/// e.g. the request was cancelled) the removal of its contacts.
+struct PendingImport {
+    store: SqliteStore,
+    id: i64,
+    ranges: Vec<(i64, i64)>,
+    done: bool,
+}
+
+impl PendingImport {
+    /// Registers an import into a project; refused while another one runs there.
+    async fn begin(store: &SqliteStore, project_id: i64, name: &str) -> Result<Self, StoreError> {
+        let r = sqlx::query("INSERT INTO imports (project_id, started_at) VALUES (?, ?)")
+            .bind(project_id)
+            .bind(now())
+            .execute(&store.pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
+                    format!("an import into project {name:?} is running; try again when it ends"),
+                ),
+                other => other.into(),
+            })?;
+        Ok(Self {
+            store: store.clone(),
+            id: r.last_insert_rowid(),
+            ranges: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// Finished or failed, either way handled by the caller.
+    fn finished(&mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for PendingImport {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Cancelled midway (the future was dropped): remove what it wrote in the background.
+        // Without a runtime (shutting down) the next open removes it.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (store, id, ranges) = (
+                self.store.clone(),
+                self.id,
+                std::mem::take(&mut self.ranges),
+            );
+            rt.spawn(async move {
+                if let Err(e) = store.discard_import(id, Some(&ranges)).await {
+                    tracing::error!(import = id, error = %e, "removing a cancelled import");
+                }
+            });
+        }
+    }
+}
+
+/// `n` copies of `one`, comma-separated: the placeholders of a multi-row statement.
+fn marks(n: usize, one: &str) -> String {
+    let mut s = String::with_capacity(n * (one.len() + 2));
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(one);
+    }
+    s
+}
+
 /// An active project as the dialer needs it.
 #[derive(Debug, Clone)]
 pub struct ProjectRow {
@@ -355,6 +676,32 @@ pub struct FinishedCall<'a> {
     pub next_at: Option<i64>,
 }
 
+/// Due contacts of a project (?1) at a time (?2), at most ?3, with their numbers: see
+/// `due_contacts`. Ties in the order are broken by id, as the index walk did.
+const DUE_CONTACTS_SQL: &str = "\
+    WITH picked AS ( \
+        SELECT * FROM ( \
+            SELECT 0 AS rank, id, seq, priority, attempts \
+            FROM contacts INDEXED BY contacts_pick \
+            WHERE project_id = ?1 AND status = 'not_called' \
+              AND (next_at IS NULL OR next_at <= ?2) \
+              AND (import_id IS NULL OR import_id NOT IN \
+                   (SELECT id FROM imports WHERE state = 'running')) \
+            ORDER BY priority DESC, seq LIMIT ?3) \
+        UNION ALL \
+        SELECT * FROM ( \
+            SELECT 1 AS rank, id, seq, priority, attempts \
+            FROM contacts INDEXED BY contacts_pick \
+            WHERE project_id = ?1 AND status = 'retry' \
+              AND (next_at IS NULL OR next_at <= ?2) \
+              AND (import_id IS NULL OR import_id NOT IN \
+                   (SELECT id FROM imports WHERE state = 'running')) \
+            ORDER BY priority DESC, seq LIMIT ?3) \
+        LIMIT ?3) \
+    SELECT p.id, p.seq, p.priority, p.attempts, n.e164, n.time_zone \
+    FROM picked p LEFT JOIN contact_numbers n ON n.contact_id = p.id \
+    ORDER BY p.rank, p.priority DESC, p.seq, p.id, n.idx";
+
 /// A contact in flight is parked here so no pass can pick it again.
 const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
 
@@ -402,73 +749,49 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Contacts of a project that are due at `now` (not closed, not in flight), up to `limit`,
-    /// new and high-priority ones first (the project's ordering is applied by the dialer).
+    /// Contacts of a project that are due at `now` (not closed, not in flight, not from an
+    /// import still running), up to `limit`, new and high-priority ones first (the project's
+    /// ordering is applied by the dialer).
     pub async fn due_contacts(
         &self,
         project_id: i64,
         now: i64,
         limit: u32,
     ) -> Result<Vec<DueContact>, StoreError> {
-        // New contacts first, then retries; each status walks the `contacts_pick` index in
-        // order and stops at the limit.
-        let mut rows = Vec::new();
-        for status in ["not_called", "retry"] {
-            let left = i64::from(limit) - rows.len() as i64;
-            if left <= 0 {
-                break;
-            }
-            rows.extend(
-                sqlx::query(
-                    "SELECT id, seq, priority, attempts FROM contacts INDEXED BY contacts_pick \
-                     WHERE project_id = ? AND status = ? AND (next_at IS NULL OR next_at <= ?) \
-                     ORDER BY priority DESC, seq LIMIT ?",
-                )
-                .bind(project_id)
-                .bind(status)
-                .bind(now)
-                .bind(left)
-                .fetch_all(&self.pool)
-                .await?,
-            );
-        }
-        // All their numbers in one query (not one per contact).
-        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-        let mut numbers: std::collections::HashMap<i64, Vec<(String, Option<String>)>> =
-            std::collections::HashMap::with_capacity(ids.len());
-        if !ids.is_empty() {
-            let marks = vec!["?"; ids.len()].join(",");
-            let sql = format!(
-                "SELECT contact_id, e164, time_zone FROM contact_numbers \
-                 WHERE contact_id IN ({marks}) ORDER BY contact_id, idx"
-            );
-            let mut q = sqlx::query(&sql);
-            for id in &ids {
-                q = q.bind(id);
-            }
-            for n in q.fetch_all(&self.pool).await? {
-                numbers
-                    .entry(n.get(0))
-                    .or_default()
-                    .push((n.get(1), n.get(2)));
-            }
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
+        // One statement, so one round trip to the database thread: new contacts first, then
+        // retries, each walking the `contacts_pick` index in order and stopping at the limit
+        // (the retries are not read at all when new contacts fill it), joined with their
+        // numbers in order.
+        let rows = sqlx::query(DUE_CONTACTS_SQL)
+            .bind(project_id)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: Vec<DueContact> = Vec::with_capacity(limit as usize);
+        let mut attempts_json: Vec<Option<&str>> = Vec::with_capacity(limit as usize);
+        for r in &rows {
             let id: i64 = r.get(0);
-            let numbers = numbers.remove(&id).unwrap_or_default();
-            let attempts = match r.get::<Option<&str>, _>(3) {
+            if out.last().map(|c| c.id) != Some(id) {
+                attempts_json.push(r.get(3));
+                out.push(DueContact {
+                    id,
+                    seq: r.get(1),
+                    priority: r.get(2),
+                    attempts: ContactAttempts::new(0),
+                    numbers: Vec::new(),
+                });
+            }
+            if let (Some(c), Some(e164)) = (out.last_mut(), r.get::<Option<String>, _>(4)) {
+                c.numbers.push((e164, r.get(5)));
+            }
+        }
+        for (c, json) in out.iter_mut().zip(attempts_json) {
+            c.attempts = match json {
                 Some(j) => serde_json::from_str(j)
-                    .map_err(|e| StoreError::Db(format!("contact {id} attempts: {e}")))?,
-                None => ContactAttempts::new(numbers.len()),
+                    .map_err(|e| StoreError::Db(format!("contact {} attempts: {e}", c.id)))?,
+                None => ContactAttempts::new(c.numbers.len()),
             };
-            out.push(DueContact {
-                id,
-                seq: r.get(1),
-                priority: r.get(2),
-                attempts,
-                numbers,
-            });
         }
         Ok(out)
     }
@@ -484,7 +807,8 @@ impl SqliteStore {
         let mut tx = self.pool.begin().await?;
         let parked = sqlx::query(
             "UPDATE contacts SET next_at = ? WHERE id = ? AND status IN ('not_called', 'retry') \
-             AND (next_at IS NULL OR next_at <= ?)",
+             AND (next_at IS NULL OR next_at <= ?) AND (import_id IS NULL OR import_id NOT IN \
+             (SELECT id FROM imports WHERE state = 'running'))",
         )
         .bind(IN_FLIGHT_NEXT_AT)
         .bind(contact_id)
