@@ -2,15 +2,16 @@
 //! `migrations/` run at open. Every multi-row change is one transaction; the five-active rule
 //! is one conditional UPDATE, so concurrent activations cannot exceed it.
 use super::import::{read_csv, ImportLimits, ImportReport, ImportedContact};
-use super::phone::RuNumber;
 use super::{NewProject, ProjectStats, StoreError};
 use crate::dialer::attempts::{AttemptRules, ContactAttempts};
 use crate::dialer::decide::MAX_ACTIVE_PROJECTS;
 use crate::dialer::schedule::Schedule;
+use chrono_tz::Tz;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 use std::collections::HashSet;
 use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use std::time::Duration;
 const IMPORT_BATCH: usize = 5_000;
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound values per statement): contacts bind
-/// 8 values a row, numbers 5.
+/// 5 values a row, numbers 4.
 const CONTACT_ROWS_PER_INSERT: usize = 1_000;
 const NUMBER_ROWS_PER_INSERT: usize = 1_000;
 
@@ -187,17 +188,28 @@ impl SqliteStore {
         limits: ImportLimits,
     ) -> Result<ImportReport, StoreError> {
         // The parser fills whole batches on its own thread while the previous one is written.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ImportedContact>>(1);
+        // Each contact is packed into the batch and dropped at once, on the thread that
+        // allocated it (the system allocator is slow at freeing another thread's memory in
+        // bulk); written batches come back to be reused, so a batch costs no allocation.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Packed>(1);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Packed>();
         let parser = tokio::task::spawn_blocking(move || {
-            let mut batch = Vec::with_capacity(IMPORT_BATCH);
+            let fresh = || match back_rx.try_recv() {
+                Ok(mut used) => {
+                    used.clear();
+                    used
+                }
+                Err(_) => Packed::default(),
+            };
+            let mut batch = fresh();
             let mut open = true;
             let report = read_csv(input, limits, |c| {
                 // The writer decides new vs merged. Once it has stopped (an error) the rest of
                 // the file is still read by `read_csv`, but nothing more is kept.
                 if open {
-                    batch.push(c);
+                    batch.push(&c);
                     if batch.len() == IMPORT_BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
+                        let full = std::mem::replace(&mut batch, fresh());
                         open = tx.blocking_send(full).is_ok();
                     }
                 }
@@ -209,23 +221,32 @@ impl SqliteStore {
             }
             report
         });
+        // One connection for the whole import: its page cache holds the pages the batches
+        // append to, and its statement cache the multi-row statements.
+        let mut conn = self.pool.acquire().await?;
         // Imports into one project never overlap (`imports_running`), so the import order
         // continues from here without reading it again per batch.
         let mut seq: i64 =
             sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM contacts WHERE project_id = ?")
                 .bind(project_id)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *conn)
                 .await?
                 .get(0);
         let mut merged = 0u64;
+        // Contacts are created when their import starts.
+        let created_at = now();
         while let Some(batch) = rx.recv().await {
-            let written = self.write_batch(project_id, import.id, seq, &batch).await?;
+            let written =
+                write_batch(&mut conn, project_id, import.id, seq, created_at, &batch).await?;
             seq += batch.len() as i64;
             merged += written.merged;
             if let Some(range) = written.ids {
                 import.ranges.push(range);
             }
+            // The parser may have finished already; then the batch is dropped here.
+            let _ = back_tx.send(batch);
         }
+        drop(conn);
         let mut report = parser
             .await
             .map_err(|e| StoreError::Db(format!("import task: {e}")))?
@@ -233,131 +254,6 @@ impl SqliteStore {
         report.imported -= merged;
         report.duplicates += merged;
         Ok(report)
-    }
-
-    /// Writes one batch in one transaction, with one statement per many rows.
-    ///
-    /// Merging is decided exactly as inserting one number at a time with `INSERT OR IGNORE`
-    /// did: in file order, a number the project already has (or an earlier contact of the
-    /// batch took) is dropped from the contact, and a contact left without numbers merges
-    /// into the existing one (counted as a duplicate); the kept numbers are indexed 0, 1, ….
-    /// The transaction takes the write lock first (`BEGIN IMMEDIATE`), so the check of
-    /// existing numbers and the ids chosen stay true until it commits.
-    async fn write_batch(
-        &self,
-        project_id: i64,
-        import_id: i64,
-        seq_before: i64,
-        batch: &[ImportedContact],
-    ) -> Result<WrittenBatch, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let mut existing: HashSet<String> = HashSet::new();
-        let all: Vec<&str> = batch
-            .iter()
-            .flat_map(|c| c.numbers.iter().map(|n| n.e164.as_str()))
-            .collect();
-        for chunk in all.chunks(NUMBERS_PER_CHECK) {
-            let sql = format!(
-                "SELECT e164 FROM contact_numbers WHERE project_id = ? AND e164 IN ({})",
-                marks(chunk.len(), "?")
-            );
-            let mut q = sqlx::query(&sql).bind(project_id);
-            for e164 in chunk {
-                q = q.bind(*e164);
-            }
-            for r in q
-                .persistent(chunk.len() == NUMBERS_PER_CHECK)
-                .fetch_all(&mut *tx)
-                .await?
-            {
-                existing.insert(r.get(0));
-            }
-        }
-        let mut taken: HashSet<&str> = HashSet::with_capacity(all.len());
-        let mut kept = Vec::with_capacity(batch.len());
-        let mut merged = 0;
-        for (i, c) in batch.iter().enumerate() {
-            let numbers: Vec<&RuNumber> = c
-                .numbers
-                .iter()
-                .filter(|n| !existing.contains(&n.e164) && taken.insert(&n.e164))
-                .collect();
-            if numbers.is_empty() {
-                merged += 1;
-            } else {
-                kept.push((seq_before + 1 + i as i64, c, numbers));
-            }
-        }
-        if kept.is_empty() {
-            tx.commit().await?;
-            return Ok(WrittenBatch { merged, ids: None });
-        }
-        // Ids are chosen here (under the write lock) so the numbers can name their contact
-        // without reading the ids back, and the batch's ids are one range.
-        let first_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
-        let t = now();
-        for (k, chunk) in kept.chunks(CONTACT_ROWS_PER_INSERT).enumerate() {
-            let sql = format!(
-                "INSERT INTO contacts (id, project_id, seq, name, fields, priority, created_at, \
-                 import_id) VALUES {}",
-                marks(chunk.len(), "(?, ?, ?, ?, ?, ?, ?, ?)")
-            );
-            let mut q = sqlx::query(&sql);
-            for (j, (seq, c, _)) in chunk.iter().enumerate() {
-                let id = first_id + (k * CONTACT_ROWS_PER_INSERT + j) as i64;
-                let fields = serde_json::to_string(&c.fields).unwrap_or_else(|_| "{}".into());
-                q = q
-                    .bind(id)
-                    .bind(project_id)
-                    .bind(*seq)
-                    .bind(c.name.as_deref())
-                    .bind(fields)
-                    .bind(c.priority)
-                    .bind(t)
-                    .bind(import_id);
-            }
-            q.persistent(chunk.len() == CONTACT_ROWS_PER_INSERT)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let numbers: Vec<(i64, i64, &RuNumber)> = kept
-            .iter()
-            .enumerate()
-            .flat_map(|(j, (_, _, ns))| {
-                let id = first_id + j as i64;
-                ns.iter()
-                    .enumerate()
-                    .map(move |(idx, n)| (id, idx as i64, *n))
-            })
-            .collect();
-        for chunk in numbers.chunks(NUMBER_ROWS_PER_INSERT) {
-            let sql = format!(
-                "INSERT INTO contact_numbers (contact_id, project_id, idx, e164, time_zone) \
-                 VALUES {}",
-                marks(chunk.len(), "(?, ?, ?, ?, ?)")
-            );
-            let mut q = sqlx::query(&sql);
-            for (id, idx, n) in chunk {
-                q = q
-                    .bind(*id)
-                    .bind(project_id)
-                    .bind(*idx)
-                    .bind(n.e164.as_str())
-                    .bind(n.tz.map(|z| z.name()));
-            }
-            q.persistent(chunk.len() == NUMBER_ROWS_PER_INSERT)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        let last_id = first_id + kept.len() as i64 - 1;
-        Ok(WrittenBatch {
-            merged,
-            ids: Some((first_id, last_id)),
-        })
     }
 
     /// Marks an import done with its report: its contacts may be dialed from now on.
@@ -545,7 +441,192 @@ impl SqliteStore {
     }
 }
 
+/// Writes one batch in one transaction, with one statement per many rows.
+///
+/// Merging is decided exactly as inserting one number at a time with `INSERT OR IGNORE` did:
+/// in file order, a number the project already has (or an earlier contact of the batch took)
+/// is dropped from the contact, and a contact left without numbers merges into the existing
+/// one (counted as a duplicate); the kept numbers are indexed 0, 1, …. The transaction takes
+/// the write lock first (`BEGIN IMMEDIATE`), so the check of existing numbers and the ids
+/// chosen stay true until it commits.
+async fn write_batch(
+    conn: &mut SqliteConnection,
+    project_id: i64,
+    import_id: i64,
+    seq_before: i64,
+    created_at: i64,
+    batch: &Packed,
+) -> Result<WrittenBatch, StoreError> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let all: Vec<&str> = batch.numbers.iter().map(|n| batch.text(&n.e164)).collect();
+    let mut existing: HashSet<String> = HashSet::new();
+    for chunk in all.chunks(NUMBERS_PER_CHECK) {
+        let sql = format!(
+            "SELECT e164 FROM contact_numbers WHERE project_id = ? AND e164 IN ({})",
+            marks(chunk.len(), |_| "?".into())
+        );
+        let mut q = sqlx::query(&sql).bind(project_id);
+        for e164 in chunk {
+            q = q.bind(*e164);
+        }
+        for r in q
+            .persistent(chunk.len() == NUMBERS_PER_CHECK)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            existing.insert(r.get(0));
+        }
+    }
+    // Kept contacts (seq, contact) and their kept numbers (index into `kept`, idx, number).
+    let mut taken: HashSet<&str> = HashSet::with_capacity(all.len());
+    let mut kept: Vec<(i64, &PackedContact)> = Vec::with_capacity(batch.len());
+    let mut numbers: Vec<(usize, i64, &PackedNumber)> = Vec::with_capacity(all.len());
+    let mut merged = 0;
+    for (i, c) in batch.contacts.iter().enumerate() {
+        let mut idx = 0;
+        for n in &batch.numbers[c.numbers.clone()] {
+            let e164 = batch.text(&n.e164);
+            if !existing.contains(e164) && taken.insert(e164) {
+                numbers.push((kept.len(), idx, n));
+                idx += 1;
+            }
+        }
+        if idx == 0 {
+            merged += 1;
+        } else {
+            kept.push((seq_before + 1 + i as i64, c));
+        }
+    }
+    if kept.is_empty() {
+        tx.commit().await?;
+        return Ok(WrittenBatch { merged, ids: None });
+    }
+    // Ids are chosen here (under the write lock) so the numbers can name their contact
+    // without reading the ids back, and the batch's ids are one range.
+    let first_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+    // The values shared by every row are written into the statement (integers of ours, not
+    // input), so each row binds only its own. Numbered parameters (`?NNN`) would avoid that,
+    // but sqlx looks each one's name up per execution, a linear search inside SQLite: quadratic
+    // in the parameters of a statement.
+    for (k, chunk) in kept.chunks(CONTACT_ROWS_PER_INSERT).enumerate() {
+        let sql = format!(
+            "INSERT INTO contacts (id, project_id, seq, name, fields, priority, created_at, \
+             import_id) VALUES {}",
+            marks(chunk.len(), |_| format!(
+                "(?, {project_id}, ?, ?, ?, ?, {created_at}, {import_id})"
+            ))
+        );
+        let mut q = sqlx::query(&sql);
+        for (j, (seq, c)) in chunk.iter().enumerate() {
+            q = q
+                .bind(first_id + (k * CONTACT_ROWS_PER_INSERT + j) as i64)
+                .bind(*seq)
+                .bind(c.name.as_ref().map(|r| batch.text(r)))
+                .bind(batch.text(&c.fields))
+                .bind(c.priority);
+        }
+        q.persistent(chunk.len() == CONTACT_ROWS_PER_INSERT)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for chunk in numbers.chunks(NUMBER_ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO contact_numbers (contact_id, project_id, idx, e164, time_zone) \
+             VALUES {}",
+            marks(chunk.len(), |_| format!("(?, {project_id}, ?, ?, ?)"))
+        );
+        let mut q = sqlx::query(&sql);
+        for (j, idx, n) in chunk {
+            q = q
+                .bind(first_id + *j as i64)
+                .bind(*idx)
+                .bind(batch.text(&n.e164))
+                .bind(n.tz.map(|z| z.name()));
+        }
+        q.persistent(chunk.len() == NUMBER_ROWS_PER_INSERT)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(WrittenBatch {
+        merged,
+        ids: Some((first_id, first_id + kept.len() as i64 - 1)),
+    })
+}
+
+/// Parsed contacts packed for writing: their text (names, fields as JSON, numbers) in one
+/// buffer, so a batch is a few allocations however many contacts it holds.
+#[derive(Default)]
+struct Packed {
+    buf: String,
+    contacts: Vec<PackedContact>,
+    numbers: Vec<PackedNumber>,
+}
+
+/// A contact in a `Packed` batch: ranges of its text and of its numbers.
+struct PackedContact {
+    name: Option<Range<usize>>,
+    /// The other columns as a JSON object (the `fields` column).
+    fields: Range<usize>,
+    priority: i32,
+    numbers: Range<usize>,
+}
+
+/// A number in a `Packed` batch.
+struct PackedNumber {
+    e164: Range<usize>,
+    tz: Option<Tz>,
+}
+
+impl Packed {
+    fn push(&mut self, c: &ImportedContact) {
+        let name = c.name.as_deref().map(|n| self.add(n));
+        let json = serde_json::to_string(&c.fields).unwrap_or_else(|_| "{}".into());
+        let fields = self.add(&json);
+        let first = self.numbers.len();
+        for n in &c.numbers {
+            let e164 = self.add(&n.e164);
+            self.numbers.push(PackedNumber { e164, tz: n.tz });
+        }
+        self.contacts.push(PackedContact {
+            name,
+            fields,
+            priority: c.priority,
+            numbers: first..self.numbers.len(),
+        });
+    }
+
+    fn add(&mut self, s: &str) -> Range<usize> {
+        let start = self.buf.len();
+        self.buf.push_str(s);
+        start..self.buf.len()
+    }
+
+    fn text(&self, r: &Range<usize>) -> &str {
+        // Ranges come from `add`, on character boundaries of this buffer.
+        self.buf.get(r.clone()).unwrap_or_default()
+    }
+
+    fn len(&self) -> usize {
+        self.contacts.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.contacts.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.contacts.clear();
+        self.numbers.clear();
+    }
+}
+
 /// What a written batch changed.
+
 struct WrittenBatch {
     /// Contacts that merged into existing ones.
     merged: u64,
@@ -612,14 +693,14 @@ impl Drop for PendingImport {
     }
 }
 
-/// `n` copies of `one`, comma-separated: the placeholders of a multi-row statement.
-fn marks(n: usize, one: &str) -> String {
-    let mut s = String::with_capacity(n * (one.len() + 2));
-    for i in 0..n {
-        if i > 0 {
+/// The `n` rows (or placeholders) of a multi-row statement, comma-separated.
+fn marks(n: usize, row: impl Fn(usize) -> String) -> String {
+    let mut s = String::new();
+    for j in 0..n {
+        if j > 0 {
             s.push_str(", ");
         }
-        s.push_str(one);
+        s.push_str(&row(j));
     }
     s
 }
@@ -677,7 +758,8 @@ pub struct FinishedCall<'a> {
 }
 
 /// Due contacts of a project (?1) at a time (?2), at most ?3, with their numbers: see
-/// `due_contacts`. Ties in the order are broken by id, as the index walk did.
+/// `due_contacts`. Ties in the order are broken by id, as the index walk did. The answer is
+/// one row, a JSON array of `DueJson`.
 const DUE_CONTACTS_SQL: &str = "\
     WITH picked AS ( \
         SELECT * FROM ( \
@@ -698,9 +780,15 @@ const DUE_CONTACTS_SQL: &str = "\
                    (SELECT id FROM imports WHERE state = 'running')) \
             ORDER BY priority DESC, seq LIMIT ?3) \
         LIMIT ?3) \
-    SELECT p.id, p.seq, p.priority, p.attempts, n.e164, n.time_zone \
-    FROM picked p LEFT JOIN contact_numbers n ON n.contact_id = p.id \
-    ORDER BY p.rank, p.priority DESC, p.seq, p.id, n.idx";
+    SELECT json_group_array(json_array(p.id, p.seq, p.priority, p.attempts, \
+        json((SELECT json_group_array(json_array(n.e164, n.time_zone) ORDER BY n.idx) \
+              FROM contact_numbers n WHERE n.contact_id = p.id))) \
+        ORDER BY p.rank, p.priority DESC, p.seq, p.id) \
+    FROM picked p";
+
+/// One due contact as `DUE_CONTACTS_SQL` writes it: id, seq, priority, attempts (JSON text),
+/// numbers (E.164, callee zone).
+type DueJson = (i64, i64, i32, Option<String>, Vec<(String, Option<String>)>);
 
 /// A contact in flight is parked here so no pass can pick it again.
 const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
@@ -758,40 +846,34 @@ impl SqliteStore {
         now: i64,
         limit: u32,
     ) -> Result<Vec<DueContact>, StoreError> {
-        // One statement, so one round trip to the database thread: new contacts first, then
-        // retries, each walking the `contacts_pick` index in order and stopping at the limit
-        // (the retries are not read at all when new contacts fill it), joined with their
-        // numbers in order.
-        let rows = sqlx::query(DUE_CONTACTS_SQL)
+        // One statement answering one row: the query and its answer cross to the database
+        // thread and back once. A row per contact would be a hand-over (and, on a busy
+        // machine, a wait to be scheduled) per row. New contacts come first, then retries,
+        // each walking the `contacts_pick` index in order and stopping at the limit (retries
+        // are not read at all when new contacts fill it), with their numbers in order.
+        let json: String = sqlx::query(DUE_CONTACTS_SQL)
             .bind(project_id)
             .bind(now)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out: Vec<DueContact> = Vec::with_capacity(limit as usize);
-        let mut attempts_json: Vec<Option<&str>> = Vec::with_capacity(limit as usize);
-        for r in &rows {
-            let id: i64 = r.get(0);
-            if out.last().map(|c| c.id) != Some(id) {
-                attempts_json.push(r.get(3));
-                out.push(DueContact {
-                    id,
-                    seq: r.get(1),
-                    priority: r.get(2),
-                    attempts: ContactAttempts::new(0),
-                    numbers: Vec::new(),
-                });
-            }
-            if let (Some(c), Some(e164)) = (out.last_mut(), r.get::<Option<String>, _>(4)) {
-                c.numbers.push((e164, r.get(5)));
-            }
-        }
-        for (c, json) in out.iter_mut().zip(attempts_json) {
-            c.attempts = match json {
-                Some(j) => serde_json::from_str(j)
-                    .map_err(|e| StoreError::Db(format!("contact {} attempts: {e}", c.id)))?,
-                None => ContactAttempts::new(c.numbers.len()),
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
+        let rows: Vec<DueJson> = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Db(format!("due contacts of project {project_id}: {e}")))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, seq, priority, attempts, numbers) in rows {
+            let attempts = match attempts {
+                Some(j) => serde_json::from_str(&j)
+                    .map_err(|e| StoreError::Db(format!("contact {id} attempts: {e}")))?,
+                None => ContactAttempts::new(numbers.len()),
             };
+            out.push(DueContact {
+                id,
+                seq,
+                priority,
+                attempts,
+                numbers,
+            });
         }
         Ok(out)
     }
@@ -977,6 +1059,28 @@ impl SqliteStore {
              FROM contacts c JOIN contact_numbers n ON n.contact_id = c.id AND n.idx = 0 \
              WHERE c.project_id = ?",
         )
+        .bind(project_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Benchmarks only: every contact of a project called once and waiting for its retry, one
+    /// in `due_every` due at `now`, the others half an hour later.
+    #[doc(hidden)]
+    pub async fn bench_spread_retries(
+        &self,
+        project_id: i64,
+        now: i64,
+        due_every: i64,
+    ) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "UPDATE contacts SET status = 'retry', \
+             next_at = CASE WHEN id % ? = 0 THEN ? - 60 ELSE ? + 1800 END WHERE project_id = ?",
+        )
+        .bind(due_every.max(1))
+        .bind(now)
+        .bind(now)
         .bind(project_id)
         .execute(&self.pool)
         .await?;
