@@ -1,6 +1,9 @@
 //! The SQLite store (the single-node default): one file, WAL, foreign keys, migrations from
 //! `migrations/` run at open. Every multi-row change is one transaction; the five-active rule
-//! is one conditional UPDATE, so concurrent activations cannot exceed it.
+//! is one conditional UPDATE, so concurrent activations cannot exceed it. An import is written
+//! in batches (multi-row statements) and registered while it runs, so that a failure removes
+//! what it wrote and the dialer never calls its contacts before it has finished. One process
+//! owns the file: what an interrupted import left is removed at open.
 use super::import::{read_csv, ImportLimits, ImportReport, ImportedContact};
 use super::{NewProject, ProjectStats, StoreError};
 use crate::dialer::attempts::{AttemptRules, ContactAttempts};
@@ -17,8 +20,8 @@ use std::time::Duration;
 
 /// Contacts written per transaction during an import: enough to amortise a transaction's fixed
 /// work (the write lock, the commit, the check of existing numbers), few enough that the write
-/// lock is held for tens of milliseconds (the dialer's writes wait for it) and that the two
-/// batches in memory (one parsed, one written) stay a few MB.
+/// lock is held for tens of milliseconds (the dialer's writes wait for it) and that the batches
+/// in memory (one filling, one queued, one being written) stay about a MB each.
 const IMPORT_BATCH: usize = 5_000;
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound values per statement): contacts bind
@@ -163,20 +166,14 @@ impl SqliteStore {
                 .map(|()| report),
             Err(e) => Err(e),
         };
-        match result {
-            Ok(report) => {
-                import.finished();
-                Ok(report)
-            }
-            Err(e) => {
-                import.finished();
-                if let Err(undo) = self.discard_import(import.id, Some(&import.ranges)).await {
-                    // Its contacts stay hidden from the dialer; the next open removes them.
-                    tracing::error!(import = import.id, error = %undo, "removing a failed import");
-                }
-                Err(e)
+        import.finished();
+        if result.is_err() {
+            if let Err(undo) = self.discard_import(import.id, Some(&import.ranges)).await {
+                // Its contacts stay hidden from the dialer; the next open removes them.
+                tracing::error!(import = import.id, error = %undo, "removing a failed import");
             }
         }
+        result
     }
 
     /// Streams the file into the project batch by batch; answers the report.
@@ -626,7 +623,6 @@ impl Packed {
 }
 
 /// What a written batch changed.
-
 struct WrittenBatch {
     /// Contacts that merged into existing ones.
     merged: u64,
@@ -759,7 +755,7 @@ pub struct FinishedCall<'a> {
 
 /// Due contacts of a project (?1) at a time (?2), at most ?3, with their numbers: see
 /// `due_contacts`. Ties in the order are broken by id, as the index walk did. The answer is
-/// one row, a JSON array of `DueJson`.
+/// one row, a JSON array of `DueJson` (aggregate ORDER BY: SQLite 3.44+, sqlx bundles 3.46).
 const DUE_CONTACTS_SQL: &str = "\
     WITH picked AS ( \
         SELECT * FROM ( \
