@@ -1,7 +1,10 @@
 //! Phone numbers (spec §2 "Only Russian numbers"): normalisation to E.164 with libphonenumber's
 //! metadata (the `phonenumber` crate), Russian numbers only — Kazakhstan's +7 6xx/7xx ranges,
 //! other countries, short numbers and garbage are refused with a reason — and, for geographic
-//! (ABC) numbers, the callee's time zone.
+//! (ABC) numbers, the callee's time zone. Mobile numbers in their usual shapes take a fast path
+//! (an import is mostly those) that answers exactly what the metadata path answers; a test
+//! holds the two together over every three-digit code, so a metadata update cannot split them
+//! unnoticed.
 use chrono_tz::Tz;
 use phonenumber::country::Id;
 
@@ -32,15 +35,68 @@ pub struct RuNumber {
 }
 
 /// Normalises what a user typed: `8 (912) 345-67-89`, `+7 912 3456789`, `79123456789`.
+///
+/// Mobile numbers in the three usual shapes (most of any contact base) take a fast path that
+/// gives exactly the answer of the metadata path below: every `+7 9XX XXX XX XX` is a valid
+/// Russian mobile number in libphonenumber's metadata (`9\d{9}`), never a Kazakh one (KZ's
+/// leading digit is 7) and never geographic. Everything else goes through libphonenumber.
 pub fn normalize_ru(raw: &str) -> Result<RuNumber, PhoneError> {
     let s = raw.trim();
     if s.is_empty() {
         return Err(PhoneError::Empty);
     }
+    if let Some(n) = mobile_fast_path(s) {
+        return Ok(n);
+    }
+    normalize_with_metadata(s)
+}
+
+/// Separators a typed number may contain besides its digits.
+const SEPARATORS: &str = " +-().\u{a0}";
+
+/// `+7 9XX…`, `8 9XX…` or `7 9XX…` with ASCII separators: the E.164 mobile number, or `None`
+/// to leave the value to the metadata path (which alone decides anything else).
+fn mobile_fast_path(s: &str) -> Option<RuNumber> {
+    let mut digits = [0u8; 11];
+    let mut len = 0;
+    for b in s.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                *digits.get_mut(len)? = b;
+                len += 1;
+            }
+            // Only ASCII separators here: a no-break space or junk takes the slow path.
+            b' ' | b'+' | b'-' | b'(' | b')' | b'.' => {}
+            _ => return None,
+        }
+    }
+    // The same candidate the metadata path builds: an 11-digit 7/8… without a leading '+' is
+    // the +7 form; with a leading '+' the digits are the whole international number.
+    let prefix_ok = if s.starts_with('+') {
+        digits[0] == b'7'
+    } else {
+        matches!(digits[0], b'7' | b'8')
+    };
+    if len != 11 || !prefix_ok || digits[1] != b'9' {
+        return None;
+    }
+    let mut e164 = String::with_capacity(12);
+    e164.push_str("+7");
+    // ASCII digits only (checked above).
+    e164.extend(digits[1..].iter().map(|&d| char::from(d)));
+    Some(RuNumber {
+        e164,
+        tz: None,
+        mobile: true,
+    })
+}
+
+/// The general path: libphonenumber's metadata decides validity and country.
+fn normalize_with_metadata(s: &str) -> Result<RuNumber, PhoneError> {
     let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
     let junk = s
         .chars()
-        .any(|c| !(c.is_ascii_digit() || " +-().\u{a0}".contains(c)));
+        .any(|c| !(c.is_ascii_digit() || SEPARATORS.contains(c)));
     if digits.is_empty() || junk {
         return Err(PhoneError::Garbage);
     }
@@ -222,6 +278,69 @@ mod tests {
         assert_eq!(normalize_ru("+7 912 345"), Err(PhoneError::Invalid));
         assert_eq!(normalize_ru("звоните вечером"), Err(PhoneError::Garbage));
         assert_eq!(normalize_ru("  "), Err(PhoneError::Empty));
+    }
+
+    /// What `normalize_ru` answered before the fast path existed.
+    fn reference(raw: &str) -> Result<RuNumber, PhoneError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        normalize_with_metadata(s)
+    }
+
+    /// Every shape a national number (10 digits, or a wrong length) is typed in.
+    fn shapes(n: &str) -> Vec<String> {
+        let (a, b) = n.split_at(3.min(n.len()));
+        let (b, c) = b.split_at(3.min(b.len()));
+        let (c, d) = c.split_at(2.min(c.len()));
+        vec![
+            format!("+7{n}"),
+            format!("8{n}"),
+            format!("7{n}"),
+            format!("{n}"),
+            format!("+8{n}"),
+            format!("+{n}"),
+            format!("+7 ({a}) {b}-{c}-{d}"),
+            format!("8 ({a}) {b}-{c}-{d}"),
+            format!(" 7-{a}-{b}-{c}-{d} "),
+            format!("7.{a}.{b}.{c}{d}"),
+            format!("+7\u{a0}{a}\u{a0}{b}{c}{d}"),
+            format!("8+{n}"),
+            format!("++7{n}"),
+            format!("(8){a}{b}{c}{d}"),
+            format!("8 {a} {b} {c} {d} доб. 1"),
+            format!("+7{n}#"),
+            format!("\t8{n}\t"),
+        ]
+    }
+
+    #[test]
+    fn the_fast_path_answers_exactly_what_the_metadata_path_answers() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        let mut inputs = Vec::new();
+        // Every three-digit code (mobile 9xx, ABC, 8xx, Kazakh 6xx/7xx, unassigned 0xx–5xx),
+        // with random subscriber digits, at the right length and one digit short or long.
+        for code in 0..1000 {
+            for len in [10, 10, 9, 11] {
+                let rest: String = (0..len - 3)
+                    .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+                    .collect();
+                inputs.extend(shapes(&format!("{code:03}{rest}")));
+            }
+        }
+        let mut fast = 0;
+        for raw in &inputs {
+            if mobile_fast_path(raw.trim()).is_some() {
+                fast += 1;
+            }
+            assert_eq!(normalize_ru(raw), reference(raw), "{raw:?}");
+        }
+        // The fast path really ran: the 9xx codes in their usual shapes.
+        assert!(fast > 2_000, "{fast} of {}", inputs.len());
+        // And no geographic code starts with 9 (the fast path answers no zone).
+        assert!(ABC_ZONES.iter().all(|(code, _)| !code.starts_with('9')));
     }
 
     #[test]
