@@ -1,6 +1,6 @@
 //! Campaign store benchmark (issue 4 targets): import 1,000,000 contacts from CSV into SQLite
 //! (target ≤ 20 s, bounded memory), choose the next calls with 1M contacts (p99 ≤ 2 ms), and
-//! stats over 1M calls (≤ 1 s); and, as a check, choosing the next calls late in a campaign
+//! stats and last results over 1M calls (≤ 1 s); and, as a check, choosing the next calls late in a campaign
 //! when most retries are not due yet. `CONTACTS=N` changes the size; `ORDER=random` scatters
 //! the numbers instead of writing them in order.
 use autoinformer::store::import::ImportLimits;
@@ -127,6 +127,62 @@ fn main() {
             "stats over {} calls: {:.0} ms (target ≤ 1 s)",
             st.calls,
             t.elapsed().as_secs_f64() * 1000.0
+        );
+
+        // Last results and all calls over 1M calls: what the API's pages cost (first page, a
+        // page deep in the project, a filtered page) and a whole last-results walk, page by
+        // page as the export does.
+        let page = |name: &str, t: Instant, rows: usize| {
+            println!(
+                "{name}: {:.1} ms for {rows} rows (target ≤ 1 s)",
+                t.elapsed().as_secs_f64() * 1000.0
+            )
+        };
+        let t = Instant::now();
+        let rows = store.last_results(p, None, 0, 100).await.expect("last").len();
+        page("last results over 1M calls, first page of 100", t, rows);
+        let deep = store
+            .last_results(p, None, 0, 1)
+            .await
+            .expect("last")
+            .first()
+            .map(|r| r.contact_id + n as i64 * 9 / 10)
+            .unwrap_or(0);
+        let t = Instant::now();
+        let rows = store.last_results(p, None, deep, 100).await.expect("last").len();
+        page("last results, a page of 100 at 90 % of the project", t, rows);
+        let t = Instant::now();
+        let rows = store
+            .last_results(p, Some("not_called"), 0, 100)
+            .await
+            .expect("last")
+            .len();
+        page("last results of one status, first page", t, rows);
+        let t = Instant::now();
+        let rows = store
+            .list_calls(&autoinformer::store::reports::CallFilter {
+                project_id: Some(p),
+                result: Some("busy".into()),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("calls")
+            .len();
+        page("all calls, newest 100 of one result", t, rows);
+        let t = Instant::now();
+        let (mut after, mut total) = (0, 0usize);
+        loop {
+            let rows = store.last_results(p, None, after, 5_000).await.expect("last");
+            total += rows.len();
+            match rows.last() {
+                Some(r) if rows.len() == 5_000 => after = r.contact_id,
+                _ => break,
+            }
+        }
+        println!(
+            "last results, the whole project page by page (the export's walk): {total} rows in {:.1} s",
+            t.elapsed().as_secs_f64()
         );
 
         // Late in a campaign: every contact called once, 1 in 100 due for its retry now, the

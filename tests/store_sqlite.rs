@@ -259,7 +259,7 @@ async fn a_file_over_the_limit_after_many_good_rows_leaves_the_project_unchanged
     let text = format!("ФИО;Телефон\n{}", rows(5, 30_000));
     let max_bytes = text.len() as u64 - 100;
     match s.import_csv(p, csv(text), ImportLimits { max_bytes }).await {
-        Err(StoreError::Invalid(m)) => assert!(m.contains("larger than the limit"), "{m}"),
+        Err(StoreError::TooLarge(n)) => assert_eq!(n, max_bytes),
         other => panic!("{other:?}"),
     }
     assert_eq!(s.stats(p).await.unwrap(), before);

@@ -76,7 +76,8 @@ mod tests {
         assert_eq!(t.call_cost(true, 10_001, &[]), 0.44);
         assert_eq!(
             t.call_cost(true, 20_000, &[3_000, 15_000, 16_000]),
-            0.8 + 0.4 + 0.4 + 0.8
+            2.40,
+            "20 s talk 0.80 + two short answers 0.80 + one long 0.80"
         );
     }
 
