@@ -279,16 +279,28 @@ impl SqliteStore {
                  (SELECT e164 FROM contact_numbers WHERE contact_id = c.id ORDER BY idx)), \
              (SELECT COUNT(*) FROM calls WHERE contact_id = c.id), \
              {CALL_COLUMNS} \
-             FROM contacts c LEFT JOIN calls k ON k.id = \
+             FROM contacts c {index} LEFT JOIN calls k ON k.id = \
                  (SELECT MAX(id) FROM calls WHERE contact_id = c.id) \
-             WHERE c.project_id = ? AND c.id > ? AND (? IS NULL OR c.status = ?) \
-             ORDER BY c.id LIMIT ?"
+             WHERE c.project_id = ? AND {status_filter} c.id > ? \
+             ORDER BY c.id LIMIT ?",
+            // Pinned: each page walks its index from the cursor and stops at the page size.
+            index = if status.is_some() {
+                "INDEXED BY contacts_status_order"
+            } else {
+                "INDEXED BY contacts_project_order"
+            },
+            status_filter = if status.is_some() {
+                "c.status = ? AND"
+            } else {
+                ""
+            },
         );
-        let rows = sqlx::query(&sql)
-            .bind(project_id)
+        let mut q = sqlx::query(&sql).bind(project_id);
+        if let Some(st) = status {
+            q = q.bind(st);
+        }
+        let rows = q
             .bind(after)
-            .bind(status)
-            .bind(status)
             .bind(i64::from(limit.clamp(1, MAX_PAGE)))
             .fetch_all(&self.pool)
             .await?;
