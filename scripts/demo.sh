@@ -46,9 +46,9 @@ while :; do
   line=$(api "projects/$project/stats" | python3 -c '
 import json, sys
 s = json.load(sys.stdin); c = s["contacts"]
-print(f"not_called {c[\"not_called\"]:2}  retry {c[\"retry\"]:2}  reached {c[\"reached\"]:2}  "
-      f"not_reached {c[\"not_reached\"]:2} | calls {s[\"calls\"]:2} | " +
-      ", ".join(f"{k} {v}" for k, v in sorted(s["results"].items())) + f" | cost {s[\"cost\"]:.2f} RUB")')
+results = ", ".join("%s %d" % kv for kv in sorted(s["results"].items()))
+print("not_called %2d  retry %2d  reached %2d  not_reached %2d | calls %2d | %s | cost %.2f RUB"
+      % (c["not_called"], c["retry"], c["reached"], c["not_reached"], s["calls"], results, s["cost"]))')
   echo "$(( $(date +%s) - start ))s  $line"
   case "$line" in "not_called  0  retry  0"*) break;; esac
   [ $(( $(date +%s) - start )) -gt 240 ] && { echo "demo: still dialing after 240 s"; break; }
@@ -59,8 +59,9 @@ api "projects/$project/last-results" | python3 -c '
 import json, sys
 for r in json.load(sys.stdin)["items"]:
     k = r["last_call"] or {}
-    print(f"{r[\"name\"]:18} {\" \".join(r[\"numbers\"]):27} {r[\"status_label\"]:16} calls {r[\"calls\"]}  "
-          f"last: {k.get(\"number\", \"\")} {k.get(\"result_label\", \"\")} {k.get(\"reaction\") or \"\"}")'
+    print("%-18s %-27s %-16s calls %d  last: %s %s %s" % (r["name"], " ".join(r["numbers"]),
+          r["status_label"], r["calls"], k.get("number", ""), k.get("result_label", ""),
+          k.get("reaction") or ""))'
 for report in calls last; do
   for fmt in csv xlsx; do
     api "projects/$project/export?report=$report&format=$fmt" > "$data/$report.$fmt"
