@@ -556,22 +556,7 @@ fn multipart(field: &str, file_name: &str, data: &[u8]) -> (String, Vec<u8>) {
 async fn five_active_projects_refuse_a_sixth_with_their_names() {
     let dir = tempfile::tempdir().unwrap();
     let s = start(dir.path(), Some(TOKEN), false).await;
-    let wav = std::fs::read(root().join("examples/survey/thanks.wav")).unwrap();
-    for name in ["question.wav", "thanks.wav"] {
-        s.call("PUT", &format!("/api/v1/prompts/{name}"), None, &wav)
-            .await;
-    }
-    let sc = s
-        .call(
-            "POST",
-            "/api/v1/scenarios",
-            Some("application/toml"),
-            SCENARIO.as_bytes(),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let sc = store_survey(&s).await;
     let mut ids = Vec::new();
     for i in 0..6 {
         // Outside any schedule so nothing dials: the rule is about activation.
@@ -750,22 +735,7 @@ async fn a_fresh_data_directory_gets_a_token_printed_once_and_a_demo_campaign_th
 /// Stores the prompts and the scenario, creates an active project dialing round the clock
 /// with `lines` lines over `csv`; answers its id.
 async fn campaign(s: &Server, lines: u32, csv: &str) -> i64 {
-    let wav = std::fs::read(root().join("examples/survey/thanks.wav")).unwrap();
-    for name in ["question.wav", "thanks.wav"] {
-        s.call("PUT", &format!("/api/v1/prompts/{name}"), None, &wav)
-            .await;
-    }
-    let sc = s
-        .call(
-            "POST",
-            "/api/v1/scenarios",
-            Some("application/toml"),
-            SCENARIO.as_bytes(),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let sc = store_survey(s).await;
     let p = s
         .post_json(
             "/api/v1/projects",
@@ -888,4 +858,25 @@ async fn calls_cut_by_the_shutdown_grace_are_closed_as_system_on_restart_and_ret
         .iter()
         .all(|c| c["reaction"] == "interrupted"));
     s.stop().await;
+}
+
+/// Stores the two prompts (a short one for both) and the survey scenario; answers its id.
+async fn store_survey(s: &Server) -> i64 {
+    let wav = std::fs::read(root().join("examples/survey/thanks.wav")).unwrap();
+    for name in ["question.wav", "thanks.wav"] {
+        let r = s
+            .call("PUT", &format!("/api/v1/prompts/{name}"), None, &wav)
+            .await;
+        assert!(r.status == 201 || r.status == 200, "{}", r.text());
+    }
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/scenarios",
+            Some("application/toml"),
+            SCENARIO.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"].as_i64().unwrap()
 }

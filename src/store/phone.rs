@@ -37,7 +37,7 @@ pub struct RuNumber {
 /// Normalises what a user typed: `8 (912) 345-67-89`, `+7 912 3456789`, `79123456789`.
 ///
 /// Mobile numbers in the three usual shapes (most of any contact base) take a fast path that
-/// gives exactly the answer of the metadata path below: every `+7 9XX XXX XX XX` is a valid
+/// gives exactly the answer of the metadata path below: every `+7` followed by `9` and nine more digits is a valid
 /// Russian mobile number in libphonenumber's metadata (`9\d{9}`), never a Kazakh one (KZ's
 /// leading digit is 7) and never geographic. Everything else goes through libphonenumber.
 pub fn normalize_ru(raw: &str) -> Result<RuNumber, PhoneError> {

@@ -1,0 +1,491 @@
+//! The SQLite store's contact import writer: the parser's contacts packed into batches on its
+//! own thread, each batch written in one transaction with multi-row statements, numbers the
+//! project already has merged, and the import registered while it runs so that a failure, a
+//! cancelled request or a crash removes what it wrote (its contacts are never dialed before it
+//! has finished).
+use super::{now, SqliteStore};
+use crate::store::import::{read_contacts, ImportLimits, ImportReport, ImportedContact};
+use crate::store::StoreError;
+use chrono_tz::Tz;
+use sqlx::{Connection, Row, SqliteConnection};
+use std::collections::HashSet;
+use std::io::Read;
+use std::ops::Range;
+
+/// Contacts written per transaction during an import: enough to amortise a transaction's fixed
+/// work (the write lock, the commit, the check of existing numbers), few enough that the write
+/// lock is held for tens of milliseconds (the dialer's writes wait for it) and that the batches
+/// in memory (one filling, one queued, one being written) stay about a MB each.
+const IMPORT_BATCH: usize = 5_000;
+
+/// Rows per multi-row INSERT (SQLite allows 32,766 bound values per statement): contacts bind
+/// 5 values a row, numbers 4.
+const CONTACT_ROWS_PER_INSERT: usize = 1_000;
+const NUMBER_ROWS_PER_INSERT: usize = 1_000;
+
+/// Numbers looked up per statement when checking which the project has already.
+const NUMBERS_PER_CHECK: usize = 5_000;
+
+impl SqliteStore {
+    /// Imports contacts from CSV into a project: good rows are stored in batches, bad values
+    /// reported by row; numbers already in the project merge (counted as duplicates). The
+    /// import is all or nothing for whole-file failures (the size limit hit while streaming,
+    /// an I/O or database error): the contacts it added are removed again and the error
+    /// returned. Its contacts are dialed only once it has finished. One import at a time per
+    /// project (a second one meanwhile is a conflict).
+    pub async fn import_csv(
+        &self,
+        project_id: i64,
+        input: impl Read + Send + 'static,
+        limits: ImportLimits,
+    ) -> Result<ImportReport, StoreError> {
+        let name = self.project_name(project_id).await?;
+        let mut import = PendingImport::begin(self, project_id, &name).await?;
+        let result = match self
+            .write_import(project_id, &mut import, input, limits)
+            .await
+        {
+            Ok(report) => self
+                .finish_import(import.id, &report)
+                .await
+                .map(|()| report),
+            Err(e) => Err(e),
+        };
+        import.finished();
+        if result.is_err() {
+            if let Err(undo) = self.discard_import(import.id, Some(&import.ranges)).await {
+                // Its contacts stay hidden from the dialer; the next open removes them.
+                tracing::error!(import = import.id, error = %undo, "removing a failed import");
+            }
+        }
+        result
+    }
+
+    /// Streams the file into the project batch by batch; answers the report.
+    async fn write_import(
+        &self,
+        project_id: i64,
+        import: &mut PendingImport,
+        input: impl Read + Send + 'static,
+        limits: ImportLimits,
+    ) -> Result<ImportReport, StoreError> {
+        // The parser fills whole batches on its own thread while the previous one is written.
+        // Each contact is packed into the batch and dropped at once, on the thread that
+        // allocated it (the system allocator is slow at freeing another thread's memory in
+        // bulk); written batches come back to be reused, so a batch costs no allocation.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Packed>(1);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Packed>();
+        let parser = tokio::task::spawn_blocking(move || {
+            let fresh = || match back_rx.try_recv() {
+                Ok(mut used) => {
+                    used.clear();
+                    used
+                }
+                Err(_) => Packed::default(),
+            };
+            let mut batch = fresh();
+            let mut open = true;
+            let report = read_contacts(input, limits, |c| {
+                // The writer decides new vs merged. Once it has stopped (an error) the rest of
+                // the file is still read by `read_contacts`, but nothing more is kept.
+                if open {
+                    batch.push(&c);
+                    if batch.len() == IMPORT_BATCH {
+                        let full = std::mem::replace(&mut batch, fresh());
+                        open = tx.blocking_send(full).is_ok();
+                    }
+                }
+                true
+            });
+            if open && report.is_ok() && !batch.is_empty() {
+                // A closed channel here means the writer failed; its error is what is returned.
+                let _ = tx.blocking_send(batch);
+            }
+            report
+        });
+        // One connection for the whole import: its page cache holds the pages the batches
+        // append to, and its statement cache the multi-row statements.
+        let mut conn = self.pool.acquire().await?;
+        // Imports into one project never overlap (`imports_running`), so the import order
+        // continues from here without reading it again per batch.
+        let mut seq: i64 =
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM contacts WHERE project_id = ?")
+                .bind(project_id)
+                .fetch_one(&mut *conn)
+                .await?
+                .get(0);
+        let mut merged = 0u64;
+        // Contacts are created when their import starts.
+        let created_at = now();
+        while let Some(batch) = rx.recv().await {
+            let written =
+                write_batch(&mut conn, project_id, import.id, seq, created_at, &batch).await?;
+            seq += batch.len() as i64;
+            merged += written.merged;
+            if let Some(range) = written.ids {
+                import.ranges.push(range);
+            }
+            // The parser may have finished already; then the batch is dropped here.
+            let _ = back_tx.send(batch);
+        }
+        drop(conn);
+        let mut report = parser
+            .await
+            .map_err(|e| StoreError::Db(format!("import task: {e}")))?
+            .map_err(|e| match e {
+                crate::store::import::ImportError::TooLarge(n) => StoreError::TooLarge(n),
+                other => StoreError::Invalid(other.to_string()),
+            })?;
+        report.imported -= merged;
+        report.duplicates += merged;
+        Ok(report)
+    }
+
+    /// Marks an import done with its report: its contacts may be dialed from now on.
+    async fn finish_import(&self, import_id: i64, r: &ImportReport) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE imports SET state = 'done', finished_at = ?, imported = ?, duplicates = ?, \
+             rejected = ? WHERE id = ?",
+        )
+        .bind(now())
+        .bind(r.imported as i64)
+        .bind(r.duplicates as i64)
+        .bind(r.rejected.len() as i64)
+        .bind(import_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes every contact an unfinished import added (with their numbers) and marks it
+    /// failed. `ranges` are the id ranges its batches used, if known (each removed in its own
+    /// transaction, so the write lock is never held long); unknown (after a crash), the
+    /// table is searched. The last removal and the mark are one transaction: the import's
+    /// contacts never become dialable.
+    async fn discard_import(
+        &self,
+        import_id: i64,
+        ranges: Option<&[(i64, i64)]>,
+    ) -> Result<(), StoreError> {
+        // Numbers go with their contact (ON DELETE CASCADE).
+        let delete_range = "DELETE FROM contacts WHERE id BETWEEN ? AND ? AND import_id = ?";
+        let (last, earlier) = match ranges {
+            Some([earlier @ .., last]) => (Some(*last), earlier),
+            _ => (None, &[][..]),
+        };
+        for &(lo, hi) in earlier {
+            sqlx::query(delete_range)
+                .bind(lo)
+                .bind(hi)
+                .bind(import_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        match (ranges, last) {
+            (_, Some((lo, hi))) => {
+                sqlx::query(delete_range)
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(import_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            (None, None) => {
+                sqlx::query("DELETE FROM contacts WHERE import_id = ?")
+                    .bind(import_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            (Some(_), None) => {}
+        }
+        sqlx::query("UPDATE imports SET state = 'failed', finished_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(import_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes imports a crash interrupted (at open: no import of this process runs yet).
+    pub(super) async fn discard_interrupted_imports(&self) -> Result<(), StoreError> {
+        let ids: Vec<i64> = sqlx::query("SELECT id FROM imports WHERE state = 'running'")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for id in ids {
+            tracing::warn!(
+                import = id,
+                "removing the contacts of an import interrupted by a stop"
+            );
+            self.discard_import(id, None).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes one batch in one transaction, with one statement per many rows.
+///
+/// Merging is decided exactly as inserting one number at a time with `INSERT OR IGNORE` did:
+/// in file order, a number the project already has (or an earlier contact of the batch took)
+/// is dropped from the contact, and a contact left without numbers merges into the existing
+/// one (counted as a duplicate); the kept numbers are indexed 0, 1, …. The transaction takes
+/// the write lock first (`BEGIN IMMEDIATE`), so the check of existing numbers and the ids
+/// chosen stay true until it commits.
+async fn write_batch(
+    conn: &mut SqliteConnection,
+    project_id: i64,
+    import_id: i64,
+    seq_before: i64,
+    created_at: i64,
+    batch: &Packed,
+) -> Result<WrittenBatch, StoreError> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let all: Vec<&str> = batch.numbers.iter().map(|n| batch.text(&n.e164)).collect();
+    let mut existing: HashSet<String> = HashSet::new();
+    for chunk in all.chunks(NUMBERS_PER_CHECK) {
+        let sql = format!(
+            "SELECT e164 FROM contact_numbers WHERE project_id = ? AND e164 IN ({})",
+            marks(chunk.len(), |_| "?".into())
+        );
+        let mut q = sqlx::query(&sql).bind(project_id);
+        for e164 in chunk {
+            q = q.bind(*e164);
+        }
+        for r in q
+            .persistent(chunk.len() == NUMBERS_PER_CHECK)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            existing.insert(r.get(0));
+        }
+    }
+    // Kept contacts (seq, contact) and their kept numbers (index into `kept`, idx, number).
+    let mut taken: HashSet<&str> = HashSet::with_capacity(all.len());
+    let mut kept: Vec<(i64, &PackedContact)> = Vec::with_capacity(batch.len());
+    let mut numbers: Vec<(usize, i64, &PackedNumber)> = Vec::with_capacity(all.len());
+    let mut merged = 0;
+    for (i, c) in batch.contacts.iter().enumerate() {
+        let mut idx = 0;
+        for n in &batch.numbers[c.numbers.clone()] {
+            let e164 = batch.text(&n.e164);
+            if !existing.contains(e164) && taken.insert(e164) {
+                numbers.push((kept.len(), idx, n));
+                idx += 1;
+            }
+        }
+        if idx == 0 {
+            merged += 1;
+        } else {
+            kept.push((seq_before + 1 + i as i64, c));
+        }
+    }
+    if kept.is_empty() {
+        tx.commit().await?;
+        return Ok(WrittenBatch { merged, ids: None });
+    }
+    // Ids are chosen here (under the write lock) so the numbers can name their contact
+    // without reading the ids back, and the batch's ids are one range.
+    let first_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+    // The values shared by every row are written into the statement (integers of ours, not
+    // input), so each row binds only its own. Numbered parameters (`?NNN`) would avoid that,
+    // but sqlx looks each one's name up per execution, a linear search inside SQLite: quadratic
+    // in the parameters of a statement.
+    for (k, chunk) in kept.chunks(CONTACT_ROWS_PER_INSERT).enumerate() {
+        let sql = format!(
+            "INSERT INTO contacts (id, project_id, seq, name, fields, priority, created_at, \
+             import_id) VALUES {}",
+            marks(chunk.len(), |_| format!(
+                "(?, {project_id}, ?, ?, ?, ?, {created_at}, {import_id})"
+            ))
+        );
+        let mut q = sqlx::query(&sql);
+        for (j, (seq, c)) in chunk.iter().enumerate() {
+            q = q
+                .bind(first_id + (k * CONTACT_ROWS_PER_INSERT + j) as i64)
+                .bind(*seq)
+                .bind(c.name.as_ref().map(|r| batch.text(r)))
+                .bind(batch.text(&c.fields))
+                .bind(c.priority);
+        }
+        q.persistent(chunk.len() == CONTACT_ROWS_PER_INSERT)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for chunk in numbers.chunks(NUMBER_ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO contact_numbers (contact_id, project_id, idx, e164, time_zone) \
+             VALUES {}",
+            marks(chunk.len(), |_| format!("(?, {project_id}, ?, ?, ?)"))
+        );
+        let mut q = sqlx::query(&sql);
+        for (j, idx, n) in chunk {
+            q = q
+                .bind(first_id + *j as i64)
+                .bind(*idx)
+                .bind(batch.text(&n.e164))
+                .bind(n.tz.map(|z| z.name()));
+        }
+        q.persistent(chunk.len() == NUMBER_ROWS_PER_INSERT)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(WrittenBatch {
+        merged,
+        ids: Some((first_id, first_id + kept.len() as i64 - 1)),
+    })
+}
+
+/// Parsed contacts packed for writing: their text (names, fields as JSON, numbers) in one
+/// buffer, so a batch is a few allocations however many contacts it holds.
+#[derive(Default)]
+struct Packed {
+    buf: String,
+    contacts: Vec<PackedContact>,
+    numbers: Vec<PackedNumber>,
+}
+
+/// A contact in a `Packed` batch: ranges of its text and of its numbers.
+struct PackedContact {
+    name: Option<Range<usize>>,
+    /// The other columns as a JSON object (the `fields` column).
+    fields: Range<usize>,
+    priority: i32,
+    numbers: Range<usize>,
+}
+
+/// A number in a `Packed` batch.
+struct PackedNumber {
+    e164: Range<usize>,
+    tz: Option<Tz>,
+}
+
+impl Packed {
+    fn push(&mut self, c: &ImportedContact) {
+        let name = c.name.as_deref().map(|n| self.add(n));
+        let json = serde_json::to_string(&c.fields).unwrap_or_else(|_| "{}".into());
+        let fields = self.add(&json);
+        let first = self.numbers.len();
+        for n in &c.numbers {
+            let e164 = self.add(&n.e164);
+            self.numbers.push(PackedNumber { e164, tz: n.tz });
+        }
+        self.contacts.push(PackedContact {
+            name,
+            fields,
+            priority: c.priority,
+            numbers: first..self.numbers.len(),
+        });
+    }
+
+    fn add(&mut self, s: &str) -> Range<usize> {
+        let start = self.buf.len();
+        self.buf.push_str(s);
+        start..self.buf.len()
+    }
+
+    fn text(&self, r: &Range<usize>) -> &str {
+        // Ranges come from `add`, on character boundaries of this buffer.
+        self.buf.get(r.clone()).unwrap_or_default()
+    }
+
+    fn len(&self) -> usize {
+        self.contacts.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.contacts.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.contacts.clear();
+        self.numbers.clear();
+    }
+}
+
+/// What a written batch changed.
+struct WrittenBatch {
+    /// Contacts that merged into existing ones.
+    merged: u64,
+    /// The ids of the contacts it added (one range), if any.
+    ids: Option<(i64, i64)>,
+}
+
+/// A registered import while it runs: the id ranges it wrote, and (if it is dropped unfinished,
+/// e.g. the request was cancelled) the removal of its contacts.
+struct PendingImport {
+    store: SqliteStore,
+    id: i64,
+    ranges: Vec<(i64, i64)>,
+    done: bool,
+}
+
+impl PendingImport {
+    /// Registers an import into a project; refused while another one runs there.
+    async fn begin(store: &SqliteStore, project_id: i64, name: &str) -> Result<Self, StoreError> {
+        let r = sqlx::query("INSERT INTO imports (project_id, started_at) VALUES (?, ?)")
+            .bind(project_id)
+            .bind(now())
+            .execute(&store.pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
+                    format!("an import into project {name:?} is running; try again when it ends"),
+                ),
+                other => other.into(),
+            })?;
+        Ok(Self {
+            store: store.clone(),
+            id: r.last_insert_rowid(),
+            ranges: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// Finished or failed, either way handled by the caller.
+    fn finished(&mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for PendingImport {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Cancelled midway (the future was dropped): remove what it wrote in the background.
+        // Without a runtime (shutting down) the next open removes it.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (store, id, ranges) = (
+                self.store.clone(),
+                self.id,
+                std::mem::take(&mut self.ranges),
+            );
+            rt.spawn(async move {
+                if let Err(e) = store.discard_import(id, Some(&ranges)).await {
+                    tracing::error!(import = id, error = %e, "removing a cancelled import");
+                }
+            });
+        }
+    }
+}
+
+/// The `n` rows (or placeholders) of a multi-row statement, comma-separated.
+fn marks(n: usize, row: impl Fn(usize) -> String) -> String {
+    let mut s = String::new();
+    for j in 0..n {
+        if j > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(&row(j));
+    }
+    s
+}
