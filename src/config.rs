@@ -32,6 +32,8 @@ pub struct Config {
     pub calls: CallsConfig,
     pub dialer: DialerConfig,
     pub import: ImportConfig,
+    pub store: StoreConfig,
+    pub api: ApiConfig,
     pub trunk: TrunkConfig,
 }
 
@@ -48,6 +50,8 @@ impl Default for Config {
             calls: CallsConfig::default(),
             dialer: DialerConfig::default(),
             import: ImportConfig::default(),
+            store: StoreConfig::default(),
+            api: ApiConfig::default(),
             trunk: TrunkConfig::default(),
         }
     }
@@ -80,6 +84,48 @@ impl Default for DialerConfig {
         Self {
             pass_ms: 1_000,
             shutdown_grace_s: 30,
+        }
+    }
+}
+
+/// Database connections (`[store]`). The dialer and its calls have connections of their own,
+/// so API readers never make a call's bookkeeping wait.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Read-only connections for the API's reports and exports.
+    pub read_connections: u32,
+    /// Connections for the API's writes (imports, projects, the stop list).
+    pub write_connections: u32,
+    /// The dialer's and its calls' own connections.
+    pub dialer_connections: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            read_connections: 4,
+            write_connections: 2,
+            dialer_connections: 2,
+        }
+    }
+}
+
+/// The HTTP API (`[api]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Requests served at once; more wait in a queue.
+    pub max_in_flight: u32,
+    /// How long a request waits for its turn before `503` with `Retry-After`.
+    pub queue_timeout_ms: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 32,
+            queue_timeout_ms: 2_000,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::dialer::run::{Clock, Dialer};
 use crate::media::prompt::PromptCache;
 use crate::store::import::ImportLimits;
 use crate::store::registry::Registry;
-use crate::store::sqlite::SqliteStore;
+use crate::store::sqlite::{PoolSizes, SqliteStore};
 use crate::store::NewProject;
 use anyhow::Context;
 use rand::RngCore;
@@ -63,9 +63,24 @@ pub async fn run(
         .context("reading the listen address")?;
     std::fs::create_dir_all(&cfg.data)
         .with_context(|| format!("creating the data directory {}", cfg.data.display()))?;
-    let store = SqliteStore::open(&cfg.data.join(DB_FILE))
+    let registry = load_registry(&cfg.numbering_registry)?.map(Arc::new);
+    let mut store = SqliteStore::open_with(
+        &cfg.data.join(DB_FILE),
+        PoolSizes {
+            writers: cfg.store.write_connections,
+            readers: cfg.store.read_connections,
+        },
+    )
+    .await
+    .context("opening the database")?;
+    if let Some(r) = &registry {
+        store = store.with_registry(r.clone());
+    }
+    // The dialer's own connections: API load never queues its bookkeeping.
+    let dialer_store = store
+        .own_connections(cfg.store.dialer_connections)
         .await
-        .context("opening the database")?;
+        .context("opening the dialer's database connections")?;
     let generated_token = ensure_token(&store, &cfg).await?;
     let uploaded = cfg.data.join(UPLOADED_PROMPTS);
     restore_prompts(&store, &uploaded).await?;
@@ -99,15 +114,15 @@ pub async fn run(
         ..Default::default()
     };
     let mut dialer = Dialer::new(
-        Arc::new(store.clone()),
+        Arc::new(dialer_store),
         trunk,
         call_cfg,
         live,
         Clock::System,
     )
     .with_uploaded_prompts(uploaded);
-    if let Some(r) = load_registry(&cfg.numbering_registry)? {
-        dialer = dialer.with_registry(Arc::new(r));
+    if let Some(r) = registry {
+        dialer = dialer.with_registry(r);
     }
     let stop_dialing = CancellationToken::new();
     let dialer_task = tokio::spawn(dialer.run(
@@ -119,6 +134,10 @@ pub async fn run(
         store,
         settings,
         metrics: Default::default(),
+        limit: Arc::new(crate::api::limit::RequestLimit::new(
+            cfg.api.max_in_flight as usize,
+            Duration::from_millis(cfg.api.queue_timeout_ms),
+        )),
     };
     let stop_http = CancellationToken::new();
     let http = {

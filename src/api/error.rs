@@ -78,7 +78,8 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // 503 `busy` is the load limit answering as designed, not a failure to log.
+        if self.status.is_server_error() && self.status != StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
         let body = json!({

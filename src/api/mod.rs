@@ -5,6 +5,7 @@
 //! `{"error": {"code", "message", "details"}}` (`error.rs`).
 pub mod error;
 mod exports;
+pub mod limit;
 mod projects;
 mod prompts;
 mod scenarios;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub store: SqliteStore,
     pub settings: Arc<ApiSettings>,
     pub metrics: Arc<HttpMetrics>,
+    /// Bounded concurrency (`api.max_in_flight`).
+    pub limit: Arc<limit::RequestLimit>,
 }
 
 /// Fixed settings of the API.
@@ -92,6 +95,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/metrics", get(metrics))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::limit,
+        ))
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async { ApiError::not_found("no such route; see /api/v1/openapi.json") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), count))
@@ -133,7 +140,8 @@ async fn openapi() -> impl IntoResponse {
 /// Prometheus text format.
 async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
     use std::fmt::Write;
-    let (up, by_result) = s.store.call_totals().await?;
+    let totals = s.store.call_totals().await?;
+    let (up, by_result) = (totals.up, &totals.by_result);
     let projects = s.store.list_projects().await?;
     let mut out = String::new();
     let _ = writeln!(out, "# HELP autoinformer_calls_up Calls in progress now.");
@@ -144,13 +152,23 @@ async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
         "# HELP autoinformer_calls_total Finished calls by result."
     );
     let _ = writeln!(out, "# TYPE autoinformer_calls_total counter");
-    for (result, n) in &by_result {
+    for (result, n) in by_result {
         let _ = writeln!(
             out,
             "autoinformer_calls_total{{result=\"{}\"}} {n}",
             prom_escape(result)
         );
     }
+    let _ = writeln!(
+        out,
+        "# HELP autoinformer_calls_without_audio_total Answered calls that got no audio from the callee (a broken media path: check NAT and trunk.sip.rtp_ip)."
+    );
+    let _ = writeln!(out, "# TYPE autoinformer_calls_without_audio_total counter");
+    let _ = writeln!(
+        out,
+        "autoinformer_calls_without_audio_total {}",
+        totals.without_audio
+    );
     let _ = writeln!(out, "# HELP autoinformer_projects Projects by status.");
     let _ = writeln!(out, "# TYPE autoinformer_projects gauge");
     for status in ["draft", "active", "paused", "finished"] {

@@ -59,9 +59,38 @@ pub struct LiveReport {
     pub answered: bool,
     /// The stereo recording, when one was written.
     pub recording: Option<String>,
-    /// Why a call that never reached the scenario ended.
+    /// Why a call that never reached the scenario ended (or why an answered one was cut).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When the call was placed (unix ms).
+    #[serde(skip)]
+    pub dialed_at_ms: i64,
+    /// When it was answered (unix ms).
+    #[serde(skip)]
+    pub answered_at_ms: Option<i64>,
+}
+
+/// What an answered call reports the moment it is answered, before anything else happens, so
+/// that the dialer can write it at once (a crash later keeps it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    /// Unix ms.
+    pub at_ms: i64,
+    /// The recording being written, if any.
+    pub recording: Option<String>,
+}
+
+/// With no packet at all from the callee this long after the answer, the media path is broken
+/// (a NAT or `rtp_ip` mistake, a broken carrier): the call ends as `system`.
+pub const NO_MEDIA_TIMEOUT: Duration = Duration::from_secs(5);
+/// The reason given to such calls.
+pub const NO_MEDIA_REASON: &str = "no audio from the callee";
+
+/// The wall clock in unix ms.
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// How much before its nominal time a frame's tick is scheduled (see `drive`).
@@ -142,17 +171,33 @@ pub async fn run_call(
     settings: &LiveSettings,
     probe: Option<&PacingProbe>,
 ) -> LiveReport {
+    run_call_watched(trunk, req, scenario, cfg, settings, probe, None).await
+}
+
+/// As `run_call`, telling `on_answer` the moment the call is answered.
+pub async fn run_call_watched(
+    trunk: &dyn Trunk,
+    req: DialRequest,
+    scenario: Arc<Scenario>,
+    cfg: CallConfig,
+    settings: &LiveSettings,
+    probe: Option<&PacingProbe>,
+    on_answer: Option<tokio::sync::oneshot::Sender<Answered>>,
+) -> LiveReport {
     let span = tracing::info_span!("call", call_id = %req.call_id, number = %req.number, trunk = trunk.name());
     async move {
         let call_id = req.call_id.clone();
+        let dialed_at_ms = unix_ms();
         tracing::info!("dialing");
-        match trunk.dial(req).await {
-            Ok(leg) => drive(leg, &call_id, scenario, cfg, settings, probe).await,
+        let mut report = match trunk.dial(req).await {
+            Ok(leg) => drive(leg, &call_id, scenario, cfg, settings, probe, on_answer).await,
             Err(e) => {
                 tracing::warn!(error = %e, "call could not be placed");
                 unanswered(system_result::SYSTEM, None, 0, Some(e.to_string()))
             }
-        }
+        };
+        report.dialed_at_ms = dialed_at_ms;
+        report
     }
     .instrument(span)
     .await
@@ -183,6 +228,8 @@ fn unanswered(
         answered: false,
         recording: None,
         reason,
+        dialed_at_ms: 0,
+        answered_at_ms: None,
     }
 }
 
@@ -200,6 +247,7 @@ async fn drive(
     cfg: CallConfig,
     settings: &LiveSettings,
     probe: Option<&PacingProbe>,
+    on_answer: Option<tokio::sync::oneshot::Sender<Answered>>,
 ) -> LiveReport {
     let started = Instant::now();
     let mut session: Option<MediaSession> = None;
@@ -304,14 +352,24 @@ async fn drive(
             Some("answered without media".into()),
         );
     };
+    let answered_at_ms = unix_ms();
     tracing::info!(ring_ms, "answered");
 
-    let mut recording = settings.recordings.as_ref().and_then(|dir| {
-        let path = dir.join(format!("{call_id}.wav"));
-        Recording::create(&path)
-            .map_err(|e| tracing::warn!(error = %e, path = %path.display(), "cannot record"))
-            .ok()
-    });
+    let mut recording = settings
+        .recordings
+        .as_ref()
+        .map(|dir| Recording::create(&dir.join(format!("{call_id}.wav"))));
+    if let Some(tell) = on_answer {
+        let _ = tell.send(Answered {
+            at_ms: answered_at_ms,
+            recording: recording.as_ref().map(|r| r.path().display().to_string()),
+        });
+    }
+    let received_at_answer = session.stats.received;
+    let no_media = sleep(NO_MEDIA_TIMEOUT);
+    tokio::pin!(no_media);
+    let mut media_checked = false;
+    let mut media_failed = false;
     let mut runner = CallRunner::new(scenario, cfg);
     let mut out: Frame = SILENT_FRAME;
     let mut packet = [0u8; 12 + FRAME_SAMPLES + 16];
@@ -336,10 +394,7 @@ async fn drive(
                 let _ = session.pop_frame(&mut callee);
                 let status = runner.on_frame(&callee, &mut out);
                 if let Some(r) = recording.as_mut() {
-                    if let Err(e) = r.write(&callee, &out) {
-                        tracing::warn!(error = %e, "recording failed; going on without it");
-                        recording = None;
-                    }
+                    r.write(&callee, &out);
                 }
                 packet_len = session.next_packet(&out, &mut packet);
                 if status == FrameStatus::Hangup {
@@ -381,6 +436,16 @@ async fn drive(
                 robot_hangup = true;
                 break;
             }
+            _ = &mut no_media, if !media_checked => {
+                media_checked = true;
+                if session.stats.received == received_at_answer {
+                    tracing::warn!(after_s = NO_MEDIA_TIMEOUT.as_secs(), "no RTP from the callee since the answer: media path broken; hanging up");
+                    media_failed = true;
+                    runner.on_callee_hangup();
+                    robot_hangup = true;
+                    break;
+                }
+            }
         }
     }
     if robot_hangup {
@@ -389,13 +454,16 @@ async fn drive(
             tracing::debug!(detail = %info.detail, "hang-up confirmed");
         }
     }
-    let recording = recording.and_then(|r| match r.finish() {
-        Ok(p) => Some(p.display().to_string()),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot finish the recording");
-            None
-        }
-    });
+    let recording = match recording {
+        Some(r) => match r.finish().await {
+            Ok(p) => Some(p.display().to_string()),
+            Err(e) => {
+                tracing::warn!(error = %e, "the recording could not be written");
+                None
+            }
+        },
+        None => None,
+    };
     let stats = session.stats;
     let outcome = match runner.into_outcome() {
         Ok(o) => o,
@@ -409,9 +477,16 @@ async fn drive(
             );
             r.answered = true;
             r.recording = recording;
+            r.answered_at_ms = Some(answered_at_ms);
             return r;
         }
     };
+    let mut outcome = outcome;
+    let mut reason = None;
+    if media_failed {
+        outcome.result = system_result::SYSTEM.to_string();
+        reason = Some(NO_MEDIA_REASON.to_string());
+    }
     tracing::info!(result = %outcome.result, duration_ms = outcome.duration_ms, rtp_in = stats.received, rtp_out = stats.sent, foreign = stats.foreign_source, malformed = stats.malformed, "call ended");
     LiveReport {
         outcome,
@@ -419,7 +494,9 @@ async fn drive(
         ring_ms,
         answered: true,
         recording,
-        reason: None,
+        reason,
+        dialed_at_ms: 0,
+        answered_at_ms: Some(answered_at_ms),
     }
 }
 

@@ -1,37 +1,163 @@
-//! Stereo call recordings (callee left, robot right), written as the call goes: the WAV header
-//! is brought up to date every half second, so a crash leaves a playable file.
+//! Stereo call recordings (callee left, robot right, 8 kHz 16-bit PCM WAV), written off the
+//! media tick: a call appends its frames to a small buffer and hands it every
+//! `FLUSH_EVERY_FRAMES` to one writer thread shared by all calls, which appends it to the file
+//! and rewrites the header's two sizes. The file is a valid WAV from its first write (the
+//! header goes first, for an empty recording) and after every hand-over, so a process that dies
+//! mid-call leaves a playable file missing at most the last hand-over's audio; `repair` sets
+//! the sizes from the file's length after a crash (the server runs it for every call a stop
+//! interrupted). The tick itself never touches a file.
 use crate::media::{Frame, SAMPLE_RATE};
-use std::fs::File;
-use std::io::BufWriter;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::OnceLock;
+use std::time::Duration;
 
-/// Frames between header updates (0.5 s).
-pub const FLUSH_EVERY_FRAMES: u32 = 25;
+/// Frames a call buffers before handing them to the writer (0.2 s): what a crash may lose.
+pub const FLUSH_EVERY_FRAMES: u32 = 10;
+/// Bytes of the WAV header we write (RIFF, fmt, data).
+pub const HEADER_LEN: u64 = 44;
+/// Bytes per stereo 16-bit sample pair.
+const BLOCK_ALIGN: u64 = 4;
 
-/// An open recording.
+/// One open recording, owned by its call.
 pub struct Recording {
+    id: u64,
     path: PathBuf,
-    writer: hound::WavWriter<BufWriter<File>>,
-    since_flush: u32,
+    tx: Sender<Cmd>,
+    buf: Vec<u8>,
+    frames: u32,
 }
 
-impl Recording {
-    /// Creates `path` (and its folder).
-    pub fn create(path: &Path) -> Result<Self, hound::Error> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+enum Cmd {
+    Open {
+        id: u64,
+        path: PathBuf,
+    },
+    Append {
+        id: u64,
+        bytes: Vec<u8>,
+    },
+    Close {
+        id: u64,
+        done: tokio::sync::oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// The writer thread, started on first use.
+fn writer() -> &'static Sender<Cmd> {
+    static WRITER: OnceLock<Sender<Cmd>> = OnceLock::new();
+    WRITER.get_or_init(|| {
+        let (tx, rx) = channel::<Cmd>();
+        let spawned = std::thread::Builder::new()
+            .name("recordings".into())
+            .spawn(move || {
+                let mut open: HashMap<u64, Result<(File, u64), String>> = HashMap::new();
+                while let Ok(cmd) = rx.recv() {
+                    match cmd {
+                        Cmd::Open { id, path } => {
+                            open.insert(id, create(&path).map(|f| (f, 0)).map_err(|e| {
+                                format!("{}: {e}", path.display())
+                            }));
+                        }
+                        Cmd::Append { id, bytes } => {
+                            if let Some(Ok((file, len))) = open.get_mut(&id) {
+                                let r = append(file, *len, &bytes);
+                                match r {
+                                    Ok(()) => *len += bytes.len() as u64,
+                                    Err(e) => {
+                                        open.insert(id, Err(e.to_string()));
+                                    }
+                                }
+                            }
+                        }
+                        Cmd::Close { id, done } => {
+                            let r = match open.remove(&id) {
+                                Some(Ok((file, _))) => file.sync_data().map_err(|e| e.to_string()),
+                                Some(Err(e)) => Err(e),
+                                None => Err("the recording was never opened".into()),
+                            };
+                            let _ = done.send(r);
+                        }
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the recordings writer; calls go unrecorded");
         }
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: SAMPLE_RATE,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        Ok(Self {
+        tx
+    })
+}
+
+/// Creates the file with the header of an empty recording, written at once.
+fn create(path: &Path) -> io::Result<File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .read(true)
+        .open(path)?;
+    f.write_all(&header(0))?;
+    Ok(f)
+}
+
+/// Appends audio after `len` bytes of it, then brings the header's sizes up to date.
+fn append(file: &File, len: u64, bytes: &[u8]) -> io::Result<()> {
+    file.write_all_at(bytes, HEADER_LEN + len)?;
+    write_sizes(file, len + bytes.len() as u64)
+}
+
+fn write_sizes(file: &File, data_len: u64) -> io::Result<()> {
+    let data = u32::try_from(data_len).unwrap_or(u32::MAX);
+    file.write_all_at(&(data.saturating_add(36)).to_le_bytes(), 4)?;
+    file.write_all_at(&data.to_le_bytes(), 40)
+}
+
+/// The 44-byte header of a stereo 16-bit 8 kHz PCM WAV holding `data_len` bytes of audio.
+pub fn header(data_len: u32) -> [u8; 44] {
+    let mut h = [0u8; 44];
+    let rate = SAMPLE_RATE;
+    h[0..4].copy_from_slice(b"RIFF");
+    h[4..8].copy_from_slice(&data_len.saturating_add(36).to_le_bytes());
+    h[8..12].copy_from_slice(b"WAVE");
+    h[12..16].copy_from_slice(b"fmt ");
+    h[16..20].copy_from_slice(&16u32.to_le_bytes());
+    h[20..22].copy_from_slice(&1u16.to_le_bytes()); // PCM
+    h[22..24].copy_from_slice(&2u16.to_le_bytes()); // channels
+    h[24..28].copy_from_slice(&rate.to_le_bytes());
+    h[28..32].copy_from_slice(&(rate * BLOCK_ALIGN as u32).to_le_bytes());
+    h[32..34].copy_from_slice(&(BLOCK_ALIGN as u16).to_le_bytes());
+    h[34..36].copy_from_slice(&16u16.to_le_bytes());
+    h[36..40].copy_from_slice(b"data");
+    h[40..44].copy_from_slice(&data_len.to_le_bytes());
+    h
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Recording {
+    /// Starts a recording at `path` (its folder is created). The file is created by the
+    /// writer thread; a failure shows when the recording is finished.
+    pub fn create(path: &Path) -> Self {
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tx = writer().clone();
+        let _ = tx.send(Cmd::Open {
+            id,
             path: path.to_path_buf(),
-            writer: hound::WavWriter::create(path, spec)?,
-            since_flush: 0,
-        })
+        });
+        Self {
+            id,
+            path: path.to_path_buf(),
+            tx,
+            buf: Vec::with_capacity(buffer_bytes()),
+            frames: 0,
+        }
     }
 
     /// Where the file is.
@@ -39,26 +165,59 @@ impl Recording {
         &self.path
     }
 
-    /// Appends one 20 ms frame pair.
-    pub fn write(&mut self, callee: &Frame, robot: &Frame) -> Result<(), hound::Error> {
+    /// Appends one 20 ms frame pair (no I/O here: every `FLUSH_EVERY_FRAMES` the buffer is
+    /// handed to the writer thread).
+    pub fn write(&mut self, callee: &Frame, robot: &Frame) {
         for (l, r) in callee.iter().zip(robot) {
-            self.writer.write_sample(*l)?;
-            self.writer.write_sample(*r)?;
+            self.buf.extend_from_slice(&l.to_le_bytes());
+            self.buf.extend_from_slice(&r.to_le_bytes());
         }
-        self.since_flush += 1;
-        if self.since_flush >= FLUSH_EVERY_FRAMES {
-            self.since_flush = 0;
-            // Rewrites the header's lengths and flushes: the file is valid from here on.
-            self.writer.flush()?;
+        self.frames += 1;
+        if self.frames >= FLUSH_EVERY_FRAMES {
+            self.hand_over();
         }
-        Ok(())
     }
 
-    /// Closes the file with its final header.
-    pub fn finish(self) -> Result<PathBuf, hound::Error> {
-        self.writer.finalize()?;
-        Ok(self.path)
+    fn hand_over(&mut self) {
+        self.frames = 0;
+        if self.buf.is_empty() {
+            return;
+        }
+        let bytes = std::mem::replace(&mut self.buf, Vec::with_capacity(buffer_bytes()));
+        let _ = self.tx.send(Cmd::Append { id: self.id, bytes });
     }
+
+    /// Writes the rest and closes the file; answers its path once it is complete on disk.
+    pub async fn finish(mut self) -> Result<PathBuf, String> {
+        self.hand_over();
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Cmd::Close { id: self.id, done })
+            .map_err(|_| "the recordings writer has stopped".to_string())?;
+        wait.await
+            .map_err(|_| "the recordings writer has stopped".to_string())??;
+        Ok(self.path.clone())
+    }
+}
+
+fn buffer_bytes() -> usize {
+    FLUSH_EVERY_FRAMES as usize * crate::media::FRAME_SAMPLES * BLOCK_ALIGN as usize
+}
+
+/// Makes a recording a process left behind valid again: the sizes in its header are set from
+/// the file's length (a torn last sample pair is cut off; a file shorter than a header gets an
+/// empty recording's header). Answers the audio's length.
+pub fn repair(path: &Path) -> io::Result<Duration> {
+    let file = OpenOptions::new().read(true).write(true).open(path)?;
+    let len = file.metadata()?.len();
+    let data = len.saturating_sub(HEADER_LEN) / BLOCK_ALIGN * BLOCK_ALIGN;
+    let data = data.min(u64::from(u32::MAX - 36) / BLOCK_ALIGN * BLOCK_ALIGN);
+    file.write_all_at(&header(data as u32), 0)?;
+    file.set_len(HEADER_LEN + data)?;
+    file.sync_data()?;
+    Ok(Duration::from_millis(
+        data / BLOCK_ALIGN * 1000 / u64::from(SAMPLE_RATE),
+    ))
 }
 
 #[cfg(test)]
@@ -66,26 +225,60 @@ mod tests {
     use super::*;
     use crate::media::FRAME_SAMPLES;
 
-    #[test]
-    fn an_unfinished_recording_is_already_a_playable_wav() {
+    #[tokio::test]
+    async fn a_recording_is_a_valid_wav_after_every_hand_over_and_at_the_end() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("calls/1.wav");
-        let mut r = Recording::create(&path).unwrap();
-        for i in 0..60 {
-            r.write(&[i as i16; FRAME_SAMPLES], &[-(i as i16); FRAME_SAMPLES])
-                .unwrap();
+        let mut r = Recording::create(&path);
+        for i in 0..(FLUSH_EVERY_FRAMES * 3) {
+            r.write(&[i as i16; FRAME_SAMPLES], &[-(i as i16); FRAME_SAMPLES]);
         }
-        // Simulate a crash: the writer is leaked, never finalised.
-        std::mem::forget(r);
+        // Three hand-overs are on their way; wait until the writer has them.
+        let mut seen = 0;
+        for _ in 0..200 {
+            if let Ok(reader) = hound::WavReader::open(&path) {
+                seen = reader.duration();
+                if seen == 3 * FLUSH_EVERY_FRAMES * FRAME_SAMPLES as u32 {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(seen, 3 * FLUSH_EVERY_FRAMES * FRAME_SAMPLES as u32);
+        r.write(&[100; FRAME_SAMPLES], &[-100; FRAME_SAMPLES]);
+        assert_eq!(r.finish().await.unwrap(), path);
         let reader = hound::WavReader::open(&path).unwrap();
         assert_eq!(reader.spec().channels, 2);
-        // At least the 50 frames before the last header update are there.
-        assert!(
-            reader.duration() >= 50 * FRAME_SAMPLES as u32,
-            "{}",
-            reader.duration()
-        );
+        assert_eq!(reader.duration(), (3 * FLUSH_EVERY_FRAMES + 1) * FRAME_SAMPLES as u32);
         let s: Vec<i16> = reader.into_samples().map(|s| s.unwrap()).collect();
         assert_eq!((s[2 * 160 * 7], s[2 * 160 * 7 + 1]), (7, -7));
+    }
+
+    #[test]
+    fn repair_sets_the_sizes_from_the_length_and_cuts_a_torn_sample() {
+        let dir = tempfile::tempdir().unwrap();
+        // A header claiming nothing, then 1.5 s of audio and a torn pair (a crash mid-write).
+        let path = dir.path().join("c1.wav");
+        let mut bytes = header(0).to_vec();
+        bytes.extend(std::iter::repeat_n(1u8, 12_000 * 4 + 3));
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(repair(&path).unwrap(), Duration::from_millis(1500));
+        let reader = hound::WavReader::open(&path).unwrap();
+        assert_eq!(reader.duration(), 12_000);
+        // An empty file (a crash before the header) becomes an empty recording.
+        let empty = dir.path().join("c2.wav");
+        std::fs::write(&empty, b"").unwrap();
+        assert_eq!(repair(&empty).unwrap(), Duration::ZERO);
+        assert_eq!(hound::WavReader::open(&empty).unwrap().duration(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_folder_that_cannot_be_written_fails_at_finish_not_in_the_tick() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, b"x").unwrap();
+        let mut r = Recording::create(&blocker.join("sub/1.wav"));
+        r.write(&[0; FRAME_SAMPLES], &[0; FRAME_SAMPLES]);
+        assert!(r.finish().await.is_err());
     }
 }

@@ -116,6 +116,9 @@ pub struct NumberState {
     pub in_row: u32,
     /// Whether calling this number has stopped.
     pub done: bool,
+    /// Stopped because the number is on the stop list (never dialed again by any project).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop_listed: bool,
 }
 
 /// The four contact statuses (spec §2).
@@ -173,6 +176,10 @@ pub enum StopReason {
     MaxCalls(u32),
     /// The same result came `attempts` times in a row.
     SameResultInRow { result: String, times: u32 },
+    /// The number is on the stop list.
+    StopListed,
+    /// The schedule never opens while it is inside the window in the callee's zone.
+    NeverInWindow(String),
 }
 
 impl std::fmt::Display for StopReason {
@@ -182,6 +189,11 @@ impl std::fmt::Display for StopReason {
             StopReason::SameResultInRow { result, times } => {
                 write!(f, "{result} {times} time(s) in a row: its attempts limit")
             }
+            StopReason::StopListed => f.write_str("on the stop list"),
+            StopReason::NeverInWindow(tz) => write!(
+                f,
+                "the schedule is never open while the callee's local time ({tz}) is inside it"
+            ),
         }
     }
 }
@@ -253,6 +265,33 @@ impl ContactAttempts {
         Outcome::Retry {
             not_before: at + rule.interval_s as i64,
         }
+    }
+
+    /// Stops number `idx` because it is on the stop list. Answers what that did: the contact
+    /// goes on with its other numbers, or is closed as not reached when none is left. A
+    /// contact already reached or closed stays as it is.
+    pub fn block(&mut self, idx: usize) -> Option<Outcome> {
+        if matches!(
+            self.status,
+            ContactStatus::Reached | ContactStatus::NotReached
+        ) {
+            return None;
+        }
+        let n = self.numbers.get_mut(idx)?;
+        if n.done {
+            return None;
+        }
+        n.done = true;
+        n.stop_listed = true;
+        if self.numbers.iter().all(|n| n.done) {
+            self.status = ContactStatus::NotReached;
+            return Some(Outcome::NotReached {
+                reason: StopReason::StopListed,
+            });
+        }
+        Some(Outcome::NumberDone {
+            reason: StopReason::StopListed,
+        })
     }
 
     /// The next call, if the contact is still to be called: numbers in order, never the same
@@ -390,6 +429,33 @@ mod tests {
             c.numbers[0].in_row, 1,
             "a different result restarts the row"
         );
+    }
+
+    #[test]
+    fn a_stop_listed_number_is_skipped_and_a_contact_with_none_left_is_closed() {
+        let rules = AttemptRules::default();
+        let mut c = ContactAttempts::new(2);
+        assert_eq!(
+            c.block(0),
+            Some(Outcome::NumberDone {
+                reason: StopReason::StopListed
+            })
+        );
+        assert_eq!(c.next(&rules).map(|n| n.number), Some(1), "the second number goes on");
+        assert_eq!(c.block(0), None, "already stopped");
+        assert_eq!(
+            c.block(1),
+            Some(Outcome::NotReached {
+                reason: StopReason::StopListed
+            })
+        );
+        assert_eq!(c.status, ContactStatus::NotReached);
+        assert_eq!(c.next(&rules), None);
+        // A reached contact is left alone.
+        let mut d = ContactAttempts::new(1);
+        d.record(0, "Да", 0, &rules);
+        assert_eq!(d.block(0), None);
+        assert_eq!(d.status, ContactStatus::Reached);
     }
 
     #[test]

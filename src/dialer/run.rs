@@ -1,23 +1,34 @@
 //! The dialer task: applies the pure decisions to the store and places calls through the trunk.
-//! Each pass (every second) takes the active projects inside their schedules, shares the free
-//! lines fairly, picks due contacts in the project's order, checks each number (stop list,
-//! the callee's zone, the retry interval), logs every dial/skip with its reason, parks the
-//! contact and records the call as started in one transaction, and runs the live call; the
-//! result and the contact's new state are written in one transaction. On start, calls left
-//! in progress by a crash are closed as `system` (interrupted) and retried by the rules, so no
-//! result is lost and nobody is dialed twice at once.
-use super::attempts::Outcome;
-use super::decide::{self, Candidate, Demand, ProjectStatus};
-use super::schedule::Schedule;
-use crate::call::live::{run_call, LiveSettings};
-use crate::call::{CallConfig, CallEvent};
+//! Each pass (every second), for every active project:
+//! - a project with nothing left to call and no call up becomes `finished` (its slot frees);
+//! - outside its schedule nothing else happens;
+//! - waiting contacts whose time has come become ready, and the ready contacts of a callee
+//!   zone whose window has closed are held until it opens (one decision-log line each);
+//! - the free lines are shared between projects by what each can call now, and each project's
+//!   share is taken from the head of its order over the whole base (`Store::next_callable`);
+//! - the picked contacts are parked and their calls recorded in one transaction, then dialed.
+//!
+//! The call lifecycle (writing the answer at once, the result and the contact's new plan after,
+//! recovery of calls a crash interrupted) is in `calls`. The dialer's clock is injected; calls
+//! themselves run in real time.
+use super::calls::{self, CallContext, Lines};
+use super::decide::{self, Demand};
+use super::plan::{held_until, plan, NumberFacts, OrderFacts, ProjectFacts};
+use crate::call::live::LiveSettings;
+use crate::call::CallConfig;
 use crate::scenario::{load_str, Format, LoadOptions, Scenario};
-use crate::store::{FinishedCall, ProjectRow, Store, StoreError};
-use crate::telephony::trunk::{DialRequest, Trunk};
+use crate::store::{DueContact, ProjectRow, StartCall, Store, StoreError};
+use crate::telephony::trunk::Trunk;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use chrono_tz::Tz;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// Waiting contacts made ready per project and pass, at most (a bounded write).
+pub const PROMOTE_BATCH: u32 = 20_000;
+/// Contacts of one closed gate held per pass, at most (a bounded write).
+pub const HOLD_BATCH: u32 = 10_000;
 
 /// Where the dialer's "now" comes from: the wall clock, or a manual one that tests move
 /// (calls themselves always run in real time).
@@ -57,22 +68,26 @@ impl Clock {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PassReport {
     pub started: u32,
+    /// Contacts found not callable at the last moment (a number stop-listed or a callee's
+    /// window closed since they were planned) and planned anew.
     pub skipped: u32,
+    /// Contacts held because their callee's window closed.
+    pub held: u64,
+    /// Projects that became finished.
+    pub finished: u32,
 }
 
 /// The dialer.
 pub struct Dialer {
     store: Arc<dyn Store>,
     trunk: Arc<dyn Trunk>,
-    call_cfg: CallConfig,
-    live: LiveSettings,
+    ctx: Arc<CallContext>,
     clock: Clock,
-    in_flight: Arc<Mutex<HashMap<i64, u32>>>,
     scenarios: HashMap<i64, Arc<Scenario>>,
+    /// Projects whose stored schedule does not parse: logged once each.
+    bad_schedules: HashSet<i64>,
     /// Where prompts stored through the API are (looked up before the prompts directory).
     uploaded_prompts: Option<std::path::PathBuf>,
-    /// Callee zones of numbers the built-in geographic table does not place (mobile ranges).
-    registry: Option<Arc<crate::store::registry::Registry>>,
     tasks: tokio::task::JoinSet<()>,
 }
 
@@ -84,24 +99,34 @@ impl Dialer {
         live: LiveSettings,
         clock: Clock,
     ) -> Self {
+        let ctx = CallContext {
+            store: store.clone(),
+            trunk: trunk.clone(),
+            call_cfg,
+            live,
+            clock: clock.clone(),
+            lines: Lines::default(),
+            registry: None,
+            media: Default::default(),
+        };
         Self {
             store,
             trunk,
-            call_cfg,
-            live,
+            ctx: Arc::new(ctx),
             clock,
-            in_flight: Arc::new(Mutex::new(HashMap::new())),
             scenarios: HashMap::new(),
+            bad_schedules: HashSet::new(),
             uploaded_prompts: None,
-            registry: None,
             tasks: tokio::task::JoinSet::new(),
         }
     }
 
     /// Numbers whose zone the import did not know take it from the numbering-plan registry
-    /// (looked up at dial time, so a registry loaded later applies to contacts already there).
+    /// when they come to be dialed (contacts imported before the registry was loaded).
     pub fn with_registry(mut self, registry: Arc<crate::store::registry::Registry>) -> Self {
-        self.registry = Some(registry);
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.registry = Some(registry);
+        }
         self
     }
 
@@ -112,134 +137,70 @@ impl Dialer {
         self
     }
 
-    /// Closes calls a crash left in progress as `system` (interrupted) and reschedules their
-    /// contacts by the rules. Answers how many were closed.
+    /// Closes calls a crash left in progress (see `calls::recover`). Answers how many.
     pub async fn recover(&self) -> Result<usize, StoreError> {
-        let left = self.store.in_flight().await?;
-        let rules: HashMap<i64, ProjectRow> = self
-            .store
-            .all_projects()
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
-        let now = self.clock.now().timestamp();
-        for c in &left {
-            let mut contact = self.store.contact(c.contact_id).await?;
-            let idx = contact
-                .numbers
-                .iter()
-                .position(|(n, _)| *n == c.number)
-                .unwrap_or(0);
-            let Some(p) = rules.get(&c.project_id) else {
-                continue;
-            };
-            let outcome =
-                contact
-                    .attempts
-                    .record(idx, crate::scenario::system_result::SYSTEM, now, &p.rules);
-            let next_at = next_at(&contact.attempts, &p.rules);
-            tracing::warn!(
-                call = c.call_id,
-                contact = c.contact_id,
-                ?outcome,
-                "closing a call interrupted by a restart"
-            );
-            self.store
-                .finish_call(&FinishedCall {
-                    call_id: c.call_id,
-                    contact_id: c.contact_id,
-                    result: crate::scenario::system_result::SYSTEM,
-                    sip_status: None,
-                    answered_at: None,
-                    ended_at: now,
-                    reaction: Some("interrupted".into()),
-                    transcript: None,
-                    captured: "{}".into(),
-                    amd: None,
-                    recording: None,
-                    cost: 0.0,
-                    attempts: &contact.attempts,
-                    next_at,
-                })
-                .await?;
-            self.store
-                .log_decision(
-                    now,
-                    c.project_id,
-                    Some(c.contact_id),
-                    Some(&c.number),
-                    "close",
-                    "interrupted by a restart: system",
-                )
-                .await?;
-        }
-        Ok(left.len())
+        calls::recover(&self.ctx).await
     }
 
     /// Calls up now.
     pub fn calls_up(&self) -> u32 {
-        self.in_flight.lock().map(|m| m.values().sum()).unwrap_or(0)
+        self.ctx.lines.total()
     }
 
     /// One pass over the active projects.
     pub async fn pass(&mut self) -> Result<PassReport, StoreError> {
         while self.tasks.try_join_next().is_some() {}
         let now = self.clock.now();
+        let t = now.timestamp();
         let mut report = PassReport::default();
-        let projects = self.store.dialing_projects().await?;
+        let up = self.ctx.lines.snapshot();
         let mut open = Vec::new();
-        for p in projects {
-            let windows: Vec<&str> = p.schedule.iter().map(String::as_str).collect();
-            let Ok(schedule) = Schedule::new(&p.time_zone, &windows) else {
+        for p in self.store.dialing_projects().await? {
+            let Some(schedule) = p.schedule() else {
+                if self.bad_schedules.insert(p.id) {
+                    tracing::error!(project = %p.name, schedule = ?p.schedule, "the project's schedule does not parse; not dialing it");
+                    self.store
+                        .log_decision(t, p.id, None, None, "skip", "the project's schedule does not parse: not dialing it")
+                        .await?;
+                }
                 continue;
             };
-            if decide::project_may_dial(ProjectStatus::Active, &schedule, now).is_ok() {
-                open.push((p, schedule));
+            if up.get(&p.id).copied().unwrap_or(0) == 0 && self.store.finish_if_done(p.id, t).await? {
+                tracing::info!(project = %p.name, "nothing left to call: the project is finished");
+                report.finished += 1;
+                continue;
             }
+            if !schedule.is_open(now) {
+                continue;
+            }
+            self.store.promote_due(p.id, t, PROMOTE_BATCH).await?;
+            report.held += self.hold_closed_gates(&p, &schedule, now).await?;
+            open.push((p, schedule));
         }
-        let up = self.in_flight.lock().map(|m| m.clone()).unwrap_or_default();
         let trunk_free = (self.trunk.max_calls() as u32).saturating_sub(up.values().sum());
         let mut demands = Vec::new();
-        let mut due_by_project = HashMap::new();
+        let mut picks: HashMap<i64, Vec<DueContact>> = HashMap::new();
         for (p, _) in &open {
             let active = up.get(&p.id).copied().unwrap_or(0);
-            let room = p.lines.saturating_sub(active);
+            let room = p.lines.saturating_sub(active).min(trunk_free);
             if room == 0 {
                 continue;
             }
-            let due = self
-                .store
-                .due_contacts(p.id, now.timestamp(), room * 4)
-                .await?;
+            let ready = self.store.next_callable(p.id, room).await?;
             demands.push(Demand {
                 project: p.id,
                 lines: p.lines,
                 active,
-                due: due.len() as u32,
+                due: ready.len() as u32,
             });
-            due_by_project.insert(p.id, due);
+            picks.insert(p.id, ready);
         }
-        let shares: HashMap<i64, u32> =
-            decide::allocate(&demands, trunk_free).into_iter().collect();
+        let shares: HashMap<i64, u32> = decide::allocate(&demands, trunk_free).into_iter().collect();
         for (p, schedule) in &open {
-            let Some(&share) = shares.get(&p.id) else {
+            let (Some(&share), Some(mut ready)) = (shares.get(&p.id), picks.remove(&p.id)) else {
                 continue;
             };
-            let Some(mut due) = due_by_project.remove(&p.id) else {
-                continue;
-            };
-            let mut cands: Vec<Candidate> = due
-                .iter()
-                .map(|c| Candidate {
-                    contact: c.id,
-                    status: c.attempts.status,
-                    priority: c.priority,
-                    seq: c.seq,
-                    attempts: c.attempts.calls(),
-                })
-                .collect();
-            decide::order(&mut cands, &p.ordering);
+            ready.truncate(share as usize);
             let scenario = match self.scenario(p) {
                 Ok(s) => s,
                 Err(e) => {
@@ -247,73 +208,136 @@ impl Dialer {
                     continue;
                 }
             };
-            let mut started = 0;
-            for cand in cands {
-                if started >= share {
-                    break;
-                }
-                let Some(pos) = due.iter().position(|c| c.id == cand.contact) else {
-                    continue;
-                };
-                let contact = due.swap_remove(pos);
-                let Some(next) = contact.attempts.next(&p.rules) else {
-                    continue;
-                };
-                let Some((number, tz)) = contact.numbers.get(next.number).cloned() else {
-                    continue;
-                };
-                let callee_tz = tz
-                    .and_then(|z| z.parse().ok())
-                    .or_else(|| self.registry.as_ref().and_then(|r| r.zone(&number)));
-                let listed = self.store.stop_listed(&number).await?;
-                if let Err(skip) =
-                    decide::number_may_dial(schedule, callee_tz, listed, next.not_before, now)
-                {
-                    report.skipped += 1;
-                    self.store
-                        .log_decision(
-                            now.timestamp(),
-                            p.id,
-                            Some(contact.id),
-                            Some(&number),
-                            "skip",
-                            &skip.to_string(),
-                        )
-                        .await?;
-                    continue;
-                }
-                let call_id = match self
-                    .store
-                    .start_call(p.id, contact.id, &number, now.timestamp())
-                    .await
-                {
-                    Ok(id) => id,
-                    Err(StoreError::Conflict(_)) => continue,
-                    Err(e) => return Err(e),
-                };
-                self.store
-                    .log_decision(
-                        now.timestamp(),
-                        p.id,
-                        Some(contact.id),
-                        Some(&number),
-                        "dial",
-                        &format!("number {} of {}", next.number + 1, contact.numbers.len()),
-                    )
-                    .await?;
-                started += 1;
+            let p = Arc::new(p.clone());
+            let (dial, skipped) = self.check_at_dial(&p, schedule, ready).await?;
+            report.skipped += skipped;
+            if dial.is_empty() {
+                continue;
+            }
+            let starts: Vec<StartCall> = dial
+                .iter()
+                .map(|c| StartCall {
+                    contact_id: c.id,
+                    number: &c.numbers[c.next_idx].0,
+                    reason: format!("number {} of {}", c.next_idx + 1, c.numbers.len()),
+                })
+                .collect();
+            let ids = self
+                .store
+                .start_calls(p.id, &starts, self.clock.now().timestamp_millis())
+                .await?;
+            drop(starts);
+            for (contact, id) in dial.into_iter().zip(ids) {
+                let Some(call_id) = id else { continue };
                 report.started += 1;
-                self.spawn_call(
+                let guard = self.ctx.lines.take(p.id);
+                self.tasks.spawn(calls::run(
+                    self.ctx.clone(),
                     p.clone(),
                     scenario.clone(),
                     contact,
-                    next.number,
-                    number,
                     call_id,
-                );
+                    guard,
+                ));
             }
         }
         Ok(report)
+    }
+
+    /// Holds the ready contacts of every callee zone whose window is closed now.
+    async fn hold_closed_gates(
+        &self,
+        p: &ProjectRow,
+        schedule: &super::schedule::Schedule,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut held = 0;
+        for gate in self.store.ready_gates(p.id).await? {
+            let Ok(tz) = gate.parse::<Tz>() else {
+                continue;
+            };
+            if schedule.is_open_in(now, tz) {
+                continue;
+            }
+            let Some(opens) = schedule.next_open_in(now, tz) else {
+                continue;
+            };
+            let reason = held_until(opens, tz);
+            held += self
+                .store
+                .hold_gate(p.id, &gate, opens.timestamp(), &reason, now.timestamp(), HOLD_BATCH)
+                .await?;
+        }
+        Ok(held)
+    }
+
+    /// The last look before dialing: a number put on the stop list, or a callee zone only the
+    /// registry knows whose window is closed, since the contact was planned. Such contacts are
+    /// planned anew (and logged); the rest are answered for dialing.
+    async fn check_at_dial(
+        &self,
+        p: &Arc<ProjectRow>,
+        schedule: &super::schedule::Schedule,
+        ready: Vec<DueContact>,
+    ) -> Result<(Vec<DueContact>, u32), StoreError> {
+        let now = self.clock.now();
+        let numbers: Vec<String> = ready
+            .iter()
+            .filter_map(|c| c.numbers.get(c.next_idx).map(|n| n.0.clone()))
+            .collect();
+        let listed = self.store.stop_listed_among(&numbers).await?;
+        let mut dial = Vec::with_capacity(ready.len());
+        let mut skipped = 0;
+        for mut c in ready {
+            let Some((number, zone)) = c.numbers.get(c.next_idx).cloned() else {
+                continue;
+            };
+            let mut zone: Option<Tz> = zone.and_then(|z| z.parse().ok());
+            if zone.is_none() {
+                if let Some(z) = self.ctx.registry.as_ref().and_then(|r| r.zone(&number)) {
+                    self.store.set_number_zone(&number, z.name()).await?;
+                    if let Some(n) = c.numbers.get_mut(c.next_idx) {
+                        n.1 = Some(z.name().to_string());
+                    }
+                    zone = Some(z);
+                }
+            }
+            let closed = zone.is_some_and(|tz| !schedule.is_open_in(now, tz));
+            if !listed.contains(&number) && !closed {
+                dial.push(c);
+                continue;
+            }
+            skipped += 1;
+            let all: Vec<String> = c.numbers.iter().map(|n| n.0.clone()).collect();
+            let listed_all = self.store.stop_listed_among(&all).await?;
+            let facts: Vec<NumberFacts> = c
+                .numbers
+                .iter()
+                .map(|(n, z)| NumberFacts {
+                    e164: n,
+                    zone: z.as_deref().and_then(|z| z.parse().ok()),
+                    stop_listed: listed_all.contains(n),
+                })
+                .collect();
+            let new = plan(
+                &mut c.attempts,
+                &facts,
+                ProjectFacts {
+                    rules: &p.rules,
+                    schedule: Some(schedule),
+                    ordering: &p.ordering,
+                },
+                OrderFacts {
+                    seq: c.seq,
+                    priority: c.priority,
+                },
+                now.timestamp(),
+            );
+            self.store
+                .replan_contact(p.id, c.id, &number, &c.attempts, &new, now.timestamp())
+                .await?;
+        }
+        Ok((dial, skipped))
     }
 
     fn scenario(&mut self, p: &ProjectRow) -> Result<Arc<Scenario>, String> {
@@ -321,8 +345,8 @@ impl Dialer {
             return Ok(s.clone());
         }
         let opts = LoadOptions {
-            prompts_dir: self.call_cfg.prompts_dir.clone(),
-            speech: self.call_cfg.speech.as_deref(),
+            prompts_dir: self.ctx.call_cfg.prompts_dir.clone(),
+            speech: self.ctx.call_cfg.speech.as_deref(),
         };
         let s = load_str(
             &p.scenario_source,
@@ -331,7 +355,7 @@ impl Dialer {
             Some(
                 self.uploaded_prompts
                     .as_deref()
-                    .unwrap_or(&self.call_cfg.prompts_dir),
+                    .unwrap_or(&self.ctx.call_cfg.prompts_dir),
             ),
             &opts,
         )
@@ -339,112 +363,6 @@ impl Dialer {
         let s = Arc::new(s);
         self.scenarios.insert(p.id, s.clone());
         Ok(s)
-    }
-
-    fn spawn_call(
-        &mut self,
-        p: ProjectRow,
-        scenario: Arc<Scenario>,
-        mut contact: crate::store::DueContact,
-        idx: usize,
-        number: String,
-        call_id: i64,
-    ) {
-        let store = self.store.clone();
-        let trunk = self.trunk.clone();
-        let cfg = self.call_cfg.clone();
-        let live = self.live.clone();
-        let clock = self.clock.clone();
-        let in_flight = self.in_flight.clone();
-        if let Ok(mut m) = in_flight.lock() {
-            *m.entry(p.id).or_insert(0) += 1;
-        }
-        self.tasks.spawn(async move {
-            let req = DialRequest {
-                call_id: format!("c{call_id}"),
-                number: number.clone(),
-                caller_id: None,
-            };
-            let started = clock.now().timestamp();
-            let r = run_call(trunk.as_ref(), req, scenario, cfg, &live, None).await;
-            let ended = clock.now().timestamp();
-            let outcome = contact
-                .attempts
-                .record(idx, &r.outcome.result, ended, &p.rules);
-            let next_at = next_at(&contact.attempts, &p.rules);
-            // The reaction: the first key or utterance heard.
-            let reaction = r.outcome.events.first().map(|e| match e {
-                CallEvent::Dtmf { digit, .. } => digit.to_string(),
-                CallEvent::Speech { text, .. } => text.clone(),
-            });
-            let transcript: Vec<String> = r
-                .outcome
-                .events
-                .iter()
-                .filter_map(|e| match e {
-                    CallEvent::Speech { text, .. } => Some(text.clone()),
-                    _ => None,
-                })
-                .collect();
-            let answers_ms: Vec<u64> = r
-                .outcome
-                .events
-                .iter()
-                .filter_map(|e| match e {
-                    CallEvent::Speech { at_ms, end_ms, .. } => Some(end_ms.saturating_sub(*at_ms)),
-                    _ => None,
-                })
-                .collect();
-            let finished = FinishedCall {
-                call_id,
-                contact_id: contact.id,
-                result: &r.outcome.result,
-                sip_status: r.sip_status,
-                answered_at: r.answered.then_some(started + (r.ring_ms / 1000) as i64),
-                ended_at: ended,
-                reaction,
-                transcript: (!transcript.is_empty()).then(|| transcript.join(" | ")),
-                captured: serde_json::to_string(&r.outcome.captured)
-                    .unwrap_or_else(|_| "{}".into()),
-                amd: r.answered.then(|| {
-                    (
-                        format!("{:?}", r.outcome.amd.verdict).to_lowercase(),
-                        r.outcome.amd.reason.clone(),
-                        r.outcome.amd.decided_at_ms as i64,
-                    )
-                }),
-                recording: r.recording.clone(),
-                cost: p
-                    .tariff
-                    .call_cost(r.answered, r.outcome.duration_ms, &answers_ms),
-                attempts: &contact.attempts,
-                next_at,
-            };
-            if let Err(e) = store.finish_call(&finished).await {
-                tracing::error!(call = call_id, error = %e, "cannot write the call's result");
-            }
-            let why = match &outcome {
-                Outcome::Reached => "reached".to_string(),
-                Outcome::Retry { not_before } => format!("retry not before {not_before}"),
-                Outcome::NumberDone { reason } => format!("number done: {reason}"),
-                Outcome::NotReached { reason } => format!("not reached: {reason}"),
-            };
-            let _ = store
-                .log_decision(
-                    ended,
-                    p.id,
-                    Some(contact.id),
-                    Some(&number),
-                    "result",
-                    &format!("{}: {why}", r.outcome.result),
-                )
-                .await;
-            if let Ok(mut m) = in_flight.lock() {
-                if let Some(n) = m.get_mut(&p.id) {
-                    *n = n.saturating_sub(1);
-                }
-            }
-        });
     }
 
     /// Runs passes every `every` until `stop` fires, then lets the calls in progress finish
@@ -461,6 +379,7 @@ impl Dialer {
             tracing::error!(error = %e, "recovery of interrupted calls failed");
         }
         let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = tick.tick() => {
@@ -493,12 +412,4 @@ impl Dialer {
     pub async fn drain(&mut self) {
         while self.tasks.join_next().await.is_some() {}
     }
-}
-
-/// When the contact's next call may happen (`None` when it is closed).
-fn next_at(
-    a: &super::attempts::ContactAttempts,
-    rules: &super::attempts::AttemptRules,
-) -> Option<i64> {
-    a.next(rules).map(|n| n.not_before.max(0))
 }

@@ -1,7 +1,7 @@
 //! Working schedules (spec §2 "Status and schedule"): days of week × time intervals in the
 //! project's time zone, intervals may cross midnight; the callee's own local time must be
 //! inside the same window where their time zone is known. Pure: the time is passed in.
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -123,7 +123,70 @@ impl Schedule {
         let minute = (local.hour() * 60 + local.minute()) as u16;
         self.windows.iter().any(|w| w.contains(weekday, minute))
     }
+
+    /// The first moment at or after `from` when the windows, read in `tz`, are open; `None`
+    /// when they never open in the next `LOOKAHEAD_DAYS` (a schedule without windows).
+    pub fn next_open_in(&self, from: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        self.first_open(from, &[tz], |t| self.is_open_in(t, tz))
+    }
+
+    /// The first moment at or after `from` when the schedule is open in its own zone and, if
+    /// given, in the callee's zone too; `None` when the two never overlap in the next
+    /// `LOOKAHEAD_DAYS` (e.g. a one-hour window and a callee seven hours away).
+    pub fn next_open_both(&self, from: DateTime<Utc>, callee: Option<Tz>) -> Option<DateTime<Utc>> {
+        let mut zones = vec![self.tz];
+        zones.extend(callee);
+        self.first_open(from, &zones, |t| {
+            self.is_open(t) && callee.is_none_or(|tz| self.is_open_in(t, tz))
+        })
+    }
+
+    /// The earliest moment ≥ `from` where `open` holds. Windows open on whole minutes of
+    /// their zone, and an intersection of windows opens where one of them starts, so the
+    /// candidates are `from` and every window start read in each of `zones`.
+    fn first_open(
+        &self,
+        from: DateTime<Utc>,
+        zones: &[Tz],
+        open: impl Fn(DateTime<Utc>) -> bool,
+    ) -> Option<DateTime<Utc>> {
+        if open(from) {
+            return Some(from);
+        }
+        let mut candidates = Vec::new();
+        for tz in zones {
+            let first_day = from.with_timezone(tz).date_naive() - chrono::Days::new(1);
+            for offset in 0..=LOOKAHEAD_DAYS + 1 {
+                let day = first_day + chrono::Days::new(offset);
+                let weekday = day.weekday().num_days_from_monday() as usize;
+                for w in self.windows.iter().filter(|w| w.days[weekday]) {
+                    let Some(naive) = day.and_hms_opt(
+                        u32::from(w.start_min / 60),
+                        u32::from(w.start_min % 60),
+                        0,
+                    ) else {
+                        continue;
+                    };
+                    // A start inside a daylight-saving gap opens when the gap ends.
+                    let local = tz
+                        .from_local_datetime(&naive)
+                        .earliest()
+                        .or_else(|| tz.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest());
+                    if let Some(t) = local.map(|l| l.with_timezone(&Utc)) {
+                        if t > from {
+                            candidates.push(t);
+                        }
+                    }
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.into_iter().find(|&t| open(t))
+    }
 }
+
+/// How far ahead openings are looked for: every weekly schedule opens within a week.
+pub const LOOKAHEAD_DAYS: u64 = 8;
 
 #[cfg(test)]
 mod tests {
@@ -164,6 +227,59 @@ mod tests {
         assert!(s.is_open_in(utc(2026, 11, 30, 7, 0), vladivostok));
         assert!(s.is_open(utc(2026, 11, 30, 12, 0)));
         assert!(!s.is_open_in(utc(2026, 11, 30, 12, 0), vladivostok));
+    }
+
+    /// The reference the fast search is held to: every minute from `from` on.
+    fn minute_scan(from: DateTime<Utc>, open: impl Fn(DateTime<Utc>) -> bool) -> Option<DateTime<Utc>> {
+        if open(from) {
+            return Some(from);
+        }
+        let start = from.timestamp() / 60 * 60 + 60;
+        (0..(LOOKAHEAD_DAYS as i64) * 24 * 60)
+            .map(|m| DateTime::from_timestamp(start + m * 60, 0).unwrap())
+            .find(|&t| open(t))
+    }
+
+    #[test]
+    fn openings_are_the_first_open_minute_the_minute_scan_finds() {
+        let vlk: Tz = "Asia/Vladivostok".parse().unwrap();
+        let kgd: Tz = "Europe/Kaliningrad".parse().unwrap();
+        let schedules = [
+            Schedule::new("Europe/Moscow", &["mon-fri 09:00-21:00", "sat,sun 10:00-20:00"]).unwrap(),
+            Schedule::new("Europe/Moscow", &["fri 22:00-02:00"]).unwrap(),
+            Schedule::new("Asia/Yekaterinburg", &["daily 00:00-24:00"]).unwrap(),
+            Schedule::new("Europe/Moscow", &["mon 09:00-10:00"]).unwrap(),
+        ];
+        // Every 97 minutes over two weeks, for each schedule and callee zone.
+        for s in &schedules {
+            for step in 0..210 {
+                let from = utc(2026, 11, 28, 0, 7) + chrono::Duration::minutes(97 * step);
+                for tz in [vlk, kgd, s.tz] {
+                    assert_eq!(
+                        s.next_open_in(from, tz),
+                        minute_scan(from, |t| s.is_open_in(t, tz)),
+                        "{s:?} in {tz} from {from}"
+                    );
+                    assert_eq!(
+                        s.next_open_both(from, Some(tz)),
+                        minute_scan(from, |t| s.is_open(t) && s.is_open_in(t, tz)),
+                        "{s:?} both with {tz} from {from}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_callee_whose_window_never_meets_the_schedule_has_no_opening() {
+        // 09:00-10:00 Moscow is 16:00-17:00 in Vladivostok: closed there.
+        let s = Schedule::new("Europe/Moscow", &["daily 09:00-10:00"]).unwrap();
+        let vlk: Tz = "Asia/Vladivostok".parse().unwrap();
+        let from = utc(2026, 12, 1, 12, 0);
+        assert_eq!(s.next_open_both(from, Some(vlk)), None);
+        // The callee's own window alone opens at 09:00 there (02:00 Moscow, 23:00 UTC).
+        assert_eq!(s.next_open_in(from, vlk), Some(utc(2026, 12, 1, 23, 0)));
+        assert_eq!(s.next_open_both(from, None), Some(utc(2026, 12, 2, 6, 0)));
     }
 
     #[test]

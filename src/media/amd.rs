@@ -67,6 +67,17 @@ pub enum Verdict {
     Unknown,
 }
 
+impl Verdict {
+    /// The code stored and shown in the API: `human`, `machine`, `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Human => "human",
+            Verdict::Machine => "machine",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
 /// A (possibly revised) decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AmdDecision {

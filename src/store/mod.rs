@@ -19,7 +19,9 @@ use crate::dialer::decide::OrderBy;
 use crate::telephony::trunk::BoxFuture;
 use import::{ImportLimits, ImportReport};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use crate::dialer::attempts::ContactAttempts;
+use crate::dialer::plan::Plan;
+use std::collections::{BTreeMap, HashSet};
 
 /// Why a store operation failed; each maps to one HTTP status in the API.
 #[derive(Debug, thiserror::Error)]
@@ -118,27 +120,63 @@ pub trait Store: Send + Sync {
     fn dialing_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>>;
     /// Every project (recovery needs the rules of paused ones too).
     fn all_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>>;
-    /// Contacts due at `now`, up to `limit`.
-    fn due_contacts(
-        &self,
-        project_id: i64,
-        now: i64,
-        limit: u32,
-    ) -> BoxFuture<'_, Result<Vec<DueContact>, StoreError>>;
-    /// Records a call as started and parks its contact, atomically; `Conflict` when the
-    /// contact is no longer due (never dialed twice).
-    fn start_call<'a>(
+    /// Makes up to `max` waiting contacts whose time has come ready.
+    fn promote_due(&self, project_id: i64, now: i64, max: u32)
+        -> BoxFuture<'_, Result<u64, StoreError>>;
+    /// The gates (callee zones, `""` unknown) present among a project's ready contacts.
+    fn ready_gates(&self, project_id: i64) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
+    /// Holds up to `max` ready contacts of a gate until `until`, logging `reason` for each.
+    #[allow(clippy::too_many_arguments)]
+    fn hold_gate<'a>(
         &'a self,
         project_id: i64,
-        contact_id: i64,
-        number: &'a str,
-        now: i64,
-    ) -> BoxFuture<'a, Result<i64, StoreError>>;
-    /// Writes a call's result with its contact's new state, atomically.
+        gate: &'a str,
+        until: i64,
+        reason: &'a str,
+        at: i64,
+        max: u32,
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+    /// The first `limit` ready contacts of a project in its order.
+    fn next_callable(
+        &self,
+        project_id: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<DueContact>, StoreError>>;
+    /// Parks the contacts and records their calls and dial decisions, atomically; `None` for
+    /// a contact no longer ready (never dialed twice).
+    fn start_calls<'a>(
+        &'a self,
+        project_id: i64,
+        calls: &'a [StartCall<'a>],
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<Option<i64>>, StoreError>>;
+    /// Records an answer as soon as it happens (time, recording path).
+    fn call_answered<'a>(
+        &'a self,
+        call_id: i64,
+        answered_at_ms: i64,
+        recording: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Writes a call's result with its contact's new plan and the decisions, atomically.
     fn finish_call<'a, 'b: 'a>(
         &'a self,
         f: &'a FinishedCall<'b>,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Writes a new plan for a contact not in a call, with its notes in the decision log.
+    fn replan_contact<'a>(
+        &'a self,
+        project_id: i64,
+        contact_id: i64,
+        number: &'a str,
+        attempts: &'a ContactAttempts,
+        plan: &'a Plan,
+        at: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Records a callee zone learnt for a number (numbering-plan registry).
+    fn set_number_zone<'a>(&'a self, e164: &'a str, zone: &'a str)
+        -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Marks a project finished when nothing is left to call and no call is up.
+    fn finish_if_done(&self, project_id: i64, at: i64) -> BoxFuture<'_, Result<bool, StoreError>>;
     /// Calls left in progress by a stop.
     fn in_flight(&self) -> BoxFuture<'_, Result<Vec<InFlight>, StoreError>>;
     /// One contact's numbers and attempt state.
@@ -154,11 +192,14 @@ pub trait Store: Send + Sync {
         decision: &'a str,
         reason: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Whether a number is on the stop list.
-    fn stop_listed<'a>(&'a self, e164: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// Which of `numbers` are on the stop list.
+    fn stop_listed_among<'a>(
+        &'a self,
+        numbers: &'a [String],
+    ) -> BoxFuture<'a, Result<HashSet<String>, StoreError>>;
 }
 
-pub use sqlite::{DueContact, FinishedCall, InFlight, ProjectRow};
+pub use sqlite::{DueContact, FinishedCall, InFlight, ProjectRow, StartCall};
 
 impl Store for sqlite::SqliteStore {
     fn create_scenario<'a>(
@@ -196,25 +237,56 @@ impl Store for sqlite::SqliteStore {
     fn all_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>> {
         Box::pin(sqlite::SqliteStore::all_projects(self))
     }
-    fn due_contacts(
+    fn promote_due(
         &self,
         project_id: i64,
         now: i64,
-        limit: u32,
-    ) -> BoxFuture<'_, Result<Vec<DueContact>, StoreError>> {
-        Box::pin(sqlite::SqliteStore::due_contacts(
-            self, project_id, now, limit,
-        ))
+        max: u32,
+    ) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(sqlite::SqliteStore::promote_due(self, project_id, now, max))
     }
-    fn start_call<'a>(
+    fn ready_gates(&self, project_id: i64) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
+        Box::pin(sqlite::SqliteStore::ready_gates(self, project_id))
+    }
+    fn hold_gate<'a>(
         &'a self,
         project_id: i64,
-        contact_id: i64,
-        number: &'a str,
-        now: i64,
-    ) -> BoxFuture<'a, Result<i64, StoreError>> {
-        Box::pin(sqlite::SqliteStore::start_call(
-            self, project_id, contact_id, number, now,
+        gate: &'a str,
+        until: i64,
+        reason: &'a str,
+        at: i64,
+        max: u32,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(sqlite::SqliteStore::hold_gate(
+            self, project_id, gate, until, reason, at, max,
+        ))
+    }
+    fn next_callable(
+        &self,
+        project_id: i64,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<DueContact>, StoreError>> {
+        Box::pin(sqlite::SqliteStore::next_callable(self, project_id, limit))
+    }
+    fn start_calls<'a>(
+        &'a self,
+        project_id: i64,
+        calls: &'a [StartCall<'a>],
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<Option<i64>>, StoreError>> {
+        Box::pin(sqlite::SqliteStore::start_calls(self, project_id, calls, now_ms))
+    }
+    fn call_answered<'a>(
+        &'a self,
+        call_id: i64,
+        answered_at_ms: i64,
+        recording: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(sqlite::SqliteStore::call_answered(
+            self,
+            call_id,
+            answered_at_ms,
+            recording,
         ))
     }
     fn finish_call<'a, 'b: 'a>(
@@ -222,6 +294,29 @@ impl Store for sqlite::SqliteStore {
         f: &'a FinishedCall<'b>,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(sqlite::SqliteStore::finish_call(self, f))
+    }
+    fn replan_contact<'a>(
+        &'a self,
+        project_id: i64,
+        contact_id: i64,
+        number: &'a str,
+        attempts: &'a ContactAttempts,
+        plan: &'a Plan,
+        at: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(sqlite::SqliteStore::replan_contact(
+            self, project_id, contact_id, number, attempts, plan, at,
+        ))
+    }
+    fn set_number_zone<'a>(
+        &'a self,
+        e164: &'a str,
+        zone: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(sqlite::SqliteStore::set_number_zone(self, e164, zone))
+    }
+    fn finish_if_done(&self, project_id: i64, at: i64) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(sqlite::SqliteStore::finish_if_done(self, project_id, at))
     }
     fn in_flight(&self) -> BoxFuture<'_, Result<Vec<InFlight>, StoreError>> {
         Box::pin(sqlite::SqliteStore::in_flight(self))
@@ -242,7 +337,10 @@ impl Store for sqlite::SqliteStore {
             self, at, project_id, contact_id, number, decision, reason,
         ))
     }
-    fn stop_listed<'a>(&'a self, e164: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(sqlite::SqliteStore::stop_listed(self, e164))
+    fn stop_listed_among<'a>(
+        &'a self,
+        numbers: &'a [String],
+    ) -> BoxFuture<'a, Result<HashSet<String>, StoreError>> {
+        Box::pin(sqlite::SqliteStore::stop_listed_among(self, numbers))
     }
 }

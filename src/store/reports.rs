@@ -178,7 +178,7 @@ impl SqliteStore {
     /// All projects, oldest first.
     pub async fn list_projects(&self) -> Result<Vec<ProjectView>, StoreError> {
         let rows = sqlx::query(&format!("{PROJECT_SELECT} ORDER BY id"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         Ok(rows.iter().map(project_view).collect())
     }
@@ -187,7 +187,7 @@ impl SqliteStore {
     pub async fn project(&self, id: i64) -> Result<ProjectView, StoreError> {
         sqlx::query(&format!("{PROJECT_SELECT} WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?
             .map(|r| project_view(&r))
             .ok_or(StoreError::NotFound(format!("project {id}")))
@@ -197,7 +197,7 @@ impl SqliteStore {
     pub async fn project_id_by_name(&self, name: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query("SELECT id FROM projects WHERE name = ?")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?
             .map(|r| r.get(0)))
     }
@@ -205,7 +205,7 @@ impl SqliteStore {
     /// How many projects there are (a fresh data directory has none).
     pub async fn project_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT COUNT(*) FROM projects")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?
             .get(0))
     }
@@ -247,7 +247,7 @@ impl SqliteStore {
             f.limit.min(MAX_PAGE)
         };
         q = q.bind(i64::from(limit));
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = q.fetch_all(&self.read).await?;
         Ok(rows.iter().map(|r| call_view(r, 0)).collect())
     }
 
@@ -257,7 +257,7 @@ impl SqliteStore {
             "SELECT {CALL_COLUMNS} FROM calls k JOIN contacts c ON c.id = k.contact_id WHERE k.id = ?"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?
         .map(|r| call_view(&r, 0))
         .ok_or(StoreError::NotFound(format!("call {id}")))
@@ -302,7 +302,7 @@ impl SqliteStore {
         let rows = q
             .bind(after)
             .bind(i64::from(limit.clamp(1, MAX_PAGE)))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         Ok(rows
             .iter()
@@ -334,7 +334,7 @@ impl SqliteStore {
             "SELECT fields FROM contacts WHERE project_id = ? AND fields <> '{}' ORDER BY id LIMIT 1000",
         )
         .bind(project_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         let mut names: Vec<String> = Vec::new();
         for r in rows {
@@ -353,7 +353,7 @@ impl SqliteStore {
     pub async fn put_prompt(&self, name: &str, data: &[u8]) -> Result<bool, StoreError> {
         let existed = sqlx::query("SELECT 1 FROM prompts WHERE name = ?")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?
             .is_some();
         sqlx::query(
@@ -371,7 +371,7 @@ impl SqliteStore {
     /// Every stored prompt: (name, bytes) — written out as files at start.
     pub async fn prompts(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         Ok(sqlx::query("SELECT name, data FROM prompts ORDER BY name")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
@@ -382,7 +382,7 @@ impl SqliteStore {
     pub async fn scenario(&self, id: i64) -> Result<(String, String), StoreError> {
         sqlx::query("SELECT name, source FROM scenarios WHERE id = ?")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?
             .map(|r| (r.get(0), r.get(1)))
             .ok_or(StoreError::NotFound(format!("scenario {id}")))
@@ -402,7 +402,7 @@ impl SqliteStore {
     /// How many API tokens exist.
     pub async fn token_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT COUNT(*) FROM api_tokens")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?
             .get(0))
     }
@@ -411,7 +411,7 @@ impl SqliteStore {
     pub async fn check_token(&self, token: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query("SELECT name FROM api_tokens WHERE sha256 = ?")
             .bind(token_hash(token))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?
             .map(|r| r.get(0)))
     }
@@ -427,7 +427,7 @@ impl SqliteStore {
         )
         .bind(after)
         .bind(i64::from(limit.clamp(1, MAX_PAGE)))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
@@ -459,7 +459,7 @@ impl SqliteStore {
         .bind(project_id)
         .bind(before_id.unwrap_or(i64::MAX))
         .bind(i64::from(limit.clamp(1, MAX_PAGE)))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?
         .iter()
         .map(|r| Decision {
@@ -473,22 +473,40 @@ impl SqliteStore {
         .collect())
     }
 
-    /// Calls up now and finished calls by result, over all projects (metrics).
-    pub async fn call_totals(&self) -> Result<(i64, BTreeMap<String, i64>), StoreError> {
+    /// Calls up now, finished calls by result, and answered calls that got no audio from the
+    /// callee, over all projects (metrics).
+    pub async fn call_totals(&self) -> Result<CallTotals, StoreError> {
         let up: i64 = sqlx::query("SELECT COUNT(*) FROM calls WHERE state = 'dialing'")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?
             .get(0);
-        let mut by = BTreeMap::new();
-        for r in
-            sqlx::query("SELECT result, COUNT(*) FROM calls WHERE state = 'done' GROUP BY result")
-                .fetch_all(&self.pool)
-                .await?
+        let mut t = CallTotals {
+            up,
+            ..Default::default()
+        };
+        for r in sqlx::query(
+            "SELECT result, COUNT(*), COALESCE(SUM(end_reason = ?), 0) FROM calls \
+             WHERE state = 'done' GROUP BY result",
+        )
+        .bind(crate::call::live::NO_MEDIA_REASON)
+        .fetch_all(&self.read)
+        .await?
         {
-            by.insert(r.get::<Option<String>, _>(0).unwrap_or_default(), r.get(1));
+            t.by_result
+                .insert(r.get::<Option<String>, _>(0).unwrap_or_default(), r.get(1));
+            t.without_audio += r.get::<i64, _>(2);
         }
-        Ok((up, by))
+        Ok(t)
     }
+}
+
+/// What `/metrics` shows of calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallTotals {
+    pub up: i64,
+    pub by_result: BTreeMap<String, i64>,
+    /// Answered calls ended because no audio came from the callee (a broken media path).
+    pub without_audio: i64,
 }
 
 const PROJECT_SELECT: &str = "SELECT id, name, scenario_id, status, time_zone, schedule, lines, \

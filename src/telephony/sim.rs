@@ -50,12 +50,15 @@ pub enum Behaviour {
     Silent,
     /// A person says "Алло?" and hangs up soon after the message starts.
     HangsUp,
+    /// Answers with a media description but never sends a packet (a broken media path: what
+    /// a NAT or `rtp_ip` mistake looks like); stays until the robot hangs up.
+    NoMedia,
 }
 
 impl FromStr for Behaviour {
     type Err = String;
     /// `no_answer`, `busy`, `rejected`, `unreachable`, `voicemail`, `silent`, `hangs_up`,
-    /// `keys:12` (in-band), `rfc4733:12` (telephone events), `says:да` / `says:FILE.wav`.
+    /// `no_media`, `keys:12` (in-band), `rfc4733:12` (telephone events), `says:да` / `says:FILE.wav`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         let valid_keys =
@@ -68,6 +71,7 @@ impl FromStr for Behaviour {
             "voicemail" => Behaviour::Voicemail,
             "silent" => Behaviour::Silent,
             "hangs_up" => Behaviour::HangsUp,
+            "no_media" => Behaviour::NoMedia,
             _ => match s.split_once(':') {
                 Some(("keys", k)) if valid_keys(k) => Behaviour::Keys {
                     keys: k.into(),
@@ -81,8 +85,8 @@ impl FromStr for Behaviour {
                 _ => {
                     return Err(format!(
                         "unknown sim behaviour {s:?}: expected no_answer, busy, rejected, \
-                         unreachable, voicemail, silent, hangs_up, keys:DIGITS, rfc4733:DIGITS \
-                         or says:WORD"
+                         unreachable, voicemail, silent, hangs_up, no_media, keys:DIGITS, \
+                         rfc4733:DIGITS or says:WORD"
                     ))
                 }
             },
@@ -652,7 +656,9 @@ impl FarEnd {
                         }
                     }
                     if let Some(n) = session.next_packet(&f, &mut pkt) {
-                        self.media.send(&pkt[..n], self.robot_addr);
+                        if self.behaviour != Behaviour::NoMedia {
+                            self.media.send(&pkt[..n], self.robot_addr);
+                        }
                     }
                 }
                 r = self.media.recv(&mut buf) => {

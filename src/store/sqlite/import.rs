@@ -3,7 +3,11 @@
 //! project already has merged, and the import registered while it runs so that a failure, a
 //! cancelled request or a crash removes what it wrote (its contacts are never dialed before it
 //! has finished).
-use super::{now, SqliteStore};
+use super::dialer::status_text;
+use super::{now, ProjectRow, SqliteStore};
+use crate::dialer::attempts::ContactAttempts;
+use crate::dialer::plan::{plan, NumberFacts, OrderFacts, ProjectFacts};
+use crate::store::registry::Registry;
 use crate::store::import::{read_contacts, ImportLimits, ImportReport, ImportedContact};
 use crate::store::StoreError;
 use chrono_tz::Tz;
@@ -46,7 +50,7 @@ impl SqliteStore {
             .await
         {
             Ok(report) => self
-                .finish_import(import.id, &report)
+                .finish_import(import.id, &report, &import.ranges)
                 .await
                 .map(|()| report),
             Err(e) => Err(e),
@@ -117,9 +121,23 @@ impl SqliteStore {
         let mut merged = 0u64;
         // Contacts are created when their import starts.
         let created_at = now();
+        // Each contact is planned as it is written (its first number that is not on the stop
+        // list, its gate, its place in the project's order); see `dialer::plan`.
+        let project = self
+            .projects_where(false)
+            .await?
+            .into_iter()
+            .find(|p| p.id == project_id)
+            .ok_or_else(|| StoreError::NotFound(format!("project {project_id}")))?;
+        let ctx = BatchContext {
+            project_id,
+            import_id: import.id,
+            created_at,
+            project: &project,
+            registry: self.registry.as_deref(),
+        };
         while let Some(batch) = rx.recv().await {
-            let written =
-                write_batch(&mut conn, project_id, import.id, seq, created_at, &batch).await?;
+            let written = write_batch(&mut conn, &ctx, seq, &batch).await?;
             seq += batch.len() as i64;
             merged += written.merged;
             if let Some(range) = written.ids {
@@ -141,8 +159,15 @@ impl SqliteStore {
         Ok(report)
     }
 
-    /// Marks an import done with its report: its contacts may be dialed from now on.
-    async fn finish_import(&self, import_id: i64, r: &ImportReport) -> Result<(), StoreError> {
+    /// Marks an import done with its report, then releases its contacts to the dialer batch
+    /// by batch (each release its own short transaction, so the dialer's writes never wait
+    /// long for the write lock). A stop between the two is finished when the store opens.
+    async fn finish_import(
+        &self,
+        import_id: i64,
+        r: &ImportReport,
+        ranges: &[(i64, i64)],
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE imports SET state = 'done', finished_at = ?, imported = ?, duplicates = ?, \
              rejected = ? WHERE id = ?",
@@ -154,6 +179,17 @@ impl SqliteStore {
         .bind(import_id)
         .execute(&self.pool)
         .await?;
+        for &(lo, hi) in ranges {
+            sqlx::query(
+                "UPDATE contacts SET ready = 1, next_at = 0 WHERE id BETWEEN ? AND ? \
+                 AND import_id = ? AND status = 'not_called' AND ready = 0 AND next_at IS NULL",
+            )
+            .bind(lo)
+            .bind(hi)
+            .bind(import_id)
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(())
     }
 
@@ -237,15 +273,15 @@ impl SqliteStore {
 /// chosen stay true until it commits.
 async fn write_batch(
     conn: &mut SqliteConnection,
-    project_id: i64,
-    import_id: i64,
+    ctx: &BatchContext<'_>,
     seq_before: i64,
-    created_at: i64,
     batch: &Packed,
 ) -> Result<WrittenBatch, StoreError> {
+    let (project_id, import_id, created_at) = (ctx.project_id, ctx.import_id, ctx.created_at);
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let all: Vec<&str> = batch.numbers.iter().map(|n| batch.text(&n.e164)).collect();
     let mut existing: HashSet<String> = HashSet::new();
+    let mut listed: HashSet<String> = HashSet::new();
     for chunk in all.chunks(NUMBERS_PER_CHECK) {
         let sql = format!(
             "SELECT e164 FROM contact_numbers WHERE project_id = ? AND e164 IN ({})",
@@ -261,6 +297,21 @@ async fn write_batch(
             .await?
         {
             existing.insert(r.get(0));
+        }
+        let sql = format!(
+            "SELECT e164 FROM stop_list WHERE e164 IN ({})",
+            marks(chunk.len(), |_| "?".into())
+        );
+        let mut q = sqlx::query(&sql);
+        for e164 in chunk {
+            q = q.bind(*e164);
+        }
+        for r in q
+            .persistent(chunk.len() == NUMBERS_PER_CHECK)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            listed.insert(r.get(0));
         }
     }
     // Kept contacts (seq, contact) and their kept numbers (index into `kept`, idx, number).
@@ -297,26 +348,98 @@ async fn write_batch(
     // input), so each row binds only its own. Numbered parameters (`?NNN`) would avoid that,
     // but sqlx looks each one's name up per execution, a linear search inside SQLite: quadratic
     // in the parameters of a statement.
+    // Each kept contact's plan, from its kept numbers (in order) and the stop list.
+    let zone = |n: &PackedNumber| {
+        n.tz.or_else(|| ctx.registry.and_then(|r| r.zone(batch.text(&n.e164))))
+    };
+    let mut plans: Vec<PlannedContact> = Vec::with_capacity(kept.len());
+    {
+        let mut numbers_of: Vec<Vec<&PackedNumber>> = vec![Vec::new(); kept.len()];
+        for (j, _, n) in &numbers {
+            numbers_of[*j].push(n);
+        }
+        for ((seq, c), nums) in kept.iter().zip(&numbers_of) {
+            let facts: Vec<NumberFacts> = nums
+                .iter()
+                .map(|n| NumberFacts {
+                    e164: batch.text(&n.e164),
+                    zone: zone(n),
+                    stop_listed: listed.contains(batch.text(&n.e164)),
+                })
+                .collect();
+            let mut attempts = ContactAttempts::new(facts.len());
+            let p = plan(
+                &mut attempts,
+                &facts,
+                ProjectFacts {
+                    rules: &ctx.project.rules,
+                    schedule: None,
+                    ordering: &ctx.project.ordering,
+                },
+                OrderFacts {
+                    seq: *seq,
+                    priority: c.priority,
+                },
+                created_at,
+            );
+            let blocked = attempts.numbers.iter().any(|n| n.stop_listed);
+            plans.push(PlannedContact {
+                attempts: blocked.then(|| super::json(&attempts)),
+                plan: p,
+            });
+        }
+    }
     for (k, chunk) in kept.chunks(CONTACT_ROWS_PER_INSERT).enumerate() {
         let sql = format!(
             "INSERT INTO contacts (id, project_id, seq, name, fields, priority, created_at, \
-             import_id) VALUES {}",
+             import_id, status, attempts, next_idx, gate, pick_key) VALUES {}",
             marks(chunk.len(), |_| format!(
-                "(?, {project_id}, ?, ?, ?, ?, {created_at}, {import_id})"
+                "(?, {project_id}, ?, ?, ?, ?, {created_at}, {import_id}, ?, ?, ?, ?, ?)"
             ))
         );
         let mut q = sqlx::query(&sql);
         for (j, (seq, c)) in chunk.iter().enumerate() {
+            let i = k * CONTACT_ROWS_PER_INSERT + j;
+            let pc = &plans[i];
+            let (idx, gate) = pc
+                .plan
+                .next
+                .as_ref()
+                .map_or((0, ""), |n| (n.idx as i64, n.gate.as_str()));
             q = q
-                .bind(first_id + (k * CONTACT_ROWS_PER_INSERT + j) as i64)
+                .bind(first_id + i as i64)
                 .bind(*seq)
                 .bind(c.name.as_ref().map(|r| batch.text(r)))
                 .bind(batch.text(&c.fields))
-                .bind(c.priority);
+                .bind(c.priority)
+                .bind(status_text(pc.plan.status))
+                .bind(pc.attempts.as_deref())
+                .bind(idx)
+                .bind(gate)
+                .bind(pc.plan.pick_key.as_slice());
         }
         q.persistent(chunk.len() == CONTACT_ROWS_PER_INSERT)
             .execute(&mut *tx)
             .await?;
+    }
+    // Contacts closed at once (every number on the stop list) say so in the decision log.
+    for (i, pc) in plans.iter().enumerate() {
+        if pc.plan.next.is_some() {
+            continue;
+        }
+        for (decision, reason) in &pc.plan.notes {
+            sqlx::query(
+                "INSERT INTO decisions (at, project_id, contact_id, decision, reason) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(created_at)
+            .bind(project_id)
+            .bind(first_id + i as i64)
+            .bind(*decision)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     for chunk in numbers.chunks(NUMBER_ROWS_PER_INSERT) {
         let sql = format!(
@@ -330,7 +453,7 @@ async fn write_batch(
                 .bind(first_id + *j as i64)
                 .bind(*idx)
                 .bind(batch.text(&n.e164))
-                .bind(n.tz.map(|z| z.name()));
+                .bind(zone(n).map(|z| z.name()));
         }
         q.persistent(chunk.len() == NUMBER_ROWS_PER_INSERT)
             .execute(&mut *tx)
@@ -341,6 +464,22 @@ async fn write_batch(
         merged,
         ids: Some((first_id, first_id + kept.len() as i64 - 1)),
     })
+}
+
+/// What every batch of one import shares.
+struct BatchContext<'a> {
+    project_id: i64,
+    import_id: i64,
+    created_at: i64,
+    project: &'a ProjectRow,
+    registry: Option<&'a Registry>,
+}
+
+/// A kept contact's plan, and its attempts column when the plan changed them (a number on the
+/// stop list); `None` stands for "never called".
+struct PlannedContact {
+    attempts: Option<String>,
+    plan: crate::dialer::plan::Plan,
 }
 
 /// Parsed contacts packed for writing: their text (names, fields as JSON, numbers) in one

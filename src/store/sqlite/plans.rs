@@ -1,0 +1,297 @@
+//! Keeping contacts' plans true when something other than a call changes them: a number put on
+//! the stop list (its contacts in every project skip it, or close as not reached when no number
+//! is left), and databases written by an older version (contacts without a plan get one when
+//! the store opens). Also the benchmarks' helpers that shape a base.
+use super::dialer::{parse_attempts, status_text, write_plan, IN_FLIGHT_NEXT_AT};
+use super::{json, now, ProjectRow, SqliteStore};
+use crate::dialer::attempts::ContactStatus;
+use crate::dialer::plan::{pick_key, plan, NumberFacts, OrderFacts, ProjectFacts};
+use crate::dialer::schedule::Schedule;
+use crate::store::StoreError;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// Contacts re-planned per transaction when an older database is brought up to date.
+const UPGRADE_BATCH: i64 = 5_000;
+
+impl SqliteStore {
+    /// Adds a number to the stop list, and re-plans every open contact that has it in any
+    /// project (those in a call are re-planned when the call ends). Answers how many contacts
+    /// changed.
+    pub async fn add_to_stop_list(&self, e164: &str, reason: &str) -> Result<u64, StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO stop_list (e164, reason, added_at) VALUES (?, ?, ?)")
+            .bind(e164)
+            .bind(reason)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        self.apply_stop_list(e164).await
+    }
+
+    /// Re-plans the open contacts (not in a call) that have `e164`.
+    async fn apply_stop_list(&self, e164: &str) -> Result<u64, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.project_id, c.seq, c.priority, c.attempts, c.ready, c.next_at \
+             FROM contact_numbers n JOIN contacts c ON c.id = n.contact_id \
+             WHERE n.e164 = ? AND c.status IN ('not_called', 'retry') \
+               AND (c.next_at IS NULL OR c.next_at < ?)",
+        )
+        .bind(e164)
+        .bind(IN_FLIGHT_NEXT_AT)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let projects: HashMap<i64, ProjectRow> = self
+            .projects_where(false)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let at = now();
+        let mut changed = 0;
+        for r in rows {
+            let (id, project_id): (i64, i64) = (r.get(0), r.get(1));
+            let Some(p) = projects.get(&project_id) else {
+                continue;
+            };
+            let numbers: Vec<(String, Option<String>)> = sqlx::query(
+                "SELECT e164, time_zone FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|n| (n.get(0), n.get(1)))
+            .collect();
+            let all: Vec<String> = numbers.iter().map(|(n, _)| n.clone()).collect();
+            let listed = self.stop_listed_among(&all).await?;
+            let facts: Vec<NumberFacts> = numbers
+                .iter()
+                .map(|(n, z)| NumberFacts {
+                    e164: n,
+                    zone: z.as_deref().and_then(|z| z.parse().ok()),
+                    stop_listed: listed.contains(n),
+                })
+                .collect();
+            let mut attempts = parse_attempts(id, r.get(4), numbers.len())?;
+            let schedule = p.schedule();
+            let new = plan(
+                &mut attempts,
+                &facts,
+                ProjectFacts {
+                    rules: &p.rules,
+                    schedule: schedule.as_ref(),
+                    ordering: &p.ordering,
+                },
+                OrderFacts {
+                    seq: r.get(2),
+                    priority: r.get(3),
+                },
+                at,
+            );
+            // An import still running keeps its contacts back until it has finished.
+            let pending = !r.get::<bool, _>(5) && r.get::<Option<i64>, _>(6).is_none();
+            let mut tx = self.pool.begin().await?;
+            write_plan(&mut tx, id, &attempts, &new, at).await?;
+            if pending && new.next.is_some() {
+                sqlx::query("UPDATE contacts SET ready = 0, next_at = NULL WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (decision, reason) in &new.notes {
+                sqlx::query(
+                    "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(at)
+                .bind(project_id)
+                .bind(id)
+                .bind(e164)
+                .bind(*decision)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
+    /// Gives a plan to contacts stored by a version without plans, and makes ready the
+    /// contacts of imports that finished while a stop cut their release short.
+    pub(super) async fn bring_plans_up_to_date(&self) -> Result<(), StoreError> {
+        let projects: HashMap<i64, ProjectRow> = self
+            .projects_where(false)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let at = now();
+        loop {
+            let rows = sqlx::query(
+                "SELECT c.id, c.project_id, c.seq, c.priority, c.status, c.attempts, c.next_at, \
+                 (SELECT COUNT(*) FROM contact_numbers n WHERE n.contact_id = c.id) \
+                 FROM contacts c WHERE c.pick_key IS NULL LIMIT ?",
+            )
+            .bind(UPGRADE_BATCH)
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            tracing::info!(contacts = rows.len(), "planning contacts stored by an older version");
+            let mut tx = self.pool.begin().await?;
+            for r in &rows {
+                let (id, project_id): (i64, i64) = (r.get(0), r.get(1));
+                let status: String = r.get(4);
+                let numbers = r.get::<i64, _>(7).max(0) as usize;
+                let attempts = parse_attempts(id, r.get(5), numbers)?;
+                let ordering = projects
+                    .get(&project_id)
+                    .map(|p| p.ordering.clone())
+                    .unwrap_or_default();
+                let st = if status == "retry" {
+                    ContactStatus::Retry
+                } else {
+                    ContactStatus::NotCalled
+                };
+                let key = pick_key(&ordering, st, r.get(3), r.get(2), attempts.calls());
+                let next_idx = projects
+                    .get(&project_id)
+                    .and_then(|p| attempts.next(&p.rules))
+                    .map_or(0, |n| n.number as i64);
+                let next_at: Option<i64> = r.get(6);
+                let open = status == "not_called" || status == "retry";
+                // Open and not in a call: waiting for its time (NULL meant "now").
+                let (next_at, ready) = match next_at {
+                    _ if !open => (None, false),
+                    Some(t) if t == IN_FLIGHT_NEXT_AT => (Some(t), false),
+                    t => {
+                        let t = t.unwrap_or(0);
+                        (Some(t), t <= at)
+                    }
+                };
+                sqlx::query(
+                    "UPDATE contacts SET pick_key = ?, next_idx = ?, next_at = ?, ready = ?, \
+                     gate = COALESCE((SELECT time_zone FROM contact_numbers \
+                                      WHERE contact_id = contacts.id AND idx = ?), '') \
+                     WHERE id = ?",
+                )
+                .bind(key)
+                .bind(next_idx)
+                .bind(next_at)
+                .bind(ready)
+                .bind(next_idx)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        // Contacts of a finished import still held back: a stop came while they were released.
+        for p in projects.keys() {
+            let r = sqlx::query(
+                "UPDATE contacts SET ready = 1, next_at = 0 WHERE project_id = ? \
+                 AND status = 'not_called' AND ready = 0 AND next_at IS NULL \
+                 AND import_id IN (SELECT id FROM imports WHERE state = 'done')",
+            )
+            .bind(p)
+            .execute(&self.pool)
+            .await?;
+            if r.rows_affected() > 0 {
+                tracing::info!(project = p, contacts = r.rows_affected(), "released the rest of a finished import");
+            }
+        }
+        Ok(())
+    }
+
+    /// Benchmarks only: one finished call per contact of a project, results spread over the
+    /// retryable results and two scenario results.
+    #[doc(hidden)]
+    pub async fn bench_fill_calls(&self, project_id: i64) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO calls (project_id, contact_id, number, state, started_at, ended_at, result, cost) \
+             SELECT c.project_id, c.id, n.e164, 'done', 0, 30, \
+             CASE c.id % 7 WHEN 0 THEN 'no_answer' WHEN 1 THEN 'busy' WHEN 2 THEN 'rejected' \
+             WHEN 3 THEN 'system' WHEN 4 THEN 'answering_machine' WHEN 5 THEN 'Да' ELSE 'Нет' END, \
+             (c.id % 30) * 0.04 \
+             FROM contacts c JOIN contact_numbers n ON n.contact_id = c.id AND n.idx = 0 \
+             WHERE c.project_id = ?",
+        )
+        .bind(project_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Benchmarks only: every open contact of a project called once (busy) and waiting for its
+    /// retry, one in `due_every` due at `now`, the others half an hour later; their keys as a
+    /// retry with one call has them.
+    #[doc(hidden)]
+    pub async fn bench_spread_retries(
+        &self,
+        project_id: i64,
+        now: i64,
+        due_every: i64,
+    ) -> Result<u64, StoreError> {
+        let ordering = self
+            .projects_where(false)
+            .await?
+            .into_iter()
+            .find(|p| p.id == project_id)
+            .map(|p| p.ordering)
+            .unwrap_or_default();
+        let mut after = 0i64;
+        let mut done = 0;
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, seq, priority FROM contacts WHERE project_id = ? AND id > ? \
+                 AND status IN ('not_called', 'retry') ORDER BY id LIMIT 20000",
+            )
+            .bind(project_id)
+            .bind(after)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.get(0);
+            let mut tx = self.pool.begin().await?;
+            for r in &rows {
+                let id: i64 = r.get(0);
+                let due = id % due_every.max(1) == 0;
+                let next_at = if due { now - 60 } else { now + 1800 };
+                let key = pick_key(&ordering, ContactStatus::Retry, r.get(2), r.get(1), 1);
+                sqlx::query(
+                    "UPDATE contacts SET status = 'retry', next_at = ?, ready = ?, pick_key = ?, \
+                     attempts = ? WHERE id = ?",
+                )
+                .bind(next_at)
+                .bind(due)
+                .bind(key)
+                .bind(json(&serde_json::json!({
+                    "numbers": [{"calls": 1, "last_result": "busy", "in_row": 1, "done": false}],
+                    "status": status_text(ContactStatus::Retry),
+                    "last_call": [0, now - 700, "busy"]
+                })))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                done += 1;
+            }
+            tx.commit().await?;
+        }
+        Ok(done)
+    }
+}
+
+impl ProjectRow {
+    /// The project's schedule, `None` when its stored text does not parse (logged by the
+    /// dialer, which then does not dial the project).
+    pub fn schedule(&self) -> Option<Schedule> {
+        let windows: Vec<&str> = self.schedule.iter().map(String::as_str).collect();
+        Schedule::new(&self.time_zone, &windows).ok()
+    }
+}
