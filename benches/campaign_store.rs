@@ -203,7 +203,8 @@ async fn time_passes(store: &SqliteStore, p: i64, now: i64) -> (f64, f64, f64) {
     let mut times = Vec::with_capacity(PASSES);
     for _ in 0..PASSES {
         let t = Instant::now();
-        let due = store.due_contacts(p, now, 40).await.expect("due");
+        store.promote_due(p, now, 20_000).await.expect("promote");
+        let due = store.next_callable(p, 40).await.expect("due");
         times.push(t.elapsed().as_micros() as u64);
         assert_eq!(due.len(), 40);
     }

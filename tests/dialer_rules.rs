@@ -3,106 +3,14 @@
 //! callee's own zone, the stop list, lines per project with fair sharing under the trunk's
 //! limit, and ordering — every dial and skip logged with its reason. Calls go to the sim
 //! carrier's "no answer" numbers and are cut by a 1 s ring timeout.
-use autoinformer::call::live::LiveSettings;
-use autoinformer::call::CallConfig;
-use autoinformer::dialer::run::{Clock, Dialer};
-use autoinformer::media::prompt::PromptCache;
+#[path = "common/dialer.rs"]
+mod rig;
+
 use autoinformer::store::import::ImportLimits;
-use autoinformer::store::sqlite::SqliteStore;
 use autoinformer::store::NewProject;
-use autoinformer::telephony::sim::{SimConfig, SimTrunk};
-use chrono::TimeZone;
-use std::path::{Path, PathBuf};
+use rig::*;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-struct Setup {
-    store: SqliteStore,
-    dialer: Dialer,
-    clock: Clock,
-    scenario: i64,
-}
-
-/// A store with the survey scenario, a dialer on the sim carrier (`trunk_max` calls at once),
-/// its clock at `at` (UTC).
-async fn setup(dir: &Path, trunk_max: usize, at: chrono::DateTime<chrono::Utc>) -> Setup {
-    let store = SqliteStore::open(&dir.join("autoinformer.db"))
-        .await
-        .unwrap();
-    let source = std::fs::read_to_string(root().join("examples/survey/scenario.toml")).unwrap();
-    let scenario = store.create_scenario("Опрос", &source).await.unwrap();
-    let sim = SimConfig {
-        ring_min_s: 5.0,
-        ring_max_s: 5.0,
-        max_calls: trunk_max,
-        ..Default::default()
-    };
-    let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
-    let cfg = CallConfig {
-        prompts: PromptCache::new(),
-        prompts_dir: root().join("examples/survey"),
-        speech: None,
-        amd: true,
-    };
-    let live = LiveSettings {
-        ring_timeout: Duration::from_secs(1),
-        ..Default::default()
-    };
-    let clock = Clock::manual(at);
-    let dialer = Dialer::new(Arc::new(store.clone()), trunk, cfg, live, clock.clone());
-    Setup {
-        store,
-        dialer,
-        clock,
-        scenario,
-    }
-}
-
-async fn project(s: &Setup, name: &str, schedule: &[&str], lines: u32, csv: &str) -> i64 {
-    let p = s
-        .store
-        .create_project(&NewProject {
-            name: name.into(),
-            scenario_id: s.scenario,
-            schedule: schedule.iter().map(|w| w.to_string()).collect(),
-            lines,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let r = s
-        .store
-        .import_csv(
-            p,
-            std::io::Cursor::new(csv.as_bytes().to_vec()),
-            ImportLimits::default(),
-        )
-        .await
-        .unwrap();
-    assert!(r.rejected.is_empty(), "{r:?}");
-    s.store.activate(p).await.unwrap();
-    p
-}
-
-/// `n` contacts whose numbers the sim carrier never answers (last digit 0).
-fn no_answer_contacts(n: u32, prefix: &str) -> String {
-    let mut csv = String::from("Имя;Телефон;Приоритет\n");
-    for i in 0..n {
-        csv.push_str(&format!("Абонент {i};{prefix}{:03}0;{i}\n", i));
-    }
-    csv
-}
-
-fn msk(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono::Utc> {
-    chrono_tz::Europe::Moscow
-        .with_ymd_and_hms(y, m, d, h, min, 0)
-        .unwrap()
-        .with_timezone(&chrono::Utc)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outside_the_schedule_nothing_dials_and_pausing_stops_new_calls_at_once() {
@@ -158,7 +66,7 @@ async fn outside_the_schedule_nothing_dials_and_pausing_stops_new_calls_at_once(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_callees_own_zone_and_the_stop_list_skip_a_number_with_the_reason_logged() {
+async fn the_callees_own_zone_holds_a_number_and_the_stop_list_closes_a_contact_with_the_reasons_logged() {
     let dir = tempfile::tempdir().unwrap();
     // 20:30 in Moscow is 03:30 in Vladivostok.
     let mut s = setup(dir.path(), 100, msk(2026, 12, 1, 20, 30)).await;
@@ -169,9 +77,20 @@ async fn the_callees_own_zone_and_the_stop_list_skip_a_number_with_the_reason_lo
         .await
         .unwrap();
     let r = s.dialer.pass().await.unwrap();
-    assert_eq!((r.started, r.skipped), (1, 2), "{r:?}");
+    assert_eq!((r.started, r.held), (1, 1), "{r:?}");
     s.dialer.drain().await;
+    // Nothing more this evening, and no more log lines: the hold was written once.
+    for _ in 0..3 {
+        assert_eq!(s.dialer.pass().await.unwrap(), Default::default());
+    }
     let log = s.store.decisions(p, None, 100).await.unwrap();
+    // One hold each: Vladivostok now; the Moscow number's retry (21:00) falls after its window.
+    let holds = |n: &str| {
+        log.iter()
+            .filter(|d| d.decision == "hold" && d.number.as_deref() == Some(n))
+            .count()
+    };
+    assert_eq!((holds("+74232340000"), holds("+74951230000")), (1, 1), "{log:?}");
     let reason = |n: &str, d: &str| {
         log.iter()
             .find(|x| x.number.as_deref() == Some(n) && x.decision == d)
@@ -180,10 +99,15 @@ async fn the_callees_own_zone_and_the_stop_list_skip_a_number_with_the_reason_lo
     };
     assert!(reason("+74951230000", "dial").contains("number 1 of 1"));
     assert_eq!(
-        reason("+74232340000", "skip"),
-        "outside the window in the callee's zone Asia/Vladivostok"
+        reason("+74232340000", "hold"),
+        "held until 02.12 09:00 Asia/Vladivostok: outside the window in the callee's zone"
     );
-    assert_eq!(reason("+74951230010", "skip"), "number is on the stop list");
+    assert_eq!(
+        reason("+74951230010", "close"),
+        "not reached: +74951230010 is on the stop list and no number is left"
+    );
+    let st = s.store.stats(p).await.unwrap();
+    assert_eq!(st.contacts["not_reached"], 1, "the stop-listed contact is closed: {st:?}");
     assert!(reason("+74951230000", "result").starts_with("no_answer"));
     // 02:00 next day in Moscow is 09:00 in Vladivostok: the project is closed then; at
     // 09:00 Moscow (16:00 there) both windows are open and the Vladivostok number dials.
@@ -299,9 +223,9 @@ async fn a_mobile_number_takes_its_zone_from_the_loaded_numbering_registry() {
     assert_eq!((r.started, r.skipped), (1, 1), "{r:?}");
     let log = s.store.decisions(p, None, 100).await.unwrap();
     assert!(
-        log.iter()
-            .any(|d| d.number.as_deref() == Some("+79240000010")
-                && d.reason == "outside the window in the callee's zone Asia/Vladivostok"),
+        log.iter().any(|d| d.number.as_deref() == Some("+79240000010")
+            && d.decision == "hold"
+            && d.reason.starts_with("held until 02.12 09:00 Asia/Vladivostok")),
         "{log:?}"
     );
 }

@@ -130,7 +130,7 @@ async fn every_sim_behaviour_ends_in_the_status_and_attempts_the_rules_give() {
 async fn a_call_interrupted_by_a_crash_is_closed_as_system_and_retried_never_doubled() {
     let dir = tempfile::tempdir().unwrap();
     let (store, p, dialer, _clock) = setup(dir.path(), "phone\n+79991000005\n").await;
-    let due = store.due_contacts(p, i64::MAX / 2, 10).await.unwrap();
+    let due = store.next_callable(p, 10).await.unwrap();
     let c = due[0].id;
     // The process "dies" after starting the call.
     let now = chrono::Utc
@@ -138,12 +138,9 @@ async fn a_call_interrupted_by_a_crash_is_closed_as_system_and_retried_never_dou
         .unwrap()
         .timestamp();
     store.start_call(p, c, "+79991000005", now).await.unwrap();
-    // While in flight the contact is not due and cannot be started twice.
-    assert!(store
-        .due_contacts(p, now + 10_000, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    // While in flight the contact is not callable and cannot be started twice.
+    assert_eq!(store.promote_due(p, now + 10_000, 100).await.unwrap(), 0);
+    assert!(store.next_callable(p, 10).await.unwrap().is_empty());
     assert!(store.start_call(p, c, "+79991000005", now).await.is_err());
     // Restart: recovery closes it as system and schedules the retry (30 min by default).
     assert_eq!(dialer.recover().await.unwrap(), 1);
@@ -153,19 +150,11 @@ async fn a_call_interrupted_by_a_crash_is_closed_as_system_and_retried_never_dou
         (st.results.get("system").copied(), st.contacts["retry"]),
         (Some(1), 1)
     );
-    assert!(store
-        .due_contacts(p, now + 60, 10)
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(
-        store
-            .due_contacts(p, now + 31 * 60, 10)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    let wall = chrono::Utc::now().timestamp();
+    assert_eq!(store.promote_due(p, wall + 60, 100).await.unwrap(), 0);
+    assert!(store.next_callable(p, 10).await.unwrap().is_empty());
+    assert_eq!(store.promote_due(p, wall + 31 * 60, 100).await.unwrap(), 1);
+    assert_eq!(store.next_callable(p, 10).await.unwrap().len(), 1);
     assert_eq!(
         dialer.recover().await.unwrap(),
         0,

@@ -227,7 +227,7 @@ async fn big_imports_merge_numbers_the_project_has_across_batches_and_report_the
     assert_eq!(bad, [(12_003, "не номер")]);
     assert_eq!(s.stats(p).await.unwrap().contacts["not_called"], 12_002);
     // The contact with an old and a new number keeps only the new one.
-    let due = s.due_contacts(p, 0, 20_000).await.unwrap();
+    let due = s.next_callable(p, 20_000).await.unwrap();
     assert_eq!(due.len(), 12_002);
     let mixed = due
         .iter()
@@ -249,7 +249,7 @@ async fn a_file_over_the_limit_after_many_good_rows_leaves_the_project_unchanged
     .unwrap();
     let before = s.stats(p).await.unwrap();
     let due_before: Vec<i64> = s
-        .due_contacts(p, 0, 100)
+        .next_callable(p, 100)
         .await
         .unwrap()
         .iter()
@@ -264,7 +264,7 @@ async fn a_file_over_the_limit_after_many_good_rows_leaves_the_project_unchanged
     }
     assert_eq!(s.stats(p).await.unwrap(), before);
     let due_after: Vec<i64> = s
-        .due_contacts(p, 0, 100)
+        .next_callable(p, 100)
         .await
         .unwrap()
         .iter()
@@ -342,7 +342,7 @@ async fn contacts_of_a_running_import_are_not_dialed_and_a_second_import_waits()
         tokio::spawn(async move { s.import_csv(p, reader, ImportLimits::default()).await })
     };
     wait_for_contacts(&s, p, 10_000).await;
-    assert!(s.due_contacts(p, 0, 10).await.unwrap().is_empty());
+    assert!(s.next_callable(p, 10).await.unwrap().is_empty());
     match s
         .import_csv(
             p,
@@ -357,7 +357,7 @@ async fn contacts_of_a_running_import_are_not_dialed_and_a_second_import_waits()
     go.send(()).unwrap();
     let r = running.await.unwrap().unwrap();
     assert_eq!(r.imported, 12_010);
-    assert_eq!(s.due_contacts(p, 0, 10).await.unwrap().len(), 10);
+    assert_eq!(s.next_callable(p, 10).await.unwrap().len(), 10);
     // Once it is done, the next import may run.
     let r = s
         .import_csv(
@@ -461,7 +461,7 @@ async fn an_import_cut_off_by_a_crash_is_removed_at_the_next_open() {
 }
 
 #[tokio::test]
-async fn due_contacts_come_new_first_by_priority_then_import_order_with_their_numbers() {
+async fn callable_contacts_come_new_first_by_priority_then_import_order_with_their_numbers() {
     let (_d, s) = store().await;
     let p = project(&s, "Порядок").await;
     let text = "ФИО;Телефон;Телефон 2;Приоритет\n\
@@ -472,7 +472,7 @@ async fn due_contacts_come_new_first_by_priority_then_import_order_with_their_nu
     s.import_csv(p, csv(text.into()), ImportLimits::default())
         .await
         .unwrap();
-    let due = s.due_contacts(p, 0, 10).await.unwrap();
+    let due = s.next_callable(p, 10).await.unwrap();
     let firsts: Vec<&str> = due.iter().map(|c| c.numbers[0].0.as_str()).collect();
     assert_eq!(
         firsts,
@@ -494,11 +494,11 @@ async fn due_contacts_come_new_first_by_priority_then_import_order_with_their_nu
         ]
     );
     assert_eq!(due[0].attempts.calls(), 0);
-    assert_eq!(s.due_contacts(p, 0, 3).await.unwrap().len(), 3);
+    assert_eq!(s.next_callable(p, 3).await.unwrap().len(), 3);
     // A contact in a call is not due; the others still come in order.
     s.start_call(p, due[0].id, "+79160000002", 0).await.unwrap();
     let ids: Vec<i64> = s
-        .due_contacts(p, 0, 10)
+        .next_callable(p, 10)
         .await
         .unwrap()
         .iter()

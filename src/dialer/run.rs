@@ -27,8 +27,10 @@ use std::time::Duration;
 
 /// Waiting contacts made ready per project and pass, at most (a bounded write).
 pub const PROMOTE_BATCH: u32 = 20_000;
-/// Contacts of one closed gate held per pass, at most (a bounded write).
+/// Contacts of one closed gate held per transaction.
 pub const HOLD_BATCH: u32 = 10_000;
+/// Contacts of one closed gate held per pass, at most (the rest next pass).
+pub const HOLD_PER_PASS: u64 = 200_000;
 
 /// Where the dialer's "now" comes from: the wall clock, or a manual one that tests move
 /// (calls themselves always run in real time).
@@ -263,10 +265,20 @@ impl Dialer {
                 continue;
             };
             let reason = held_until(opens, tz);
-            held += self
-                .store
-                .hold_gate(p.id, &gate, opens.timestamp(), &reason, now.timestamp(), HOLD_BATCH)
-                .await?;
+            // Bounded transactions (the write lock is never held long), as many as it takes
+            // up to a cap per pass, so a zone that closes over a large base is held at once.
+            let mut this_gate = 0;
+            loop {
+                let n = self
+                    .store
+                    .hold_gate(p.id, &gate, opens.timestamp(), &reason, now.timestamp(), HOLD_BATCH)
+                    .await?;
+                this_gate += n;
+                if n < u64::from(HOLD_BATCH) || this_gate >= HOLD_PER_PASS {
+                    break;
+                }
+            }
+            held += this_gate;
         }
         Ok(held)
     }

@@ -301,6 +301,31 @@ impl SqliteStore {
         Ok(ids)
     }
 
+    /// Starts one call (see `start_calls`); `Conflict` when the contact is not ready.
+    pub async fn start_call(
+        &self,
+        project_id: i64,
+        contact_id: i64,
+        number: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let call = StartCall {
+            contact_id,
+            number,
+            reason: "started by hand".into(),
+        };
+        self.start_calls(project_id, std::slice::from_ref(&call), now.saturating_mul(1000))
+            .await?
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| {
+                StoreError::Conflict(format!(
+                    "contact {contact_id} is not ready (in a call, waiting or closed)"
+                ))
+            })
+    }
+
     /// Records that a call was answered, at once: the time, SIP 200, and where its recording
     /// is being written, so that a crash before its end keeps them.
     pub async fn call_answered(
