@@ -356,8 +356,15 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
             (None, None) => None,
         };
         let answered = c.answered_at_ms.is_some() || talk_ms.is_some_and(|t| t > 0);
+        // A stop between the answer and its write: the recording's last write, less its
+        // length, is when it began.
         let answered_at_ms = c.answered_at_ms.or_else(|| {
-            answered.then(|| c.dialed_at_ms.unwrap_or(now_ms))
+            let began = recording
+                .as_ref()
+                .and_then(|p| std::fs::metadata(p).ok()?.modified().ok())
+                .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|m| m.as_millis() as i64 - talk_ms.unwrap_or(0));
+            answered.then(|| began.or(c.dialed_at_ms).unwrap_or(now_ms))
         });
         let end_reason = if answered {
             "interrupted by a stop after the answer"
