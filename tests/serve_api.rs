@@ -491,6 +491,13 @@ async fn a_campaign_runs_through_the_api_from_import_to_exports() {
         .await;
     assert_eq!(r.status, 400, "{}", r.text());
 
+    // Every contact is closed and no call is up: the project finishes and frees its slot.
+    let t = Instant::now();
+    while s.get(&format!("/api/v1/projects/{p}")).await.json()["status"] != "finished" {
+        assert!(t.elapsed() < Duration::from_secs(10), "the project never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // Metrics.
     let m = s.get("/metrics").await.text();
     assert!(
@@ -498,9 +505,10 @@ async fn a_campaign_runs_through_the_api_from_import_to_exports() {
         "{m}"
     );
     assert!(
-        m.contains("autoinformer_projects{status=\"active\"} 1"),
+        m.contains("autoinformer_projects{status=\"finished\"} 1"),
         "{m}"
     );
+    assert!(m.contains("autoinformer_calls_without_audio_total 0"), "{m}");
 
     // Stop list: a listed number is never dialed.
     let r = s

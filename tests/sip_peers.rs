@@ -259,6 +259,28 @@ async fn sipp_answers_and_speaks_then_the_robot_hangs_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callee_that_answers_and_sends_no_audio_is_a_media_failure_not_a_person() {
+    let rec = tempfile::tempdir().unwrap();
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
+    let mut peer = sipp_callee("answer_no_media", port, mport);
+    let t = robot(port, |_| {}).await;
+    let started = Instant::now();
+    let r = call(&t, "+79001234567", 30, rec.path()).await;
+    assert_eq!(r.outcome.result, "system", "{r:?}");
+    assert_eq!(r.reason.as_deref(), Some("no audio from the callee"));
+    assert_eq!((r.sip_status, r.answered), (Some(200), true));
+    // 0.5 s of ringing, 5 s of silence from the far end, then BYE (not the 25 s of a scenario).
+    let took = started.elapsed();
+    assert!(
+        took > Duration::from_secs(5) && took < Duration::from_secs(9),
+        "{took:?}"
+    );
+    peer.assert_succeeded();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sipp_hangs_up_first_and_the_robot_answers_its_bye() {
     let rec = tempfile::tempdir().unwrap();
     let [port, mport] = free_ports(2)[..] else {

@@ -506,3 +506,43 @@ async fn callable_contacts_come_new_first_by_priority_then_import_order_with_the
         .collect();
     assert_eq!(ids, [due[1].id, due[2].id, due[3].id]);
 }
+
+#[tokio::test]
+async fn contacts_stored_by_an_older_version_get_their_plan_when_the_store_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/autoinformer.db");
+    let s = SqliteStore::open(&path).await.unwrap();
+    let p = project(&s, "Старая база").await;
+    let text = "ФИО;Телефон;Приоритет\nA;+79160000001;0\nB;+79160000002;5\nC;+79160000003;9\n";
+    s.import_csv(p, csv(text.into()), ImportLimits::default())
+        .await
+        .unwrap();
+    drop(s);
+    // What the previous version left: no plan; "new" contacts with next_at NULL, and C waiting
+    // for a retry ten minutes from now.
+    let now = chrono::Utc::now().timestamp();
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE contacts SET pick_key = NULL, ready = 0, next_at = NULL")
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE contacts SET status = 'retry', next_at = ? WHERE name = 'C'")
+        .bind(now + 600)
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    let s = SqliteStore::open(&path).await.unwrap();
+    let ready: Vec<String> = s
+        .next_callable(p, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.numbers[0].0.clone())
+        .collect();
+    assert_eq!(ready, ["+79160000002", "+79160000001"], "by priority, C waits");
+    assert_eq!(s.promote_due(p, now + 601, 100).await.unwrap(), 1);
+    assert_eq!(s.next_callable(p, 10).await.unwrap().len(), 3);
+}

@@ -287,6 +287,52 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Benchmarks only: gives a project another ordering and every contact its key under it.
+    #[doc(hidden)]
+    pub async fn bench_set_ordering(
+        &self,
+        project_id: i64,
+        ordering: &[crate::dialer::decide::OrderBy],
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE projects SET ordering = ? WHERE id = ?")
+            .bind(json(ordering))
+            .bind(project_id)
+            .execute(&self.pool)
+            .await?;
+        let mut after = 0i64;
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, seq, priority, status, attempts FROM contacts \
+                 WHERE project_id = ? AND id > ? ORDER BY id LIMIT 20000",
+            )
+            .bind(project_id)
+            .bind(after)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.get(0);
+            let mut tx = self.pool.begin().await?;
+            for r in &rows {
+                let id: i64 = r.get(0);
+                let status = if r.get::<&str, _>(3) == "retry" {
+                    ContactStatus::Retry
+                } else {
+                    ContactStatus::NotCalled
+                };
+                let calls = parse_attempts(id, r.get(4), 1)?.calls();
+                sqlx::query("UPDATE contacts SET pick_key = ? WHERE id = ?")
+                    .bind(pick_key(ordering, status, r.get(2), r.get(1), calls))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
 impl ProjectRow {
     /// The project's schedule, `None` when its stored text does not parse (logged by the
     /// dialer, which then does not dial the project).
