@@ -298,3 +298,40 @@ async fn a_finished_project_frees_its_slot_and_new_contacts_let_it_run_again() {
     s.store.activate(ids[0]).await.unwrap();
     assert_eq!(s.store.project(ids[0]).await.unwrap().status, "active");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_call_with_no_audio_is_a_system_failure_retried_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim = autoinformer::telephony::sim::SimConfig {
+        ring_min_s: 0.2,
+        ring_max_s: 0.4,
+        ..Default::default()
+    };
+    sim.numbers.insert("+79990000018".into(), "no_media".into());
+    let live = autoinformer::call::live::LiveSettings {
+        ring_timeout: Duration::from_secs(5),
+        ..Default::default()
+    };
+    let mut s = setup_with(dir.path(), msk(2026, 12, 1, 12, 0), sim, live).await;
+    let p = project(
+        &s,
+        "Без звука",
+        &["daily 00:00-24:00"],
+        2,
+        "Имя;Телефон\nТишина;+79990000018\n",
+    )
+    .await;
+    assert_eq!(s.dialer.pass().await.unwrap().started, 1);
+    s.dialer.drain().await;
+    let calls = s.store.list_calls(&Default::default()).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    let c = &calls[0];
+    assert_eq!(c.result.as_deref(), Some("system"), "{c:?}");
+    assert_eq!(c.end_reason.as_deref(), Some("no audio from the callee"));
+    assert!(c.answered_at.is_some());
+    let talk = c.talk_ms.unwrap();
+    assert!((5_000..6_500).contains(&talk), "cut 5 s after the answer: {talk} ms");
+    let st = s.store.stats(p).await.unwrap();
+    assert_eq!(st.contacts["retry"], 1, "not reached: retried by the system rule");
+    assert_eq!(s.store.call_totals().await.unwrap().without_audio, 1);
+}

@@ -888,3 +888,49 @@ async fn store_survey(s: &Server) -> i64 {
     assert_eq!(r.status, 201, "{}", r.text());
     r.json()["id"].as_i64().unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_the_concurrency_limit_get_503_with_retry_after_then_are_served() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(dir.path(), Some(TOKEN), false, |c| {
+        c.api.max_in_flight = 1;
+        c.api.queue_timeout_ms = 200;
+        c.import.max_bytes = 1 << 20;
+    })
+    .await;
+    let sc = store_survey(&s).await;
+    let p = s
+        .post_json("/api/v1/projects", json!({"name": "Лимит", "scenario_id": sc}))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    // An upload that never finishes holds the only slot.
+    let mut slow = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/projects/{p}/contacts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: text/csv\r\nContent-Length: 100000\r\n\r\nФИО;Телефон\n"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = Instant::now();
+    let r = s.get("/api/v1/projects").await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(error_code(&r), "busy");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(t.elapsed() < Duration::from_secs(2), "refused after the queue wait, not hung");
+    // /healthz is never limited.
+    assert_eq!(request(s.addr, "GET", "/healthz", None, None, b"").await.status, 200);
+    drop(slow);
+    let t = Instant::now();
+    loop {
+        let r = s.get("/api/v1/projects").await;
+        if r.status == 200 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(5), "the slot never came back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.stop().await;
+}

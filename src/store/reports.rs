@@ -75,6 +75,13 @@ pub struct CallView {
     pub duration_s: Option<i64>,
     /// Seconds from answer to end (what the tariff charges).
     pub talk_s: Option<i64>,
+    /// Milliseconds from dialing to the answer (or to the end of an unanswered call).
+    pub ring_ms: Option<i64>,
+    /// Milliseconds from the answer to the end.
+    pub talk_ms: Option<i64>,
+    /// Why the call ended as it did, in words ("ring timeout", "no audio from the callee",
+    /// "interrupted by a stop after the answer", ...), where there is more to say than the result.
+    pub end_reason: Option<String>,
     pub sip_status: Option<i64>,
     pub result: Option<String>,
     /// Russian label: a system result's, or the scenario result's own name.
@@ -129,7 +136,8 @@ pub fn status_label(status: &str) -> String {
 
 const CALL_COLUMNS: &str = "k.id, k.project_id, k.contact_id, c.name, k.number, k.state, \
      k.started_at, k.answered_at, k.ended_at, k.sip_status, k.result, k.reaction, k.transcript, \
-     k.captured, k.amd_verdict, k.amd_reason, k.amd_ms, k.recording, k.cost";
+     k.captured, k.amd_verdict, k.amd_reason, k.amd_ms, k.recording, k.cost, k.ring_ms, k.talk_ms, \
+     k.end_reason";
 
 /// A call from the columns of `CALL_COLUMNS`, starting at column `at`.
 fn call_view(r: &SqliteRow, at: usize) -> CallView {
@@ -158,6 +166,9 @@ fn call_view(r: &SqliteRow, at: usize) -> CallView {
         ended_at,
         duration_s: ended_at.map(|e| (e - started_at).max(0)),
         talk_s: answered_at.zip(ended_at).map(|(a, e)| (e - a).max(0)),
+        ring_ms: r.get(at + 19),
+        talk_ms: r.get(at + 20),
+        end_reason: r.get(at + 21),
         sip_status: r.get(at + 9),
         result_label: result.as_deref().map(result_label),
         result,

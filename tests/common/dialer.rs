@@ -26,30 +26,40 @@ pub struct Setup {
     pub scenario: i64,
 }
 
-/// A store with the survey scenario, a dialer on the sim carrier (`trunk_max` calls at once),
-/// its clock at `at` (UTC).
+/// A store with the survey scenario, a dialer on the sim carrier (`trunk_max` calls at once,
+/// every number ringing 5 s, so every call is cut by the 1 s ring timeout), its clock at `at`.
 pub async fn setup(dir: &Path, trunk_max: usize, at: chrono::DateTime<chrono::Utc>) -> Setup {
-    let store = SqliteStore::open(&dir.join("autoinformer.db"))
-        .await
-        .unwrap();
-    let source = std::fs::read_to_string(root().join("examples/survey/scenario.toml")).unwrap();
-    let scenario = store.create_scenario("Опрос", &source).await.unwrap();
     let sim = SimConfig {
         ring_min_s: 5.0,
         ring_max_s: 5.0,
         max_calls: trunk_max,
         ..Default::default()
     };
+    let live = LiveSettings {
+        ring_timeout: Duration::from_secs(1),
+        ..Default::default()
+    };
+    setup_with(dir, at, sim, live).await
+}
+
+/// As `setup`, with the sim carrier's and the calls' settings given.
+pub async fn setup_with(
+    dir: &Path,
+    at: chrono::DateTime<chrono::Utc>,
+    sim: SimConfig,
+    live: LiveSettings,
+) -> Setup {
+    let store = SqliteStore::open(&dir.join("autoinformer.db"))
+        .await
+        .unwrap();
+    let source = std::fs::read_to_string(root().join("examples/survey/scenario.toml")).unwrap();
+    let scenario = store.create_scenario("Опрос", &source).await.unwrap();
     let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
     let cfg = CallConfig {
         prompts: PromptCache::new(),
         prompts_dir: root().join("examples/survey"),
         speech: None,
         amd: true,
-    };
-    let live = LiveSettings {
-        ring_timeout: Duration::from_secs(1),
-        ..Default::default()
     };
     let clock = Clock::manual(at);
     let dialer = Dialer::new(Arc::new(store.clone()), trunk, cfg, live, clock.clone());
