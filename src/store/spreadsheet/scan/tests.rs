@@ -295,7 +295,7 @@ fn xlsb_records_are_bounded_in_length_and_strings() {
     let item = |chars: u32| {
         let mut d = vec![0u8];
         d.extend(chars.to_le_bytes());
-        d.extend(vec![0x41, 0].repeat(chars.min(10) as usize));
+        d.extend([0x41, 0].repeat(chars.min(10) as usize));
         record(19, &d)
     };
     let limits = ImportLimits::default();
