@@ -130,17 +130,27 @@ impl Default for ApiConfig {
     }
 }
 
-/// Contact imports (`[import]`).
+/// Contact imports (`[import]`). Every limit is a whole-file error: nothing is imported.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImportConfig {
-    /// Largest file accepted (bytes); larger ones are refused while streaming.
+    /// Largest file accepted as sent (bytes); larger ones are refused while streaming (413).
+    /// Spreadsheets are held whole in memory and have their own ceiling of 256 MiB.
     pub max_bytes: u64,
+    /// Most a spreadsheet's parts may unpack to (bytes, counted while decompressing, before
+    /// the file is read): a small XLSX can unpack to gigabytes (422).
+    pub max_unpacked_bytes: u64,
+    /// Most data rows in one file, any format (422).
+    pub max_rows: u64,
 }
 
 impl Default for ImportConfig {
     fn default() -> Self {
-        Self { max_bytes: 2 << 30 }
+        Self {
+            max_bytes: 2 << 30,
+            max_unpacked_bytes: 1 << 30,
+            max_rows: 5_000_000,
+        }
     }
 }
 

@@ -94,7 +94,7 @@ pub async fn run(
         uploaded_prompts: uploaded.clone(),
         prompt_cache: prompt_cache.clone(),
         speech: speech.clone(),
-        import_max_bytes: cfg.import.max_bytes,
+        import_limits: ImportLimits::from(&cfg.import),
     });
     let demo_project = if cfg.demo && store.project_count().await? == 0 {
         Some(create_demo(&store, &uploaded, &cfg).await?)
@@ -263,9 +263,7 @@ async fn create_demo(store: &SqliteStore, uploaded: &Path, cfg: &Config) -> anyh
         .import_csv(
             id,
             std::io::Cursor::new(demo_contacts().into_bytes()),
-            ImportLimits {
-                max_bytes: cfg.import.max_bytes,
-            },
+            ImportLimits::from(&cfg.import),
         )
         .await?;
     tracing::info!(?report, "demo contacts imported");

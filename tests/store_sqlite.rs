@@ -258,7 +258,17 @@ async fn a_file_over_the_limit_after_many_good_rows_leaves_the_project_unchanged
     // 30,000 good rows (several committed batches), then the size limit.
     let text = format!("ФИО;Телефон\n{}", rows(5, 30_000));
     let max_bytes = text.len() as u64 - 100;
-    match s.import_csv(p, csv(text), ImportLimits { max_bytes }).await {
+    match s
+        .import_csv(
+            p,
+            csv(text),
+            ImportLimits {
+                max_bytes,
+                ..Default::default()
+            },
+        )
+        .await
+    {
         Err(StoreError::TooLarge(n)) => assert_eq!(n, max_bytes),
         other => panic!("{other:?}"),
     }

@@ -47,8 +47,8 @@ pub struct ApiSettings {
     pub prompt_cache: PromptCache,
     /// The speech model, when configured (voice scenarios need one).
     pub speech: Option<Arc<dyn SpeechModel>>,
-    /// Largest contacts file accepted.
-    pub import_max_bytes: u64,
+    /// The limits of a contacts import (`[import]`).
+    pub import_limits: crate::store::import::ImportLimits,
 }
 
 /// Request counters for `/metrics`, by status class.

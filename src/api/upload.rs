@@ -1,7 +1,11 @@
 //! `POST /projects/{id}/contacts`: a CSV or XLSX file as the body, or as the first file field
 //! of a multipart form. The body is streamed into the importer (a blocking reader fed by a
 //! channel), never held whole; a `Content-Length` over the limit is refused before reading,
-//! and a stream that grows past it is refused with nothing imported.
+//! and a stream that grows past it is refused with nothing imported (413). A limit on what the
+//! file holds (what a spreadsheet unpacks to, rows, a row's or a cell's length, shared
+//! strings) is refused with nothing imported too (422, `invalid`, the message saying what to
+//! do). The answer is the import report, small however bad the file: the first problems
+//! listed, all of them counted (`rejected_total`, `rejected_by_reason`).
 use super::error::{ApiError, ApiResult};
 use super::{ApiPath, AppState};
 use crate::store::import::ImportLimits;
@@ -57,8 +61,8 @@ pub async fn import_contacts(
     ApiPath(id): ApiPath<i64>,
     req: Request,
 ) -> ApiResult<Json<Value>> {
-    let max = s.settings.import_max_bytes;
-    let limits = ImportLimits { max_bytes: max };
+    let limits: ImportLimits = s.settings.import_limits;
+    let max = limits.max_bytes;
     let length = req
         .headers()
         .get(header::CONTENT_LENGTH)

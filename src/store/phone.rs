@@ -4,7 +4,12 @@
 //! (ABC) numbers, the callee's time zone. Mobile numbers in their usual shapes take a fast path
 //! (an import is mostly those) that answers exactly what the metadata path answers; a test
 //! holds the two together over every three-digit code, so a metadata update cannot split them
-//! unnoticed.
+//! unnoticed. Also owns telling an extension typed after a number (`доб. 123`) from the number.
+//!
+//! A `+7` number of ten digits is judged by the numbering plan's patterns directly, not by the
+//! crate's parser: that parser strips a leading `8` (the national prefix) even after `+7`, so it
+//! read `+7 812 …` (St Petersburg), `+7 843 …` (Kazan) and `8-800-…` (toll-free) as nine-digit
+//! numbers and refused every 8xx code.
 use chrono_tz::Tz;
 use phonenumber::country::Id;
 
@@ -21,6 +26,25 @@ pub enum PhoneError {
     Kazakhstan,
     #[error("a number of another country ({0}): only Russian numbers are dialed")]
     OtherCountry(String),
+    #[error(
+        "a premium-rate number (8-803, 8-809): the caller pays extra for every minute and no \
+         person answers it, so it is not dialed"
+    )]
+    PremiumRate,
+}
+
+impl PhoneError {
+    /// A stable code for the kind of problem (the import report counts problems by it).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PhoneError::Empty => "empty",
+            PhoneError::Garbage => "not_a_phone_number",
+            PhoneError::Invalid => "invalid_number",
+            PhoneError::Kazakhstan => "kazakhstan",
+            PhoneError::OtherCountry(_) => "other_country",
+            PhoneError::PremiumRate => "premium_rate",
+        }
+    }
 }
 
 /// A normalised Russian number.
@@ -108,6 +132,9 @@ fn normalize_with_metadata(s: &str) -> Result<RuNumber, PhoneError> {
     } else {
         digits.clone()
     };
+    if let Some(national) = candidate.strip_prefix("+7").filter(|n| n.len() == 10) {
+        return russian(national);
+    }
     let n = phonenumber::parse(Some(Id::RU), &candidate).map_err(|_| PhoneError::Invalid)?;
     let region = n.country().id();
     if n.code().value() != 7 {
@@ -130,6 +157,87 @@ fn normalize_with_metadata(s: &str) -> Result<RuNumber, PhoneError> {
         mobile: national.starts_with('9'),
         e164,
     })
+}
+
+/// A `+7` number's ten national digits, judged by libphonenumber's patterns for the numbering
+/// plan: `7…` is Kazakhstan's (its leading digit there), anything else Russia's, valid when it
+/// is of a type a person can be reached at — fixed line, mobile, toll-free (8-800, 8-804: the
+/// callee's line is free to call for the caller too, so it is dialed like any other) or a
+/// personal number (8-808). Premium-rate numbers (8-803, 8-809) are refused by rule: each
+/// minute costs the caller extra and they are information services, never a contact.
+fn russian(national: &str) -> Result<RuNumber, PhoneError> {
+    if national.starts_with('7') {
+        return Err(PhoneError::Kazakhstan);
+    }
+    let meta = phonenumber::metadata::DATABASE
+        .by_id("RU")
+        .ok_or(PhoneError::Invalid)?;
+    let d = meta.descriptors();
+    let matches =
+        |t: Option<&phonenumber::metadata::Descriptor>| t.is_some_and(|d| d.is_match(national));
+    if matches(d.premium_rate()) {
+        return Err(PhoneError::PremiumRate);
+    }
+    let dialable = [
+        d.fixed_line(),
+        d.mobile(),
+        d.toll_free(),
+        d.personal_number(),
+        d.shared_cost(),
+        d.voip(),
+        d.uan(),
+    ];
+    if !dialable.into_iter().any(matches) {
+        return Err(PhoneError::Invalid);
+    }
+    Ok(RuNumber {
+        e164: format!("+7{national}"),
+        tz: zone_of(national),
+        mobile: national.starts_with('9'),
+    })
+}
+
+/// Words that put an extension after a number, lower case: `доб. 123`, `ext 123`, `x123`,
+/// `#123`. Longer first (`добавочный` before `доб`).
+const EXTENSION_MARKERS: &[&str] = &["добавочный", "доб", "вн", "extension", "ext", "x", "#"];
+
+/// Longest extension taken (PBX extensions are a few digits).
+const MAX_EXTENSION_DIGITS: usize = 7;
+
+/// Splits an extension off the end of a typed number: `+7 (495) 123-45-68 доб. 123` →
+/// (`+7 (495) 123-45-68`, `Some("123")`). The marker (see `EXTENSION_MARKERS`, any case) may
+/// be followed by `.`, `:` and spaces, then 1–7 digits end the value; the part before must
+/// hold a digit. Anything else comes back whole, with no extension.
+pub fn split_extension(raw: &str) -> (&str, Option<&str>) {
+    let s = raw.trim();
+    let whole = (s, None);
+    let head_len = s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let ext = &s[head_len..];
+    if ext.is_empty() || ext.len() > MAX_EXTENSION_DIGITS {
+        return whole;
+    }
+    let head = s[..head_len].trim_end_matches([' ', '.', ':', '\u{a0}']);
+    for marker in EXTENSION_MARKERS {
+        let n = marker.chars().count();
+        let Some((at, _)) = head.char_indices().rev().nth(n - 1) else {
+            continue;
+        };
+        if head[at..].to_lowercase() != *marker {
+            continue;
+        }
+        let number = head[..at].trim_end_matches([' ', ',', '\u{a0}']);
+        // A letter before the marker means a word (`fax123`), not a marker.
+        let before_ok = number.len() < head[..at].len()
+            || number
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_digit() || c == ')');
+        if before_ok && number.bytes().any(|b| b.is_ascii_digit()) {
+            return (number, Some(ext));
+        }
+        return whole;
+    }
+    whole
 }
 
 /// Geographic (ABC) codes of Russia → IANA zone. Mobile (DEF 9xx) ranges are not tied to a
@@ -354,6 +462,76 @@ mod tests {
         // Every zone name in the table is a real IANA zone.
         for (code, zone) in ABC_ZONES {
             assert!(zone.parse::<Tz>().is_ok(), "{code} {zone}");
+        }
+    }
+
+    #[test]
+    fn every_8xx_code_is_judged_by_the_numbering_plan() {
+        // Toll-free: valid Russian numbers, dialed like any other.
+        for raw in [
+            "8-800-555-35-35",
+            "+7 800 555 35 35",
+            "88005553535",
+            "8 (804) 333-22-11",
+        ] {
+            let n = normalize_ru(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert!(n.e164.starts_with("+780"), "{raw}: {n:?}");
+            assert!(!n.mobile && n.tz.is_none());
+        }
+        // Geographic 8xx codes (they were read as nine digits before).
+        let n = normalize_ru("8 (812) 123-45-67").unwrap();
+        assert_eq!(n.e164, "+78121234567");
+        assert_eq!(n.tz, Some(chrono_tz::Europe::Moscow));
+        assert_eq!(
+            normalize_ru("+7 843 222-33-44").unwrap().e164,
+            "+78432223344"
+        );
+        // Premium rate: refused by rule; unassigned 8xx: invalid.
+        assert_eq!(
+            normalize_ru("8-809-505-11-22"),
+            Err(PhoneError::PremiumRate)
+        );
+        assert_eq!(
+            normalize_ru("8 803 123 45 67"),
+            Err(PhoneError::PremiumRate)
+        );
+        assert_eq!(normalize_ru("8 801 123 45 67"), Err(PhoneError::Invalid));
+        // Every ABC code of the zone table is a valid fixed-line code.
+        for (code, _) in ABC_ZONES {
+            let raw = format!("8{code}2223344");
+            assert!(
+                normalize_ru(&raw).is_ok(),
+                "{raw}: {:?}",
+                normalize_ru(&raw)
+            );
+        }
+    }
+
+    #[test]
+    fn extensions_are_split_off_the_number() {
+        for raw in [
+            "+7 (916) 123-45-68 доб. 123",
+            "+7 (916) 123-45-68 доб 123",
+            "+7 (916) 123-45-68 Доб.123",
+            "+7 (916) 123-45-68, добавочный 123",
+            "+7 (916) 123-45-68 ext. 123",
+            "+7 (916) 123-45-68 EXT 123",
+            "+7 (916) 123-45-68 x123",
+            "+7 (916) 123-45-68#123",
+            "+7 (916) 123-45-68 вн. 123",
+        ] {
+            let (number, ext) = split_extension(raw);
+            assert_eq!(ext, Some("123"), "{raw}");
+            assert_eq!(normalize_ru(number).unwrap().e164, "+79161234568", "{raw}");
+        }
+        for raw in [
+            "+7 916 123-45-68",
+            "fax123",
+            "доб. 123",
+            "+7 916 123-45-68 x12345678",
+            "+79161234568#",
+        ] {
+            assert_eq!(split_extension(raw), (raw, None), "{raw}");
         }
     }
 }

@@ -8,11 +8,13 @@
 //! calamine runs under `catch_unwind`: a file that makes it panic is reported as damaged.
 //!
 //! Memory: the file is held whole (the formats need seeking), capped by
-//! `ImportLimits::max_bytes` while reading; xlsx and xlsb sheets are then streamed cell by cell,
-//! xls and ods sheets are read as one range by calamine.
+//! `ImportLimits::max_bytes` while reading; a zip package (xlsx, xlsb, ods) is checked by
+//! `scan` against the limits on what it unpacks to and holds before calamine opens it; xlsx and
+//! xlsb sheets are then streamed cell by cell, xls and ods sheets are read as one range by
+//! calamine. One row's cells are bounded in number and text (`ImportLimits::max_row_bytes`).
 use super::import::{
     read_all_limited, ContactRows, ImportError, ImportLimits, ImportReport, ImportedContact,
-    OLE_MAGIC, ZIP_MAGIC,
+    LimitHit, OLE_MAGIC, ZIP_MAGIC,
 };
 use calamine::{
     Cell, DataRef, DataType, ExcelDateTime, Ods, OdsError, Reader, SheetType, SheetVisible, Sheets,
@@ -21,6 +23,8 @@ use calamine::{
 use std::fmt::Display;
 use std::io::{Cursor, Read};
 use std::panic::AssertUnwindSafe;
+
+mod scan;
 
 /// Why a spreadsheet cannot be opened; each says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,23 +77,30 @@ pub fn read_xlsx<R: Read>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ImportError::Empty);
     }
+    if bytes.starts_with(ZIP_MAGIC) {
+        guard(|| scan::check_package(&bytes, &limits))??;
+    }
     let mut book = open(&bytes)?;
     let mut rows: Option<ContactRows> = None;
-    each_row(&mut book, &mut |row, cells| {
+    let mut row_text = RowText {
+        max_bytes: limits.max_row_bytes,
+        ..RowText::default()
+    };
+    each_row(&mut book, &mut row_text, &mut |row, cells| {
         let number = row + 1;
         if let Some(rows) = rows.as_mut() {
             rows.row(
                 number,
                 cells.iter().map(|(c, t)| (*c, t.as_str())),
                 &mut sink,
-            );
+            )?;
         } else {
             let width = cells.last().map_or(0, |(c, _)| c + 1);
             let mut headers = vec![String::new(); width];
             for (c, t) in cells.drain(..) {
                 headers[c] = t;
             }
-            rows = Some(ContactRows::new(headers)?);
+            rows = Some(ContactRows::new(headers, limits)?);
         }
         Ok(())
     })?;
@@ -151,10 +162,41 @@ fn open(bytes: &[u8]) -> Result<Book<'_>, WorkbookProblem> {
     }
 }
 
+/// Bounds one row's cells: at most Excel's columns, and `max_bytes` of text.
+#[derive(Default)]
+struct RowText {
+    max_bytes: u64,
+    bytes: u64,
+}
+
+impl RowText {
+    /// A new row begins.
+    fn clear(&mut self) {
+        self.bytes = 0;
+    }
+
+    /// Adds a cell's text to row `row` (0-based) holding `cells` cells already.
+    fn add(&mut self, row: u64, cells: usize, text: &str) -> Result<(), ImportError> {
+        self.bytes += text.len() as u64;
+        if self.bytes > self.max_bytes {
+            return Err(LimitHit::RowTooLong {
+                row: row + 1,
+                max: self.max_bytes,
+            }
+            .into());
+        }
+        if cells as u64 >= u64::from(MAX_COLUMNS) {
+            return Err(LimitHit::TooManyCells(row + 1).into());
+        }
+        Ok(())
+    }
+}
+
 /// Walks the first visible worksheet, calling `on_row` with each non-empty row's 0-based index and its
 /// cells. A workbook without worksheets is empty.
 fn each_row(
     book: &mut Book<'_>,
+    row_text: &mut RowText,
     on_row: &mut impl FnMut(u64, &mut RowCells) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     // The first visible worksheet (hidden ones are helpers; charts hold no rows), else the first.
@@ -170,11 +212,19 @@ fn each_row(
     match book {
         Sheets::Xlsx(x) => {
             let mut cells = guard(|| x.worksheet_cells_reader(&first))?.map_err(damaged)?;
-            stream(|| guard(|| cells.next_cell())?.map_err(damaged), on_row)
+            stream(
+                || guard(|| cells.next_cell())?.map_err(damaged),
+                row_text,
+                on_row,
+            )
         }
         Sheets::Xlsb(x) => {
             let mut cells = guard(|| x.worksheet_cells_reader(&first))?.map_err(damaged)?;
-            stream(|| guard(|| cells.next_cell())?.map_err(damaged), on_row)
+            stream(
+                || guard(|| cells.next_cell())?.map_err(damaged),
+                row_text,
+                on_row,
+            )
         }
         Sheets::Xls(_) | Sheets::Ods(_) => {
             let range = guard(|| book.worksheet_range(&first))?.map_err(damaged)?;
@@ -184,14 +234,17 @@ fn each_row(
             let mut cells = RowCells::new();
             for (i, values) in range.rows().enumerate() {
                 cells.clear();
+                row_text.clear();
+                let row = u64::from(top) + i as u64;
                 for (j, value) in values.iter().enumerate() {
                     let text = render(value);
                     if !text.is_empty() {
+                        row_text.add(row, cells.len(), &text)?;
                         cells.push((left as usize + j, text));
                     }
                 }
                 if !cells.is_empty() {
-                    on_row(u64::from(top) + i as u64, &mut cells)?;
+                    on_row(row, &mut cells)?;
                 }
             }
             Ok(())
@@ -202,6 +255,7 @@ fn each_row(
 /// Groups a cell stream (row by row, as xlsx and xlsb store it) into rows.
 fn stream<'a>(
     mut next: impl FnMut() -> Result<Option<Cell<DataRef<'a>>>, ImportError>,
+    row_text: &mut RowText,
     on_row: &mut impl FnMut(u64, &mut RowCells) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     let mut flush = |row: Option<u32>, cells: &mut RowCells| -> Result<(), ImportError> {
@@ -219,10 +273,12 @@ fn stream<'a>(
         if current != Some(row) {
             flush(current, &mut cells)?;
             current = Some(row);
+            row_text.clear();
         }
         if col < MAX_COLUMNS {
             let text = render(cell.get_value());
             if !text.is_empty() {
+                row_text.add(u64::from(row), cells.len(), &text)?;
                 cells.push((col as usize, text));
             }
         }
@@ -564,9 +620,13 @@ mod tests {
     fn the_size_limit_holds_while_reading() {
         let bytes = contacts_workbook();
         let n = bytes.len() as u64;
-        let e = read_xlsx(&bytes[..], ImportLimits { max_bytes: n - 1 }, |_| true).unwrap_err();
+        let limits = |max_bytes| ImportLimits {
+            max_bytes,
+            ..Default::default()
+        };
+        let e = read_xlsx(&bytes[..], limits(n - 1), |_| true).unwrap_err();
         assert!(matches!(e, ImportError::TooLarge(m) if m == n - 1), "{e}");
-        let r = read_xlsx(&bytes[..], ImportLimits { max_bytes: n }, |_| true).unwrap();
+        let r = read_xlsx(&bytes[..], limits(n), |_| true).unwrap();
         assert_eq!(r.imported, 3);
     }
 

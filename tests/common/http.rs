@@ -1,5 +1,6 @@
 //! A minimal HTTP/1.1 client for the API tests (one request per connection, chunked bodies
 //! decoded): enough to talk to `serve` the way curl would, without a client library.
+#![allow(dead_code)]
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// An answer: status, headers (lower-case names), body.

@@ -27,6 +27,10 @@ const IMPORT_BATCH: usize = 5_000;
 const CONTACT_ROWS_PER_INSERT: usize = 1_000;
 const NUMBER_ROWS_PER_INSERT: usize = 1_000;
 
+/// A batch is also sent once its text reaches this (rows may be long: up to
+/// `ImportLimits::max_row_bytes` each), so the batches in memory stay a few MB each.
+const IMPORT_BATCH_BYTES: usize = 4 << 20;
+
 /// Numbers looked up per statement when checking which the project has already.
 const NUMBERS_PER_CHECK: usize = 5_000;
 
@@ -94,7 +98,7 @@ impl SqliteStore {
                 // the file is still read by `read_contacts`, but nothing more is kept.
                 if open {
                     batch.push(&c);
-                    if batch.len() == IMPORT_BATCH {
+                    if batch.len() == IMPORT_BATCH || batch.buf.len() >= IMPORT_BATCH_BYTES {
                         let full = std::mem::replace(&mut batch, fresh());
                         open = tx.blocking_send(full).is_ok();
                     }
@@ -175,7 +179,7 @@ impl SqliteStore {
         .bind(now())
         .bind(r.imported as i64)
         .bind(r.duplicates as i64)
-        .bind(r.rejected.len() as i64)
+        .bind(r.rejected_total as i64)
         .bind(import_id)
         .execute(&self.pool)
         .await?;
