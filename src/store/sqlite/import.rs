@@ -61,7 +61,10 @@ impl SqliteStore {
         };
         import.finished();
         if result.is_err() {
-            if let Err(undo) = self.discard_import(import.id, Some(&import.ranges)).await {
+            if let Err(undo) = self
+                .discard_import(import.id, Some((&import.ranges, import.floor)))
+                .await
+            {
                 // Its contacts stay hidden from the dialer; the next open removes them.
                 tracing::error!(import = import.id, error = %undo, "removing a failed import");
             }
@@ -198,46 +201,43 @@ impl SqliteStore {
     }
 
     /// Removes every contact an unfinished import added (with their numbers) and marks it
-    /// failed. `ranges` are the id ranges its batches used, if known (each removed in its own
-    /// transaction, so the write lock is never held long); unknown (after a crash), the
-    /// table is searched. The last removal and the mark are one transaction: the import's
-    /// contacts never become dialable.
+    /// failed. `known` are the id ranges its batches recorded and the highest contact id
+    /// before it began, if known (the ranges are removed each in its own transaction, so the
+    /// write lock is never held long); unknown (after a crash), the table is searched. The
+    /// last removal sweeps every id above the floor — a batch that committed just as the
+    /// import was cancelled, before its range was recorded, goes too — and is one transaction
+    /// with the mark: the import's contacts never become dialable.
     async fn discard_import(
         &self,
         import_id: i64,
-        ranges: Option<&[(i64, i64)]>,
+        known: Option<(&[(i64, i64)], i64)>,
     ) -> Result<(), StoreError> {
         // Numbers go with their contact (ON DELETE CASCADE).
-        let delete_range = "DELETE FROM contacts WHERE id BETWEEN ? AND ? AND import_id = ?";
-        let (last, earlier) = match ranges {
-            Some([earlier @ .., last]) => (Some(*last), earlier),
-            _ => (None, &[][..]),
-        };
-        for &(lo, hi) in earlier {
-            sqlx::query(delete_range)
-                .bind(lo)
-                .bind(hi)
-                .bind(import_id)
-                .execute(&self.pool)
-                .await?;
-        }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        match (ranges, last) {
-            (_, Some((lo, hi))) => {
-                sqlx::query(delete_range)
+        if let Some((ranges, _)) = known {
+            for &(lo, hi) in ranges {
+                sqlx::query("DELETE FROM contacts WHERE id BETWEEN ? AND ? AND import_id = ?")
                     .bind(lo)
                     .bind(hi)
+                    .bind(import_id)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        match known {
+            Some((_, floor)) => {
+                sqlx::query("DELETE FROM contacts WHERE id > ? AND import_id = ?")
+                    .bind(floor)
                     .bind(import_id)
                     .execute(&mut *tx)
                     .await?;
             }
-            (None, None) => {
+            None => {
                 sqlx::query("DELETE FROM contacts WHERE import_id = ?")
                     .bind(import_id)
                     .execute(&mut *tx)
                     .await?;
             }
-            (Some(_), None) => {}
         }
         sqlx::query("UPDATE imports SET state = 'failed', finished_at = ? WHERE id = ?")
             .bind(now())
@@ -568,6 +568,8 @@ struct PendingImport {
     store: SqliteStore,
     id: i64,
     ranges: Vec<(i64, i64)>,
+    /// The highest contact id when it began: all its contacts lie above.
+    floor: i64,
     done: bool,
 }
 
@@ -585,10 +587,15 @@ impl PendingImport {
                 ),
                 other => other.into(),
             })?;
+        let floor: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM contacts")
+            .fetch_one(&store.pool)
+            .await?
+            .get(0);
         Ok(Self {
             store: store.clone(),
             id: r.last_insert_rowid(),
             ranges: Vec::new(),
+            floor,
             done: false,
         })
     }
@@ -607,13 +614,14 @@ impl Drop for PendingImport {
         // Cancelled midway (the future was dropped): remove what it wrote in the background.
         // Without a runtime (shutting down) the next open removes it.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let (store, id, ranges) = (
+            let (store, id, ranges, floor) = (
                 self.store.clone(),
                 self.id,
                 std::mem::take(&mut self.ranges),
+                self.floor,
             );
             rt.spawn(async move {
-                if let Err(e) = store.discard_import(id, Some(&ranges)).await {
+                if let Err(e) = store.discard_import(id, Some((&ranges, floor))).await {
                     tracing::error!(import = id, error = %e, "removing a cancelled import");
                 }
             });
