@@ -104,9 +104,8 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        .and_then(bearer_token);
+    let Some(token) = token else {
         return ApiError::unauthorized("an `Authorization: Bearer TOKEN` header is required")
             .into_response();
     };
@@ -115,6 +114,14 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
         Ok(None) => ApiError::unauthorized("the token is not valid").into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// The token of an `Authorization` value with the `Bearer` scheme, the scheme in any case
+/// (RFC 7235: auth schemes are case-insensitive); `None` for another scheme or no token.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
@@ -237,4 +244,25 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResu
             ApiError::bad_request(msg)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for v in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "bEaReR   abc ",
+            "Bearer\tabc",
+        ] {
+            assert_eq!(bearer_token(v), Some("abc"), "{v:?}");
+        }
+        for v in ["Basic abc", "Bearer", "Bearer   ", "Bearerabc", "", "abc"] {
+            assert_eq!(bearer_token(v), None, "{v:?}");
+        }
+    }
 }
