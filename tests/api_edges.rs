@@ -69,3 +69,128 @@ async fn the_bearer_scheme_is_accepted_in_any_case() {
     assert_eq!((r.status, error_code(&r).as_str()), (401, "unauthorized"));
     s.stop().await;
 }
+
+/// Asserts the API's error shape with `status` and `code`.
+fn assert_error(r: &http::Answer, status: u16, code: &str, what: &str) {
+    assert_eq!(r.status, status, "{what}: {}", r.text());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "{what}: {}",
+        r.text()
+    );
+    assert_eq!(error_code(r), code, "{what}: {}", r.text());
+    let msg = r.json()["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(!msg.is_empty(), "{what}: {}", r.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_with_a_body_answers_oversize_and_malformed_bodies_as_api_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), |_| {}).await;
+    let sc = store_scenario(&s, SCENARIO).await;
+    let p = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "Края", "scenario_id": sc}),
+        )
+        .await;
+    assert_eq!(p.status, 201, "{}", p.text());
+    let p = p.json()["id"].as_i64().unwrap();
+    let auth = format!("Authorization: Bearer {TOKEN}");
+    let contacts = format!("/api/v1/projects/{p}/contacts");
+    // (method, path, limit, content type, a malformed body, its status and code)
+    let routes: [(&str, &str, usize, &str, &[u8], u16, &str); 6] = [
+        (
+            "PUT",
+            "/api/v1/prompts/big.wav",
+            64 << 20,
+            "audio/wav",
+            b"RI",
+            422,
+            "invalid",
+        ),
+        (
+            "POST",
+            "/api/v1/scenarios",
+            1 << 20,
+            "application/toml",
+            b"\xff\xfe",
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/api/v1/projects",
+            1 << 20,
+            "application/json",
+            b"{\"name\":",
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/api/v1/stop-list",
+            16 << 20,
+            "application/json",
+            b"{\"numbers\": [",
+            400,
+            "bad_request",
+        ),
+        (
+            "DELETE",
+            "/api/v1/stop-list",
+            16 << 20,
+            "application/json",
+            b"{\"numbers\": 5}",
+            422,
+            "invalid",
+        ),
+        // The contacts import has its own limit (`import.max_bytes`, 64 KiB here).
+        (
+            "POST",
+            &contacts,
+            64 << 10,
+            "multipart/form-data; boundary=xyz",
+            b"--xyz\r\nbroken",
+            400,
+            "bad_request",
+        ),
+    ];
+    for (method, path, limit, ctype, bad, status, code) in routes {
+        let what = format!("{method} {path}");
+        let mut big = b"phone\n".to_vec();
+        big.resize(limit + 1, b'7');
+        let ct = if ctype.starts_with("multipart") {
+            "Content-Type: text/csv".to_string()
+        } else {
+            format!("Content-Type: {ctype}")
+        };
+        // Announced by Content-Length.
+        let len = format!("Content-Length: {}", big.len());
+        let r = s.raw(method, path, &[&auth, &ct, &len], &big).await;
+        assert_error(&r, 413, "too_large", &format!("{what}, oversize"));
+        // Found while reading a chunked body.
+        let mut chunked = format!("{:x}\r\n", big.len()).into_bytes();
+        chunked.extend_from_slice(&big);
+        chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+        let r = s
+            .raw(
+                method,
+                path,
+                &[&auth, &ct, "Transfer-Encoding: chunked"],
+                &chunked,
+            )
+            .await;
+        assert_error(&r, 413, "too_large", &format!("{what}, oversize, chunked"));
+        let r = s.call(method, path, Some(ctype), bad).await;
+        assert_error(&r, status, code, &format!("{what}, malformed"));
+    }
+    // A method a route does not take.
+    let r = s.call("PATCH", "/api/v1/projects", None, b"").await;
+    assert_error(&r, 405, "method_not_allowed", "PATCH /projects");
+    s.stop().await;
+}

@@ -4,12 +4,13 @@
 //! longer loads never starts.
 use super::error::{ApiError, ApiResult};
 use super::scenarios::{problems_error, validate};
-use super::{parse_json, ApiPath, ApiQuery, AppState};
+use super::{
+    parse_json, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES, MAX_STOP_LIST_BYTES,
+};
 use crate::scenario::Format;
 use crate::store::phone::normalize_ru;
 use crate::store::reports::{CallFilter, MAX_PAGE};
 use crate::store::NewProject;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -21,7 +22,7 @@ const DEFAULT_PAGE: u32 = 100;
 
 pub async fn create(
     State(s): State<AppState>,
-    body: Bytes,
+    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let p: NewProject = parse_json(&body)?;
     let id = s.store.create_project(&p).await?;
@@ -185,7 +186,10 @@ pub struct StopBody {
 }
 
 /// Adds numbers (any usual spelling); the ones that are not Russian numbers are reported.
-pub async fn add_to_stop_list(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn add_to_stop_list(
+    State(s): State<AppState>,
+    ApiBody(body): ApiBody<MAX_STOP_LIST_BYTES>,
+) -> ApiResult<Json<Value>> {
     let b: StopBody = parse_json(&body)?;
     let reason = b.reason.unwrap_or_else(|| "added through the API".into());
     let mut added = Vec::new();
@@ -204,7 +208,7 @@ pub async fn add_to_stop_list(State(s): State<AppState>, body: Bytes) -> ApiResu
 
 pub async fn remove_from_stop_list(
     State(s): State<AppState>,
-    body: Bytes,
+    ApiBody(body): ApiBody<MAX_STOP_LIST_BYTES>,
 ) -> ApiResult<Json<Value>> {
     let b: StopBody = parse_json(&body)?;
     let mut removed = Vec::new();
