@@ -256,7 +256,8 @@ fn build_step(
                 cx.add(off(v), s, &format!("{field}.voice"), "empty phrase");
             }
         }
-        if dtmf.is_none() && voice.is_empty() && !rr.timeout {
+        // A trigger that is there but wrong was reported above: not "no trigger" as well.
+        if rr.dtmf.is_none() && rr.voice.is_empty() && !rr.timeout {
             cx.add(
                 off(r),
                 s,
@@ -374,7 +375,11 @@ fn build_step(
     let result = check_result(cx, raw.result.as_ref(), results, s, "result");
     let actions = build_actions(cx, &raw.actions, s, "actions");
     let next = check_next(cx, raw.next.as_ref(), step_names, s, "next");
-    if capture.is_some() && !on.iter().all(|r| r.dtmf.is_some() || r.timeout) {
+    let keys_or_timeout = raw.on.iter().all(|r| {
+        let r = r.get_ref();
+        r.dtmf.is_some() || r.timeout
+    });
+    if capture.is_some() && !keys_or_timeout {
         cx.add(
             off(sstep),
             s,
@@ -710,5 +715,58 @@ fn check_graph(cx: &mut Ctx<'_>, raw: &RawScenario, steps: &BTreeMap<String, Ste
             "result",
             "the call can end here without any result: add `result = \"...\"`",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{load_str, Format, LoadOptions, Problem};
+
+    /// The problems of a TOML scenario whose prompts are files in a scratch folder.
+    fn problems(src: &str) -> Vec<Problem> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.wav"), b"").unwrap();
+        let opts = LoadOptions {
+            prompts_dir: dir.path().join("bundled"),
+            speech: None,
+        };
+        match load_str(src, Format::Toml, "t", Some(dir.path()), &opts) {
+            Ok(_) => Vec::new(),
+            Err(p) => p.problems,
+        }
+    }
+
+    #[test]
+    fn a_bad_key_is_one_problem_not_also_a_missing_trigger() {
+        let p = problems(
+            r#"name = "x"
+results = ["Да"]
+start = "a"
+[steps.a]
+play = ["a.wav"]
+[[steps.a.on]]
+dtmf = "x"
+result = "Да"
+"#,
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field.as_deref(), Some("on[0].dtmf"), "{p:?}");
+        assert!(p[0].message.contains("bad key \"x\""), "{p:?}");
+        // Nor, in a capture step, a reaction "other than keys".
+        let p = problems(
+            r#"name = "x"
+results = ["Да"]
+start = "a"
+[steps.a]
+play = ["a.wav"]
+capture = { var = "n", kind = "digits" }
+result = "Да"
+[[steps.a.on]]
+dtmf = "xx"
+result = "Да"
+"#,
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field.as_deref(), Some("on[0].dtmf"), "{p:?}");
     }
 }
