@@ -194,3 +194,37 @@ async fn every_route_with_a_body_answers_oversize_and_malformed_bodies_as_api_er
     assert_error(&r, 405, "method_not_allowed", "PATCH /projects");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_prompt_is_reported_without_server_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), |_| {}).await;
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/scenarios",
+            Some("application/toml"),
+            SCENARIO.replace("question.wav", "absent.wav").as_bytes(),
+        )
+        .await;
+    assert_eq!((r.status, error_code(&r).as_str()), (422, "invalid"));
+    let text = r.text();
+    let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("\"absent.wav\" is not among the stored or bundled prompts"),
+        "{text}"
+    );
+    for server_path in [
+        dir.path().display().to_string(),
+        root().join("prompts").display().to_string(),
+    ] {
+        assert!(!text.contains(&server_path), "{server_path} in {text}");
+    }
+    let problem = &r.json()["error"]["details"]["problems"][0];
+    assert_eq!(
+        (problem["step"].as_str(), problem["field"].as_str()),
+        (Some("question"), Some("play"))
+    );
+    assert_eq!(problem["line"], 7, "{problem}");
+    s.stop().await;
+}

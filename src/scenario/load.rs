@@ -1,7 +1,7 @@
 //! Parsing (TOML or JSON) and validation with places. (interface fixed by the skeleton)
 use super::model::Scenario;
 use super::raw::RawScenario;
-use super::validate;
+use super::validate::{self, PromptPlaces};
 use crate::asr::SpeechModel;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -84,16 +84,42 @@ pub fn load_file(path: &Path, opts: &LoadOptions<'_>) -> Result<Scenario, Proble
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    load_str(&src, format, &origin, Some(&base), opts)
+    load(
+        &src,
+        format,
+        &origin,
+        Some(&base),
+        opts,
+        PromptPlaces::Folders,
+    )
 }
 
-/// Loads and validates a scenario from text; prompts resolve against `base_dir` first.
+/// Loads and validates a scenario from text; prompts resolve against `base_dir` first. A
+/// missing prompt is reported without the folders looked in (they are the server's).
 pub fn load_str(
     src: &str,
     format: Format,
     origin: &str,
     base_dir: Option<&Path>,
     opts: &LoadOptions<'_>,
+) -> Result<Scenario, Problems> {
+    load(
+        src,
+        format,
+        origin,
+        base_dir,
+        opts,
+        PromptPlaces::StoredOrBundled,
+    )
+}
+
+fn load(
+    src: &str,
+    format: Format,
+    origin: &str,
+    base_dir: Option<&Path>,
+    opts: &LoadOptions<'_>,
+    places: PromptPlaces,
 ) -> Result<Scenario, Problems> {
     let fail = |problems| Problems {
         origin: origin.to_string(),
@@ -123,7 +149,7 @@ pub fn load_str(
             (None, None)
         }
     };
-    validate::build(raw, base_dir, opts, &at).map_err(fail)
+    validate::build(raw, base_dir, opts, &at, places).map_err(fail)
 }
 
 impl Problem {

@@ -26,6 +26,7 @@ type At<'a> = &'a dyn Fn(usize) -> (Option<usize>, Option<usize>);
 struct Ctx<'a> {
     at: At<'a>,
     problems: Vec<Problem>,
+    places: PromptPlaces,
 }
 
 impl Ctx<'_> {
@@ -51,15 +52,26 @@ fn off<T>(s: &Spanned<T>) -> Option<usize> {
     Some(s.span().start)
 }
 
+/// How a missing prompt is reported: with the folders looked in (a scenario file the user
+/// named: its folder and the prompts folder are theirs), or without any path (a scenario from
+/// the API or the store: the server's folders are not the client's business).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PromptPlaces {
+    Folders,
+    StoredOrBundled,
+}
+
 pub(super) fn build(
     raw: RawScenario,
     base_dir: Option<&Path>,
     opts: &LoadOptions<'_>,
     at: At<'_>,
+    places: PromptPlaces,
 ) -> Result<Scenario, Vec<Problem>> {
     let mut cx = Ctx {
         at,
         problems: Vec::new(),
+        places,
     };
     let name = raw.name.get_ref().trim().to_string();
     if name.is_empty() {
@@ -202,18 +214,22 @@ fn build_step(
         } else {
             match resolve_prompt(v, base_dir, &opts.prompts_dir) {
                 Some(path) => play.push(PlayRef::File(path)),
-                None => cx.add(
-                    off(p),
-                    s,
-                    "play",
-                    format!(
-                        "prompt file \"{v}\" not found (looked in {} and {})",
-                        base_dir
-                            .map(|b| b.display().to_string())
-                            .unwrap_or_else(|| "-".into()),
-                        opts.prompts_dir.display()
-                    ),
-                ),
+                None => {
+                    let message = match cx.places {
+                        PromptPlaces::Folders => format!(
+                            "prompt file \"{v}\" not found (looked in {} and {})",
+                            base_dir
+                                .map(|b| b.display().to_string())
+                                .unwrap_or_else(|| "-".into()),
+                            opts.prompts_dir.display()
+                        ),
+                        PromptPlaces::StoredOrBundled => format!(
+                            "prompt \"{v}\" is not among the stored or bundled prompts \
+                             (store it with PUT /api/v1/prompts/{{name}})"
+                        ),
+                    };
+                    cx.add(off(p), s, "play", message);
+                }
             }
         }
     }
@@ -734,6 +750,37 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(p) => p.problems,
         }
+    }
+
+    #[test]
+    fn a_missing_prompt_names_no_server_folder_unless_the_user_named_the_file() {
+        let src = r#"name = "x"
+results = ["Да"]
+start = "a"
+[steps.a]
+play = ["missing.wav"]
+result = "Да"
+"#;
+        let dir = tempfile::tempdir().unwrap();
+        let opts = LoadOptions {
+            prompts_dir: dir.path().join("bundled"),
+            speech: None,
+        };
+        let stored = dir.path().join("data-prompts");
+        let p = load_str(src, Format::Toml, "scenario", Some(&stored), &opts).unwrap_err();
+        let text = p.to_string();
+        assert!(
+            text.contains("\"missing.wav\" is not among the stored or bundled prompts"),
+            "{text}"
+        );
+        assert!(!text.contains(&dir.path().display().to_string()), "{text}");
+        // A file the user gave: the folders looked in are theirs to see.
+        let file = dir.path().join("s.toml");
+        std::fs::write(&file, src).unwrap();
+        let text = crate::scenario::load_file(&file, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("looked in"), "{text}");
     }
 
     #[test]
