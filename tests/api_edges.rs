@@ -228,3 +228,44 @@ async fn a_missing_prompt_is_reported_without_server_paths() {
     assert_eq!(problem["line"], 7, "{problem}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_that_could_never_dial_or_with_an_overlong_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), |_| {}).await;
+    let sc = store_scenario(&s, SCENARIO).await;
+    let r = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "Никогда", "scenario_id": sc, "schedule": []}),
+        )
+        .await;
+    assert_eq!((r.status, error_code(&r).as_str()), (422, "invalid"));
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the schedule has no windows: the project could never dial"),
+        "{}",
+        r.text()
+    );
+    let long = "Я".repeat(30_000);
+    let r = s
+        .post_json("/api/v1/projects", json!({"name": long, "scenario_id": sc}))
+        .await;
+    assert_eq!((r.status, error_code(&r).as_str()), (422, "invalid"));
+    let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains("at most 200"), "{message}");
+    assert!(message.len() < 200, "the name is not echoed: {message}");
+    // 200 characters are fine; nothing was created by the refused ones.
+    let r = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "Я".repeat(200), "scenario_id": sc}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let list = s.get("/api/v1/projects").await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    s.stop().await;
+}

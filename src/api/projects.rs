@@ -19,12 +19,21 @@ use serde_json::{json, Value};
 
 /// Rows per page unless asked otherwise.
 const DEFAULT_PAGE: u32 = 100;
+/// Longest project name, in characters (it heads reports and export file names).
+pub const MAX_PROJECT_NAME: usize = 200;
 
 pub async fn create(
     State(s): State<AppState>,
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let p: NewProject = parse_json(&body)?;
+    let name_chars = p.name.trim().chars().count();
+    if name_chars > MAX_PROJECT_NAME {
+        return Err(ApiError::invalid(format!(
+            "name: {name_chars} characters; a project name has at most {MAX_PROJECT_NAME}"
+        ))
+        .with_details(json!({ "field": "name", "max_chars": MAX_PROJECT_NAME })));
+    }
     let id = s.store.create_project(&p).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
