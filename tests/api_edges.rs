@@ -269,3 +269,87 @@ async fn a_project_that_could_never_dial_or_with_an_overlong_name_is_refused() {
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
     s.stop().await;
 }
+
+/// `%`-encodes a query value (UTF-8 bytes).
+fn enc(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_filter_names_a_result_calls_can_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), |_| {}).await;
+    let sc = store_scenario(&s, SCENARIO).await;
+    let other = store_scenario(
+        &s,
+        &SCENARIO
+            .replace(
+                "\"Доволен\", \"Недоволен\"",
+                "\"Перезвонить\", \"Недоволен\"",
+            )
+            .replace("result = \"Доволен\"", "result = \"Перезвонить\""),
+    )
+    .await;
+    let mut projects = Vec::new();
+    for (name, scenario) in [("Первый", sc), ("Второй", other)] {
+        let r = s
+            .post_json(
+                "/api/v1/projects",
+                json!({"name": name, "scenario_id": scenario}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        projects.push(r.json()["id"].as_i64().unwrap());
+    }
+    let p = projects[0];
+    let r = s.get("/api/v1/calls?result=garbage").await;
+    assert_eq!((r.status, error_code(&r).as_str()), (422, "invalid"));
+    let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+    for valid in [
+        "no_answer",
+        "busy",
+        "rejected",
+        "system",
+        "answering_machine",
+        "not_listened",
+        "queue_abandoned",
+        "Доволен",
+        "Перезвонить",
+    ] {
+        assert!(message.contains(valid), "{valid} in {message}");
+    }
+    assert!(r.json()["error"]["details"]["valid"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("Перезвонить")));
+    // Only the project's own scenario results with a project.
+    let r = s
+        .get(&format!(
+            "/api/v1/calls?project_id={p}&result={}",
+            enc("Перезвонить")
+        ))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let r = s.get("/api/v1/calls?project_id=999&result=busy").await;
+    assert_eq!((r.status, error_code(&r).as_str()), (404, "not_found"));
+    for ok in [
+        format!("/api/v1/calls?result={}", enc("Перезвонить")),
+        format!("/api/v1/calls?project_id={p}&result={}", enc("Доволен")),
+        format!("/api/v1/calls?project_id={p}&result=busy"),
+        "/api/v1/calls?result=queue_abandoned".to_string(),
+        "/api/v1/calls".to_string(),
+    ] {
+        let r = s.get(&ok).await;
+        assert_eq!(r.status, 200, "{ok}: {}", r.text());
+        assert_eq!(r.json()["items"], json!([]), "{ok}");
+    }
+    s.stop().await;
+}

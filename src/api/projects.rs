@@ -7,7 +7,8 @@ use super::scenarios::{problems_error, validate};
 use super::{
     parse_json, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES, MAX_STOP_LIST_BYTES,
 };
-use crate::scenario::Format;
+use crate::scenario::load::declared_results;
+use crate::scenario::{system_result, Format};
 use crate::store::phone::normalize_ru;
 use crate::store::reports::{CallFilter, MAX_PAGE};
 use crate::store::NewProject;
@@ -16,6 +17,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 /// Rows per page unless asked otherwise.
 const DEFAULT_PAGE: u32 = 100;
@@ -137,6 +139,22 @@ pub async fn calls(
     ApiQuery(q): ApiQuery<CallsQuery>,
 ) -> ApiResult<Json<Value>> {
     let limit = page_size(q.limit)?;
+    if let Some(r) = &q.result {
+        let known = known_results(&s, q.project_id).await?;
+        if !known.iter().any(|k| k == r) {
+            let scope = match q.project_id {
+                Some(id) => format!("project {id}'s scenario"),
+                None => "the projects' scenarios".to_string(),
+            };
+            return Err(ApiError::invalid(format!(
+                "result {r:?} is not a result calls can have: one of the system results ({}) \
+                 or of {scope} ({})",
+                system_result::ALL.join(", "),
+                known[system_result::ALL.len()..].join(", ")
+            ))
+            .with_details(json!({ "field": "result", "valid": known })));
+        }
+    }
     let items = s
         .store
         .list_calls(&CallFilter {
@@ -151,6 +169,32 @@ pub async fn calls(
         .then(|| items.last().map(|c| c.id))
         .flatten();
     Ok(Json(json!({ "items": items, "next": next })))
+}
+
+/// The results a `result` filter may name: the system codes, then the results declared by the
+/// project's scenario (without a project: by any project's scenario — calls are only made by
+/// projects). Unknown project: 404.
+async fn known_results(s: &AppState, project_id: Option<i64>) -> ApiResult<Vec<String>> {
+    let scenarios: BTreeSet<i64> = match project_id {
+        Some(id) => BTreeSet::from([s.store.project(id).await?.scenario_id]),
+        None => s
+            .store
+            .list_projects()
+            .await?
+            .iter()
+            .map(|p| p.scenario_id)
+            .collect(),
+    };
+    let mut known: Vec<String> = system_result::ALL.iter().map(|r| r.to_string()).collect();
+    for id in scenarios {
+        let (_, source) = s.store.scenario(id).await?;
+        for r in declared_results(&source) {
+            if !known.contains(&r) {
+                known.push(r);
+            }
+        }
+    }
+    Ok(known)
 }
 
 pub async fn call(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {

@@ -152,6 +152,24 @@ fn load(
     validate::build(raw, base_dir, opts, &at, places).map_err(fail)
 }
 
+/// The results a stored (TOML) scenario declares, read without validating the rest: what a
+/// filter over the calls it made may name. Text that does not parse declares none.
+pub fn declared_results(toml_src: &str) -> Vec<String> {
+    let Ok(table) = toml_src.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    table
+        .get("results")
+        .and_then(toml::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl Problem {
     /// A problem with no place (the file as a whole).
     pub fn plain(message: impl Into<String>) -> Self {

@@ -161,17 +161,7 @@ pub(super) fn build(
 }
 
 fn is_system_result(v: &str) -> bool {
-    use system_result::*;
-    [
-        NO_ANSWER,
-        BUSY,
-        REJECTED,
-        SYSTEM,
-        ANSWERING_MACHINE,
-        NOT_LISTENED,
-        QUEUE_ABANDONED,
-    ]
-    .contains(&v)
+    system_result::ALL.contains(&v)
 }
 
 fn list(names: &BTreeSet<&str>) -> String {
