@@ -353,3 +353,112 @@ async fn a_result_filter_names_a_result_calls_can_have() {
     }
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_has_every_route_and_the_decisions_as_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), |_| {}).await;
+    let doc = s.get("/api/v1/openapi.json").await.json();
+    // Every route of `api::router`.
+    for (method, path) in [
+        ("get", "/healthz"),
+        ("get", "/metrics"),
+        ("get", "/api/v1/openapi.json"),
+        ("get", "/api/v1/prompts"),
+        ("put", "/api/v1/prompts/{name}"),
+        ("post", "/api/v1/scenarios"),
+        ("get", "/api/v1/scenarios/{id}"),
+        ("post", "/api/v1/projects"),
+        ("get", "/api/v1/projects"),
+        ("get", "/api/v1/projects/{id}"),
+        ("post", "/api/v1/projects/{id}/contacts"),
+        ("post", "/api/v1/projects/{id}/activate"),
+        ("post", "/api/v1/projects/{id}/pause"),
+        ("get", "/api/v1/projects/{id}/stats"),
+        ("get", "/api/v1/projects/{id}/last-results"),
+        ("get", "/api/v1/projects/{id}/decisions"),
+        ("get", "/api/v1/projects/{id}/export"),
+        ("get", "/api/v1/calls"),
+        ("get", "/api/v1/calls/{id}"),
+        ("get", "/api/v1/stop-list"),
+        ("post", "/api/v1/stop-list"),
+        ("delete", "/api/v1/stop-list"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not in the OpenAPI document"
+        );
+    }
+    let op = &doc["paths"]["/api/v1/projects/{id}/decisions"]["get"];
+    let params: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["id", "before", "limit"]);
+    let page = &op["responses"]["200"]["content"]["application/json"]["schema"];
+    let fields = |schema: &Value| -> Vec<String> {
+        let mut v: Vec<String> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        page["properties"]["items"]["items"]["$ref"],
+        "#/components/schemas/Decision"
+    );
+    let decision = &doc["components"]["schemas"]["Decision"];
+    // The real answer has exactly the documented fields: one dial decision of an open project.
+    let sc = store_scenario(&s, SCENARIO).await;
+    let p = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "Решения", "scenario_id": sc, "schedule": ["daily 00:00-24:00"]}),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let r = s
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{p}/contacts"),
+            Some("text/csv"),
+            b"phone\n+79990000001\n",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = s
+        .call("POST", &format!("/api/v1/projects/{p}/activate"), None, b"")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let answer = loop {
+        let a = s
+            .get(&format!("/api/v1/projects/{p}/decisions"))
+            .await
+            .json();
+        if !a["items"].as_array().unwrap().is_empty() {
+            break a;
+        }
+        assert!(std::time::Instant::now() < deadline, "no decision: {a}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let mut top: Vec<String> = answer.as_object().unwrap().keys().cloned().collect();
+    top.sort();
+    assert_eq!(top, fields(page));
+    let mut item: Vec<String> = answer["items"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    item.sort();
+    assert_eq!(item, fields(decision), "{answer}");
+    s.stop().await;
+}
