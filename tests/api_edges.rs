@@ -462,3 +462,75 @@ async fn the_openapi_document_has_every_route_and_the_decisions_as_answered() {
     assert_eq!(item, fields(decision), "{answer}");
     s.stop().await;
 }
+
+#[test]
+fn an_undecodable_prompt_is_one_info_line_never_an_error_from_a_decoder() {
+    use std::io::{BufRead, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_autoinformer"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("AUTOINFORMER_ADMIN_TOKEN", TOKEN)
+        .env("AUTOINFORMER_DEMO", "false")
+        .env("AUTOINFORMER_PROMPTS", root().join("prompts"))
+        .env("AUTOINFORMER_MODEL", "/nonexistent-model")
+        .env("AUTOINFORMER_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let addr: std::net::SocketAddr = loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "serve exited early");
+        if let Some(a) = line
+            .trim()
+            .strip_prefix("autoinformer: listening on http://")
+        {
+            break a.parse().unwrap();
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let r = rt.block_on(http::request(
+        addr,
+        "PUT",
+        "/api/v1/prompts/tiny.wav",
+        Some(TOKEN),
+        None,
+        // Two bytes that start no known format: the decoder's probe reads to the end.
+        b"zz",
+    ));
+    assert_eq!(
+        (r.status, error_code(&r).as_str()),
+        (422, "invalid"),
+        "{}",
+        r.text()
+    );
+    // Let the log line be written, then stop the server and read everything it logged.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        !err.contains("ERROR"),
+        "an ERROR line for a client's bad file:\n{err}"
+    );
+    let refused: Vec<&str> = err.lines().filter(|l| l.contains("tiny.wav")).collect();
+    assert_eq!(
+        refused.len(),
+        1,
+        "one line about the refused prompt:\n{err}"
+    );
+    assert!(refused[0].contains("INFO"), "{}", refused[0]);
+}

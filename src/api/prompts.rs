@@ -48,7 +48,11 @@ pub async fn put(
     })
     .await
     .map_err(|e| ApiError::internal(format!("decoder task: {e}")))?
-    .map_err(|e| ApiError::invalid(format!("cannot decode the audio: {e}")))?;
+    .map_err(|e| {
+        // The client's bad file: one line here, no ERROR (the decoders' own logs are off).
+        tracing::info!(prompt = %name, bytes = body.len(), reason = %e, "prompt refused: the audio cannot be decoded");
+        ApiError::invalid(format!("cannot decode the audio: {e}"))
+    })?;
     let created = s.store.put_prompt(&name, &body).await?;
     let path = s.settings.uploaded_prompts.join(&name);
     write_atomically(&path, &body)
