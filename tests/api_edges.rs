@@ -534,3 +534,65 @@ fn an_undecodable_prompt_is_one_info_line_never_an_error_from_a_decoder() {
     );
     assert!(refused[0].contains("INFO"), "{}", refused[0]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_scenario_reports_every_type_error_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), |_| {}).await;
+    let src = r#"{
+  "name": "Опрос",
+  "results": ["Доволен", 5],
+  "start": "offer",
+  "steps": {
+    "offer": {
+      "play": ["question.wav"],
+      "listen": {"dtmf": "yes", "wait_s": "5"},
+      "on": [{"dtmf": 1, "result": "Доволен"}],
+      "colour": "red"
+    }
+  }
+}"#;
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/scenarios",
+            Some("application/json"),
+            src.as_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (r.status, error_code(&r).as_str()),
+        (422, "invalid"),
+        "{}",
+        r.text()
+    );
+    let e = r.json();
+    let got: Vec<(i64, i64, Value, Value)> = e["error"]["details"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["line"].as_i64().unwrap(),
+                p["column"].as_i64().unwrap(),
+                p["step"].clone(),
+                p["field"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (3, 26, Value::Null, json!("results[1]")),
+            (8, 26, json!("offer"), json!("listen.dtmf")),
+            (8, 43, json!("offer"), json!("listen.wait_s")),
+            (9, 23, json!("offer"), json!("on[0].dtmf")),
+            (10, 7, json!("offer"), Value::Null),
+        ],
+        "{e}"
+    );
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(message.contains("5 problem(s)"), "{message}");
+    assert!(message.contains("unknown field `colour`"), "{message}");
+    s.stop().await;
+}
