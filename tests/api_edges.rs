@@ -103,7 +103,8 @@ async fn every_route_with_a_body_answers_oversize_and_malformed_bodies_as_api_er
     let auth = format!("Authorization: Bearer {TOKEN}");
     let contacts = format!("/api/v1/projects/{p}/contacts");
     // (method, path, limit, content type, a malformed body, its status and code)
-    let routes: [(&str, &str, usize, &str, &[u8], u16, &str); 6] = [
+    type Route<'a> = (&'a str, &'a str, usize, &'a str, &'a [u8], u16, &'a str);
+    let routes: [Route; 6] = [
         (
             "PUT",
             "/api/v1/prompts/big.wav",
