@@ -38,6 +38,25 @@ pub enum Command {
     Serve(ServeArgs),
 }
 
+/// The binary's tracing filter: `spec` (`AUTOINFORMER_LOG`; default `warn`) plus two quiet
+/// defaults unless the spec names the crate: the SIP stack at WARN (it logs every packet at
+/// INFO) and the audio decoders (`symphonia*`) off — they log a client's undecodable upload at
+/// ERROR, which is the client's error: the API answers 422 and logs one INFO line itself.
+pub fn log_filter(spec: Option<&str>) -> String {
+    let mut spec = spec
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("warn")
+        .to_string();
+    if !spec.contains("rsipstack") {
+        spec.push_str(",rsipstack=warn");
+    }
+    if !spec.contains("symphonia") {
+        spec.push_str(",symphonia=off");
+    }
+    spec
+}
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Configuration file (TOML); every key can also come from AUTOINFORMER_* variables.
@@ -384,4 +403,26 @@ fn print_outcome(o: &CallOutcome, json: bool) -> anyhow::Result<()> {
     }
     println!("duration: {} ms, ended by {:?}", o.duration_ms, o.ended_by);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn the_log_filter_quiets_the_sip_stack_and_the_decoders_unless_named() {
+        assert_eq!(log_filter(None), "warn,rsipstack=warn,symphonia=off");
+        assert_eq!(log_filter(Some(" ")), "warn,rsipstack=warn,symphonia=off");
+        assert_eq!(
+            log_filter(Some("debug")),
+            "debug,rsipstack=warn,symphonia=off"
+        );
+        assert_eq!(
+            log_filter(Some("info,symphonia_core=debug,rsipstack=info")),
+            "info,symphonia_core=debug,rsipstack=info"
+        );
+        for spec in [None, Some("info"), Some("trace,symphonia=warn")] {
+            assert!(tracing_subscriber::EnvFilter::try_new(log_filter(spec)).is_ok());
+        }
+    }
 }

@@ -299,13 +299,14 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(p).map_err(|e| file_err(e.to_string()))?;
                 text.parse::<toml::Table>()
-                    .map_err(|e| file_err(e.to_string()))?
+                    .map_err(|e| file_err(parse_error(&text, &e)))?
             }
             None => toml::Table::new(),
         };
+        secrets_are_text(&value, "").map_err(file_err)?;
         // Validate the file alone first, so its errors name the file.
         Config::deserialize(toml::Value::Table(value.clone()))
-            .map_err(|e| file_err(e.to_string()))?;
+            .map_err(|e| file_err(redact(&e.to_string())))?;
         let defaults = toml::Value::try_from(Config::default())
             .map_err(|e| file_err(format!("internal: {e}")))?;
         if let toml::Value::Table(d) = &defaults {
@@ -313,9 +314,96 @@ impl Config {
         }
         Config::deserialize(toml::Value::Table(value)).map_err(|e| ConfigError::Env {
             var: format!("{ENV_PREFIX}*"),
-            reason: e.to_string(),
+            reason: redact(&e.to_string()),
         })
     }
+}
+
+/// Whether a key holds a secret (its value never appears in an error): any key named like a
+/// password, a secret or a token (`trunk.sip.password`, `admin_token`).
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["password", "passwd", "secret", "token"]
+        .iter()
+        .any(|w| k.contains(w))
+}
+
+/// Secrets are strings: a bare number (a numeric password) or any other non-string value is
+/// refused with the key named and a hint to quote it, never with the value.
+fn secrets_are_text(table: &toml::Table, prefix: &str) -> Result<(), String> {
+    for (key, v) in table {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match v {
+            toml::Value::String(_) => {}
+            toml::Value::Table(t) if !is_secret_key(key) => secrets_are_text(t, &path)?,
+            _ if is_secret_key(key) => {
+                return Err(format!(
+                    "`{path}` is a secret and must be a quoted string, not {} (the value is not \
+                     shown): quote it, e.g. {key} = \"...\"",
+                    v.type_str()
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A TOML syntax error; when the line it points at sets a secret, the line is not quoted.
+fn parse_error(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else {
+        return e.to_string();
+    };
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = &text[line_start..line_end];
+    let key = line.split('=').next().unwrap_or("").trim();
+    if !line.contains('=') || !is_secret_key(key) {
+        return e.to_string();
+    }
+    let number = text[..line_start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    format!(
+        "TOML parse error at line {number}, column {column} (the line sets the secret `{key}` \
+         and is not shown): {}",
+        e.message().trim()
+    )
+}
+
+/// Drops the quoted value from a deserialisation error about a secret key (`invalid type:
+/// integer `…`` followed by `in `trunk.sip.password``): such errors show the key, not the value.
+fn redact(message: &str) -> String {
+    let about_secret = message
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("in `"))
+        .any(|p| p.trim_end_matches('`').split('.').any(is_secret_key));
+    if !about_secret {
+        return message.to_string();
+    }
+    message
+        .lines()
+        .map(|l| {
+            if l.trim().starts_with("in `") {
+                return l.to_string();
+            }
+            // Every backtick-quoted part of the other lines is a value.
+            let mut out = String::new();
+            for (i, part) in l.split('`').enumerate() {
+                out.push_str(if i % 2 == 1 {
+                    "(value not shown)"
+                } else {
+                    part
+                });
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Overlays `AUTOINFORMER_<PATH>` variables on `value`, guided by the defaults' shape.
@@ -342,23 +430,29 @@ fn apply_env(
                     var: var.clone(),
                     reason,
                 };
+                // The value as errors show it: never a secret's.
+                let shown = if is_secret_key(key) {
+                    "the value (not shown)".to_string()
+                } else {
+                    format!("{raw:?}")
+                };
                 let v = match default {
                     toml::Value::String(_) => toml::Value::String(raw),
                     toml::Value::Integer(_) => toml::Value::Integer(
                         raw.trim()
                             .parse()
-                            .map_err(|_| bad(format!("{raw:?} is not a whole number")))?,
+                            .map_err(|_| bad(format!("{shown} is not a whole number")))?,
                     ),
                     toml::Value::Float(_) => toml::Value::Float(
                         raw.trim()
                             .parse()
-                            .map_err(|_| bad(format!("{raw:?} is not a number")))?,
+                            .map_err(|_| bad(format!("{shown} is not a number")))?,
                     ),
                     toml::Value::Boolean(_) => {
                         toml::Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
                             "1" | "true" | "yes" | "on" => true,
                             "0" | "false" | "no" | "off" => false,
-                            _ => return Err(bad(format!("{raw:?} is not true/false"))),
+                            _ => return Err(bad(format!("{shown} is not true/false"))),
                         })
                     }
                     toml::Value::Array(_) => toml::Value::Array(
@@ -410,6 +504,60 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:9000");
         let dbg = format!("{:?}", c);
         assert!(!dbg.contains("s3cret"), "{dbg}");
+    }
+
+    #[test]
+    fn errors_about_secret_keys_never_show_the_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        for (text, key) in [
+            (
+                "[trunk.sip]\npassword = 98765432123\n",
+                "trunk.sip.password",
+            ),
+            ("admin_token = 98765432123\n", "admin_token"),
+            ("admin_token = 98765432123.5\n", "admin_token"),
+            (
+                "[trunk.sip]\npassword = [98765432123]\n",
+                "trunk.sip.password",
+            ),
+            // A syntax error on a secret's line: the line is not quoted.
+            ("[trunk.sip]\npassword = 98765432123x\n", "password"),
+            ("[trunk.sip]\npassword = \"98765432123\n", "password"),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let e = Config::load_with_env(Some(&p), |_| None)
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains("98765432123"), "{text:?}: {e}");
+            assert!(e.contains(key) && e.contains("c.toml"), "{text:?}: {e}");
+        }
+        std::fs::write(&p, "[trunk.sip]\npassword = 98765432123\n").unwrap();
+        let e = Config::load_with_env(Some(&p), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("quote it"), "{e}");
+        // A quoted numeric password is fine.
+        std::fs::write(&p, "[trunk.sip]\npassword = \"98765432123\"\n").unwrap();
+        let c = Config::load_with_env(Some(&p), |_| None).unwrap();
+        assert_eq!(c.trunk.sip.password, "98765432123");
+        // Other keys still show their value.
+        std::fs::write(&p, "listen = 8080\n").unwrap();
+        let e = Config::load_with_env(Some(&p), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("8080"), "{e}");
+        // The safety net under any other deserialisation error about a secret.
+        assert_eq!(
+            redact("invalid value: string `hunter2`, expected x\nin `trunk.sip.password`"),
+            "invalid value: string (value not shown), expected x\nin `trunk.sip.password`"
+        );
+        assert_eq!(
+            redact("invalid type: integer `8080`\nin `listen`"),
+            "invalid type: integer `8080`\nin `listen`"
+        );
+        assert!(is_secret_key("admin_token") && is_secret_key("webhook_secret"));
+        assert!(!is_secret_key("username") && !is_secret_key("server"));
     }
 
     #[test]

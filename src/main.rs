@@ -3,13 +3,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // The SIP stack logs every packet at INFO: keep it at WARN unless asked for by name.
-    let mut spec = std::env::var("AUTOINFORMER_LOG").unwrap_or_else(|_| "warn".into());
-    if !spec.contains("rsipstack") {
-        spec.push_str(",rsipstack=warn");
-    }
-    let filter = tracing_subscriber::EnvFilter::try_new(&spec)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rsipstack=warn"));
+    // AUTOINFORMER_LOG, with the noisy dependencies quiet unless named (see `log_filter`).
+    let spec = autoinformer::cli::log_filter(std::env::var("AUTOINFORMER_LOG").ok().as_deref());
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(autoinformer::cli::log_filter(None))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

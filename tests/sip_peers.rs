@@ -10,7 +10,7 @@ use autoinformer::config::SipConfig;
 use autoinformer::media::g711;
 use autoinformer::media::prompt::PromptCache;
 use autoinformer::scenario::{load_file, LoadOptions};
-use autoinformer::telephony::sip::SipTrunk;
+use autoinformer::telephony::sip::{SipTimers, SipTrunk};
 use autoinformer::telephony::trunk::DialRequest;
 use common::*;
 use std::path::{Path, PathBuf};
@@ -651,6 +651,66 @@ async fn a_trunk_that_never_responds_is_a_system_failure_not_a_hang() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_host_that_never_answers_the_invite_is_system_not_a_carriers_408() {
+    // Someone holds the port and never replies (no ICMP either): the INVITE is retransmitted
+    // until Timer B (64×T1; T1 = 20 ms here, so 1.3 s instead of 32 s). The ring timeout is
+    // longer, so the SIP stack's own timeout ends the call, not our CANCEL.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let cfg = SipConfig {
+        server: format!("127.0.0.1:{port}"),
+        listen: "127.0.0.1:0".into(),
+        rtp_port_min: 32_000,
+        rtp_port_max: 39_999,
+        ..Default::default()
+    };
+    let timers = SipTimers {
+        t1: Duration::from_millis(20),
+    };
+    let t = SipTrunk::start_with(cfg, timers).await.expect("sip trunk");
+    let rec = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let r = call(&t, "+79001234567", 30, rec.path()).await;
+    assert_eq!(r.outcome.result, "system", "{r:?}");
+    assert_eq!(r.sip_status, None, "no status came from the far end: {r:?}");
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("no response from the trunk"),
+        "{r:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "ended by Timer B, not the ring timeout: {:?}",
+        started.elapsed()
+    );
+    // The INVITE did reach the socket (and was retransmitted).
+    silent.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 4096];
+    let mut invites = 0;
+    while let Ok(n) = silent.recv(&mut buf) {
+        invites += usize::from(buf[..n].starts_with(b"INVITE "));
+    }
+    assert!(invites >= 2, "{invites} INVITEs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_408_sent_by_the_far_end_is_still_no_answer() {
+    let rec = tempfile::tempdir().unwrap();
+    let [port, mport] = free_ports(2)[..] else {
+        unreachable!()
+    };
+    let mut peer = sipp_callee("timeout408", port, mport);
+    let t = robot(port, |_| {}).await;
+    let r = call(&t, "+79001234567", 30, rec.path()).await;
+    assert_eq!(r.outcome.result, "no_answer", "{r:?}");
+    assert_eq!(r.sip_status, Some(408), "{r:?}");
+    assert!(!r.answered && r.recording.is_none());
+    peer.assert_succeeded();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -64,6 +64,13 @@ impl HttpMetrics {
     }
 }
 
+/// Largest prompt file accepted by `PUT /prompts/{name}`.
+pub const MAX_PROMPT_BYTES: usize = 64 << 20;
+/// Largest scenario (TOML or JSON) or project body.
+pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
+/// Largest stop-list body (a bulk list of numbers).
+pub const MAX_STOP_LIST_BYTES: usize = 16 << 20;
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -89,6 +96,13 @@ pub fn router(state: AppState) -> Router {
                 .post(projects::add_to_stop_list)
                 .delete(projects::remove_from_stop_list),
         )
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method; see /api/v1/openapi.json",
+            )
+        })
         // Contacts files stream past the default body limit (the import has its own).
         .layer(axum::extract::DefaultBodyLimit::max(64 << 20));
     Router::new()
@@ -111,9 +125,8 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        .and_then(bearer_token);
+    let Some(token) = token else {
         return ApiError::unauthorized("an `Authorization: Bearer TOKEN` header is required")
             .into_response();
     };
@@ -122,6 +135,14 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
         Ok(None) => ApiError::unauthorized("the token is not valid").into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// The token of an `Authorization` value with the `Bearer` scheme, the scheme in any case
+/// (RFC 7235: auth schemes are case-insensitive); `None` for another scheme or no token.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
@@ -244,6 +265,54 @@ where
     }
 }
 
+/// A whole request body of at most `MAX` bytes, read with rejections in the API's error format:
+/// 413 `too_large` naming the limit (announced by `Content-Length` or found while reading),
+/// 400 `bad_request` when the body cannot be read. Handlers take this instead of axum's
+/// `Bytes`, whose rejections are plain text.
+pub struct ApiBody<const MAX: usize>(pub axum::body::Bytes);
+
+impl<S: Send + Sync, const MAX: usize> axum::extract::FromRequest<S> for ApiBody<MAX> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        use futures_util::StreamExt;
+        let too_large = || {
+            ApiError::too_large(format!(
+                "the request body is larger than this route's limit of {}",
+                byte_size(MAX)
+            ))
+        };
+        let announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if announced.is_some_and(|n| n > MAX as u64) {
+            return Err(too_large());
+        }
+        let mut data = Vec::with_capacity(announced.map_or(0, |n| n as usize));
+        let mut stream = req.into_body().into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::bad_request(format!("the request body could not be read: {e}"))
+            })?;
+            if data.len() + chunk.len() > MAX {
+                return Err(too_large());
+            }
+            data.extend_from_slice(&chunk);
+        }
+        Ok(ApiBody(data.into()))
+    }
+}
+
+/// A byte count for messages: `1 MiB`, `64 KiB`, `1000 bytes`.
+fn byte_size(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
 /// A JSON body parsed with errors in the API's own format (line and column named).
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| {
@@ -255,4 +324,32 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResu
             ApiError::bad_request(msg)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bearer_token, byte_size};
+
+    #[test]
+    fn limits_read_as_sizes() {
+        assert_eq!(byte_size(1 << 20), "1 MiB");
+        assert_eq!(byte_size(64 << 10), "64 KiB");
+        assert_eq!(byte_size(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for v in [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "bEaReR   abc ",
+            "Bearer\tabc",
+        ] {
+            assert_eq!(bearer_token(v), Some("abc"), "{v:?}");
+        }
+        for v in ["Basic abc", "Bearer", "Bearer   ", "Bearerabc", "", "abc"] {
+            assert_eq!(bearer_token(v), None, "{v:?}");
+        }
+    }
 }

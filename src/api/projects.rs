@@ -4,26 +4,38 @@
 //! longer loads never starts.
 use super::error::{ApiError, ApiResult};
 use super::scenarios::{problems_error, validate};
-use super::{parse_json, ApiPath, ApiQuery, AppState};
-use crate::scenario::Format;
+use super::{
+    parse_json, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES, MAX_STOP_LIST_BYTES,
+};
+use crate::scenario::load::declared_results;
+use crate::scenario::{system_result, Format};
 use crate::store::phone::normalize_ru;
 use crate::store::reports::{CallFilter, MAX_PAGE};
 use crate::store::NewProject;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 /// Rows per page unless asked otherwise.
 const DEFAULT_PAGE: u32 = 100;
+/// Longest project name, in characters (it heads reports and export file names).
+pub const MAX_PROJECT_NAME: usize = 200;
 
 pub async fn create(
     State(s): State<AppState>,
-    body: Bytes,
+    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let p: NewProject = parse_json(&body)?;
+    let name_chars = p.name.trim().chars().count();
+    if name_chars > MAX_PROJECT_NAME {
+        return Err(ApiError::invalid(format!(
+            "name: {name_chars} characters; a project name has at most {MAX_PROJECT_NAME}"
+        ))
+        .with_details(json!({ "field": "name", "max_chars": MAX_PROJECT_NAME })));
+    }
     let id = s.store.create_project(&p).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
@@ -127,6 +139,22 @@ pub async fn calls(
     ApiQuery(q): ApiQuery<CallsQuery>,
 ) -> ApiResult<Json<Value>> {
     let limit = page_size(q.limit)?;
+    if let Some(r) = &q.result {
+        let known = known_results(&s, q.project_id).await?;
+        if !known.iter().any(|k| k == r) {
+            let scope = match q.project_id {
+                Some(id) => format!("project {id}'s scenario"),
+                None => "the projects' scenarios".to_string(),
+            };
+            return Err(ApiError::invalid(format!(
+                "result {r:?} is not a result calls can have: one of the system results ({}) \
+                 or of {scope} ({})",
+                system_result::ALL.join(", "),
+                known[system_result::ALL.len()..].join(", ")
+            ))
+            .with_details(json!({ "field": "result", "valid": known })));
+        }
+    }
     let items = s
         .store
         .list_calls(&CallFilter {
@@ -141,6 +169,32 @@ pub async fn calls(
         .then(|| items.last().map(|c| c.id))
         .flatten();
     Ok(Json(json!({ "items": items, "next": next })))
+}
+
+/// The results a `result` filter may name: the system codes, then the results declared by the
+/// project's scenario (without a project: by any project's scenario — calls are only made by
+/// projects). Unknown project: 404.
+async fn known_results(s: &AppState, project_id: Option<i64>) -> ApiResult<Vec<String>> {
+    let scenarios: BTreeSet<i64> = match project_id {
+        Some(id) => BTreeSet::from([s.store.project(id).await?.scenario_id]),
+        None => s
+            .store
+            .list_projects()
+            .await?
+            .iter()
+            .map(|p| p.scenario_id)
+            .collect(),
+    };
+    let mut known: Vec<String> = system_result::ALL.iter().map(|r| r.to_string()).collect();
+    for id in scenarios {
+        let (_, source) = s.store.scenario(id).await?;
+        for r in declared_results(&source) {
+            if !known.contains(&r) {
+                known.push(r);
+            }
+        }
+    }
+    Ok(known)
 }
 
 pub async fn call(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
@@ -185,7 +239,10 @@ pub struct StopBody {
 }
 
 /// Adds numbers (any usual spelling); the ones that are not Russian numbers are reported.
-pub async fn add_to_stop_list(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<Value>> {
+pub async fn add_to_stop_list(
+    State(s): State<AppState>,
+    ApiBody(body): ApiBody<MAX_STOP_LIST_BYTES>,
+) -> ApiResult<Json<Value>> {
     let b: StopBody = parse_json(&body)?;
     let reason = b.reason.unwrap_or_else(|| "added through the API".into());
     let mut added = Vec::new();
@@ -204,7 +261,7 @@ pub async fn add_to_stop_list(State(s): State<AppState>, body: Bytes) -> ApiResu
 
 pub async fn remove_from_stop_list(
     State(s): State<AppState>,
-    body: Bytes,
+    ApiBody(body): ApiBody<MAX_STOP_LIST_BYTES>,
 ) -> ApiResult<Json<Value>> {
     let b: StopBody = parse_json(&body)?;
     let mut removed = Vec::new();

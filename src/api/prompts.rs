@@ -2,9 +2,8 @@
 //! `GET /prompts`. A prompt is kept in the database (the source of truth) and written as a
 //! file under the data directory, where scenarios find it before the bundled prompts.
 use super::error::{ApiError, ApiResult};
-use super::{ApiPath, AppState};
+use super::{ApiBody, ApiPath, AppState, MAX_PROMPT_BYTES};
 use crate::media::audio::decode_bytes_8k;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -35,7 +34,7 @@ pub fn valid_name(name: &str) -> Result<(), String> {
 pub async fn put(
     State(s): State<AppState>,
     ApiPath(name): ApiPath<String>,
-    body: Bytes,
+    ApiBody(body): ApiBody<MAX_PROMPT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     valid_name(&name).map_err(ApiError::invalid)?;
     let hint = std::path::Path::new(&name)
@@ -49,7 +48,11 @@ pub async fn put(
     })
     .await
     .map_err(|e| ApiError::internal(format!("decoder task: {e}")))?
-    .map_err(|e| ApiError::invalid(format!("cannot decode the audio: {e}")))?;
+    .map_err(|e| {
+        // The client's bad file: one line here, no ERROR (the decoders' own logs are off).
+        tracing::info!(prompt = %name, bytes = body.len(), reason = %e, "prompt refused: the audio cannot be decoded");
+        ApiError::invalid(format!("cannot decode the audio: {e}"))
+    })?;
     let created = s.store.put_prompt(&name, &body).await?;
     let path = s.settings.uploaded_prompts.join(&name);
     write_atomically(&path, &body)

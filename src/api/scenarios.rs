@@ -3,9 +3,8 @@
 //! scenarios are stored as their TOML text, so every stored scenario loads one way.
 //! `GET /scenarios/{id}` answers the stored TOML and what it declares.
 use super::error::{ApiError, ApiResult};
-use super::{ApiPath, AppState};
+use super::{ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
 use crate::scenario::{load::json_to_toml, load_str, Format, LoadOptions, Problems, Scenario};
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
@@ -53,7 +52,7 @@ pub fn problems_error(p: &Problems) -> ApiError {
 pub async fn create(
     State(s): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::bad_request(format!("the scenario is not UTF-8 text: {e}")))?;

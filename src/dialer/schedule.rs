@@ -24,6 +24,8 @@ pub enum ScheduleError {
     Interval(String),
     #[error("days {0:?}: expected e.g. mon-fri, sat, sun")]
     Days(String),
+    #[error("the schedule has no windows: the project could never dial (give e.g. \"mon-fri 09:00-21:00\")")]
+    NoWindows,
 }
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -104,6 +106,9 @@ impl Schedule {
         let tz: Tz = tz
             .parse()
             .map_err(|_| ScheduleError::Zone(tz.to_string()))?;
+        if windows.is_empty() {
+            return Err(ScheduleError::NoWindows);
+        }
         let windows = windows
             .iter()
             .map(|w| Window::parse(w))

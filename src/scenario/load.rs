@@ -1,7 +1,8 @@
 //! Parsing (TOML or JSON) and validation with places. (interface fixed by the skeleton)
+use super::json;
 use super::model::Scenario;
 use super::raw::RawScenario;
-use super::validate;
+use super::validate::{self, PromptPlaces};
 use crate::asr::SpeechModel;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -84,10 +85,18 @@ pub fn load_file(path: &Path, opts: &LoadOptions<'_>) -> Result<Scenario, Proble
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    load_str(&src, format, &origin, Some(&base), opts)
+    load(
+        &src,
+        format,
+        &origin,
+        Some(&base),
+        opts,
+        PromptPlaces::Folders,
+    )
 }
 
-/// Loads and validates a scenario from text; prompts resolve against `base_dir` first.
+/// Loads and validates a scenario from text; prompts resolve against `base_dir` first. A
+/// missing prompt is reported without the folders looked in (they are the server's).
 pub fn load_str(
     src: &str,
     format: Format,
@@ -95,14 +104,59 @@ pub fn load_str(
     base_dir: Option<&Path>,
     opts: &LoadOptions<'_>,
 ) -> Result<Scenario, Problems> {
+    load(
+        src,
+        format,
+        origin,
+        base_dir,
+        opts,
+        PromptPlaces::StoredOrBundled,
+    )
+}
+
+fn load(
+    src: &str,
+    format: Format,
+    origin: &str,
+    base_dir: Option<&Path>,
+    opts: &LoadOptions<'_>,
+    places: PromptPlaces,
+) -> Result<Scenario, Problems> {
     let fail = |problems| Problems {
         origin: origin.to_string(),
         problems,
     };
-    let (toml_src, positions) = match format {
-        Format::Toml => (src.to_string(), true),
-        Format::Json => (json_to_toml(src).map_err(|p| fail(vec![p]))?, false),
+    let (toml_src, json_shape) = match format {
+        Format::Toml => (src.to_string(), None),
+        Format::Json => {
+            // Syntax first (one error, placed), then every shape problem at once, each placed
+            // in the JSON text; a well-shaped scenario goes on as TOML.
+            serde_json::from_str::<serde_json::Value>(src)
+                .map_err(|e| fail(vec![json_syntax(&e)]))?;
+            let shape = json::check(src);
+            if !shape.problems.is_empty() {
+                let lines = LineIndex::new(src);
+                return Err(fail(
+                    shape
+                        .problems
+                        .into_iter()
+                        .map(|p| {
+                            let (line, column) = lines.position(p.at);
+                            Problem {
+                                line,
+                                column,
+                                step: p.step,
+                                field: (!p.field.is_empty()).then_some(p.field),
+                                message: p.message,
+                            }
+                        })
+                        .collect(),
+                ));
+            }
+            (json_to_toml(src).map_err(|p| fail(vec![p]))?, Some(shape))
+        }
     };
+    let positions = json_shape.is_none();
     let lines = LineIndex::new(&toml_src);
     let raw: RawScenario = match toml::from_str(&toml_src) {
         Ok(r) => r,
@@ -123,7 +177,47 @@ pub fn load_str(
             (None, None)
         }
     };
-    validate::build(raw, base_dir, opts, &at).map_err(fail)
+    validate::build(raw, base_dir, opts, &at, places).map_err(|mut problems| {
+        // A JSON scenario's problems are placed in its own text by step and field.
+        if let Some(shape) = &json_shape {
+            let lines = LineIndex::new(src);
+            for p in problems.iter_mut().filter(|p| p.line.is_none()) {
+                let field = p.field.as_deref().unwrap_or("");
+                if let Some(at) = shape.place(p.step.as_deref(), field) {
+                    (p.line, p.column) = lines.position(at);
+                }
+            }
+        }
+        fail(problems)
+    })
+}
+
+fn json_syntax(e: &serde_json::Error) -> Problem {
+    Problem {
+        line: Some(e.line()),
+        column: Some(e.column()),
+        step: None,
+        field: None,
+        message: format!("invalid JSON: {e}"),
+    }
+}
+
+/// The results a stored (TOML) scenario declares, read without validating the rest: what a
+/// filter over the calls it made may name. Text that does not parse declares none.
+pub fn declared_results(toml_src: &str) -> Vec<String> {
+    let Ok(table) = toml_src.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    table
+        .get("results")
+        .and_then(toml::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Problem {
@@ -142,13 +236,7 @@ impl Problem {
 /// JSON has the same structure as TOML: convert, so one set of rules (and spans) serves both.
 /// The TOML text of a JSON scenario (the API stores every scenario as TOML).
 pub fn json_to_toml(src: &str) -> Result<String, Problem> {
-    let v: serde_json::Value = serde_json::from_str(src).map_err(|e| Problem {
-        line: Some(e.line()),
-        column: Some(e.column()),
-        step: None,
-        field: None,
-        message: format!("invalid JSON: {e}"),
-    })?;
+    let v: serde_json::Value = serde_json::from_str(src).map_err(|e| json_syntax(&e))?;
     let t = to_toml(&v, "").map_err(Problem::plain)?;
     match t {
         toml::Value::Table(_) => {

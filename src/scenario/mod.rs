@@ -4,6 +4,7 @@
 //! prompt files exist.
 
 pub mod interp;
+mod json;
 pub mod load;
 pub mod model;
 mod raw;

@@ -12,6 +12,16 @@ pub mod system_result {
     pub const ANSWERING_MACHINE: &str = "answering_machine";
     pub const NOT_LISTENED: &str = "not_listened";
     pub const QUEUE_ABANDONED: &str = "queue_abandoned";
+    /// Every system result code.
+    pub const ALL: [&str; 7] = [
+        NO_ANSWER,
+        BUSY,
+        REJECTED,
+        SYSTEM,
+        ANSWERING_MACHINE,
+        NOT_LISTENED,
+        QUEUE_ABANDONED,
+    ];
 
     /// The Russian label of a system result (UI, exports); `None` for scenario results,
     /// whose names are their own labels.

@@ -26,6 +26,7 @@ type At<'a> = &'a dyn Fn(usize) -> (Option<usize>, Option<usize>);
 struct Ctx<'a> {
     at: At<'a>,
     problems: Vec<Problem>,
+    places: PromptPlaces,
 }
 
 impl Ctx<'_> {
@@ -51,15 +52,26 @@ fn off<T>(s: &Spanned<T>) -> Option<usize> {
     Some(s.span().start)
 }
 
+/// How a missing prompt is reported: with the folders looked in (a scenario file the user
+/// named: its folder and the prompts folder are theirs), or without any path (a scenario from
+/// the API or the store: the server's folders are not the client's business).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PromptPlaces {
+    Folders,
+    StoredOrBundled,
+}
+
 pub(super) fn build(
     raw: RawScenario,
     base_dir: Option<&Path>,
     opts: &LoadOptions<'_>,
     at: At<'_>,
+    places: PromptPlaces,
 ) -> Result<Scenario, Vec<Problem>> {
     let mut cx = Ctx {
         at,
         problems: Vec::new(),
+        places,
     };
     let name = raw.name.get_ref().trim().to_string();
     if name.is_empty() {
@@ -149,17 +161,7 @@ pub(super) fn build(
 }
 
 fn is_system_result(v: &str) -> bool {
-    use system_result::*;
-    [
-        NO_ANSWER,
-        BUSY,
-        REJECTED,
-        SYSTEM,
-        ANSWERING_MACHINE,
-        NOT_LISTENED,
-        QUEUE_ABANDONED,
-    ]
-    .contains(&v)
+    system_result::ALL.contains(&v)
 }
 
 fn list(names: &BTreeSet<&str>) -> String {
@@ -202,18 +204,22 @@ fn build_step(
         } else {
             match resolve_prompt(v, base_dir, &opts.prompts_dir) {
                 Some(path) => play.push(PlayRef::File(path)),
-                None => cx.add(
-                    off(p),
-                    s,
-                    "play",
-                    format!(
-                        "prompt file \"{v}\" not found (looked in {} and {})",
-                        base_dir
-                            .map(|b| b.display().to_string())
-                            .unwrap_or_else(|| "-".into()),
-                        opts.prompts_dir.display()
-                    ),
-                ),
+                None => {
+                    let message = match cx.places {
+                        PromptPlaces::Folders => format!(
+                            "prompt file \"{v}\" not found (looked in {} and {})",
+                            base_dir
+                                .map(|b| b.display().to_string())
+                                .unwrap_or_else(|| "-".into()),
+                            opts.prompts_dir.display()
+                        ),
+                        PromptPlaces::StoredOrBundled => format!(
+                            "prompt \"{v}\" is not among the stored or bundled prompts \
+                             (store it with PUT /api/v1/prompts/{{name}})"
+                        ),
+                    };
+                    cx.add(off(p), s, "play", message);
+                }
             }
         }
     }
@@ -256,7 +262,8 @@ fn build_step(
                 cx.add(off(v), s, &format!("{field}.voice"), "empty phrase");
             }
         }
-        if dtmf.is_none() && voice.is_empty() && !rr.timeout {
+        // A trigger that is there but wrong was reported above: not "no trigger" as well.
+        if rr.dtmf.is_none() && rr.voice.is_empty() && !rr.timeout {
             cx.add(
                 off(r),
                 s,
@@ -374,7 +381,11 @@ fn build_step(
     let result = check_result(cx, raw.result.as_ref(), results, s, "result");
     let actions = build_actions(cx, &raw.actions, s, "actions");
     let next = check_next(cx, raw.next.as_ref(), step_names, s, "next");
-    if capture.is_some() && !on.iter().all(|r| r.dtmf.is_some() || r.timeout) {
+    let keys_or_timeout = raw.on.iter().all(|r| {
+        let r = r.get_ref();
+        r.dtmf.is_some() || r.timeout
+    });
+    if capture.is_some() && !keys_or_timeout {
         cx.add(
             off(sstep),
             s,
@@ -710,5 +721,89 @@ fn check_graph(cx: &mut Ctx<'_>, raw: &RawScenario, steps: &BTreeMap<String, Ste
             "result",
             "the call can end here without any result: add `result = \"...\"`",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{load_str, Format, LoadOptions, Problem};
+
+    /// The problems of a TOML scenario whose prompts are files in a scratch folder.
+    fn problems(src: &str) -> Vec<Problem> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.wav"), b"").unwrap();
+        let opts = LoadOptions {
+            prompts_dir: dir.path().join("bundled"),
+            speech: None,
+        };
+        match load_str(src, Format::Toml, "t", Some(dir.path()), &opts) {
+            Ok(_) => Vec::new(),
+            Err(p) => p.problems,
+        }
+    }
+
+    #[test]
+    fn a_missing_prompt_names_no_server_folder_unless_the_user_named_the_file() {
+        let src = r#"name = "x"
+results = ["Да"]
+start = "a"
+[steps.a]
+play = ["missing.wav"]
+result = "Да"
+"#;
+        let dir = tempfile::tempdir().unwrap();
+        let opts = LoadOptions {
+            prompts_dir: dir.path().join("bundled"),
+            speech: None,
+        };
+        let stored = dir.path().join("data-prompts");
+        let p = load_str(src, Format::Toml, "scenario", Some(&stored), &opts).unwrap_err();
+        let text = p.to_string();
+        assert!(
+            text.contains("\"missing.wav\" is not among the stored or bundled prompts"),
+            "{text}"
+        );
+        assert!(!text.contains(&dir.path().display().to_string()), "{text}");
+        // A file the user gave: the folders looked in are theirs to see.
+        let file = dir.path().join("s.toml");
+        std::fs::write(&file, src).unwrap();
+        let text = crate::scenario::load_file(&file, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("looked in"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_key_is_one_problem_not_also_a_missing_trigger() {
+        let p = problems(
+            r#"name = "x"
+results = ["Да"]
+start = "a"
+[steps.a]
+play = ["a.wav"]
+[[steps.a.on]]
+dtmf = "x"
+result = "Да"
+"#,
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field.as_deref(), Some("on[0].dtmf"), "{p:?}");
+        assert!(p[0].message.contains("bad key \"x\""), "{p:?}");
+        // Nor, in a capture step, a reaction "other than keys".
+        let p = problems(
+            r#"name = "x"
+results = ["Да"]
+start = "a"
+[steps.a]
+play = ["a.wav"]
+capture = { var = "n", kind = "digits" }
+result = "Да"
+[[steps.a.on]]
+dtmf = "xx"
+result = "Да"
+"#,
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field.as_deref(), Some("on[0].dtmf"), "{p:?}");
     }
 }

@@ -119,9 +119,9 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A streaming CSV writer: `;`, UTF-8 with BOM, CRLF, RFC 4180 quoting (a field holding `;`,
 /// `"`, CR or LF is quoted, quotes doubled). Numbers are written as Russian Excel reads them:
-/// `12,5`. Text that would start a formula gets a leading `'`: one starting with `=`, `@`, tab
-/// or CR, or with `+`/`-` not followed by a plain number — `+79123456789` and `-5` stay as
-/// they are, `=1+1` becomes `'=1+1`.
+/// `12,5`. Text that would start a formula gets a leading `'`: one starting with `=`, `@`, `|`,
+/// tab or CR (or a fullwidth `＝` `＠` `｜`), or with `+`/`-` (`＋`/`－`) not followed by a plain
+/// number — `+79123456789` and `-5` stay as they are, `=1+1` becomes `'=1+1`.
 pub struct CsvExport<W: Write> {
     out: csv::Writer<W>,
     shape: Shape,
@@ -193,11 +193,15 @@ fn csv_text(cell: &Cell) -> Cow<'_, str> {
     }
 }
 
-/// A leading `'` for text a spreadsheet would take for a formula (OWASP "CSV injection").
+/// A leading `'` for text a spreadsheet would take for a formula (OWASP "CSV injection"):
+/// a first character of `=`, `@`, `|` (DDE), tab or CR, or their fullwidth forms `＝` `＠` `｜`
+/// (spreadsheets fold those to ASCII); `+`/`-` (and `＋`/`－`) only when not followed by a plain
+/// number, so phone numbers and signed amounts stay as they are.
 fn neutralise(text: &str) -> Cow<'_, str> {
-    let risky = match text.as_bytes().first() {
-        Some(b'=' | b'@' | b'\t' | b'\r') => true,
-        Some(b'+' | b'-') => !is_plain_number(&text[1..]),
+    let mut chars = text.chars();
+    let risky = match chars.next() {
+        Some('=' | '@' | '|' | '\t' | '\r' | '＝' | '＠' | '｜') => true,
+        Some('+' | '-' | '＋' | '－') => !is_plain_number(chars.as_str()),
         _ => false,
     };
     if risky {
@@ -473,6 +477,16 @@ mod tests {
             ("+79123456789", "+79123456789"),
             ("-5", "-5"),
             ("+12,5", "+12,5"),
+            ("|x", "'|x"),
+            ("|cmd '/C calc'!A0", "'|cmd '/C calc'!A0"),
+            ("＝1", "'＝1"),
+            ("＝HYPERLINK(\"http://x\")", "'＝HYPERLINK(\"http://x\")"),
+            ("＠SUM(A1)", "'＠SUM(A1)"),
+            ("｜x", "'｜x"),
+            ("＋1+1", "'＋1+1"),
+            ("－2+3", "'－2+3"),
+            ("＋79123456789", "＋79123456789"),
+            ("x|y", "x|y"),
             ("1+1", "1+1"),
             ("Иван", "Иван"),
             ("", ""),

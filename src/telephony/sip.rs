@@ -23,6 +23,29 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// Our `User-Agent` (also on the responses the stack makes up itself, such as Timer B's 408).
+const USER_AGENT: &str = concat!("autoinformer/", env!("CARGO_PKG_VERSION"));
+
+/// How long to wait for the INVITE's own result once its dialog has ended: it carries the final
+/// response, and with it who made that response.
+const INVITE_RESULT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The SIP transaction timers (RFC 3261 §17). `t1` is the round-trip estimate: INVITE
+/// retransmissions start at it and a far end that never answers the INVITE at all times out
+/// after 64×T1 (Timer B, 32 s by default). Tests shorten it; a trunk uses the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SipTimers {
+    pub t1: std::time::Duration,
+}
+
+impl Default for SipTimers {
+    fn default() -> Self {
+        Self {
+            t1: std::time::Duration::from_millis(500),
+        }
+    }
+}
+
 /// A running SIP user agent for outbound calls.
 pub struct SipTrunk {
     cfg: SipConfig,
@@ -60,6 +83,11 @@ fn parse_codecs(names: &[String]) -> Result<Vec<Codec>, String> {
 impl SipTrunk {
     /// Binds the SIP socket and starts the user agent. Checks the settings first.
     pub async fn start(cfg: SipConfig) -> Result<Self, String> {
+        Self::start_with(cfg, SipTimers::default()).await
+    }
+
+    /// As `start`, with the transaction timers given.
+    pub async fn start_with(cfg: SipConfig, timers: SipTimers) -> Result<Self, String> {
         if cfg.server.trim().is_empty() {
             return Err("trunk.sip.server is not set (host:port of the SIP trunk)".into());
         }
@@ -86,12 +114,14 @@ impl SipTrunk {
         transport.add_transport(conn.into());
         let option = EndpointOption {
             callid_suffix: Some("autoinformer".into()),
+            t1: timers.t1,
+            t1x64: timers.t1 * 64,
             ..Default::default()
         };
         let endpoint = EndpointBuilder::new()
             .with_cancel_token(cancel.clone())
             .with_transport_layer(transport)
-            .with_user_agent(concat!("autoinformer/", env!("CARGO_PKG_VERSION")))
+            .with_user_agent(USER_AGENT)
             .with_option(option)
             .build();
         let mut incoming = endpoint
@@ -325,6 +355,47 @@ pub fn parse_message(data: &[u8]) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// Whether a final response was made up by our own stack rather than sent by the far end: the
+/// transaction layer answers an INVITE nobody answered (Timer B, or Timer C after a provisional)
+/// with a 408 built from our request — the request's To without a tag, our User-Agent. A 408
+/// that came over the wire carries the To tag of whoever sent it (RFC 3261 §8.2.6.2).
+fn made_here(resp: &rsipstack::sip::Response) -> bool {
+    use rsipstack::sip::HeadersExt;
+    resp.status_code.code() == 408
+        && resp
+            .to_header()
+            .is_ok_and(|to| to.tag().is_ok_and(|t| t.is_none()))
+        && resp
+            .user_agent_header()
+            .is_some_and(|ua| ua.value() == USER_AGENT)
+}
+
+/// How a call ended on a final failure response (3xx-6xx) to its INVITE. A timeout made up by
+/// our own stack is no status from the far end: `system`, "no response from the trunk" (never
+/// the carrier's 408 that means `no_answer`).
+fn failure_end(
+    resp: &rsipstack::sip::Response,
+    hangup_by_us: bool,
+    heard: bool,
+) -> (Option<u16>, EndedSide, String) {
+    let c = resp.status_code.code();
+    if made_here(resp) {
+        let detail = if heard {
+            "no final response from the trunk (the INVITE timed out after ringing)"
+        } else {
+            "no response from the trunk (the INVITE timed out unanswered)"
+        };
+        return (None, EndedSide::Network, detail.to_string());
+    }
+    let by = if hangup_by_us && c == 487 {
+        EndedSide::Local
+    } else {
+        EndedSide::Remote
+    };
+    // `StatusCode` displays as "486 Busy Here".
+    (Some(c), by, resp.status_code.to_string())
+}
+
 fn media_event(body: &[u8]) -> Option<LegEvent> {
     if body.is_empty() {
         return None;
@@ -351,6 +422,8 @@ async fn signalling(
     let mut sent_media = false;
     let mut final_status: Option<u16> = None;
     let mut hangup_by_us = false;
+    // Whether the far end sent a provisional response (180/183).
+    let mut heard = false;
     let mut control_open = true;
     let mut invite = Some(invite);
     let end = |status: Option<u16>, by: EndedSide, detail: String| {
@@ -375,6 +448,7 @@ async fn signalling(
                 };
                 match st {
                     DialogState::Early(_, resp) => {
+                        heard = true;
                         match media_event(&resp.body) {
                             Some(ev) if !sent_media => {
                                 sent_media = matches!(ev, LegEvent::Media(_));
@@ -407,10 +481,20 @@ async fn signalling(
                             TerminatedReason::UasBusy | TerminatedReason::UacBusy => (Some(486), EndedSide::Remote, "busy".to_string()),
                             TerminatedReason::UasDecline => (Some(603), EndedSide::Remote, "declined".to_string()),
                             TerminatedReason::ProxyError(c) | TerminatedReason::UacOther(c) | TerminatedReason::UasOther(c) => {
-                                (Some(c.code()), EndedSide::Remote, format!("{} {}", c.code(), c))
+                                (Some(c.code()), EndedSide::Remote, c.to_string())
                             }
                         };
-                        let status = if answered { Some(200) } else if hangup_by_us && status.is_none() { Some(487) } else { status };
+                        let (mut status, mut by, mut detail) = (if answered { Some(200) } else if hangup_by_us && status.is_none() { Some(487) } else { status }, by, detail);
+                        // Unanswered: the INVITE's own result holds the final response, and
+                        // with it whether the far end sent it (its dialog state does not say).
+                        if let (false, Some(h)) = (answered, invite.as_mut()) {
+                            if let Ok(Ok(Ok((_, Some(resp))))) = tokio::time::timeout(INVITE_RESULT_WAIT, h).await {
+                                invite = None;
+                                if resp.status_code.code() >= 300 {
+                                    (status, by, detail) = failure_end(&resp, hangup_by_us, heard);
+                                }
+                            }
+                        }
                         tracing::debug!(?status, detail = %detail, "dialog terminated");
                         end(status, by, detail);
                         break;
@@ -424,10 +508,10 @@ async fn signalling(
                     Some(Ok(Ok((id, resp)))) => {
                         if !ids.contains(&id) { ids.push(id); }
                         let code = resp.as_ref().map(|r| r.status_code.code());
-                        if let Some(c) = code {
+                        if let (Some(c), Some(resp)) = (code, resp.as_ref()) {
                             if c >= 300 {
-                                let reason = resp.as_ref().map(|r| r.status_code.to_string()).unwrap_or_default();
-                                end(Some(c), if hangup_by_us && c == 487 { EndedSide::Local } else { EndedSide::Remote }, format!("{c} {reason}"));
+                                let (status, by, detail) = failure_end(resp, hangup_by_us, heard);
+                                end(status, by, detail);
                                 break;
                             }
                         } else if !answered {
@@ -546,6 +630,42 @@ mod tests {
             let e = SipTrunk::start(cfg).await.err().expect("refused");
             assert!(e.contains(key), "{e}");
         }
+    }
+
+    fn response(text: &str) -> rsipstack::sip::Response {
+        match rsipstack::sip::SipMessage::try_from(text) {
+            Ok(rsipstack::sip::SipMessage::Response(r)) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_timeout_made_by_our_stack_is_no_status_from_the_far_end() {
+        let head = "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n";
+        let ours = response(&format!(
+            "SIP/2.0 408 Request Timeout\r\n{head}To: <sip:+79001234567@h>\r\nUser-Agent: {USER_AGENT}\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(made_here(&ours));
+        let (status, by, detail) = failure_end(&ours, false, false);
+        assert_eq!((status, by), (None, EndedSide::Network));
+        assert!(detail.contains("no response from the trunk"), "{detail}");
+        // The far end's 408 (its To tag; any or no User-Agent) stays a 408.
+        for far in [
+            format!("SIP/2.0 408 Request Timeout\r\n{head}To: <sip:+79001234567@h>;tag=far\r\nContent-Length: 0\r\n\r\n"),
+            format!("SIP/2.0 408 Request Timeout\r\n{head}To: <sip:+79001234567@h>;tag=far\r\nUser-Agent: {USER_AGENT}\r\nContent-Length: 0\r\n\r\n"),
+            format!("SIP/2.0 408 Request Timeout\r\n{head}To: <sip:+79001234567@h>\r\nServer: carrier\r\nContent-Length: 0\r\n\r\n"),
+        ] {
+            let r = response(&far);
+            assert!(!made_here(&r), "{far}");
+            assert_eq!(failure_end(&r, false, true).0, Some(408));
+        }
+        let busy = response(&format!(
+            "SIP/2.0 486 Busy Here\r\n{head}To: <sip:+79001234567@h>\r\nUser-Agent: {USER_AGENT}\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert_eq!(
+            failure_end(&busy, false, false),
+            (Some(486), EndedSide::Remote, "486 Busy Here".to_string())
+        );
     }
 
     #[test]

@@ -39,8 +39,10 @@ pub enum LegEvent {
 /// How a call ended, as the trunk saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndInfo {
-    /// The SIP final status when there was one (486, 487 after our CANCEL, 200 for an answered
-    /// call ended by BYE).
+    /// The SIP final status when the far end sent one (486, 487 after our CANCEL, 200 for an
+    /// answered call ended by BYE). `None` when none came: a trunk that never answered the
+    /// INVITE ends with `by: Network` and "no response from the trunk" — the 408 our own SIP
+    /// stack makes up on its timeout is not the carrier's 408.
     pub sip_status: Option<u16>,
     /// Who ended it.
     pub by: EndedSide,
@@ -225,7 +227,8 @@ pub fn result_for_status(status: u16) -> &'static str {
     match status {
         486 | 600 => r::BUSY,
         603 => r::REJECTED,
-        // Our own CANCEL after the ring timeout ends the INVITE with 487.
+        // Our own CANCEL after the ring timeout ends the INVITE with 487; a 408 here is one
+        // the far end sent (the SIP trunk reports its own stack's timeout with no status).
         487 | 408 => r::NO_ANSWER,
         _ => r::SYSTEM,
     }
@@ -248,6 +251,7 @@ mod tests {
             (503, "system"),
             (500, "system"),
             (487, "no_answer"),
+            (408, "no_answer"),
         ] {
             assert_eq!(result_for_status(s), r, "{s}");
         }
