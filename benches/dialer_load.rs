@@ -51,7 +51,13 @@ impl Drop for Serve {
     }
 }
 
-async fn api(addr: SocketAddr, method: &str, path: &str, ct: Option<&str>, body: &[u8]) -> serde_json::Value {
+async fn api(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    ct: Option<&str>,
+    body: &[u8],
+) -> serde_json::Value {
     let a = http::request(addr, method, path, Some(TOKEN), ct, body).await;
     assert!(a.status < 300, "{method} {path}: {} {}", a.status, a.text());
     a.json()
@@ -100,7 +106,14 @@ async fn campaign(dir: &Path, contacts: usize) -> (Serve, SocketAddr, i64) {
         api(addr, "PUT", &format!("/api/v1/prompts/{name}"), None, &wav).await;
     }
     let sc = std::fs::read(root().join("examples/survey/scenario.toml")).expect("scenario");
-    let sc = api(addr, "POST", "/api/v1/scenarios", Some("application/toml"), &sc).await;
+    let sc = api(
+        addr,
+        "POST",
+        "/api/v1/scenarios",
+        Some("application/toml"),
+        &sc,
+    )
+    .await;
     let p = api(
         addr,
         "POST",
@@ -126,19 +139,36 @@ async fn campaign(dir: &Path, contacts: usize) -> (Serve, SocketAddr, i64) {
         csv.as_bytes(),
     )
     .await;
-    api(addr, "POST", &format!("/api/v1/projects/{p}/activate"), None, b"").await;
+    api(
+        addr,
+        "POST",
+        &format!("/api/v1/projects/{p}/activate"),
+        None,
+        b"",
+    )
+    .await;
     (serve, addr, p)
 }
 
 async fn http_ok(addr: SocketAddr) -> Option<()> {
     tokio::net::TcpStream::connect(addr).await.ok()?;
-    (http::request(addr, "GET", "/healthz", None, None, b"").await.status == 200).then_some(())
+    (http::request(addr, "GET", "/healthz", None, None, b"")
+        .await
+        .status
+        == 200)
+        .then_some(())
 }
 
 /// API answers seen by the readers: (latency µs, status).
 type Seen = Arc<Mutex<Vec<(u64, u16)>>>;
 
-fn readers(addr: SocketAddr, project: i64, n: usize, stop: Arc<AtomicBool>, seen: Seen) -> std::thread::JoinHandle<()> {
+fn readers(
+    addr: SocketAddr,
+    project: i64,
+    n: usize,
+    stop: Arc<AtomicBool>,
+    seen: Seen,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -157,7 +187,8 @@ fn readers(addr: SocketAddr, project: i64, n: usize, stop: Arc<AtomicBool>, seen
                     let mut k = i;
                     while !stop.load(Ordering::Relaxed) {
                         let t = Instant::now();
-                        let a = http::request(addr, "GET", &paths[k % 3], Some(TOKEN), None, b"").await;
+                        let a =
+                            http::request(addr, "GET", &paths[k % 3], Some(TOKEN), None, b"").await;
                         let us = t.elapsed().as_micros() as u64;
                         if let Ok(mut s) = seen.lock() {
                             s.push((us, a.status));
@@ -195,7 +226,8 @@ async fn measure(dir: &Path, with_readers: usize, window: Duration) -> (Figures,
     let (serve, addr, p) = campaign(dir, 30_000).await;
     let stop = Arc::new(AtomicBool::new(false));
     let seen: Seen = Arc::default();
-    let reading = (with_readers > 0).then(|| readers(addr, p, with_readers, stop.clone(), seen.clone()));
+    let reading =
+        (with_readers > 0).then(|| readers(addr, p, with_readers, stop.clone(), seen.clone()));
     tokio::time::sleep(WARMUP).await;
     if let Ok(mut s) = seen.lock() {
         s.clear();

@@ -35,7 +35,12 @@ const AREAS: [&str; 11] = [
 ];
 
 /// One pass's store work; answers the contacts picked and how many were held.
-async fn pass(store: &SqliteStore, p: i64, schedule: &Schedule, now: chrono::DateTime<chrono::Utc>) -> (usize, u64) {
+async fn pass(
+    store: &SqliteStore,
+    p: i64,
+    schedule: &Schedule,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (usize, u64) {
     let t = now.timestamp();
     store.promote_due(p, t, 20_000).await.expect("promote");
     let mut held = 0;
@@ -44,7 +49,9 @@ async fn pass(store: &SqliteStore, p: i64, schedule: &Schedule, now: chrono::Dat
         if schedule.is_open_in(now, tz) {
             continue;
         }
-        let Some(opens) = schedule.next_open_in(now, tz) else { continue };
+        let Some(opens) = schedule.next_open_in(now, tz) else {
+            continue;
+        };
         loop {
             let n = store
                 .hold_gate(p, &gate, opens.timestamp(), "held", t, 10_000)
@@ -56,10 +63,18 @@ async fn pass(store: &SqliteStore, p: i64, schedule: &Schedule, now: chrono::Dat
             }
         }
     }
-    (store.next_callable(p, PICK).await.expect("pick").len(), held)
+    (
+        store.next_callable(p, PICK).await.expect("pick").len(),
+        held,
+    )
 }
 
-async fn time_passes(store: &SqliteStore, p: i64, schedule: &Schedule, now: chrono::DateTime<chrono::Utc>) -> (f64, f64, f64) {
+async fn time_passes(
+    store: &SqliteStore,
+    p: i64,
+    schedule: &Schedule,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (f64, f64, f64) {
     let mut times = Vec::with_capacity(PASSES);
     for _ in 0..PASSES {
         let t = Instant::now();

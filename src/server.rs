@@ -113,14 +113,8 @@ pub async fn run(
         recordings: cfg.calls.record.then(|| cfg.data.join("recordings")),
         ..Default::default()
     };
-    let mut dialer = Dialer::new(
-        Arc::new(dialer_store),
-        trunk,
-        call_cfg,
-        live,
-        Clock::System,
-    )
-    .with_uploaded_prompts(uploaded);
+    let mut dialer = Dialer::new(Arc::new(dialer_store), trunk, call_cfg, live, Clock::System)
+        .with_uploaded_prompts(uploaded);
     if let Some(r) = registry {
         dialer = dialer.with_registry(r);
     }

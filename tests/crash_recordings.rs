@@ -61,7 +61,10 @@ async fn wait_healthy(addr: SocketAddr) {
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(30) {
         if tokio::net::TcpStream::connect(addr).await.is_ok()
-            && request(addr, "GET", "/healthz", None, None, b"").await.status == 200
+            && request(addr, "GET", "/healthz", None, None, b"")
+                .await
+                .status
+                == 200
         {
             return;
         }
@@ -114,7 +117,14 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
         call(addr, "PUT", &format!("/api/v1/prompts/{name}"), None, &wav).await;
     }
     let scenario = std::fs::read(root().join("examples/survey/scenario.toml")).unwrap();
-    let sc = call(addr, "POST", "/api/v1/scenarios", Some("application/toml"), &scenario).await;
+    let sc = call(
+        addr,
+        "POST",
+        "/api/v1/scenarios",
+        Some("application/toml"),
+        &scenario,
+    )
+    .await;
     let quick = json!({"attempts": 2, "interval_s": 1});
     let p = call(
         addr,
@@ -146,7 +156,14 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
         csv.as_bytes(),
     )
     .await;
-    call(addr, "POST", &format!("/api/v1/projects/{p}/activate"), None, b"").await;
+    call(
+        addr,
+        "POST",
+        &format!("/api/v1/projects/{p}/activate"),
+        None,
+        b"",
+    )
+    .await;
 
     let mut seed = 0x5eed_u64;
     let mut kills: Vec<i64> = Vec::new();
@@ -161,10 +178,24 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
     }
     // The last run: calls start, then a pause lets them end normally, then a graceful stop.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    call(addr, "POST", &format!("/api/v1/projects/{p}/pause"), None, b"").await;
+    call(
+        addr,
+        "POST",
+        &format!("/api/v1/projects/{p}/pause"),
+        None,
+        b"",
+    )
+    .await;
     let t = Instant::now();
     loop {
-        let calls = call(addr, "GET", &format!("/api/v1/calls?project_id={p}&limit=100"), None, b"").await;
+        let calls = call(
+            addr,
+            "GET",
+            &format!("/api/v1/calls?project_id={p}&limit=100"),
+            None,
+            b"",
+        )
+        .await;
         let up = calls["items"]
             .as_array()
             .map_or(0, |a| a.iter().filter(|c| c["state"] == "dialing").count());
@@ -206,14 +237,18 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
         if state != "done" {
             problems.push(format!("call {id} left {state}"));
         }
-        let cut = reason.as_deref().is_some_and(|w| w.starts_with("interrupted"));
+        let cut = reason
+            .as_deref()
+            .is_some_and(|w| w.starts_with("interrupted"));
         completed += usize::from(!cut && answered.is_some());
         interrupted += usize::from(cut);
         let cut_answered = reason.as_deref() == Some("interrupted by a stop after the answer");
         interrupted_answered += usize::from(cut_answered);
         let Some(path) = recording else {
             if cut_answered {
-                problems.push(format!("call {id}: answered, cut, and its recording is not named"));
+                problems.push(format!(
+                    "call {id}: answered, cut, and its recording is not named"
+                ));
             }
             continue;
         };
@@ -230,12 +265,16 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
         // The data on disk must agree with the header, too.
         let on_disk = (std::fs::metadata(&path).unwrap().len() as i64 - 44) / 4;
         if on_disk != samples {
-            problems.push(format!("call {id}: header {samples} samples, file {on_disk}"));
+            problems.push(format!(
+                "call {id}: header {samples} samples, file {on_disk}"
+            ));
         }
         let dur_ms = samples * 1000 / 8000;
         let want = if cut_answered {
             let Some(a) = answered else {
-                problems.push(format!("call {id}: cut after the answer without an answer time"));
+                problems.push(format!(
+                    "call {id}: cut after the answer without an answer time"
+                ));
                 continue;
             };
             let kill = kills.iter().copied().find(|&k| k > a).unwrap_or(a);
@@ -260,7 +299,10 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
     let on_disk: Vec<PathBuf> = std::fs::read_dir(data.join("recordings"))
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
-    let unnamed: Vec<&PathBuf> = on_disk.iter().filter(|p| !named_files.contains(*p)).collect();
+    let unnamed: Vec<&PathBuf> = on_disk
+        .iter()
+        .filter(|p| !named_files.contains(*p))
+        .collect();
     println!(
         "kill test: {KILLS} kills, {} calls, {completed} answered and completed, {interrupted} interrupted ({interrupted_answered} after the answer), \
          recordings valid {valid}/{named} (worst length error {worst_ms} ms), {} files on disk, {} unnamed",
@@ -268,8 +310,14 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
         on_disk.len(),
         unnamed.len()
     );
-    assert!(interrupted_answered > 0, "the kills cut no answered call: the test shows nothing");
-    assert!(completed > 0, "no call ended normally: the test shows nothing of them");
+    assert!(
+        interrupted_answered > 0,
+        "the kills cut no answered call: the test shows nothing"
+    );
+    assert!(
+        completed > 0,
+        "no call ended normally: the test shows nothing of them"
+    );
     assert!(unnamed.is_empty(), "recordings no call names: {unnamed:?}");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

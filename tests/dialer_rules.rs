@@ -66,7 +66,8 @@ async fn outside_the_schedule_nothing_dials_and_pausing_stops_new_calls_at_once(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_callees_own_zone_holds_a_number_and_the_stop_list_closes_a_contact_with_the_reasons_logged() {
+async fn the_callees_own_zone_holds_a_number_and_the_stop_list_closes_a_contact_with_the_reasons_logged(
+) {
     let dir = tempfile::tempdir().unwrap();
     // 20:30 in Moscow is 03:30 in Vladivostok.
     let mut s = setup(dir.path(), 100, msk(2026, 12, 1, 20, 30)).await;
@@ -90,7 +91,11 @@ async fn the_callees_own_zone_holds_a_number_and_the_stop_list_closes_a_contact_
             .filter(|d| d.decision == "hold" && d.number.as_deref() == Some(n))
             .count()
     };
-    assert_eq!((holds("+74232340000"), holds("+74951230000")), (1, 1), "{log:?}");
+    assert_eq!(
+        (holds("+74232340000"), holds("+74951230000")),
+        (1, 1),
+        "{log:?}"
+    );
     let reason = |n: &str, d: &str| {
         log.iter()
             .find(|x| x.number.as_deref() == Some(n) && x.decision == d)
@@ -107,7 +112,10 @@ async fn the_callees_own_zone_holds_a_number_and_the_stop_list_closes_a_contact_
         "not reached: +74951230010 is on the stop list and no number is left"
     );
     let st = s.store.stats(p).await.unwrap();
-    assert_eq!(st.contacts["not_reached"], 1, "the stop-listed contact is closed: {st:?}");
+    assert_eq!(
+        st.contacts["not_reached"], 1,
+        "the stop-listed contact is closed: {st:?}"
+    );
     assert!(reason("+74951230000", "result").starts_with("no_answer"));
     // 02:00 next day in Moscow is 09:00 in Vladivostok: the project is closed then; at
     // 09:00 Moscow (16:00 there) both windows are open and the Vladivostok number dials.
@@ -223,9 +231,11 @@ async fn a_mobile_number_takes_its_zone_from_the_loaded_numbering_registry() {
     assert_eq!((r.started, r.skipped), (1, 1), "{r:?}");
     let log = s.store.decisions(p, None, 100).await.unwrap();
     assert!(
-        log.iter().any(|d| d.number.as_deref() == Some("+79240000010")
-            && d.decision == "hold"
-            && d.reason.starts_with("held until 02.12 09:00 Asia/Vladivostok")),
+        log.iter()
+            .any(|d| d.number.as_deref() == Some("+79240000010")
+                && d.decision == "hold"
+                && d.reason
+                    .starts_with("held until 02.12 09:00 Asia/Vladivostok")),
         "{log:?}"
     );
 }

@@ -32,7 +32,12 @@ async fn count(s: &Setup, sql: &str, p: i64) -> i64 {
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", path.display()))
         .await
         .unwrap();
-    let n = sqlx::query(sql).bind(p).fetch_one(&pool).await.unwrap().get(0);
+    let n = sqlx::query(sql)
+        .bind(p)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
     pool.close().await;
     n
 }
@@ -48,7 +53,10 @@ async fn far_zones_at_the_head_are_held_and_the_callable_contacts_dial_at_once()
     let r = s.dialer.pass().await.unwrap();
     assert_eq!((r.started, r.held), (5, 25_000), "{r:?}");
     let numbers = dialed(&s, p).await;
-    assert!(numbers.iter().all(|n| n.starts_with("+7495")), "{numbers:?}");
+    assert!(
+        numbers.iter().all(|n| n.starts_with("+7495")),
+        "{numbers:?}"
+    );
     s.dialer.drain().await;
     // Later passes this evening: nothing to dial, nothing more written to the log.
     for _ in 0..3 {
@@ -270,13 +278,15 @@ async fn a_finished_project_frees_its_slot_and_new_contacts_let_it_run_again() {
         let csv = format!("Имя;Телефон\nА;+79996{i:05}0\n");
         ids.push(project_with(&s, one_call(&format!("P{i}")), &csv).await);
     }
-    let sixth = s.store.create_project(&{
-        let mut np = one_call("P5");
-        np.scenario_id = s.scenario;
-        np
-    })
-    .await
-    .unwrap();
+    let sixth = s
+        .store
+        .create_project(&{
+            let mut np = one_call("P5");
+            np.scenario_id = s.scenario;
+            np
+        })
+        .await
+        .unwrap();
     import(&s, sixth, "Имя;Телефон\nБ;+79997000000\n").await;
     assert!(matches!(
         s.store.activate(sixth).await,
@@ -330,8 +340,14 @@ async fn an_answered_call_with_no_audio_is_a_system_failure_retried_and_counted(
     assert_eq!(c.end_reason.as_deref(), Some("no audio from the callee"));
     assert!(c.answered_at.is_some());
     let talk = c.talk_ms.unwrap();
-    assert!((5_000..6_500).contains(&talk), "cut 5 s after the answer: {talk} ms");
+    assert!(
+        (5_000..6_500).contains(&talk),
+        "cut 5 s after the answer: {talk} ms"
+    );
     let st = s.store.stats(p).await.unwrap();
-    assert_eq!(st.contacts["retry"], 1, "not reached: retried by the system rule");
+    assert_eq!(
+        st.contacts["retry"], 1,
+        "not reached: retried by the system rule"
+    );
     assert_eq!(s.store.call_totals().await.unwrap().without_audio, 1);
 }

@@ -494,7 +494,10 @@ async fn a_campaign_runs_through_the_api_from_import_to_exports() {
     // Every contact is closed and no call is up: the project finishes and frees its slot.
     let t = Instant::now();
     while s.get(&format!("/api/v1/projects/{p}")).await.json()["status"] != "finished" {
-        assert!(t.elapsed() < Duration::from_secs(10), "the project never finished");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the project never finished"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -508,7 +511,10 @@ async fn a_campaign_runs_through_the_api_from_import_to_exports() {
         m.contains("autoinformer_projects{status=\"finished\"} 1"),
         "{m}"
     );
-    assert!(m.contains("autoinformer_calls_without_audio_total 0"), "{m}");
+    assert!(
+        m.contains("autoinformer_calls_without_audio_total 0"),
+        "{m}"
+    );
 
     // Stop list: a listed number is never dialed.
     let r = s
@@ -901,7 +907,10 @@ async fn requests_over_the_concurrency_limit_get_503_with_retry_after_then_are_s
     .await;
     let sc = store_survey(&s).await;
     let p = s
-        .post_json("/api/v1/projects", json!({"name": "Лимит", "scenario_id": sc}))
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "Лимит", "scenario_id": sc}),
+        )
         .await
         .json()["id"]
         .as_i64()
@@ -919,9 +928,17 @@ async fn requests_over_the_concurrency_limit_get_503_with_retry_after_then_are_s
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(error_code(&r), "busy");
     assert_eq!(r.header("retry-after"), Some("1"));
-    assert!(t.elapsed() < Duration::from_secs(2), "refused after the queue wait, not hung");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "refused after the queue wait, not hung"
+    );
     // /healthz is never limited.
-    assert_eq!(request(s.addr, "GET", "/healthz", None, None, b"").await.status, 200);
+    assert_eq!(
+        request(s.addr, "GET", "/healthz", None, None, b"")
+            .await
+            .status,
+        200
+    );
     drop(slow);
     let t = Instant::now();
     loop {
@@ -929,7 +946,10 @@ async fn requests_over_the_concurrency_limit_get_503_with_retry_after_then_are_s
         if r.status == 200 {
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(5), "the slot never came back");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the slot never came back"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     s.stop().await;

@@ -552,7 +552,11 @@ async fn contacts_stored_by_an_older_version_get_their_plan_when_the_store_opens
         .iter()
         .map(|c| c.numbers[0].0.clone())
         .collect();
-    assert_eq!(ready, ["+79160000002", "+79160000001"], "by priority, C waits");
+    assert_eq!(
+        ready,
+        ["+79160000002", "+79160000001"],
+        "by priority, C waits"
+    );
     assert_eq!(s.promote_due(p, now + 601, 100).await.unwrap(), 1);
     assert_eq!(s.next_callable(p, 10).await.unwrap().len(), 3);
 }

@@ -59,9 +59,12 @@ fn writer() -> &'static Sender<Cmd> {
                 while let Ok(cmd) = rx.recv() {
                     match cmd {
                         Cmd::Open { id, path } => {
-                            open.insert(id, create(&path).map(|f| (f, 0)).map_err(|e| {
-                                format!("{}: {e}", path.display())
-                            }));
+                            open.insert(
+                                id,
+                                create(&path)
+                                    .map(|f| (f, 0))
+                                    .map_err(|e| format!("{}: {e}", path.display())),
+                            );
                         }
                         Cmd::Append { id, bytes } => {
                             if let Some(Ok((file, len))) = open.get_mut(&id) {
@@ -249,7 +252,10 @@ mod tests {
         assert_eq!(r.finish().await.unwrap(), path);
         let reader = hound::WavReader::open(&path).unwrap();
         assert_eq!(reader.spec().channels, 2);
-        assert_eq!(reader.duration(), (3 * FLUSH_EVERY_FRAMES + 1) * FRAME_SAMPLES as u32);
+        assert_eq!(
+            reader.duration(),
+            (3 * FLUSH_EVERY_FRAMES + 1) * FRAME_SAMPLES as u32
+        );
         let s: Vec<i16> = reader.into_samples().map(|s| s.unwrap()).collect();
         assert_eq!((s[2 * 160 * 7], s[2 * 160 * 7 + 1]), (7, -7));
     }

@@ -441,7 +441,11 @@ mod tests {
                 reason: StopReason::StopListed
             })
         );
-        assert_eq!(c.next(&rules).map(|n| n.number), Some(1), "the second number goes on");
+        assert_eq!(
+            c.next(&rules).map(|n| n.number),
+            Some(1),
+            "the second number goes on"
+        );
         assert_eq!(c.block(0), None, "already stopped");
         assert_eq!(
             c.block(1),

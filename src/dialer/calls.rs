@@ -87,7 +87,10 @@ impl Drop for LineGuard {
 /// Answered calls per project that had no audio at all, over the last `MEDIA_WINDOW`: when
 /// most of them do, the trunk's media path is misconfigured and the log says so.
 #[derive(Default)]
-pub struct MediaWatch(Mutex<HashMap<i64, (VecDeque<bool>, Option<std::time::Instant>)>>);
+pub struct MediaWatch(Mutex<HashMap<i64, MediaWindow>>);
+
+/// One project's last answered calls (true: no audio) and when it was last warned about.
+type MediaWindow = (VecDeque<bool>, Option<std::time::Instant>);
 
 /// Answered calls looked at per project.
 const MEDIA_WINDOW: usize = 20;
@@ -165,7 +168,8 @@ pub async fn run(
     drop(line);
     let _ = answer_writer.await;
     if r.answered {
-        ctx.media.note(&p, r.reason.as_deref() == Some(NO_MEDIA_REASON));
+        ctx.media
+            .note(&p, r.reason.as_deref() == Some(NO_MEDIA_REASON));
     }
     if let Err(e) = finish(&ctx, &p, contact, call_id, &number, dialed_at_ms, &r).await {
         tracing::error!(call = call_id, error = %e, "cannot write the call's result");
@@ -224,7 +228,11 @@ fn outcome_words(p: &ProjectRow, o: &Outcome) -> String {
             let at = chrono::DateTime::from_timestamp(*not_before, 0)
                 .unwrap_or_default()
                 .with_timezone(&tz);
-            format!("retry not before {} {}", at.format("%d.%m %H:%M"), tz.name())
+            format!(
+                "retry not before {} {}",
+                at.format("%d.%m %H:%M"),
+                tz.name()
+            )
         }
         Outcome::NumberDone { reason } => format!("number done: {reason}"),
         Outcome::NotReached { reason } => format!("not reached: {reason}"),
@@ -307,7 +315,11 @@ async fn finish(
 
 /// Where a call's recording is, if anywhere: the path the database names, else the one the
 /// call would have used under the recordings folder.
-fn recording_of(ctx: &CallContext, call_id: i64, named: Option<&str>) -> Option<std::path::PathBuf> {
+fn recording_of(
+    ctx: &CallContext,
+    call_id: i64,
+    named: Option<&str>,
+) -> Option<std::path::PathBuf> {
     named
         .map(std::path::PathBuf::from)
         .or_else(|| {
@@ -382,10 +394,7 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
             "closing a call interrupted by a stop"
         );
         let mut log = vec![
-            (
-                "close".to_string(),
-                format!("{end_reason}: system"),
-            ),
+            ("close".to_string(), format!("{end_reason}: system")),
             (
                 "result".to_string(),
                 format!("system: {}", outcome_words(p, &outcome)),

@@ -80,7 +80,10 @@ pub fn plan(
         let Some(facts) = numbers.get(n.number) else {
             // The state names a number the contact does not have: nothing to dial.
             attempts.status = ContactStatus::NotReached;
-            notes.push(("close", "not reached: the contact has no such number".into()));
+            notes.push((
+                "close",
+                "not reached: the contact has no such number".into(),
+            ));
             break None;
         };
         if facts.stop_listed {
@@ -88,9 +91,18 @@ pub fn plan(
             notes.push(match outcome {
                 Some(Outcome::NotReached { .. }) => (
                     "close",
-                    format!("not reached: {} is on the stop list and no number is left", facts.e164),
+                    format!(
+                        "not reached: {} is on the stop list and no number is left",
+                        facts.e164
+                    ),
                 ),
-                _ => ("skip", format!("{} is on the stop list: its other numbers go on", facts.e164)),
+                _ => (
+                    "skip",
+                    format!(
+                        "{} is on the stop list: its other numbers go on",
+                        facts.e164
+                    ),
+                ),
             });
             continue;
         }
@@ -196,11 +208,14 @@ mod tests {
         let mut cands = Vec::new();
         let mut seed = 7u64;
         for i in 0..300 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             cands.push(Candidate {
                 contact: i,
                 status: statuses[(seed >> 60) as usize % 2],
-                priority: ((seed >> 20) % 7) as i32 - 3 + if i % 50 == 0 { i32::MIN / 2 } else { 0 },
+                priority: ((seed >> 20) % 7) as i32 - 3
+                    + if i % 50 == 0 { i32::MIN / 2 } else { 0 },
                 seq: ((seed >> 33) % 1000) as i64 * 1000 + i,
                 attempts: ((seed >> 45) % 4) as u32,
             });
@@ -254,7 +269,16 @@ mod tests {
         }];
         let mut a = ContactAttempts::new(1);
         // 15:00 Moscow is 22:00 in Vladivostok: held until 09:00 there (02:00 Moscow).
-        let p = plan(&mut a, &numbers, project, OrderFacts { seq: 1, priority: 0 }, msk(15, 0));
+        let p = plan(
+            &mut a,
+            &numbers,
+            project,
+            OrderFacts {
+                seq: 1,
+                priority: 0,
+            },
+            msk(15, 0),
+        );
         let next = p.next.unwrap();
         assert_eq!(next.not_before, msk(2, 0) + 24 * 3600);
         assert_eq!(next.gate, "Asia/Vladivostok");
@@ -268,7 +292,16 @@ mod tests {
         );
         // 10:00 Moscow is 17:00 there: callable at once, no note.
         let mut a = ContactAttempts::new(1);
-        let p = plan(&mut a, &numbers, project, OrderFacts { seq: 1, priority: 0 }, msk(10, 0));
+        let p = plan(
+            &mut a,
+            &numbers,
+            project,
+            OrderFacts {
+                seq: 1,
+                priority: 0,
+            },
+            msk(10, 0),
+        );
         assert_eq!(p.next.unwrap().not_before, 0);
         assert!(p.notes.is_empty());
     }
@@ -291,7 +324,10 @@ mod tests {
             &mut a,
             &[n("+79160000001", true), n("+79160000002", false)],
             project,
-            OrderFacts { seq: 1, priority: 0 },
+            OrderFacts {
+                seq: 1,
+                priority: 0,
+            },
             0,
         );
         assert_eq!(p.status, ContactStatus::NotCalled);
@@ -302,11 +338,21 @@ mod tests {
             &mut a,
             &[n("+79160000001", true), n("+79160000002", true)],
             project,
-            OrderFacts { seq: 1, priority: 0 },
+            OrderFacts {
+                seq: 1,
+                priority: 0,
+            },
             0,
         );
-        assert_eq!((p.status, p.next.is_none()), (ContactStatus::NotReached, true));
-        assert!(p.notes.last().unwrap().1.contains("stop list"), "{:?}", p.notes);
+        assert_eq!(
+            (p.status, p.next.is_none()),
+            (ContactStatus::NotReached, true)
+        );
+        assert!(
+            p.notes.last().unwrap().1.contains("stop list"),
+            "{:?}",
+            p.notes
+        );
     }
 
     #[test]
@@ -327,7 +373,10 @@ mod tests {
                 stop_listed: false,
             }],
             project,
-            OrderFacts { seq: 1, priority: 0 },
+            OrderFacts {
+                seq: 1,
+                priority: 0,
+            },
             msk(9, 30),
         );
         assert_eq!(p.status, ContactStatus::NotReached);

@@ -162,12 +162,21 @@ impl Dialer {
                 if self.bad_schedules.insert(p.id) {
                     tracing::error!(project = %p.name, schedule = ?p.schedule, "the project's schedule does not parse; not dialing it");
                     self.store
-                        .log_decision(t, p.id, None, None, "skip", "the project's schedule does not parse: not dialing it")
+                        .log_decision(
+                            t,
+                            p.id,
+                            None,
+                            None,
+                            "skip",
+                            "the project's schedule does not parse: not dialing it",
+                        )
                         .await?;
                 }
                 continue;
             };
-            if up.get(&p.id).copied().unwrap_or(0) == 0 && self.store.finish_if_done(p.id, t).await? {
+            if up.get(&p.id).copied().unwrap_or(0) == 0
+                && self.store.finish_if_done(p.id, t).await?
+            {
                 tracing::info!(project = %p.name, "nothing left to call: the project is finished");
                 report.finished += 1;
                 continue;
@@ -197,7 +206,8 @@ impl Dialer {
             });
             picks.insert(p.id, ready);
         }
-        let shares: HashMap<i64, u32> = decide::allocate(&demands, trunk_free).into_iter().collect();
+        let shares: HashMap<i64, u32> =
+            decide::allocate(&demands, trunk_free).into_iter().collect();
         for (p, schedule) in &open {
             let (Some(&share), Some(mut ready)) = (shares.get(&p.id), picks.remove(&p.id)) else {
                 continue;
@@ -271,7 +281,14 @@ impl Dialer {
             loop {
                 let n = self
                     .store
-                    .hold_gate(p.id, &gate, opens.timestamp(), &reason, now.timestamp(), HOLD_BATCH)
+                    .hold_gate(
+                        p.id,
+                        &gate,
+                        opens.timestamp(),
+                        &reason,
+                        now.timestamp(),
+                        HOLD_BATCH,
+                    )
                     .await?;
                 this_gate += n;
                 if n < u64::from(HOLD_BATCH) || this_gate >= HOLD_PER_PASS {

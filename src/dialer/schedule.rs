@@ -173,10 +173,10 @@ impl Schedule {
                         continue;
                     };
                     // A start inside a daylight-saving gap opens when the gap ends.
-                    let local = tz
-                        .from_local_datetime(&naive)
-                        .earliest()
-                        .or_else(|| tz.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest());
+                    let local = tz.from_local_datetime(&naive).earliest().or_else(|| {
+                        tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+                            .earliest()
+                    });
                     if let Some(t) = local.map(|l| l.with_timezone(&Utc)) {
                         if t > from {
                             candidates.push(t);
@@ -235,7 +235,10 @@ mod tests {
     }
 
     /// The reference the fast search is held to: every minute from `from` on.
-    fn minute_scan(from: DateTime<Utc>, open: impl Fn(DateTime<Utc>) -> bool) -> Option<DateTime<Utc>> {
+    fn minute_scan(
+        from: DateTime<Utc>,
+        open: impl Fn(DateTime<Utc>) -> bool,
+    ) -> Option<DateTime<Utc>> {
         if open(from) {
             return Some(from);
         }
@@ -250,7 +253,11 @@ mod tests {
         let vlk: Tz = "Asia/Vladivostok".parse().unwrap();
         let kgd: Tz = "Europe/Kaliningrad".parse().unwrap();
         let schedules = [
-            Schedule::new("Europe/Moscow", &["mon-fri 09:00-21:00", "sat,sun 10:00-20:00"]).unwrap(),
+            Schedule::new(
+                "Europe/Moscow",
+                &["mon-fri 09:00-21:00", "sat,sun 10:00-20:00"],
+            )
+            .unwrap(),
             Schedule::new("Europe/Moscow", &["fri 22:00-02:00"]).unwrap(),
             Schedule::new("Asia/Yekaterinburg", &["daily 00:00-24:00"]).unwrap(),
             Schedule::new("Europe/Moscow", &["mon 09:00-10:00"]).unwrap(),

@@ -14,13 +14,13 @@ pub mod reports;
 pub mod spreadsheet;
 pub mod sqlite;
 
+use crate::dialer::attempts::ContactAttempts;
 use crate::dialer::attempts::RetryRule;
 use crate::dialer::decide::OrderBy;
+use crate::dialer::plan::Plan;
 use crate::telephony::trunk::BoxFuture;
 use import::{ImportLimits, ImportReport};
 use serde::{Deserialize, Serialize};
-use crate::dialer::attempts::ContactAttempts;
-use crate::dialer::plan::Plan;
 use std::collections::{BTreeMap, HashSet};
 
 /// Why a store operation failed; each maps to one HTTP status in the API.
@@ -121,8 +121,12 @@ pub trait Store: Send + Sync {
     /// Every project (recovery needs the rules of paused ones too).
     fn all_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>>;
     /// Makes up to `max` waiting contacts whose time has come ready.
-    fn promote_due(&self, project_id: i64, now: i64, max: u32)
-        -> BoxFuture<'_, Result<u64, StoreError>>;
+    fn promote_due(
+        &self,
+        project_id: i64,
+        now: i64,
+        max: u32,
+    ) -> BoxFuture<'_, Result<u64, StoreError>>;
     /// The gates (callee zones, `""` unknown) present among a project's ready contacts.
     fn ready_gates(&self, project_id: i64) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
     /// Holds up to `max` ready contacts of a gate until `until`, logging `reason` for each.
@@ -173,8 +177,11 @@ pub trait Store: Send + Sync {
         at: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Records a callee zone learnt for a number (numbering-plan registry).
-    fn set_number_zone<'a>(&'a self, e164: &'a str, zone: &'a str)
-        -> BoxFuture<'a, Result<(), StoreError>>;
+    fn set_number_zone<'a>(
+        &'a self,
+        e164: &'a str,
+        zone: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Marks a project finished when nothing is left to call and no call is up.
     fn finish_if_done(&self, project_id: i64, at: i64) -> BoxFuture<'_, Result<bool, StoreError>>;
     /// Calls left in progress by a stop.
@@ -274,7 +281,9 @@ impl Store for sqlite::SqliteStore {
         calls: &'a [StartCall<'a>],
         now_ms: i64,
     ) -> BoxFuture<'a, Result<Vec<Option<i64>>, StoreError>> {
-        Box::pin(sqlite::SqliteStore::start_calls(self, project_id, calls, now_ms))
+        Box::pin(sqlite::SqliteStore::start_calls(
+            self, project_id, calls, now_ms,
+        ))
     }
     fn call_answered<'a>(
         &'a self,

@@ -140,7 +140,10 @@ impl SqliteStore {
 
     /// Imports look callee zones up in `registry` for numbers the built-in table does not
     /// place.
-    pub fn with_registry(mut self, registry: std::sync::Arc<crate::store::registry::Registry>) -> Self {
+    pub fn with_registry(
+        mut self,
+        registry: std::sync::Arc<crate::store::registry::Registry>,
+    ) -> Self {
         self.registry = Some(registry);
         self
     }

@@ -114,7 +114,6 @@ pub fn msk(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono:
         .with_timezone(&chrono::Utc)
 }
 
-
 /// A project made from `np` (its scenario set to the rig's), with `csv` imported, activated.
 pub async fn project_with(s: &Setup, mut np: NewProject, csv: &str) -> i64 {
     np.scenario_id = s.scenario;

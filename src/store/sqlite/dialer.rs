@@ -142,7 +142,12 @@ pub(crate) fn status_text(s: ContactStatus) -> &'static str {
 impl SqliteStore {
     /// Makes the waiting contacts of a project whose time has come (`next_at <= now`) ready,
     /// at most `max` of them, those waiting longest first. Answers how many.
-    pub async fn promote_due(&self, project_id: i64, now: i64, max: u32) -> Result<u64, StoreError> {
+    pub async fn promote_due(
+        &self,
+        project_id: i64,
+        now: i64,
+        max: u32,
+    ) -> Result<u64, StoreError> {
         let r = sqlx::query(
             "UPDATE contacts SET ready = 1 WHERE id IN ( \
                  SELECT id FROM contacts INDEXED BY contacts_waiting \
@@ -314,16 +319,20 @@ impl SqliteStore {
             number,
             reason: "started by hand".into(),
         };
-        self.start_calls(project_id, std::slice::from_ref(&call), now.saturating_mul(1000))
-            .await?
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| {
-                StoreError::Conflict(format!(
-                    "contact {contact_id} is not ready (in a call, waiting or closed)"
-                ))
-            })
+        self.start_calls(
+            project_id,
+            std::slice::from_ref(&call),
+            now.saturating_mul(1000),
+        )
+        .await?
+        .first()
+        .copied()
+        .flatten()
+        .ok_or_else(|| {
+            StoreError::Conflict(format!(
+                "contact {contact_id} is not ready (in a call, waiting or closed)"
+            ))
+        })
     }
 
     /// Records that a call was answered, at once: the time, SIP 200, and where its recording
@@ -431,11 +440,13 @@ impl SqliteStore {
 
     /// Records a callee zone learnt for a number (from the numbering-plan registry).
     pub async fn set_number_zone(&self, e164: &str, zone: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE contact_numbers SET time_zone = ? WHERE e164 = ? AND time_zone IS NULL")
-            .bind(zone)
-            .bind(e164)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE contact_numbers SET time_zone = ? WHERE e164 = ? AND time_zone IS NULL",
+        )
+        .bind(zone)
+        .bind(e164)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -462,11 +473,12 @@ impl SqliteStore {
 
     /// The attempt state and numbers of one contact.
     pub async fn contact(&self, id: i64) -> Result<DueContact, StoreError> {
-        let r = sqlx::query("SELECT id, seq, priority, attempts, next_idx FROM contacts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound(format!("contact {id}")))?;
+        let r =
+            sqlx::query("SELECT id, seq, priority, attempts, next_idx FROM contacts WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound(format!("contact {id}")))?;
         let numbers: Vec<(String, Option<String>)> = sqlx::query(
             "SELECT e164, time_zone FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
         )
@@ -513,7 +525,10 @@ impl SqliteStore {
 
     /// Whether a number is on the global stop list.
     pub async fn stop_listed(&self, e164: &str) -> Result<bool, StoreError> {
-        Ok(self.stop_listed_among(&[e164.to_string()]).await?.contains(e164))
+        Ok(self
+            .stop_listed_among(&[e164.to_string()])
+            .await?
+            .contains(e164))
     }
 
     /// Which of `numbers` are on the stop list.
@@ -524,15 +539,17 @@ impl SqliteStore {
         if numbers.is_empty() {
             return Ok(Default::default());
         }
-        Ok(sqlx::query(
-            "SELECT e164 FROM stop_list WHERE e164 IN (SELECT value FROM json_each(?))",
+        Ok(
+            sqlx::query(
+                "SELECT e164 FROM stop_list WHERE e164 IN (SELECT value FROM json_each(?))",
+            )
+            .bind(json(numbers))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
         )
-        .bind(json(numbers))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
     }
 
     /// Calls of a contact, oldest first: (number, result).
@@ -590,4 +607,3 @@ pub(crate) async fn write_plan(
     .await?;
     Ok(())
 }
-

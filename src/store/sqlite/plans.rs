@@ -143,7 +143,10 @@ impl SqliteStore {
             if rows.is_empty() {
                 break;
             }
-            tracing::info!(contacts = rows.len(), "planning contacts stored by an older version");
+            tracing::info!(
+                contacts = rows.len(),
+                "planning contacts stored by an older version"
+            );
             let mut tx = self.pool.begin().await?;
             for r in &rows {
                 let (id, project_id): (i64, i64) = (r.get(0), r.get(1));
@@ -203,7 +206,11 @@ impl SqliteStore {
             .execute(&self.pool)
             .await?;
             if r.rows_affected() > 0 {
-                tracing::info!(project = p, contacts = r.rows_affected(), "released the rest of a finished import");
+                tracing::info!(
+                    project = p,
+                    contacts = r.rows_affected(),
+                    "released the rest of a finished import"
+                );
             }
         }
         Ok(())
