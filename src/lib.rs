@@ -21,7 +21,15 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "campaigns")]
 pub mod dialer;
+#[cfg(feature = "campaigns")]
+pub mod export;
+#[cfg(feature = "campaigns")]
+pub mod import;
 pub mod media;
+#[cfg(feature = "campaigns")]
+pub mod phone;
+#[cfg(feature = "campaigns")]
+pub mod rules;
 pub mod scenario;
 #[cfg(feature = "campaigns")]
 pub mod server;

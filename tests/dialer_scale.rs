@@ -6,7 +6,9 @@
 #[path = "common/dialer.rs"]
 mod rig;
 
-use autoinformer::dialer::decide::OrderBy;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
+use autoinformer::rules::decide::OrderBy;
 use autoinformer::store::NewProject;
 use autoinformer::store::StoreError;
 use rig::*;

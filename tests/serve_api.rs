@@ -7,6 +7,8 @@
 #[path = "common/http.rs"]
 mod http;
 
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use autoinformer::config::{Config, Secret};
 use http::{request, Answer};
 use serde_json::{json, Value};

@@ -12,12 +12,12 @@
 //! recovery of calls a crash interrupted) is in `calls`. The dialer's clock is injected; calls
 //! themselves run in real time.
 use super::calls::{self, CallContext, Lines};
-use super::decide::{self, Demand};
-use super::plan::{held_until, plan, NumberFacts, OrderFacts, ProjectFacts};
+use crate::rules::decide::{self, Demand};
+use crate::rules::plan::{held_until, plan, NumberFacts, OrderFacts, ProjectFacts};
 use crate::call::live::LiveSettings;
 use crate::call::CallConfig;
 use crate::scenario::{load_str, Format, LoadOptions, Scenario};
-use crate::store::{DueContact, ProjectRow, StartCall, Store, StoreError};
+use crate::store::{DueContact, ProjectRow, StartCall, DialerStore, StoreError};
 use crate::telephony::trunk::Trunk;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -81,7 +81,7 @@ pub struct PassReport {
 
 /// The dialer.
 pub struct Dialer {
-    store: Arc<dyn Store>,
+    store: Arc<dyn DialerStore>,
     trunk: Arc<dyn Trunk>,
     ctx: Arc<CallContext>,
     clock: Clock,
@@ -95,7 +95,7 @@ pub struct Dialer {
 
 impl Dialer {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn DialerStore>,
         trunk: Arc<dyn Trunk>,
         call_cfg: CallConfig,
         live: LiveSettings,
@@ -125,7 +125,7 @@ impl Dialer {
 
     /// Numbers whose zone the import did not know take it from the numbering-plan registry
     /// when they come to be dialed (contacts imported before the registry was loaded).
-    pub fn with_registry(mut self, registry: Arc<crate::store::registry::Registry>) -> Self {
+    pub fn with_registry(mut self, registry: Arc<crate::phone::registry::Registry>) -> Self {
         if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
             ctx.registry = Some(registry);
         }
@@ -260,7 +260,7 @@ impl Dialer {
     async fn hold_closed_gates(
         &self,
         p: &ProjectRow,
-        schedule: &super::schedule::Schedule,
+        schedule: &crate::rules::schedule::Schedule,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let mut held = 0;
@@ -306,7 +306,7 @@ impl Dialer {
     async fn check_at_dial(
         &self,
         p: &Arc<ProjectRow>,
-        schedule: &super::schedule::Schedule,
+        schedule: &crate::rules::schedule::Schedule,
         ready: Vec<DueContact>,
     ) -> Result<(Vec<DueContact>, u32), StoreError> {
         let now = self.clock.now();

@@ -11,72 +11,12 @@
 //! - `call_answered`: what an answered call knows at once (time, recording), so a crash keeps
 //!   it; `finish_call`: the result, the contact's new plan and the decisions, in one transaction.
 use super::{json, SqliteStore};
-use crate::dialer::attempts::{ContactAttempts, ContactStatus};
-use crate::dialer::plan::Plan;
+use crate::store::{DialerStore, DueContact, FinishedCall, InFlight, ProjectRow, StartCall};
+use async_trait::async_trait;
+use crate::rules::attempts::{ContactAttempts, ContactStatus};
+use crate::rules::plan::Plan;
 use crate::store::StoreError;
 use sqlx::Row;
-
-/// A contact that may be called, with its numbers and attempt state.
-#[derive(Debug, Clone)]
-pub struct DueContact {
-    pub id: i64,
-    pub seq: i64,
-    pub priority: i32,
-    pub attempts: ContactAttempts,
-    /// The number planned next.
-    pub next_idx: usize,
-    /// (E.164, callee zone) in the contact's order.
-    pub numbers: Vec<(String, Option<String>)>,
-}
-
-/// A call the process was in when it stopped, with what it knew.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InFlight {
-    pub call_id: i64,
-    pub project_id: i64,
-    pub contact_id: i64,
-    pub number: String,
-    pub dialed_at_ms: Option<i64>,
-    pub answered_at_ms: Option<i64>,
-    pub recording: Option<String>,
-}
-
-/// One call to start.
-#[derive(Debug, Clone)]
-pub struct StartCall<'a> {
-    pub contact_id: i64,
-    pub number: &'a str,
-    /// The dial decision's reason for the log.
-    pub reason: String,
-}
-
-/// What a finished call writes.
-#[derive(Debug, Clone)]
-pub struct FinishedCall<'a> {
-    pub call_id: i64,
-    pub project_id: i64,
-    pub contact_id: i64,
-    pub number: &'a str,
-    pub result: &'a str,
-    pub sip_status: Option<u16>,
-    pub dialed_at_ms: Option<i64>,
-    pub answered_at_ms: Option<i64>,
-    pub ended_at_ms: i64,
-    pub ring_ms: Option<i64>,
-    pub talk_ms: Option<i64>,
-    pub end_reason: Option<String>,
-    pub reaction: Option<String>,
-    pub transcript: Option<String>,
-    pub captured: String,
-    /// Verdict, reason, decided at (ms).
-    pub amd: Option<(String, String, i64)>,
-    pub recording: Option<String>,
-    pub cost: f64,
-    pub attempts: &'a ContactAttempts,
-    pub plan: &'a Plan,
-    /// Decision-log lines written with it: `(decision, reason)`.
-    pub log: Vec<(String, String)>,
-}
 
 /// A contact in flight is parked here so no pass can pick it again.
 pub(crate) const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
@@ -140,9 +80,141 @@ pub(crate) fn status_text(s: ContactStatus) -> &'static str {
 }
 
 impl SqliteStore {
-    /// Makes the waiting contacts of a project whose time has come (`next_at <= now`) ready,
-    /// at most `max` of them, those waiting longest first. Answers how many.
-    pub async fn promote_due(
+    /// Starts one call (see `start_calls`); `Conflict` when the contact is not ready.
+    pub async fn start_call(
+        &self,
+        project_id: i64,
+        contact_id: i64,
+        number: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let call = StartCall {
+            contact_id,
+            number,
+            reason: "started by hand".into(),
+        };
+        self.start_calls(
+            project_id,
+            std::slice::from_ref(&call),
+            now.saturating_mul(1000),
+        )
+        .await?
+        .first()
+        .copied()
+        .flatten()
+        .ok_or_else(|| {
+            StoreError::Conflict(format!(
+                "contact {contact_id} is not ready (in a call, waiting or closed)"
+            ))
+        })
+    }
+
+    /// Whether a number is on the global stop list.
+    pub async fn stop_listed(&self, e164: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .stop_listed_among(&[e164.to_string()])
+            .await?
+            .contains(e164))
+    }
+
+    /// Calls of a contact, oldest first: (number, result).
+    pub async fn calls_of(
+        &self,
+        contact_id: i64,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        Ok(
+            sqlx::query("SELECT number, result FROM calls WHERE contact_id = ? ORDER BY id")
+                .bind(contact_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        )
+    }
+}
+
+
+/// A contact's attempts column (NULL: never called, one fresh state per number).
+pub(crate) fn parse_attempts(
+    id: i64,
+    text: Option<&str>,
+    numbers: usize,
+) -> Result<ContactAttempts, StoreError> {
+    match text {
+        Some(j) => serde_json::from_str(j)
+            .map_err(|e| StoreError::Db(format!("contact {id} attempts: {e}"))),
+        None => Ok(ContactAttempts::new(numbers)),
+    }
+}
+
+/// Writes a contact's attempts and plan.
+pub(crate) async fn write_plan(
+    conn: &mut sqlx::SqliteConnection,
+    contact_id: i64,
+    attempts: &ContactAttempts,
+    plan: &Plan,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (status, next_idx, gate, pick_key, next_at, ready) = plan_columns(plan, now);
+    sqlx::query(
+        "UPDATE contacts SET status = ?, attempts = ?, next_idx = ?, gate = ?, pick_key = ?, \
+         next_at = ?, ready = ? WHERE id = ?",
+    )
+    .bind(status)
+    .bind(json(attempts))
+    .bind(next_idx)
+    .bind(gate)
+    .bind(pick_key)
+    .bind(next_at)
+    .bind(ready)
+    .bind(contact_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl DialerStore for SqliteStore {
+    async fn finish_if_done(&self, id: i64, at: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE projects SET status = 'finished', finished_at = ?2 WHERE id = ?1 \
+             AND status = 'active' \
+             AND NOT EXISTS (SELECT 1 FROM contacts WHERE project_id = ?1 \
+                             AND status IN ('not_called', 'retry')) \
+             AND NOT EXISTS (SELECT 1 FROM calls WHERE state = 'dialing' AND project_id = ?1) \
+             AND NOT EXISTS (SELECT 1 FROM imports WHERE state = 'running' AND project_id = ?1)",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let done = r.rows_affected() > 0;
+        if done {
+            sqlx::query(
+                "INSERT INTO decisions (at, project_id, decision, reason) \
+                 VALUES (?, ?, 'finished', 'every contact is closed and no call is up: the \
+                 project is finished and frees its active slot')",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn dialing_projects(&self) -> Result<Vec<ProjectRow>, StoreError> {
+        self.projects_where(true).await
+    }
+
+    async fn all_projects(&self) -> Result<Vec<ProjectRow>, StoreError> {
+        self.projects_where(false).await
+    }
+
+    async fn promote_due(
         &self,
         project_id: i64,
         now: i64,
@@ -162,8 +234,7 @@ impl SqliteStore {
         Ok(r.rows_affected())
     }
 
-    /// The gates (callee zones, `""` for unknown) present among a project's ready contacts.
-    pub async fn ready_gates(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
+    async fn ready_gates(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query(READY_GATES_SQL)
             .bind(project_id)
             .fetch_all(&self.pool)
@@ -173,9 +244,7 @@ impl SqliteStore {
             .collect())
     }
 
-    /// Holds up to `max` ready contacts of one gate until `until` (unix s), writing one
-    /// `hold` line with `reason` per contact, in one transaction. Answers how many.
-    pub async fn hold_gate(
+    async fn hold_gate(
         &self,
         project_id: i64,
         gate: &str,
@@ -223,8 +292,7 @@ impl SqliteStore {
         Ok(ids.len() as u64)
     }
 
-    /// The first `limit` ready contacts of a project in its order, with their numbers.
-    pub async fn next_callable(
+    async fn next_callable(
         &self,
         project_id: i64,
         limit: u32,
@@ -251,10 +319,7 @@ impl SqliteStore {
             .collect()
     }
 
-    /// Starts calls: parks each contact (so no pass picks it again) and records its call and
-    /// the dial decision, all in one transaction. A contact no longer ready (closed, stop
-    /// listed or held meanwhile) gets `None` and is not dialed.
-    pub async fn start_calls(
+    async fn start_calls(
         &self,
         project_id: i64,
         calls: &[StartCall<'_>],
@@ -306,38 +371,7 @@ impl SqliteStore {
         Ok(ids)
     }
 
-    /// Starts one call (see `start_calls`); `Conflict` when the contact is not ready.
-    pub async fn start_call(
-        &self,
-        project_id: i64,
-        contact_id: i64,
-        number: &str,
-        now: i64,
-    ) -> Result<i64, StoreError> {
-        let call = StartCall {
-            contact_id,
-            number,
-            reason: "started by hand".into(),
-        };
-        self.start_calls(
-            project_id,
-            std::slice::from_ref(&call),
-            now.saturating_mul(1000),
-        )
-        .await?
-        .first()
-        .copied()
-        .flatten()
-        .ok_or_else(|| {
-            StoreError::Conflict(format!(
-                "contact {contact_id} is not ready (in a call, waiting or closed)"
-            ))
-        })
-    }
-
-    /// Records that a call was answered, at once: the time, SIP 200, and where its recording
-    /// is being written, so that a crash before its end keeps them.
-    pub async fn call_answered(
+    async fn call_answered(
         &self,
         call_id: i64,
         answered_at_ms: i64,
@@ -356,8 +390,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Writes a call's result, its contact's new plan and the decisions, in one transaction.
-    pub async fn finish_call(&self, f: &FinishedCall<'_>) -> Result<(), StoreError> {
+    async fn finish_call(&self, f: &FinishedCall<'_>) -> Result<(), StoreError> {
         let ended = f.ended_at_ms.div_euclid(1000);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -407,9 +440,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Writes a new plan for a contact that is not in a call (the dialer found its number
-    /// stop-listed or its callee's window closed when it came to dial it), with log lines.
-    pub async fn replan_contact(
+    async fn replan_contact(
         &self,
         project_id: i64,
         contact_id: i64,
@@ -438,8 +469,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Records a callee zone learnt for a number (from the numbering-plan registry).
-    pub async fn set_number_zone(&self, e164: &str, zone: &str) -> Result<(), StoreError> {
+    async fn set_number_zone(&self, e164: &str, zone: &str) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE contact_numbers SET time_zone = ? WHERE e164 = ? AND time_zone IS NULL",
         )
@@ -450,8 +480,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Calls that were in progress when the process stopped.
-    pub async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError> {
+    async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError> {
         Ok(sqlx::query(
             "SELECT id, project_id, contact_id, number, dialed_at_ms, answered_at_ms, recording \
              FROM calls WHERE state = 'dialing' ORDER BY id",
@@ -471,8 +500,7 @@ impl SqliteStore {
         .collect())
     }
 
-    /// The attempt state and numbers of one contact.
-    pub async fn contact(&self, id: i64) -> Result<DueContact, StoreError> {
+    async fn contact(&self, id: i64) -> Result<DueContact, StoreError> {
         let r =
             sqlx::query("SELECT id, seq, priority, attempts, next_idx FROM contacts WHERE id = ?")
                 .bind(id)
@@ -498,8 +526,7 @@ impl SqliteStore {
         })
     }
 
-    /// Appends to the decision log.
-    pub async fn log_decision(
+    async fn log_decision(
         &self,
         at: i64,
         project_id: i64,
@@ -523,16 +550,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Whether a number is on the global stop list.
-    pub async fn stop_listed(&self, e164: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .stop_listed_among(&[e164.to_string()])
-            .await?
-            .contains(e164))
-    }
-
-    /// Which of `numbers` are on the stop list.
-    pub async fn stop_listed_among(
+    async fn stop_listed_among(
         &self,
         numbers: &[String],
     ) -> Result<std::collections::HashSet<String>, StoreError> {
@@ -551,59 +569,4 @@ impl SqliteStore {
             .collect(),
         )
     }
-
-    /// Calls of a contact, oldest first: (number, result).
-    pub async fn calls_of(
-        &self,
-        contact_id: i64,
-    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
-        Ok(
-            sqlx::query("SELECT number, result FROM calls WHERE contact_id = ? ORDER BY id")
-                .bind(contact_id)
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect(),
-        )
-    }
-}
-
-/// A contact's attempts column (NULL: never called, one fresh state per number).
-pub(crate) fn parse_attempts(
-    id: i64,
-    text: Option<&str>,
-    numbers: usize,
-) -> Result<ContactAttempts, StoreError> {
-    match text {
-        Some(j) => serde_json::from_str(j)
-            .map_err(|e| StoreError::Db(format!("contact {id} attempts: {e}"))),
-        None => Ok(ContactAttempts::new(numbers)),
-    }
-}
-
-/// Writes a contact's attempts and plan.
-pub(crate) async fn write_plan(
-    conn: &mut sqlx::SqliteConnection,
-    contact_id: i64,
-    attempts: &ContactAttempts,
-    plan: &Plan,
-    now: i64,
-) -> Result<(), StoreError> {
-    let (status, next_idx, gate, pick_key, next_at, ready) = plan_columns(plan, now);
-    sqlx::query(
-        "UPDATE contacts SET status = ?, attempts = ?, next_idx = ?, gate = ?, pick_key = ?, \
-         next_at = ?, ready = ? WHERE id = ?",
-    )
-    .bind(status)
-    .bind(json(attempts))
-    .bind(next_idx)
-    .bind(gate)
-    .bind(pick_key)
-    .bind(next_at)
-    .bind(ready)
-    .bind(contact_id)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -10,6 +10,8 @@
 //! crate's parser: that parser strips a leading `8` (the national prefix) even after `+7`, so it
 //! read `+7 812 …` (St Petersburg), `+7 843 …` (Kazan) and `8-800-…` (toll-free) as nine-digit
 //! numbers and refused every 8xx code.
+pub mod registry;
+
 use chrono_tz::Tz;
 use phonenumber::country::Id;
 

@@ -12,7 +12,7 @@
 //! `scan` against the limits on what it unpacks to and holds before calamine opens it; xlsx and
 //! xlsb sheets are then streamed cell by cell, xls and ods sheets are read as one range by
 //! calamine. One row's cells are bounded in number and text (`ImportLimits::max_row_bytes`).
-use super::import::{
+use super::{
     read_all_limited, ContactRows, ImportError, ImportLimits, ImportReport, ImportedContact,
     LimitHit, OLE_MAGIC, ZIP_MAGIC,
 };
@@ -381,7 +381,7 @@ fn render_iso_datetime(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::import::read_csv;
+    use crate::import::read_csv;
     use calamine::{CellErrorType, Data, ExcelDateTimeType};
     use rust_xlsxwriter::{Format, Formula, Workbook};
 
