@@ -36,3 +36,6 @@ pub mod server;
 #[cfg(feature = "campaigns")]
 pub mod store;
 pub mod telephony;
+
+/// A boxed, sendable future: trait methods that return one stay object-safe (`dyn Trunk`).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -85,7 +85,7 @@ pub async fn run(
     let generated_token = ensure_token(&store, &cfg).await?;
     let uploaded = cfg.data.join(UPLOADED_PROMPTS);
     restore_prompts(&store, &uploaded).await?;
-    let speech = crate::cli::load_speech(&cfg.model)?;
+    let speech = crate::asr::load_speech(&cfg.model)?;
     let trunk = crate::telephony::start_trunk(&cfg.trunk, &cfg.prompts)
         .await
         .map_err(|e| anyhow::anyhow!("starting the {} trunk: {e}", cfg.trunk.kind))?;

@@ -29,7 +29,7 @@ pub struct CallContext {
     pub trunk: Arc<dyn Trunk>,
     pub call_cfg: CallConfig,
     pub live: LiveSettings,
-    pub clock: super::run::Clock,
+    pub clock: super::clock::Clock,
     pub lines: Lines,
     pub registry: Option<Arc<crate::phone::registry::Registry>>,
     pub media: MediaWatch,

@@ -3,4 +3,5 @@
 //! the dialer's side with the recovery of calls a stop interrupted (`calls`).
 
 pub mod calls;
+pub mod clock;
 pub mod run;

@@ -32,39 +32,7 @@ pub const HOLD_BATCH: u32 = 10_000;
 /// Contacts of one closed gate held per pass, at most (the rest next pass).
 pub const HOLD_PER_PASS: u64 = 200_000;
 
-/// Where the dialer's "now" comes from: the wall clock, or a manual one that tests move
-/// (calls themselves always run in real time).
-#[derive(Debug, Clone)]
-pub enum Clock {
-    System,
-    Manual(Arc<std::sync::atomic::AtomicI64>),
-}
-
-impl Clock {
-    /// A manual clock reading `base`.
-    pub fn manual(base: DateTime<Utc>) -> Self {
-        Clock::Manual(Arc::new(std::sync::atomic::AtomicI64::new(
-            base.timestamp_millis(),
-        )))
-    }
-
-    /// Moves a manual clock forward.
-    pub fn advance(&self, d: Duration) {
-        if let Clock::Manual(ms) = self {
-            ms.fetch_add(d.as_millis() as i64, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        match self {
-            Clock::System => Utc::now(),
-            Clock::Manual(ms) => {
-                DateTime::from_timestamp_millis(ms.load(std::sync::atomic::Ordering::SeqCst))
-                    .unwrap_or_default()
-            }
-        }
-    }
-}
+pub use super::clock::Clock;
 
 /// What one pass did (logs and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

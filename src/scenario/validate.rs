@@ -1,7 +1,7 @@
 //! Turns the raw file into a `Scenario`, collecting every problem with its place.
 //! Checks: declared results, known steps, reachable steps, prompt files, keys, captures,
 //! actions, voice needs a model, phrases in the model's vocabulary, every ending sets a result.
-use super::load::{LoadOptions, Problem};
+use super::problem::{LoadOptions, Problem};
 use super::model::*;
 use super::raw::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -8,7 +8,7 @@ use super::trunk::{
     BoxFuture, DialRequest, EndInfo, EndedSide, Leg, LegControl, LegEvent, MediaTransport,
     PortPool, Trunk, TrunkError,
 };
-use crate::config::SipConfig;
+use super::config::SipConfig;
 use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;
