@@ -3,11 +3,11 @@
 //! stats and last results over 1M calls (≤ 1 s); and, as a check, choosing the next calls late in a campaign
 //! when most retries are not due yet. `CONTACTS=N` changes the size; `ORDER=random` scatters
 //! the numbers instead of writing them in order.
-#[allow(unused_imports)]
-use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use autoinformer::import::ImportLimits;
 use autoinformer::store::sqlite::SqliteStore;
 use autoinformer::store::NewProject;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use std::io::Write;
 use std::time::Instant;
 

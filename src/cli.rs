@@ -1,4 +1,5 @@
-//! Command-line commands (spec §10): `replay`, `check-scenario`, `call`, `serve`. Thin: parse, load, run, print.
+//! Command-line commands (README, "Commands"): `replay`, `check-scenario`, `call`, `serve`.
+//! Thin: parse, load, run, print.
 use crate::asr::SpeechModel;
 use crate::call::{replay, CallConfig, CallOutcome};
 use crate::media::audio::decode_file_8k;
@@ -203,7 +204,6 @@ async fn wait_for_signal() {
         let _ = ctrl_c.await;
     }
 }
-
 
 fn load_scenario(
     file: &Path,

@@ -1,4 +1,4 @@
-//! `autoinformer serve` (spec §10): the store, the trunk, the dialer task and the HTTP API in
+//! `autoinformer serve` (docs/api.md): the store, the trunk, the dialer task and the HTTP API in
 //! one process, from one `Config`. `run(config, listener, shutdown)` takes a bound listener
 //! (tests bind port 0) and a shutdown signal: on it the dialer starts no new calls, calls in
 //! progress finish within the grace, then the HTTP server stops. On a fresh data directory it
@@ -7,14 +7,14 @@ use crate::api::{self, ApiSettings, AppState};
 use crate::call::live::LiveSettings;
 use crate::call::CallConfig;
 use crate::config::Config;
-use crate::rules::attempts::RetryRule;
 use crate::dialer::run::{Clock, Dialer};
-use crate::media::prompt::PromptCache;
 use crate::import::ImportLimits;
+use crate::media::prompt::PromptCache;
 use crate::phone::registry::Registry;
+use crate::rules::attempts::RetryRule;
 use crate::store::sqlite::{PoolSizes, SqliteStore};
-use crate::store::{AuthStore, CampaignStore};
 use crate::store::NewProject;
+use crate::store::{AuthStore, CampaignStore};
 use anyhow::Context;
 use rand::RngCore;
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! The dialer's gates (spec §2) against a real SQLite file, each rule its own test, with the
+//! The dialer's gates (docs/campaigns.md) against a real SQLite file, each rule its own test, with the
 //! dialer's clock set by hand (no waiting for schedules): status × schedule, pausing, the
 //! callee's own zone, the stop list, lines per project with fair sharing under the trunk's
 //! limit, and ordering — every dial and skip logged with its reason. Calls go to the sim
@@ -6,10 +6,10 @@
 #[path = "common/dialer.rs"]
 mod rig;
 
-#[allow(unused_imports)]
-use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use autoinformer::import::ImportLimits;
 use autoinformer::store::NewProject;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use rig::*;
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,11 +6,11 @@
 #[path = "common/dialer.rs"]
 mod rig;
 
-#[allow(unused_imports)]
-use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use autoinformer::rules::decide::OrderBy;
 use autoinformer::store::NewProject;
 use autoinformer::store::StoreError;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use rig::*;
 use sqlx::Row;
 use std::time::Duration;

@@ -7,9 +7,9 @@
 #[path = "common/http.rs"]
 mod http;
 
+use autoinformer::config::{Config, Secret};
 #[allow(unused_imports)]
 use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
-use autoinformer::config::{Config, Secret};
 use http::{request, Answer};
 use serde_json::{json, Value};
 use std::net::SocketAddr;

@@ -1,10 +1,10 @@
 //! The SQLite store on a real database file: migrations at open, project validation, CSV import
 //! with good and bad rows and merging of duplicates, the five-active rule (also under concurrent
 //! activations), pause, stats.
-#[allow(unused_imports)]
-use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use autoinformer::import::ImportLimits;
 use autoinformer::store::sqlite::SqliteStore;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use autoinformer::store::{NewProject, StoreError};
 use std::sync::Arc;
 

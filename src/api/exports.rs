@@ -1,6 +1,6 @@
-//! `GET /projects/{id}/export?report=calls|last|contacts&format=csv|xlsx[&status=…]` (spec
-//! §9): all calls, last results (one row per contact) or contacts (optionally of one status),
-//! with Russian column names and labels, times in the project's zone. A report is one
+//! `GET /projects/{id}/export?report=calls|last|contacts&format=csv|xlsx[&status=…]`
+//! (docs/api.md): all calls, last results (one row per contact) or contacts (optionally of one
+//! status), with Russian column names and labels, times in the project's zone. A report is one
 //! sequence of pages from the store, written once for either format: CSV is streamed to the
 //! client page by page (any size, bounded memory); XLSX is built in memory (Excel's row
 //! limit applies) and compressed off the async threads.
@@ -8,9 +8,9 @@ use super::error::{ApiError, ApiResult};
 use super::projects::check_status;
 use super::{ApiPath, ApiQuery, AppState};
 use crate::export::{Cell, CsvExport, ExportError, XlsxExport};
-use crate::store::{CallFilter, CallView, LastResult};
 use crate::store::ReportStore;
 use crate::store::StoreError;
+use crate::store::{CallFilter, CallView, LastResult};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;

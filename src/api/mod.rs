@@ -1,4 +1,4 @@
-//! The HTTP API (spec §10), one file per resource: prompts, scenarios, projects (with their
+//! The HTTP API (docs/api.md), one file per resource: prompts, scenarios, projects (with their
 //! contacts, activation, stats, last results and exports), calls, the stop list, metrics.
 //! Thin: parse and check the request, call the store, shape the answer; no campaign rule
 //! lives here. Every route but `/healthz` needs `Authorization: Bearer TOKEN`; errors are

@@ -7,11 +7,11 @@ use super::scenarios::{problems_error, validate};
 use super::{
     parse_json, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES, MAX_STOP_LIST_BYTES,
 };
+use crate::phone::normalize_ru;
 use crate::scenario::load::declared_results;
 use crate::scenario::{system_result, Format};
-use crate::phone::normalize_ru;
-use crate::store::{CallFilter, MAX_PAGE};
 use crate::store::NewProject;
+use crate::store::{CallFilter, MAX_PAGE};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

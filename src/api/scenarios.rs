@@ -78,7 +78,10 @@ pub async fn create(
         Format::Toml => text.to_string(),
         Format::Json => json_to_toml(text).map_err(|p| ApiError::invalid(p.to_string()))?,
     };
-    let id = s.campaigns.create_scenario(&scenario.name, &toml_src).await?;
+    let id = s
+        .campaigns
+        .create_scenario(&scenario.name, &toml_src)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": id, "name": scenario.name, "results": scenario.results })),

@@ -12,12 +12,12 @@
 //! recovery of calls a crash interrupted) is in `calls`. The dialer's clock is injected; calls
 //! themselves run in real time.
 use super::calls::{self, CallContext, Lines};
-use crate::rules::decide::{self, Demand};
-use crate::rules::plan::{held_until, plan, NumberFacts, OrderFacts, ProjectFacts};
 use crate::call::live::LiveSettings;
 use crate::call::CallConfig;
+use crate::rules::decide::{self, Demand};
+use crate::rules::plan::{held_until, plan, NumberFacts, OrderFacts, ProjectFacts};
 use crate::scenario::{load_str, Format, LoadOptions, Scenario};
-use crate::store::{DueContact, ProjectRow, StartCall, DialerStore, StoreError};
+use crate::store::{DialerStore, DueContact, ProjectRow, StartCall, StoreError};
 use crate::telephony::trunk::Trunk;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

@@ -1,4 +1,4 @@
-//! Contact import (spec §2, §9; issue 4). This file owns what every format shares — the header's
+//! Contact import (docs/api.md, "Contacts"). This file owns what every format shares — the header's
 //! columns (телефон/phone, имя/name, приоритет/priority by Russian or English names; every other
 //! column is kept as a contact field), a row of cell texts → a contact or row problems, several
 //! numbers per contact normalised to Russian E.164, an extension typed after a number kept in a
@@ -18,9 +18,9 @@ mod limits;
 mod report;
 
 pub mod spreadsheet;
-pub use spreadsheet::{read_xlsx, WorkbookProblem};
 pub use limits::{ImportLimits, LimitHit, EXCEL_MAX_CELL_CHARS, EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS};
 pub use report::{ImportReport, RowProblem, EXTENSION_FIELD};
+pub use spreadsheet::{read_xlsx, WorkbookProblem};
 
 /// One contact read from a row.
 #[derive(Debug, Clone, PartialEq)]

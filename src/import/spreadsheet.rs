@@ -1,11 +1,11 @@
-//! Contact import from spreadsheets (spec §9 "Import CSV and XLSX"): xlsx/xlsm, xlsb, xls and
+//! Contact import from spreadsheets (docs/api.md "Import CSV and XLSX"): xlsx/xlsm, xlsb, xls and
 //! ods, whatever calamine opens. Owns opening a workbook from bytes — telling a damaged file, a
 //! zip that is no workbook and a password-protected one apart, never panicking on any of them —
-//! walking the first visible worksheet row by row with the spreadsheet's own 1-based row numbers (the
-//! first non-empty row is the header), and rendering cells to the text a user sees: a phone
+//! walking the first visible worksheet row by row with the spreadsheet's own 1-based row numbers
+//! (the first non-empty row is the header), and rendering cells to the text a user sees: a phone
 //! number stored as the number 7.9123456789E10 becomes `79123456789`. Every row goes to the row
-//! handling CSV uses (`import::ContactRows`); this file must never judge a value itself.
-//! calamine runs under `catch_unwind`: a file that makes it panic is reported as damaged.
+//! handling CSV uses (`import::ContactRows`); this file must never judge a value itself. calamine
+//! runs under `catch_unwind`: a file that makes it panic is reported as damaged.
 //!
 //! Memory: the file is held whole (the formats need seeking), capped by
 //! `ImportLimits::max_bytes` while reading; a zip package (xlsx, xlsb, ods) is checked by

@@ -1,9 +1,9 @@
-//! Phone numbers (spec §2 "Only Russian numbers"): normalisation to E.164 with libphonenumber's
-//! metadata (the `phonenumber` crate), Russian numbers only — Kazakhstan's +7 6xx/7xx ranges,
-//! other countries, short numbers and garbage are refused with a reason — and, for geographic
-//! (ABC) numbers, the callee's time zone. Mobile numbers in their usual shapes take a fast path
-//! (an import is mostly those) that answers exactly what the metadata path answers; a test
-//! holds the two together over every three-digit code, so a metadata update cannot split them
+//! Phone numbers (docs/campaigns.md "Only Russian numbers"): normalisation to E.164 with
+//! libphonenumber's metadata (the `phonenumber` crate), Russian numbers only — Kazakhstan's +7
+//! 6xx/7xx ranges, other countries, short numbers and garbage are refused with a reason — and, for
+//! geographic (ABC) numbers, the callee's time zone. Mobile numbers in their usual shapes take a
+//! fast path (an import is mostly those) that answers exactly what the metadata path answers; a
+//! test holds the two together over every three-digit code, so a metadata update cannot split them
 //! unnoticed. Also owns telling an extension typed after a number (`доб. 123`) from the number.
 //!
 //! A `+7` number of ten digits is judged by the numbering plan's patterns directly, not by the

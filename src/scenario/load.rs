@@ -1,8 +1,8 @@
 //! Parsing (TOML or JSON) and validation with places. (interface fixed by the skeleton)
 use super::json;
 use super::model::Scenario;
-use super::raw::RawScenario;
 use super::problem::{LoadOptions, Problem, Problems};
+use super::raw::RawScenario;
 use super::validate::{self, PromptPlaces};
 use std::path::{Path, PathBuf};
 
@@ -165,7 +165,6 @@ pub fn declared_results(toml_src: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
-
 
 /// JSON has the same structure as TOML: convert, so one set of rules (and spans) serves both.
 /// The TOML text of a JSON scenario (the API stores every scenario as TOML).

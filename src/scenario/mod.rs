@@ -1,7 +1,7 @@
-//! Scenarios: the TOML/JSON format (docs/scenarios.md), validation that reports every problem with its
-//! place, a pure interpreter driven by events and an injected clock, and reading numbers back
-//! from bundled prompts. Never does I/O besides reading the scenario file and checking that
-//! prompt files exist.
+//! Scenarios: the TOML/JSON format (docs/scenarios.md), validation that reports every problem with
+//! its place, a pure interpreter driven by events and an injected clock, and reading numbers back
+//! from bundled prompts. Never does I/O besides reading the scenario file and checking that prompt
+//! files exist.
 
 pub mod interp;
 mod json;
@@ -13,5 +13,5 @@ pub mod say_number;
 mod validate;
 
 pub use load::{load_file, load_str, Format};
-pub use problem::{LoadOptions, Problem, Problems};
 pub use model::*;
+pub use problem::{LoadOptions, Problem, Problems};

@@ -44,7 +44,6 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-
 /// What setting campaigns up needs: scenarios, projects and their status, contact imports,
 /// the stop list, stored prompts (the API's write side).
 #[async_trait]
@@ -155,12 +154,7 @@ pub trait DialerStore: Send + Sync {
     async fn all_projects(&self) -> Result<Vec<ProjectRow>, StoreError>;
     /// Makes the waiting contacts of a project whose time has come (`next_at <= now`) ready,
     /// at most `max` of them, those waiting longest first. Answers how many.
-    async fn promote_due(
-        &self,
-        project_id: i64,
-        now: i64,
-        max: u32,
-    ) -> Result<u64, StoreError>;
+    async fn promote_due(&self, project_id: i64, now: i64, max: u32) -> Result<u64, StoreError>;
     /// The gates (callee zones, `""` for unknown) present among a project's ready contacts.
     async fn ready_gates(&self, project_id: i64) -> Result<Vec<String>, StoreError>;
     /// Holds up to `max` ready contacts of one gate until `until` (unix s), writing one

@@ -45,7 +45,7 @@ impl Default for NewProject {
     }
 }
 
-/// `GET /projects/{id}/stats` (spec §10).
+/// `GET /projects/{id}/stats` (docs/api.md).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProjectStats {
     pub contacts: BTreeMap<String, u64>,
@@ -54,10 +54,8 @@ pub struct ProjectStats {
     pub cost: f64,
 }
 
-
 /// The most rows one page may ask for.
 pub const MAX_PAGE: u32 = 5_000;
-
 
 /// A project as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -173,7 +171,6 @@ pub fn status_label(status: &str) -> String {
         .unwrap_or_else(|_| status.to_string())
 }
 
-
 /// What `/metrics` shows of calls.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallTotals {
@@ -182,9 +179,6 @@ pub struct CallTotals {
     /// Answered calls ended because no audio came from the callee (a broken media path).
     pub without_audio: i64,
 }
-
-
-
 
 /// A contact that may be called, with its numbers and attempt state.
 #[derive(Debug, Clone)]
@@ -248,7 +242,6 @@ pub struct FinishedCall<'a> {
     pub log: Vec<(String, String)>,
 }
 
-
 /// An active project as the dialer needs it.
 #[derive(Debug, Clone)]
 pub struct ProjectRow {
@@ -262,7 +255,6 @@ pub struct ProjectRow {
     pub ordering: Vec<crate::rules::decide::OrderBy>,
     pub tariff: crate::rules::tariff::Tariff,
 }
-
 
 impl ProjectRow {
     /// The project's schedule, `None` when its stored text does not parse (logged by the

@@ -96,4 +96,3 @@ impl std::fmt::Debug for SipConfig {
             .finish()
     }
 }
-

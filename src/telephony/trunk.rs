@@ -218,7 +218,7 @@ impl PortPool {
     }
 }
 
-/// Maps a SIP final status to a system result (spec §3).
+/// Maps a SIP final status to a system result (docs/telephony.md).
 pub fn result_for_status(status: u16) -> &'static str {
     use crate::scenario::system_result as r;
     match status {

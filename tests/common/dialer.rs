@@ -1,15 +1,15 @@
 //! The dialer's test rig, shared by the dialer tests: a real SQLite file with the survey
 //! scenario, a dialer on the sim carrier (calls cut by a 1 s ring timeout), a manual clock.
 #![allow(dead_code)]
-#[allow(unused_imports)]
-use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use autoinformer::call::live::LiveSettings;
 use autoinformer::call::CallConfig;
 use autoinformer::dialer::run::{Clock, Dialer};
-use autoinformer::media::prompt::PromptCache;
 use autoinformer::import::ImportLimits;
+use autoinformer::media::prompt::PromptCache;
 use autoinformer::store::sqlite::SqliteStore;
 use autoinformer::store::NewProject;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use autoinformer::telephony::sim::{SimConfig, SimTrunk};
 use chrono::TimeZone;
 use std::path::{Path, PathBuf};

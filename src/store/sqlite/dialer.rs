@@ -11,11 +11,11 @@
 //! - `call_answered`: what an answered call knows at once (time, recording), so a crash keeps
 //!   it; `finish_call`: the result, the contact's new plan and the decisions, in one transaction.
 use super::{json, SqliteStore};
-use crate::store::{DialerStore, DueContact, FinishedCall, InFlight, ProjectRow, StartCall};
-use async_trait::async_trait;
 use crate::rules::attempts::{ContactAttempts, ContactStatus};
 use crate::rules::plan::Plan;
 use crate::store::StoreError;
+use crate::store::{DialerStore, DueContact, FinishedCall, InFlight, ProjectRow, StartCall};
+use async_trait::async_trait;
 use sqlx::Row;
 
 /// A contact in flight is parked here so no pass can pick it again.
@@ -134,7 +134,6 @@ impl SqliteStore {
     }
 }
 
-
 /// A contact's attempts column (NULL: never called, one fresh state per number).
 pub(crate) fn parse_attempts(
     id: i64,
@@ -214,12 +213,7 @@ impl DialerStore for SqliteStore {
         self.projects_where(false).await
     }
 
-    async fn promote_due(
-        &self,
-        project_id: i64,
-        now: i64,
-        max: u32,
-    ) -> Result<u64, StoreError> {
+    async fn promote_due(&self, project_id: i64, now: i64, max: u32) -> Result<u64, StoreError> {
         let r = sqlx::query(
             "UPDATE contacts SET ready = 1 WHERE id IN ( \
                  SELECT id FROM contacts INDEXED BY contacts_waiting \

@@ -5,11 +5,11 @@
 //! has finished).
 use super::dialer::status_text;
 use super::{now, SqliteStore};
-use crate::store::ProjectRow;
-use crate::rules::attempts::ContactAttempts;
-use crate::rules::plan::{plan, NumberFacts, OrderFacts, ProjectFacts};
 use crate::import::{read_contacts, ImportLimits, ImportReport, ImportedContact};
 use crate::phone::registry::Registry;
+use crate::rules::attempts::ContactAttempts;
+use crate::rules::plan::{plan, NumberFacts, OrderFacts, ProjectFacts};
+use crate::store::ProjectRow;
 use crate::store::StoreError;
 use chrono_tz::Tz;
 use sqlx::{Connection, Row, SqliteConnection};
@@ -277,7 +277,6 @@ impl SqliteStore {
         Ok(())
     }
 }
-
 
 /// Writes one batch in one transaction, with one statement per many rows.
 ///

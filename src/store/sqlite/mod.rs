@@ -36,7 +36,6 @@ mod import;
 mod plans;
 mod reports;
 
-
 /// How many connections a store opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSizes {
@@ -205,9 +204,6 @@ impl SqliteStore {
         )
     }
 }
-
-
-
 
 /// A value as JSON for a TEXT column.
 fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {

@@ -4,10 +4,10 @@
 //! the store opens). Also the benchmarks' helpers that shape a base.
 use super::dialer::{parse_attempts, status_text, write_plan, IN_FLIGHT_NEXT_AT};
 use super::{json, now, SqliteStore};
-use crate::store::{DialerStore, ProjectRow};
 use crate::rules::attempts::ContactStatus;
 use crate::rules::plan::{pick_key, plan, NumberFacts, OrderFacts, ProjectFacts};
 use crate::store::StoreError;
+use crate::store::{DialerStore, ProjectRow};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -324,5 +324,3 @@ impl SqliteStore {
         Ok(())
     }
 }
-
-

@@ -1,17 +1,16 @@
-//! Read side of the store for the API and exports (spec §9, §10): projects as the API shows
+//! Read side of the store for the API and exports (docs/api.md): projects as the API shows
 //! them, all calls (newest first, keyset-paginated, filtered), last results (one row per
 //! contact with its newest call), contacts by status, stored prompts and scenarios, and the
 //! API tokens (kept as SHA-256 only). Pages walk indexes in order and stop at their size, so a
 //! page costs the same with 1M calls as with ten; exports page through the same queries.
 use super::SqliteStore;
+use super::StoreError;
 use crate::store::*;
 use async_trait::async_trait;
-use super::StoreError;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use std::collections::BTreeMap;
-
 
 const CALL_COLUMNS: &str = "k.id, k.project_id, k.contact_id, c.name, k.number, k.state, \
      k.started_at, k.answered_at, k.ended_at, k.sip_status, k.result, k.reaction, k.transcript, \
@@ -63,9 +62,6 @@ fn call_view(r: &SqliteRow, at: usize) -> CallView {
 fn parse_json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
 }
-
-
-
 
 pub(super) const PROJECT_SELECT: &str = "SELECT id, name, scenario_id, status, time_zone, schedule, lines, \
      max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at FROM projects";
