@@ -3,9 +3,11 @@
 //! stats and last results over 1M calls (≤ 1 s); and, as a check, choosing the next calls late in a campaign
 //! when most retries are not due yet. `CONTACTS=N` changes the size; `ORDER=random` scatters
 //! the numbers instead of writing them in order.
-use autoinformer::store::import::ImportLimits;
+use autoinformer::import::ImportLimits;
 use autoinformer::store::sqlite::SqliteStore;
 use autoinformer::store::NewProject;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use std::io::Write;
 use std::time::Instant;
 
@@ -160,7 +162,7 @@ fn main() {
         page("last results of one status, first page", t, rows);
         let t = Instant::now();
         let rows = store
-            .list_calls(&autoinformer::store::reports::CallFilter {
+            .list_calls(&autoinformer::store::CallFilter {
                 project_id: Some(p),
                 result: Some("busy".into()),
                 limit: 100,

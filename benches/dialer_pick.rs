@@ -6,11 +6,13 @@
 //! is timed over 1,000 passes: p50, p99, max (target p99 ≤ 2 ms). The first pass, which holds
 //! the closed zones' contacts, is reported apart; then the same late in a campaign (every
 //! contact called once, 1 % of the retries due).
-use autoinformer::dialer::decide::OrderBy;
-use autoinformer::dialer::schedule::Schedule;
-use autoinformer::store::import::ImportLimits;
+use autoinformer::import::ImportLimits;
+use autoinformer::rules::decide::OrderBy;
+use autoinformer::rules::schedule::Schedule;
 use autoinformer::store::sqlite::SqliteStore;
 use autoinformer::store::NewProject;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use chrono::TimeZone;
 use chrono_tz::Tz;
 use std::io::Write;

@@ -1,5 +1,5 @@
-//! Command-line commands (spec §10): `replay`, `check-scenario`, `call`, `serve`. Thin: parse, load, run, print.
-use crate::asr::vosk_backend::VoskModel;
+//! Command-line commands (README, "Commands"): `replay`, `check-scenario`, `call`, `serve`.
+//! Thin: parse, load, run, print.
 use crate::asr::SpeechModel;
 use crate::call::{replay, CallConfig, CallOutcome};
 use crate::media::audio::decode_file_8k;
@@ -12,7 +12,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// The production default model folder.
-pub const DEFAULT_MODEL_DIR: &str = "models/vosk-model-small-ru-0.22";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -92,7 +91,7 @@ pub struct EngineArgs {
     #[arg(long, env = "AUTOINFORMER_PROMPTS", default_value = "prompts")]
     pub prompts: PathBuf,
     /// Vosk model folder; voice scenarios need one.
-    #[arg(long, env = "AUTOINFORMER_MODEL", default_value = DEFAULT_MODEL_DIR)]
+    #[arg(long, env = "AUTOINFORMER_MODEL", default_value = crate::config::DEFAULT_MODEL_DIR)]
     pub model: PathBuf,
 }
 
@@ -206,17 +205,6 @@ async fn wait_for_signal() {
     }
 }
 
-/// Loads the speech model when its folder exists; a missing folder means "no model".
-pub fn load_speech(dir: &Path) -> anyhow::Result<Option<Arc<dyn SpeechModel>>> {
-    if !dir.exists() {
-        tracing::info!(model = %dir.display(), "no speech model folder; voice scenarios are unavailable");
-        return Ok(None);
-    }
-    let model = VoskModel::load(dir)
-        .with_context(|| format!("loading the speech model {}", dir.display()))?;
-    Ok(Some(Arc::new(model)))
-}
-
 fn load_scenario(
     file: &Path,
     engine: &EngineArgs,
@@ -230,7 +218,7 @@ fn load_scenario(
 }
 
 fn check_cmd(a: CheckArgs) -> anyhow::Result<ExitCode> {
-    let speech = load_speech(&a.engine.model)?;
+    let speech = crate::asr::load_speech(&a.engine.model)?;
     match load_scenario(&a.file, &a.engine, speech.as_ref()) {
         Ok(s) => {
             println!(
@@ -250,7 +238,7 @@ fn check_cmd(a: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let speech = load_speech(&a.engine.model)?;
+    let speech = crate::asr::load_speech(&a.engine.model)?;
     let scenario = match load_scenario(&a.scenario, &a.engine, speech.as_ref()) {
         Ok(s) => Arc::new(s),
         Err(problems) => {
@@ -309,7 +297,7 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
         prompts: cfg.prompts.clone(),
         model: cfg.model.clone(),
     };
-    let speech = load_speech(&engine.model)?;
+    let speech = crate::asr::load_speech(&engine.model)?;
     let scenario = match load_scenario(&a.scenario, &engine, speech.as_ref()) {
         Ok(s) => Arc::new(s),
         Err(problems) => {

@@ -21,10 +21,21 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "campaigns")]
 pub mod dialer;
+#[cfg(feature = "campaigns")]
+pub mod export;
+#[cfg(feature = "campaigns")]
+pub mod import;
 pub mod media;
+#[cfg(feature = "campaigns")]
+pub mod phone;
+#[cfg(feature = "campaigns")]
+pub mod rules;
 pub mod scenario;
 #[cfg(feature = "campaigns")]
 pub mod server;
 #[cfg(feature = "campaigns")]
 pub mod store;
 pub mod telephony;
+
+/// A boxed, sendable future: trait methods that return one stay object-safe (`dyn Trunk`).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -1,4 +1,4 @@
-//! `autoinformer serve` (spec §10): the store, the trunk, the dialer task and the HTTP API in
+//! `autoinformer serve` (docs/api.md): the store, the trunk, the dialer task and the HTTP API in
 //! one process, from one `Config`. `run(config, listener, shutdown)` takes a bound listener
 //! (tests bind port 0) and a shutdown signal: on it the dialer starts no new calls, calls in
 //! progress finish within the grace, then the HTTP server stops. On a fresh data directory it
@@ -7,13 +7,14 @@ use crate::api::{self, ApiSettings, AppState};
 use crate::call::live::LiveSettings;
 use crate::call::CallConfig;
 use crate::config::Config;
-use crate::dialer::attempts::RetryRule;
 use crate::dialer::run::{Clock, Dialer};
+use crate::import::ImportLimits;
 use crate::media::prompt::PromptCache;
-use crate::store::import::ImportLimits;
-use crate::store::registry::Registry;
+use crate::phone::registry::Registry;
+use crate::rules::attempts::RetryRule;
 use crate::store::sqlite::{PoolSizes, SqliteStore};
 use crate::store::NewProject;
+use crate::store::{AuthStore, CampaignStore};
 use anyhow::Context;
 use rand::RngCore;
 use std::collections::BTreeMap;
@@ -84,7 +85,7 @@ pub async fn run(
     let generated_token = ensure_token(&store, &cfg).await?;
     let uploaded = cfg.data.join(UPLOADED_PROMPTS);
     restore_prompts(&store, &uploaded).await?;
-    let speech = crate::cli::load_speech(&cfg.model)?;
+    let speech = crate::asr::load_speech(&cfg.model)?;
     let trunk = crate::telephony::start_trunk(&cfg.trunk, &cfg.prompts)
         .await
         .map_err(|e| anyhow::anyhow!("starting the {} trunk: {e}", cfg.trunk.kind))?;
@@ -124,8 +125,11 @@ pub async fn run(
         stop_dialing.clone(),
         Duration::from_secs(cfg.dialer.shutdown_grace_s),
     ));
+    let store = Arc::new(store);
     let state = AppState {
-        store,
+        campaigns: store.clone(),
+        reports: store.clone(),
+        auth: store,
         settings,
         metrics: Default::default(),
         limit: Arc::new(crate::api::limit::RequestLimit::new(
@@ -168,7 +172,7 @@ pub async fn run(
 fn load_registry(paths: &[std::path::PathBuf]) -> anyhow::Result<Option<Registry>> {
     let mut all: Option<Registry> = None;
     for path in paths {
-        let (r, problems) = Registry::load_file(path, crate::store::registry::MAX_FILE_BYTES)
+        let (r, problems) = Registry::load_file(path, crate::phone::registry::MAX_FILE_BYTES)
             .with_context(|| format!("numbering_registry: {}", path.display()))?;
         tracing::info!(
             file = %path.display(),
@@ -239,7 +243,7 @@ async fn create_demo(store: &SqliteStore, uploaded: &Path, cfg: &Config) -> anyh
         attempts: 2,
         interval_s: 20,
     };
-    let retry_rules: BTreeMap<String, RetryRule> = crate::dialer::attempts::RETRYABLE
+    let retry_rules: BTreeMap<String, RetryRule> = crate::rules::attempts::RETRYABLE
         .iter()
         .map(|r| (r.to_string(), quick))
         .collect();
@@ -254,9 +258,9 @@ async fn create_demo(store: &SqliteStore, uploaded: &Path, cfg: &Config) -> anyh
         })
         .await?;
     let report = store
-        .import_csv(
+        .import_contacts(
             id,
-            std::io::Cursor::new(demo_contacts().into_bytes()),
+            Box::new(std::io::Cursor::new(demo_contacts().into_bytes())),
             ImportLimits::from(&cfg.import),
         )
         .await?;

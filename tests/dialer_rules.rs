@@ -1,4 +1,4 @@
-//! The dialer's gates (spec §2) against a real SQLite file, each rule its own test, with the
+//! The dialer's gates (docs/campaigns.md) against a real SQLite file, each rule its own test, with the
 //! dialer's clock set by hand (no waiting for schedules): status × schedule, pausing, the
 //! callee's own zone, the stop list, lines per project with fair sharing under the trunk's
 //! limit, and ordering — every dial and skip logged with its reason. Calls go to the sim
@@ -6,8 +6,10 @@
 #[path = "common/dialer.rs"]
 mod rig;
 
-use autoinformer::store::import::ImportLimits;
+use autoinformer::import::ImportLimits;
 use autoinformer::store::NewProject;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use rig::*;
 use std::sync::Arc;
 use std::time::Duration;
@@ -203,7 +205,7 @@ async fn a_mobile_number_takes_its_zone_from_the_loaded_numbering_registry() {
     let registry = "АВС/ DEF;От;До;Емкость;Оператор;Регион\n\
                     924;0000000;0999999;1000000;ПАО \"МегаФон\";Приморский край\n";
     let (reg, problems) =
-        autoinformer::store::registry::Registry::parse(registry.as_bytes()).unwrap();
+        autoinformer::phone::registry::Registry::parse(registry.as_bytes()).unwrap();
     assert!(problems.is_empty(), "{problems:?}");
     let mut dialer = s.dialer.with_registry(Arc::new(reg));
     let csv = "Имя;Телефон\nПриморье;+79240000010\nМосква моб.;+79250000010\n";

@@ -6,9 +6,11 @@
 #[path = "common/dialer.rs"]
 mod rig;
 
-use autoinformer::dialer::decide::OrderBy;
+use autoinformer::rules::decide::OrderBy;
 use autoinformer::store::NewProject;
 use autoinformer::store::StoreError;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use rig::*;
 use sqlx::Row;
 use std::time::Duration;

@@ -1,14 +1,16 @@
 //! The dialer end to end: a real SQLite file, the simulated carrier answering in every way
 //! (fast rings), a short survey, default retry rules; the dialer's clock is moved by hand
 //! between rounds (retry intervals are minutes), the calls run in real time. Every contact's
-//! status, the results and the attempt counts are what spec §2 says. And crash recovery.
+//! status, the results and the attempt counts are what docs/campaigns.md says. And crash recovery.
 use autoinformer::call::live::LiveSettings;
 use autoinformer::call::CallConfig;
 use autoinformer::dialer::run::{Clock, Dialer};
+use autoinformer::import::ImportLimits;
 use autoinformer::media::prompt::PromptCache;
-use autoinformer::store::import::ImportLimits;
 use autoinformer::store::sqlite::SqliteStore;
 use autoinformer::store::NewProject;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use autoinformer::telephony::sim::{SimConfig, SimTrunk};
 use chrono::TimeZone;
 use std::path::{Path, PathBuf};

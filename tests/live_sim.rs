@@ -1,7 +1,7 @@
 //! Live calls through the built-in simulated carrier: the real live driver, media session,
 //! G.711, jitter buffer, RFC 4733 and the one call runner, on tokio's paused clock (the sim's
 //! ring delays and the 40 s ring timeout cost no wall time). Every default behaviour of the sim
-//! gives its spec result; recordings hold what each side sent.
+//! gives the result the rules give; recordings hold what each side sent.
 mod common;
 use autoinformer::call::live::{run_call, LiveReport, LiveSettings, PacingProbe};
 use autoinformer::call::{CallConfig, EndedBy};

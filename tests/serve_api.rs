@@ -8,6 +8,8 @@
 mod http;
 
 use autoinformer::config::{Config, Secret};
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use http::{request, Answer};
 use serde_json::{json, Value};
 use std::net::SocketAddr;

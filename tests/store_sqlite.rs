@@ -1,9 +1,11 @@
 //! The SQLite store on a real database file: migrations at open, project validation, CSV import
 //! with good and bad rows and merging of duplicates, the five-active rule (also under concurrent
 //! activations), pause, stats.
-use autoinformer::store::import::ImportLimits;
+use autoinformer::import::ImportLimits;
 use autoinformer::store::sqlite::SqliteStore;
-use autoinformer::store::{NewProject, Store, StoreError};
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
+use autoinformer::store::{NewProject, StoreError};
 use std::sync::Arc;
 
 async fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -173,7 +175,7 @@ async fn the_sixth_active_project_is_refused_naming_the_five_even_when_racing() 
     assert_eq!(now_active.len(), 5);
     assert!(now_active.contains(&name_of(off)) && !now_active.contains(&name_of(on)));
     // Through the trait as well.
-    let dynstore: &dyn Store = s.as_ref();
+    let dynstore: &dyn ReportStore = s.as_ref();
     assert!(dynstore.stats(ids[1]).await.is_ok());
 }
 

@@ -1,4 +1,4 @@
-//! The API's one error type (spec §10): every failure answers
+//! The API's one error type (docs/api.md): every failure answers
 //! `{"error": {"code", "message", "details"}}` with the status its kind means; store errors map
 //! here by kind, and 5xx are logged once, where they are turned into a response.
 use crate::store::StoreError;

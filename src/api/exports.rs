@@ -1,16 +1,16 @@
-//! `GET /projects/{id}/export?report=calls|last|contacts&format=csv|xlsx[&status=…]` (spec
-//! §9): all calls, last results (one row per contact) or contacts (optionally of one status),
-//! with Russian column names and labels, times in the project's zone. A report is one
+//! `GET /projects/{id}/export?report=calls|last|contacts&format=csv|xlsx[&status=…]`
+//! (docs/api.md): all calls, last results (one row per contact) or contacts (optionally of one
+//! status), with Russian column names and labels, times in the project's zone. A report is one
 //! sequence of pages from the store, written once for either format: CSV is streamed to the
 //! client page by page (any size, bounded memory); XLSX is built in memory (Excel's row
 //! limit applies) and compressed off the async threads.
 use super::error::{ApiError, ApiResult};
 use super::projects::check_status;
 use super::{ApiPath, ApiQuery, AppState};
-use crate::store::export::{Cell, CsvExport, ExportError, XlsxExport};
-use crate::store::reports::{CallFilter, CallView, LastResult};
-use crate::store::sqlite::SqliteStore;
+use crate::export::{Cell, CsvExport, ExportError, XlsxExport};
+use crate::store::ReportStore;
 use crate::store::StoreError;
+use crate::store::{CallFilter, CallView, LastResult};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
@@ -52,7 +52,7 @@ fn csv_default() -> FileFormat {
 
 /// Pages of one report.
 struct Pager {
-    store: SqliteStore,
+    reports: Arc<dyn ReportStore>,
     project: i64,
     report: Report,
     status: Option<String>,
@@ -110,7 +110,7 @@ impl Pager {
         let rows: Vec<Vec<Cell>> = match self.report {
             Report::Calls => {
                 let calls = self
-                    .store
+                    .reports
                     .list_calls(&CallFilter {
                         project_id: Some(self.project),
                         before_id: self.cursor,
@@ -124,7 +124,7 @@ impl Pager {
             }
             Report::Last | Report::Contacts => {
                 let items = self
-                    .store
+                    .reports
                     .last_results(
                         self.project,
                         self.status.as_deref(),
@@ -241,14 +241,14 @@ pub async fn export(
             ));
         }
     }
-    let project = s.store.project(id).await?;
+    let project = s.campaigns.project(id).await?;
     let tz: Tz = project
         .time_zone
         .parse()
         .unwrap_or(chrono_tz::Europe::Moscow);
-    let fields = s.store.field_names(id).await?;
+    let fields = s.reports.field_names(id).await?;
     let mut pager = Pager {
-        store: s.store.clone(),
+        reports: s.reports.clone(),
         project: id,
         report: q.report,
         status: q.status.clone(),

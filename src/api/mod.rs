@@ -1,4 +1,4 @@
-//! The HTTP API (spec §10), one file per resource: prompts, scenarios, projects (with their
+//! The HTTP API (docs/api.md), one file per resource: prompts, scenarios, projects (with their
 //! contacts, activation, stats, last results and exports), calls, the stop list, metrics.
 //! Thin: parse and check the request, call the store, shape the answer; no campaign rule
 //! lives here. Every route but `/healthz` needs `Authorization: Bearer TOKEN`; errors are
@@ -15,7 +15,7 @@ pub use prompts::write_atomically as write_prompt_file;
 
 use crate::asr::SpeechModel;
 use crate::media::prompt::PromptCache;
-use crate::store::sqlite::SqliteStore;
+use crate::store::{AuthStore, CampaignStore, ReportStore};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -30,7 +30,12 @@ use std::sync::Arc;
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: SqliteStore,
+    /// The API's writes: scenarios, projects, imports, the stop list, prompts.
+    pub campaigns: Arc<dyn CampaignStore>,
+    /// Reads for reports and exports.
+    pub reports: Arc<dyn ReportStore>,
+    /// API tokens.
+    pub auth: Arc<dyn AuthStore>,
     pub settings: Arc<ApiSettings>,
     pub metrics: Arc<HttpMetrics>,
     /// Bounded concurrency (`api.max_in_flight`).
@@ -48,7 +53,7 @@ pub struct ApiSettings {
     /// The speech model, when configured (voice scenarios need one).
     pub speech: Option<Arc<dyn SpeechModel>>,
     /// The limits of a contacts import (`[import]`).
-    pub import_limits: crate::store::import::ImportLimits,
+    pub import_limits: crate::import::ImportLimits,
 }
 
 /// Request counters for `/metrics`, by status class.
@@ -130,7 +135,7 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
         return ApiError::unauthorized("an `Authorization: Bearer TOKEN` header is required")
             .into_response();
     };
-    match s.store.check_token(token).await {
+    match s.auth.check_token(token).await {
         Ok(Some(_)) => next.run(req).await,
         Ok(None) => ApiError::unauthorized("the token is not valid").into_response(),
         Err(e) => ApiError::from(e).into_response(),
@@ -161,9 +166,9 @@ async fn openapi() -> impl IntoResponse {
 /// Prometheus text format.
 async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
     use std::fmt::Write;
-    let totals = s.store.call_totals().await?;
+    let totals = s.reports.call_totals().await?;
     let (up, by_result) = (totals.up, &totals.by_result);
-    let projects = s.store.list_projects().await?;
+    let projects = s.campaigns.list_projects().await?;
     let mut out = String::new();
     let _ = writeln!(out, "# HELP autoinformer_calls_up Calls in progress now.");
     let _ = writeln!(out, "# TYPE autoinformer_calls_up gauge");

@@ -7,11 +7,11 @@ use super::scenarios::{problems_error, validate};
 use super::{
     parse_json, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES, MAX_STOP_LIST_BYTES,
 };
+use crate::phone::normalize_ru;
 use crate::scenario::load::declared_results;
 use crate::scenario::{system_result, Format};
-use crate::store::phone::normalize_ru;
-use crate::store::reports::{CallFilter, MAX_PAGE};
 use crate::store::NewProject;
+use crate::store::{CallFilter, MAX_PAGE};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -36,40 +36,40 @@ pub async fn create(
         ))
         .with_details(json!({ "field": "name", "max_chars": MAX_PROJECT_NAME })));
     }
-    let id = s.store.create_project(&p).await?;
+    let id = s.campaigns.create_project(&p).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
 
 pub async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "items": s.store.list_projects().await? })))
+    Ok(Json(json!({ "items": s.campaigns.list_projects().await? })))
 }
 
 pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.store.project(id).await?)))
+    Ok(Json(json!(s.campaigns.project(id).await?)))
 }
 
 pub async fn activate(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Value>> {
-    let project = s.store.project(id).await?;
-    let (_, source) = s.store.scenario(project.scenario_id).await?;
+    let project = s.campaigns.project(id).await?;
+    let (_, source) = s.campaigns.scenario(project.scenario_id).await?;
     let state = s.clone();
     tokio::task::spawn_blocking(move || validate(&state, &source, Format::Toml))
         .await
         .map_err(|e| ApiError::internal(format!("validation task: {e}")))?
         .map_err(|p| problems_error(&p))?;
-    s.store.activate(id).await?;
+    s.campaigns.activate(id).await?;
     Ok(Json(json!({ "id": id, "status": "active" })))
 }
 
 pub async fn pause(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
-    s.store.pause(id).await?;
+    s.campaigns.pause(id).await?;
     Ok(Json(json!({ "id": id, "status": "paused" })))
 }
 
 pub async fn stats(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.store.stats(id).await?)))
+    Ok(Json(json!(s.reports.stats(id).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,7 +91,7 @@ pub async fn last_results(
         check_status(st)?;
     }
     let items = s
-        .store
+        .reports
         .last_results(id, q.status.as_deref(), q.after.unwrap_or(0), limit)
         .await?;
     let next = (items.len() as u32 == limit)
@@ -115,8 +115,8 @@ pub async fn decisions(
     ApiQuery(q): ApiQuery<DecisionsQuery>,
 ) -> ApiResult<Json<Value>> {
     let limit = page_size(q.limit)?;
-    s.store.project(id).await?;
-    let items = s.store.decisions(id, q.before, limit).await?;
+    s.campaigns.project(id).await?;
+    let items = s.reports.decisions(id, q.before, limit).await?;
     let next = (items.len() as u32 == limit)
         .then(|| items.last().map(|d| d.id))
         .flatten();
@@ -156,7 +156,7 @@ pub async fn calls(
         }
     }
     let items = s
-        .store
+        .reports
         .list_calls(&CallFilter {
             project_id: q.project_id,
             contact_id: q.contact_id,
@@ -176,9 +176,9 @@ pub async fn calls(
 /// projects). Unknown project: 404.
 async fn known_results(s: &AppState, project_id: Option<i64>) -> ApiResult<Vec<String>> {
     let scenarios: BTreeSet<i64> = match project_id {
-        Some(id) => BTreeSet::from([s.store.project(id).await?.scenario_id]),
+        Some(id) => BTreeSet::from([s.campaigns.project(id).await?.scenario_id]),
         None => s
-            .store
+            .campaigns
             .list_projects()
             .await?
             .iter()
@@ -187,7 +187,7 @@ async fn known_results(s: &AppState, project_id: Option<i64>) -> ApiResult<Vec<S
     };
     let mut known: Vec<String> = system_result::ALL.iter().map(|r| r.to_string()).collect();
     for id in scenarios {
-        let (_, source) = s.store.scenario(id).await?;
+        let (_, source) = s.campaigns.scenario(id).await?;
         for r in declared_results(&source) {
             if !known.contains(&r) {
                 known.push(r);
@@ -198,7 +198,7 @@ async fn known_results(s: &AppState, project_id: Option<i64>) -> ApiResult<Vec<S
 }
 
 pub async fn call(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.store.call(id).await?)))
+    Ok(Json(json!(s.reports.call(id).await?)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,7 +214,7 @@ pub async fn stop_list(
 ) -> ApiResult<Json<Value>> {
     let limit = page_size(q.limit)?;
     let items: Vec<Value> = s
-        .store
+        .campaigns
         .stop_list(q.after.as_deref().unwrap_or(""), limit)
         .await?
         .into_iter()
@@ -250,7 +250,7 @@ pub async fn add_to_stop_list(
     for raw in &b.numbers {
         match normalize_ru(raw) {
             Ok(n) => {
-                s.store.add_to_stop_list(&n.e164, &reason).await?;
+                s.campaigns.add_to_stop_list(&n.e164, &reason).await?;
                 added.push(n.e164);
             }
             Err(e) => rejected.push(json!({ "value": raw, "reason": e.to_string() })),
@@ -267,7 +267,7 @@ pub async fn remove_from_stop_list(
     let mut removed = Vec::new();
     for raw in &b.numbers {
         let n = normalize_ru(raw).map_err(|e| ApiError::invalid(format!("{raw:?}: {e}")))?;
-        if s.store.remove_from_stop_list(&n.e164).await? {
+        if s.campaigns.remove_from_stop_list(&n.e164).await? {
             removed.push(n.e164);
         }
     }

@@ -53,7 +53,7 @@ pub async fn put(
         tracing::info!(prompt = %name, bytes = body.len(), reason = %e, "prompt refused: the audio cannot be decoded");
         ApiError::invalid(format!("cannot decode the audio: {e}"))
     })?;
-    let created = s.store.put_prompt(&name, &body).await?;
+    let created = s.campaigns.put_prompt(&name, &body).await?;
     let path = s.settings.uploaded_prompts.join(&name);
     write_atomically(&path, &body)
         .await
@@ -76,7 +76,7 @@ pub async fn put(
 
 pub async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     let names: Vec<Value> = s
-        .store
+        .campaigns
         .prompts()
         .await?
         .into_iter()

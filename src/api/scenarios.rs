@@ -78,7 +78,10 @@ pub async fn create(
         Format::Toml => text.to_string(),
         Format::Json => json_to_toml(text).map_err(|p| ApiError::invalid(p.to_string()))?,
     };
-    let id = s.store.create_scenario(&scenario.name, &toml_src).await?;
+    let id = s
+        .campaigns
+        .create_scenario(&scenario.name, &toml_src)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": id, "name": scenario.name, "results": scenario.results })),
@@ -86,6 +89,6 @@ pub async fn create(
 }
 
 pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
-    let (name, source) = s.store.scenario(id).await?;
+    let (name, source) = s.campaigns.scenario(id).await?;
     Ok(Json(json!({ "id": id, "name": name, "source": source })))
 }

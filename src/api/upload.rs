@@ -8,7 +8,7 @@
 //! listed, all of them counted (`rejected_total`, `rejected_by_reason`).
 use super::error::{ApiError, ApiResult};
 use super::{ApiPath, AppState};
-use crate::store::import::ImportLimits;
+use crate::import::ImportLimits;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header;
@@ -76,14 +76,14 @@ pub async fn import_contacts(
     if length == Some(0) {
         return Err(ApiError::invalid("the file is empty"));
     }
-    s.store.project(id).await?;
+    s.campaigns.project(id).await?;
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("multipart/form-data"));
     let (tx, reader) = ChannelReader::new();
-    let import = s.store.import_csv(id, reader, limits);
+    let import = s.campaigns.import_contacts(id, Box::new(reader), limits);
     let report = if multipart {
         let mut form = Multipart::from_request(req, &s)
             .await

@@ -1,6 +1,6 @@
 //! Speech recognition: the `Recognizer`/`SpeechModel` traits, the Vosk backend, grammars built
-//! from a scenario's phrases, tolerant phrase matching and Russian number words.
-//! (interface fixed by the skeleton)
+//! from a scenario's phrases, tolerant phrase matching and Russian number words, and loading
+//! the configured model (`load_speech`).
 
 pub mod grammar;
 pub mod numbers;
@@ -48,4 +48,17 @@ pub trait SpeechModel: Send + Sync {
     fn recognizer(&self, phrases: &[String]) -> Result<Box<dyn Recognizer>, AsrError>;
     /// Whether the model's vocabulary has this word.
     fn knows_word(&self, word: &str) -> bool;
+}
+
+/// Loads the speech model when its folder exists; a missing folder means "no model" (DTMF-only
+/// scenarios still run; voice ones fail validation saying how to get one).
+pub fn load_speech(
+    dir: &std::path::Path,
+) -> Result<Option<std::sync::Arc<dyn SpeechModel>>, AsrError> {
+    if !dir.exists() {
+        tracing::info!(model = %dir.display(), "no speech model folder; voice scenarios are unavailable");
+        return Ok(None);
+    }
+    let model = vosk_backend::VoskModel::load(dir)?;
+    Ok(Some(std::sync::Arc::new(model)))
 }

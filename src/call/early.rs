@@ -34,7 +34,7 @@ pub enum EarlyVerdict {
 }
 
 impl EarlyVerdict {
-    /// The system result this verdict gives (spec §3).
+    /// The system result this verdict gives (docs/telephony.md).
     pub fn result(&self) -> &'static str {
         match self {
             EarlyVerdict::Busy { .. } => system_result::BUSY,

@@ -1,4 +1,4 @@
-//! What one call produced: the JSON of `replay --json` (spec §10), built by the runner.
+//! What one call produced: the JSON of `replay --json` (docs/api.md), built by the runner.
 use crate::media::amd::{AmdDecision, Verdict};
 use crate::scenario::Action;
 use serde::Serialize;

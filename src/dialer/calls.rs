@@ -12,12 +12,12 @@
 //! call does not count as reaching the person even when it was answered: the message was cut
 //! off and no reaction was heard, so the contact is retried by the `system` rule (its retry
 //! interval protects the person from an immediate second call); docs/campaigns.md says so.
-use super::attempts::Outcome;
-use super::plan::{plan, NumberFacts, OrderFacts, Plan, ProjectFacts};
 use crate::call::live::{run_call_watched, unix_ms, LiveReport, LiveSettings, NO_MEDIA_REASON};
 use crate::call::{CallConfig, CallEvent};
+use crate::rules::attempts::Outcome;
+use crate::rules::plan::{plan, NumberFacts, OrderFacts, Plan, ProjectFacts};
 use crate::scenario::{system_result, Scenario};
-use crate::store::{DueContact, FinishedCall, ProjectRow, Store, StoreError};
+use crate::store::{DialerStore, DueContact, FinishedCall, ProjectRow, StoreError};
 use crate::telephony::trunk::{DialRequest, Trunk};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,13 +25,13 @@ use std::time::Duration;
 
 /// What every call task of one dialer shares.
 pub struct CallContext {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn DialerStore>,
     pub trunk: Arc<dyn Trunk>,
     pub call_cfg: CallConfig,
     pub live: LiveSettings,
-    pub clock: super::run::Clock,
+    pub clock: super::clock::Clock,
     pub lines: Lines,
-    pub registry: Option<Arc<crate::store::registry::Registry>>,
+    pub registry: Option<Arc<crate::phone::registry::Registry>>,
     pub media: MediaWatch,
 }
 

@@ -12,12 +12,12 @@
 //! recovery of calls a crash interrupted) is in `calls`. The dialer's clock is injected; calls
 //! themselves run in real time.
 use super::calls::{self, CallContext, Lines};
-use super::decide::{self, Demand};
-use super::plan::{held_until, plan, NumberFacts, OrderFacts, ProjectFacts};
 use crate::call::live::LiveSettings;
 use crate::call::CallConfig;
+use crate::rules::decide::{self, Demand};
+use crate::rules::plan::{held_until, plan, NumberFacts, OrderFacts, ProjectFacts};
 use crate::scenario::{load_str, Format, LoadOptions, Scenario};
-use crate::store::{DueContact, ProjectRow, StartCall, Store, StoreError};
+use crate::store::{DialerStore, DueContact, ProjectRow, StartCall, StoreError};
 use crate::telephony::trunk::Trunk;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -32,39 +32,7 @@ pub const HOLD_BATCH: u32 = 10_000;
 /// Contacts of one closed gate held per pass, at most (the rest next pass).
 pub const HOLD_PER_PASS: u64 = 200_000;
 
-/// Where the dialer's "now" comes from: the wall clock, or a manual one that tests move
-/// (calls themselves always run in real time).
-#[derive(Debug, Clone)]
-pub enum Clock {
-    System,
-    Manual(Arc<std::sync::atomic::AtomicI64>),
-}
-
-impl Clock {
-    /// A manual clock reading `base`.
-    pub fn manual(base: DateTime<Utc>) -> Self {
-        Clock::Manual(Arc::new(std::sync::atomic::AtomicI64::new(
-            base.timestamp_millis(),
-        )))
-    }
-
-    /// Moves a manual clock forward.
-    pub fn advance(&self, d: Duration) {
-        if let Clock::Manual(ms) = self {
-            ms.fetch_add(d.as_millis() as i64, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        match self {
-            Clock::System => Utc::now(),
-            Clock::Manual(ms) => {
-                DateTime::from_timestamp_millis(ms.load(std::sync::atomic::Ordering::SeqCst))
-                    .unwrap_or_default()
-            }
-        }
-    }
-}
+pub use super::clock::Clock;
 
 /// What one pass did (logs and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -81,7 +49,7 @@ pub struct PassReport {
 
 /// The dialer.
 pub struct Dialer {
-    store: Arc<dyn Store>,
+    store: Arc<dyn DialerStore>,
     trunk: Arc<dyn Trunk>,
     ctx: Arc<CallContext>,
     clock: Clock,
@@ -95,7 +63,7 @@ pub struct Dialer {
 
 impl Dialer {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn DialerStore>,
         trunk: Arc<dyn Trunk>,
         call_cfg: CallConfig,
         live: LiveSettings,
@@ -125,7 +93,7 @@ impl Dialer {
 
     /// Numbers whose zone the import did not know take it from the numbering-plan registry
     /// when they come to be dialed (contacts imported before the registry was loaded).
-    pub fn with_registry(mut self, registry: Arc<crate::store::registry::Registry>) -> Self {
+    pub fn with_registry(mut self, registry: Arc<crate::phone::registry::Registry>) -> Self {
         if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
             ctx.registry = Some(registry);
         }
@@ -260,7 +228,7 @@ impl Dialer {
     async fn hold_closed_gates(
         &self,
         p: &ProjectRow,
-        schedule: &super::schedule::Schedule,
+        schedule: &crate::rules::schedule::Schedule,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let mut held = 0;
@@ -306,7 +274,7 @@ impl Dialer {
     async fn check_at_dial(
         &self,
         p: &Arc<ProjectRow>,
-        schedule: &super::schedule::Schedule,
+        schedule: &crate::rules::schedule::Schedule,
         ready: Vec<DueContact>,
     ) -> Result<(Vec<DueContact>, u32), StoreError> {
         let now = self.clock.now();

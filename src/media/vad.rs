@@ -9,7 +9,7 @@ pub const START_WINDOW_FRAMES: u32 = 10;
 /// Voiced frames within the start window that confirm speech (~160 ms of the last 200 ms):
 /// a click or a short noise burst does not start speech.
 pub const START_MIN_VOICED: u32 = 8;
-/// Silence that ends an utterance (spec range 500–800 ms).
+/// Silence that ends an utterance (the usual range is 500–800 ms).
 pub const END_SILENCE_MS: u64 = 700;
 /// Longest answer; longer speech is cut into capped segments.
 pub const MAX_UTTERANCE_MS: u64 = 30_000;

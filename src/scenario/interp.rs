@@ -1,7 +1,7 @@
 //! The pure scenario interpreter: (state, input, now) → commands. No I/O, no clock reads: the
 //! runner passes `now_ms` (ms since answer) and calls `Tick` at `next_deadline()`.
 //!
-//! Semantics (spec §3, §5):
+//! Semantics (docs/telephony.md, docs/scenarios.md):
 //! - Entering a step plays its prompts and listens; with `barge_in` (default) a reaction during
 //!   the prompts stops them and counts; otherwise input is ignored until the prompts end.
 //! - The listening window (`wait_s`) starts when the prompts end. No reaction in it: a

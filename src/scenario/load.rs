@@ -1,10 +1,9 @@
 //! Parsing (TOML or JSON) and validation with places. (interface fixed by the skeleton)
 use super::json;
 use super::model::Scenario;
+use super::problem::{LoadOptions, Problem, Problems};
 use super::raw::RawScenario;
 use super::validate::{self, PromptPlaces};
-use crate::asr::SpeechModel;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Source format.
@@ -13,59 +12,6 @@ pub enum Format {
     Toml,
     Json,
 }
-
-/// What validation checks against.
-pub struct LoadOptions<'a> {
-    /// The prompts directory (second place prompts are looked up, after the scenario's folder).
-    pub prompts_dir: PathBuf,
-    /// The speech model, if one is configured; voice steps need one.
-    pub speech: Option<&'a dyn SpeechModel>,
-}
-
-/// One problem, with its place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub line: Option<usize>,
-    pub column: Option<usize>,
-    pub step: Option<String>,
-    pub field: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let (Some(l), Some(c)) = (self.line, self.column) {
-            write!(f, "{l}:{c}: ")?;
-        }
-        if let Some(s) = &self.step {
-            write!(f, "step `{s}`: ")?;
-        }
-        if let Some(x) = &self.field {
-            write!(f, "`{x}`: ")?;
-        }
-        write!(f, "{}", self.message)
-    }
-}
-
-/// Every problem found in one scenario.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problems {
-    /// The file (or a label for in-memory sources).
-    pub origin: String,
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for Problems {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: {} problem(s):", self.origin, self.problems.len())?;
-        for p in &self.problems {
-            writeln!(f, "  {}: {p}", self.origin)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Problems {}
 
 /// Loads and validates a scenario file (format from the extension; `.json` or else TOML).
 /// Prompts resolve against the file's folder first, then `opts.prompts_dir`.
@@ -218,19 +164,6 @@ pub fn declared_results(toml_src: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-impl Problem {
-    /// A problem with no place (the file as a whole).
-    pub fn plain(message: impl Into<String>) -> Self {
-        Self {
-            line: None,
-            column: None,
-            step: None,
-            field: None,
-            message: message.into(),
-        }
-    }
 }
 
 /// JSON has the same structure as TOML: convert, so one set of rules (and spans) serves both.

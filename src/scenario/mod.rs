@@ -1,15 +1,17 @@
-//! Scenarios: the TOML/JSON format (spec §5), validation that reports every problem with its
-//! place, a pure interpreter driven by events and an injected clock, and reading numbers back
-//! from bundled prompts. Never does I/O besides reading the scenario file and checking that
-//! prompt files exist.
+//! Scenarios: the TOML/JSON format (docs/scenarios.md), validation that reports every problem with
+//! its place, a pure interpreter driven by events and an injected clock, and reading numbers back
+//! from bundled prompts. Never does I/O besides reading the scenario file and checking that prompt
+//! files exist.
 
 pub mod interp;
 mod json;
 pub mod load;
 pub mod model;
+mod problem;
 mod raw;
 pub mod say_number;
 mod validate;
 
-pub use load::{load_file, load_str, Format, LoadOptions, Problem, Problems};
+pub use load::{load_file, load_str, Format};
 pub use model::*;
+pub use problem::{LoadOptions, Problem, Problems};

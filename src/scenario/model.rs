@@ -120,7 +120,7 @@ pub enum CaptureKind {
     Number,
 }
 
-/// What to do after a reaction (spec §5).
+/// What to do after a reaction (docs/scenarios.md).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {

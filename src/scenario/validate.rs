@@ -1,8 +1,8 @@
 //! Turns the raw file into a `Scenario`, collecting every problem with its place.
 //! Checks: declared results, known steps, reachable steps, prompt files, keys, captures,
 //! actions, voice needs a model, phrases in the model's vocabulary, every ending sets a result.
-use super::load::{LoadOptions, Problem};
 use super::model::*;
+use super::problem::{LoadOptions, Problem};
 use super::raw::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use toml::Spanned;
 pub const DEFAULT_WAIT_S: u32 = 10;
 /// Longest listening window accepted.
 pub const MAX_WAIT_S: i64 = 300;
-/// Silence after the last captured digit that ends the capture (spec default).
+/// Silence after the last captured digit that ends the capture (the default).
 pub const DEFAULT_CAPTURE_TIMEOUT_S: u32 = 5;
 /// Default and largest `max_digits` of a capture.
 pub const DEFAULT_MAX_DIGITS: u32 = 16;

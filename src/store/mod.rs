@@ -1,27 +1,19 @@
-//! The store: projects, scenarios, contacts and their numbers, calls, the decision log and the
-//! stop list, behind the `Store` trait so that a PostgreSQL implementation can be added without
-//! touching its users. `sqlite` is the single-node default (sqlx, migrations in `migrations/`).
-//! Pure parts: phone number normalisation (`phone`), the streaming contacts reader (`import`:
-//! CSV, and XLSX/XLS/ODS through `spreadsheet`), report writers (`export`: CSV, XLSX),
-//! the numbering-plan registry (`registry`: callee zones of mobile ranges). `reports` is the
-//! read side for the API and exports.
-
-pub mod export;
-pub mod import;
-pub mod phone;
-pub mod registry;
-pub mod reports;
-pub mod spreadsheet;
+//! The store: the only place with SQL. Its users see it through traits split by what they
+//! need — `CampaignStore` (the API's writes: scenarios, projects, imports, the stop list,
+//! prompts), `ReportStore` (stats, calls, last results, the decision log), `AuthStore` (API
+//! tokens) and `DialerStore` (the dialer and its calls) — and its rows (`model`). `sqlite` is
+//! the single-node default (sqlx, migrations in `migrations/sqlite/`); another backend
+//! implements the same traits beside it. The file formats (reading contact files, writing
+//! reports) live outside, in `import` and `export`: nothing here parses a file.
+pub mod model;
 pub mod sqlite;
 
-use crate::dialer::attempts::ContactAttempts;
-use crate::dialer::attempts::RetryRule;
-use crate::dialer::decide::OrderBy;
-use crate::dialer::plan::Plan;
-use crate::telephony::trunk::BoxFuture;
-use import::{ImportLimits, ImportReport};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+pub use model::*;
+
+use crate::import::{ImportLimits, ImportReport};
+use crate::rules::attempts::ContactAttempts;
+use crate::rules::plan::Plan;
+use async_trait::async_trait;
 
 /// Why a store operation failed; each maps to one HTTP status in the API.
 #[derive(Debug, thiserror::Error)]
@@ -52,304 +44,185 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// A project to create: everything but the name and scenario has a default.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NewProject {
-    pub name: String,
-    pub scenario_id: i64,
-    pub time_zone: String,
-    /// Window texts: `"mon-fri 09:00-21:00"`.
-    pub schedule: Vec<String>,
-    pub lines: u32,
-    pub max_calls_per_number: u32,
-    /// Per retryable result; the rest take the defaults.
-    pub retry_rules: BTreeMap<String, RetryRule>,
-    pub ordering: Vec<OrderBy>,
-    /// Where `transfer` actions put contacts that hang up before an agent answers.
-    pub callback_project_id: Option<i64>,
-    pub tariff: crate::dialer::tariff::Tariff,
-}
-
-impl Default for NewProject {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            scenario_id: 0,
-            time_zone: "Europe/Moscow".into(),
-            schedule: vec!["mon-fri 09:00-21:00".into(), "sat,sun 10:00-20:00".into()],
-            lines: 10,
-            max_calls_per_number: 2,
-            retry_rules: BTreeMap::new(),
-            ordering: vec![OrderBy::NewFirst, OrderBy::Priority, OrderBy::OldestFirst],
-            callback_project_id: None,
-            tariff: Default::default(),
-        }
-    }
-}
-
-/// `GET /projects/{id}/stats` (spec §10).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ProjectStats {
-    pub contacts: BTreeMap<String, u64>,
-    pub calls: u64,
-    pub results: BTreeMap<String, u64>,
-    pub cost: f64,
-}
-
-/// The store as its users see it. Implementations: `sqlite::SqliteStore`.
-pub trait Store: Send + Sync {
-    fn create_scenario<'a>(
-        &'a self,
-        name: &'a str,
-        source: &'a str,
-    ) -> BoxFuture<'a, Result<i64, StoreError>>;
-    fn create_project<'a>(&'a self, p: &'a NewProject) -> BoxFuture<'a, Result<i64, StoreError>>;
-    fn import_csv(
+/// What setting campaigns up needs: scenarios, projects and their status, contact imports,
+/// the stop list, stored prompts (the API's write side).
+#[async_trait]
+pub trait CampaignStore: Send + Sync {
+    /// Stores a scenario (already validated by the caller) and returns its id.
+    async fn create_scenario(&self, name: &str, source: &str) -> Result<i64, StoreError>;
+    /// Creates a project after checking every value; answers its id.
+    async fn create_project(&self, p: &NewProject) -> Result<i64, StoreError>;
+    /// Activates a project: refused without contacts, or when five others are active (the
+    /// error names them); one conditional UPDATE, so it holds under concurrent activations.
+    async fn activate(&self, id: i64) -> Result<(), StoreError>;
+    /// Pauses a project (the dialer stops starting calls for it at once).
+    async fn pause(&self, id: i64) -> Result<(), StoreError>;
+    /// Imports contacts from CSV into a project: good rows are stored in batches, bad values
+    /// reported by row; numbers already in the project merge (counted as duplicates). The
+    /// import is all or nothing for whole-file failures (the size limit hit while streaming,
+    /// an I/O or database error): the contacts it added are removed again and the error
+    /// returned. Its contacts are dialed only once it has finished. One import at a time per
+    /// project (a second one meanwhile is a conflict).
+    async fn import_contacts(
         &self,
         project_id: i64,
         input: Box<dyn std::io::Read + Send>,
         limits: ImportLimits,
-    ) -> BoxFuture<'_, Result<ImportReport, StoreError>>;
-    fn activate(&self, project_id: i64) -> BoxFuture<'_, Result<(), StoreError>>;
-    fn pause(&self, project_id: i64) -> BoxFuture<'_, Result<(), StoreError>>;
-    fn stats(&self, project_id: i64) -> BoxFuture<'_, Result<ProjectStats, StoreError>>;
+    ) -> Result<ImportReport, StoreError>;
+    /// Adds a number to the stop list, and re-plans every open contact that has it in any
+    /// project (those in a call are re-planned when the call ends). Answers how many contacts
+    /// changed.
+    async fn add_to_stop_list(&self, e164: &str, reason: &str) -> Result<u64, StoreError>;
+    /// All projects, oldest first.
+    async fn list_projects(&self) -> Result<Vec<ProjectView>, StoreError>;
+    /// One project.
+    async fn project(&self, id: i64) -> Result<ProjectView, StoreError>;
+    /// A project's id by its name (actions name projects).
+    async fn project_id_by_name(&self, name: &str) -> Result<Option<i64>, StoreError>;
+    /// How many projects there are (a fresh data directory has none).
+    async fn project_count(&self) -> Result<i64, StoreError>;
+    /// Stores (or replaces) a prompt's original bytes.
+    async fn put_prompt(&self, name: &str, data: &[u8]) -> Result<bool, StoreError>;
+    /// Every stored prompt: (name, bytes) — written out as files at start.
+    async fn prompts(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// A stored scenario: (name, TOML source).
+    async fn scenario(&self, id: i64) -> Result<(String, String), StoreError>;
+    /// The stop list, one page in number order after `after`: (E.164, reason, added at).
+    async fn stop_list(
+        &self,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String, i64)>, StoreError>;
+    /// Takes a number off the stop list; answers whether it was there.
+    async fn remove_from_stop_list(&self, e164: &str) -> Result<bool, StoreError>;
+}
 
-    // What the dialer needs (it sees the store only through these).
+/// What the reports need: stats, calls, last results, the decision log, metrics (read-only).
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Contacts by status, calls, results and cost of a project.
+    async fn stats(&self, id: i64) -> Result<ProjectStats, StoreError>;
+    /// Calls, newest first, one page.
+    async fn list_calls(&self, f: &CallFilter) -> Result<Vec<CallView>, StoreError>;
+    /// One call.
+    async fn call(&self, id: i64) -> Result<CallView, StoreError>;
+    /// One row per contact of a project with its newest call, in import order, one page
+    /// after contact id `after` (optionally only contacts of one status).
+    async fn last_results(
+        &self,
+        project_id: i64,
+        status: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<LastResult>, StoreError>;
+    /// The field names used by a project's contacts (export columns), in first-seen order of
+    /// up to the first 1,000 contacts.
+    async fn field_names(&self, project_id: i64) -> Result<Vec<String>, StoreError>;
+    /// The dialer's decision log of a project, newest first: (at, contact, number, decision,
+    /// reason).
+    async fn decisions(
+        &self,
+        project_id: i64,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError>;
+    /// Calls up now, finished calls by result, and answered calls that got no audio from the
+    /// callee, over all projects (metrics).
+    async fn call_totals(&self) -> Result<CallTotals, StoreError>;
+}
+
+/// API tokens (only their SHA-256 is kept).
+#[async_trait]
+pub trait AuthStore: Send + Sync {
+    /// Stores an API token (its hash only); an existing one is left as is.
+    async fn add_token(&self, name: &str, token: &str) -> Result<(), StoreError>;
+    /// How many API tokens exist.
+    async fn token_count(&self) -> Result<i64, StoreError>;
+    /// The name of the token, if it is a valid one.
+    async fn check_token(&self, token: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// What the dialer and its calls need (they see the store only through this).
+#[async_trait]
+pub trait DialerStore: Send + Sync {
+    /// Marks an active project `finished` when nothing is left to call and no call of it is up
+    /// (nor an import running): it frees its active slot. Answers whether it did.
+    async fn finish_if_done(&self, id: i64, at: i64) -> Result<bool, StoreError>;
     /// Active projects with everything the dialer needs.
-    fn dialing_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>>;
+    async fn dialing_projects(&self) -> Result<Vec<ProjectRow>, StoreError>;
     /// Every project (recovery needs the rules of paused ones too).
-    fn all_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>>;
-    /// Makes up to `max` waiting contacts whose time has come ready.
-    fn promote_due(
+    async fn all_projects(&self) -> Result<Vec<ProjectRow>, StoreError>;
+    /// Makes the waiting contacts of a project whose time has come (`next_at <= now`) ready,
+    /// at most `max` of them, those waiting longest first. Answers how many.
+    async fn promote_due(&self, project_id: i64, now: i64, max: u32) -> Result<u64, StoreError>;
+    /// The gates (callee zones, `""` for unknown) present among a project's ready contacts.
+    async fn ready_gates(&self, project_id: i64) -> Result<Vec<String>, StoreError>;
+    /// Holds up to `max` ready contacts of one gate until `until` (unix s), writing one
+    /// `hold` line with `reason` per contact, in one transaction. Answers how many.
+    async fn hold_gate(
         &self,
         project_id: i64,
-        now: i64,
-        max: u32,
-    ) -> BoxFuture<'_, Result<u64, StoreError>>;
-    /// The gates (callee zones, `""` unknown) present among a project's ready contacts.
-    fn ready_gates(&self, project_id: i64) -> BoxFuture<'_, Result<Vec<String>, StoreError>>;
-    /// Holds up to `max` ready contacts of a gate until `until`, logging `reason` for each.
-    #[allow(clippy::too_many_arguments)]
-    fn hold_gate<'a>(
-        &'a self,
-        project_id: i64,
-        gate: &'a str,
+        gate: &str,
         until: i64,
-        reason: &'a str,
+        reason: &str,
         at: i64,
         max: u32,
-    ) -> BoxFuture<'a, Result<u64, StoreError>>;
-    /// The first `limit` ready contacts of a project in its order.
-    fn next_callable(
+    ) -> Result<u64, StoreError>;
+    /// The first `limit` ready contacts of a project in its order, with their numbers.
+    async fn next_callable(
         &self,
         project_id: i64,
         limit: u32,
-    ) -> BoxFuture<'_, Result<Vec<DueContact>, StoreError>>;
-    /// Parks the contacts and records their calls and dial decisions, atomically; `None` for
-    /// a contact no longer ready (never dialed twice).
-    fn start_calls<'a>(
-        &'a self,
+    ) -> Result<Vec<DueContact>, StoreError>;
+    /// Starts calls: parks each contact (so no pass picks it again) and records its call and
+    /// the dial decision, all in one transaction. A contact no longer ready (closed, stop
+    /// listed or held meanwhile) gets `None` and is not dialed.
+    async fn start_calls(
+        &self,
         project_id: i64,
-        calls: &'a [StartCall<'a>],
+        calls: &[StartCall<'_>],
         now_ms: i64,
-    ) -> BoxFuture<'a, Result<Vec<Option<i64>>, StoreError>>;
-    /// Records an answer as soon as it happens (time, recording path).
-    fn call_answered<'a>(
-        &'a self,
+    ) -> Result<Vec<Option<i64>>, StoreError>;
+    /// Records that a call was answered, at once: the time, SIP 200, and where its recording
+    /// is being written, so that a crash before its end keeps them.
+    async fn call_answered(
+        &self,
         call_id: i64,
         answered_at_ms: i64,
-        recording: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Writes a call's result with its contact's new plan and the decisions, atomically.
-    fn finish_call<'a, 'b: 'a>(
-        &'a self,
-        f: &'a FinishedCall<'b>,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Writes a new plan for a contact not in a call, with its notes in the decision log.
-    fn replan_contact<'a>(
-        &'a self,
+        recording: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Writes a call's result, its contact's new plan and the decisions, in one transaction.
+    async fn finish_call(&self, f: &FinishedCall<'_>) -> Result<(), StoreError>;
+    /// Writes a new plan for a contact that is not in a call (the dialer found its number
+    /// stop-listed or its callee's window closed when it came to dial it), with log lines.
+    async fn replan_contact(
+        &self,
         project_id: i64,
         contact_id: i64,
-        number: &'a str,
-        attempts: &'a ContactAttempts,
-        plan: &'a Plan,
+        number: &str,
+        attempts: &ContactAttempts,
+        plan: &Plan,
         at: i64,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Records a callee zone learnt for a number (numbering-plan registry).
-    fn set_number_zone<'a>(
-        &'a self,
-        e164: &'a str,
-        zone: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Marks a project finished when nothing is left to call and no call is up.
-    fn finish_if_done(&self, project_id: i64, at: i64) -> BoxFuture<'_, Result<bool, StoreError>>;
-    /// Calls left in progress by a stop.
-    fn in_flight(&self) -> BoxFuture<'_, Result<Vec<InFlight>, StoreError>>;
-    /// One contact's numbers and attempt state.
-    fn contact(&self, id: i64) -> BoxFuture<'_, Result<DueContact, StoreError>>;
+    ) -> Result<(), StoreError>;
+    /// Records a callee zone learnt for a number (from the numbering-plan registry).
+    async fn set_number_zone(&self, e164: &str, zone: &str) -> Result<(), StoreError>;
+    /// Calls that were in progress when the process stopped.
+    async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError>;
+    /// The attempt state and numbers of one contact.
+    async fn contact(&self, id: i64) -> Result<DueContact, StoreError>;
     /// Appends to the decision log.
-    #[allow(clippy::too_many_arguments)]
-    fn log_decision<'a>(
-        &'a self,
+    async fn log_decision(
+        &self,
         at: i64,
         project_id: i64,
         contact_id: Option<i64>,
-        number: Option<&'a str>,
-        decision: &'a str,
-        reason: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+        number: Option<&str>,
+        decision: &str,
+        reason: &str,
+    ) -> Result<(), StoreError>;
     /// Which of `numbers` are on the stop list.
-    fn stop_listed_among<'a>(
-        &'a self,
-        numbers: &'a [String],
-    ) -> BoxFuture<'a, Result<HashSet<String>, StoreError>>;
-}
-
-pub use sqlite::{DueContact, FinishedCall, InFlight, ProjectRow, StartCall};
-
-impl Store for sqlite::SqliteStore {
-    fn create_scenario<'a>(
-        &'a self,
-        name: &'a str,
-        source: &'a str,
-    ) -> BoxFuture<'a, Result<i64, StoreError>> {
-        Box::pin(sqlite::SqliteStore::create_scenario(self, name, source))
-    }
-    fn create_project<'a>(&'a self, p: &'a NewProject) -> BoxFuture<'a, Result<i64, StoreError>> {
-        Box::pin(sqlite::SqliteStore::create_project(self, p))
-    }
-    fn import_csv(
+    async fn stop_listed_among(
         &self,
-        project_id: i64,
-        input: Box<dyn std::io::Read + Send>,
-        limits: ImportLimits,
-    ) -> BoxFuture<'_, Result<ImportReport, StoreError>> {
-        Box::pin(sqlite::SqliteStore::import_csv(
-            self, project_id, input, limits,
-        ))
-    }
-    fn activate(&self, project_id: i64) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(sqlite::SqliteStore::activate(self, project_id))
-    }
-    fn pause(&self, project_id: i64) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(sqlite::SqliteStore::pause(self, project_id))
-    }
-    fn stats(&self, project_id: i64) -> BoxFuture<'_, Result<ProjectStats, StoreError>> {
-        Box::pin(sqlite::SqliteStore::stats(self, project_id))
-    }
-    fn dialing_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>> {
-        Box::pin(sqlite::SqliteStore::dialing_projects(self))
-    }
-    fn all_projects(&self) -> BoxFuture<'_, Result<Vec<ProjectRow>, StoreError>> {
-        Box::pin(sqlite::SqliteStore::all_projects(self))
-    }
-    fn promote_due(
-        &self,
-        project_id: i64,
-        now: i64,
-        max: u32,
-    ) -> BoxFuture<'_, Result<u64, StoreError>> {
-        Box::pin(sqlite::SqliteStore::promote_due(self, project_id, now, max))
-    }
-    fn ready_gates(&self, project_id: i64) -> BoxFuture<'_, Result<Vec<String>, StoreError>> {
-        Box::pin(sqlite::SqliteStore::ready_gates(self, project_id))
-    }
-    fn hold_gate<'a>(
-        &'a self,
-        project_id: i64,
-        gate: &'a str,
-        until: i64,
-        reason: &'a str,
-        at: i64,
-        max: u32,
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        Box::pin(sqlite::SqliteStore::hold_gate(
-            self, project_id, gate, until, reason, at, max,
-        ))
-    }
-    fn next_callable(
-        &self,
-        project_id: i64,
-        limit: u32,
-    ) -> BoxFuture<'_, Result<Vec<DueContact>, StoreError>> {
-        Box::pin(sqlite::SqliteStore::next_callable(self, project_id, limit))
-    }
-    fn start_calls<'a>(
-        &'a self,
-        project_id: i64,
-        calls: &'a [StartCall<'a>],
-        now_ms: i64,
-    ) -> BoxFuture<'a, Result<Vec<Option<i64>>, StoreError>> {
-        Box::pin(sqlite::SqliteStore::start_calls(
-            self, project_id, calls, now_ms,
-        ))
-    }
-    fn call_answered<'a>(
-        &'a self,
-        call_id: i64,
-        answered_at_ms: i64,
-        recording: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(sqlite::SqliteStore::call_answered(
-            self,
-            call_id,
-            answered_at_ms,
-            recording,
-        ))
-    }
-    fn finish_call<'a, 'b: 'a>(
-        &'a self,
-        f: &'a FinishedCall<'b>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(sqlite::SqliteStore::finish_call(self, f))
-    }
-    fn replan_contact<'a>(
-        &'a self,
-        project_id: i64,
-        contact_id: i64,
-        number: &'a str,
-        attempts: &'a ContactAttempts,
-        plan: &'a Plan,
-        at: i64,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(sqlite::SqliteStore::replan_contact(
-            self, project_id, contact_id, number, attempts, plan, at,
-        ))
-    }
-    fn set_number_zone<'a>(
-        &'a self,
-        e164: &'a str,
-        zone: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(sqlite::SqliteStore::set_number_zone(self, e164, zone))
-    }
-    fn finish_if_done(&self, project_id: i64, at: i64) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(sqlite::SqliteStore::finish_if_done(self, project_id, at))
-    }
-    fn in_flight(&self) -> BoxFuture<'_, Result<Vec<InFlight>, StoreError>> {
-        Box::pin(sqlite::SqliteStore::in_flight(self))
-    }
-    fn contact(&self, id: i64) -> BoxFuture<'_, Result<DueContact, StoreError>> {
-        Box::pin(sqlite::SqliteStore::contact(self, id))
-    }
-    fn log_decision<'a>(
-        &'a self,
-        at: i64,
-        project_id: i64,
-        contact_id: Option<i64>,
-        number: Option<&'a str>,
-        decision: &'a str,
-        reason: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(sqlite::SqliteStore::log_decision(
-            self, at, project_id, contact_id, number, decision, reason,
-        ))
-    }
-    fn stop_listed_among<'a>(
-        &'a self,
-        numbers: &'a [String],
-    ) -> BoxFuture<'a, Result<HashSet<String>, StoreError>> {
-        Box::pin(sqlite::SqliteStore::stop_listed_among(self, numbers))
-    }
+        numbers: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError>;
 }

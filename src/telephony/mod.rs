@@ -3,6 +3,7 @@
 //! the jitter buffer, SDP offers/answers and one leg's media session (`session`). Only the
 //! trunks touch sockets and timers.
 
+pub mod config;
 pub mod jitter;
 pub mod rfc4733;
 pub mod rtp;
@@ -14,7 +15,7 @@ pub mod trunk;
 
 /// Starts the trunk the configuration names (`sim` by default).
 pub async fn start_trunk(
-    cfg: &crate::config::TrunkConfig,
+    cfg: &config::TrunkConfig,
     prompts: &std::path::Path,
 ) -> Result<std::sync::Arc<dyn trunk::Trunk>, String> {
     match cfg.kind.as_str() {

@@ -1,14 +1,14 @@
 //! The `sip` trunk on rsipstack (pinned `=0.7.14`; this module is the only one that knows it).
 //! Outbound INVITE with 401/407 digest, an optional outbound proxy, a caller-ID pool,
 //! 100/180/183 (early media), CANCEL on the driver's ring timeout, BYE both ways, every final
-//! status handed to the driver to map (spec §3). Each call's dialog is removed from the layer
-//! when it ends, so nothing accumulates over thousands of calls.
+//! status handed to the driver to map (docs/telephony.md). Each call's dialog is removed from the
+//! layer when it ends, so nothing accumulates over thousands of calls.
+use super::config::SipConfig;
 use super::sdp::{self, Codec};
 use super::trunk::{
     BoxFuture, DialRequest, EndInfo, EndedSide, Leg, LegControl, LegEvent, MediaTransport,
     PortPool, Trunk, TrunkError,
 };
-use crate::config::SipConfig;
 use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{Dialog, DialogState, TerminatedReason};
 use rsipstack::dialog::dialog_layer::DialogLayer;

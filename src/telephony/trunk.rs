@@ -2,13 +2,10 @@
 //! it, so the call driver and the dialer never know which carrier they talk to (the SIP trunk or
 //! the built-in simulated carrier).
 use super::sdp::MediaAnswer;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use tokio::sync::mpsc;
 
-/// A boxed, sendable future (the trait stays object-safe).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::BoxFuture;
 
 /// One call to place.
 #[derive(Debug, Clone)]
@@ -221,7 +218,7 @@ impl PortPool {
     }
 }
 
-/// Maps a SIP final status to a system result (spec §3).
+/// Maps a SIP final status to a system result (docs/telephony.md).
 pub fn result_for_status(status: u16) -> &'static str {
     use crate::scenario::system_result as r;
     match status {

@@ -4,10 +4,12 @@
 use autoinformer::call::live::LiveSettings;
 use autoinformer::call::CallConfig;
 use autoinformer::dialer::run::{Clock, Dialer};
+use autoinformer::import::ImportLimits;
 use autoinformer::media::prompt::PromptCache;
-use autoinformer::store::import::ImportLimits;
 use autoinformer::store::sqlite::SqliteStore;
 use autoinformer::store::NewProject;
+#[allow(unused_imports)]
+use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
 use autoinformer::telephony::sim::{SimConfig, SimTrunk};
 use chrono::TimeZone;
 use std::path::{Path, PathBuf};

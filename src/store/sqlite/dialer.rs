@@ -11,72 +11,12 @@
 //! - `call_answered`: what an answered call knows at once (time, recording), so a crash keeps
 //!   it; `finish_call`: the result, the contact's new plan and the decisions, in one transaction.
 use super::{json, SqliteStore};
-use crate::dialer::attempts::{ContactAttempts, ContactStatus};
-use crate::dialer::plan::Plan;
+use crate::rules::attempts::{ContactAttempts, ContactStatus};
+use crate::rules::plan::Plan;
 use crate::store::StoreError;
+use crate::store::{DialerStore, DueContact, FinishedCall, InFlight, ProjectRow, StartCall};
+use async_trait::async_trait;
 use sqlx::Row;
-
-/// A contact that may be called, with its numbers and attempt state.
-#[derive(Debug, Clone)]
-pub struct DueContact {
-    pub id: i64,
-    pub seq: i64,
-    pub priority: i32,
-    pub attempts: ContactAttempts,
-    /// The number planned next.
-    pub next_idx: usize,
-    /// (E.164, callee zone) in the contact's order.
-    pub numbers: Vec<(String, Option<String>)>,
-}
-
-/// A call the process was in when it stopped, with what it knew.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InFlight {
-    pub call_id: i64,
-    pub project_id: i64,
-    pub contact_id: i64,
-    pub number: String,
-    pub dialed_at_ms: Option<i64>,
-    pub answered_at_ms: Option<i64>,
-    pub recording: Option<String>,
-}
-
-/// One call to start.
-#[derive(Debug, Clone)]
-pub struct StartCall<'a> {
-    pub contact_id: i64,
-    pub number: &'a str,
-    /// The dial decision's reason for the log.
-    pub reason: String,
-}
-
-/// What a finished call writes.
-#[derive(Debug, Clone)]
-pub struct FinishedCall<'a> {
-    pub call_id: i64,
-    pub project_id: i64,
-    pub contact_id: i64,
-    pub number: &'a str,
-    pub result: &'a str,
-    pub sip_status: Option<u16>,
-    pub dialed_at_ms: Option<i64>,
-    pub answered_at_ms: Option<i64>,
-    pub ended_at_ms: i64,
-    pub ring_ms: Option<i64>,
-    pub talk_ms: Option<i64>,
-    pub end_reason: Option<String>,
-    pub reaction: Option<String>,
-    pub transcript: Option<String>,
-    pub captured: String,
-    /// Verdict, reason, decided at (ms).
-    pub amd: Option<(String, String, i64)>,
-    pub recording: Option<String>,
-    pub cost: f64,
-    pub attempts: &'a ContactAttempts,
-    pub plan: &'a Plan,
-    /// Decision-log lines written with it: `(decision, reason)`.
-    pub log: Vec<(String, String)>,
-}
 
 /// A contact in flight is parked here so no pass can pick it again.
 pub(crate) const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
@@ -140,172 +80,6 @@ pub(crate) fn status_text(s: ContactStatus) -> &'static str {
 }
 
 impl SqliteStore {
-    /// Makes the waiting contacts of a project whose time has come (`next_at <= now`) ready,
-    /// at most `max` of them, those waiting longest first. Answers how many.
-    pub async fn promote_due(
-        &self,
-        project_id: i64,
-        now: i64,
-        max: u32,
-    ) -> Result<u64, StoreError> {
-        let r = sqlx::query(
-            "UPDATE contacts SET ready = 1 WHERE id IN ( \
-                 SELECT id FROM contacts INDEXED BY contacts_waiting \
-                 WHERE project_id = ?1 AND ready = 0 AND next_at IS NOT NULL AND next_at <= ?2 \
-                 ORDER BY next_at LIMIT ?3)",
-        )
-        .bind(project_id)
-        .bind(now)
-        .bind(i64::from(max))
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected())
-    }
-
-    /// The gates (callee zones, `""` for unknown) present among a project's ready contacts.
-    pub async fn ready_gates(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
-        Ok(sqlx::query(READY_GATES_SQL)
-            .bind(project_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
-    }
-
-    /// Holds up to `max` ready contacts of one gate until `until` (unix s), writing one
-    /// `hold` line with `reason` per contact, in one transaction. Answers how many.
-    pub async fn hold_gate(
-        &self,
-        project_id: i64,
-        gate: &str,
-        until: i64,
-        reason: &str,
-        at: i64,
-        max: u32,
-    ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let ids: Vec<i64> = sqlx::query(
-            "SELECT id FROM contacts INDEXED BY contacts_ready_gate \
-             WHERE project_id = ? AND ready = 1 AND gate = ? LIMIT ?",
-        )
-        .bind(project_id)
-        .bind(gate)
-        .bind(i64::from(max))
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let ids_json = json(&ids);
-        sqlx::query(
-            "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-             SELECT ?1, c.project_id, c.id, n.e164, 'hold', ?2 \
-             FROM json_each(?3) j JOIN contacts c ON c.id = j.value \
-             LEFT JOIN contact_numbers n ON n.contact_id = c.id AND n.idx = c.next_idx",
-        )
-        .bind(at)
-        .bind(reason)
-        .bind(&ids_json)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE contacts SET ready = 0, next_at = ?1 WHERE id IN (SELECT value FROM json_each(?2))",
-        )
-        .bind(until)
-        .bind(&ids_json)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(ids.len() as u64)
-    }
-
-    /// The first `limit` ready contacts of a project in its order, with their numbers.
-    pub async fn next_callable(
-        &self,
-        project_id: i64,
-        limit: u32,
-    ) -> Result<Vec<DueContact>, StoreError> {
-        let json: String = sqlx::query(NEXT_CALLABLE_SQL)
-            .bind(project_id)
-            .bind(i64::from(limit))
-            .fetch_one(&self.pool)
-            .await?
-            .get(0);
-        let rows: Vec<DueJson> = serde_json::from_str(&json)
-            .map_err(|e| StoreError::Db(format!("next contacts of project {project_id}: {e}")))?;
-        rows.into_iter()
-            .map(|(id, seq, priority, attempts, next_idx, numbers)| {
-                Ok(DueContact {
-                    attempts: parse_attempts(id, attempts.as_deref(), numbers.len())?,
-                    id,
-                    seq,
-                    priority,
-                    next_idx: next_idx.max(0) as usize,
-                    numbers,
-                })
-            })
-            .collect()
-    }
-
-    /// Starts calls: parks each contact (so no pass picks it again) and records its call and
-    /// the dial decision, all in one transaction. A contact no longer ready (closed, stop
-    /// listed or held meanwhile) gets `None` and is not dialed.
-    pub async fn start_calls(
-        &self,
-        project_id: i64,
-        calls: &[StartCall<'_>],
-        now_ms: i64,
-    ) -> Result<Vec<Option<i64>>, StoreError> {
-        let now = now_ms.div_euclid(1000);
-        let mut tx = self.pool.begin().await?;
-        let mut ids = Vec::with_capacity(calls.len());
-        for c in calls {
-            let parked = sqlx::query(
-                "UPDATE contacts SET ready = 0, next_at = ? WHERE id = ? AND project_id = ? \
-                 AND ready = 1 AND status IN ('not_called', 'retry')",
-            )
-            .bind(IN_FLIGHT_NEXT_AT)
-            .bind(c.contact_id)
-            .bind(project_id)
-            .execute(&mut *tx)
-            .await?;
-            if parked.rows_affected() == 0 {
-                ids.push(None);
-                continue;
-            }
-            let id = sqlx::query(
-                "INSERT INTO calls (project_id, contact_id, number, started_at, dialed_at_ms) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(project_id)
-            .bind(c.contact_id)
-            .bind(c.number)
-            .bind(now)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?
-            .last_insert_rowid();
-            sqlx::query(
-                "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-                 VALUES (?, ?, ?, ?, 'dial', ?)",
-            )
-            .bind(now)
-            .bind(project_id)
-            .bind(c.contact_id)
-            .bind(c.number)
-            .bind(&c.reason)
-            .execute(&mut *tx)
-            .await?;
-            ids.push(Some(id));
-        }
-        tx.commit().await?;
-        Ok(ids)
-    }
-
     /// Starts one call (see `start_calls`); `Conflict` when the contact is not ready.
     pub async fn start_call(
         &self,
@@ -335,221 +109,12 @@ impl SqliteStore {
         })
     }
 
-    /// Records that a call was answered, at once: the time, SIP 200, and where its recording
-    /// is being written, so that a crash before its end keeps them.
-    pub async fn call_answered(
-        &self,
-        call_id: i64,
-        answered_at_ms: i64,
-        recording: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE calls SET answered_at = ?, answered_at_ms = ?, sip_status = 200, \
-             recording = ? WHERE id = ? AND state = 'dialing'",
-        )
-        .bind(answered_at_ms.div_euclid(1000))
-        .bind(answered_at_ms)
-        .bind(recording)
-        .bind(call_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Writes a call's result, its contact's new plan and the decisions, in one transaction.
-    pub async fn finish_call(&self, f: &FinishedCall<'_>) -> Result<(), StoreError> {
-        let ended = f.ended_at_ms.div_euclid(1000);
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE calls SET state = 'done', result = ?, sip_status = ?, \
-             answered_at = ?, answered_at_ms = ?, ended_at = ?, ended_at_ms = ?, \
-             dialed_at_ms = COALESCE(?, dialed_at_ms), ring_ms = ?, talk_ms = ?, end_reason = ?, \
-             reaction = ?, transcript = ?, captured = ?, amd_verdict = ?, amd_reason = ?, \
-             amd_ms = ?, recording = ?, cost = ? WHERE id = ? AND state = 'dialing'",
-        )
-        .bind(f.result)
-        .bind(f.sip_status.map(i64::from))
-        .bind(f.answered_at_ms.map(|t| t.div_euclid(1000)))
-        .bind(f.answered_at_ms)
-        .bind(ended)
-        .bind(f.ended_at_ms)
-        .bind(f.dialed_at_ms)
-        .bind(f.ring_ms)
-        .bind(f.talk_ms)
-        .bind(&f.end_reason)
-        .bind(&f.reaction)
-        .bind(&f.transcript)
-        .bind(&f.captured)
-        .bind(f.amd.as_ref().map(|a| a.0.clone()))
-        .bind(f.amd.as_ref().map(|a| a.1.clone()))
-        .bind(f.amd.as_ref().map(|a| a.2))
-        .bind(&f.recording)
-        .bind(f.cost)
-        .bind(f.call_id)
-        .execute(&mut *tx)
-        .await?;
-        write_plan(&mut tx, f.contact_id, f.attempts, f.plan, ended).await?;
-        for (decision, reason) in &f.log {
-            sqlx::query(
-                "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(ended)
-            .bind(f.project_id)
-            .bind(f.contact_id)
-            .bind(f.number)
-            .bind(decision)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Writes a new plan for a contact that is not in a call (the dialer found its number
-    /// stop-listed or its callee's window closed when it came to dial it), with log lines.
-    pub async fn replan_contact(
-        &self,
-        project_id: i64,
-        contact_id: i64,
-        number: &str,
-        attempts: &ContactAttempts,
-        plan: &Plan,
-        at: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        write_plan(&mut tx, contact_id, attempts, plan, at).await?;
-        for (decision, reason) in &plan.notes {
-            sqlx::query(
-                "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(at)
-            .bind(project_id)
-            .bind(contact_id)
-            .bind(number)
-            .bind(*decision)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Records a callee zone learnt for a number (from the numbering-plan registry).
-    pub async fn set_number_zone(&self, e164: &str, zone: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE contact_numbers SET time_zone = ? WHERE e164 = ? AND time_zone IS NULL",
-        )
-        .bind(zone)
-        .bind(e164)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Calls that were in progress when the process stopped.
-    pub async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError> {
-        Ok(sqlx::query(
-            "SELECT id, project_id, contact_id, number, dialed_at_ms, answered_at_ms, recording \
-             FROM calls WHERE state = 'dialing' ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| InFlight {
-            call_id: r.get(0),
-            project_id: r.get(1),
-            contact_id: r.get(2),
-            number: r.get(3),
-            dialed_at_ms: r.get(4),
-            answered_at_ms: r.get(5),
-            recording: r.get(6),
-        })
-        .collect())
-    }
-
-    /// The attempt state and numbers of one contact.
-    pub async fn contact(&self, id: i64) -> Result<DueContact, StoreError> {
-        let r =
-            sqlx::query("SELECT id, seq, priority, attempts, next_idx FROM contacts WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::NotFound(format!("contact {id}")))?;
-        let numbers: Vec<(String, Option<String>)> = sqlx::query(
-            "SELECT e164, time_zone FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|n| (n.get(0), n.get(1)))
-        .collect();
-        Ok(DueContact {
-            attempts: parse_attempts(id, r.get(3), numbers.len())?,
-            id,
-            seq: r.get(1),
-            priority: r.get(2),
-            next_idx: r.get::<i64, _>(4).max(0) as usize,
-            numbers,
-        })
-    }
-
-    /// Appends to the decision log.
-    pub async fn log_decision(
-        &self,
-        at: i64,
-        project_id: i64,
-        contact_id: Option<i64>,
-        number: Option<&str>,
-        decision: &str,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(at)
-        .bind(project_id)
-        .bind(contact_id)
-        .bind(number)
-        .bind(decision)
-        .bind(reason)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// Whether a number is on the global stop list.
     pub async fn stop_listed(&self, e164: &str) -> Result<bool, StoreError> {
         Ok(self
             .stop_listed_among(&[e164.to_string()])
             .await?
             .contains(e164))
-    }
-
-    /// Which of `numbers` are on the stop list.
-    pub async fn stop_listed_among(
-        &self,
-        numbers: &[String],
-    ) -> Result<std::collections::HashSet<String>, StoreError> {
-        if numbers.is_empty() {
-            return Ok(Default::default());
-        }
-        Ok(
-            sqlx::query(
-                "SELECT e164 FROM stop_list WHERE e164 IN (SELECT value FROM json_each(?))",
-            )
-            .bind(json(numbers))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect(),
-        )
     }
 
     /// Calls of a contact, oldest first: (number, result).
@@ -606,4 +171,396 @@ pub(crate) async fn write_plan(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+#[async_trait]
+impl DialerStore for SqliteStore {
+    async fn finish_if_done(&self, id: i64, at: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE projects SET status = 'finished', finished_at = ?2 WHERE id = ?1 \
+             AND status = 'active' \
+             AND NOT EXISTS (SELECT 1 FROM contacts WHERE project_id = ?1 \
+                             AND status IN ('not_called', 'retry')) \
+             AND NOT EXISTS (SELECT 1 FROM calls WHERE state = 'dialing' AND project_id = ?1) \
+             AND NOT EXISTS (SELECT 1 FROM imports WHERE state = 'running' AND project_id = ?1)",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let done = r.rows_affected() > 0;
+        if done {
+            sqlx::query(
+                "INSERT INTO decisions (at, project_id, decision, reason) \
+                 VALUES (?, ?, 'finished', 'every contact is closed and no call is up: the \
+                 project is finished and frees its active slot')",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn dialing_projects(&self) -> Result<Vec<ProjectRow>, StoreError> {
+        self.projects_where(true).await
+    }
+
+    async fn all_projects(&self) -> Result<Vec<ProjectRow>, StoreError> {
+        self.projects_where(false).await
+    }
+
+    async fn promote_due(&self, project_id: i64, now: i64, max: u32) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "UPDATE contacts SET ready = 1 WHERE id IN ( \
+                 SELECT id FROM contacts INDEXED BY contacts_waiting \
+                 WHERE project_id = ?1 AND ready = 0 AND next_at IS NOT NULL AND next_at <= ?2 \
+                 ORDER BY next_at LIMIT ?3)",
+        )
+        .bind(project_id)
+        .bind(now)
+        .bind(i64::from(max))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn ready_gates(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query(READY_GATES_SQL)
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    async fn hold_gate(
+        &self,
+        project_id: i64,
+        gate: &str,
+        until: i64,
+        reason: &str,
+        at: i64,
+        max: u32,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query(
+            "SELECT id FROM contacts INDEXED BY contacts_ready_gate \
+             WHERE project_id = ? AND ready = 1 AND gate = ? LIMIT ?",
+        )
+        .bind(project_id)
+        .bind(gate)
+        .bind(i64::from(max))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids_json = json(&ids);
+        sqlx::query(
+            "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
+             SELECT ?1, c.project_id, c.id, n.e164, 'hold', ?2 \
+             FROM json_each(?3) j JOIN contacts c ON c.id = j.value \
+             LEFT JOIN contact_numbers n ON n.contact_id = c.id AND n.idx = c.next_idx",
+        )
+        .bind(at)
+        .bind(reason)
+        .bind(&ids_json)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE contacts SET ready = 0, next_at = ?1 WHERE id IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(until)
+        .bind(&ids_json)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+
+    async fn next_callable(
+        &self,
+        project_id: i64,
+        limit: u32,
+    ) -> Result<Vec<DueContact>, StoreError> {
+        let json: String = sqlx::query(NEXT_CALLABLE_SQL)
+            .bind(project_id)
+            .bind(i64::from(limit))
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
+        let rows: Vec<DueJson> = serde_json::from_str(&json)
+            .map_err(|e| StoreError::Db(format!("next contacts of project {project_id}: {e}")))?;
+        rows.into_iter()
+            .map(|(id, seq, priority, attempts, next_idx, numbers)| {
+                Ok(DueContact {
+                    attempts: parse_attempts(id, attempts.as_deref(), numbers.len())?,
+                    id,
+                    seq,
+                    priority,
+                    next_idx: next_idx.max(0) as usize,
+                    numbers,
+                })
+            })
+            .collect()
+    }
+
+    async fn start_calls(
+        &self,
+        project_id: i64,
+        calls: &[StartCall<'_>],
+        now_ms: i64,
+    ) -> Result<Vec<Option<i64>>, StoreError> {
+        let now = now_ms.div_euclid(1000);
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(calls.len());
+        for c in calls {
+            let parked = sqlx::query(
+                "UPDATE contacts SET ready = 0, next_at = ? WHERE id = ? AND project_id = ? \
+                 AND ready = 1 AND status IN ('not_called', 'retry')",
+            )
+            .bind(IN_FLIGHT_NEXT_AT)
+            .bind(c.contact_id)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
+            if parked.rows_affected() == 0 {
+                ids.push(None);
+                continue;
+            }
+            let id = sqlx::query(
+                "INSERT INTO calls (project_id, contact_id, number, started_at, dialed_at_ms) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(project_id)
+            .bind(c.contact_id)
+            .bind(c.number)
+            .bind(now)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
+            sqlx::query(
+                "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
+                 VALUES (?, ?, ?, ?, 'dial', ?)",
+            )
+            .bind(now)
+            .bind(project_id)
+            .bind(c.contact_id)
+            .bind(c.number)
+            .bind(&c.reason)
+            .execute(&mut *tx)
+            .await?;
+            ids.push(Some(id));
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    async fn call_answered(
+        &self,
+        call_id: i64,
+        answered_at_ms: i64,
+        recording: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE calls SET answered_at = ?, answered_at_ms = ?, sip_status = 200, \
+             recording = ? WHERE id = ? AND state = 'dialing'",
+        )
+        .bind(answered_at_ms.div_euclid(1000))
+        .bind(answered_at_ms)
+        .bind(recording)
+        .bind(call_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn finish_call(&self, f: &FinishedCall<'_>) -> Result<(), StoreError> {
+        let ended = f.ended_at_ms.div_euclid(1000);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE calls SET state = 'done', result = ?, sip_status = ?, \
+             answered_at = ?, answered_at_ms = ?, ended_at = ?, ended_at_ms = ?, \
+             dialed_at_ms = COALESCE(?, dialed_at_ms), ring_ms = ?, talk_ms = ?, end_reason = ?, \
+             reaction = ?, transcript = ?, captured = ?, amd_verdict = ?, amd_reason = ?, \
+             amd_ms = ?, recording = ?, cost = ? WHERE id = ? AND state = 'dialing'",
+        )
+        .bind(f.result)
+        .bind(f.sip_status.map(i64::from))
+        .bind(f.answered_at_ms.map(|t| t.div_euclid(1000)))
+        .bind(f.answered_at_ms)
+        .bind(ended)
+        .bind(f.ended_at_ms)
+        .bind(f.dialed_at_ms)
+        .bind(f.ring_ms)
+        .bind(f.talk_ms)
+        .bind(&f.end_reason)
+        .bind(&f.reaction)
+        .bind(&f.transcript)
+        .bind(&f.captured)
+        .bind(f.amd.as_ref().map(|a| a.0.clone()))
+        .bind(f.amd.as_ref().map(|a| a.1.clone()))
+        .bind(f.amd.as_ref().map(|a| a.2))
+        .bind(&f.recording)
+        .bind(f.cost)
+        .bind(f.call_id)
+        .execute(&mut *tx)
+        .await?;
+        write_plan(&mut tx, f.contact_id, f.attempts, f.plan, ended).await?;
+        for (decision, reason) in &f.log {
+            sqlx::query(
+                "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(ended)
+            .bind(f.project_id)
+            .bind(f.contact_id)
+            .bind(f.number)
+            .bind(decision)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replan_contact(
+        &self,
+        project_id: i64,
+        contact_id: i64,
+        number: &str,
+        attempts: &ContactAttempts,
+        plan: &Plan,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        write_plan(&mut tx, contact_id, attempts, plan, at).await?;
+        for (decision, reason) in &plan.notes {
+            sqlx::query(
+                "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(at)
+            .bind(project_id)
+            .bind(contact_id)
+            .bind(number)
+            .bind(*decision)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_number_zone(&self, e164: &str, zone: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE contact_numbers SET time_zone = ? WHERE e164 = ? AND time_zone IS NULL",
+        )
+        .bind(zone)
+        .bind(e164)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT id, project_id, contact_id, number, dialed_at_ms, answered_at_ms, recording \
+             FROM calls WHERE state = 'dialing' ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| InFlight {
+            call_id: r.get(0),
+            project_id: r.get(1),
+            contact_id: r.get(2),
+            number: r.get(3),
+            dialed_at_ms: r.get(4),
+            answered_at_ms: r.get(5),
+            recording: r.get(6),
+        })
+        .collect())
+    }
+
+    async fn contact(&self, id: i64) -> Result<DueContact, StoreError> {
+        let r =
+            sqlx::query("SELECT id, seq, priority, attempts, next_idx FROM contacts WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound(format!("contact {id}")))?;
+        let numbers: Vec<(String, Option<String>)> = sqlx::query(
+            "SELECT e164, time_zone FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|n| (n.get(0), n.get(1)))
+        .collect();
+        Ok(DueContact {
+            attempts: parse_attempts(id, r.get(3), numbers.len())?,
+            id,
+            seq: r.get(1),
+            priority: r.get(2),
+            next_idx: r.get::<i64, _>(4).max(0) as usize,
+            numbers,
+        })
+    }
+
+    async fn log_decision(
+        &self,
+        at: i64,
+        project_id: i64,
+        contact_id: Option<i64>,
+        number: Option<&str>,
+        decision: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(at)
+        .bind(project_id)
+        .bind(contact_id)
+        .bind(number)
+        .bind(decision)
+        .bind(reason)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn stop_listed_among(
+        &self,
+        numbers: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        if numbers.is_empty() {
+            return Ok(Default::default());
+        }
+        Ok(
+            sqlx::query(
+                "SELECT e164 FROM stop_list WHERE e164 IN (SELECT value FROM json_each(?))",
+            )
+            .bind(json(numbers))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+        )
+    }
 }

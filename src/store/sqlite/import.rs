@@ -4,11 +4,12 @@
 //! cancelled request or a crash removes what it wrote (its contacts are never dialed before it
 //! has finished).
 use super::dialer::status_text;
-use super::{now, ProjectRow, SqliteStore};
-use crate::dialer::attempts::ContactAttempts;
-use crate::dialer::plan::{plan, NumberFacts, OrderFacts, ProjectFacts};
-use crate::store::import::{read_contacts, ImportLimits, ImportReport, ImportedContact};
-use crate::store::registry::Registry;
+use super::{now, SqliteStore};
+use crate::import::{read_contacts, ImportLimits, ImportReport, ImportedContact};
+use crate::phone::registry::Registry;
+use crate::rules::attempts::ContactAttempts;
+use crate::rules::plan::{plan, NumberFacts, OrderFacts, ProjectFacts};
+use crate::store::ProjectRow;
 use crate::store::StoreError;
 use chrono_tz::Tz;
 use sqlx::{Connection, Row, SqliteConnection};
@@ -35,13 +36,23 @@ const IMPORT_BATCH_BYTES: usize = 4 << 20;
 const NUMBERS_PER_CHECK: usize = 5_000;
 
 impl SqliteStore {
-    /// Imports contacts from CSV into a project: good rows are stored in batches, bad values
-    /// reported by row; numbers already in the project merge (counted as duplicates). The
-    /// import is all or nothing for whole-file failures (the size limit hit while streaming,
-    /// an I/O or database error): the contacts it added are removed again and the error
-    /// returned. Its contacts are dialed only once it has finished. One import at a time per
-    /// project (a second one meanwhile is a conflict).
+    /// `CampaignStore::import_contacts` for any reader (tests, benchmarks, the demo).
     pub async fn import_csv(
+        &self,
+        project_id: i64,
+        input: impl Read + Send + 'static,
+        limits: ImportLimits,
+    ) -> Result<ImportReport, StoreError> {
+        self.run_import(project_id, Box::new(input), limits).await
+    }
+
+    /// Imports contacts into a project: good rows are stored in batches, bad values
+    /// reported by row; numbers already in the project merge (counted as duplicates). The
+    /// import is all or nothing for whole-file failures (a limit hit while streaming, an I/O
+    /// or database error): the contacts it added are removed again and the error returned.
+    /// Its contacts are dialed only once it has finished. One import at a time per project
+    /// (a second one meanwhile is a conflict).
+    pub(super) async fn run_import(
         &self,
         project_id: i64,
         input: impl Read + Send + 'static,
@@ -158,7 +169,7 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Db(format!("import task: {e}")))?
             .map_err(|e| match e {
-                crate::store::import::ImportError::TooLarge(n) => StoreError::TooLarge(n),
+                crate::import::ImportError::TooLarge(n) => StoreError::TooLarge(n),
                 other => StoreError::Invalid(other.to_string()),
             })?;
         report.imported -= merged;
@@ -485,7 +496,7 @@ struct BatchContext<'a> {
 /// stop list); `None` stands for "never called".
 struct PlannedContact {
     attempts: Option<String>,
-    plan: crate::dialer::plan::Plan,
+    plan: crate::rules::plan::Plan,
 }
 
 /// Parsed contacts packed for writing: their text (names, fields as JSON, numbers) in one

@@ -3,11 +3,11 @@
 //! is left), and databases written by an older version (contacts without a plan get one when
 //! the store opens). Also the benchmarks' helpers that shape a base.
 use super::dialer::{parse_attempts, status_text, write_plan, IN_FLIGHT_NEXT_AT};
-use super::{json, now, ProjectRow, SqliteStore};
-use crate::dialer::attempts::ContactStatus;
-use crate::dialer::plan::{pick_key, plan, NumberFacts, OrderFacts, ProjectFacts};
-use crate::dialer::schedule::Schedule;
+use super::{json, now, SqliteStore};
+use crate::rules::attempts::ContactStatus;
+use crate::rules::plan::{pick_key, plan, NumberFacts, OrderFacts, ProjectFacts};
 use crate::store::StoreError;
+use crate::store::{DialerStore, ProjectRow};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -15,21 +15,8 @@ use std::collections::HashMap;
 const UPGRADE_BATCH: i64 = 5_000;
 
 impl SqliteStore {
-    /// Adds a number to the stop list, and re-plans every open contact that has it in any
-    /// project (those in a call are re-planned when the call ends). Answers how many contacts
-    /// changed.
-    pub async fn add_to_stop_list(&self, e164: &str, reason: &str) -> Result<u64, StoreError> {
-        sqlx::query("INSERT OR IGNORE INTO stop_list (e164, reason, added_at) VALUES (?, ?, ?)")
-            .bind(e164)
-            .bind(reason)
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
-        self.apply_stop_list(e164).await
-    }
-
     /// Re-plans the open contacts (not in a call) that have `e164`.
-    async fn apply_stop_list(&self, e164: &str) -> Result<u64, StoreError> {
+    pub(super) async fn apply_stop_list(&self, e164: &str) -> Result<u64, StoreError> {
         let rows = sqlx::query(
             "SELECT c.id, c.project_id, c.seq, c.priority, c.attempts, c.ready, c.next_at \
              FROM contact_numbers n JOIN contacts c ON c.id = n.contact_id \
@@ -292,15 +279,13 @@ impl SqliteStore {
         }
         Ok(done)
     }
-}
 
-impl SqliteStore {
     /// Benchmarks only: gives a project another ordering and every contact its key under it.
     #[doc(hidden)]
     pub async fn bench_set_ordering(
         &self,
         project_id: i64,
-        ordering: &[crate::dialer::decide::OrderBy],
+        ordering: &[crate::rules::decide::OrderBy],
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE projects SET ordering = ? WHERE id = ?")
             .bind(json(ordering))
@@ -337,14 +322,5 @@ impl SqliteStore {
             tx.commit().await?;
         }
         Ok(())
-    }
-}
-
-impl ProjectRow {
-    /// The project's schedule, `None` when its stored text does not parse (logged by the
-    /// dialer, which then does not dial the project).
-    pub fn schedule(&self) -> Option<Schedule> {
-        let windows: Vec<&str> = self.schedule.iter().map(String::as_str).collect();
-        Schedule::new(&self.time_zone, &windows).ok()
     }
 }

@@ -20,9 +20,7 @@
 //! Which parts: those calamine's readers open by name (case and `\` folded, as it looks them
 //! up), every part under `xl/worksheets/` (the only place an xlsx sheet can be), and for xlsb
 //! every target of `xl/_rels/workbook.bin.rels` (its sheets may be anywhere under `xl/`).
-use super::super::import::{
-    ImportError, ImportLimits, LimitHit, EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS,
-};
+use super::super::{ImportError, ImportLimits, LimitHit, EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS};
 use super::WorkbookProblem;
 use std::collections::HashSet;
 use std::io::{Cursor, Read};

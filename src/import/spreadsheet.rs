@@ -1,18 +1,18 @@
-//! Contact import from spreadsheets (spec §9 "Import CSV and XLSX"): xlsx/xlsm, xlsb, xls and
+//! Contact import from spreadsheets (docs/api.md "Import CSV and XLSX"): xlsx/xlsm, xlsb, xls and
 //! ods, whatever calamine opens. Owns opening a workbook from bytes — telling a damaged file, a
 //! zip that is no workbook and a password-protected one apart, never panicking on any of them —
-//! walking the first visible worksheet row by row with the spreadsheet's own 1-based row numbers (the
-//! first non-empty row is the header), and rendering cells to the text a user sees: a phone
+//! walking the first visible worksheet row by row with the spreadsheet's own 1-based row numbers
+//! (the first non-empty row is the header), and rendering cells to the text a user sees: a phone
 //! number stored as the number 7.9123456789E10 becomes `79123456789`. Every row goes to the row
-//! handling CSV uses (`import::ContactRows`); this file must never judge a value itself.
-//! calamine runs under `catch_unwind`: a file that makes it panic is reported as damaged.
+//! handling CSV uses (`import::ContactRows`); this file must never judge a value itself. calamine
+//! runs under `catch_unwind`: a file that makes it panic is reported as damaged.
 //!
 //! Memory: the file is held whole (the formats need seeking), capped by
 //! `ImportLimits::max_bytes` while reading; a zip package (xlsx, xlsb, ods) is checked by
 //! `scan` against the limits on what it unpacks to and holds before calamine opens it; xlsx and
 //! xlsb sheets are then streamed cell by cell, xls and ods sheets are read as one range by
 //! calamine. One row's cells are bounded in number and text (`ImportLimits::max_row_bytes`).
-use super::import::{
+use super::{
     read_all_limited, ContactRows, ImportError, ImportLimits, ImportReport, ImportedContact,
     LimitHit, OLE_MAGIC, ZIP_MAGIC,
 };
@@ -381,7 +381,7 @@ fn render_iso_datetime(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::import::read_csv;
+    use crate::import::read_csv;
     use calamine::{CellErrorType, Data, ExcelDateTimeType};
     use rust_xlsxwriter::{Format, Formula, Workbook};
 

@@ -1,4 +1,4 @@
-//! Contact import (spec §2, §9; issue 4). This file owns what every format shares — the header's
+//! Contact import (docs/api.md, "Contacts"). This file owns what every format shares — the header's
 //! columns (телефон/phone, имя/name, приоритет/priority by Russian or English names; every other
 //! column is kept as a contact field), a row of cell texts → a contact or row problems, several
 //! numbers per contact normalised to Russian E.164, an extension typed after a number kept in a
@@ -6,20 +6,21 @@
 //! merged, the rows limit — plus the CSV reader (UTF-8 with or without BOM or Windows-1251
 //! detected from the bytes, `;` or `,` sniffed from the header line) and `read_contacts`, which
 //! picks CSV or spreadsheet from the first bytes. The report and its caps live in `report`, the
-//! limits and their messages in `limits`. Spreadsheets are read in `super::spreadsheet` and
+//! limits and their messages in `limits`. Spreadsheets are read in `spreadsheet` and
 //! handed to the same row handling; no format may grow its own copy of it. CSV streams: memory
 //! stays bounded by one record (`ImportLimits::max_row_bytes`), the listed problems and the set
 //! of numbers seen (`MAX_SEEN`).
-use super::phone::{normalize_ru, split_extension, RuNumber};
+use crate::phone::{normalize_ru, split_extension, RuNumber};
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Cursor, Read};
 
 mod limits;
 mod report;
 
-pub use super::spreadsheet::{read_xlsx, WorkbookProblem};
+pub mod spreadsheet;
 pub use limits::{ImportLimits, LimitHit, EXCEL_MAX_CELL_CHARS, EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS};
 pub use report::{ImportReport, RowProblem, EXTENSION_FIELD};
+pub use spreadsheet::{read_xlsx, WorkbookProblem};
 
 /// One contact read from a row.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,5 @@
-//! Attempt accounting (spec §2 "Attempts", "Several numbers", "Contact statuses"): pure state
-//! over a contact's numbers, fed each call's result and time; says which number to dial next
+//! Attempt accounting (docs/campaigns.md "Attempts", "Several numbers", "Contact statuses"): pure
+//! state over a contact's numbers, fed each call's result and time; says which number to dial next
 //! and not before when, and why a number or a contact is finished.
 use crate::scenario::system_result as r;
 use serde::{Deserialize, Serialize};
@@ -121,7 +121,7 @@ pub struct NumberState {
     pub stop_listed: bool,
 }
 
-/// The four contact statuses (spec §2).
+/// The four contact statuses (docs/campaigns.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactStatus {

@@ -1,7 +1,8 @@
 //! The Russian numbering-plan registry ("Реестр российской системы и плана нумерации", the
 //! regulator's ABC-3xx/4xx/8xx and DEF-9xx CSV files) read into a compact range table that
-//! answers "which time zone is this number's region in" (spec §2: the callee's local window).
-//! Mobile DEF codes are not geographic, so this is the only source of a mobile number's zone.
+//! answers "which time zone is this number's region in" (the callee's local window,
+//! docs/campaigns.md). Mobile DEF codes are not geographic, so this is the only source of a mobile
+//! number's zone.
 //!
 //! Owns: the file parser (encoding, header, rows, per-line problems), the range table and the
 //! lookup; the 89 federal subjects → IANA zone and the region-name matching are in `subjects`.

@@ -1,5 +1,5 @@
-//! The dialer's other decisions (spec §2), pure: whether a project may dial now, whether a
-//! number may be dialed now, how free lines are shared between projects, the five-active-
+//! The dialer's other decisions (docs/campaigns.md), pure: whether a project may dial now, whether
+//! a number may be dialed now, how free lines are shared between projects, the five-active-
 //! projects rule, and the order contacts are taken in. Every "no" carries its reason for the
 //! decision log.
 use super::attempts::ContactStatus;

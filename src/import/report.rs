@@ -1,4 +1,4 @@
-//! The import's answer (spec §10 `{imported, duplicates, rejected}`; issue 9 §3) and the
+//! The import's answer (`{imported, duplicates, rejected, …}`, docs/api.md) and the
 //! bookkeeping that keeps it small however bad the file: the first problems are listed in full
 //! (values cut to a readable length), every problem is counted in total and by kind, and a few
 //! notes say in words what the user should know about the import as a whole.

@@ -1,4 +1,4 @@
-//! A project's tariff (spec §9), pure: what an answered call costs from its talk time and the
+//! A project's tariff (docs/api.md), pure: what an answered call costs from its talk time and the
 //! answers recognised on it. Defaults are the reference's: 0.04 ₽ per second from pickup,
 //! speech recognition 0.40 ₽ per answer up to 15 s and 0.80 ₽ for 16–30 s, transfers to
 //! agents free (SMS are priced by SMSC and added by the outbox).

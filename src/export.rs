@@ -1,4 +1,4 @@
-//! Report export (spec §9 "Export CSV and XLSX"): pure writers the API streams calls, last
+//! Report export (docs/api.md "Export CSV and XLSX"): pure writers the API streams calls, last
 //! results and contacts into — a header row, then rows of `Cell`s. Owns the two file formats
 //! only: which rows and columns a report has is the caller's business, and this never reads
 //! the database.

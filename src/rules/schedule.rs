@@ -1,5 +1,5 @@
-//! Working schedules (spec §2 "Status and schedule"): days of week × time intervals in the
-//! project's time zone, intervals may cross midnight; the callee's own local time must be
+//! Working schedules (docs/campaigns.md "Status and schedule"): days of week × time intervals in
+//! the project's time zone, intervals may cross midnight; the callee's own local time must be
 //! inside the same window where their time zone is known. Pure: the time is passed in.
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;

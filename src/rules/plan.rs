@@ -199,7 +199,7 @@ fn ordered_i64(v: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialer::decide::{order, Candidate};
+    use crate::rules::decide::{order, Candidate};
     use chrono::TimeZone;
 
     #[test]

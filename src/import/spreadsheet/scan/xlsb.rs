@@ -2,7 +2,7 @@
 //! type (1–2 bytes) and a length (1–4 bytes) in 7-bit groups; calamine allocates a record's
 //! announced length before reading it. Bounded here: every record's length
 //! (`max_row_bytes`), shared strings (count, bytes, characters), text cells and sheet rows.
-use super::super::super::import::{ImportError, ImportLimits, LimitHit, EXCEL_MAX_ROWS};
+use super::super::super::{ImportError, ImportLimits, LimitHit, EXCEL_MAX_ROWS};
 
 /// Which xlsb part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Tests of the package check: each limit on small packages with small limits, and the shapes
 //! a real workbook has passing.
 use super::*;
-use crate::store::import::read_xlsx;
+use crate::import::read_xlsx;
 use std::io::Write;
 use zip::write::SimpleFileOptions;
 

@@ -1,15 +1,17 @@
-//! Phone numbers (spec §2 "Only Russian numbers"): normalisation to E.164 with libphonenumber's
-//! metadata (the `phonenumber` crate), Russian numbers only — Kazakhstan's +7 6xx/7xx ranges,
-//! other countries, short numbers and garbage are refused with a reason — and, for geographic
-//! (ABC) numbers, the callee's time zone. Mobile numbers in their usual shapes take a fast path
-//! (an import is mostly those) that answers exactly what the metadata path answers; a test
-//! holds the two together over every three-digit code, so a metadata update cannot split them
+//! Phone numbers (docs/campaigns.md "Only Russian numbers"): normalisation to E.164 with
+//! libphonenumber's metadata (the `phonenumber` crate), Russian numbers only — Kazakhstan's +7
+//! 6xx/7xx ranges, other countries, short numbers and garbage are refused with a reason — and, for
+//! geographic (ABC) numbers, the callee's time zone. Mobile numbers in their usual shapes take a
+//! fast path (an import is mostly those) that answers exactly what the metadata path answers; a
+//! test holds the two together over every three-digit code, so a metadata update cannot split them
 //! unnoticed. Also owns telling an extension typed after a number (`доб. 123`) from the number.
 //!
 //! A `+7` number of ten digits is judged by the numbering plan's patterns directly, not by the
 //! crate's parser: that parser strips a leading `8` (the national prefix) even after `+7`, so it
 //! read `+7 812 …` (St Petersburg), `+7 843 …` (Kazan) and `8-800-…` (toll-free) as nine-digit
 //! numbers and refused every 8xx code.
+pub mod registry;
+
 use chrono_tz::Tz;
 use phonenumber::country::Id;
 

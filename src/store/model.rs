@@ -1,0 +1,266 @@
+//! The store's rows as its users see them: what a project, a call, a contact and a decision
+//! look like to the API, the exports and the dialer. Plain data, no SQL: every backend answers
+//! with these (see the traits in `store`).
+use crate::rules::attempts::{AttemptRules, ContactAttempts, ContactStatus, RetryRule};
+use crate::rules::decide::OrderBy;
+use crate::rules::plan::Plan;
+use crate::rules::schedule::Schedule;
+use crate::scenario::system_result;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A project to create: everything but the name and scenario has a default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NewProject {
+    pub name: String,
+    pub scenario_id: i64,
+    pub time_zone: String,
+    /// Window texts: `"mon-fri 09:00-21:00"`.
+    pub schedule: Vec<String>,
+    pub lines: u32,
+    pub max_calls_per_number: u32,
+    /// Per retryable result; the rest take the defaults.
+    pub retry_rules: BTreeMap<String, RetryRule>,
+    pub ordering: Vec<OrderBy>,
+    /// Where `transfer` actions put contacts that hang up before an agent answers.
+    pub callback_project_id: Option<i64>,
+    pub tariff: crate::rules::tariff::Tariff,
+}
+
+impl Default for NewProject {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            scenario_id: 0,
+            time_zone: "Europe/Moscow".into(),
+            schedule: vec!["mon-fri 09:00-21:00".into(), "sat,sun 10:00-20:00".into()],
+            lines: 10,
+            max_calls_per_number: 2,
+            retry_rules: BTreeMap::new(),
+            ordering: vec![OrderBy::NewFirst, OrderBy::Priority, OrderBy::OldestFirst],
+            callback_project_id: None,
+            tariff: Default::default(),
+        }
+    }
+}
+
+/// `GET /projects/{id}/stats` (docs/api.md).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProjectStats {
+    pub contacts: BTreeMap<String, u64>,
+    pub calls: u64,
+    pub results: BTreeMap<String, u64>,
+    pub cost: f64,
+}
+
+/// The most rows one page may ask for.
+pub const MAX_PAGE: u32 = 5_000;
+
+/// A project as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectView {
+    pub id: i64,
+    pub name: String,
+    pub scenario_id: i64,
+    pub status: String,
+    pub time_zone: String,
+    pub schedule: serde_json::Value,
+    pub lines: i64,
+    pub max_calls_per_number: i64,
+    pub retry_rules: serde_json::Value,
+    pub ordering: serde_json::Value,
+    pub callback_project_id: Option<i64>,
+    pub tariff: serde_json::Value,
+    pub created_at: i64,
+}
+
+/// Which calls to list.
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    pub project_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub result: Option<String>,
+    /// Keyset cursor: only calls with a smaller id (the previous page's `next`).
+    pub before_id: Option<i64>,
+    /// Page size; 0 means the largest page (`MAX_PAGE`).
+    pub limit: u32,
+}
+
+/// The answering-machine verdict of an answered call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AmdView {
+    pub verdict: String,
+    pub reason: Option<String>,
+    pub decided_at_ms: Option<i64>,
+}
+
+/// One call as the API and exports show it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CallView {
+    pub id: i64,
+    pub project_id: i64,
+    pub contact_id: i64,
+    pub contact_name: Option<String>,
+    pub number: String,
+    /// `dialing` while the call is up, `done` after.
+    pub state: String,
+    pub started_at: i64,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    /// Seconds from start to end.
+    pub duration_s: Option<i64>,
+    /// Seconds from answer to end (what the tariff charges).
+    pub talk_s: Option<i64>,
+    /// Milliseconds from dialing to the answer (or to the end of an unanswered call).
+    pub ring_ms: Option<i64>,
+    /// Milliseconds from the answer to the end.
+    pub talk_ms: Option<i64>,
+    /// Why the call ended as it did, in words ("ring timeout", "no audio from the callee",
+    /// "interrupted by a stop after the answer", ...), where there is more to say than the result.
+    pub end_reason: Option<String>,
+    pub sip_status: Option<i64>,
+    pub result: Option<String>,
+    /// Russian label: a system result's, or the scenario result's own name.
+    pub result_label: Option<String>,
+    pub reaction: Option<String>,
+    pub transcript: Option<String>,
+    pub captured: serde_json::Value,
+    pub amd: Option<AmdView>,
+    pub recording: Option<String>,
+    pub cost: f64,
+}
+
+/// One contact with its newest call (`GET /projects/{id}/last-results`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LastResult {
+    pub contact_id: i64,
+    pub name: Option<String>,
+    pub status: String,
+    pub status_label: String,
+    pub numbers: Vec<String>,
+    pub fields: BTreeMap<String, String>,
+    pub priority: i64,
+    pub calls: i64,
+    pub last_call: Option<CallView>,
+}
+
+/// One entry of the dialer's decision log.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Decision {
+    pub id: i64,
+    pub at: i64,
+    pub contact_id: Option<i64>,
+    pub number: Option<String>,
+    /// `dial`, `skip`, `result` or `close`.
+    pub decision: String,
+    pub reason: String,
+}
+
+/// The label of a result code.
+pub fn result_label(code: &str) -> String {
+    system_result::label_ru(code)
+        .map(str::to_string)
+        .unwrap_or_else(|| code.to_string())
+}
+
+/// The Russian label of a stored contact status.
+pub fn status_label(status: &str) -> String {
+    serde_json::from_value::<ContactStatus>(serde_json::Value::String(status.to_string()))
+        .map(|s| s.label_ru().to_string())
+        .unwrap_or_else(|_| status.to_string())
+}
+
+/// What `/metrics` shows of calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallTotals {
+    pub up: i64,
+    pub by_result: BTreeMap<String, i64>,
+    /// Answered calls ended because no audio came from the callee (a broken media path).
+    pub without_audio: i64,
+}
+
+/// A contact that may be called, with its numbers and attempt state.
+#[derive(Debug, Clone)]
+pub struct DueContact {
+    pub id: i64,
+    pub seq: i64,
+    pub priority: i32,
+    pub attempts: ContactAttempts,
+    /// The number planned next.
+    pub next_idx: usize,
+    /// (E.164, callee zone) in the contact's order.
+    pub numbers: Vec<(String, Option<String>)>,
+}
+
+/// A call the process was in when it stopped, with what it knew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    pub call_id: i64,
+    pub project_id: i64,
+    pub contact_id: i64,
+    pub number: String,
+    pub dialed_at_ms: Option<i64>,
+    pub answered_at_ms: Option<i64>,
+    pub recording: Option<String>,
+}
+
+/// One call to start.
+#[derive(Debug, Clone)]
+pub struct StartCall<'a> {
+    pub contact_id: i64,
+    pub number: &'a str,
+    /// The dial decision's reason for the log.
+    pub reason: String,
+}
+
+/// What a finished call writes.
+#[derive(Debug, Clone)]
+pub struct FinishedCall<'a> {
+    pub call_id: i64,
+    pub project_id: i64,
+    pub contact_id: i64,
+    pub number: &'a str,
+    pub result: &'a str,
+    pub sip_status: Option<u16>,
+    pub dialed_at_ms: Option<i64>,
+    pub answered_at_ms: Option<i64>,
+    pub ended_at_ms: i64,
+    pub ring_ms: Option<i64>,
+    pub talk_ms: Option<i64>,
+    pub end_reason: Option<String>,
+    pub reaction: Option<String>,
+    pub transcript: Option<String>,
+    pub captured: String,
+    /// Verdict, reason, decided at (ms).
+    pub amd: Option<(String, String, i64)>,
+    pub recording: Option<String>,
+    pub cost: f64,
+    pub attempts: &'a ContactAttempts,
+    pub plan: &'a Plan,
+    /// Decision-log lines written with it: `(decision, reason)`.
+    pub log: Vec<(String, String)>,
+}
+
+/// An active project as the dialer needs it.
+#[derive(Debug, Clone)]
+pub struct ProjectRow {
+    pub id: i64,
+    pub name: String,
+    pub scenario_source: String,
+    pub time_zone: String,
+    pub schedule: Vec<String>,
+    pub lines: u32,
+    pub rules: AttemptRules,
+    pub ordering: Vec<crate::rules::decide::OrderBy>,
+    pub tariff: crate::rules::tariff::Tariff,
+}
+
+impl ProjectRow {
+    /// The project's schedule, `None` when its stored text does not parse (logged by the
+    /// dialer, which then does not dial the project).
+    pub fn schedule(&self) -> Option<Schedule> {
+        let windows: Vec<&str> = self.schedule.iter().map(String::as_str).collect();
+        Schedule::new(&self.time_zone, &windows).ok()
+    }
+}

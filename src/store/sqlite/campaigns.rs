@@ -1,0 +1,244 @@
+//! Setting campaigns up in SQLite: scenarios, projects (creation with every value checked,
+//! activation under the five-active rule, pause), contact imports (written by `import`), the
+//! stop list (a listed number re-plans its contacts: `plans`) and stored prompts.
+use super::reports::{project_view, PROJECT_SELECT};
+use super::{json, now, SqliteStore};
+use crate::import::{ImportLimits, ImportReport};
+use crate::rules::attempts::AttemptRules;
+use crate::rules::decide::MAX_ACTIVE_PROJECTS;
+use crate::rules::schedule::Schedule;
+use crate::store::*;
+use async_trait::async_trait;
+use sqlx::Row;
+
+#[async_trait]
+impl CampaignStore for SqliteStore {
+    async fn create_scenario(&self, name: &str, source: &str) -> Result<i64, StoreError> {
+        let r = sqlx::query("INSERT INTO scenarios (name, source, created_at) VALUES (?, ?, ?)")
+            .bind(name)
+            .bind(source)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(r.last_insert_rowid())
+    }
+
+    async fn create_project(&self, p: &NewProject) -> Result<i64, StoreError> {
+        let windows: Vec<&str> = p.schedule.iter().map(String::as_str).collect();
+        Schedule::new(&p.time_zone, &windows).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let rules = AttemptRules::new(p.max_calls_per_number, p.retry_rules.clone())
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        if p.lines == 0 {
+            return Err(StoreError::Invalid("lines must be at least 1".into()));
+        }
+        if p.name.trim().is_empty() {
+            return Err(StoreError::Invalid("name is empty".into()));
+        }
+        p.tariff.validate().map_err(StoreError::Invalid)?;
+        if let Some(cb) = p.callback_project_id {
+            self.project_name(cb).await.map_err(|_| {
+                StoreError::Invalid(format!("callback_project_id {cb}: no such project"))
+            })?;
+        }
+        let exists = sqlx::query("SELECT 1 FROM scenarios WHERE id = ?")
+            .bind(p.scenario_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::Invalid(format!(
+                "scenario {} does not exist",
+                p.scenario_id
+            )));
+        }
+        let r = sqlx::query(
+            "INSERT INTO projects (name, scenario_id, time_zone, schedule, lines, \
+             max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(p.name.trim())
+        .bind(p.scenario_id)
+        .bind(&p.time_zone)
+        .bind(json(&p.schedule))
+        .bind(i64::from(p.lines))
+        .bind(i64::from(rules.max_calls_per_number))
+        .bind(json(&rules.per_result))
+        .bind(json(&p.ordering))
+        .bind(p.callback_project_id)
+        .bind(json(&p.tariff))
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(format!("a project named {:?} exists", p.name.trim()))
+            }
+            other => other.into(),
+        })?;
+        Ok(r.last_insert_rowid())
+    }
+
+    async fn activate(&self, id: i64) -> Result<(), StoreError> {
+        let name = self.project_name(id).await?;
+        let (contacts, open): (i64, i64) = {
+            let r = sqlx::query(
+                "SELECT EXISTS (SELECT 1 FROM contacts WHERE project_id = ?1), \
+                 EXISTS (SELECT 1 FROM contacts WHERE project_id = ?1 \
+                         AND status IN ('not_called', 'retry'))",
+            )
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+            (r.get(0), r.get(1))
+        };
+        if contacts == 0 {
+            return Err(StoreError::Invalid(format!(
+                "project {name:?} has no contacts to call"
+            )));
+        }
+        if open == 0 {
+            return Err(StoreError::Invalid(format!(
+                "project {name:?} has no contacts left to call: import new contacts to run it again"
+            )));
+        }
+        let r = sqlx::query(
+            "UPDATE projects SET status = 'active' WHERE id = ? AND (status = 'active' OR \
+             (SELECT COUNT(*) FROM projects WHERE status = 'active') < ?)",
+        )
+        .bind(id)
+        .bind(MAX_ACTIVE_PROJECTS as i64)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 0 {
+            let active: Vec<String> =
+                sqlx::query("SELECT name FROM projects WHERE status = 'active' ORDER BY id")
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+            return Err(StoreError::TooManyActive(active));
+        }
+        Ok(())
+    }
+
+    async fn pause(&self, id: i64) -> Result<(), StoreError> {
+        self.project_name(id).await?;
+        sqlx::query("UPDATE projects SET status = 'paused' WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn import_contacts(
+        &self,
+        project_id: i64,
+        input: Box<dyn std::io::Read + Send>,
+        limits: ImportLimits,
+    ) -> Result<ImportReport, StoreError> {
+        self.run_import(project_id, input, limits).await
+    }
+
+    async fn add_to_stop_list(&self, e164: &str, reason: &str) -> Result<u64, StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO stop_list (e164, reason, added_at) VALUES (?, ?, ?)")
+            .bind(e164)
+            .bind(reason)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        self.apply_stop_list(e164).await
+    }
+
+    async fn list_projects(&self) -> Result<Vec<ProjectView>, StoreError> {
+        let rows = sqlx::query(&format!("{PROJECT_SELECT} ORDER BY id"))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(project_view).collect())
+    }
+
+    async fn project(&self, id: i64) -> Result<ProjectView, StoreError> {
+        sqlx::query(&format!("{PROJECT_SELECT} WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| project_view(&r))
+            .ok_or(StoreError::NotFound(format!("project {id}")))
+    }
+
+    async fn project_id_by_name(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query("SELECT id FROM projects WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    async fn project_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM projects")
+            .fetch_one(&self.read)
+            .await?
+            .get(0))
+    }
+
+    async fn put_prompt(&self, name: &str, data: &[u8]) -> Result<bool, StoreError> {
+        let existed = sqlx::query("SELECT 1 FROM prompts WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?
+            .is_some();
+        sqlx::query(
+            "INSERT INTO prompts (name, data, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT(name) DO UPDATE SET data = excluded.data, created_at = excluded.created_at",
+        )
+        .bind(name)
+        .bind(data)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(!existed)
+    }
+
+    async fn prompts(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Ok(sqlx::query("SELECT name, data FROM prompts ORDER BY name")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    async fn scenario(&self, id: i64) -> Result<(String, String), StoreError> {
+        sqlx::query("SELECT name, source FROM scenarios WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| (r.get(0), r.get(1)))
+            .ok_or(StoreError::NotFound(format!("scenario {id}")))
+    }
+
+    async fn stop_list(
+        &self,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT e164, reason, added_at FROM stop_list WHERE e164 > ? ORDER BY e164 LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit.clamp(1, MAX_PAGE)))
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+    }
+
+    async fn remove_from_stop_list(&self, e164: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query("DELETE FROM stop_list WHERE e164 = ?")
+            .bind(e164)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            > 0)
+    }
+}

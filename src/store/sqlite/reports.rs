@@ -1,0 +1,336 @@
+//! Read side of the store for the API and exports (docs/api.md): projects as the API shows
+//! them, all calls (newest first, keyset-paginated, filtered), last results (one row per
+//! contact with its newest call), contacts by status, stored prompts and scenarios, and the
+//! API tokens (kept as SHA-256 only). Pages walk indexes in order and stop at their size, so a
+//! page costs the same with 1M calls as with ten; exports page through the same queries.
+use super::SqliteStore;
+use super::StoreError;
+use crate::store::*;
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+const CALL_COLUMNS: &str = "k.id, k.project_id, k.contact_id, c.name, k.number, k.state, \
+     k.started_at, k.answered_at, k.ended_at, k.sip_status, k.result, k.reaction, k.transcript, \
+     k.captured, k.amd_verdict, k.amd_reason, k.amd_ms, k.recording, k.cost, k.ring_ms, k.talk_ms, \
+     k.end_reason";
+
+/// A call from the columns of `CALL_COLUMNS`, starting at column `at`.
+fn call_view(r: &SqliteRow, at: usize) -> CallView {
+    let started_at: i64 = r.get(at + 6);
+    let answered_at: Option<i64> = r.get(at + 7);
+    let ended_at: Option<i64> = r.get(at + 8);
+    let result: Option<String> = r.get(at + 10);
+    let captured = r
+        .get::<Option<String>, _>(at + 13)
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    let amd = r.get::<Option<String>, _>(at + 14).map(|verdict| AmdView {
+        verdict,
+        reason: r.get(at + 15),
+        decided_at_ms: r.get(at + 16),
+    });
+    CallView {
+        id: r.get(at),
+        project_id: r.get(at + 1),
+        contact_id: r.get(at + 2),
+        contact_name: r.get(at + 3),
+        number: r.get(at + 4),
+        state: r.get(at + 5),
+        started_at,
+        answered_at,
+        ended_at,
+        duration_s: ended_at.map(|e| (e - started_at).max(0)),
+        talk_s: answered_at.zip(ended_at).map(|(a, e)| (e - a).max(0)),
+        ring_ms: r.get(at + 19),
+        talk_ms: r.get(at + 20),
+        end_reason: r.get(at + 21),
+        sip_status: r.get(at + 9),
+        result_label: result.as_deref().map(result_label),
+        result,
+        reaction: r.get(at + 11),
+        transcript: r.get(at + 12),
+        captured,
+        amd,
+        recording: r.get(at + 17),
+        cost: r.get(at + 18),
+    }
+}
+
+fn parse_json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+}
+
+pub(super) const PROJECT_SELECT: &str = "SELECT id, name, scenario_id, status, time_zone, schedule, lines, \
+     max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at FROM projects";
+
+pub(super) fn project_view(r: &SqliteRow) -> ProjectView {
+    ProjectView {
+        id: r.get(0),
+        name: r.get(1),
+        scenario_id: r.get(2),
+        status: r.get(3),
+        time_zone: r.get(4),
+        schedule: parse_json(r.get(5)),
+        lines: r.get(6),
+        max_calls_per_number: r.get(7),
+        retry_rules: parse_json(r.get(8)),
+        ordering: parse_json(r.get(9)),
+        callback_project_id: r.get(10),
+        tariff: parse_json(r.get(11)),
+        created_at: r.get(12),
+    }
+}
+
+/// Hex SHA-256 of a token.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_results_get_russian_labels_and_scenario_results_keep_their_names() {
+        assert_eq!(result_label("busy"), "Занято");
+        assert_eq!(
+            result_label("answering_machine"),
+            "Обнаружен автоответчик (системный)"
+        );
+        assert_eq!(result_label("Доволен"), "Доволен");
+        assert_eq!(status_label("not_reached"), "Не дозвонились");
+    }
+
+    #[test]
+    fn tokens_are_kept_as_sha256() {
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
+
+#[async_trait]
+impl ReportStore for SqliteStore {
+    async fn stats(&self, id: i64) -> Result<ProjectStats, StoreError> {
+        self.project_name(id).await?;
+        let mut s = ProjectStats::default();
+        for r in sqlx::query(
+            "SELECT status, COUNT(*) FROM contacts WHERE project_id = ? GROUP BY status",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let (status, n): (String, i64) = (r.get(0), r.get(1));
+            s.contacts.insert(status, n as u64);
+        }
+        for k in ["not_called", "retry", "reached", "not_reached"] {
+            s.contacts.entry(k.to_string()).or_insert(0);
+        }
+        for r in sqlx::query(
+            "SELECT result, COUNT(*), COALESCE(SUM(cost), 0) FROM calls INDEXED BY calls_stats \
+             WHERE project_id = ? AND state = 'done' GROUP BY result",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let (result, n, cost): (Option<String>, i64, f64) = (r.get(0), r.get(1), r.get(2));
+            s.calls += n as u64;
+            s.cost += cost;
+            s.results.insert(result.unwrap_or_default(), n as u64);
+        }
+        Ok(s)
+    }
+
+    async fn list_calls(&self, f: &CallFilter) -> Result<Vec<CallView>, StoreError> {
+        let mut sql = format!(
+            "SELECT {CALL_COLUMNS} FROM calls k JOIN contacts c ON c.id = k.contact_id WHERE 1"
+        );
+        if f.project_id.is_some() {
+            sql.push_str(" AND k.project_id = ?");
+        }
+        if f.contact_id.is_some() {
+            sql.push_str(" AND k.contact_id = ?");
+        }
+        if f.result.is_some() {
+            sql.push_str(" AND k.result = ?");
+        }
+        if f.before_id.is_some() {
+            sql.push_str(" AND k.id < ?");
+        }
+        sql.push_str(" ORDER BY k.id DESC LIMIT ?");
+        let mut q = sqlx::query(&sql);
+        if let Some(p) = f.project_id {
+            q = q.bind(p);
+        }
+        if let Some(c) = f.contact_id {
+            q = q.bind(c);
+        }
+        if let Some(r) = &f.result {
+            q = q.bind(r.clone());
+        }
+        if let Some(b) = f.before_id {
+            q = q.bind(b);
+        }
+        let limit = if f.limit == 0 {
+            MAX_PAGE
+        } else {
+            f.limit.min(MAX_PAGE)
+        };
+        q = q.bind(i64::from(limit));
+        let rows = q.fetch_all(&self.read).await?;
+        Ok(rows.iter().map(|r| call_view(r, 0)).collect())
+    }
+
+    async fn call(&self, id: i64) -> Result<CallView, StoreError> {
+        sqlx::query(&format!(
+            "SELECT {CALL_COLUMNS} FROM calls k JOIN contacts c ON c.id = k.contact_id WHERE k.id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .map(|r| call_view(&r, 0))
+        .ok_or(StoreError::NotFound(format!("call {id}")))
+    }
+
+    async fn last_results(
+        &self,
+        project_id: i64,
+        status: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<LastResult>, StoreError> {
+        self.project(project_id).await?;
+        let sql = format!(
+            "SELECT c.id, c.name, c.status, c.fields, c.priority, \
+             (SELECT group_concat(e164, ' ') FROM \
+                 (SELECT e164 FROM contact_numbers WHERE contact_id = c.id ORDER BY idx)), \
+             (SELECT COUNT(*) FROM calls WHERE contact_id = c.id), \
+             {CALL_COLUMNS} \
+             FROM contacts c {index} LEFT JOIN calls k ON k.id = \
+                 (SELECT MAX(id) FROM calls WHERE contact_id = c.id) \
+             WHERE c.project_id = ? AND {status_filter} c.id > ? \
+             ORDER BY c.id LIMIT ?",
+            // Pinned: each page walks its index from the cursor and stops at the page size.
+            index = if status.is_some() {
+                "INDEXED BY contacts_status_order"
+            } else {
+                "INDEXED BY contacts_project_order"
+            },
+            status_filter = if status.is_some() {
+                "c.status = ? AND"
+            } else {
+                ""
+            },
+        );
+        let mut q = sqlx::query(&sql).bind(project_id);
+        if let Some(st) = status {
+            q = q.bind(st);
+        }
+        let rows = q
+            .bind(after)
+            .bind(i64::from(limit.clamp(1, MAX_PAGE)))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let status: String = r.get(2);
+                let has_call = r.get::<Option<i64>, _>(7).is_some();
+                LastResult {
+                    contact_id: r.get(0),
+                    name: r.get(1),
+                    status_label: status_label(&status),
+                    status,
+                    fields: serde_json::from_str(r.get::<&str, _>(3)).unwrap_or_default(),
+                    priority: r.get(4),
+                    numbers: r
+                        .get::<Option<String>, _>(5)
+                        .map(|s| s.split(' ').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                    calls: r.get(6),
+                    last_call: has_call.then(|| call_view(r, 7)),
+                }
+            })
+            .collect())
+    }
+
+    async fn field_names(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT fields FROM contacts WHERE project_id = ? AND fields <> '{}' ORDER BY id LIMIT 1000",
+        )
+        .bind(project_id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut names: Vec<String> = Vec::new();
+        for r in rows {
+            let map: BTreeMap<String, String> =
+                serde_json::from_str(r.get::<&str, _>(0)).unwrap_or_default();
+            for k in map.into_keys() {
+                if !names.contains(&k) {
+                    names.push(k);
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    async fn decisions(
+        &self,
+        project_id: i64,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT id, at, contact_id, number, decision, reason FROM decisions \
+             WHERE project_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(project_id)
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(i64::from(limit.clamp(1, MAX_PAGE)))
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| Decision {
+            id: r.get(0),
+            at: r.get(1),
+            contact_id: r.get(2),
+            number: r.get(3),
+            decision: r.get(4),
+            reason: r.get(5),
+        })
+        .collect())
+    }
+
+    async fn call_totals(&self) -> Result<CallTotals, StoreError> {
+        let up: i64 = sqlx::query("SELECT COUNT(*) FROM calls WHERE state = 'dialing'")
+            .fetch_one(&self.read)
+            .await?
+            .get(0);
+        let mut t = CallTotals {
+            up,
+            ..Default::default()
+        };
+        for r in sqlx::query(
+            "SELECT result, COUNT(*), COALESCE(SUM(end_reason = ?), 0) FROM calls \
+             WHERE state = 'done' GROUP BY result",
+        )
+        .bind(crate::call::live::NO_MEDIA_REASON)
+        .fetch_all(&self.read)
+        .await?
+        {
+            t.by_result
+                .insert(r.get::<Option<String>, _>(0).unwrap_or_default(), r.get(1));
+            t.without_audio += r.get::<i64, _>(2);
+        }
+        Ok(t)
+    }
+}
