@@ -15,7 +15,7 @@
 use crate::call::live::{run_call_watched, unix_ms, LiveReport, LiveSettings, NO_MEDIA_REASON};
 use crate::call::{CallConfig, CallEvent};
 use crate::rules::attempts::Outcome;
-use crate::rules::plan::{plan, NumberFacts, OrderFacts, Plan, ProjectFacts};
+use crate::rules::plan::{plan, Plan};
 use crate::scenario::{system_result, Scenario};
 use crate::store::{DialerStore, DueContact, FinishedCall, ProjectRow, StoreError};
 use crate::telephony::trunk::{DialRequest, Trunk};
@@ -135,7 +135,7 @@ pub async fn run(
     call_id: i64,
     line: LineGuard,
 ) {
-    let number = contact.numbers[contact.next_idx].0.clone();
+    let number = contact.numbers[contact.next_idx].e164.clone();
     let req = DialRequest {
         call_id: format!("c{call_id}"),
         number: number.clone(),
@@ -187,35 +187,23 @@ async fn next_plan(
     ended: i64,
 ) -> Result<(Outcome, Plan), StoreError> {
     let outcome = contact.attempts.record(idx, result, ended, &p.rules);
-    let all: Vec<String> = contact.numbers.iter().map(|n| n.0.clone()).collect();
-    let listed = ctx.store.stop_listed_among(&all).await?;
-    let facts: Vec<NumberFacts> = contact
-        .numbers
-        .iter()
-        .map(|(n, z)| NumberFacts {
-            e164: n,
-            zone: z
-                .as_deref()
-                .and_then(|z| z.parse().ok())
-                .or_else(|| ctx.registry.as_ref().and_then(|r| r.zone(n))),
-            stop_listed: listed.contains(n),
-        })
-        .collect();
-    let schedule = p.schedule();
-    let new = plan(
-        &mut contact.attempts,
-        &facts,
-        ProjectFacts {
-            rules: &p.rules,
-            schedule: schedule.as_ref(),
-            ordering: &p.ordering,
-        },
-        OrderFacts {
-            seq: contact.seq,
-            priority: contact.priority,
-        },
-        ended,
-    );
+    let listed = ctx.store.stop_listed_among(&contact.e164s()).await?;
+    let (schedule, types) = (p.schedule(), p.types());
+    let new = {
+        let facts = contact.number_facts(&listed, ctx.registry.as_deref());
+        let order = contact.order_facts();
+        let mut attempts = contact.attempts.clone();
+        let new = plan(
+            &mut attempts,
+            &facts,
+            p.facts(schedule.as_ref(), types.as_ref()),
+            order,
+            ended,
+        );
+        drop(facts);
+        contact.attempts = attempts;
+        new
+    };
     Ok((outcome, new))
 }
 
@@ -352,7 +340,7 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
             continue;
         };
         let mut contact = ctx.store.contact(c.contact_id).await?;
-        if let Some(idx) = contact.numbers.iter().position(|(n, _)| *n == c.number) {
+        if let Some(idx) = contact.numbers.iter().position(|n| n.e164 == c.number) {
             contact.next_idx = idx;
         }
         let recording = recording_of(ctx, c.call_id, c.recording.as_deref());

@@ -148,6 +148,9 @@ pub trait DialerStore: Send + Sync {
     /// Marks an active project `finished` when nothing is left to call and no call of it is up
     /// (nor an import running): it frees its active slot. Answers whether it did.
     async fn finish_if_done(&self, id: i64, at: i64) -> Result<bool, StoreError>;
+    /// Marks an active project whose end date-time has come `finished` (calls in progress end
+    /// normally). Answers whether it did.
+    async fn finish_at_end(&self, id: i64, at: i64) -> Result<bool, StoreError>;
     /// Active projects with everything the dialer needs.
     async fn dialing_projects(&self) -> Result<Vec<ProjectRow>, StoreError>;
     /// Every project (recovery needs the rules of paused ones too).

@@ -14,7 +14,9 @@ use super::{json, SqliteStore};
 use crate::rules::attempts::{ContactAttempts, ContactStatus};
 use crate::rules::plan::Plan;
 use crate::store::StoreError;
-use crate::store::{DialerStore, DueContact, FinishedCall, InFlight, ProjectRow, StartCall};
+use crate::store::{
+    ContactNumber, DialerStore, DueContact, FinishedCall, InFlight, ProjectRow, StartCall,
+};
 use async_trait::async_trait;
 use sqlx::Row;
 
@@ -25,7 +27,7 @@ pub(crate) const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
 /// holding a JSON array (one hand-over to the database thread and back, whatever N).
 const NEXT_CALLABLE_SQL: &str = "\
     SELECT json_group_array(json_array(p.id, p.seq, p.priority, p.attempts, p.next_idx, \
-        json((SELECT json_group_array(json_array(n.e164, n.time_zone) ORDER BY n.idx) \
+        json((SELECT json_group_array(json_array(n.e164, n.time_zone, n.kind) ORDER BY n.idx) \
               FROM contact_numbers n WHERE n.contact_id = p.id))) \
         ORDER BY p.pick_key) \
     FROM (SELECT id, seq, priority, attempts, next_idx, pick_key \
@@ -51,7 +53,7 @@ type DueJson = (
     i32,
     Option<String>,
     i64,
-    Vec<(String, Option<String>)>,
+    Vec<(String, Option<String>, String)>,
 );
 
 /// The contact columns a plan sets: status, next_idx, gate, pick_key, next_at, ready.
@@ -134,6 +136,15 @@ impl SqliteStore {
     }
 }
 
+/// A number row: its type stored as text (`other` if unreadable).
+fn contact_number(e164: String, zone: Option<String>, kind: &str) -> ContactNumber {
+    ContactNumber {
+        e164,
+        zone,
+        kind: kind.parse().unwrap_or(crate::phone::NumberKind::Other),
+    }
+}
+
 /// A contact's attempts column (NULL: never called, one fresh state per number).
 pub(crate) fn parse_attempts(
     id: i64,
@@ -175,6 +186,32 @@ pub(crate) async fn write_plan(
 
 #[async_trait]
 impl DialerStore for SqliteStore {
+    async fn finish_at_end(&self, id: i64, at: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE projects SET status = 'finished', finished_at = ?2 WHERE id = ?1 \
+             AND status = 'active' AND ends_at IS NOT NULL AND ends_at <= ?2",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let done = r.rows_affected() > 0;
+        if done {
+            sqlx::query(
+                "INSERT INTO decisions (at, project_id, decision, reason) VALUES (?, ?, 'finished', \
+                 'the project''s end date-time has come: no new calls, calls in progress end \
+                 normally; the project is finished and frees its active slot')",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
     async fn finish_if_done(&self, id: i64, at: i64) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(
@@ -307,7 +344,10 @@ impl DialerStore for SqliteStore {
                     seq,
                     priority,
                     next_idx: next_idx.max(0) as usize,
-                    numbers,
+                    numbers: numbers
+                        .into_iter()
+                        .map(|(e164, zone, kind)| contact_number(e164, zone, &kind))
+                        .collect(),
                 })
             })
             .collect()
@@ -501,14 +541,14 @@ impl DialerStore for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await?
                 .ok_or(StoreError::NotFound(format!("contact {id}")))?;
-        let numbers: Vec<(String, Option<String>)> = sqlx::query(
-            "SELECT e164, time_zone FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
+        let numbers: Vec<ContactNumber> = sqlx::query(
+            "SELECT e164, time_zone, kind FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|n| (n.get(0), n.get(1)))
+        .map(|n| contact_number(n.get(0), n.get(1), n.get::<&str, _>(2)))
         .collect();
         Ok(DueContact {
             attempts: parse_attempts(id, r.get(3), numbers.len())?,
