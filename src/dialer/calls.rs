@@ -323,6 +323,30 @@ fn recording_of(
 /// file's notes), and plans their contacts by the rules. Answers how many were closed.
 pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
     let left = ctx.store.in_flight().await?;
+    close_interrupted(ctx, &left, "a stop").await
+}
+
+/// Closes one call whose task failed (a panic): the same as recovery does for a call a stop
+/// cut, at once, so its contact goes on by the rules.
+pub async fn close_failed(ctx: &CallContext, call_id: i64) -> Result<(), StoreError> {
+    let left: Vec<_> = ctx
+        .store
+        .in_flight()
+        .await?
+        .into_iter()
+        .filter(|c| c.call_id == call_id)
+        .collect();
+    close_interrupted(ctx, &left, "a failure of its task").await?;
+    Ok(())
+}
+
+/// Closes calls left in progress as `system`, keeping what was known of them; `by` says what
+/// interrupted them ("a stop").
+async fn close_interrupted(
+    ctx: &CallContext,
+    left: &[crate::store::InFlight],
+    by: &str,
+) -> Result<usize, StoreError> {
     if left.is_empty() {
         return Ok(0);
     }
@@ -335,7 +359,7 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
         .collect();
     let now_ms = unix_ms().max(ctx.clock.now().timestamp_millis());
     let now = now_ms.div_euclid(1000);
-    for c in &left {
+    for c in left {
         let Some(p) = projects.get(&c.project_id) else {
             continue;
         };
@@ -367,9 +391,9 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
             answered.then(|| began.or(c.dialed_at_ms).unwrap_or(now_ms))
         });
         let end_reason = if answered {
-            "interrupted by a stop after the answer"
+            format!("interrupted by {by} after the answer")
         } else {
-            "interrupted by a stop before the answer"
+            format!("interrupted by {by} before the answer")
         };
         let idx = contact.next_idx;
         let (outcome, new) =
@@ -379,7 +403,8 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
             contact = c.contact_id,
             answered,
             ?outcome,
-            "closing a call interrupted by a stop"
+            by,
+            "closing an interrupted call"
         );
         let mut log = vec![
             ("close".to_string(), format!("{end_reason}: system")),
@@ -406,7 +431,7 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
                     .zip(answered_at_ms)
                     .map(|(d, a)| (a - d).max(0)),
                 talk_ms: answered.then_some(talk as i64),
-                end_reason: Some(end_reason.to_string()),
+                end_reason: Some(end_reason.clone()),
                 reaction: Some("interrupted".into()),
                 transcript: None,
                 captured: "{}".into(),

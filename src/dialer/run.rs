@@ -63,6 +63,8 @@ pub struct Dialer {
     /// Where prompts stored through the API are (looked up before the prompts directory).
     uploaded_prompts: Option<std::path::PathBuf>,
     tasks: tokio::task::JoinSet<()>,
+    /// The call each task runs, to close it if the task fails.
+    running: HashMap<tokio::task::Id, i64>,
 }
 
 impl Dialer {
@@ -93,6 +95,7 @@ impl Dialer {
             waiting_start: HashSet::new(),
             uploaded_prompts: None,
             tasks: tokio::task::JoinSet::new(),
+            running: HashMap::new(),
         }
     }
 
@@ -124,7 +127,9 @@ impl Dialer {
 
     /// One pass over the active projects.
     pub async fn pass(&mut self) -> Result<PassReport, StoreError> {
-        while self.tasks.try_join_next().is_some() {}
+        while let Some(done) = self.tasks.try_join_next_with_id() {
+            self.reaped(done).await;
+        }
         let now = self.clock.now();
         let t = now.timestamp();
         let mut report = PassReport::default();
@@ -243,7 +248,7 @@ impl Dialer {
                 let Some(call_id) = id else { continue };
                 report.started += 1;
                 let guard = self.ctx.lines.take(p.id);
-                self.tasks.spawn(calls::run(
+                let task = self.tasks.spawn(calls::run(
                     self.ctx.clone(),
                     p.clone(),
                     scenario.clone(),
@@ -251,6 +256,7 @@ impl Dialer {
                     call_id,
                     guard,
                 ));
+                self.running.insert(task.id(), call_id);
             }
         }
         Ok(report)
@@ -426,6 +432,26 @@ impl Dialer {
 
     /// Waits until no call is up (tests, shutdown).
     pub async fn drain(&mut self) {
-        while self.tasks.join_next().await.is_some() {}
+        while let Some(done) = self.tasks.join_next_with_id().await {
+            self.reaped(done).await;
+        }
+    }
+
+    /// A call task has ended. One that failed (panicked) freed its line as it unwound; its
+    /// call is closed as `system` at once, as recovery would at the next start.
+    async fn reaped(&mut self, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let (id, failed) = match done {
+            Ok((id, ())) => (id, None),
+            Err(e) => (e.id(), Some(e)),
+        };
+        let call = self.running.remove(&id);
+        if let (Some(e), Some(call)) = (failed, call) {
+            if e.is_panic() {
+                tracing::error!(call, "the call's task failed; closing the call as system");
+                if let Err(e) = calls::close_failed(&self.ctx, call).await {
+                    tracing::error!(call, error = %e, "cannot close the failed call");
+                }
+            }
+        }
     }
 }
