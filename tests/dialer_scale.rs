@@ -394,12 +394,18 @@ async fn a_call_task_that_panics_frees_its_line_and_its_call_is_closed_as_system
     let calls = s.store.list_calls(&Default::default()).await.unwrap();
     assert_eq!(calls.len(), 2);
     for c in &calls {
-        assert_eq!((c.state.as_str(), c.result.as_deref()), ("done", Some("system")));
+        assert_eq!(
+            (c.state.as_str(), c.result.as_deref()),
+            ("done", Some("system"))
+        );
         assert_eq!(
             c.end_reason.as_deref(),
             Some("interrupted by a failure of its task before the answer")
         );
     }
     let st = s.store.stats(p).await.unwrap();
-    assert_eq!(st.contacts["retry"], 2, "retried by the system rule: {st:?}");
+    assert_eq!(
+        st.contacts["retry"], 2,
+        "retried by the system rule: {st:?}"
+    );
 }

@@ -58,7 +58,13 @@ pub async fn setup_with(
     let scenario = store.create_scenario("Опрос", &source).await.unwrap();
     let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
     let clock = Clock::manual(at);
-    let dialer = Dialer::new(Arc::new(store.clone()), trunk, call_config(), live, clock.clone());
+    let dialer = Dialer::new(
+        Arc::new(store.clone()),
+        trunk,
+        call_config(),
+        live,
+        clock.clone(),
+    );
     Setup {
         db: dir.join("autoinformer.db"),
         store,

@@ -136,6 +136,30 @@ impl SqliteStore {
     }
 }
 
+/// Appends one line to the decision log, in the caller's transaction: `at` is (unix s, project).
+pub(crate) async fn log(
+    conn: &mut sqlx::SqliteConnection,
+    at: (i64, i64),
+    contact_id: Option<i64>,
+    number: Option<&str>,
+    decision: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(at.0)
+    .bind(at.1)
+    .bind(contact_id)
+    .bind(number)
+    .bind(decision)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A number row: its type stored as text (`other` if unreadable).
 fn contact_number(e164: String, zone: Option<String>, kind: &str) -> ContactNumber {
     ContactNumber {
@@ -457,17 +481,15 @@ impl DialerStore for SqliteStore {
         .await?;
         write_plan(&mut tx, f.contact_id, f.attempts, f.plan, ended).await?;
         for (decision, reason) in &f.log {
-            sqlx::query(
-                "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+            let at = (ended, f.project_id);
+            log(
+                &mut tx,
+                at,
+                Some(f.contact_id),
+                Some(f.number),
+                decision,
+                reason,
             )
-            .bind(ended)
-            .bind(f.project_id)
-            .bind(f.contact_id)
-            .bind(f.number)
-            .bind(decision)
-            .bind(reason)
-            .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
@@ -486,17 +508,15 @@ impl DialerStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         write_plan(&mut tx, contact_id, attempts, plan, at).await?;
         for (decision, reason) in &plan.notes {
-            sqlx::query(
-                "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+            let when = (at, project_id);
+            log(
+                &mut tx,
+                when,
+                Some(contact_id),
+                Some(number),
+                decision,
+                reason,
             )
-            .bind(at)
-            .bind(project_id)
-            .bind(contact_id)
-            .bind(number)
-            .bind(*decision)
-            .bind(reason)
-            .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
@@ -569,19 +589,16 @@ impl DialerStore for SqliteStore {
         decision: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+        let mut conn = self.pool.acquire().await?;
+        log(
+            &mut conn,
+            (at, project_id),
+            contact_id,
+            number,
+            decision,
+            reason,
         )
-        .bind(at)
-        .bind(project_id)
-        .bind(contact_id)
-        .bind(number)
-        .bind(decision)
-        .bind(reason)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn stop_listed_among(

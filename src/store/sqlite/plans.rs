@@ -2,7 +2,7 @@
 //! the stop list (its contacts in every project skip it, or close as not reached when no number
 //! is left), and databases written by an older version (contacts without a plan get one when
 //! the store opens). Also the benchmarks' helpers that shape a base.
-use super::dialer::{parse_attempts, status_text, write_plan, IN_FLIGHT_NEXT_AT};
+use super::dialer::{log, parse_attempts, status_text, write_plan, IN_FLIGHT_NEXT_AT};
 use super::{json, now, SqliteStore};
 use crate::rules::attempts::ContactStatus;
 use crate::rules::plan::{pick_key, plan};
@@ -65,17 +65,14 @@ impl SqliteStore {
                     .await?;
             }
             for (decision, reason) in &new.notes {
-                sqlx::query(
-                    "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-                     VALUES (?, ?, ?, ?, ?, ?)",
+                log(
+                    &mut tx,
+                    (at, project_id),
+                    Some(id),
+                    Some(e164),
+                    decision,
+                    reason,
                 )
-                .bind(at)
-                .bind(project_id)
-                .bind(id)
-                .bind(e164)
-                .bind(*decision)
-                .bind(reason)
-                .execute(&mut *tx)
                 .await?;
             }
             tx.commit().await?;
