@@ -4,6 +4,8 @@
 //! - [`cli`], [`server`]: the command line, and `serve` (store + trunk + dialer + API in one
 //!   process, graceful shutdown).
 //! - [`api`]: the HTTP API (axum), one file per resource; no business rules.
+//! - [`actions`]: acting on results through a durable outbox: SMS (SMSC), copying contacts,
+//!   opt-out to the stop list, signed webhooks.
 //! - [`dialer`]: the task that applies the campaign rules each pass and places calls, and one
 //!   call's life from the dialer's side with recovery of interrupted calls.
 //! - [`store`]: the only place with SQL: traits split by user, their rows, SQLite.
@@ -22,6 +24,8 @@
 //! - [`asr`]: the `Recognizer` trait, the Vosk backend, grammars, phrase matching, Russian
 //!   numbers.
 //! - [`phone`]: Russian numbers (normalisation, types) and the numbering-plan registry.
+#[cfg(feature = "campaigns")]
+pub mod actions;
 #[cfg(feature = "campaigns")]
 pub mod api;
 pub mod asr;

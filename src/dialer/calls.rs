@@ -33,6 +33,8 @@ pub struct CallContext {
     pub lines: Lines,
     pub registry: Option<Arc<crate::phone::registry::Registry>>,
     pub media: MediaWatch,
+    /// How long the outbox keeps trying a call's actions.
+    pub actions_give_up: Duration,
 }
 
 /// Calls up per project. A line is taken as a guard and given back when the guard drops, so
@@ -267,6 +269,55 @@ async fn finish(
         format!("{}: {}", r.outcome.result, outcome_words(p, &outcome)),
     )];
     log.extend(new.notes.iter().map(|(d, w)| (d.to_string(), w.clone())));
+    let cost = p
+        .tariff
+        .call_cost(r.answered, r.outcome.duration_ms, &answers_ms);
+    let amd = r.answered.then(|| {
+        (
+            r.outcome.amd.verdict.as_str().to_string(),
+            r.outcome.amd.reason.clone(),
+            r.outcome.amd.decided_at_ms as i64,
+        )
+    });
+    let transcript = (!transcript.is_empty()).then(|| transcript.join(" | "));
+    let call_json = serde_json::json!({
+        "call_id": call_id,
+        "project": {"id": p.id, "name": p.name},
+        "contact": {"id": contact.id, "name": contact.name, "fields": contact.fields},
+        "number": number,
+        "result": r.outcome.result,
+        "result_label": crate::scenario::system_result::label_ru(&r.outcome.result)
+            .unwrap_or(&r.outcome.result),
+        "reaction": reaction,
+        "transcript": transcript,
+        "captured": r.outcome.captured,
+        "amd": amd.as_ref().map(|(v, why, ms)| serde_json::json!({"verdict": v, "reason": why, "decided_at_ms": ms})),
+        "answered": r.answered,
+        "ring_ms": r.ring_ms,
+        "duration_ms": r.outcome.duration_ms,
+        "end_reason": r.reason,
+        "cost": cost,
+        "recording": r.recording,
+        "ended_at_ms": ended_at_ms,
+    });
+    let numbers = contact.e164s();
+    let first = r.outcome.events.first();
+    let facts = crate::actions::CallFacts {
+        call_id,
+        project_id: p.id,
+        project_name: &p.name,
+        contact_name: contact.name.as_deref(),
+        fields: &contact.fields,
+        number,
+        numbers: &numbers,
+        reaction: first.map(|e| match e {
+            CallEvent::Dtmf { digit, .. } => crate::actions::Reaction::Key(*digit),
+            CallEvent::Speech { text, .. } => crate::actions::Reaction::Said(text),
+        }),
+        captured: &r.outcome.captured,
+        call_json: &call_json,
+    };
+    let actions = crate::actions::actions_for(&r.outcome.actions, p.webhook_url.as_deref(), &facts);
     let finished = FinishedCall {
         call_id,
         project_id: p.id,
@@ -281,22 +332,16 @@ async fn finish(
         talk_ms: r.answered.then_some(r.outcome.duration_ms as i64),
         end_reason: r.reason.clone(),
         reaction,
-        transcript: (!transcript.is_empty()).then(|| transcript.join(" | ")),
+        transcript,
         captured: serde_json::to_string(&r.outcome.captured).unwrap_or_else(|_| "{}".into()),
-        amd: r.answered.then(|| {
-            (
-                r.outcome.amd.verdict.as_str().to_string(),
-                r.outcome.amd.reason.clone(),
-                r.outcome.amd.decided_at_ms as i64,
-            )
-        }),
+        amd,
         recording: r.recording.clone(),
-        cost: p
-            .tariff
-            .call_cost(r.answered, r.outcome.duration_ms, &answers_ms),
+        cost,
         attempts: &contact.attempts,
         plan: &new,
         log,
+        actions,
+        actions_give_up_at: ended_at_ms + ctx.actions_give_up.as_millis() as i64,
     };
     ctx.store.finish_call(&finished).await
 }
@@ -441,6 +486,9 @@ async fn close_interrupted(
                 attempts: &contact.attempts,
                 plan: &new,
                 log,
+                // The scenario never got to its reaction: no action to carry out.
+                actions: Vec::new(),
+                actions_give_up_at: now_ms,
             })
             .await?;
     }

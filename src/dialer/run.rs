@@ -27,6 +27,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long the outbox keeps trying a call's actions unless configured (`actions.give_up_after_h`).
+pub const DEFAULT_ACTIONS_GIVE_UP: Duration = Duration::from_secs(24 * 3600);
+
 /// Waiting contacts made ready per project and pass, at most (a bounded write).
 pub const PROMOTE_BATCH: u32 = 20_000;
 /// Contacts of one closed gate held per transaction.
@@ -84,6 +87,7 @@ impl Dialer {
             lines: Lines::default(),
             registry: None,
             media: Default::default(),
+            actions_give_up: DEFAULT_ACTIONS_GIVE_UP,
         };
         Self {
             store,
@@ -104,6 +108,14 @@ impl Dialer {
     pub fn with_registry(mut self, registry: Arc<crate::phone::registry::Registry>) -> Self {
         if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
             ctx.registry = Some(registry);
+        }
+        self
+    }
+
+    /// The outbox gives a call's actions up this long after the call.
+    pub fn with_actions_give_up(mut self, d: Duration) -> Self {
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.actions_give_up = d;
         }
         self
     }

@@ -34,6 +34,9 @@ pub struct NewProject {
     /// Windows per number type (`{"work": ["mon-fri 09:00-12:00", "mon-fri 14:00-18:00"]}`),
     /// read in the callee's local time, inside the schedule.
     pub type_windows: BTreeMap<String, Vec<String>>,
+    /// Every call's final JSON is posted here, signed with `webhook_secret` (docs/actions.md).
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
 }
 
 impl Default for NewProject {
@@ -52,6 +55,8 @@ impl Default for NewProject {
             starts_at: None,
             ends_at: None,
             type_windows: BTreeMap::new(),
+            webhook_url: None,
+            webhook_secret: None,
         }
     }
 }
@@ -212,6 +217,9 @@ pub struct DueContact {
     pub next_idx: usize,
     /// Its numbers in the contact's order.
     pub numbers: Vec<ContactNumber>,
+    pub name: Option<String>,
+    /// The import's other columns.
+    pub fields: BTreeMap<String, String>,
 }
 
 /// One of a contact's numbers.
@@ -271,6 +279,10 @@ pub struct FinishedCall<'a> {
     pub plan: &'a Plan,
     /// Decision-log lines written with it: `(decision, reason)`.
     pub log: Vec<(String, String)>,
+    /// Its actions, each one outbox row, written in the same transaction.
+    pub actions: Vec<crate::actions::NewAction>,
+    /// When the outbox gives its actions up (unix ms).
+    pub actions_give_up_at: i64,
 }
 
 /// An active project as the dialer needs it.
@@ -291,6 +303,8 @@ pub struct ProjectRow {
     pub ends_at: Option<i64>,
     /// Window texts per number type.
     pub type_windows: BTreeMap<String, Vec<String>>,
+    /// Where every call's final JSON is posted, if anywhere.
+    pub webhook_url: Option<String>,
 }
 
 impl ProjectRow {
@@ -405,4 +419,177 @@ pub fn local_datetime(t: i64, tz: chrono_tz::Tz) -> String {
         .with_timezone(&tz)
         .format("%Y-%m-%d %H:%M")
         .to_string()
+}
+
+/// Where an outbox action stands (docs/actions.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    Queued,
+    Sending,
+    Sent,
+    Delivered,
+    Done,
+    Failed,
+}
+
+impl ActionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Queued => "queued",
+            ActionStatus::Sending => "sending",
+            ActionStatus::Sent => "sent",
+            ActionStatus::Delivered => "delivered",
+            ActionStatus::Done => "done",
+            ActionStatus::Failed => "failed",
+        }
+    }
+
+    /// Whether nothing more will happen to it.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ActionStatus::Delivered | ActionStatus::Done | ActionStatus::Failed
+        )
+    }
+}
+
+impl std::str::FromStr for ActionStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "queued" => Ok(ActionStatus::Queued),
+            "sending" => Ok(ActionStatus::Sending),
+            "sent" => Ok(ActionStatus::Sent),
+            "delivered" => Ok(ActionStatus::Delivered),
+            "done" => Ok(ActionStatus::Done),
+            "failed" => Ok(ActionStatus::Failed),
+            other => Err(format!(
+                "{other:?}: one of queued, sending, sent, delivered, done, failed"
+            )),
+        }
+    }
+}
+
+/// An outbox row as the worker takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRow {
+    pub id: i64,
+    pub call_id: i64,
+    pub idx: i64,
+    pub project_id: i64,
+    pub contact_id: i64,
+    pub payload: crate::actions::Payload,
+    pub status: ActionStatus,
+    pub attempts: i64,
+    pub give_up_at: i64,
+    pub created_at: i64,
+    /// SMSC's id once sent (delivery polls ask by it).
+    pub external_id: Option<String>,
+}
+
+impl ActionRow {
+    /// The key a receiver may deduplicate by: the call and the action's place in it.
+    pub fn idempotency_key(&self) -> String {
+        format!("call-{}-action-{}", self.call_id, self.idx)
+    }
+}
+
+/// What one attempt at an action came to, and the action's new state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionUpdate {
+    pub status: ActionStatus,
+    /// The next attempt or poll (unix ms), for `queued` and `sent`.
+    pub next_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub cost: Option<f64>,
+    pub parts: Option<i64>,
+    pub external_id: Option<String>,
+    /// Unix ms, when the state says so.
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub done_at: Option<i64>,
+    pub attempt: AttemptLog,
+}
+
+/// One line of an action's delivery log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttemptLog {
+    pub at: i64,
+    /// `sent`, `delivered`, `done`, `retry`, `failed`, `held`, `checked`.
+    pub outcome: String,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
+/// An action as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionView {
+    pub id: i64,
+    pub call_id: i64,
+    pub contact_id: i64,
+    pub kind: String,
+    pub status: String,
+    pub payload: serde_json::Value,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub cost: Option<f64>,
+    pub parts: Option<i64>,
+    pub external_id: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub done_at: Option<i64>,
+}
+
+/// Which actions to list.
+#[derive(Debug, Clone, Default)]
+pub struct ActionFilter {
+    pub project_id: i64,
+    pub status: Option<ActionStatus>,
+    pub kind: Option<crate::actions::ActionKind>,
+    /// Keyset cursor: only actions with a smaller id.
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// A project's actions in its stats.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ActionStats {
+    pub sms: SmsStats,
+    pub added_to_projects: u64,
+    pub opted_out: u64,
+    pub webhooks: WebhookStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SmsStats {
+    pub queued: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    /// Roubles, as SMSC billed.
+    pub cost: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WebhookStats {
+    pub queued: u64,
+    pub delivered: u64,
+    pub failed: u64,
+}
+
+/// What copying a contact came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyOutcome {
+    /// The new contact's id in the target.
+    Copied(i64),
+    /// Nothing to copy: every number is in the target already or on the stop list.
+    NothingToCopy(String),
+    /// No project has that name (a failure for good).
+    NoSuchProject(String),
+    /// The action was not being carried out any more (done or given up meanwhile).
+    NotClaimed,
 }

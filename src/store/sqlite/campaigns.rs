@@ -39,6 +39,16 @@ impl CampaignStore for SqliteStore {
             when("starts_at", &p.starts_at)?,
             when("ends_at", &p.ends_at)?,
         );
+        if let Some(url) = &p.webhook_url {
+            crate::actions::check_webhook_url(url)
+                .map_err(|e| StoreError::Invalid(format!("webhook_url: {e}")))?;
+            if p.webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
+                return Err(StoreError::Invalid(
+                    "webhook_secret: give a secret of at least 16 characters to sign the webhooks with"
+                        .into(),
+                ));
+            }
+        }
         if let (Some(a), Some(b)) = (starts_at, ends_at) {
             if b <= a {
                 return Err(StoreError::Invalid(
@@ -73,8 +83,8 @@ impl CampaignStore for SqliteStore {
         let r = sqlx::query(
             "INSERT INTO projects (name, scenario_id, time_zone, schedule, lines, \
              max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at, \
-             starts_at, ends_at, type_windows) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             starts_at, ends_at, type_windows, webhook_url, webhook_secret) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(p.name.trim())
         .bind(p.scenario_id)
@@ -90,6 +100,8 @@ impl CampaignStore for SqliteStore {
         .bind(starts_at)
         .bind(ends_at)
         .bind(json(&p.type_windows))
+        .bind(&p.webhook_url)
+        .bind(&p.webhook_secret)
         .execute(&self.pool)
         .await
         .map_err(|e| match e {

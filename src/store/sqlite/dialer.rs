@@ -19,6 +19,7 @@ use crate::store::{
 };
 use async_trait::async_trait;
 use sqlx::Row;
+use std::collections::BTreeMap;
 
 /// A contact in flight is parked here so no pass can pick it again.
 pub(crate) const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
@@ -26,11 +27,12 @@ pub(crate) const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
 /// The first `?2` ready contacts of project `?1` in its order, with their numbers, as one row
 /// holding a JSON array (one hand-over to the database thread and back, whatever N).
 const NEXT_CALLABLE_SQL: &str = "\
-    SELECT json_group_array(json_array(p.id, p.seq, p.priority, p.attempts, p.next_idx, \
+    SELECT json_group_array(json_array(p.id, p.seq, p.priority, p.attempts, p.next_idx, p.name, \
+        json(p.fields), \
         json((SELECT json_group_array(json_array(n.e164, n.time_zone, n.kind) ORDER BY n.idx) \
               FROM contact_numbers n WHERE n.contact_id = p.id))) \
         ORDER BY p.pick_key) \
-    FROM (SELECT id, seq, priority, attempts, next_idx, pick_key \
+    FROM (SELECT id, seq, priority, attempts, next_idx, name, fields, pick_key \
           FROM contacts INDEXED BY contacts_ready \
           WHERE project_id = ?1 AND ready = 1 ORDER BY pick_key LIMIT ?2) p";
 
@@ -53,6 +55,8 @@ type DueJson = (
     i32,
     Option<String>,
     i64,
+    Option<String>,
+    BTreeMap<String, String>,
     Vec<(String, Option<String>, String)>,
 );
 
@@ -361,19 +365,23 @@ impl DialerStore for SqliteStore {
         let rows: Vec<DueJson> = serde_json::from_str(&json)
             .map_err(|e| StoreError::Db(format!("next contacts of project {project_id}: {e}")))?;
         rows.into_iter()
-            .map(|(id, seq, priority, attempts, next_idx, numbers)| {
-                Ok(DueContact {
-                    attempts: parse_attempts(id, attempts.as_deref(), numbers.len())?,
-                    id,
-                    seq,
-                    priority,
-                    next_idx: next_idx.max(0) as usize,
-                    numbers: numbers
-                        .into_iter()
-                        .map(|(e164, zone, kind)| contact_number(e164, zone, &kind))
-                        .collect(),
-                })
-            })
+            .map(
+                |(id, seq, priority, attempts, next_idx, name, fields, numbers)| {
+                    Ok(DueContact {
+                        attempts: parse_attempts(id, attempts.as_deref(), numbers.len())?,
+                        id,
+                        seq,
+                        priority,
+                        next_idx: next_idx.max(0) as usize,
+                        numbers: numbers
+                            .into_iter()
+                            .map(|(e164, zone, kind)| contact_number(e164, zone, &kind))
+                            .collect(),
+                        name,
+                        fields,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -492,6 +500,25 @@ impl DialerStore for SqliteStore {
             )
             .await?;
         }
+        // The call's actions, one outbox row each, with its result (docs/actions.md).
+        for action in &f.actions {
+            sqlx::query(
+                "INSERT INTO actions (call_id, idx, project_id, contact_id, kind, payload, next_at, \
+                 give_up_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (call_id, idx) DO NOTHING",
+            )
+            .bind(f.call_id)
+            .bind(i64::from(action.idx))
+            .bind(f.project_id)
+            .bind(f.contact_id)
+            .bind(action.payload.kind().as_str())
+            .bind(json(&action.payload))
+            .bind(f.ended_at_ms)
+            .bind(f.actions_give_up_at)
+            .bind(f.ended_at_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -555,12 +582,13 @@ impl DialerStore for SqliteStore {
     }
 
     async fn contact(&self, id: i64) -> Result<DueContact, StoreError> {
-        let r =
-            sqlx::query("SELECT id, seq, priority, attempts, next_idx FROM contacts WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::NotFound(format!("contact {id}")))?;
+        let r = sqlx::query(
+            "SELECT id, seq, priority, attempts, next_idx, name, fields FROM contacts WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound(format!("contact {id}")))?;
         let numbers: Vec<ContactNumber> = sqlx::query(
             "SELECT e164, time_zone, kind FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
         )
@@ -577,6 +605,8 @@ impl DialerStore for SqliteStore {
             priority: r.get(2),
             next_idx: r.get::<i64, _>(4).max(0) as usize,
             numbers,
+            name: r.get(5),
+            fields: serde_json::from_str(r.get::<&str, _>(6)).unwrap_or_default(),
         })
     }
 

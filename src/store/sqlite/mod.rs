@@ -33,6 +33,7 @@ mod auth;
 mod campaigns;
 mod dialer;
 mod import;
+mod outbox;
 mod plans;
 mod reports;
 
@@ -160,7 +161,7 @@ impl SqliteStore {
         let rows = sqlx::query(
             "SELECT p.id, p.name, s.source, p.time_zone, p.schedule, p.lines, \
              p.max_calls_per_number, p.retry_rules, p.ordering, p.tariff, p.starts_at, p.ends_at, \
-             p.type_windows \
+             p.type_windows, p.webhook_url \
              FROM projects p JOIN scenarios s ON s.id = p.scenario_id \
              WHERE (p.status = 'active' OR ?) ORDER BY p.id",
         )
@@ -192,6 +193,7 @@ impl SqliteStore {
                 ends_at: r.get(11),
                 type_windows: serde_json::from_str(r.get::<&str, _>(12))
                     .map_err(|e| bad("type_windows", e.to_string()))?,
+                webhook_url: r.get(13),
             });
         }
         Ok(out)
