@@ -37,6 +37,8 @@ pub struct Config {
     pub import: ImportConfig,
     pub store: StoreConfig,
     pub api: ApiConfig,
+    pub sms: SmsConfig,
+    pub actions: ActionsConfig,
     pub trunk: TrunkConfig,
 }
 
@@ -55,6 +57,8 @@ impl Default for Config {
             import: ImportConfig::default(),
             store: StoreConfig::default(),
             api: ApiConfig::default(),
+            sms: SmsConfig::default(),
+            actions: ActionsConfig::default(),
             trunk: TrunkConfig::default(),
         }
     }
@@ -129,6 +133,78 @@ impl Default for ApiConfig {
         Self {
             max_in_flight: 32,
             queue_timeout_ms: 2_000,
+        }
+    }
+}
+
+/// `[sms.smsc]` in the configuration file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmscConfig {
+    /// The API's base: `send.php` and `status.php` are appended.
+    pub url: String,
+    pub login: String,
+    pub password: Secret,
+    /// The sender name; empty: SMSC's default for the account.
+    pub sender: String,
+    /// Requests at once (SMSC refuses more than 15 concurrent ones per login).
+    pub max_parallel: usize,
+    /// How long one request may take before its outcome counts as unknown.
+    pub timeout_s: u64,
+}
+
+impl Default for SmscConfig {
+    fn default() -> Self {
+        Self {
+            url: "https://smsc.ru/sys/".into(),
+            login: String::new(),
+            password: Secret::default(),
+            sender: String::new(),
+            max_parallel: 15,
+            timeout_s: 30,
+        }
+    }
+}
+
+impl SmscConfig {
+    /// Whether SMS can be sent at all (a login and a password are set).
+    pub fn is_configured(&self) -> bool {
+        !self.login.trim().is_empty() && !self.password.0.is_empty()
+    }
+
+    /// What to set when it is not.
+    pub const MISSING: &'static str = "SMS actions need SMSC: set sms.smsc.login and \
+         sms.smsc.password (AUTOINFORMER_SMS_SMSC_LOGIN, AUTOINFORMER_SMS_SMSC_PASSWORD)";
+}
+
+/// SMS (`[sms]`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    pub smsc: SmscConfig,
+}
+
+/// The outbox (`[actions]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActionsConfig {
+    /// How long a call's actions are tried (SMS sends, webhooks) before they are given up.
+    pub give_up_after_h: u64,
+    /// Webhook requests at once.
+    pub webhook_parallel: usize,
+    /// How long a webhook's receiver may take to answer.
+    pub webhook_timeout_s: u64,
+    /// Webhooks may go to loopback and private addresses (tests; trusted internal receivers).
+    pub allow_private_webhooks: bool,
+}
+
+impl Default for ActionsConfig {
+    fn default() -> Self {
+        Self {
+            give_up_after_h: 24,
+            webhook_parallel: 16,
+            webhook_timeout_s: 10,
+            allow_private_webhooks: false,
         }
     }
 }

@@ -8,7 +8,9 @@
 //! call's JSON for a webhook), and the retry rule (exponential backoff with jitter). Pure.
 //! `template` renders and measures SMS texts; `worker` carries actions out; `smsc` and
 //! `webhook` are the two outside services it talks to.
+pub mod smsc;
 pub mod template;
+pub mod webhook;
 
 use crate::scenario::Action;
 use serde::{Deserialize, Serialize};
