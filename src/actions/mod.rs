@@ -11,6 +11,7 @@
 pub mod smsc;
 pub mod template;
 pub mod webhook;
+pub mod worker;
 
 use crate::scenario::Action;
 use serde::{Deserialize, Serialize};

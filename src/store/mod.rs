@@ -276,4 +276,6 @@ pub trait OutboxStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// The secret a project's webhooks are signed with.
     async fn webhook_secret(&self, project_id: i64) -> Result<Option<String>, StoreError>;
+    /// A call's actions, in order.
+    async fn call_actions(&self, call_id: i64) -> Result<Vec<ActionView>, StoreError>;
 }

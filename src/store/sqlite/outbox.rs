@@ -10,8 +10,8 @@ use crate::rules::attempts::ContactStatus;
 use crate::rules::gate::Gate;
 use crate::rules::plan::pick_key;
 use crate::store::{
-    ActionRow, ActionStatus, ActionUpdate, AttemptLog, CopyOutcome, OutboxStore, ProjectRow,
-    StoreError,
+    ActionRow, ActionStatus, ActionUpdate, ActionView, AttemptLog, CopyOutcome, OutboxStore,
+    ProjectRow, StoreError,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -42,6 +42,32 @@ fn action_row(r: &SqliteRow) -> Result<ActionRow, StoreError> {
         created_at: r.get(9),
         external_id: r.get(10),
     })
+}
+
+/// The columns `action_view` reads.
+pub(super) const ACTION_VIEW_COLUMNS: &str =
+    "id, call_id, contact_id, kind, status, payload, attempts, \
+     last_error, cost, parts, external_id, created_at, sent_at, delivered_at, done_at";
+
+/// An action as the API shows it.
+pub(super) fn action_view(r: &SqliteRow) -> ActionView {
+    ActionView {
+        id: r.get(0),
+        call_id: r.get(1),
+        contact_id: r.get(2),
+        kind: r.get(3),
+        status: r.get(4),
+        payload: serde_json::from_str(r.get::<&str, _>(5)).unwrap_or(serde_json::Value::Null),
+        attempts: r.get(6),
+        last_error: r.get(7),
+        cost: r.get(8),
+        parts: r.get(9),
+        external_id: r.get(10),
+        created_at: r.get(11),
+        sent_at: r.get(12),
+        delivered_at: r.get(13),
+        done_at: r.get(14),
+    }
 }
 
 /// Writes an attempt's line and the action's new state.
@@ -349,6 +375,18 @@ impl OutboxStore for SqliteStore {
             self.apply_stop_list(n).await?;
         }
         Ok(true)
+    }
+
+    async fn call_actions(&self, call_id: i64) -> Result<Vec<ActionView>, StoreError> {
+        Ok(sqlx::query(&format!(
+            "SELECT {ACTION_VIEW_COLUMNS} FROM actions WHERE call_id = ? ORDER BY idx"
+        ))
+        .bind(call_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(action_view)
+        .collect())
     }
 
     async fn webhook_secret(&self, project_id: i64) -> Result<Option<String>, StoreError> {

@@ -1,0 +1,598 @@
+//! The outbox worker (docs/actions.md): claims due actions and carries them out, each attempt
+//! written with its outcome; temporary failures are retried with backoff and jitter until the
+//! action's give-up time, then it fails with the reason.
+//!
+//! Exactly once, across crashes:
+//! - copying a contact and listing numbers commit together with the action's `done` mark;
+//! - an SMS is claimed (`sending`, committed) before its request leaves; when a send's outcome
+//!   is unknown (a timeout, a reset after the request went out, a 5xx) — or the process died
+//!   while it was `sending` — SMSC's status.php is asked about our id first, and the SMS is sent
+//!   again only when SMSC answers "not found";
+//! - a webhook may be delivered more than once (at least once), always with the same
+//!   `Idempotency-Key`.
+//!
+//! SMSC's login refused (code 2) stops SMS until the server is restarted with a working one;
+//! no money (code 3) holds every SMS for `HOLD_NO_MONEY` and tries again; nothing is lost.
+use super::smsc::{Sent, SmscClient, Status};
+use super::webhook::{Delivery, WebhookSender};
+use super::{retry_delay_ms, ActionKind, Payload};
+use crate::store::{
+    ActionRow, ActionStatus, ActionUpdate, AttemptLog, CopyOutcome, OutboxStore, StoreError,
+};
+use rand::Rng;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// How often the worker looks for due actions.
+pub const TICK: Duration = Duration::from_millis(200);
+/// Database actions (copy, list) claimed per tick.
+const DB_BATCH: u32 = 200;
+/// With no money on the account, every SMS waits this long before the next try.
+pub const HOLD_NO_MONEY: Duration = Duration::from_secs(10 * 60);
+/// A send whose outcome is unknown is looked up after this long (SMSC may still be at it).
+pub const UNKNOWN_LOOKUP_AFTER: Duration = Duration::from_secs(3);
+/// Unresolved sends are looked up again this often.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
+/// The first delivery poll; later ones wait a quarter of the SMS's age, up to `POLL_MAX`.
+pub const POLL_FIRST: Duration = Duration::from_secs(20);
+pub const POLL_MAX: Duration = Duration::from_secs(3600);
+
+/// The SMS lane's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmsState {
+    /// SMSC is not configured: SMS actions wait (activation refuses them).
+    Off,
+    Running,
+    /// No money: nothing is sent before this time (unix ms).
+    HeldUntil(i64, String),
+    /// The login was refused: nothing is sent until a restart.
+    Stopped(String),
+}
+
+/// The worker's settings.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub sms_parallel: usize,
+    pub webhook_parallel: usize,
+}
+
+/// Where "now" comes from (tests move it; in production the wall clock).
+pub type Now = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The wall clock in unix ms.
+pub fn wall_ms() -> Now {
+    Arc::new(crate::call::live::unix_ms)
+}
+
+/// The worker.
+#[derive(Clone)]
+pub struct Worker {
+    store: Arc<dyn OutboxStore>,
+    sms: Option<Arc<SmscClient>>,
+    webhooks: Arc<WebhookSender>,
+    sms_slots: Arc<Semaphore>,
+    webhook_slots: Arc<Semaphore>,
+    state: Arc<Mutex<SmsState>>,
+    /// SMS rows a task of this process is working on (the rest of `sending` are unresolved).
+    busy: Arc<Mutex<HashSet<i64>>>,
+    now: Now,
+}
+
+fn update(status: ActionStatus, at: i64, outcome: &str) -> ActionUpdate {
+    ActionUpdate {
+        status,
+        next_at: None,
+        last_error: None,
+        cost: None,
+        parts: None,
+        external_id: None,
+        sent_at: None,
+        delivered_at: None,
+        done_at: None,
+        attempt: AttemptLog {
+            at,
+            outcome: outcome.to_string(),
+            http_status: None,
+            error: None,
+            duration_ms: None,
+        },
+    }
+}
+
+fn with_error(mut u: ActionUpdate, error: impl Into<String>) -> ActionUpdate {
+    let e = error.into();
+    u.last_error = Some(e.clone());
+    u.attempt.error = Some(e);
+    u
+}
+
+impl Worker {
+    pub fn new(
+        store: Arc<dyn OutboxStore>,
+        sms: Option<SmscClient>,
+        webhooks: WebhookSender,
+        settings: WorkerSettings,
+        now: Now,
+    ) -> Self {
+        let state = if sms.is_some() {
+            SmsState::Running
+        } else {
+            SmsState::Off
+        };
+        Self {
+            store,
+            sms: sms.map(Arc::new),
+            webhooks: Arc::new(webhooks),
+            sms_slots: Arc::new(Semaphore::new(settings.sms_parallel.max(1))),
+            webhook_slots: Arc::new(Semaphore::new(settings.webhook_parallel.max(1))),
+            state: Arc::new(Mutex::new(state)),
+            busy: Arc::default(),
+            now,
+        }
+    }
+
+    /// The SMS lane's state now (the API shows it).
+    pub fn sms_state(&self) -> SmsState {
+        self.state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or(SmsState::Off)
+    }
+
+    fn set_state(&self, s: SmsState) {
+        if let Ok(mut g) = self.state.lock() {
+            *g = s;
+        }
+    }
+
+    fn jitter() -> f64 {
+        rand::thread_rng().gen()
+    }
+
+    /// Runs until `stop`: first settles what a stop left `sending`, then works the queue.
+    pub async fn run(self, stop: CancellationToken) {
+        if let Err(e) = self.recover().await {
+            tracing::error!(error = %e, "outbox: recovering interrupted actions failed");
+        }
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_recheck = 0i64;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.cancelled() => break,
+            }
+            let now = (self.now)();
+            if let Err(e) = self.step(now).await {
+                tracing::error!(error = %e, "outbox pass failed");
+            }
+            if now - last_recheck >= RECHECK_EVERY.as_millis() as i64 {
+                last_recheck = now;
+                if let Err(e) = self.recheck_unresolved().await {
+                    tracing::warn!(error = %e, "outbox: looking up unresolved SMS failed");
+                }
+            }
+        }
+        tracing::info!("outbox stopped");
+    }
+
+    /// Settles actions a stop left `sending`: an SMS is looked up at SMSC (sent again only if
+    /// SMSC does not have it), anything else is queued again.
+    pub async fn recover(&self) -> Result<usize, StoreError> {
+        let left = self.store.sending_actions().await?;
+        let now = (self.now)();
+        for a in &left {
+            match &a.payload {
+                Payload::Sms { .. } => {}
+                _ => {
+                    let u = with_error(
+                        update(ActionStatus::Queued, now, "retry"),
+                        "interrupted by a stop: carried out again",
+                    );
+                    let mut u = u;
+                    u.next_at = Some(now);
+                    self.store.update_action(a.id, &u).await?;
+                }
+            }
+        }
+        self.recheck_unresolved().await?;
+        Ok(left.len())
+    }
+
+    /// Looks up every `sending` SMS no task of this process is working on.
+    async fn recheck_unresolved(&self) -> Result<(), StoreError> {
+        if self.sms.is_none() {
+            return Ok(());
+        }
+        let left = self.store.sending_actions().await?;
+        for a in left {
+            if !matches!(a.payload, Payload::Sms { .. }) {
+                continue;
+            }
+            if !self.claim_busy(a.id) {
+                continue;
+            }
+            let w = self.clone();
+            let permit = self.sms_slots.clone().acquire_owned().await;
+            tokio::spawn(async move {
+                let _permit = permit;
+                if let Err(e) = w
+                    .resolve_unknown(&a, "the outcome of an earlier send is unknown")
+                    .await
+                {
+                    tracing::warn!(action = a.id, error = %e, "outbox: SMS lookup failed");
+                }
+                w.release_busy(a.id);
+            });
+        }
+        Ok(())
+    }
+
+    fn claim_busy(&self, id: i64) -> bool {
+        self.busy.lock().map(|mut b| b.insert(id)).unwrap_or(false)
+    }
+
+    fn release_busy(&self, id: i64) {
+        if let Ok(mut b) = self.busy.lock() {
+            b.remove(&id);
+        }
+    }
+
+    /// One pass: database actions inline, webhooks and SMS into their lanes.
+    pub async fn step(&self, now: i64) -> Result<(), StoreError> {
+        for a in self
+            .store
+            .claim_actions(
+                &[ActionKind::AddToProject, ActionKind::StopList],
+                now,
+                DB_BATCH,
+            )
+            .await?
+        {
+            self.run_db(&a, now).await?;
+        }
+        let free = self.webhook_slots.available_permits() as u32;
+        if free > 0 {
+            for a in self
+                .store
+                .claim_actions(&[ActionKind::Webhook], now, free)
+                .await?
+            {
+                let Ok(permit) = self.webhook_slots.clone().try_acquire_owned() else {
+                    self.requeue(&a, now, now, "no free webhook slot").await?;
+                    continue;
+                };
+                let w = self.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    if let Err(e) = w.run_webhook(&a).await {
+                        tracing::error!(action = a.id, error = %e, "outbox: writing a webhook's outcome failed");
+                    }
+                });
+            }
+        }
+        self.step_sms(now).await
+    }
+
+    async fn step_sms(&self, now: i64) -> Result<(), StoreError> {
+        let Some(client) = self.sms.clone() else {
+            return Ok(());
+        };
+        match self.sms_state() {
+            SmsState::Off | SmsState::Stopped(_) => return Ok(()),
+            SmsState::HeldUntil(t, _) if now < t => return Ok(()),
+            SmsState::HeldUntil(..) => self.set_state(SmsState::Running),
+            SmsState::Running => {}
+        }
+        let free = self.sms_slots.available_permits() as u32;
+        if free == 0 {
+            return Ok(());
+        }
+        let mut taken = self
+            .store
+            .claim_actions(&[ActionKind::Sms], now, free)
+            .await?;
+        let polls_room = free.saturating_sub(taken.len() as u32);
+        if polls_room > 0 {
+            let next = now + POLL_FIRST.as_millis() as i64;
+            let mut polls = self.store.claim_polls(now, next, polls_room).await?;
+            taken.append(&mut polls);
+        }
+        for a in taken {
+            let Ok(permit) = self.sms_slots.clone().try_acquire_owned() else {
+                if a.status == ActionStatus::Sending {
+                    self.requeue(&a, now, now, "no free SMS slot").await?;
+                }
+                continue;
+            };
+            let (w, client) = (self.clone(), client.clone());
+            self.claim_busy(a.id);
+            tokio::spawn(async move {
+                let _permit = permit;
+                let r = if a.status == ActionStatus::Sent {
+                    w.poll(&client, &a).await
+                } else {
+                    w.send_sms(&client, &a).await
+                };
+                if let Err(e) = r {
+                    tracing::error!(action = a.id, error = %e, "outbox: writing an SMS outcome failed");
+                }
+                w.release_busy(a.id);
+            });
+        }
+        Ok(())
+    }
+
+    /// Queues an action again for `at`, noting why.
+    async fn requeue(&self, a: &ActionRow, now: i64, at: i64, why: &str) -> Result<(), StoreError> {
+        let mut u = with_error(update(ActionStatus::Queued, now, "retry"), why);
+        u.next_at = Some(at);
+        self.store.update_action(a.id, &u).await
+    }
+
+    /// A temporary failure: again after the backoff, or given up past the action's time.
+    async fn retry_or_give_up(
+        &self,
+        a: &ActionRow,
+        now: i64,
+        why: &str,
+        http_status: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let at = now + retry_delay_ms(a.attempts.max(1) as u32, Self::jitter());
+        let mut u = if at > a.give_up_at {
+            with_error(
+                update(ActionStatus::Failed, now, "failed"),
+                format!("given up after {} attempts: {why}", a.attempts),
+            )
+        } else {
+            let mut u = with_error(update(ActionStatus::Queued, now, "retry"), why);
+            u.next_at = Some(at);
+            u
+        };
+        u.attempt.http_status = http_status;
+        self.store.update_action(a.id, &u).await
+    }
+
+    async fn run_db(&self, a: &ActionRow, now: i64) -> Result<(), StoreError> {
+        let r = match &a.payload {
+            Payload::AddToProject {
+                project,
+                first_number,
+            } => self
+                .store
+                .copy_contact(a, project, first_number, now)
+                .await
+                .map(|o| {
+                    if let CopyOutcome::NoSuchProject(why) = &o {
+                        tracing::warn!(action = a.id, "add to project: {why}");
+                    }
+                }),
+            Payload::StopList { numbers, reason } => self
+                .store
+                .opt_out(a, numbers, reason, now)
+                .await
+                .map(|_| ()),
+            _ => Ok(()),
+        };
+        if let Err(e) = r {
+            tracing::warn!(action = a.id, error = %e, "outbox: a database action failed; trying again");
+            self.retry_or_give_up(a, now, &e.to_string(), None).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_webhook(&self, a: &ActionRow) -> Result<(), StoreError> {
+        let Payload::Webhook {
+            url,
+            secret_from,
+            call,
+        } = &a.payload
+        else {
+            return Ok(());
+        };
+        let now = (self.now)();
+        let secret = self.store.webhook_secret(*secret_from).await?;
+        let mut body = call.clone();
+        // What became of the call's other actions so far.
+        if let Ok(others) = self.store.call_actions(a.call_id).await {
+            body["actions"] = serde_json::json!(others
+                .iter()
+                .filter(|o| o.id != a.id)
+                .map(|o| serde_json::json!({"kind": o.kind, "status": o.status}))
+                .collect::<Vec<_>>());
+        }
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let started = std::time::Instant::now();
+        let d = self
+            .webhooks
+            .deliver(
+                url,
+                secret.as_deref(),
+                &a.idempotency_key(),
+                &bytes,
+                now.div_euclid(1000),
+            )
+            .await;
+        let took = started.elapsed().as_millis() as i64;
+        match d {
+            Delivery::Delivered(code) => {
+                let mut u = update(ActionStatus::Done, now, "done");
+                u.done_at = Some(now);
+                u.external_id = Some(code.to_string());
+                u.attempt.http_status = Some(i64::from(code));
+                u.attempt.duration_ms = Some(took);
+                self.store.update_action(a.id, &u).await
+            }
+            Delivery::Retry { status, error } => {
+                self.retry_or_give_up(a, now, &error, status.map(i64::from))
+                    .await
+            }
+            Delivery::Refused(why) => {
+                let u = with_error(update(ActionStatus::Failed, now, "failed"), why);
+                self.store.update_action(a.id, &u).await
+            }
+        }
+    }
+
+    async fn send_sms(&self, client: &SmscClient, a: &ActionRow) -> Result<(), StoreError> {
+        let Payload::Sms { phone, text } = &a.payload else {
+            return Ok(());
+        };
+        let now = (self.now)();
+        if now > a.give_up_at {
+            let u = with_error(
+                update(ActionStatus::Failed, now, "failed"),
+                "given up: the SMS could not be sent in time",
+            );
+            return self.store.update_action(a.id, &u).await;
+        }
+        if text.trim().is_empty() {
+            let u = with_error(
+                update(ActionStatus::Failed, now, "failed"),
+                "the text is empty",
+            );
+            return self.store.update_action(a.id, &u).await;
+        }
+        let started = std::time::Instant::now();
+        let sent = client.send(a.id, phone, text).await;
+        let took = started.elapsed().as_millis() as i64;
+        let now = (self.now)();
+        match sent {
+            Sent::Accepted {
+                smsc_id,
+                parts,
+                cost,
+                ..
+            } => {
+                let mut u = update(ActionStatus::Sent, now, "sent");
+                u.sent_at = Some(now);
+                u.external_id = Some(smsc_id);
+                u.parts = Some(parts);
+                u.cost = cost;
+                u.next_at = Some(now + POLL_FIRST.as_millis() as i64);
+                u.attempt.duration_ms = Some(took);
+                self.store.update_action(a.id, &u).await
+            }
+            Sent::Failed { code, reason } => {
+                let u = with_error(
+                    update(ActionStatus::Failed, now, "failed"),
+                    format!("SMSC refused it for good: {reason} (error {code})"),
+                );
+                self.store.update_action(a.id, &u).await
+            }
+            Sent::BadLogin(reason) => {
+                let why = format!(
+                    "SMSC refused the login: {reason} (error 2). SMS are stopped until the \
+                     server is restarted with a working sms.smsc.login and sms.smsc.password"
+                );
+                tracing::error!("{why}");
+                self.set_state(SmsState::Stopped(why.clone()));
+                self.requeue(a, now, now, &why).await
+            }
+            Sent::NoMoney(reason) => {
+                let until = now + HOLD_NO_MONEY.as_millis() as i64;
+                let why = format!(
+                    "not enough money on the SMSC account: {reason} (error 3); every SMS waits \
+                     {} min",
+                    HOLD_NO_MONEY.as_secs() / 60
+                );
+                tracing::warn!("{why}");
+                self.set_state(SmsState::HeldUntil(until, why.clone()));
+                let mut u = with_error(update(ActionStatus::Queued, now, "held"), why);
+                u.next_at = Some(until);
+                self.store.update_action(a.id, &u).await
+            }
+            Sent::BackOff { code, reason } => {
+                self.retry_or_give_up(a, now, &format!("SMSC: {reason} (error {code})"), None)
+                    .await
+            }
+            Sent::Unknown(why) => {
+                tokio::time::sleep(UNKNOWN_LOOKUP_AFTER).await;
+                self.resolve_unknown(a, &why).await
+            }
+        }
+    }
+
+    /// An SMS whose send may or may not have reached SMSC: asked about, sent again only when
+    /// SMSC does not have it.
+    async fn resolve_unknown(&self, a: &ActionRow, why: &str) -> Result<(), StoreError> {
+        let (Some(client), Payload::Sms { phone, .. }) = (self.sms.as_ref(), &a.payload) else {
+            return Ok(());
+        };
+        let now = (self.now)();
+        match client.status(a.id, phone).await {
+            Ok(Status::NotFound) => {
+                let note = format!("{why}; SMSC does not have it: sending again");
+                self.retry_or_give_up(a, now, &note, None).await
+            }
+            Ok(Status::Failed { reason, .. }) => {
+                let u = with_error(update(ActionStatus::Failed, now, "failed"), reason);
+                self.store.update_action(a.id, &u).await
+            }
+            Ok(Status::Delivered(_)) => {
+                let mut u = update(ActionStatus::Delivered, now, "delivered");
+                u.sent_at = Some(now);
+                u.delivered_at = Some(now);
+                self.store.update_action(a.id, &u).await
+            }
+            Ok(Status::Pending(_)) => {
+                let mut u = with_error(update(ActionStatus::Sent, now, "checked"), why);
+                u.sent_at = Some(now);
+                u.next_at = Some(now + POLL_FIRST.as_millis() as i64);
+                self.store.update_action(a.id, &u).await
+            }
+            Err(e) => {
+                // Still unknown: it stays `sending` and is looked up again later; never sent
+                // blindly.
+                self.store
+                    .log_attempt(
+                        a.id,
+                        &AttemptLog {
+                            at: now,
+                            outcome: "unknown".into(),
+                            http_status: None,
+                            error: Some(format!("{why}; looking it up failed: {e}")),
+                            duration_ms: None,
+                        },
+                    )
+                    .await
+            }
+        }
+    }
+
+    /// Asks whether a sent SMS has been delivered.
+    async fn poll(&self, client: &SmscClient, a: &ActionRow) -> Result<(), StoreError> {
+        let Payload::Sms { phone, .. } = &a.payload else {
+            return Ok(());
+        };
+        let now = (self.now)();
+        let r = client.status(a.id, phone).await;
+        let age = now - a.created_at;
+        let next =
+            now + (age / 4).clamp(POLL_FIRST.as_millis() as i64, POLL_MAX.as_millis() as i64);
+        match r {
+            Ok(Status::Delivered(_)) => {
+                let mut u = update(ActionStatus::Delivered, now, "delivered");
+                u.delivered_at = Some(now);
+                self.store.update_action(a.id, &u).await
+            }
+            Ok(Status::Failed { reason, .. }) => {
+                let u = with_error(update(ActionStatus::Failed, now, "failed"), reason);
+                self.store.update_action(a.id, &u).await
+            }
+            other => {
+                let mut u = update(ActionStatus::Sent, now, "checked");
+                u.next_at = Some(if now > a.give_up_at { i64::MAX } else { next });
+                if now > a.give_up_at {
+                    u = with_error(u, "delivery not confirmed in time: polling stopped");
+                } else if let Err(e) = other {
+                    u = with_error(u, e);
+                }
+                self.store.update_action(a.id, &u).await
+            }
+        }
+    }
+}
