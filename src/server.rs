@@ -131,7 +131,6 @@ pub async fn run(
         reports: store.clone(),
         auth: store,
         settings,
-        metrics: Default::default(),
         limit: Arc::new(crate::api::limit::RequestLimit::new(
             cfg.api.max_in_flight as usize,
             Duration::from_millis(cfg.api.queue_timeout_ms),
