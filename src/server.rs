@@ -137,6 +137,7 @@ pub async fn run(
         )),
     };
     let stop_http = CancellationToken::new();
+    tokio::spawn(api::metrics::upkeep(stop_http.clone()));
     let http = {
         let stop = stop_http.clone();
         let app = api::router(state);

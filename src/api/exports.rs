@@ -45,12 +45,13 @@ pub enum FileFormat {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
+    #[param(inline)]
     report: Report,
     #[serde(default = "csv_default")]
-    #[param(default = "csv")]
+    #[param(inline, default = "csv")]
     format: FileFormat,
     /// Only the contacts of this status (with `report=last` or `report=contacts`).
-    #[param(value_type = Option<ContactStatus>)]
+    #[param(value_type = Option<ContactStatus>, inline)]
     status: Option<String>,
 }
 

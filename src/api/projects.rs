@@ -167,7 +167,7 @@ pub struct LastQuery {
     #[param(minimum = 1, maximum = 5000, default = 100)]
     limit: Option<u32>,
     /// Only the contacts of this status.
-    #[param(value_type = Option<ContactStatus>)]
+    #[param(value_type = Option<ContactStatus>, inline)]
     status: Option<String>,
 }
 

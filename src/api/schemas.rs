@@ -6,7 +6,7 @@
 #![allow(dead_code)] // Mirror types: read by the schema generator, never built.
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 /// What every failed request answers, whatever the route (docs/api.md, "Errors").
 #[derive(Serialize, ToSchema)]
@@ -131,7 +131,7 @@ pub enum OrderBy {
 }
 
 /// One retryable result's rule.
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryRule {
     /// Stop calling a number after this result came this many times in a row on it.
@@ -142,14 +142,19 @@ pub struct RetryRule {
 }
 
 /// Retry rules to set: the results not given keep their defaults (docs/campaigns.md).
-#[derive(Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryRulesIn {
-    pub no_answer: Option<RetryRule>,
-    pub busy: Option<RetryRule>,
-    pub rejected: Option<RetryRule>,
-    pub system: Option<RetryRule>,
-    pub answering_machine: Option<RetryRule>,
+    #[serde(default)]
+    pub no_answer: RetryRule,
+    #[serde(default)]
+    pub busy: RetryRule,
+    #[serde(default)]
+    pub rejected: RetryRule,
+    #[serde(default)]
+    pub system: RetryRule,
+    #[serde(default)]
+    pub answering_machine: RetryRule,
 }
 
 /// A project's retry rules, every retryable result with its rule.
@@ -189,35 +194,48 @@ pub struct NewProject {
     /// A stored scenario.
     pub scenario_id: i64,
     /// An IANA zone; the schedule is read in it.
+    #[serde(default)]
     #[schema(default = "Europe/Moscow", example = "Europe/Moscow")]
-    pub time_zone: Option<String>,
+    pub time_zone: String,
     /// Windows `DAYS HH:MM-HH:MM` (`mon`…`sun`, ranges, lists, `daily`); at least one.
-    #[schema(min_items = 1, example = json!(["mon-fri 09:00-21:00", "sat,sun 10:00-20:00"]))]
-    pub schedule: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(min_items = 1, default = json!(["mon-fri 09:00-21:00", "sat,sun 10:00-20:00"]))]
+    pub schedule: Vec<String>,
     /// Calls of this project up at once.
+    #[serde(default)]
     #[schema(minimum = 1, maximum = 4294967295_u64, default = 10)]
-    pub lines: Option<u32>,
+    pub lines: u32,
+    #[serde(default)]
     #[schema(minimum = 1, maximum = 2, default = 2)]
-    pub max_calls_per_number: Option<u32>,
-    pub retry_rules: Option<RetryRulesIn>,
-    #[schema(example = json!(["new_first", "priority", "oldest_first"]))]
-    pub ordering: Option<Vec<OrderBy>>,
+    pub max_calls_per_number: u32,
+    #[serde(default)]
+    pub retry_rules: RetryRulesIn,
+    #[serde(default)]
+    #[schema(default = json!(["new_first", "priority", "oldest_first"]))]
+    pub ordering: Vec<OrderBy>,
     /// An existing project, for transfers (not used by this version).
+    #[serde(default)]
     pub callback_project_id: Option<i64>,
-    pub tariff: Option<TariffIn>,
+    #[serde(default)]
+    pub tariff: TariffIn,
 }
 
 /// Prices to set; the ones not given keep their defaults.
-#[derive(Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TariffIn {
-    #[schema(minimum = 0)]
-    pub per_second: Option<f64>,
-    #[schema(minimum = 0)]
-    pub asr_short: Option<f64>,
-    #[schema(minimum = 0)]
-    pub asr_long: Option<f64>,
-    pub asr_short_s: Option<u64>,
+    #[serde(default)]
+    #[schema(minimum = 0, default = 0.04)]
+    pub per_second: f64,
+    #[serde(default)]
+    #[schema(minimum = 0, default = 0.40)]
+    pub asr_short: f64,
+    #[serde(default)]
+    #[schema(minimum = 0, default = 0.80)]
+    pub asr_long: f64,
+    #[serde(default)]
+    #[schema(default = 15)]
+    pub asr_short_s: u64,
 }
 
 /// A project's status.
@@ -470,12 +488,41 @@ pub struct ImportReport {
     pub notes: Vec<String>,
 }
 
-/// A multipart form holding a contacts file.
-#[derive(ToSchema)]
-pub struct ContactsForm {
-    /// The file (the first field that carries a file, or the field named `file`).
-    #[schema(value_type = String, format = Binary)]
-    pub file: Vec<u8>,
+/// A multipart form holding a contacts file: the first field that carries a file (or the
+/// field named `file`) is read, the fields before it are skipped. Field names are plain tokens
+/// (what a form's parser reads; a name with control characters is a broken form, `400`).
+pub struct ContactsForm;
+
+impl utoipa::PartialSchema for ContactsForm {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A form holding the contacts file in the field `file` (or the first field with a \
+                 file name); fields before it are skipped.",
+            ))
+            .property(
+                "file",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                    .description(Some("The contacts file.")),
+            )
+            .required("file")
+            .property_names(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[A-Za-z0-9_.-]{1,64}$")),
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ContactsForm {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ContactsForm".into()
+    }
 }
 
 /// Numbers to add to or remove from the stop list.
@@ -527,15 +574,6 @@ pub struct StopPage {
     /// `after` for the next page; `null` when this one was not full.
     #[schema(required = true)]
     pub next: Option<String>,
-}
-
-/// A page's size.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageLimit {
-    /// Rows per page.
-    #[param(minimum = 1, maximum = 5000, default = 100)]
-    pub limit: Option<u32>,
 }
 
 #[cfg(test)]
