@@ -109,7 +109,9 @@ async fn the_document_and_the_routes_are_the_same_set() {
     let doc = s.get("/api/v1/openapi.json").await.json();
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        for m in ["get", "put", "post", "delete", "patch", "head", "options", "trace"] {
+        for m in [
+            "get", "put", "post", "delete", "patch", "head", "options", "trace",
+        ] {
             if item.get(m).is_some() {
                 documented.push((m.to_ascii_uppercase(), path.clone()));
             }
@@ -147,13 +149,26 @@ async fn the_document_and_the_routes_are_the_same_set() {
                 "{method} {path}: {}",
                 a.text()
             );
-            assert!(a.header("allow").is_some(), "{method} {path}: no Allow header");
+            assert!(
+                a.header("allow").is_some(),
+                "{method} {path}: no Allow header"
+            );
         }
     }
     // Paths outside the document are the router's 404.
-    for path in ["/api/v1", "/api/v1/nothing", "/api/v2/projects", "/api/v1/projects/1/x"] {
+    for path in [
+        "/api/v1",
+        "/api/v1/nothing",
+        "/api/v2/projects",
+        "/api/v1/projects/1/x",
+    ] {
         let a = s.get(path).await;
-        assert!(from_router(&a) && a.status == 404, "{path}: {} {}", a.status, a.text());
+        assert!(
+            from_router(&a) && a.status == 404,
+            "{path}: {} {}",
+            a.status,
+            a.text()
+        );
     }
     // `/healthz` needs no token; everything else does.
     for (method, path) in &documented {
@@ -162,7 +177,12 @@ async fn the_document_and_the_routes_are_the_same_set() {
         if path == "/healthz" {
             assert_eq!(a.status, 200);
         } else {
-            assert_eq!(a.status, 401, "{method} {path} without a token: {}", a.text());
+            assert_eq!(
+                a.status,
+                401,
+                "{method} {path} without a token: {}",
+                a.text()
+            );
         }
     }
     s.stop().await;
@@ -227,6 +247,10 @@ async fn generated_requests_get_the_answers_the_document_promises() {
     let selected = field("Selected: ");
     let (chosen, all) = selected.split_once('/').unwrap_or(("", "?"));
     assert_eq!(chosen, all, "operations selected (report above)");
-    assert_eq!(field("Tested: "), chosen, "operations tested (report above)");
+    assert_eq!(
+        field("Tested: "),
+        chosen,
+        "operations tested (report above)"
+    );
     assert!(chosen.parse::<u32>().is_ok_and(|n| n >= 20), "{selected}");
 }

@@ -59,7 +59,9 @@ async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign()
     let dir = tempfile::tempdir().unwrap();
     let s = start(dir.path(), |cfg| cfg.calls.ring_timeout_s = 3).await;
     let wav = std::fs::read(root().join("examples/survey/thanks.wav")).unwrap();
-    let r = s.call("PUT", "/api/v1/prompts/thanks.wav", None, &wav).await;
+    let r = s
+        .call("PUT", "/api/v1/prompts/thanks.wav", None, &wav)
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let r = s
         .call(
@@ -145,7 +147,11 @@ async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign()
         ("autoinformer_rtp_send_lateness_seconds", "histogram"),
         ("autoinformer_dialer_pass_seconds", "histogram"),
     ] {
-        assert_eq!(types.get(family).map(String::as_str), Some(kind), "{family}");
+        assert_eq!(
+            types.get(family).map(String::as_str),
+            Some(kind),
+            "{family}"
+        );
     }
 
     // From the database: they agree with the calls and the project.
@@ -162,19 +168,29 @@ async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign()
     assert_eq!(get("autoinformer_calls_without_audio_total"), 0.0);
     assert_eq!(get("autoinformer_projects{status=\"finished\"}"), 1.0);
     for st in ["draft", "active", "paused"] {
-        assert_eq!(get(&format!("autoinformer_projects{{status=\"{st}\"}}")), 0.0);
+        assert_eq!(
+            get(&format!("autoinformer_projects{{status=\"{st}\"}}")),
+            0.0
+        );
     }
 
     // Per call: one verdict per answered call, one final status per call.
     let verdicts: f64 = ["human", "machine", "unknown"]
         .iter()
-        .filter_map(|v| samples.get(&format!("autoinformer_amd_verdicts_total{{verdict=\"{v}\"}}")))
+        .filter_map(|v| {
+            samples.get(&format!(
+                "autoinformer_amd_verdicts_total{{verdict=\"{v}\"}}"
+            ))
+        })
         .sum();
     assert_eq!(verdicts, answered, "one verdict per answered call");
     assert!(get("autoinformer_amd_verdicts_total{verdict=\"human\"}") >= 1.0);
     assert_eq!(get("autoinformer_sip_final_total{status=\"486\"}"), 1.0);
     assert_eq!(get("autoinformer_sip_final_total{status=\"603\"}"), 1.0);
-    assert_eq!(get("autoinformer_sip_final_total{status=\"200\"}"), with_status(200));
+    assert_eq!(
+        get("autoinformer_sip_final_total{status=\"200\"}"),
+        with_status(200)
+    );
     assert_eq!(with_status(200), answered);
 
     // Histograms: cumulative buckets ending in the count, plausible sums.
@@ -184,7 +200,14 @@ async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign()
             .filter_map(|(k, v)| {
                 let le = k.strip_prefix(&format!("{name}_bucket{{le=\""))?;
                 let le = le.strip_suffix("\"}")?;
-                Some((if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() }, *v))
+                Some((
+                    if le == "+Inf" {
+                        f64::INFINITY
+                    } else {
+                        le.parse().unwrap()
+                    },
+                    *v,
+                ))
             })
             .collect();
         let mut sorted = buckets.clone();
@@ -201,25 +224,47 @@ async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign()
     let (frames, late) = histogram("autoinformer_rtp_send_lateness_seconds");
     // Answered calls sent at least a second of audio each: 50 frames a second.
     assert!(frames >= 50.0 * answered, "{frames} frames");
-    assert!(late >= 0.0 && late / frames < 0.02, "mean lateness {} s", late / frames);
+    assert!(
+        late >= 0.0 && late / frames < 0.02,
+        "mean lateness {} s",
+        late / frames
+    );
     let (passes, took) = histogram("autoinformer_dialer_pass_seconds");
     assert!(passes >= 3.0, "{passes} passes");
     assert!(took / passes < 1.0, "mean pass {} s", took / passes);
 
     // HTTP answers by route template and status, never a path with its ids.
-    assert!(get("autoinformer_http_requests_total{route=\"/api/v1/projects/{id}\",status=\"200\"}") >= 1.0);
-    assert!(get("autoinformer_http_requests_total{route=\"/api/v1/projects/{id}\",status=\"404\"}") >= 1.0);
-    assert!(get("autoinformer_http_requests_total{route=\"/api/v1/projects\",status=\"201\"}") >= 1.0);
-    assert!(get("autoinformer_http_requests_total{route=\"/api/v1/projects\",status=\"401\"}") >= 1.0);
+    assert!(
+        get("autoinformer_http_requests_total{route=\"/api/v1/projects/{id}\",status=\"200\"}")
+            >= 1.0
+    );
+    assert!(
+        get("autoinformer_http_requests_total{route=\"/api/v1/projects/{id}\",status=\"404\"}")
+            >= 1.0
+    );
+    assert!(
+        get("autoinformer_http_requests_total{route=\"/api/v1/projects\",status=\"201\"}") >= 1.0
+    );
+    assert!(
+        get("autoinformer_http_requests_total{route=\"/api/v1/projects\",status=\"401\"}") >= 1.0
+    );
     assert!(get("autoinformer_http_requests_total{route=\"unmatched\",status=\"404\"}") >= 1.0);
-    for key in samples.keys().filter(|k| k.starts_with("autoinformer_http_requests_total{")) {
-        let route = key.split("route=\"").nth(1).unwrap().split('"').next().unwrap();
+    for key in samples
+        .keys()
+        .filter(|k| k.starts_with("autoinformer_http_requests_total{"))
+    {
+        let route = key
+            .split("route=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(route == "unmatched" || route.starts_with('/'), "{key}");
         assert!(
-            route == "unmatched" || route.starts_with('/'),
-            "{key}"
-        );
-        assert!(
-            !route.split('/').any(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit())),
+            !route
+                .split('/')
+                .any(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit())),
             "a route label with an id: {key}"
         );
     }

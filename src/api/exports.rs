@@ -6,6 +6,7 @@
 //! limit applies) and compressed off the async threads.
 use super::error::{ApiError, ApiResult};
 use super::projects::check_status;
+use super::schemas::{Binary, ContactStatus, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::export::{Cell, CsvExport, ExportError, XlsxExport};
 use crate::store::ReportStore;
@@ -16,10 +17,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono_tz::Tz;
-use super::schemas::{Binary, ContactStatus, ErrorBody};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 use std::sync::{Arc, Mutex};
+use utoipa::{IntoParams, ToSchema};
 
 /// Rows fetched per page while exporting.
 const EXPORT_PAGE: u32 = 2_000;

@@ -14,7 +14,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -83,7 +85,11 @@ impl FixedHistogram {
 
 impl metrics::HistogramFn for FixedHistogram {
     fn record(&self, value: f64) {
-        let value = if value.is_finite() { value.max(0.0) } else { 0.0 };
+        let value = if value.is_finite() {
+            value.max(0.0)
+        } else {
+            0.0
+        };
         let i = self
             .bounds
             .iter()
@@ -153,7 +159,9 @@ pub fn exporter() -> &'static Exporter {
         };
         let global = metrics::set_global_recorder(recorder.clone()).is_ok();
         if !global {
-            tracing::warn!("another metrics recorder is installed: /metrics shows only the database's figures");
+            tracing::warn!(
+                "another metrics recorder is installed: /metrics shows only the database's figures"
+            );
         }
         metrics::with_local_recorder(&recorder, describe);
         Exporter {

@@ -83,9 +83,10 @@ fn middleware_answers() -> [(&'static str, Value); 3] {
 
 /// Whether an operation overrides the global bearer requirement with "none".
 fn is_public(op: &Value) -> bool {
-    op["security"]
-        .as_array()
-        .is_some_and(|s| s.iter().all(|r| r.as_object().is_some_and(|o| o.is_empty())))
+    op["security"].as_array().is_some_and(|s| {
+        s.iter()
+            .all(|r| r.as_object().is_some_and(|o| o.is_empty()))
+    })
 }
 
 const METHODS: [&str; 8] = [
@@ -160,7 +161,10 @@ pub async fn openapi() -> impl IntoResponse {
     responses((status = 200, description = "`ok`: the process answers.", content_type = "text/plain", body = String, example = "ok\n"))
 )]
 pub async fn healthz() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n")
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "ok\n",
+    )
 }
 
 #[cfg(test)]
@@ -171,7 +175,10 @@ mod tests {
     fn every_operation_lists_the_error_answers_and_all_but_healthz_the_token() {
         let doc = document();
         assert_eq!(doc["openapi"], "3.1.0");
-        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
         for (method, path) in operations(&doc) {
             let op = &doc["paths"][&path][method.to_ascii_lowercase()];
             let responses = op["responses"].as_object().unwrap();
@@ -195,7 +202,11 @@ mod tests {
         }
         let mut ids: Vec<&str> = operations(&doc)
             .iter()
-            .map(|(m, p)| doc["paths"][p][m.to_ascii_lowercase()]["operationId"].as_str().unwrap())
+            .map(|(m, p)| {
+                doc["paths"][p][m.to_ascii_lowercase()]["operationId"]
+                    .as_str()
+                    .unwrap()
+            })
             .collect();
         let n = ids.len();
         ids.sort();

@@ -4,6 +4,11 @@
 //! longer loads never starts.
 use super::error::{ApiError, ApiResult};
 use super::scenarios::{problems_error, validate};
+use super::schemas::{
+    Call as CallSchema, CallPage, ContactStatus, Created, DecisionPage, ErrorBody, LastResultPage,
+    NewProject as NewProjectSchema, Project, ProjectList, ProjectState, Stats, StopAdded,
+    StopChange, StopPage, StopRemoved,
+};
 use super::{
     parse_json, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES, MAX_STOP_LIST_BYTES,
 };
@@ -15,15 +20,10 @@ use crate::store::{CallFilter, MAX_PAGE};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use super::schemas::{
-    CallPage, ContactStatus, Created, DecisionPage, ErrorBody, LastResultPage, NewProject as NewProjectSchema,
-    Project, ProjectList, ProjectState, Stats, StopAdded, StopChange, StopPage, StopRemoved,
-    Call as CallSchema,
-};
 use serde::Deserialize;
-use utoipa::IntoParams;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use utoipa::IntoParams;
 
 /// Rows per page unless asked otherwise.
 const DEFAULT_PAGE: u32 = 100;
@@ -170,7 +170,6 @@ pub struct LastQuery {
     #[param(value_type = Option<ContactStatus>, inline)]
     status: Option<String>,
 }
-
 
 /// One row per contact, in import order, with its newest call.
 #[utoipa::path(

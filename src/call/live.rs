@@ -198,7 +198,8 @@ pub async fn run_call_watched(
         };
         report.dialed_at_ms = dialed_at_ms;
         if let Some(status) = report.sip_status {
-            metrics::counter!("autoinformer_sip_final_total", "status" => status.to_string()).increment(1);
+            metrics::counter!("autoinformer_sip_final_total", "status" => status.to_string())
+                .increment(1);
         }
         report
     }
@@ -494,7 +495,8 @@ async fn drive(
         reason = Some(NO_MEDIA_REASON.to_string());
     }
     tracing::info!(result = %outcome.result, duration_ms = outcome.duration_ms, rtp_in = stats.received, rtp_out = stats.sent, foreign = stats.foreign_source, malformed = stats.malformed, "call ended");
-    metrics::counter!("autoinformer_amd_verdicts_total", "verdict" => outcome.amd.verdict.as_str()).increment(1);
+    metrics::counter!("autoinformer_amd_verdicts_total", "verdict" => outcome.amd.verdict.as_str())
+        .increment(1);
     LiveReport {
         outcome,
         sip_status,
