@@ -237,7 +237,9 @@ fn export_error(e: ExportError) -> ApiError {
     }
 }
 
-/// Export a report as CSV (streamed; `;`-separated UTF-8 with a BOM, as Russian Excel opens
+/// Export a report
+///
+/// CSV (streamed; `;`-separated UTF-8 with a BOM, as Russian Excel opens
 /// it) or XLSX (built in memory, at most Excel's 1,048,576 rows). Columns: docs/api.md,
 /// "Exports".
 #[utoipa::path(

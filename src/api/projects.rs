@@ -30,7 +30,9 @@ const DEFAULT_PAGE: u32 = 100;
 /// Longest project name, in characters (it heads reports and export file names).
 pub const MAX_PROJECT_NAME: usize = 200;
 
-/// Create a project (a `draft`). Only `name` and `scenario_id` are needed; the rules the
+/// Create a project
+///
+/// A new project is a `draft`. Only `name` and `scenario_id` are needed; the rules the
 /// settings drive are in docs/campaigns.md. Settings cannot be changed after creation.
 #[utoipa::path(
     post,
@@ -91,8 +93,10 @@ pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiRes
     Ok(Json(json!(s.campaigns.project(id).await?)))
 }
 
-/// Activate: the project dials inside its schedule. The scenario is checked again against
-/// today's prompts and model; at most five projects are active at once.
+/// Activate a project
+///
+/// The project dials inside its schedule. The scenario is checked again against today's
+/// prompts and model; at most five projects are active at once.
 #[utoipa::path(
     post,
     path = "/projects/{id}/activate",
@@ -122,7 +126,9 @@ pub async fn activate(
     Ok(Json(json!({ "id": id, "status": "active" })))
 }
 
-/// Pause: no new calls from now on; calls in progress finish normally.
+/// Pause a project
+///
+/// No new calls from now on; calls in progress finish normally.
 #[utoipa::path(
     post,
     path = "/projects/{id}/pause",
@@ -216,8 +222,10 @@ pub struct DecisionsQuery {
     limit: Option<u32>,
 }
 
-/// The dialer's decisions for a project (dial, skip, hold, result, close, finished), each
-/// with its reason, newest first.
+/// The dialer's decision log
+///
+/// Every call placed, every contact skipped or held, every result and what it meant, the
+/// project finishing — each with its reason, newest first.
 #[utoipa::path(
     get,
     path = "/projects/{id}/decisions",
@@ -411,8 +419,10 @@ pub struct StopBody {
     reason: Option<String>,
 }
 
-/// Add numbers (any usual spelling); the values that are not Russian numbers are reported,
-/// not refused. Every contact with a listed number is re-planned at once.
+/// Add numbers to the stop list
+///
+/// Numbers in any usual spelling; the values that are not Russian numbers are reported, not
+/// refused. Every contact with a listed number is re-planned at once.
 #[utoipa::path(
     post,
     path = "/stop-list",
@@ -446,8 +456,9 @@ pub async fn add_to_stop_list(
     Ok(Json(json!({ "added": added, "rejected": rejected })))
 }
 
-/// Remove numbers. Numbers that were not listed are left out of `removed`; `reason` is not
-/// used here.
+/// Remove numbers from the stop list
+///
+/// Numbers that were not listed are left out of `removed`; `reason` is not used here.
 #[utoipa::path(
     delete,
     path = "/stop-list",

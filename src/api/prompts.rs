@@ -32,7 +32,9 @@ pub fn valid_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Store a prompt: the body is the audio file (WAV, MP3, OGG/Vorbis or FLAC, any sample rate;
+/// Store a prompt
+///
+/// The body is the audio file (WAV, MP3, OGG/Vorbis or FLAC, any sample rate;
 /// the format is told from the content, not the `Content-Type`). Calls started after a
 /// replacement play the new one.
 #[utoipa::path(

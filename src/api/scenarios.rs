@@ -50,7 +50,9 @@ pub fn problems_error(p: &Problems) -> ApiError {
     .with_details(json!({ "problems": details }))
 }
 
-/// Validate and store a scenario (docs/scenarios.md). It is checked against the stored and
+/// Validate and store a scenario
+///
+/// The format is docs/scenarios.md. It is checked against the stored and
 /// bundled prompts and the server's speech model; nothing is stored unless it is valid. The
 /// body is TOML, or JSON when the `Content-Type` contains `json` or the body starts with `{`.
 #[utoipa::path(

@@ -27,7 +27,9 @@ pub struct ErrorDetail {
     pub details: Option<serde_json::Value>,
 }
 
-/// The error's kind, for programs; each goes with one status.
+/// The error's kind, for programs; each goes with one status: `bad_request` 400,
+/// `unauthorized` 401, `not_found` 404, `method_not_allowed` 405, `conflict` and
+/// `too_many_active` 409, `too_large` 413, `invalid` 422, `internal` 500, `busy` 503.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -705,6 +707,31 @@ mod tests {
             keys(&serde_json::to_value(&problem).unwrap()),
             properties::<RowProblem>()
         );
+    }
+
+    #[test]
+    fn every_error_code_the_api_answers_is_in_the_schema() {
+        use crate::api::error::ApiError;
+        use crate::store::StoreError;
+        let schema = serde_json::to_value(ErrorCode::schema()).unwrap();
+        let codes: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        for e in [
+            ApiError::bad_request(""),
+            ApiError::invalid(""),
+            ApiError::not_found(""),
+            ApiError::unauthorized(""),
+            ApiError::too_large(""),
+            ApiError::internal(""),
+            StoreError::Conflict(String::new()).into(),
+            StoreError::TooManyActive(vec![]).into(),
+        ] {
+            assert!(codes.contains(&e.code), "{} is not in {codes:?}", e.code);
+        }
     }
 
     #[test]

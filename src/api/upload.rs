@@ -57,7 +57,9 @@ impl Read for ChannelReader {
     }
 }
 
-/// Import contacts: the body is the contacts file — CSV (UTF-8 or Windows-1251, `;` or `,`),
+/// Import contacts
+///
+/// The body is the contacts file — CSV (UTF-8 or Windows-1251, `;` or `,`),
 /// XLSX, XLSM, XLSB, XLS or ODS, told from the content — or a `multipart/form-data` form whose
 /// file field (or the field named `file`) holds it (forms: at most 64 MiB). The columns and
 /// the answer are in docs/api.md, "Contacts import".
