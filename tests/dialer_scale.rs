@@ -353,3 +353,59 @@ async fn an_answered_call_with_no_audio_is_a_system_failure_retried_and_counted(
     );
     assert_eq!(s.store.call_totals().await.unwrap().without_audio, 1);
 }
+
+/// A trunk with a bug: placing a call panics.
+struct Broken;
+
+impl autoinformer::telephony::trunk::Trunk for Broken {
+    fn name(&self) -> &'static str {
+        "broken"
+    }
+    fn dial(
+        &self,
+        _req: autoinformer::telephony::trunk::DialRequest,
+    ) -> autoinformer::BoxFuture<
+        '_,
+        Result<autoinformer::telephony::trunk::Leg, autoinformer::telephony::trunk::TrunkError>,
+    > {
+        Box::pin(async { panic!("a bug in the trunk") })
+    }
+    fn max_calls(&self) -> usize {
+        10
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_task_that_panics_frees_its_line_and_its_call_is_closed_as_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), 100, msk(2026, 12, 1, 12, 0)).await;
+    let p = project(
+        &s,
+        "Сбой",
+        &["daily 00:00-24:00"],
+        3,
+        "Имя;Телефон\nА;+79990000010\nБ;+79990000020\n",
+    )
+    .await;
+    let mut d = dialer_with(&s, std::sync::Arc::new(Broken));
+    assert_eq!(d.pass().await.unwrap().started, 2);
+    d.drain().await;
+    assert_eq!(d.calls_up(), 0, "the lines are free");
+    let calls = s.store.list_calls(&Default::default()).await.unwrap();
+    assert_eq!(calls.len(), 2);
+    for c in &calls {
+        assert_eq!(
+            (c.state.as_str(), c.result.as_deref()),
+            ("done", Some("system"))
+        );
+        assert_eq!(
+            c.end_reason.as_deref(),
+            Some("interrupted by a failure of its task before the answer")
+        );
+    }
+    let st = s.store.stats(p).await.unwrap();
+    assert_eq!(
+        st.contacts["retry"], 2,
+        "retried by the system rule: {st:?}"
+    );
+}

@@ -233,7 +233,7 @@ async fn big_imports_merge_numbers_the_project_has_across_batches_and_report_the
     assert_eq!(due.len(), 12_002);
     let mixed = due
         .iter()
-        .find(|c| c.numbers[0].0 == "+79170000001")
+        .find(|c| c.numbers[0].e164 == "+79170000001")
         .unwrap();
     assert_eq!(mixed.numbers.len(), 1);
 }
@@ -485,7 +485,7 @@ async fn callable_contacts_come_new_first_by_priority_then_import_order_with_the
         .await
         .unwrap();
     let due = s.next_callable(p, 10).await.unwrap();
-    let firsts: Vec<&str> = due.iter().map(|c| c.numbers[0].0.as_str()).collect();
+    let firsts: Vec<&str> = due.iter().map(|c| c.numbers[0].e164.as_str()).collect();
     assert_eq!(
         firsts,
         [
@@ -495,14 +495,21 @@ async fn callable_contacts_come_new_first_by_priority_then_import_order_with_the
             "+79160000003"
         ]
     );
+    use autoinformer::phone::NumberKind;
+    use autoinformer::store::ContactNumber;
     assert_eq!(
         due[0].numbers,
         [
-            ("+79160000002".to_string(), None),
-            (
-                "+74951234567".to_string(),
-                Some("Europe/Moscow".to_string())
-            )
+            ContactNumber {
+                e164: "+79160000002".into(),
+                zone: None,
+                kind: NumberKind::Mobile
+            },
+            ContactNumber {
+                e164: "+74951234567".into(),
+                zone: Some("Europe/Moscow".into()),
+                kind: NumberKind::Other
+            }
         ]
     );
     assert_eq!(due[0].attempts.calls(), 0);
@@ -552,7 +559,7 @@ async fn contacts_stored_by_an_older_version_get_their_plan_when_the_store_opens
         .await
         .unwrap()
         .iter()
-        .map(|c| c.numbers[0].0.clone())
+        .map(|c| c.numbers[0].e164.clone())
         .collect();
     assert_eq!(
         ready,

@@ -15,7 +15,7 @@
 use crate::call::live::{run_call_watched, unix_ms, LiveReport, LiveSettings, NO_MEDIA_REASON};
 use crate::call::{CallConfig, CallEvent};
 use crate::rules::attempts::Outcome;
-use crate::rules::plan::{plan, NumberFacts, OrderFacts, Plan, ProjectFacts};
+use crate::rules::plan::{plan, Plan};
 use crate::scenario::{system_result, Scenario};
 use crate::store::{DialerStore, DueContact, FinishedCall, ProjectRow, StoreError};
 use crate::telephony::trunk::{DialRequest, Trunk};
@@ -33,6 +33,8 @@ pub struct CallContext {
     pub lines: Lines,
     pub registry: Option<Arc<crate::phone::registry::Registry>>,
     pub media: MediaWatch,
+    /// How long the outbox keeps trying a call's actions.
+    pub actions_give_up: Duration,
 }
 
 /// Calls up per project. A line is taken as a guard and given back when the guard drops, so
@@ -135,7 +137,7 @@ pub async fn run(
     call_id: i64,
     line: LineGuard,
 ) {
-    let number = contact.numbers[contact.next_idx].0.clone();
+    let number = contact.numbers[contact.next_idx].e164.clone();
     let req = DialRequest {
         call_id: format!("c{call_id}"),
         number: number.clone(),
@@ -187,35 +189,23 @@ async fn next_plan(
     ended: i64,
 ) -> Result<(Outcome, Plan), StoreError> {
     let outcome = contact.attempts.record(idx, result, ended, &p.rules);
-    let all: Vec<String> = contact.numbers.iter().map(|n| n.0.clone()).collect();
-    let listed = ctx.store.stop_listed_among(&all).await?;
-    let facts: Vec<NumberFacts> = contact
-        .numbers
-        .iter()
-        .map(|(n, z)| NumberFacts {
-            e164: n,
-            zone: z
-                .as_deref()
-                .and_then(|z| z.parse().ok())
-                .or_else(|| ctx.registry.as_ref().and_then(|r| r.zone(n))),
-            stop_listed: listed.contains(n),
-        })
-        .collect();
-    let schedule = p.schedule();
-    let new = plan(
-        &mut contact.attempts,
-        &facts,
-        ProjectFacts {
-            rules: &p.rules,
-            schedule: schedule.as_ref(),
-            ordering: &p.ordering,
-        },
-        OrderFacts {
-            seq: contact.seq,
-            priority: contact.priority,
-        },
-        ended,
-    );
+    let listed = ctx.store.stop_listed_among(&contact.e164s()).await?;
+    let (schedule, types) = (p.schedule(), p.types());
+    let new = {
+        let facts = contact.number_facts(&listed, ctx.registry.as_deref());
+        let order = contact.order_facts();
+        let mut attempts = contact.attempts.clone();
+        let new = plan(
+            &mut attempts,
+            &facts,
+            p.facts(schedule.as_ref(), types.as_ref()),
+            order,
+            ended,
+        );
+        drop(facts);
+        contact.attempts = attempts;
+        new
+    };
     Ok((outcome, new))
 }
 
@@ -279,6 +269,55 @@ async fn finish(
         format!("{}: {}", r.outcome.result, outcome_words(p, &outcome)),
     )];
     log.extend(new.notes.iter().map(|(d, w)| (d.to_string(), w.clone())));
+    let cost = p
+        .tariff
+        .call_cost(r.answered, r.outcome.duration_ms, &answers_ms);
+    let amd = r.answered.then(|| {
+        (
+            r.outcome.amd.verdict.as_str().to_string(),
+            r.outcome.amd.reason.clone(),
+            r.outcome.amd.decided_at_ms as i64,
+        )
+    });
+    let transcript = (!transcript.is_empty()).then(|| transcript.join(" | "));
+    let call_json = serde_json::json!({
+        "call_id": call_id,
+        "project": {"id": p.id, "name": p.name},
+        "contact": {"id": contact.id, "name": contact.name, "fields": contact.fields},
+        "number": number,
+        "result": r.outcome.result,
+        "result_label": crate::scenario::system_result::label_ru(&r.outcome.result)
+            .unwrap_or(&r.outcome.result),
+        "reaction": reaction,
+        "transcript": transcript,
+        "captured": r.outcome.captured,
+        "amd": amd.as_ref().map(|(v, why, ms)| serde_json::json!({"verdict": v, "reason": why, "decided_at_ms": ms})),
+        "answered": r.answered,
+        "ring_ms": r.ring_ms,
+        "duration_ms": r.outcome.duration_ms,
+        "end_reason": r.reason,
+        "cost": cost,
+        "recording": r.recording,
+        "ended_at_ms": ended_at_ms,
+    });
+    let numbers = contact.e164s();
+    let first = r.outcome.events.first();
+    let facts = crate::actions::CallFacts {
+        call_id,
+        project_id: p.id,
+        project_name: &p.name,
+        contact_name: contact.name.as_deref(),
+        fields: &contact.fields,
+        number,
+        numbers: &numbers,
+        reaction: first.map(|e| match e {
+            CallEvent::Dtmf { digit, .. } => crate::actions::Reaction::Key(*digit),
+            CallEvent::Speech { text, .. } => crate::actions::Reaction::Said(text),
+        }),
+        captured: &r.outcome.captured,
+        call_json: &call_json,
+    };
+    let actions = crate::actions::actions_for(&r.outcome.actions, p.webhook_url.as_deref(), &facts);
     let finished = FinishedCall {
         call_id,
         project_id: p.id,
@@ -293,22 +332,16 @@ async fn finish(
         talk_ms: r.answered.then_some(r.outcome.duration_ms as i64),
         end_reason: r.reason.clone(),
         reaction,
-        transcript: (!transcript.is_empty()).then(|| transcript.join(" | ")),
+        transcript,
         captured: serde_json::to_string(&r.outcome.captured).unwrap_or_else(|_| "{}".into()),
-        amd: r.answered.then(|| {
-            (
-                r.outcome.amd.verdict.as_str().to_string(),
-                r.outcome.amd.reason.clone(),
-                r.outcome.amd.decided_at_ms as i64,
-            )
-        }),
+        amd,
         recording: r.recording.clone(),
-        cost: p
-            .tariff
-            .call_cost(r.answered, r.outcome.duration_ms, &answers_ms),
+        cost,
         attempts: &contact.attempts,
         plan: &new,
         log,
+        actions,
+        actions_give_up_at: ended_at_ms + ctx.actions_give_up.as_millis() as i64,
     };
     ctx.store.finish_call(&finished).await
 }
@@ -335,6 +368,30 @@ fn recording_of(
 /// file's notes), and plans their contacts by the rules. Answers how many were closed.
 pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
     let left = ctx.store.in_flight().await?;
+    close_interrupted(ctx, &left, "a stop").await
+}
+
+/// Closes one call whose task failed (a panic): the same as recovery does for a call a stop
+/// cut, at once, so its contact goes on by the rules.
+pub async fn close_failed(ctx: &CallContext, call_id: i64) -> Result<(), StoreError> {
+    let left: Vec<_> = ctx
+        .store
+        .in_flight()
+        .await?
+        .into_iter()
+        .filter(|c| c.call_id == call_id)
+        .collect();
+    close_interrupted(ctx, &left, "a failure of its task").await?;
+    Ok(())
+}
+
+/// Closes calls left in progress as `system`, keeping what was known of them; `by` says what
+/// interrupted them ("a stop").
+async fn close_interrupted(
+    ctx: &CallContext,
+    left: &[crate::store::InFlight],
+    by: &str,
+) -> Result<usize, StoreError> {
     if left.is_empty() {
         return Ok(0);
     }
@@ -347,12 +404,12 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
         .collect();
     let now_ms = unix_ms().max(ctx.clock.now().timestamp_millis());
     let now = now_ms.div_euclid(1000);
-    for c in &left {
+    for c in left {
         let Some(p) = projects.get(&c.project_id) else {
             continue;
         };
         let mut contact = ctx.store.contact(c.contact_id).await?;
-        if let Some(idx) = contact.numbers.iter().position(|(n, _)| *n == c.number) {
+        if let Some(idx) = contact.numbers.iter().position(|n| n.e164 == c.number) {
             contact.next_idx = idx;
         }
         let recording = recording_of(ctx, c.call_id, c.recording.as_deref());
@@ -379,9 +436,9 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
             answered.then(|| began.or(c.dialed_at_ms).unwrap_or(now_ms))
         });
         let end_reason = if answered {
-            "interrupted by a stop after the answer"
+            format!("interrupted by {by} after the answer")
         } else {
-            "interrupted by a stop before the answer"
+            format!("interrupted by {by} before the answer")
         };
         let idx = contact.next_idx;
         let (outcome, new) =
@@ -391,7 +448,8 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
             contact = c.contact_id,
             answered,
             ?outcome,
-            "closing a call interrupted by a stop"
+            by,
+            "closing an interrupted call"
         );
         let mut log = vec![
             ("close".to_string(), format!("{end_reason}: system")),
@@ -418,7 +476,7 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
                     .zip(answered_at_ms)
                     .map(|(d, a)| (a - d).max(0)),
                 talk_ms: answered.then_some(talk as i64),
-                end_reason: Some(end_reason.to_string()),
+                end_reason: Some(end_reason.clone()),
                 reaction: Some("interrupted".into()),
                 transcript: None,
                 captured: "{}".into(),
@@ -428,6 +486,9 @@ pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
                 attempts: &contact.attempts,
                 plan: &new,
                 log,
+                // The scenario never got to its reaction: no action to carry out.
+                actions: Vec::new(),
+                actions_give_up_at: now_ms,
             })
             .await?;
     }

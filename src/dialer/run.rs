@@ -15,7 +15,9 @@ use super::calls::{self, CallContext, Lines};
 use crate::call::live::LiveSettings;
 use crate::call::CallConfig;
 use crate::rules::decide::{self, Demand};
-use crate::rules::plan::{held_until, plan, NumberFacts, OrderFacts, ProjectFacts};
+use crate::rules::gate::Gate;
+use crate::rules::plan::plan;
+use crate::rules::schedule::Schedule;
 use crate::scenario::{load_str, Format, LoadOptions, Scenario};
 use crate::store::{DialerStore, DueContact, ProjectRow, StartCall, StoreError};
 use crate::telephony::trunk::Trunk;
@@ -24,6 +26,9 @@ use chrono_tz::Tz;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long the outbox keeps trying a call's actions unless configured (`actions.give_up_after_h`).
+pub const DEFAULT_ACTIONS_GIVE_UP: Duration = Duration::from_secs(24 * 3600);
 
 /// Waiting contacts made ready per project and pass, at most (a bounded write).
 pub const PROMOTE_BATCH: u32 = 20_000;
@@ -56,9 +61,13 @@ pub struct Dialer {
     scenarios: HashMap<i64, Arc<Scenario>>,
     /// Projects whose stored schedule does not parse: logged once each.
     bad_schedules: HashSet<i64>,
+    /// Projects waiting for their start date-time: logged once each.
+    waiting_start: HashSet<i64>,
     /// Where prompts stored through the API are (looked up before the prompts directory).
     uploaded_prompts: Option<std::path::PathBuf>,
     tasks: tokio::task::JoinSet<()>,
+    /// The call each task runs, to close it if the task fails.
+    running: HashMap<tokio::task::Id, i64>,
 }
 
 impl Dialer {
@@ -78,6 +87,7 @@ impl Dialer {
             lines: Lines::default(),
             registry: None,
             media: Default::default(),
+            actions_give_up: DEFAULT_ACTIONS_GIVE_UP,
         };
         Self {
             store,
@@ -86,8 +96,10 @@ impl Dialer {
             clock,
             scenarios: HashMap::new(),
             bad_schedules: HashSet::new(),
+            waiting_start: HashSet::new(),
             uploaded_prompts: None,
             tasks: tokio::task::JoinSet::new(),
+            running: HashMap::new(),
         }
     }
 
@@ -96,6 +108,14 @@ impl Dialer {
     pub fn with_registry(mut self, registry: Arc<crate::phone::registry::Registry>) -> Self {
         if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
             ctx.registry = Some(registry);
+        }
+        self
+    }
+
+    /// The outbox gives a call's actions up this long after the call.
+    pub fn with_actions_give_up(mut self, d: Duration) -> Self {
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.actions_give_up = d;
         }
         self
     }
@@ -119,7 +139,9 @@ impl Dialer {
 
     /// One pass over the active projects.
     pub async fn pass(&mut self) -> Result<PassReport, StoreError> {
-        while self.tasks.try_join_next().is_some() {}
+        while let Some(done) = self.tasks.try_join_next_with_id() {
+            self.reaped(done).await;
+        }
         let now = self.clock.now();
         let t = now.timestamp();
         let mut report = PassReport::default();
@@ -142,6 +164,33 @@ impl Dialer {
                 }
                 continue;
             };
+            if p.ends_at.is_some_and(|e| e <= t) {
+                if self.store.finish_at_end(p.id, t).await? {
+                    tracing::info!(project = %p.name, "the end date-time has come: the project is finished");
+                    report.finished += 1;
+                }
+                continue;
+            }
+            if let Some(start) = p.starts_at.filter(|s| *s > t) {
+                if self.waiting_start.insert(p.id) {
+                    let tz = schedule.tz;
+                    self.store
+                        .log_decision(
+                            t,
+                            p.id,
+                            None,
+                            None,
+                            "skip",
+                            &format!(
+                                "waiting for the project's start at {} {}",
+                                crate::store::local_datetime(start, tz),
+                                tz.name()
+                            ),
+                        )
+                        .await?;
+                }
+                continue;
+            }
             if up.get(&p.id).copied().unwrap_or(0) == 0
                 && self.store.finish_if_done(p.id, t).await?
             {
@@ -198,7 +247,7 @@ impl Dialer {
                 .iter()
                 .map(|c| StartCall {
                     contact_id: c.id,
-                    number: &c.numbers[c.next_idx].0,
+                    number: &c.numbers[c.next_idx].e164,
                     reason: format!("number {} of {}", c.next_idx + 1, c.numbers.len()),
                 })
                 .collect();
@@ -211,7 +260,7 @@ impl Dialer {
                 let Some(call_id) = id else { continue };
                 report.started += 1;
                 let guard = self.ctx.lines.take(p.id);
-                self.tasks.spawn(calls::run(
+                let task = self.tasks.spawn(calls::run(
                     self.ctx.clone(),
                     p.clone(),
                     scenario.clone(),
@@ -219,39 +268,41 @@ impl Dialer {
                     call_id,
                     guard,
                 ));
+                self.running.insert(task.id(), call_id);
             }
         }
         Ok(report)
     }
 
-    /// Holds the ready contacts of every callee zone whose window is closed now.
+    /// Holds the ready contacts of every gate (callee zone and number type) closed now.
     async fn hold_closed_gates(
         &self,
         p: &ProjectRow,
-        schedule: &crate::rules::schedule::Schedule,
+        schedule: &Schedule,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
+        let types = p.types();
         let mut held = 0;
-        for gate in self.store.ready_gates(p.id).await? {
-            let Ok(tz) = gate.parse::<Tz>() else {
-                continue;
-            };
-            if schedule.is_open_in(now, tz) {
+        for key in self.store.ready_gates(p.id).await? {
+            let gate = Gate::parse(&key);
+            if gate.always_open(schedule, types.as_ref())
+                || gate.is_open(now, schedule, types.as_ref())
+            {
                 continue;
             }
-            let Some(opens) = schedule.next_open_in(now, tz) else {
+            let Some(opens) = gate.next_open(now, schedule, types.as_ref()) else {
                 continue;
             };
-            let reason = held_until(opens, tz);
+            let reason = gate.held_until(opens, schedule, types.as_ref());
             // Bounded transactions (the write lock is never held long), as many as it takes
-            // up to a cap per pass, so a zone that closes over a large base is held at once.
+            // up to a cap per pass, so a gate that closes over a large base is held at once.
             let mut this_gate = 0;
             loop {
                 let n = self
                     .store
                     .hold_gate(
                         p.id,
-                        &gate,
+                        &key,
                         opens.timestamp(),
                         &reason,
                         now.timestamp(),
@@ -268,70 +319,56 @@ impl Dialer {
         Ok(held)
     }
 
-    /// The last look before dialing: a number put on the stop list, or a callee zone only the
-    /// registry knows whose window is closed, since the contact was planned. Such contacts are
-    /// planned anew (and logged); the rest are answered for dialing.
+    /// The last look before dialing: a number put on the stop list, or a gate only the
+    /// registry's zone closes, since the contact was planned. Such contacts are planned anew
+    /// (and logged); the rest are answered for dialing.
     async fn check_at_dial(
         &self,
         p: &Arc<ProjectRow>,
-        schedule: &crate::rules::schedule::Schedule,
+        schedule: &Schedule,
         ready: Vec<DueContact>,
     ) -> Result<(Vec<DueContact>, u32), StoreError> {
         let now = self.clock.now();
+        let types = p.types();
         let numbers: Vec<String> = ready
             .iter()
-            .filter_map(|c| c.numbers.get(c.next_idx).map(|n| n.0.clone()))
+            .filter_map(|c| c.numbers.get(c.next_idx).map(|n| n.e164.clone()))
             .collect();
         let listed = self.store.stop_listed_among(&numbers).await?;
         let mut dial = Vec::with_capacity(ready.len());
         let mut skipped = 0;
         for mut c in ready {
-            let Some((number, zone)) = c.numbers.get(c.next_idx).cloned() else {
+            let Some(n) = c.numbers.get(c.next_idx).cloned() else {
                 continue;
             };
-            let mut zone: Option<Tz> = zone.and_then(|z| z.parse().ok());
+            let mut zone: Option<Tz> = n.zone.as_deref().and_then(|z| z.parse().ok());
             if zone.is_none() {
-                if let Some(z) = self.ctx.registry.as_ref().and_then(|r| r.zone(&number)) {
-                    self.store.set_number_zone(&number, z.name()).await?;
-                    if let Some(n) = c.numbers.get_mut(c.next_idx) {
-                        n.1 = Some(z.name().to_string());
+                if let Some(z) = self.ctx.registry.as_ref().and_then(|r| r.zone(&n.e164)) {
+                    self.store.set_number_zone(&n.e164, z.name()).await?;
+                    if let Some(m) = c.numbers.get_mut(c.next_idx) {
+                        m.zone = Some(z.name().to_string());
                     }
                     zone = Some(z);
                 }
             }
-            let closed = zone.is_some_and(|tz| !schedule.is_open_in(now, tz));
-            if !listed.contains(&number) && !closed {
+            let gate = Gate { zone, kind: n.kind };
+            let closed = !gate.is_open(now, schedule, types.as_ref());
+            if !listed.contains(&n.e164) && !closed {
                 dial.push(c);
                 continue;
             }
             skipped += 1;
-            let all: Vec<String> = c.numbers.iter().map(|n| n.0.clone()).collect();
-            let listed_all = self.store.stop_listed_among(&all).await?;
-            let facts: Vec<NumberFacts> = c
-                .numbers
-                .iter()
-                .map(|(n, z)| NumberFacts {
-                    e164: n,
-                    zone: z.as_deref().and_then(|z| z.parse().ok()),
-                    stop_listed: listed_all.contains(n),
-                })
-                .collect();
+            let listed_all = self.store.stop_listed_among(&c.e164s()).await?;
+            let mut attempts = c.attempts.clone();
             let new = plan(
-                &mut c.attempts,
-                &facts,
-                ProjectFacts {
-                    rules: &p.rules,
-                    schedule: Some(schedule),
-                    ordering: &p.ordering,
-                },
-                OrderFacts {
-                    seq: c.seq,
-                    priority: c.priority,
-                },
+                &mut attempts,
+                &c.number_facts(&listed_all, None),
+                p.facts(Some(schedule), types.as_ref()),
+                c.order_facts(),
                 now.timestamp(),
             );
             self.store
-                .replan_contact(p.id, c.id, &number, &c.attempts, &new, now.timestamp())
+                .replan_contact(p.id, c.id, &n.e164, &attempts, &new, now.timestamp())
                 .await?;
         }
         Ok((dial, skipped))
@@ -409,6 +446,26 @@ impl Dialer {
 
     /// Waits until no call is up (tests, shutdown).
     pub async fn drain(&mut self) {
-        while self.tasks.join_next().await.is_some() {}
+        while let Some(done) = self.tasks.join_next_with_id().await {
+            self.reaped(done).await;
+        }
+    }
+
+    /// A call task has ended. One that failed (panicked) freed its line as it unwound; its
+    /// call is closed as `system` at once, as recovery would at the next start.
+    async fn reaped(&mut self, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let (id, failed) = match done {
+            Ok((id, ())) => (id, None),
+            Err(e) => (e.id(), Some(e)),
+        };
+        let call = self.running.remove(&id);
+        if let (Some(e), Some(call)) = (failed, call) {
+            if e.is_panic() {
+                tracing::error!(call, "the call's task failed; closing the call as system");
+                if let Err(e) = calls::close_failed(&self.ctx, call).await {
+                    tracing::error!(call, error = %e, "cannot close the failed call");
+                }
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@
 //! handed to the same row handling; no format may grow its own copy of it. CSV streams: memory
 //! stays bounded by one record (`ImportLimits::max_row_bytes`), the listed problems and the set
 //! of numbers seen (`MAX_SEEN`).
-use crate::phone::{normalize_ru, split_extension, RuNumber};
+use crate::phone::{normalize_ru, split_extension, NumberKind, RuNumber};
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Cursor, Read};
 
@@ -59,7 +59,8 @@ pub enum ImportError {
 /// The role of a column, from its header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Column {
-    Phone,
+    /// A phone column, and the type its header names (`Телефон рабочий`), if any.
+    Phone(Option<NumberKind>),
     Name,
     Priority,
     Field(String),
@@ -73,7 +74,7 @@ fn classify(header: &str) -> Column {
     if has(&["телефон", "phone", "мобильн", "mobile", "msisdn"])
         || matches!(bare, "тел" | "номер" | "tel")
     {
-        Column::Phone
+        Column::Phone(NumberKind::of_header(&h))
     } else if has(&["фио", "имя", "name", "клиент", "абонент"]) {
         Column::Name
     } else if has(&["приоритет", "priority"]) {
@@ -186,7 +187,7 @@ impl ContactRows {
     /// From the header's texts (trimmed); refuses a header without a phone column.
     pub(super) fn new(headers: Vec<String>, limits: ImportLimits) -> Result<Self, ImportError> {
         let columns: Vec<Column> = headers.iter().map(|h| classify(h)).collect();
-        if !columns.contains(&Column::Phone) {
+        if !columns.iter().any(|c| matches!(c, Column::Phone(_))) {
             return Err(ImportError::NoPhoneColumn(headers));
         }
         Ok(Self {
@@ -244,7 +245,7 @@ impl ContactRows {
             // Problems come only from non-empty values, so a blank row has reported nothing.
             blank &= value.is_empty();
             match self.columns.get(i) {
-                Some(Column::Phone) if SPREADSHEET_ERRORS.contains(&value) => {
+                Some(Column::Phone(_)) if SPREADSHEET_ERRORS.contains(&value) => {
                     // Kept whole: `#N/A` split at its `/` would be two meaningless problems.
                     any_number = true;
                     report.problem(listed, row, value, "spreadsheet_error", || {
@@ -253,7 +254,7 @@ impl ContactRows {
                             .into()
                     });
                 }
-                Some(Column::Phone) => {
+                Some(Column::Phone(kind)) => {
                     // A cell may hold several numbers separated by commas or semicolons.
                     for token in tokens(value) {
                         any_number = true;
@@ -268,7 +269,10 @@ impl ContactRows {
                             }
                         };
                         match normalize_ru(&number) {
-                            Ok(n) => {
+                            Ok(mut n) => {
+                                if let Some(k) = kind {
+                                    n.kind = *k;
+                                }
                                 let new = match national(&n.e164) {
                                     Some(k) if self.seen.len() < MAX_SEEN => self.seen.insert(k),
                                     Some(k) => !self.seen.contains(&k),

@@ -15,6 +15,79 @@ pub mod registry;
 use chrono_tz::Tz;
 use phonenumber::country::Id;
 
+/// What a number is for, as the import's column headers say ("Телефон сотовый", "Телефон
+/// рабочий", "Телефон домашний", "mobile", "work", "home") or, without a hint, as the number
+/// itself says: mobile ranges (DEF, `+7 9xx`) are mobile, other numbers `other`. A project may
+/// give each type its own calling windows (docs/campaigns.md).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberKind {
+    Mobile,
+    Work,
+    Home,
+    Other,
+}
+
+impl NumberKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NumberKind::Mobile => "mobile",
+            NumberKind::Work => "work",
+            NumberKind::Home => "home",
+            NumberKind::Other => "other",
+        }
+    }
+
+    /// The Russian label for reports and exports.
+    pub fn label_ru(self) -> &'static str {
+        match self {
+            NumberKind::Mobile => "мобильный",
+            NumberKind::Work => "рабочий",
+            NumberKind::Home => "домашний",
+            NumberKind::Other => "другой",
+        }
+    }
+
+    /// The type a column header names, if it names one.
+    pub fn of_header(header: &str) -> Option<Self> {
+        let h = header.to_lowercase();
+        let has = |words: &[&str]| words.iter().any(|w| h.contains(w));
+        if has(&["сотов", "мобил", "mobile", "cell"]) {
+            Some(NumberKind::Mobile)
+        } else if has(&["рабоч", "work", "office", "служеб"]) {
+            Some(NumberKind::Work)
+        } else if has(&["домаш", "home"]) {
+            Some(NumberKind::Home)
+        } else {
+            None
+        }
+    }
+}
+
+/// The type of a 10-digit national number without a column to say: mobile ranges are mobile.
+fn kind_of(national: &str) -> NumberKind {
+    if national.starts_with('9') {
+        NumberKind::Mobile
+    } else {
+        NumberKind::Other
+    }
+}
+
+impl std::str::FromStr for NumberKind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim() {
+            "mobile" => Ok(NumberKind::Mobile),
+            "work" => Ok(NumberKind::Work),
+            "home" => Ok(NumberKind::Home),
+            "other" => Ok(NumberKind::Other),
+            _ => Err(()),
+        }
+    }
+}
+
 /// Why a value is not a dialable Russian number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
@@ -58,6 +131,8 @@ pub struct RuNumber {
     pub tz: Option<Tz>,
     /// Mobile (DEF 9xx) or not.
     pub mobile: bool,
+    /// What it is for: from the number (mobile or other) unless the import's column says.
+    pub kind: NumberKind,
 }
 
 /// Normalises what a user typed: `8 (912) 345-67-89`, `+7 912 3456789`, `79123456789`.
@@ -114,6 +189,7 @@ fn mobile_fast_path(s: &str) -> Option<RuNumber> {
         e164,
         tz: None,
         mobile: true,
+        kind: NumberKind::Mobile,
     })
 }
 
@@ -157,6 +233,7 @@ fn normalize_with_metadata(s: &str) -> Result<RuNumber, PhoneError> {
     Ok(RuNumber {
         tz: zone_of(national),
         mobile: national.starts_with('9'),
+        kind: kind_of(national),
         e164,
     })
 }
@@ -196,6 +273,7 @@ fn russian(national: &str) -> Result<RuNumber, PhoneError> {
         e164: format!("+7{national}"),
         tz: zone_of(national),
         mobile: national.starts_with('9'),
+        kind: kind_of(national),
     })
 }
 

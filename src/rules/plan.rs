@@ -9,7 +9,9 @@
 //! callee's zone) and the ordering key ([`pick_key`]), plus the notes for the decision log.
 use super::attempts::{AttemptRules, ContactAttempts, ContactStatus, Outcome, StopReason};
 use super::decide::OrderBy;
-use super::schedule::Schedule;
+use super::gate::Gate;
+use super::schedule::{Schedule, TypeWindows};
+use crate::phone::NumberKind;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -19,6 +21,8 @@ pub struct NumberFacts<'a> {
     pub e164: &'a str,
     /// The callee's zone where known.
     pub zone: Option<Tz>,
+    /// What the number is for (its windows may differ).
+    pub kind: NumberKind,
     pub stop_listed: bool,
 }
 
@@ -29,8 +33,8 @@ pub struct NextNumber {
     pub idx: usize,
     /// Unix seconds before which it is not dialed (retry interval, the callee's window).
     pub not_before: i64,
-    /// The gate it waits behind: the callee's zone name, or `""` when unknown. Contacts of a
-    /// gate whose window closes are held together until it opens again.
+    /// The gate it waits behind (`Gate::key`: the callee's zone and the number's type).
+    /// Contacts of a gate whose windows close are held together until they open again.
     pub gate: String,
 }
 
@@ -52,6 +56,8 @@ pub struct ProjectFacts<'a> {
     pub rules: &'a AttemptRules,
     /// `None`: no callee window is applied (the schedule does not parse; logged elsewhere).
     pub schedule: Option<&'a Schedule>,
+    /// Windows per number type, when the project gives any.
+    pub types: Option<&'a TypeWindows>,
     pub ordering: &'a [OrderBy],
 }
 
@@ -107,31 +113,38 @@ pub fn plan(
             continue;
         }
         let mut not_before = n.not_before.max(0);
-        if let (Some(schedule), Some(tz)) = (project.schedule, facts.zone) {
-            let from = at(not_before.max(now));
-            if schedule.next_open_both(from, Some(tz)).is_none() {
-                // Dialing it could never happen: close it rather than keep it forever.
-                attempts.status = ContactStatus::NotReached;
-                notes.push((
-                    "close",
-                    format!(
-                        "not reached: {}",
-                        StopReason::NeverInWindow(tz.name().to_string())
-                    ),
-                ));
-                break None;
-            }
-            if let Some(open) = schedule.next_open_in(from, tz) {
-                if open > from {
-                    not_before = open.timestamp();
-                    notes.push(("hold", held_until(open, tz)));
+        let gate = Gate {
+            zone: facts.zone,
+            kind: facts.kind,
+        };
+        if let Some(schedule) = project.schedule {
+            let types = project.types;
+            if !gate.always_open(schedule, types) {
+                let from = at(not_before.max(now));
+                if !gate.ever_open_with_project(from, schedule, types) {
+                    // Dialing it could never happen: close it rather than keep it forever.
+                    attempts.status = ContactStatus::NotReached;
+                    let why = match (facts.zone, types.and_then(|t| t.of(facts.kind))) {
+                        (Some(tz), None) => {
+                            StopReason::NeverInWindow(tz.name().to_string()).to_string()
+                        }
+                        _ => gate.never_reason(schedule),
+                    };
+                    notes.push(("close", format!("not reached: {why}")));
+                    break None;
+                }
+                if let Some(open) = gate.next_open(from, schedule, types) {
+                    if open > from {
+                        not_before = open.timestamp();
+                        notes.push(("hold", gate.held_until(open, schedule, types)));
+                    }
                 }
             }
         }
         break Some(NextNumber {
             idx: n.number,
             not_before,
-            gate: facts.zone.map(|z| z.name().to_string()).unwrap_or_default(),
+            gate: gate.key(),
         });
     };
     if next.is_none() && !matches!(attempts.status, ContactStatus::Reached) {
@@ -153,15 +166,6 @@ pub fn plan(
 
 fn at(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
-}
-
-/// The decision log's words for a hold: `held until 02.12 09:00 Asia/Vladivostok`.
-pub fn held_until(open: DateTime<Utc>, tz: Tz) -> String {
-    format!(
-        "held until {} {}: outside the window in the callee's zone",
-        open.with_timezone(&tz).format("%d.%m %H:%M"),
-        tz.name()
-    )
 }
 
 /// The ordering key of a contact: byte strings that sort (as SQLite sorts BLOBs, bytewise)
@@ -260,11 +264,13 @@ mod tests {
         let project = ProjectFacts {
             rules: &r,
             schedule: Some(&s),
+            types: None,
             ordering: &[OrderBy::NewFirst],
         };
         let numbers = [NumberFacts {
             e164: "+74232340000",
             zone: Some(vlk),
+            kind: NumberKind::Other,
             stop_listed: false,
         }];
         let mut a = ContactAttempts::new(1);
@@ -281,7 +287,7 @@ mod tests {
         );
         let next = p.next.unwrap();
         assert_eq!(next.not_before, msk(2, 0) + 24 * 3600);
-        assert_eq!(next.gate, "Asia/Vladivostok");
+        assert_eq!(next.gate, "Asia/Vladivostok|other");
         assert_eq!(
             p.notes,
             [(
@@ -312,11 +318,13 @@ mod tests {
         let project = ProjectFacts {
             rules: &r,
             schedule: None,
+            types: None,
             ordering: &[OrderBy::NewFirst],
         };
         let n = |e164, stop_listed| NumberFacts {
             e164,
             zone: None,
+            kind: NumberKind::Mobile,
             stop_listed,
         };
         let mut a = ContactAttempts::new(2);
@@ -362,6 +370,7 @@ mod tests {
         let project = ProjectFacts {
             rules: &r,
             schedule: Some(&s),
+            types: None,
             ordering: &[],
         };
         let mut a = ContactAttempts::new(1);
@@ -370,6 +379,7 @@ mod tests {
             &[NumberFacts {
                 e164: "+74232340000",
                 zone: Some("Asia/Vladivostok".parse().unwrap()),
+                kind: NumberKind::Other,
                 stop_listed: false,
             }],
             project,

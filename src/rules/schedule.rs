@@ -1,6 +1,7 @@
 //! Working schedules (docs/campaigns.md "Status and schedule"): days of week × time intervals in
 //! the project's time zone, intervals may cross midnight; the callee's own local time must be
 //! inside the same window where their time zone is known. Pure: the time is passed in.
+use crate::phone::NumberKind;
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,10 @@ pub enum ScheduleError {
     Interval(String),
     #[error("days {0:?}: expected e.g. mon-fri, sat, sun")]
     Days(String),
+    #[error("number type {0:?}: one of mobile, work, home, other")]
+    NumberType(String),
+    #[error("number type {0:?} has no windows: give it at least one or leave it out")]
+    NoTypeWindows(String),
     #[error("the schedule has no windows: the project could never dial (give e.g. \"mon-fri 09:00-21:00\")")]
     NoWindows,
 }
@@ -123,70 +128,104 @@ impl Schedule {
 
     /// Whether `now`, read in `tz`, is inside one of the windows.
     pub fn is_open_in(&self, now: DateTime<Utc>, tz: Tz) -> bool {
-        let local = now.with_timezone(&tz);
-        let weekday = local.weekday().num_days_from_monday() as usize;
-        let minute = (local.hour() * 60 + local.minute()) as u16;
-        self.windows.iter().any(|w| w.contains(weekday, minute))
+        windows_open(&self.windows, now, tz)
     }
 
     /// The first moment at or after `from` when the windows, read in `tz`, are open; `None`
     /// when they never open in the next `LOOKAHEAD_DAYS` (a schedule without windows).
     pub fn next_open_in(&self, from: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        self.first_open(from, &[tz], |t| self.is_open_in(t, tz))
+        first_open(from, &[(&self.windows, tz)])
     }
 
     /// The first moment at or after `from` when the schedule is open in its own zone and, if
     /// given, in the callee's zone too; `None` when the two never overlap in the next
     /// `LOOKAHEAD_DAYS` (e.g. a one-hour window and a callee seven hours away).
     pub fn next_open_both(&self, from: DateTime<Utc>, callee: Option<Tz>) -> Option<DateTime<Utc>> {
-        let mut zones = vec![self.tz];
-        zones.extend(callee);
-        self.first_open(from, &zones, |t| {
-            self.is_open(t) && callee.is_none_or(|tz| self.is_open_in(t, tz))
-        })
+        let mut all = vec![(&self.windows[..], self.tz)];
+        all.extend(callee.map(|tz| (&self.windows[..], tz)));
+        first_open(from, &all)
     }
+}
 
-    /// The earliest moment ≥ `from` where `open` holds. Windows open on whole minutes of
-    /// their zone, and an intersection of windows opens where one of them starts, so the
-    /// candidates are `from` and every window start read in each of `zones`.
-    fn first_open(
-        &self,
-        from: DateTime<Utc>,
-        zones: &[Tz],
-        open: impl Fn(DateTime<Utc>) -> bool,
-    ) -> Option<DateTime<Utc>> {
-        if open(from) {
-            return Some(from);
-        }
-        let mut candidates = Vec::new();
-        for tz in zones {
-            let first_day = from.with_timezone(tz).date_naive() - chrono::Days::new(1);
-            for offset in 0..=LOOKAHEAD_DAYS + 1 {
-                let day = first_day + chrono::Days::new(offset);
-                let weekday = day.weekday().num_days_from_monday() as usize;
-                for w in self.windows.iter().filter(|w| w.days[weekday]) {
-                    let Some(naive) = day.and_hms_opt(
-                        u32::from(w.start_min / 60),
-                        u32::from(w.start_min % 60),
-                        0,
-                    ) else {
-                        continue;
-                    };
-                    // A start inside a daylight-saving gap opens when the gap ends.
-                    let local = tz.from_local_datetime(&naive).earliest().or_else(|| {
-                        tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
-                            .earliest()
-                    });
-                    if let Some(t) = local.map(|l| l.with_timezone(&Utc)) {
-                        if t > from {
-                            candidates.push(t);
-                        }
+/// Whether `now`, read in `tz`, is inside one of `windows`.
+pub fn windows_open(windows: &[Window], now: DateTime<Utc>, tz: Tz) -> bool {
+    let local = now.with_timezone(&tz);
+    let weekday = local.weekday().num_days_from_monday() as usize;
+    let minute = (local.hour() * 60 + local.minute()) as u16;
+    windows.iter().any(|w| w.contains(weekday, minute))
+}
+
+/// The earliest moment ≥ `from` at which every constraint (a set of windows read in a zone)
+/// is open; `None` when that never happens in the next `LOOKAHEAD_DAYS`. Windows open on whole
+/// minutes of their zone, and an intersection of windows opens where one of them starts, so
+/// the candidates are `from` and every window start of every constraint.
+pub fn first_open(from: DateTime<Utc>, all: &[(&[Window], Tz)]) -> Option<DateTime<Utc>> {
+    let open = |t: DateTime<Utc>| all.iter().all(|(w, tz)| windows_open(w, t, *tz));
+    if open(from) {
+        return Some(from);
+    }
+    let mut candidates = Vec::new();
+    for (windows, tz) in all {
+        let first_day = from.with_timezone(tz).date_naive() - chrono::Days::new(1);
+        for offset in 0..=LOOKAHEAD_DAYS + 1 {
+            let day = first_day + chrono::Days::new(offset);
+            let weekday = day.weekday().num_days_from_monday() as usize;
+            for w in windows.iter().filter(|w| w.days[weekday]) {
+                let Some(naive) =
+                    day.and_hms_opt(u32::from(w.start_min / 60), u32::from(w.start_min % 60), 0)
+                else {
+                    continue;
+                };
+                // A start inside a daylight-saving gap opens when the gap ends.
+                let local = tz.from_local_datetime(&naive).earliest().or_else(|| {
+                    tz.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+                        .earliest()
+                });
+                if let Some(t) = local.map(|l| l.with_timezone(&Utc)) {
+                    if t > from {
+                        candidates.push(t);
                     }
                 }
             }
         }
-        candidates.sort_unstable();
-        candidates.into_iter().find(|&t| open(t))
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates.into_iter().find(|&t| open(t))
+}
+
+/// Windows per number type (docs/campaigns.md, "Windows per number type"): for each type the
+/// project names, the intervals its numbers may be called in, read in the callee's local time
+/// (the project's zone when the callee's is unknown); inside the project's schedule as well.
+/// Types the project does not name follow the schedule alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TypeWindows(pub std::collections::BTreeMap<NumberKind, Vec<Window>>);
+
+impl TypeWindows {
+    /// From the project's texts: `{"work": ["mon-fri 09:00-12:00", "mon-fri 14:00-18:00"]}`.
+    pub fn parse(
+        texts: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Result<Self, ScheduleError> {
+        let mut out = std::collections::BTreeMap::new();
+        for (kind, windows) in texts {
+            let k: NumberKind = kind
+                .parse()
+                .map_err(|_| ScheduleError::NumberType(kind.clone()))?;
+            if windows.is_empty() {
+                return Err(ScheduleError::NoTypeWindows(kind.clone()));
+            }
+            let ws = windows
+                .iter()
+                .map(|w| Window::parse(w))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.insert(k, ws);
+        }
+        Ok(Self(out))
+    }
+
+    /// The windows of one type, if the project gives it any.
+    pub fn of(&self, kind: NumberKind) -> Option<&[Window]> {
+        self.0.get(&kind).map(Vec::as_slice)
     }
 }
 

@@ -142,4 +142,10 @@ pub enum Action {
     Webhook {
         url: String,
     },
+    /// Opt-out: the reached number goes on the stop list (all the contact's numbers with
+    /// `add_all_numbers`).
+    StopList {
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        add_all_numbers: bool,
+    },
 }

@@ -148,6 +148,9 @@ pub trait DialerStore: Send + Sync {
     /// Marks an active project `finished` when nothing is left to call and no call of it is up
     /// (nor an import running): it frees its active slot. Answers whether it did.
     async fn finish_if_done(&self, id: i64, at: i64) -> Result<bool, StoreError>;
+    /// Marks an active project whose end date-time has come `finished` (calls in progress end
+    /// normally). Answers whether it did.
+    async fn finish_at_end(&self, id: i64, at: i64) -> Result<bool, StoreError>;
     /// Active projects with everything the dialer needs.
     async fn dialing_projects(&self) -> Result<Vec<ProjectRow>, StoreError>;
     /// Every project (recovery needs the rules of paused ones too).
@@ -225,4 +228,52 @@ pub trait DialerStore: Send + Sync {
         &self,
         numbers: &[String],
     ) -> Result<std::collections::HashSet<String>, StoreError>;
+}
+
+/// What the outbox worker needs (docs/actions.md).
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Claims up to `limit` due actions of these kinds (`queued`, `next_at` passed): they
+    /// become `sending` with one more attempt.
+    async fn claim_actions(
+        &self,
+        kinds: &[crate::actions::ActionKind],
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ActionRow>, StoreError>;
+    /// Takes up to `limit` sent SMS whose delivery poll is due, moving their next poll to
+    /// `next_poll_ms` (so no second walk takes them meanwhile).
+    async fn claim_polls(
+        &self,
+        now_ms: i64,
+        next_poll_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ActionRow>, StoreError>;
+    /// Actions a stop left `sending`.
+    async fn sending_actions(&self) -> Result<Vec<ActionRow>, StoreError>;
+    /// Writes an attempt's outcome: the action's new state and a line in its log.
+    async fn update_action(&self, id: i64, u: &ActionUpdate) -> Result<(), StoreError>;
+    /// A line in an action's log without a change of state (a delivery poll).
+    async fn log_attempt(&self, id: i64, a: &AttemptLog) -> Result<(), StoreError>;
+    /// Copies the action's contact into the project named `project` (the reached number
+    /// first, stop-listed and already present numbers left out) and marks the action done,
+    /// in one transaction.
+    async fn copy_contact(
+        &self,
+        a: &ActionRow,
+        project: &str,
+        first_number: &str,
+        now_ms: i64,
+    ) -> Result<CopyOutcome, StoreError>;
+    /// Puts the numbers on the stop list and marks the action done, in one transaction, then
+    /// re-plans every contact that has them. `false` when the action was not claimed any more.
+    async fn opt_out(
+        &self,
+        a: &ActionRow,
+        numbers: &[String],
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// The secret a project's webhooks are signed with.
+    async fn webhook_secret(&self, project_id: i64) -> Result<Option<String>, StoreError>;
 }

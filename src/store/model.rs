@@ -1,10 +1,11 @@
 //! The store's rows as its users see them: what a project, a call, a contact and a decision
 //! look like to the API, the exports and the dialer. Plain data, no SQL: every backend answers
 //! with these (see the traits in `store`).
+use crate::phone::NumberKind;
 use crate::rules::attempts::{AttemptRules, ContactAttempts, ContactStatus, RetryRule};
 use crate::rules::decide::OrderBy;
-use crate::rules::plan::Plan;
-use crate::rules::schedule::Schedule;
+use crate::rules::plan::{NumberFacts, OrderFacts, Plan, ProjectFacts};
+use crate::rules::schedule::{Schedule, TypeWindows};
 use crate::scenario::system_result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,6 +27,16 @@ pub struct NewProject {
     /// Where `transfer` actions put contacts that hang up before an agent answers.
     pub callback_project_id: Option<i64>,
     pub tariff: crate::rules::tariff::Tariff,
+    /// Nothing dials before this local date-time (`2026-12-01 09:00`, the project's zone).
+    pub starts_at: Option<String>,
+    /// At this local date-time the project stops dialing and becomes finished.
+    pub ends_at: Option<String>,
+    /// Windows per number type (`{"work": ["mon-fri 09:00-12:00", "mon-fri 14:00-18:00"]}`),
+    /// read in the callee's local time, inside the schedule.
+    pub type_windows: BTreeMap<String, Vec<String>>,
+    /// Every call's final JSON is posted here, signed with `webhook_secret` (docs/actions.md).
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
 }
 
 impl Default for NewProject {
@@ -41,6 +52,11 @@ impl Default for NewProject {
             ordering: vec![OrderBy::NewFirst, OrderBy::Priority, OrderBy::OldestFirst],
             callback_project_id: None,
             tariff: Default::default(),
+            starts_at: None,
+            ends_at: None,
+            type_windows: BTreeMap::new(),
+            webhook_url: None,
+            webhook_secret: None,
         }
     }
 }
@@ -72,7 +88,13 @@ pub struct ProjectView {
     pub ordering: serde_json::Value,
     pub callback_project_id: Option<i64>,
     pub tariff: serde_json::Value,
+    /// Local date-times in the project's zone (`2026-12-01 09:00`), when set.
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub type_windows: serde_json::Value,
     pub created_at: i64,
+    /// When it became `finished` (unix s).
+    pub finished_at: Option<i64>,
 }
 
 /// Which calls to list.
@@ -103,6 +125,8 @@ pub struct CallView {
     pub contact_id: i64,
     pub contact_name: Option<String>,
     pub number: String,
+    /// What the number is for: `mobile`, `work`, `home`, `other`.
+    pub number_type: Option<String>,
     /// `dialing` while the call is up, `done` after.
     pub state: String,
     pub started_at: i64,
@@ -139,6 +163,8 @@ pub struct LastResult {
     pub status: String,
     pub status_label: String,
     pub numbers: Vec<String>,
+    /// Each number's type, in the same order.
+    pub number_types: Vec<String>,
     pub fields: BTreeMap<String, String>,
     pub priority: i64,
     pub calls: i64,
@@ -189,8 +215,21 @@ pub struct DueContact {
     pub attempts: ContactAttempts,
     /// The number planned next.
     pub next_idx: usize,
-    /// (E.164, callee zone) in the contact's order.
-    pub numbers: Vec<(String, Option<String>)>,
+    /// Its numbers in the contact's order.
+    pub numbers: Vec<ContactNumber>,
+    pub name: Option<String>,
+    /// The import's other columns.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// One of a contact's numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactNumber {
+    /// E.164.
+    pub e164: String,
+    /// The callee's zone (IANA name) where known.
+    pub zone: Option<String>,
+    pub kind: NumberKind,
 }
 
 /// A call the process was in when it stopped, with what it knew.
@@ -240,6 +279,10 @@ pub struct FinishedCall<'a> {
     pub plan: &'a Plan,
     /// Decision-log lines written with it: `(decision, reason)`.
     pub log: Vec<(String, String)>,
+    /// Its actions, each one outbox row, written in the same transaction.
+    pub actions: Vec<crate::actions::NewAction>,
+    /// When the outbox gives its actions up (unix ms).
+    pub actions_give_up_at: i64,
 }
 
 /// An active project as the dialer needs it.
@@ -254,6 +297,14 @@ pub struct ProjectRow {
     pub rules: AttemptRules,
     pub ordering: Vec<crate::rules::decide::OrderBy>,
     pub tariff: crate::rules::tariff::Tariff,
+    /// Unix s: nothing dials before.
+    pub starts_at: Option<i64>,
+    /// Unix s: the project finishes then.
+    pub ends_at: Option<i64>,
+    /// Window texts per number type.
+    pub type_windows: BTreeMap<String, Vec<String>>,
+    /// Where every call's final JSON is posted, if anywhere.
+    pub webhook_url: Option<String>,
 }
 
 impl ProjectRow {
@@ -263,4 +314,282 @@ impl ProjectRow {
         let windows: Vec<&str> = self.schedule.iter().map(String::as_str).collect();
         Schedule::new(&self.time_zone, &windows).ok()
     }
+
+    /// The windows per number type, `None` when it gives none (or its texts do not parse,
+    /// which creation refuses).
+    pub fn types(&self) -> Option<TypeWindows> {
+        if self.type_windows.is_empty() {
+            return None;
+        }
+        TypeWindows::parse(&self.type_windows).ok()
+    }
+}
+
+impl ProjectRow {
+    /// The project's side of planning (`schedule` and `types` as parsed by the caller).
+    pub fn facts<'a>(
+        &'a self,
+        schedule: Option<&'a Schedule>,
+        types: Option<&'a TypeWindows>,
+    ) -> ProjectFacts<'a> {
+        ProjectFacts {
+            rules: &self.rules,
+            schedule,
+            types,
+            ordering: &self.ordering,
+        }
+    }
+}
+
+impl DueContact {
+    /// What the planner needs of each number: the stop list (`listed`), the callee's zone
+    /// (from the import, else the numbering-plan registry) and the type.
+    pub fn number_facts<'a>(
+        &'a self,
+        listed: &std::collections::HashSet<String>,
+        registry: Option<&crate::phone::registry::Registry>,
+    ) -> Vec<NumberFacts<'a>> {
+        self.numbers
+            .iter()
+            .map(|n| NumberFacts {
+                e164: &n.e164,
+                zone: n
+                    .zone
+                    .as_deref()
+                    .and_then(|z| z.parse().ok())
+                    .or_else(|| registry.and_then(|r| r.zone(&n.e164))),
+                kind: n.kind,
+                stop_listed: listed.contains(&n.e164),
+            })
+            .collect()
+    }
+
+    /// The contact's place in the order.
+    pub fn order_facts(&self) -> OrderFacts {
+        OrderFacts {
+            seq: self.seq,
+            priority: self.priority,
+        }
+    }
+
+    /// Its numbers' E.164 texts.
+    pub fn e164s(&self) -> Vec<String> {
+        self.numbers.iter().map(|n| n.e164.clone()).collect()
+    }
+}
+
+/// Parses a project's local date-time (`2026-12-01 09:00`, `2026-12-01T09:00:00`, or RFC 3339
+/// with an offset) into unix seconds, reading a local one in `tz`.
+pub fn parse_local_datetime(text: &str, tz: chrono_tz::Tz) -> Result<i64, String> {
+    use chrono::TimeZone;
+    let t = text.trim();
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(d.timestamp());
+    }
+    for f in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
+        if let Ok(n) = chrono::NaiveDateTime::parse_from_str(t, f) {
+            return tz
+                .from_local_datetime(&n)
+                .earliest()
+                .map(|d| d.timestamp())
+                .ok_or_else(|| format!("{t:?} does not exist in {tz} (a clock change)"));
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        if let Some(n) = d.and_hms_opt(0, 0, 0) {
+            if let Some(l) = tz.from_local_datetime(&n).earliest() {
+                return Ok(l.timestamp());
+            }
+        }
+    }
+    Err(format!(
+        "{t:?} is not a date-time: write it as 2026-12-01 09:00 (the project's zone) or with an offset, 2026-12-01T09:00:00+03:00"
+    ))
+}
+
+/// A unix time as the project's local date-time, as `parse_local_datetime` reads it back.
+pub fn local_datetime(t: i64, tz: chrono_tz::Tz) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap_or_default()
+        .with_timezone(&tz)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Where an outbox action stands (docs/actions.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    Queued,
+    Sending,
+    Sent,
+    Delivered,
+    Done,
+    Failed,
+}
+
+impl ActionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Queued => "queued",
+            ActionStatus::Sending => "sending",
+            ActionStatus::Sent => "sent",
+            ActionStatus::Delivered => "delivered",
+            ActionStatus::Done => "done",
+            ActionStatus::Failed => "failed",
+        }
+    }
+
+    /// Whether nothing more will happen to it.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ActionStatus::Delivered | ActionStatus::Done | ActionStatus::Failed
+        )
+    }
+}
+
+impl std::str::FromStr for ActionStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "queued" => Ok(ActionStatus::Queued),
+            "sending" => Ok(ActionStatus::Sending),
+            "sent" => Ok(ActionStatus::Sent),
+            "delivered" => Ok(ActionStatus::Delivered),
+            "done" => Ok(ActionStatus::Done),
+            "failed" => Ok(ActionStatus::Failed),
+            other => Err(format!(
+                "{other:?}: one of queued, sending, sent, delivered, done, failed"
+            )),
+        }
+    }
+}
+
+/// An outbox row as the worker takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRow {
+    pub id: i64,
+    pub call_id: i64,
+    pub idx: i64,
+    pub project_id: i64,
+    pub contact_id: i64,
+    pub payload: crate::actions::Payload,
+    pub status: ActionStatus,
+    pub attempts: i64,
+    pub give_up_at: i64,
+    pub created_at: i64,
+    /// SMSC's id once sent (delivery polls ask by it).
+    pub external_id: Option<String>,
+}
+
+impl ActionRow {
+    /// The key a receiver may deduplicate by: the call and the action's place in it.
+    pub fn idempotency_key(&self) -> String {
+        format!("call-{}-action-{}", self.call_id, self.idx)
+    }
+}
+
+/// What one attempt at an action came to, and the action's new state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionUpdate {
+    pub status: ActionStatus,
+    /// The next attempt or poll (unix ms), for `queued` and `sent`.
+    pub next_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub cost: Option<f64>,
+    pub parts: Option<i64>,
+    pub external_id: Option<String>,
+    /// Unix ms, when the state says so.
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub done_at: Option<i64>,
+    pub attempt: AttemptLog,
+}
+
+/// One line of an action's delivery log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttemptLog {
+    pub at: i64,
+    /// `sent`, `delivered`, `done`, `retry`, `failed`, `held`, `checked`.
+    pub outcome: String,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: Option<i64>,
+}
+
+/// An action as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionView {
+    pub id: i64,
+    pub call_id: i64,
+    pub contact_id: i64,
+    pub kind: String,
+    pub status: String,
+    pub payload: serde_json::Value,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub cost: Option<f64>,
+    pub parts: Option<i64>,
+    pub external_id: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub done_at: Option<i64>,
+}
+
+/// Which actions to list.
+#[derive(Debug, Clone, Default)]
+pub struct ActionFilter {
+    pub project_id: i64,
+    pub status: Option<ActionStatus>,
+    pub kind: Option<crate::actions::ActionKind>,
+    /// Keyset cursor: only actions with a smaller id.
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// A project's actions in its stats.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ActionStats {
+    pub sms: SmsStats,
+    pub added_to_projects: u64,
+    pub opted_out: u64,
+    pub webhooks: WebhookStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SmsStats {
+    pub queued: u64,
+    pub sent: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    /// Roubles, as SMSC billed.
+    pub cost: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WebhookStats {
+    pub queued: u64,
+    pub delivered: u64,
+    pub failed: u64,
+}
+
+/// What copying a contact came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyOutcome {
+    /// The new contact's id in the target.
+    Copied(i64),
+    /// Nothing to copy: every number is in the target already or on the stop list.
+    NothingToCopy(String),
+    /// No project has that name (a failure for good).
+    NoSuchProject(String),
+    /// The action was not being carried out any more (done or given up meanwhile).
+    NotClaimed,
 }

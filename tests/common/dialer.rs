@@ -57,14 +57,14 @@ pub async fn setup_with(
     let source = std::fs::read_to_string(root().join("examples/survey/scenario.toml")).unwrap();
     let scenario = store.create_scenario("Опрос", &source).await.unwrap();
     let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
-    let cfg = CallConfig {
-        prompts: PromptCache::new(),
-        prompts_dir: root().join("examples/survey"),
-        speech: None,
-        amd: true,
-    };
     let clock = Clock::manual(at);
-    let dialer = Dialer::new(Arc::new(store.clone()), trunk, cfg, live, clock.clone());
+    let dialer = Dialer::new(
+        Arc::new(store.clone()),
+        trunk,
+        call_config(),
+        live,
+        clock.clone(),
+    );
     Setup {
         db: dir.join("autoinformer.db"),
         store,
@@ -154,4 +154,28 @@ impl Setup {
     pub fn store_path(&self) -> &Path {
         &self.db
     }
+}
+
+/// What the rig's calls run with: the survey's prompts, no speech model.
+pub fn call_config() -> CallConfig {
+    CallConfig {
+        prompts: PromptCache::new(),
+        prompts_dir: root().join("examples/survey"),
+        speech: None,
+        amd: true,
+    }
+}
+
+/// A dialer on the rig's store and clock through another trunk.
+pub fn dialer_with(s: &Setup, trunk: Arc<dyn autoinformer::telephony::trunk::Trunk>) -> Dialer {
+    Dialer::new(
+        Arc::new(s.store.clone()),
+        trunk,
+        call_config(),
+        LiveSettings {
+            ring_timeout: Duration::from_secs(1),
+            ..Default::default()
+        },
+        s.clock.clone(),
+    )
 }

@@ -6,7 +6,7 @@ use super::{json, now, SqliteStore};
 use crate::import::{ImportLimits, ImportReport};
 use crate::rules::attempts::AttemptRules;
 use crate::rules::decide::MAX_ACTIVE_PROJECTS;
-use crate::rules::schedule::Schedule;
+use crate::rules::schedule::{Schedule, TypeWindows};
 use crate::store::*;
 use async_trait::async_trait;
 use sqlx::Row;
@@ -25,7 +25,37 @@ impl CampaignStore for SqliteStore {
 
     async fn create_project(&self, p: &NewProject) -> Result<i64, StoreError> {
         let windows: Vec<&str> = p.schedule.iter().map(String::as_str).collect();
-        Schedule::new(&p.time_zone, &windows).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let schedule = Schedule::new(&p.time_zone, &windows)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        TypeWindows::parse(&p.type_windows)
+            .map_err(|e| StoreError::Invalid(format!("type_windows: {e}")))?;
+        let when = |key: &str, t: &Option<String>| {
+            t.as_deref()
+                .map(|t| parse_local_datetime(t, schedule.tz))
+                .transpose()
+                .map_err(|e| StoreError::Invalid(format!("{key}: {e}")))
+        };
+        let (starts_at, ends_at) = (
+            when("starts_at", &p.starts_at)?,
+            when("ends_at", &p.ends_at)?,
+        );
+        if let Some(url) = &p.webhook_url {
+            crate::actions::check_webhook_url(url)
+                .map_err(|e| StoreError::Invalid(format!("webhook_url: {e}")))?;
+            if p.webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
+                return Err(StoreError::Invalid(
+                    "webhook_secret: give a secret of at least 16 characters to sign the webhooks with"
+                        .into(),
+                ));
+            }
+        }
+        if let (Some(a), Some(b)) = (starts_at, ends_at) {
+            if b <= a {
+                return Err(StoreError::Invalid(
+                    "ends_at must be later than starts_at".into(),
+                ));
+            }
+        }
         let rules = AttemptRules::new(p.max_calls_per_number, p.retry_rules.clone())
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         if p.lines == 0 {
@@ -52,8 +82,9 @@ impl CampaignStore for SqliteStore {
         }
         let r = sqlx::query(
             "INSERT INTO projects (name, scenario_id, time_zone, schedule, lines, \
-             max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at, \
+             starts_at, ends_at, type_windows, webhook_url, webhook_secret) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(p.name.trim())
         .bind(p.scenario_id)
@@ -66,6 +97,11 @@ impl CampaignStore for SqliteStore {
         .bind(p.callback_project_id)
         .bind(json(&p.tariff))
         .bind(now())
+        .bind(starts_at)
+        .bind(ends_at)
+        .bind(json(&p.type_windows))
+        .bind(&p.webhook_url)
+        .bind(&p.webhook_secret)
         .execute(&self.pool)
         .await
         .map_err(|e| match e {
@@ -79,6 +115,20 @@ impl CampaignStore for SqliteStore {
 
     async fn activate(&self, id: i64) -> Result<(), StoreError> {
         let name = self.project_name(id).await?;
+        let ends: Option<(i64, String)> =
+            sqlx::query("SELECT ends_at, time_zone FROM projects WHERE id = ? AND ends_at <= ?")
+                .bind(id)
+                .bind(now())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| (r.get(0), r.get(1)));
+        if let Some((t, zone)) = ends {
+            let tz = zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
+            return Err(StoreError::Invalid(format!(
+                "project {name:?} ended at {}: it cannot run again",
+                local_datetime(t, tz)
+            )));
+        }
         let (contacts, open): (i64, i64) = {
             let r = sqlx::query(
                 "SELECT EXISTS (SELECT 1 FROM contacts WHERE project_id = ?1), \

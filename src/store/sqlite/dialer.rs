@@ -14,9 +14,12 @@ use super::{json, SqliteStore};
 use crate::rules::attempts::{ContactAttempts, ContactStatus};
 use crate::rules::plan::Plan;
 use crate::store::StoreError;
-use crate::store::{DialerStore, DueContact, FinishedCall, InFlight, ProjectRow, StartCall};
+use crate::store::{
+    ContactNumber, DialerStore, DueContact, FinishedCall, InFlight, ProjectRow, StartCall,
+};
 use async_trait::async_trait;
 use sqlx::Row;
+use std::collections::BTreeMap;
 
 /// A contact in flight is parked here so no pass can pick it again.
 pub(crate) const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
@@ -24,11 +27,12 @@ pub(crate) const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
 /// The first `?2` ready contacts of project `?1` in its order, with their numbers, as one row
 /// holding a JSON array (one hand-over to the database thread and back, whatever N).
 const NEXT_CALLABLE_SQL: &str = "\
-    SELECT json_group_array(json_array(p.id, p.seq, p.priority, p.attempts, p.next_idx, \
-        json((SELECT json_group_array(json_array(n.e164, n.time_zone) ORDER BY n.idx) \
+    SELECT json_group_array(json_array(p.id, p.seq, p.priority, p.attempts, p.next_idx, p.name, \
+        json(p.fields), \
+        json((SELECT json_group_array(json_array(n.e164, n.time_zone, n.kind) ORDER BY n.idx) \
               FROM contact_numbers n WHERE n.contact_id = p.id))) \
         ORDER BY p.pick_key) \
-    FROM (SELECT id, seq, priority, attempts, next_idx, pick_key \
+    FROM (SELECT id, seq, priority, attempts, next_idx, name, fields, pick_key \
           FROM contacts INDEXED BY contacts_ready \
           WHERE project_id = ?1 AND ready = 1 ORDER BY pick_key LIMIT ?2) p";
 
@@ -51,7 +55,9 @@ type DueJson = (
     i32,
     Option<String>,
     i64,
-    Vec<(String, Option<String>)>,
+    Option<String>,
+    BTreeMap<String, String>,
+    Vec<(String, Option<String>, String)>,
 );
 
 /// The contact columns a plan sets: status, next_idx, gate, pick_key, next_at, ready.
@@ -134,6 +140,39 @@ impl SqliteStore {
     }
 }
 
+/// Appends one line to the decision log, in the caller's transaction: `at` is (unix s, project).
+pub(crate) async fn log(
+    conn: &mut sqlx::SqliteConnection,
+    at: (i64, i64),
+    contact_id: Option<i64>,
+    number: Option<&str>,
+    decision: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(at.0)
+    .bind(at.1)
+    .bind(contact_id)
+    .bind(number)
+    .bind(decision)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A number row: its type stored as text (`other` if unreadable).
+fn contact_number(e164: String, zone: Option<String>, kind: &str) -> ContactNumber {
+    ContactNumber {
+        e164,
+        zone,
+        kind: kind.parse().unwrap_or(crate::phone::NumberKind::Other),
+    }
+}
+
 /// A contact's attempts column (NULL: never called, one fresh state per number).
 pub(crate) fn parse_attempts(
     id: i64,
@@ -175,6 +214,32 @@ pub(crate) async fn write_plan(
 
 #[async_trait]
 impl DialerStore for SqliteStore {
+    async fn finish_at_end(&self, id: i64, at: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE projects SET status = 'finished', finished_at = ?2 WHERE id = ?1 \
+             AND status = 'active' AND ends_at IS NOT NULL AND ends_at <= ?2",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let done = r.rows_affected() > 0;
+        if done {
+            sqlx::query(
+                "INSERT INTO decisions (at, project_id, decision, reason) VALUES (?, ?, 'finished', \
+                 'the project''s end date-time has come: no new calls, calls in progress end \
+                 normally; the project is finished and frees its active slot')",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
     async fn finish_if_done(&self, id: i64, at: i64) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(
@@ -300,16 +365,23 @@ impl DialerStore for SqliteStore {
         let rows: Vec<DueJson> = serde_json::from_str(&json)
             .map_err(|e| StoreError::Db(format!("next contacts of project {project_id}: {e}")))?;
         rows.into_iter()
-            .map(|(id, seq, priority, attempts, next_idx, numbers)| {
-                Ok(DueContact {
-                    attempts: parse_attempts(id, attempts.as_deref(), numbers.len())?,
-                    id,
-                    seq,
-                    priority,
-                    next_idx: next_idx.max(0) as usize,
-                    numbers,
-                })
-            })
+            .map(
+                |(id, seq, priority, attempts, next_idx, name, fields, numbers)| {
+                    Ok(DueContact {
+                        attempts: parse_attempts(id, attempts.as_deref(), numbers.len())?,
+                        id,
+                        seq,
+                        priority,
+                        next_idx: next_idx.max(0) as usize,
+                        numbers: numbers
+                            .into_iter()
+                            .map(|(e164, zone, kind)| contact_number(e164, zone, &kind))
+                            .collect(),
+                        name,
+                        fields,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -417,16 +489,33 @@ impl DialerStore for SqliteStore {
         .await?;
         write_plan(&mut tx, f.contact_id, f.attempts, f.plan, ended).await?;
         for (decision, reason) in &f.log {
-            sqlx::query(
-                "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+            let at = (ended, f.project_id);
+            log(
+                &mut tx,
+                at,
+                Some(f.contact_id),
+                Some(f.number),
+                decision,
+                reason,
             )
-            .bind(ended)
+            .await?;
+        }
+        // The call's actions, one outbox row each, with its result (docs/actions.md).
+        for action in &f.actions {
+            sqlx::query(
+                "INSERT INTO actions (call_id, idx, project_id, contact_id, kind, payload, next_at, \
+                 give_up_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (call_id, idx) DO NOTHING",
+            )
+            .bind(f.call_id)
+            .bind(i64::from(action.idx))
             .bind(f.project_id)
             .bind(f.contact_id)
-            .bind(f.number)
-            .bind(decision)
-            .bind(reason)
+            .bind(action.payload.kind().as_str())
+            .bind(json(&action.payload))
+            .bind(f.ended_at_ms)
+            .bind(f.actions_give_up_at)
+            .bind(f.ended_at_ms)
             .execute(&mut *tx)
             .await?;
         }
@@ -446,17 +535,15 @@ impl DialerStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         write_plan(&mut tx, contact_id, attempts, plan, at).await?;
         for (decision, reason) in &plan.notes {
-            sqlx::query(
-                "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+            let when = (at, project_id);
+            log(
+                &mut tx,
+                when,
+                Some(contact_id),
+                Some(number),
+                decision,
+                reason,
             )
-            .bind(at)
-            .bind(project_id)
-            .bind(contact_id)
-            .bind(number)
-            .bind(*decision)
-            .bind(reason)
-            .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
@@ -495,20 +582,21 @@ impl DialerStore for SqliteStore {
     }
 
     async fn contact(&self, id: i64) -> Result<DueContact, StoreError> {
-        let r =
-            sqlx::query("SELECT id, seq, priority, attempts, next_idx FROM contacts WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::NotFound(format!("contact {id}")))?;
-        let numbers: Vec<(String, Option<String>)> = sqlx::query(
-            "SELECT e164, time_zone FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
+        let r = sqlx::query(
+            "SELECT id, seq, priority, attempts, next_idx, name, fields FROM contacts WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound(format!("contact {id}")))?;
+        let numbers: Vec<ContactNumber> = sqlx::query(
+            "SELECT e164, time_zone, kind FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|n| (n.get(0), n.get(1)))
+        .map(|n| contact_number(n.get(0), n.get(1), n.get::<&str, _>(2)))
         .collect();
         Ok(DueContact {
             attempts: parse_attempts(id, r.get(3), numbers.len())?,
@@ -517,6 +605,8 @@ impl DialerStore for SqliteStore {
             priority: r.get(2),
             next_idx: r.get::<i64, _>(4).max(0) as usize,
             numbers,
+            name: r.get(5),
+            fields: serde_json::from_str(r.get::<&str, _>(6)).unwrap_or_default(),
         })
     }
 
@@ -529,19 +619,16 @@ impl DialerStore for SqliteStore {
         decision: &str,
         reason: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+        let mut conn = self.pool.acquire().await?;
+        log(
+            &mut conn,
+            (at, project_id),
+            contact_id,
+            number,
+            decision,
+            reason,
         )
-        .bind(at)
-        .bind(project_id)
-        .bind(contact_id)
-        .bind(number)
-        .bind(decision)
-        .bind(reason)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn stop_listed_among(

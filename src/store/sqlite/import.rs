@@ -24,7 +24,7 @@ use std::ops::Range;
 const IMPORT_BATCH: usize = 5_000;
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound values per statement): contacts bind
-/// 5 values a row, numbers 4.
+/// 10 values a row, numbers 5.
 const CONTACT_ROWS_PER_INSERT: usize = 1_000;
 const NUMBER_ROWS_PER_INSERT: usize = 1_000;
 
@@ -381,6 +381,7 @@ async fn write_batch(
                 .map(|n| NumberFacts {
                     e164: batch.text(&n.e164),
                     zone: zone(n),
+                    kind: n.kind,
                     stop_listed: listed.contains(batch.text(&n.e164)),
                 })
                 .collect();
@@ -391,6 +392,7 @@ async fn write_batch(
                 ProjectFacts {
                     rules: &ctx.project.rules,
                     schedule: None,
+                    types: None,
                     ordering: &ctx.project.ordering,
                 },
                 OrderFacts {
@@ -460,9 +462,9 @@ async fn write_batch(
     }
     for chunk in numbers.chunks(NUMBER_ROWS_PER_INSERT) {
         let sql = format!(
-            "INSERT INTO contact_numbers (contact_id, project_id, idx, e164, time_zone) \
+            "INSERT INTO contact_numbers (contact_id, project_id, idx, e164, time_zone, kind) \
              VALUES {}",
-            marks(chunk.len(), |_| format!("(?, {project_id}, ?, ?, ?)"))
+            marks(chunk.len(), |_| format!("(?, {project_id}, ?, ?, ?, ?)"))
         );
         let mut q = sqlx::query(&sql);
         for (j, idx, n) in chunk {
@@ -470,7 +472,8 @@ async fn write_batch(
                 .bind(first_id + *j as i64)
                 .bind(*idx)
                 .bind(batch.text(&n.e164))
-                .bind(zone(n).map(|z| z.name()));
+                .bind(zone(n).map(|z| z.name()))
+                .bind(n.kind.as_str());
         }
         q.persistent(chunk.len() == NUMBER_ROWS_PER_INSERT)
             .execute(&mut *tx)
@@ -519,6 +522,7 @@ struct PackedContact {
 
 /// A number in a `Packed` batch.
 struct PackedNumber {
+    kind: crate::phone::NumberKind,
     e164: Range<usize>,
     tz: Option<Tz>,
 }
@@ -531,7 +535,11 @@ impl Packed {
         let first = self.numbers.len();
         for n in &c.numbers {
             let e164 = self.add(&n.e164);
-            self.numbers.push(PackedNumber { e164, tz: n.tz });
+            self.numbers.push(PackedNumber {
+                e164,
+                tz: n.tz,
+                kind: n.kind,
+            });
         }
         self.contacts.push(PackedContact {
             name,

@@ -33,6 +33,7 @@ mod auth;
 mod campaigns;
 mod dialer;
 mod import;
+mod outbox;
 mod plans;
 mod reports;
 
@@ -159,7 +160,8 @@ impl SqliteStore {
     async fn projects_where(&self, active_only: bool) -> Result<Vec<ProjectRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT p.id, p.name, s.source, p.time_zone, p.schedule, p.lines, \
-             p.max_calls_per_number, p.retry_rules, p.ordering, p.tariff \
+             p.max_calls_per_number, p.retry_rules, p.ordering, p.tariff, p.starts_at, p.ends_at, \
+             p.type_windows, p.webhook_url \
              FROM projects p JOIN scenarios s ON s.id = p.scenario_id \
              WHERE (p.status = 'active' OR ?) ORDER BY p.id",
         )
@@ -187,6 +189,11 @@ impl SqliteStore {
                 // Projects made before tariffs were stored hold `{}`: the defaults.
                 tariff: serde_json::from_str(r.get::<&str, _>(9))
                     .map_err(|e| bad("tariff", e.to_string()))?,
+                starts_at: r.get(10),
+                ends_at: r.get(11),
+                type_windows: serde_json::from_str(r.get::<&str, _>(12))
+                    .map_err(|e| bad("type_windows", e.to_string()))?,
+                webhook_url: r.get(13),
             });
         }
         Ok(out)

@@ -2,10 +2,10 @@
 //! the stop list (its contacts in every project skip it, or close as not reached when no number
 //! is left), and databases written by an older version (contacts without a plan get one when
 //! the store opens). Also the benchmarks' helpers that shape a base.
-use super::dialer::{parse_attempts, status_text, write_plan, IN_FLIGHT_NEXT_AT};
+use super::dialer::{log, parse_attempts, status_text, write_plan, IN_FLIGHT_NEXT_AT};
 use super::{json, now, SqliteStore};
 use crate::rules::attempts::ContactStatus;
-use crate::rules::plan::{pick_key, plan, NumberFacts, OrderFacts, ProjectFacts};
+use crate::rules::plan::{pick_key, plan};
 use crate::store::StoreError;
 use crate::store::{DialerStore, ProjectRow};
 use sqlx::Row;
@@ -18,7 +18,7 @@ impl SqliteStore {
     /// Re-plans the open contacts (not in a call) that have `e164`.
     pub(super) async fn apply_stop_list(&self, e164: &str) -> Result<u64, StoreError> {
         let rows = sqlx::query(
-            "SELECT c.id, c.project_id, c.seq, c.priority, c.attempts, c.ready, c.next_at \
+            "SELECT c.id, c.project_id, c.ready, c.next_at \
              FROM contact_numbers n JOIN contacts c ON c.id = n.contact_id \
              WHERE n.e164 = ? AND c.status IN ('not_called', 'retry') \
                AND (c.next_at IS NULL OR c.next_at < ?)",
@@ -43,43 +43,19 @@ impl SqliteStore {
             let Some(p) = projects.get(&project_id) else {
                 continue;
             };
-            let numbers: Vec<(String, Option<String>)> = sqlx::query(
-                "SELECT e164, time_zone FROM contact_numbers WHERE contact_id = ? ORDER BY idx",
-            )
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|n| (n.get(0), n.get(1)))
-            .collect();
-            let all: Vec<String> = numbers.iter().map(|(n, _)| n.clone()).collect();
-            let listed = self.stop_listed_among(&all).await?;
-            let facts: Vec<NumberFacts> = numbers
-                .iter()
-                .map(|(n, z)| NumberFacts {
-                    e164: n,
-                    zone: z.as_deref().and_then(|z| z.parse().ok()),
-                    stop_listed: listed.contains(n),
-                })
-                .collect();
-            let mut attempts = parse_attempts(id, r.get(4), numbers.len())?;
-            let schedule = p.schedule();
+            let c = self.contact(id).await?;
+            let listed = self.stop_listed_among(&c.e164s()).await?;
+            let mut attempts = c.attempts.clone();
+            let (schedule, types) = (p.schedule(), p.types());
             let new = plan(
                 &mut attempts,
-                &facts,
-                ProjectFacts {
-                    rules: &p.rules,
-                    schedule: schedule.as_ref(),
-                    ordering: &p.ordering,
-                },
-                OrderFacts {
-                    seq: r.get(2),
-                    priority: r.get(3),
-                },
+                &c.number_facts(&listed, self.registry.as_deref()),
+                p.facts(schedule.as_ref(), types.as_ref()),
+                c.order_facts(),
                 at,
             );
             // An import still running keeps its contacts back until it has finished.
-            let pending = !r.get::<bool, _>(5) && r.get::<Option<i64>, _>(6).is_none();
+            let pending = !r.get::<bool, _>(2) && r.get::<Option<i64>, _>(3).is_none();
             let mut tx = self.pool.begin().await?;
             write_plan(&mut tx, id, &attempts, &new, at).await?;
             if pending && new.next.is_some() {
@@ -89,17 +65,14 @@ impl SqliteStore {
                     .await?;
             }
             for (decision, reason) in &new.notes {
-                sqlx::query(
-                    "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
-                     VALUES (?, ?, ?, ?, ?, ?)",
+                log(
+                    &mut tx,
+                    (at, project_id),
+                    Some(id),
+                    Some(e164),
+                    decision,
+                    reason,
                 )
-                .bind(at)
-                .bind(project_id)
-                .bind(id)
-                .bind(e164)
-                .bind(*decision)
-                .bind(reason)
-                .execute(&mut *tx)
                 .await?;
             }
             tx.commit().await?;

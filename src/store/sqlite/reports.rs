@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 const CALL_COLUMNS: &str = "k.id, k.project_id, k.contact_id, c.name, k.number, k.state, \
      k.started_at, k.answered_at, k.ended_at, k.sip_status, k.result, k.reaction, k.transcript, \
      k.captured, k.amd_verdict, k.amd_reason, k.amd_ms, k.recording, k.cost, k.ring_ms, k.talk_ms, \
-     k.end_reason";
+     k.end_reason, (SELECT n.kind FROM contact_numbers n WHERE n.contact_id = k.contact_id \
+     AND n.e164 = k.number)";
 
 /// A call from the columns of `CALL_COLUMNS`, starting at column `at`.
 fn call_view(r: &SqliteRow, at: usize) -> CallView {
@@ -47,6 +48,7 @@ fn call_view(r: &SqliteRow, at: usize) -> CallView {
         ring_ms: r.get(at + 19),
         talk_ms: r.get(at + 20),
         end_reason: r.get(at + 21),
+        number_type: r.get(at + 22),
         sip_status: r.get(at + 9),
         result_label: result.as_deref().map(result_label),
         result,
@@ -64,7 +66,8 @@ fn parse_json(text: &str) -> serde_json::Value {
 }
 
 pub(super) const PROJECT_SELECT: &str = "SELECT id, name, scenario_id, status, time_zone, schedule, lines, \
-     max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at FROM projects";
+     max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at, starts_at, \
+     ends_at, type_windows, finished_at FROM projects";
 
 pub(super) fn project_view(r: &SqliteRow) -> ProjectView {
     ProjectView {
@@ -81,7 +84,17 @@ pub(super) fn project_view(r: &SqliteRow) -> ProjectView {
         callback_project_id: r.get(10),
         tariff: parse_json(r.get(11)),
         created_at: r.get(12),
+        starts_at: local(r.get(13), r.get(4)),
+        ends_at: local(r.get(14), r.get(4)),
+        type_windows: parse_json(r.get(15)),
+        finished_at: r.get(16),
     }
+}
+
+/// A stored unix time as the project's local date-time.
+fn local(t: Option<i64>, zone: &str) -> Option<String> {
+    let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
+    t.map(|t| local_datetime(t, tz))
 }
 
 /// Hex SHA-256 of a token.
@@ -90,30 +103,6 @@ pub fn token_hash(token: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn system_results_get_russian_labels_and_scenario_results_keep_their_names() {
-        assert_eq!(result_label("busy"), "Занято");
-        assert_eq!(
-            result_label("answering_machine"),
-            "Обнаружен автоответчик (системный)"
-        );
-        assert_eq!(result_label("Доволен"), "Доволен");
-        assert_eq!(status_label("not_reached"), "Не дозвонились");
-    }
-
-    #[test]
-    fn tokens_are_kept_as_sha256() {
-        assert_eq!(
-            token_hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
 }
 
 #[async_trait]
@@ -211,8 +200,8 @@ impl ReportStore for SqliteStore {
         self.project(project_id).await?;
         let sql = format!(
             "SELECT c.id, c.name, c.status, c.fields, c.priority, \
-             (SELECT group_concat(e164, ' ') FROM \
-                 (SELECT e164 FROM contact_numbers WHERE contact_id = c.id ORDER BY idx)), \
+             (SELECT group_concat(e164 || ':' || kind, ' ') FROM \
+                 (SELECT e164, kind FROM contact_numbers WHERE contact_id = c.id ORDER BY idx)), \
              (SELECT COUNT(*) FROM calls WHERE contact_id = c.id), \
              {CALL_COLUMNS} \
              FROM contacts c {index} LEFT JOIN calls k ON k.id = \
@@ -245,6 +234,12 @@ impl ReportStore for SqliteStore {
             .map(|r| {
                 let status: String = r.get(2);
                 let has_call = r.get::<Option<i64>, _>(7).is_some();
+                let listed: String = r.get::<Option<String>, _>(5).unwrap_or_default();
+                let numbers: Vec<(&str, &str)> = listed
+                    .split(' ')
+                    .filter(|x| !x.is_empty())
+                    .map(|x| x.split_once(':').unwrap_or((x, "other")))
+                    .collect();
                 LastResult {
                     contact_id: r.get(0),
                     name: r.get(1),
@@ -252,10 +247,8 @@ impl ReportStore for SqliteStore {
                     status,
                     fields: serde_json::from_str(r.get::<&str, _>(3)).unwrap_or_default(),
                     priority: r.get(4),
-                    numbers: r
-                        .get::<Option<String>, _>(5)
-                        .map(|s| s.split(' ').map(str::to_string).collect())
-                        .unwrap_or_default(),
+                    numbers: numbers.iter().map(|(n, _)| n.to_string()).collect(),
+                    number_types: numbers.iter().map(|(_, k)| k.to_string()).collect(),
                     calls: r.get(6),
                     last_call: has_call.then(|| call_view(r, 7)),
                 }
@@ -332,5 +325,29 @@ impl ReportStore for SqliteStore {
             t.without_audio += r.get::<i64, _>(2);
         }
         Ok(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_results_get_russian_labels_and_scenario_results_keep_their_names() {
+        assert_eq!(result_label("busy"), "Занято");
+        assert_eq!(
+            result_label("answering_machine"),
+            "Обнаружен автоответчик (системный)"
+        );
+        assert_eq!(result_label("Доволен"), "Доволен");
+        assert_eq!(status_label("not_reached"), "Не дозвонились");
+    }
+
+    #[test]
+    fn tokens_are_kept_as_sha256() {
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -1,0 +1,261 @@
+//! Acting on results (docs/actions.md): a call's actions — an SMS through SMSC, copying the
+//! contact into another project, putting the number on the stop list, a webhook — are written
+//! with its result in one transaction, one outbox row each, and carried out by a worker that
+//! survives crashes: nothing is lost and nothing is done twice.
+//!
+//! This file owns what an action *is*: its kind, the payload it carries (everything resolved
+//! when the call ended: the SMS text with its variables filled in, the numbers to list, the
+//! call's JSON for a webhook), and the retry rule (exponential backoff with jitter). Pure.
+//! `template` renders and measures SMS texts; `worker` carries actions out; `smsc` and
+//! `webhook` are the two outside services it talks to.
+pub mod template;
+
+use crate::scenario::Action;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The kinds of outbox actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Sms,
+    AddToProject,
+    StopList,
+    Webhook,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Sms => "sms",
+            ActionKind::AddToProject => "add_to_project",
+            ActionKind::StopList => "stop_list",
+            ActionKind::Webhook => "webhook",
+        }
+    }
+}
+
+impl std::str::FromStr for ActionKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "sms" => Ok(ActionKind::Sms),
+            "add_to_project" => Ok(ActionKind::AddToProject),
+            "stop_list" => Ok(ActionKind::StopList),
+            "webhook" => Ok(ActionKind::Webhook),
+            other => Err(format!(
+                "{other:?}: one of sms, add_to_project, stop_list, webhook"
+            )),
+        }
+    }
+}
+
+/// What an action carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Payload {
+    /// One SMS to the number the call reached.
+    Sms { phone: String, text: String },
+    /// Copy the contact into the project of this name, the reached number first.
+    AddToProject {
+        project: String,
+        first_number: String,
+    },
+    /// Put these numbers on the stop list with this reason.
+    StopList {
+        numbers: Vec<String>,
+        reason: String,
+    },
+    /// POST the call's final JSON to this address (`secret_from` names the project whose
+    /// secret signs it: the secret itself is not copied into the outbox).
+    Webhook {
+        url: String,
+        secret_from: i64,
+        call: serde_json::Value,
+    },
+}
+
+impl Payload {
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Payload::Sms { .. } => ActionKind::Sms,
+            Payload::AddToProject { .. } => ActionKind::AddToProject,
+            Payload::StopList { .. } => ActionKind::StopList,
+            Payload::Webhook { .. } => ActionKind::Webhook,
+        }
+    }
+}
+
+/// An action to write with its call's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAction {
+    /// Its place among the call's actions (with the call, its idempotency key).
+    pub idx: u32,
+    pub payload: Payload,
+}
+
+/// What a call knew when it ended: what its actions are resolved from.
+#[derive(Debug, Clone)]
+pub struct CallFacts<'a> {
+    pub call_id: i64,
+    pub project_id: i64,
+    pub project_name: &'a str,
+    pub contact_name: Option<&'a str>,
+    /// The contact's fields (the import's other columns).
+    pub fields: &'a BTreeMap<String, String>,
+    /// The number the call reached.
+    pub number: &'a str,
+    /// All the contact's numbers, in order.
+    pub numbers: &'a [String],
+    /// The first key or utterance heard, if any.
+    pub reaction: Option<Reaction<'a>>,
+    pub captured: &'a BTreeMap<String, String>,
+    /// The call's final JSON (webhooks).
+    pub call_json: &'a serde_json::Value,
+}
+
+/// A reaction, for the stop list's reason.
+#[derive(Debug, Clone, Copy)]
+pub enum Reaction<'a> {
+    Key(char),
+    Said(&'a str),
+}
+
+/// The values an SMS template may use: `name`, `phone`, the contact's fields, the captured
+/// values (a captured value wins over a field of the same name).
+pub fn template_values(f: &CallFacts<'_>) -> BTreeMap<String, String> {
+    let mut v = f.fields.clone();
+    v.insert(
+        "name".into(),
+        f.contact_name.unwrap_or_default().to_string(),
+    );
+    v.insert("phone".into(), f.number.to_string());
+    v.extend(f.captured.iter().map(|(k, x)| (k.clone(), x.clone())));
+    v
+}
+
+/// The outbox rows a finished call's actions become, in order, with the project's own webhook
+/// (if it has one) last. Transfers and hang-ups act during the call and leave nothing here.
+pub fn actions_for(
+    actions: &[Action],
+    project_webhook: Option<&str>,
+    f: &CallFacts<'_>,
+) -> Vec<NewAction> {
+    let mut out = Vec::new();
+    let mut push = |payload: Payload| {
+        out.push(NewAction {
+            idx: out.len() as u32,
+            payload,
+        })
+    };
+    for a in actions {
+        match a {
+            Action::Sms { template } => {
+                // Validation refused templates that do not parse; an empty text is not sent.
+                let text = template::render(template, &template_values(f)).unwrap_or_default();
+                push(Payload::Sms {
+                    phone: f.number.to_string(),
+                    text,
+                });
+            }
+            Action::AddToProject { project } => push(Payload::AddToProject {
+                project: project.clone(),
+                first_number: f.number.to_string(),
+            }),
+            Action::StopList { add_all_numbers } => {
+                let numbers = if *add_all_numbers {
+                    let mut all = vec![f.number.to_string()];
+                    all.extend(f.numbers.iter().filter(|n| *n != f.number).cloned());
+                    all
+                } else {
+                    vec![f.number.to_string()]
+                };
+                let how = match f.reaction {
+                    Some(Reaction::Key(k)) => format!("key {k}"),
+                    Some(Reaction::Said(t)) => format!("said «{t}»"),
+                    None => "the scenario".to_string(),
+                };
+                push(Payload::StopList {
+                    numbers,
+                    reason: format!(
+                        "opt-out: {how}, project {:?}, call {}",
+                        f.project_name, f.call_id
+                    ),
+                });
+            }
+            Action::Webhook { url } => push(Payload::Webhook {
+                url: url.clone(),
+                secret_from: f.project_id,
+                call: f.call_json.clone(),
+            }),
+            Action::Transfer { .. } | Action::TransferExternal { .. } | Action::Hangup => {}
+        }
+    }
+    if let Some(url) = project_webhook.filter(|u| !u.trim().is_empty()) {
+        push(Payload::Webhook {
+            url: url.to_string(),
+            secret_from: f.project_id,
+            call: f.call_json.clone(),
+        });
+    }
+    out
+}
+
+/// Checks the shape of a webhook address: `http://` or `https://` and a host. Where it may
+/// point (no loopback or private addresses unless allowed) is checked when it is sent, as
+/// names resolve then.
+pub fn check_webhook_url(url: &str) -> Result<(), String> {
+    let u = url.trim();
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"))
+        .ok_or_else(|| format!("{u:?} is not an http:// or https:// address"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("{u:?} has no host"));
+    }
+    Ok(())
+}
+
+/// The first retry waits this long; each next one twice as long.
+pub const RETRY_BASE_MS: i64 = 5_000;
+/// No retry waits longer.
+pub const RETRY_CAP_MS: i64 = 30 * 60_000;
+
+/// How long to wait before attempt `attempt + 1` after `attempt` failed (1-based): 5 s, 10 s,
+/// 20 s … capped at 30 min, spread by `jitter` (0..1, drawn by the caller) over ±20 %, so that
+/// many actions failing together do not retry together.
+pub fn retry_delay_ms(attempt: u32, jitter: f64) -> i64 {
+    let exp = attempt.saturating_sub(1).min(20);
+    let base = RETRY_BASE_MS.saturating_mul(1 << exp).min(RETRY_CAP_MS) as f64;
+    let spread = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
+    (base * spread) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_with_jitter_and_a_cap() {
+        assert_eq!(retry_delay_ms(1, 0.5), 5_000);
+        assert_eq!(retry_delay_ms(2, 0.5), 10_000);
+        assert_eq!(retry_delay_ms(3, 0.5), 20_000);
+        assert_eq!(retry_delay_ms(30, 0.5), RETRY_CAP_MS);
+        assert_eq!(retry_delay_ms(1, 0.0), 4_000);
+        assert_eq!(retry_delay_ms(1, 1.0), 6_000);
+    }
+
+    #[test]
+    fn payloads_keep_their_kind_in_their_json() {
+        let p = Payload::Sms {
+            phone: "+79161234567".into(),
+            text: "Спасибо".into(),
+        };
+        let j = serde_json::to_value(&p).unwrap();
+        assert_eq!(j["kind"], "sms");
+        assert_eq!(serde_json::from_value::<Payload>(j).unwrap(), p);
+        assert_eq!(p.kind().as_str(), "sms");
+        assert_eq!("stop_list".parse(), Ok(ActionKind::StopList));
+    }
+}

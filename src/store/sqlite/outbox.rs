@@ -1,0 +1,363 @@
+//! The outbox in SQLite (docs/actions.md): actions are claimed by the worker in time order
+//! (`sending`, one more attempt), and each attempt's outcome is written with a line in the
+//! delivery log. The actions that touch only the database — copying a contact into another
+//! project, listing numbers — commit together with their `done` mark, so a crash can never do
+//! them twice; the ones that leave the process (SMS, webhooks) are the worker's to make safe.
+use super::dialer::{log, status_text};
+use super::{json, SqliteStore};
+use crate::actions::{ActionKind, Payload};
+use crate::rules::attempts::ContactStatus;
+use crate::rules::gate::Gate;
+use crate::rules::plan::pick_key;
+use crate::store::{
+    ActionRow, ActionStatus, ActionUpdate, AttemptLog, CopyOutcome, OutboxStore, ProjectRow,
+    StoreError,
+};
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+/// The columns `action_row` reads.
+const ACTION_COLUMNS: &str =
+    "id, call_id, idx, project_id, contact_id, payload, status, attempts, give_up_at, created_at, external_id";
+
+fn action_row(r: &SqliteRow) -> Result<ActionRow, StoreError> {
+    let id: i64 = r.get(0);
+    let payload: Payload = serde_json::from_str(r.get::<&str, _>(5))
+        .map_err(|e| StoreError::Db(format!("action {id} payload: {e}")))?;
+    let status: ActionStatus = r
+        .get::<&str, _>(6)
+        .parse()
+        .map_err(|e| StoreError::Db(format!("action {id} status: {e}")))?;
+    Ok(ActionRow {
+        id,
+        call_id: r.get(1),
+        idx: r.get(2),
+        project_id: r.get(3),
+        contact_id: r.get(4),
+        payload,
+        status,
+        attempts: r.get(7),
+        give_up_at: r.get(8),
+        created_at: r.get(9),
+        external_id: r.get(10),
+    })
+}
+
+/// Writes an attempt's line and the action's new state.
+async fn write_update(
+    conn: &mut SqliteConnection,
+    id: i64,
+    u: &ActionUpdate,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE actions SET status = ?, next_at = COALESCE(?, next_at), last_error = ?, \
+         cost = COALESCE(?, cost), parts = COALESCE(?, parts), \
+         external_id = COALESCE(?, external_id), sent_at = COALESCE(?, sent_at), \
+         delivered_at = COALESCE(?, delivered_at), done_at = COALESCE(?, done_at) WHERE id = ?",
+    )
+    .bind(u.status.as_str())
+    .bind(u.next_at)
+    .bind(&u.last_error)
+    .bind(u.cost)
+    .bind(u.parts)
+    .bind(&u.external_id)
+    .bind(u.sent_at)
+    .bind(u.delivered_at)
+    .bind(u.done_at)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    write_attempt(conn, id, &u.attempt).await
+}
+
+async fn write_attempt(
+    conn: &mut SqliteConnection,
+    id: i64,
+    a: &AttemptLog,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO action_attempts (action_id, at, outcome, http_status, error, duration_ms) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(a.at)
+    .bind(&a.outcome)
+    .bind(a.http_status)
+    .bind(&a.error)
+    .bind(a.duration_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether action `id` is still being carried out (claimed, not finished meanwhile).
+async fn still_claimed(conn: &mut SqliteConnection, id: i64) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query("SELECT 1 FROM actions WHERE id = ? AND status = 'sending'")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
+}
+
+fn done(at: i64, outcome: &str, external_id: Option<String>, note: Option<String>) -> ActionUpdate {
+    ActionUpdate {
+        status: ActionStatus::Done,
+        next_at: None,
+        last_error: note.clone(),
+        cost: None,
+        parts: None,
+        external_id,
+        sent_at: None,
+        delivered_at: None,
+        done_at: Some(at),
+        attempt: AttemptLog {
+            at,
+            outcome: outcome.to_string(),
+            http_status: None,
+            error: note,
+            duration_ms: None,
+        },
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn claim_actions(
+        &self,
+        kinds: &[ActionKind],
+        now_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ActionRow>, StoreError> {
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let rows = sqlx::query(&format!(
+            "UPDATE actions SET status = 'sending', attempts = attempts + 1 WHERE id IN ( \
+                 SELECT id FROM actions INDEXED BY actions_queued \
+                 WHERE status = 'queued' AND next_at <= ?1 \
+                   AND kind IN (SELECT value FROM json_each(?2)) \
+                 ORDER BY next_at LIMIT ?3) \
+             RETURNING {ACTION_COLUMNS}"
+        ))
+        .bind(now_ms)
+        .bind(json(&kinds))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(action_row).collect()
+    }
+
+    async fn claim_polls(
+        &self,
+        now_ms: i64,
+        next_poll_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ActionRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "UPDATE actions SET next_at = ?2 WHERE id IN ( \
+                 SELECT id FROM actions INDEXED BY actions_sent \
+                 WHERE status = 'sent' AND next_at <= ?1 ORDER BY next_at LIMIT ?3) \
+             RETURNING {ACTION_COLUMNS}"
+        ))
+        .bind(now_ms)
+        .bind(next_poll_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(action_row).collect()
+    }
+
+    async fn sending_actions(&self) -> Result<Vec<ActionRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ACTION_COLUMNS} FROM actions INDEXED BY actions_sending \
+             WHERE status = 'sending' ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(action_row).collect()
+    }
+
+    async fn update_action(&self, id: i64, u: &ActionUpdate) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        write_update(&mut tx, id, u).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn log_attempt(&self, id: i64, a: &AttemptLog) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        write_attempt(&mut conn, id, a).await
+    }
+
+    async fn copy_contact(
+        &self,
+        a: &ActionRow,
+        project: &str,
+        first_number: &str,
+        now_ms: i64,
+    ) -> Result<CopyOutcome, StoreError> {
+        let target: Option<ProjectRow> = self
+            .projects_where(false)
+            .await?
+            .into_iter()
+            .find(|p| p.name == project);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !still_claimed(&mut tx, a.id).await? {
+            return Ok(CopyOutcome::NotClaimed);
+        }
+        let Some(target) = target else {
+            let why = format!("no project is named {project:?}");
+            let mut u = done(now_ms, "failed", None, Some(why.clone()));
+            u.status = ActionStatus::Failed;
+            u.done_at = None;
+            write_update(&mut tx, a.id, &u).await?;
+            tx.commit().await?;
+            return Ok(CopyOutcome::NoSuchProject(why));
+        };
+        let source = sqlx::query(
+            "SELECT c.name, c.fields, c.priority, p.name FROM contacts c \
+             JOIN projects p ON p.id = c.project_id WHERE c.id = ?",
+        )
+        .bind(a.contact_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (name, fields, priority, from_project): (Option<String>, String, i32, String) =
+            (source.get(0), source.get(1), source.get(2), source.get(3));
+        // The number that reached the person first, then the others in their order; numbers
+        // on the stop list or already in the target stay behind.
+        let mut numbers: Vec<(String, Option<String>, String)> = sqlx::query(
+            "SELECT n.e164, n.time_zone, n.kind FROM contact_numbers n WHERE n.contact_id = ? \
+             AND n.e164 NOT IN (SELECT e164 FROM stop_list) \
+             AND n.e164 NOT IN (SELECT e164 FROM contact_numbers WHERE project_id = ?) \
+             ORDER BY n.e164 <> ?, n.idx",
+        )
+        .bind(a.contact_id)
+        .bind(target.id)
+        .bind(first_number)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+        numbers.dedup_by(|x, y| x.0 == y.0);
+        if numbers.is_empty() {
+            let note = format!(
+                "nothing copied to {project:?}: every number of the contact is there already or on the stop list"
+            );
+            write_update(
+                &mut tx,
+                a.id,
+                &done(now_ms, "done", None, Some(note.clone())),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(CopyOutcome::NothingToCopy(note));
+        }
+        let seq: i64 =
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM contacts WHERE project_id = ?")
+                .bind(target.id)
+                .fetch_one(&mut *tx)
+                .await?
+                .get(0);
+        let first = &numbers[0];
+        let gate = Gate {
+            zone: first.1.as_deref().and_then(|z| z.parse().ok()),
+            kind: first.2.parse().unwrap_or(crate::phone::NumberKind::Other),
+        };
+        let key = pick_key(&target.ordering, ContactStatus::NotCalled, priority, seq, 0);
+        let now = now_ms.div_euclid(1000);
+        let id = sqlx::query(
+            "INSERT INTO contacts (project_id, seq, name, fields, priority, status, next_idx, gate, \
+             pick_key, ready, next_at, created_at, source_project_id, source_call_id) \
+             VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, 1, 0, ?, ?, ?)",
+        )
+        .bind(target.id)
+        .bind(seq)
+        .bind(&name)
+        .bind(&fields)
+        .bind(priority)
+        .bind(status_text(ContactStatus::NotCalled))
+        .bind(gate.key())
+        .bind(&key)
+        .bind(now)
+        .bind(a.project_id)
+        .bind(a.call_id)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        for (i, (e164, zone, kind)) in numbers.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO contact_numbers (contact_id, project_id, idx, e164, time_zone, kind) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(target.id)
+            .bind(i as i64)
+            .bind(e164)
+            .bind(zone)
+            .bind(kind)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let reason = format!("added from project {from_project:?}, call {}", a.call_id);
+        log(
+            &mut tx,
+            (now, target.id),
+            Some(id),
+            Some(&first.0),
+            "added",
+            &reason,
+        )
+        .await?;
+        write_update(
+            &mut tx,
+            a.id,
+            &done(now_ms, "done", Some(id.to_string()), None),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(CopyOutcome::Copied(id))
+    }
+
+    async fn opt_out(
+        &self,
+        a: &ActionRow,
+        numbers: &[String],
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !still_claimed(&mut tx, a.id).await? {
+            return Ok(false);
+        }
+        for n in numbers {
+            sqlx::query(
+                "INSERT OR IGNORE INTO stop_list (e164, reason, added_at) VALUES (?, ?, ?)",
+            )
+            .bind(n)
+            .bind(reason)
+            .bind(now_ms.div_euclid(1000))
+            .execute(&mut *tx)
+            .await?;
+        }
+        write_update(&mut tx, a.id, &done(now_ms, "done", None, None)).await?;
+        tx.commit().await?;
+        // Every contact with these numbers, in every project, is planned anew (a crash before
+        // this is caught when one comes to be dialed: the dialer checks the list then too).
+        for n in numbers {
+            self.apply_stop_list(n).await?;
+        }
+        Ok(true)
+    }
+
+    async fn webhook_secret(&self, project_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query("SELECT webhook_secret FROM projects WHERE id = ?")
+                .bind(project_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .and_then(|r| r.get(0)),
+        )
+    }
+}
