@@ -220,6 +220,51 @@ pub struct NewProject {
     pub callback_project_id: Option<i64>,
     #[serde(default)]
     pub tariff: TariffIn,
+    /// Nothing dials before this local date-time: `2026-12-01 09:00` in the project's zone,
+    /// or with an offset (`2026-12-01T09:00:00+03:00`; docs/campaigns.md, "Start and end").
+    #[serde(default)]
+    pub starts_at: Option<String>,
+    /// At this date-time the project stops dialing and becomes `finished`; later than
+    /// `starts_at`.
+    #[serde(default)]
+    pub ends_at: Option<String>,
+    /// Windows per number type, read in the callee's local time, inside the schedule.
+    #[serde(default)]
+    pub type_windows: TypeWindows,
+    /// Every call's final JSON is posted here, signed with `webhook_secret`.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+}
+
+/// What a phone number is for: from the import's header (`Телефон рабочий`) or the number.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberType {
+    Mobile,
+    Work,
+    Home,
+    Other,
+}
+
+/// Windows per number type (docs/campaigns.md, "Windows per number type"): the types not given
+/// follow the schedule alone.
+#[derive(Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypeWindows {
+    #[serde(default)]
+    #[schema(min_items = 1, example = json!(["mon-fri 09:00-21:00"]))]
+    pub mobile: Vec<String>,
+    #[serde(default)]
+    #[schema(min_items = 1, example = json!(["mon-fri 09:00-12:00", "mon-fri 14:00-18:00"]))]
+    pub work: Vec<String>,
+    #[serde(default)]
+    #[schema(min_items = 1, example = json!(["daily 20:00-21:30"]))]
+    pub home: Vec<String>,
+    #[serde(default)]
+    #[schema(min_items = 1)]
+    pub other: Vec<String>,
 }
 
 /// Prices to set; the ones not given keep their defaults.
@@ -266,8 +311,17 @@ pub struct Project {
     #[schema(required = true)]
     pub callback_project_id: Option<i64>,
     pub tariff: Tariff,
+    /// Local date-times in the project's zone (`2026-12-01 09:00`), when set.
+    #[schema(required = true)]
+    pub starts_at: Option<String>,
+    #[schema(required = true)]
+    pub ends_at: Option<String>,
+    pub type_windows: TypeWindows,
     /// Unix seconds.
     pub created_at: i64,
+    /// When it became `finished` (unix seconds).
+    #[schema(required = true)]
+    pub finished_at: Option<i64>,
 }
 
 /// `GET /projects`: every project, oldest first.
@@ -352,6 +406,9 @@ pub struct Call {
     #[schema(required = true)]
     pub contact_name: Option<String>,
     pub number: String,
+    /// What the number is for.
+    #[schema(required = true)]
+    pub number_type: Option<NumberType>,
     pub state: CallState,
     /// Unix seconds.
     pub started_at: i64,
@@ -414,6 +471,8 @@ pub struct LastResult {
     pub status_label: String,
     /// E.164, in the contact's order.
     pub numbers: Vec<String>,
+    /// Each number's type, in the same order.
+    pub number_types: Vec<NumberType>,
     /// The file's other columns.
     pub fields: BTreeMap<String, String>,
     pub priority: i64,
@@ -610,6 +669,7 @@ mod tests {
             contact_id: 3,
             contact_name: None,
             number: "+79990000001".into(),
+            number_type: None,
             state: "done".into(),
             started_at: 0,
             answered_at: None,
@@ -647,6 +707,7 @@ mod tests {
             status: "retry".into(),
             status_label: String::new(),
             numbers: vec![],
+            number_types: vec![],
             fields: Default::default(),
             priority: 0,
             calls: 1,
@@ -686,7 +747,11 @@ mod tests {
             ordering: json!([]),
             callback_project_id: None,
             tariff: json!({}),
+            starts_at: None,
+            ends_at: None,
+            type_windows: json!({}),
             created_at: 0,
+            finished_at: None,
         };
         assert_eq!(
             keys(&serde_json::to_value(&p).unwrap()),
@@ -764,6 +829,15 @@ mod tests {
         ] {
             let v = serde_json::to_value(o).unwrap();
             let _: OrderBy = serde_json::from_value(v.clone()).unwrap_or_else(|_| panic!("{v}"));
+        }
+        assert_eq!(
+            properties::<TypeWindows>(),
+            ["home", "mobile", "other", "work"]
+        );
+        use crate::phone::NumberKind as K;
+        for k in [K::Mobile, K::Work, K::Home, K::Other] {
+            let v = serde_json::to_value(k).unwrap();
+            let _: NumberType = serde_json::from_value(v.clone()).unwrap_or_else(|_| panic!("{v}"));
         }
         use crate::rules::attempts::ContactStatus as S;
         for s in [S::NotCalled, S::Retry, S::Reached, S::NotReached] {
