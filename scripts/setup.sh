@@ -11,6 +11,8 @@ want_test=0
 need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config curl)
 "${PYTHON:-python3}" -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
 [ $want_test = 1 ] && need_pkgs+=(libspandsp-dev sip-tester baresip-core kamailio netcat-openbsd)
+# schemathesis gets a venv of its own (below); Debian's python needs python3-venv for that.
+[ $want_test = 1 ] && ! "${PYTHON:-python3}" -c 'import ensurepip, venv' >/dev/null 2>&1 && need_pkgs+=(python3-venv)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -60,5 +62,15 @@ with zipfile.ZipFile(whl) as z:
                 f.write(z.read(n))
 PYEOF
   rm -rf models/test-ko && mv models/test-ko.tmp models/test-ko
+fi
+# schemathesis runs the API contract test (tests/api_contract.rs) against the live server: a
+# pinned version in a venv under .vendor/, so nothing else on the machine changes.
+SCHEMATHESIS_VERSION=4.32.5
+if [ $want_test = 1 ] && ! .vendor/schemathesis/bin/schemathesis --version 2>/dev/null | grep -qx "schemathesis, version $SCHEMATHESIS_VERSION"; then
+  echo "setup: installing schemathesis $SCHEMATHESIS_VERSION into .vendor/schemathesis"
+  rm -rf .vendor/schemathesis
+  mkdir -p .vendor
+  "$PY" -m venv .vendor/schemathesis
+  .vendor/schemathesis/bin/python -m pip install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 echo "setup: done"

@@ -131,13 +131,13 @@ pub async fn run(
         reports: store.clone(),
         auth: store,
         settings,
-        metrics: Default::default(),
         limit: Arc::new(crate::api::limit::RequestLimit::new(
             cfg.api.max_in_flight as usize,
             Duration::from_millis(cfg.api.queue_timeout_ms),
         )),
     };
     let stop_http = CancellationToken::new();
+    tokio::spawn(api::metrics::upkeep(stop_http.clone()));
     let http = {
         let stop = stop_http.clone();
         let app = api::router(state);

@@ -6,6 +6,7 @@
 //! limit applies) and compressed off the async threads.
 use super::error::{ApiError, ApiResult};
 use super::projects::check_status;
+use super::schemas::{Binary, ContactStatus, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::export::{Cell, CsvExport, ExportError, XlsxExport};
 use crate::store::ReportStore;
@@ -18,11 +19,13 @@ use axum::response::{IntoResponse, Response};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
+use utoipa::{IntoParams, ToSchema};
 
 /// Rows fetched per page while exporting.
 const EXPORT_PAGE: u32 = 2_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Which report: every call, one row per contact with its newest call, or the contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Report {
     Calls,
@@ -30,19 +33,25 @@ pub enum Report {
     Contacts,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// The file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
     Csv,
     Xlsx,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
+    #[param(inline)]
     report: Report,
     #[serde(default = "csv_default")]
+    #[param(inline, default = "csv")]
     format: FileFormat,
+    /// Only the contacts of this status (with `report=last` or `report=contacts`).
+    #[param(value_type = Option<ContactStatus>, inline)]
     status: Option<String>,
 }
 
@@ -228,6 +237,29 @@ fn export_error(e: ExportError) -> ApiError {
     }
 }
 
+/// Export a report
+///
+/// CSV (streamed; `;`-separated UTF-8 with a BOM, as Russian Excel opens
+/// it) or XLSX (built in memory, at most Excel's 1,048,576 rows). Columns: docs/api.md,
+/// "Exports".
+#[utoipa::path(
+    get,
+    path = "/projects/{id}/export",
+    operation_id = "exportReport",
+    tag = "reports",
+    params(("id" = i64, Path, description = "The project's id."), ExportQuery),
+    responses(
+        (status = 200, description = "The file, as an attachment (`project-{id}-{report}.{csv|xlsx}`).",
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"project-2-calls.csv\"`")),
+            content(
+                (String = "text/csv"),
+                (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )),
+        (status = 400, description = "The id is not a number; `report` missing; an unknown `report`, `format` or query parameter (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
+        (status = 422, description = "An unknown `status`, `status` with `report=calls`, or an XLSX over Excel's row limit (`invalid`).", body = ErrorBody),
+    )
+)]
 pub async fn export(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<i64>,

@@ -6,9 +6,12 @@
 pub mod error;
 mod exports;
 pub mod limit;
+pub mod metrics;
+pub mod openapi;
 mod projects;
 mod prompts;
 mod scenarios;
+pub mod schemas;
 mod upload;
 
 pub use prompts::write_atomically as write_prompt_file;
@@ -16,16 +19,17 @@ pub use prompts::write_atomically as write_prompt_file;
 use crate::asr::SpeechModel;
 use crate::media::prompt::PromptCache;
 use crate::store::{AuthStore, CampaignStore, ReportStore};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use axum::Router;
 use error::{ApiError, ApiResult};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -37,7 +41,6 @@ pub struct AppState {
     /// API tokens.
     pub auth: Arc<dyn AuthStore>,
     pub settings: Arc<ApiSettings>,
-    pub metrics: Arc<HttpMetrics>,
     /// Bounded concurrency (`api.max_in_flight`).
     pub limit: Arc<limit::RequestLimit>,
 }
@@ -56,19 +59,6 @@ pub struct ApiSettings {
     pub import_limits: crate::import::ImportLimits,
 }
 
-/// Request counters for `/metrics`, by status class.
-#[derive(Default)]
-pub struct HttpMetrics {
-    by_class: [AtomicU64; 5],
-}
-
-impl HttpMetrics {
-    fn count(&self, status: StatusCode) {
-        let class = (status.as_u16() / 100).clamp(1, 5) as usize - 1;
-        self.by_class[class].fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 /// Largest prompt file accepted by `PUT /prompts/{name}`.
 pub const MAX_PROMPT_BYTES: usize = 64 << 20;
 /// Largest scenario (TOML or JSON) or project body.
@@ -76,52 +66,76 @@ pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 /// Largest stop-list body (a bulk list of numbers).
 pub const MAX_STOP_LIST_BYTES: usize = 16 << 20;
 
+/// The route label of answers no route matched (`/metrics`).
+const UNMATCHED: &str = "unmatched";
+
+/// The routes behind the token and the load limit, each with its OpenAPI entry: a handler is
+/// routed and documented by the same `routes!` line, so the document cannot miss a route.
+fn protected_routes() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .routes(routes!(openapi::openapi))
+        .routes(routes!(prompts::list))
+        .routes(routes!(prompts::put))
+        .routes(routes!(scenarios::create))
+        .routes(routes!(scenarios::get))
+        .routes(routes!(projects::create, projects::list))
+        .routes(routes!(projects::get))
+        .routes(routes!(upload::import_contacts))
+        .routes(routes!(projects::activate))
+        .routes(routes!(projects::pause))
+        .routes(routes!(projects::stats))
+        .routes(routes!(projects::last_results))
+        .routes(routes!(projects::decisions))
+        .routes(routes!(exports::export))
+        .routes(routes!(projects::calls))
+        .routes(routes!(projects::call))
+        .routes(routes!(
+            projects::stop_list,
+            projects::add_to_stop_list,
+            projects::remove_from_stop_list
+        ));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api/v1", api)
+        .routes(routes!(metrics::metrics))
+}
+
+/// The routes outside the token and the limit.
+fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi::healthz))
+}
+
+/// Every route with its OpenAPI entry (`openapi::document` makes the document of it).
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    protected_routes().merge(public_routes())
+}
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/prompts", get(prompts::list))
-        .route("/prompts/{name}", put(prompts::put))
-        .route("/scenarios", post(scenarios::create))
-        .route("/scenarios/{id}", get(scenarios::get))
-        .route("/projects", post(projects::create).get(projects::list))
-        .route("/projects/{id}", get(projects::get))
-        .route("/projects/{id}/contacts", post(upload::import_contacts))
-        .route("/projects/{id}/activate", post(projects::activate))
-        .route("/projects/{id}/pause", post(projects::pause))
-        .route("/projects/{id}/stats", get(projects::stats))
-        .route("/projects/{id}/last-results", get(projects::last_results))
-        .route("/projects/{id}/decisions", get(projects::decisions))
-        .route("/projects/{id}/export", get(exports::export))
-        .route("/calls", get(projects::calls))
-        .route("/calls/{id}", get(projects::call))
-        .route(
-            "/stop-list",
-            get(projects::stop_list)
-                .post(projects::add_to_stop_list)
-                .delete(projects::remove_from_stop_list),
-        )
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this route does not take that method; see /api/v1/openapi.json",
-            )
-        })
+    metrics::exporter();
+    let (protected, _) = protected_routes().split_for_parts();
+    let (public, _) = public_routes().split_for_parts();
+    let protected = protected
+        .method_not_allowed_fallback(method_not_allowed)
         // Contacts files stream past the default body limit (the import has its own).
-        .layer(axum::extract::DefaultBodyLimit::max(64 << 20));
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/metrics", get(metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::limit,
-        ))
-        .route("/healthz", get(|| async { "ok\n" }))
+        ));
+    protected
+        .merge(public.method_not_allowed_fallback(method_not_allowed))
         .fallback(|| async { ApiError::not_found("no such route; see /api/v1/openapi.json") })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), count))
+        .layer(axum::middleware::from_fn(count))
         .with_state(state)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method; see /api/v1/openapi.json",
+    )
 }
 
 /// Checks the bearer token (every route this layer wraps).
@@ -150,84 +164,16 @@ fn bearer_token(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-async fn count(State(s): State<AppState>, req: Request, next: Next) -> Response {
+/// Counts every answer by route template (`/api/v1/projects/{id}`, never the path with its
+/// ids) and status, for `/metrics`.
+async fn count(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let r = next.run(req).await;
-    s.metrics.count(r.status());
+    metrics::http_answer(
+        route.as_ref().map_or(UNMATCHED, |m| m.as_str()),
+        r.status().as_u16(),
+    );
     r
-}
-
-async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("openapi.json"),
-    )
-}
-
-/// Prometheus text format.
-async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
-    use std::fmt::Write;
-    let totals = s.reports.call_totals().await?;
-    let (up, by_result) = (totals.up, &totals.by_result);
-    let projects = s.campaigns.list_projects().await?;
-    let mut out = String::new();
-    let _ = writeln!(out, "# HELP autoinformer_calls_up Calls in progress now.");
-    let _ = writeln!(out, "# TYPE autoinformer_calls_up gauge");
-    let _ = writeln!(out, "autoinformer_calls_up {up}");
-    let _ = writeln!(
-        out,
-        "# HELP autoinformer_calls_total Finished calls by result."
-    );
-    let _ = writeln!(out, "# TYPE autoinformer_calls_total counter");
-    for (result, n) in by_result {
-        let _ = writeln!(
-            out,
-            "autoinformer_calls_total{{result=\"{}\"}} {n}",
-            prom_escape(result)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP autoinformer_calls_without_audio_total Answered calls that got no audio from the callee (a broken media path: check NAT and trunk.sip.rtp_ip)."
-    );
-    let _ = writeln!(out, "# TYPE autoinformer_calls_without_audio_total counter");
-    let _ = writeln!(
-        out,
-        "autoinformer_calls_without_audio_total {}",
-        totals.without_audio
-    );
-    let _ = writeln!(out, "# HELP autoinformer_projects Projects by status.");
-    let _ = writeln!(out, "# TYPE autoinformer_projects gauge");
-    for status in ["draft", "active", "paused", "finished"] {
-        let n = projects.iter().filter(|p| p.status == status).count();
-        let _ = writeln!(out, "autoinformer_projects{{status=\"{status}\"}} {n}");
-    }
-    let _ = writeln!(
-        out,
-        "# HELP autoinformer_http_requests_total HTTP requests answered."
-    );
-    let _ = writeln!(out, "# TYPE autoinformer_http_requests_total counter");
-    for (i, c) in s.metrics.by_class.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "autoinformer_http_requests_total{{class=\"{}xx\"}} {}",
-            i + 1,
-            c.load(Ordering::Relaxed)
-        );
-    }
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    )
-        .into_response())
-}
-
-fn prom_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// `Path` with rejections in the API's error format.

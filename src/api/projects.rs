@@ -4,6 +4,11 @@
 //! longer loads never starts.
 use super::error::{ApiError, ApiResult};
 use super::scenarios::{problems_error, validate};
+use super::schemas::{
+    Call as CallSchema, CallPage, ContactStatus, Created, DecisionPage, ErrorBody, LastResultPage,
+    NewProject as NewProjectSchema, Project, ProjectList, ProjectState, Stats, StopAdded,
+    StopChange, StopPage, StopRemoved,
+};
 use super::{
     parse_json, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES, MAX_STOP_LIST_BYTES,
 };
@@ -18,12 +23,31 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use utoipa::IntoParams;
 
 /// Rows per page unless asked otherwise.
 const DEFAULT_PAGE: u32 = 100;
 /// Longest project name, in characters (it heads reports and export file names).
 pub const MAX_PROJECT_NAME: usize = 200;
 
+/// Create a project
+///
+/// A new project is a `draft`. Only `name` and `scenario_id` are needed; the rules the
+/// settings drive are in docs/campaigns.md. Settings cannot be changed after creation.
+#[utoipa::path(
+    post,
+    path = "/projects",
+    operation_id = "createProject",
+    tag = "projects",
+    request_body(content = NewProjectSchema, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created.", body = Created),
+        (status = 400, description = "The body is not JSON (the message names line and column; `bad_request`).", body = ErrorBody),
+        (status = 409, description = "A project with that name exists (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "An unknown field or a bad value, named in the message: a schedule window, a time zone, a retry rule, a missing scenario… (`invalid`).", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(s): State<AppState>,
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
@@ -40,14 +64,53 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
 
+/// All projects, oldest first.
+#[utoipa::path(
+    get,
+    path = "/projects",
+    operation_id = "listProjects",
+    tag = "projects",
+    responses((status = 200, description = "Every project.", body = ProjectList))
+)]
 pub async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({ "items": s.campaigns.list_projects().await? })))
 }
 
+/// One project.
+#[utoipa::path(
+    get,
+    path = "/projects/{id}",
+    operation_id = "getProject",
+    tag = "projects",
+    params(("id" = i64, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "The project.", body = Project),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
     Ok(Json(json!(s.campaigns.project(id).await?)))
 }
 
+/// Activate a project
+///
+/// The project dials inside its schedule. The scenario is checked again against today's
+/// prompts and model; at most five projects are active at once.
+#[utoipa::path(
+    post,
+    path = "/projects/{id}/activate",
+    operation_id = "activateProject",
+    tag = "projects",
+    params(("id" = i64, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "Active.", body = ProjectState),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
+        (status = 409, description = "Five projects are active already; `details.active` names them (`too_many_active`). Nothing changed.", body = ErrorBody),
+        (status = 422, description = "No contacts (left) to call, or the scenario no longer loads (`details.problems`; `invalid`).", body = ErrorBody),
+    )
+)]
 pub async fn activate(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<i64>,
@@ -63,24 +126,71 @@ pub async fn activate(
     Ok(Json(json!({ "id": id, "status": "active" })))
 }
 
+/// Pause a project
+///
+/// No new calls from now on; calls in progress finish normally.
+#[utoipa::path(
+    post,
+    path = "/projects/{id}/pause",
+    operation_id = "pauseProject",
+    tag = "projects",
+    params(("id" = i64, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "Paused.", body = ProjectState),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn pause(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
     s.campaigns.pause(id).await?;
     Ok(Json(json!({ "id": id, "status": "paused" })))
 }
 
+/// Contacts by status, finished calls, results and cost.
+#[utoipa::path(
+    get,
+    path = "/projects/{id}/stats",
+    operation_id = "projectStats",
+    tag = "reports",
+    params(("id" = i64, Path, description = "The project's id.")),
+    responses(
+        (status = 200, description = "The project's figures.", body = Stats),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn stats(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
     Ok(Json(json!(s.reports.stats(id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LastQuery {
     /// Contact id cursor: the previous page's `next`.
     after: Option<i64>,
+    /// Rows per page.
+    #[param(minimum = 1, maximum = 5000, default = 100)]
     limit: Option<u32>,
+    /// Only the contacts of this status.
+    #[param(value_type = Option<ContactStatus>, inline)]
     status: Option<String>,
 }
 
+/// One row per contact, in import order, with its newest call.
+#[utoipa::path(
+    get,
+    path = "/projects/{id}/last-results",
+    operation_id = "lastResults",
+    tag = "reports",
+    params(("id" = i64, Path, description = "The project's id."), LastQuery),
+    responses(
+        (status = 200, description = "A page of contacts.", body = LastResultPage),
+        (status = 400, description = "The id is not a number, or an unknown or ill-typed query parameter (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
+        (status = 422, description = "`limit` out of 1 to 5000, or an unknown `status` (`invalid`).", body = ErrorBody),
+    )
+)]
 pub async fn last_results(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<i64>,
@@ -90,6 +200,7 @@ pub async fn last_results(
     if let Some(st) = &q.status {
         check_status(st)?;
     }
+    s.campaigns.project(id).await?;
     let items = s
         .reports
         .last_results(id, q.status.as_deref(), q.after.unwrap_or(0), limit)
@@ -100,15 +211,34 @@ pub async fn last_results(
     Ok(Json(json!({ "items": items, "next": next })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionsQuery {
     /// Decision id cursor: the previous page's `next`.
     before: Option<i64>,
+    /// Rows per page.
+    #[param(minimum = 1, maximum = 5000, default = 100)]
     limit: Option<u32>,
 }
 
-/// The dialer's decisions for a project (dial, skip, result, close), each with its reason.
+/// The dialer's decision log
+///
+/// Every call placed, every contact skipped or held, every result and what it meant, the
+/// project finishing — each with its reason, newest first.
+#[utoipa::path(
+    get,
+    path = "/projects/{id}/decisions",
+    operation_id = "decisions",
+    tag = "reports",
+    params(("id" = i64, Path, description = "The project's id."), DecisionsQuery),
+    responses(
+        (status = 200, description = "A page of decisions.", body = DecisionPage),
+        (status = 400, description = "The id is not a number, or an unknown or ill-typed query parameter (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
+        (status = 422, description = "`limit` out of 1 to 5000 (`invalid`).", body = ErrorBody),
+    )
+)]
 pub async fn decisions(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<i64>,
@@ -123,17 +253,38 @@ pub async fn decisions(
     Ok(Json(json!({ "items": items, "next": next })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CallsQuery {
+    /// Only this project's calls.
     project_id: Option<i64>,
+    /// Only this contact's calls.
     contact_id: Option<i64>,
+    /// Only calls with this result: a system code (`busy`, `no_answer`, …) or a result of the
+    /// project's scenario (of any project's scenario without `project_id`).
     result: Option<String>,
     /// Call id cursor: the previous page's `next`.
     before: Option<i64>,
+    /// Rows per page.
+    #[param(minimum = 1, maximum = 5000, default = 100)]
     limit: Option<u32>,
 }
 
+/// All calls, newest first, optionally of one project, contact or result.
+#[utoipa::path(
+    get,
+    path = "/calls",
+    operation_id = "listCalls",
+    tag = "reports",
+    params(CallsQuery),
+    responses(
+        (status = 200, description = "A page of calls.", body = CallPage),
+        (status = 400, description = "An unknown or ill-typed query parameter (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "`result` given with a `project_id` that does not exist (`not_found`).", body = ErrorBody),
+        (status = 422, description = "`limit` out of 1 to 5000, or a `result` calls cannot have; `details.valid` lists the ones they can (`invalid`).", body = ErrorBody),
+    )
+)]
 pub async fn calls(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<CallsQuery>,
@@ -197,17 +348,47 @@ async fn known_results(s: &AppState, project_id: Option<i64>) -> ApiResult<Vec<S
     Ok(known)
 }
 
+/// One call.
+#[utoipa::path(
+    get,
+    path = "/calls/{id}",
+    operation_id = "getCall",
+    tag = "reports",
+    params(("id" = i64, Path, description = "The call's id.")),
+    responses(
+        (status = 200, description = "The call.", body = CallSchema),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such call (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn call(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
     Ok(Json(json!(s.reports.call(id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StopQuery {
+    /// Number cursor (E.164): the previous page's `next`.
     after: Option<String>,
+    /// Rows per page.
+    #[param(minimum = 1, maximum = 5000, default = 100)]
     limit: Option<u32>,
 }
 
+/// The stop list, by number.
+#[utoipa::path(
+    get,
+    path = "/stop-list",
+    operation_id = "stopList",
+    tag = "stop-list",
+    params(StopQuery),
+    responses(
+        (status = 200, description = "A page of listed numbers.", body = StopPage),
+        (status = 400, description = "An unknown or ill-typed query parameter (`bad_request`).", body = ErrorBody),
+        (status = 422, description = "`limit` out of 1 to 5000 (`invalid`).", body = ErrorBody),
+    )
+)]
 pub async fn stop_list(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<StopQuery>,
@@ -238,7 +419,23 @@ pub struct StopBody {
     reason: Option<String>,
 }
 
-/// Adds numbers (any usual spelling); the ones that are not Russian numbers are reported.
+/// Add numbers to the stop list
+///
+/// Numbers in any usual spelling; the values that are not Russian numbers are reported, not
+/// refused. Every contact with a listed number is re-planned at once.
+#[utoipa::path(
+    post,
+    path = "/stop-list",
+    operation_id = "addToStopList",
+    tag = "stop-list",
+    request_body(content = StopChange, content_type = "application/json"),
+    responses(
+        (status = 200, description = "What was listed and what was not a number.", body = StopAdded),
+        (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
+        (status = 413, description = "The body is over 16 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "JSON of another shape: an unknown field, `numbers` missing or not a list of strings (`invalid`).", body = ErrorBody),
+    )
+)]
 pub async fn add_to_stop_list(
     State(s): State<AppState>,
     ApiBody(body): ApiBody<MAX_STOP_LIST_BYTES>,
@@ -259,6 +456,22 @@ pub async fn add_to_stop_list(
     Ok(Json(json!({ "added": added, "rejected": rejected })))
 }
 
+/// Remove numbers from the stop list
+///
+/// Numbers that were not listed are left out of `removed`; `reason` is not used here.
+#[utoipa::path(
+    delete,
+    path = "/stop-list",
+    operation_id = "removeFromStopList",
+    tag = "stop-list",
+    request_body(content = StopChange, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The numbers no longer listed.", body = StopRemoved),
+        (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
+        (status = 413, description = "The body is over 16 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "JSON of another shape, or a value that is not a Russian number (`invalid`; the numbers before it have been removed).", body = ErrorBody),
+    )
+)]
 pub async fn remove_from_stop_list(
     State(s): State<AppState>,
     ApiBody(body): ApiBody<MAX_STOP_LIST_BYTES>,

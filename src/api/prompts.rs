@@ -2,6 +2,7 @@
 //! `GET /prompts`. A prompt is kept in the database (the source of truth) and written as a
 //! file under the data directory, where scenarios find it before the bundled prompts.
 use super::error::{ApiError, ApiResult};
+use super::schemas::{Binary, ErrorBody, PromptList, PromptStored};
 use super::{ApiBody, ApiPath, AppState, MAX_PROMPT_BYTES};
 use crate::media::audio::decode_bytes_8k;
 use axum::extract::State;
@@ -31,6 +32,34 @@ pub fn valid_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Store a prompt
+///
+/// The body is the audio file (WAV, MP3, OGG/Vorbis or FLAC, any sample rate;
+/// the format is told from the content, not the `Content-Type`). Calls started after a
+/// replacement play the new one.
+#[utoipa::path(
+    put,
+    path = "/prompts/{name}",
+    operation_id = "putPrompt",
+    tag = "prompts",
+    params(("name" = String, Path,
+        description = "1 to 128 letters (any script), digits, `_`, `-` and `.`; not starting with a dot (`приветствие_1.mp3`).",
+        min_length = 1, max_length = 128, pattern = r"^[\w\-][\w.\-]{0,127}$")),
+    request_body(description = "The audio file.", content(
+        (Binary = "application/octet-stream"),
+        (Binary = "audio/wav"),
+        (Binary = "audio/mpeg"),
+        (Binary = "audio/ogg"),
+        (Binary = "audio/flac"),
+    )),
+    responses(
+        (status = 201, description = "A new prompt.", body = PromptStored),
+        (status = 200, description = "The prompt replaced one of that name.", body = PromptStored),
+        (status = 400, description = "The body could not be read (`bad_request`).", body = ErrorBody),
+        (status = 413, description = "The body is over 64 MiB (`too_large`); nothing was stored.", body = ErrorBody),
+        (status = 422, description = "Not a valid name, or an audio file that does not decode (`invalid`); nothing was stored.", body = ErrorBody),
+    )
+)]
 pub async fn put(
     State(s): State<AppState>,
     ApiPath(name): ApiPath<String>,
@@ -74,6 +103,14 @@ pub async fn put(
     ))
 }
 
+/// The stored prompts.
+#[utoipa::path(
+    get,
+    path = "/prompts",
+    operation_id = "listPrompts",
+    tag = "prompts",
+    responses((status = 200, description = "Every stored prompt, by name.", body = PromptList))
+)]
 pub async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     let names: Vec<Value> = s
         .campaigns

@@ -3,6 +3,7 @@
 //! scenarios are stored as their TOML text, so every stored scenario loads one way.
 //! `GET /scenarios/{id}` answers the stored TOML and what it declares.
 use super::error::{ApiError, ApiResult};
+use super::schemas::{ErrorBody, ScenarioCreated, ScenarioJson, ScenarioSource};
 use super::{ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
 use crate::scenario::{load::json_to_toml, load_str, Format, LoadOptions, Problems, Scenario};
 use axum::extract::State;
@@ -49,6 +50,28 @@ pub fn problems_error(p: &Problems) -> ApiError {
     .with_details(json!({ "problems": details }))
 }
 
+/// Validate and store a scenario
+///
+/// The format is docs/scenarios.md. It is checked against the stored and
+/// bundled prompts and the server's speech model; nothing is stored unless it is valid. The
+/// body is TOML, or JSON when the `Content-Type` contains `json` or the body starts with `{`.
+#[utoipa::path(
+    post,
+    path = "/scenarios",
+    operation_id = "createScenario",
+    tag = "scenarios",
+    request_body(description = "The scenario, as TOML or as JSON of the same structure.", content(
+        (String = "application/toml"),
+        (String = "text/plain"),
+        (ScenarioJson = "application/json"),
+    )),
+    responses(
+        (status = 201, description = "Stored.", body = ScenarioCreated),
+        (status = 400, description = "The body is not UTF-8 text, or could not be read (`bad_request`).", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "Empty, or a scenario with problems: `details.problems` lists each with its `line`, `column`, `step` and `field` (`invalid`).", body = ErrorBody),
+    )
+)]
 pub async fn create(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -88,6 +111,19 @@ pub async fn create(
     ))
 }
 
+/// A stored scenario and its TOML source.
+#[utoipa::path(
+    get,
+    path = "/scenarios/{id}",
+    operation_id = "getScenario",
+    tag = "scenarios",
+    params(("id" = i64, Path, description = "The scenario's id.")),
+    responses(
+        (status = 200, description = "The scenario.", body = ScenarioSource),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such scenario (`not_found`).", body = ErrorBody),
+    )
+)]
 pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
     let (name, source) = s.campaigns.scenario(id).await?;
     Ok(Json(json!({ "id": id, "name": name, "source": source })))

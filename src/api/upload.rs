@@ -7,6 +7,7 @@
 //! do). The answer is the import report, small however bad the file: the first problems
 //! listed, all of them counted (`rejected_total`, `rejected_by_reason`).
 use super::error::{ApiError, ApiResult};
+use super::schemas::{Binary, ContactsForm, ErrorBody, ImportReport};
 use super::{ApiPath, AppState};
 use crate::import::ImportLimits;
 use axum::body::{Body, Bytes};
@@ -56,6 +57,33 @@ impl Read for ChannelReader {
     }
 }
 
+/// Import contacts
+///
+/// The body is the contacts file — CSV (UTF-8 or Windows-1251, `;` or `,`),
+/// XLSX, XLSM, XLSB, XLS or ODS, told from the content — or a `multipart/form-data` form whose
+/// file field (or the field named `file`) holds it (forms: at most 64 MiB). The columns and
+/// the answer are in docs/api.md, "Contacts import".
+#[utoipa::path(
+    post,
+    path = "/projects/{id}/contacts",
+    operation_id = "importContacts",
+    tag = "projects",
+    params(("id" = i64, Path, description = "The project's id.")),
+    request_body(description = "The contacts file, or a form holding it.", content(
+        (String = "text/csv"),
+        (Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (Binary = "application/octet-stream"),
+        (ContactsForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Imported; the rows refused are counted and the first listed.", body = ImportReport),
+        (status = 400, description = "The id is not a number, or a broken multipart form (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
+        (status = 409, description = "Another import into this project is running (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The file is over `import.max_bytes` (a spreadsheet: 256 MiB; `too_large`); nothing was imported.", body = ErrorBody),
+        (status = 422, description = "A whole-file problem: empty, no phone column, damaged or not a spreadsheet, over a content limit (`invalid`); nothing was imported.", body = ErrorBody),
+    )
+)]
 pub async fn import_contacts(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<i64>,

@@ -197,6 +197,10 @@ pub async fn run_call_watched(
             }
         };
         report.dialed_at_ms = dialed_at_ms;
+        if let Some(status) = report.sip_status {
+            metrics::counter!("autoinformer_sip_final_total", "status" => status.to_string())
+                .increment(1);
+        }
         report
     }
     .instrument(span)
@@ -380,6 +384,8 @@ async fn drive(
     let mut robot_hangup = false;
     // A pipe closes when the far end is gone; its BYE is then already queued on `events`.
     let mut media_open = true;
+    // Looked up once per call: a record per frame is then a few atomic adds (api::metrics).
+    let lateness = metrics::histogram!("autoinformer_rtp_send_lateness_seconds");
     loop {
         tokio::select! {
             biased;
@@ -387,6 +393,7 @@ async fn drive(
                 if let Some(p) = probe {
                     p.note(scheduled + TIMER_SLACK, Instant::now());
                 }
+                lateness.record(Instant::now().saturating_duration_since(scheduled + TIMER_SLACK));
                 if let Some(n) = packet_len.take() {
                     leg.media.send(&packet[..n], session.remote());
                 }
@@ -488,6 +495,8 @@ async fn drive(
         reason = Some(NO_MEDIA_REASON.to_string());
     }
     tracing::info!(result = %outcome.result, duration_ms = outcome.duration_ms, rtp_in = stats.received, rtp_out = stats.sent, foreign = stats.foreign_source, malformed = stats.malformed, "call ended");
+    metrics::counter!("autoinformer_amd_verdicts_total", "verdict" => outcome.amd.verdict.as_str())
+        .increment(1);
     LiveReport {
         outcome,
         sip_status,

@@ -417,9 +417,11 @@ impl Dialer {
         loop {
             tokio::select! {
                 _ = tick.tick() => {
+                    let started = std::time::Instant::now();
                     if let Err(e) = self.pass().await {
                         tracing::error!(error = %e, "dialer pass failed");
                     }
+                    metrics::histogram!("autoinformer_dialer_pass_seconds").record(started.elapsed());
                 }
                 _ = stop.cancelled() => break,
             }
