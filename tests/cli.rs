@@ -281,7 +281,7 @@ fn call_reports_busy_with_its_sip_status_and_bad_config_names_the_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("result:   busy") && text.contains("sip:      486"),
+        text.contains("result:   Занято / busy") && text.contains("sip:      486"),
         "{text}"
     );
 

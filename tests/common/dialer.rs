@@ -5,7 +5,6 @@ use autoinformer::call::live::LiveSettings;
 use autoinformer::call::CallConfig;
 use autoinformer::dialer::run::{Clock, Dialer};
 use autoinformer::import::ImportLimits;
-use autoinformer::media::prompt::PromptCache;
 use autoinformer::store::sqlite::SqliteStore;
 use autoinformer::store::NewProject;
 #[allow(unused_imports)]
@@ -58,7 +57,6 @@ pub async fn setup_with(
     let scenario = store.create_scenario("Опрос", &source).await.unwrap();
     let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
     let cfg = CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir: root().join("examples/survey"),
         speech: None,
         amd: true,
