@@ -162,7 +162,7 @@ impl AmdReason {
     pub fn describe(self) -> &'static str {
         match self {
             AmdReason::ShortGreetingThenSilence => "short greeting, then silence",
-            AmdReason::LongGreeting => "a long greeting without a pause",
+            AmdReason::LongGreeting => "a long greeting, as a recorded one is",
             AmdReason::Silence => "nothing was said",
             AmdReason::Undecided => "no clear sign either way",
             AmdReason::Beep => "a voicemail beep",
