@@ -185,11 +185,11 @@ pub async fn run(
 fn load_registry(paths: &[std::path::PathBuf]) -> anyhow::Result<Option<Registry>> {
     let mut all: Option<Registry> = None;
     for path in paths {
+        // The error names the file; its own message already holds its cause.
         let (r, problems) = Registry::load_file(path, crate::phone::registry::MAX_FILE_BYTES)
-            .with_context(|| {
-                format!(
-                    "{} (set by {})",
-                    path.display(),
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{e} (the file is listed in {})",
                     crate::config::set_by("numbering_registry")
                 )
             })?;
