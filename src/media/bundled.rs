@@ -46,9 +46,12 @@ pub fn canonical_name(name: &str) -> Option<&'static str> {
     index(name).map(|i| FILES[i].0)
 }
 
+/// One bundled prompt once decoded: its samples, or why it does not decode.
+type Decoded = OnceLock<Result<Arc<[i16]>, String>>;
+
 /// The 8 kHz samples of a bundled prompt, decoded on first use; `None` when not bundled.
 pub fn samples(name: &str) -> Option<Result<Arc<[i16]>, AudioError>> {
-    static DECODED: OnceLock<Vec<OnceLock<Result<Arc<[i16]>, String>>>> = OnceLock::new();
+    static DECODED: OnceLock<Vec<Decoded>> = OnceLock::new();
     let i = index(name)?;
     let slots = DECODED.get_or_init(|| FILES.iter().map(|_| OnceLock::new()).collect());
     let (label, bytes) = FILES[i];
