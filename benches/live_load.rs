@@ -9,7 +9,6 @@
 use autoinformer::call::live::{run_call, LiveSettings, PacingProbe};
 use autoinformer::call::CallConfig;
 use autoinformer::config::SipConfig;
-use autoinformer::media::prompt::PromptCache;
 use autoinformer::scenario::{load_file, LoadOptions, Scenario};
 use autoinformer::telephony::sim::{SimConfig, SimTrunk};
 use autoinformer::telephony::sip::SipTrunk;
@@ -99,7 +98,6 @@ async fn load(
     peer_pid: Option<String>,
 ) -> LoadFigures {
     let scenario = scenario();
-    let prompts = PromptCache::new();
     let probe = Arc::new(PacingProbe::default());
     let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let rss0 = rss_kb();
@@ -111,7 +109,6 @@ async fn load(
         let probe = probe.clone();
         let active = active.clone();
         let cfg = CallConfig {
-            prompts: prompts.clone(),
             prompts_dir: root().join("prompts"),
             speech: None,
             amd,

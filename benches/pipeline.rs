@@ -3,8 +3,7 @@
 //! Callee audio: espeak-ng Russian speech, pauses, a DTMF key, noise; generated at start.
 mod common;
 use autoinformer::call::{replay, CallConfig};
-use autoinformer::media::prompt::PromptCache;
-use autoinformer::scenario::{Action, Listen, PlayRef, Reaction, Scenario, Step};
+use autoinformer::scenario::{Action, Listen, PlayRef, Prompt, Reaction, Scenario, Step};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -52,7 +51,9 @@ fn main() {
     steps.insert(
         "offer".to_string(),
         Step {
-            play: vec![PlayRef::File(prompt_path.clone())],
+            play: vec![PlayRef::Prompt(
+                Prompt::file(&prompt_path).expect("the bench prompt"),
+            )],
             listen: Listen {
                 dtmf: true,
                 voice: false,
@@ -71,9 +72,9 @@ fn main() {
         results: vec!["yes".into(), "no".into()],
         start: "offer".into(),
         steps,
+        number_words: Default::default(),
     });
     let cfg = CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir: dir.path().to_path_buf(),
         speech: None,
         amd: true,

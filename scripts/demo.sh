@@ -40,28 +40,63 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 project=$(api projects | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+# Words for people in the reports below: Russian labels with their English, reasons in words.
+labels='
+STATUS = {"not_called": "Еще не звонили / not called yet", "retry": "Позвоним еще раз / will call again",
+          "reached": "Дозвонились / reached", "not_reached": "Не дозвонились / not reached"}
+SYSTEM = {"no_answer": "Нет ответа / no answer", "busy": "Занято / busy", "rejected": "Отклонен / rejected",
+          "system": "Системный (ошибка сети/номера) / system (network or number error)",
+          "answering_machine": "Обнаружен автоответчик (системный) / answering machine (system)",
+          "not_listened": "Не дослушал до конца / did not listen to the end",
+          "queue_abandoned": "Не дождался оператора / did not wait for an operator"}
+VERDICT = {"human": "человек / person", "machine": "автоответчик / answering machine",
+           "unknown": "не определено / undecided"}
+WHY = {"short_greeting_then_silence": "short greeting, then silence",
+       "long_greeting": "a long greeting, as a recorded one is", "silence": "nothing was said",
+       "undecided": "no clear sign either way", "beep": "a voicemail beep",
+       "beep_after_greeting": "a beep after the greeting",
+       "sit": "special information tones (a network announcement)",
+       "long_speech_after_greeting": "kept talking after the greeting",
+       "carrier_phrase": "a voicemail phrase was heard", "dtmf": "a key was pressed",
+       "no_decision": "the call ended before a decision", "not_answered": "the call was not answered"}
+def result(code):
+    return SYSTEM.get(code, code)
+'
 echo "== demo project $project is active; dialing (every line: contacts by status, calls, results)"
 start=$(date +%s)
 while :; do
-  line=$(api "projects/$project/stats" | python3 -c '
+  line=$(api "projects/$project/stats" | python3 -c "$labels"'
 import json, sys
 s = json.load(sys.stdin); c = s["contacts"]
-results = ", ".join("%s %d" % kv for kv in sorted(s["results"].items()))
-print("not_called %2d  retry %2d  reached %2d  not_reached %2d | calls %2d | %s | cost %.2f RUB"
-      % (c["not_called"], c["retry"], c["reached"], c["not_reached"], s["calls"], results, s["cost"]))')
-  echo "$(( $(date +%s) - start ))s  $line"
-  case "$line" in "not_called  0  retry  0"*) break;; esac
+results = ", ".join("%s: %d" % (result(k), n) for k, n in sorted(s["results"].items()))
+dialing = c["not_called"] + c["retry"] > 0
+print("%s|%s | calls %d | %s | cost %.2f RUB" % ("dialing" if dialing else "done",
+      ", ".join("%s %d" % (STATUS[k], c[k]) for k in ("not_called", "retry", "reached", "not_reached")),
+      s["calls"], results or "no results yet", s["cost"]))')
+  echo "$(( $(date +%s) - start ))s  ${line#*|}"
+  case "$line" in done\|*) break;; esac
   [ $(( $(date +%s) - start )) -gt 240 ] && { echo "demo: still dialing after 240 s"; break; }
   sleep 3
 done
 echo "== last results (one row per contact)"
-api "projects/$project/last-results" | python3 -c '
+api "projects/$project/last-results" | python3 -c "$labels"'
 import json, sys
 for r in json.load(sys.stdin)["items"]:
     k = r["last_call"] or {}
-    print("%-18s %-27s %-16s calls %d  last: %s %s %s" % (r["name"], " ".join(r["numbers"]),
-          r["status_label"], r["calls"], k.get("number", ""), k.get("result_label", ""),
-          k.get("reaction") or ""))'
+    print("%s (%s): %s, %d call(s)" % (r["name"], ", ".join(r["numbers"]), STATUS.get(r["status"], r["status_label"]), r["calls"]))
+    if not k:
+        continue
+    said = k.get("reaction")
+    what = [result(k.get("result") or "")]
+    if said:
+        what.append(("pressed %s" if said in "0123456789*#ABCD" else "said «%s»") % said)
+    if k.get("end_reason"):
+        what.append(k["end_reason"])
+    amd = k.get("amd")
+    if amd:
+        what.append("answered by: %s, decided at %.2f s: %s" % (VERDICT.get(amd["verdict"], amd["verdict"]),
+                    amd["decided_at_ms"] / 1000, WHY.get(amd["reason"], amd["reason"])))
+    print("    last call to %s: %s" % (k.get("number", ""), "; ".join(what)))'
 for report in calls last; do
   for fmt in csv xlsx; do
     api "projects/$project/export?report=$report&format=$fmt" > "$data/$report.$fmt"

@@ -1,17 +1,15 @@
 //! Command-line commands (README, "Commands"): `replay`, `check-scenario`, `call`, `serve`.
 //! Thin: parse, load, run, print.
 use crate::asr::SpeechModel;
-use crate::call::{replay, CallConfig, CallOutcome};
+use crate::call::outcome::seconds;
+use crate::call::{replay, CallConfig, CallEvent, CallOutcome};
 use crate::media::audio::decode_file_8k;
-use crate::media::prompt::PromptCache;
-use crate::scenario::{load_file, LoadOptions, Scenario};
+use crate::scenario::{load_file, system_result, Action, LoadOptions, Scenario};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-
-/// The production default model folder.
 
 #[derive(Parser, Debug)]
 #[command(
@@ -87,10 +85,11 @@ pub struct CallArgs {
 /// Where prompts and the speech model are.
 #[derive(Args, Debug, Clone)]
 pub struct EngineArgs {
-    /// Prompts directory (second place prompt files are looked up, after the scenario's folder).
-    #[arg(long, env = "AUTOINFORMER_PROMPTS", default_value = "prompts")]
+    /// Prompts folder: looked in after the scenario's folder, before the bundled prompts.
+    #[arg(long, env = "AUTOINFORMER_PROMPTS", default_value = crate::config::DEFAULT_PROMPTS_DIR)]
     pub prompts: PathBuf,
-    /// Vosk model folder; voice scenarios need one.
+    /// Vosk model folder; voice scenarios need one (the default is also looked for next to
+    /// the executable and in the source checkout).
     #[arg(long, env = "AUTOINFORMER_MODEL", default_value = crate::config::DEFAULT_MODEL_DIR)]
     pub model: PathBuf,
 }
@@ -205,11 +204,19 @@ async fn wait_for_signal() {
     }
 }
 
+/// Loads a scenario file; `option` names what gave it (`--scenario`) when it cannot be read.
 fn load_scenario(
     file: &Path,
+    option: &str,
     engine: &EngineArgs,
     speech: Option<&Arc<dyn SpeechModel>>,
 ) -> Result<Scenario, String> {
+    if !file.is_file() {
+        return Err(format!(
+            "error: {option}: {}: no such scenario file\n",
+            file.display()
+        ));
+    }
     let opts = LoadOptions {
         prompts_dir: engine.prompts.clone(),
         speech: speech.map(|s| s.as_ref()),
@@ -217,9 +224,22 @@ fn load_scenario(
     load_file(file, &opts).map_err(|p| p.to_string())
 }
 
+/// The prompts folder's note and the speech model of a command.
+fn engine_speech(engine: &EngineArgs) -> anyhow::Result<Option<Arc<dyn SpeechModel>>> {
+    if let Some(note) = crate::config::missing_prompts_folder(&engine.prompts) {
+        tracing::warn!("{note}");
+    }
+    crate::asr::load_speech(&crate::config::model_folders(&engine.model)).with_context(|| {
+        format!(
+            "the speech model (set by --model, {})",
+            crate::config::set_by("model")
+        )
+    })
+}
+
 fn check_cmd(a: CheckArgs) -> anyhow::Result<ExitCode> {
-    let speech = crate::asr::load_speech(&a.engine.model)?;
-    match load_scenario(&a.file, &a.engine, speech.as_ref()) {
+    let speech = engine_speech(&a.engine)?;
+    match load_scenario(&a.file, "FILE", &a.engine, speech.as_ref()) {
         Ok(s) => {
             println!(
                 "{}: ok: \"{}\", {} step(s), {} result(s)",
@@ -238,8 +258,8 @@ fn check_cmd(a: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let speech = crate::asr::load_speech(&a.engine.model)?;
-    let scenario = match load_scenario(&a.scenario, &a.engine, speech.as_ref()) {
+    let speech = engine_speech(&a.engine)?;
+    let scenario = match load_scenario(&a.scenario, "--scenario", &a.engine, speech.as_ref()) {
         Ok(s) => Arc::new(s),
         Err(problems) => {
             eprint!("{problems}");
@@ -249,12 +269,11 @@ fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
     let callee = match decode_file_8k(&a.callee) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: callee audio: {e}");
+            eprintln!("error: --callee: {e}");
             return Ok(ExitCode::from(2));
         }
     };
     let cfg = CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir: a.engine.prompts.clone(),
         speech,
         amd: !a.no_amd,
@@ -297,8 +316,8 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
         prompts: cfg.prompts.clone(),
         model: cfg.model.clone(),
     };
-    let speech = crate::asr::load_speech(&engine.model)?;
-    let scenario = match load_scenario(&a.scenario, &engine, speech.as_ref()) {
+    let speech = engine_speech(&engine)?;
+    let scenario = match load_scenario(&a.scenario, "--scenario", &engine, speech.as_ref()) {
         Ok(s) => Arc::new(s),
         Err(problems) => {
             eprint!("{problems}");
@@ -306,7 +325,6 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let call_cfg = CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir: engine.prompts.clone(),
         speech,
         amd: cfg.calls.amd,
@@ -346,10 +364,13 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        print_outcome(&report.outcome, false)?;
+        print!("{}", describe_outcome(&report.outcome));
         match report.sip_status {
-            Some(s) => println!("sip:      {s}, rang {} ms", report.ring_ms),
-            None => println!("sip:      no final status, {} ms", report.ring_ms),
+            Some(s) => println!("sip:      {s}, rang {}", seconds(report.ring_ms)),
+            None => println!(
+                "sip:      no final status, after {}",
+                seconds(report.ring_ms)
+            ),
         }
         if let Some(r) = &report.reason {
             println!("reason:   {r}");
@@ -364,33 +385,76 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
 fn print_outcome(o: &CallOutcome, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string(o)?);
-        return Ok(());
+    } else {
+        print!("{}", describe_outcome(o));
     }
-    println!("result:   {}", o.result);
-    println!(
-        "amd:      {:?} at {} ms ({})",
-        o.amd.verdict, o.amd.decided_at_ms, o.amd.reason
-    );
+    Ok(())
+}
+
+/// A result for people: a system result by its Russian and English labels
+/// («Занято / busy»), a scenario result by its own name.
+pub fn result_label(code: &str) -> String {
+    match (system_result::label_ru(code), system_result::label_en(code)) {
+        (Some(ru), Some(en)) => format!("{ru} / {en}"),
+        _ => code.to_string(),
+    }
+}
+
+/// An action for people.
+fn describe_action(a: &Action) -> String {
+    match a {
+        Action::Transfer {
+            to,
+            callback_project: Some(p),
+        } => format!("transfer to {to} (or, if nobody takes it, call back from «{p}»)"),
+        Action::Transfer { to, .. } => format!("transfer to {to}"),
+        Action::TransferExternal { to } => format!("transfer to the number {to}"),
+        Action::Sms { template } => format!("send an SMS: «{template}»"),
+        Action::AddToProject { project } => format!("add the contact to the project «{project}»"),
+        Action::Hangup => "hang up".into(),
+        Action::Webhook { url } => format!("call the webhook {url}"),
+        Action::StopList {
+            add_all_numbers: false,
+        } => "put the reached number on the stop list and close the contact".into(),
+        Action::StopList {
+            add_all_numbers: true,
+        } => "put all the contact's numbers on the stop list and close the contact".into(),
+    }
+}
+
+/// The text output of `replay` and `call`: plain words, one fact a line (`--json` has the codes).
+pub fn describe_outcome(o: &CallOutcome) -> String {
+    let mut out = format!("result:   {}\n", result_label(&o.result));
+    out.push_str(&format!("amd:      {}\n", o.amd.describe()));
     for e in &o.events {
         match e {
-            crate::call::CallEvent::Dtmf { at_ms, digit } => {
-                println!("event:    {at_ms:>6} ms  key {digit}")
-            }
-            crate::call::CallEvent::Speech {
+            CallEvent::Dtmf { at_ms, digit } => out.push_str(&format!(
+                "event:    at {}: pressed {digit}\n",
+                seconds(*at_ms)
+            )),
+            CallEvent::Speech {
                 at_ms,
                 text,
                 end_ms,
-            } => println!("event:    {at_ms:>6} ms  said \"{text}\" (until {end_ms} ms)"),
+            } => out.push_str(&format!(
+                "event:    at {}: said «{text}» (until {})\n",
+                seconds(*at_ms),
+                seconds(*end_ms)
+            )),
         }
     }
     for (k, v) in &o.captured {
-        println!("captured: {k} = {v}");
+        out.push_str(&format!("captured: {k} = {v}\n"));
     }
     for a in &o.actions {
-        println!("action:   {}", serde_json::to_string(a)?);
+        out.push_str(&format!("action:   {}\n", describe_action(a)));
     }
-    println!("duration: {} ms, ended by {:?}", o.duration_ms, o.ended_by);
-    Ok(())
+    out.push_str(&format!(
+        "duration: {}; {}\n",
+        seconds(o.duration_ms),
+        o.ended_by.describe()
+    ));
+    out
 }
 
 #[cfg(test)]

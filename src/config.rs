@@ -6,11 +6,59 @@ pub use crate::telephony::config::{SipConfig, TrunkConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// The prompts folder by default (relative to the working directory; the bundled prompts are
+/// used where it has no file of a name).
+pub const DEFAULT_PROMPTS_DIR: &str = "prompts";
+
 /// The production speech model's folder (fetched by `scripts/fetch-model.sh`).
 pub const DEFAULT_MODEL_DIR: &str = "models/vosk-model-small-ru-0.22";
 
 /// Prefix of every environment override.
 pub const ENV_PREFIX: &str = "AUTOINFORMER_";
+
+/// What sets a key, for messages: `` the config key `data` / AUTOINFORMER_DATA ``.
+pub fn set_by(key: &str) -> String {
+    format!(
+        "the config key `{key}` / {ENV_PREFIX}{}",
+        key.to_ascii_uppercase().replace('.', "_")
+    )
+}
+
+/// Where the speech model is looked for, in order (docs/configuration.md, "Where files are
+/// found"): the configured folder as given (relative to the working directory); for the default
+/// folder also next to the executable (`<exe dir>/models/…`, `<exe dir>/../share/autoinformer/
+/// models/…`) and in the source checkout the binary was built from. `exe` is the executable.
+pub fn model_candidates(configured: &Path, exe: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = vec![configured.to_path_buf()];
+    if configured != Path::new(DEFAULT_MODEL_DIR) {
+        return out;
+    }
+    if let Some(dir) = exe.and_then(Path::parent) {
+        out.push(dir.join(DEFAULT_MODEL_DIR));
+        out.push(dir.join("../share/autoinformer").join(DEFAULT_MODEL_DIR));
+    }
+    out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MODEL_DIR));
+    out
+}
+
+/// A note when a prompts folder other than the default does not exist: only the bundled
+/// prompts are there to be found, which is likely not what was meant.
+pub fn missing_prompts_folder(prompts: &Path) -> Option<String> {
+    (prompts != Path::new(DEFAULT_PROMPTS_DIR) && !prompts.is_dir()).then(|| {
+        format!(
+            "the prompts folder {} does not exist (set by --prompts, {}); only the bundled \
+             prompts are used",
+            prompts.display(),
+            set_by("prompts")
+        )
+    })
+}
+
+/// The model folders to try for a configured `model`, for this executable.
+pub fn model_folders(configured: &Path) -> Vec<PathBuf> {
+    let exe = std::env::current_exe().ok();
+    model_candidates(configured, exe.as_deref())
+}
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -47,7 +95,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".into(),
             data: "data".into(),
-            prompts: "prompts".into(),
+            prompts: DEFAULT_PROMPTS_DIR.into(),
             model: DEFAULT_MODEL_DIR.into(),
             admin_token: Secret::default(),
             demo: true,
@@ -284,7 +332,11 @@ impl Config {
         };
         let mut value = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| file_err(e.to_string()))?;
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    file_err(format!(
+                        "cannot read the configuration file (--config / AUTOINFORMER_CONFIG): {e}"
+                    ))
+                })?;
                 text.parse::<toml::Table>()
                     .map_err(|e| file_err(parse_error(&text, &e)))?
             }
@@ -462,6 +514,39 @@ fn apply_env(
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn the_default_model_is_looked_for_next_to_the_executable_and_in_the_checkout_but_a_set_one_only_where_it_is(
+    ) {
+        let exe = Path::new("/opt/ai/bin/autoinformer");
+        let c = model_candidates(Path::new(DEFAULT_MODEL_DIR), Some(exe));
+        assert_eq!(
+            c,
+            vec![
+                PathBuf::from(DEFAULT_MODEL_DIR),
+                Path::new("/opt/ai/bin").join(DEFAULT_MODEL_DIR),
+                Path::new("/opt/ai/bin/../share/autoinformer").join(DEFAULT_MODEL_DIR),
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MODEL_DIR),
+            ]
+        );
+        let own = Path::new("models/vosk-model-ru-0.42");
+        assert_eq!(model_candidates(own, Some(exe)), vec![own.to_path_buf()]);
+        assert_eq!(
+            set_by("numbering_registry"),
+            "the config key `numbering_registry` / AUTOINFORMER_NUMBERING_REGISTRY"
+        );
+    }
+
+    #[test]
+    fn a_config_file_that_cannot_be_read_names_the_option_and_the_variable() {
+        let e = Config::load_with_env(Some(Path::new("/nonexistent/c.toml")), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/nonexistent/c.toml") && e.contains("AUTOINFORMER_CONFIG"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn the_environment_overrides_the_file_key_by_key() {

@@ -62,8 +62,16 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .context("reading the listen address")?;
-    std::fs::create_dir_all(&cfg.data)
-        .with_context(|| format!("creating the data directory {}", cfg.data.display()))?;
+    std::fs::create_dir_all(&cfg.data).with_context(|| {
+        format!(
+            "creating the data directory {} (set by serve --data, {})",
+            cfg.data.display(),
+            crate::config::set_by("data")
+        )
+    })?;
+    if let Some(note) = crate::config::missing_prompts_folder(&cfg.prompts) {
+        tracing::warn!("{note}");
+    }
     let registry = load_registry(&cfg.numbering_registry)?.map(Arc::new);
     let mut store = SqliteStore::open_with(
         &cfg.data.join(DB_FILE),
@@ -85,7 +93,13 @@ pub async fn run(
     let generated_token = ensure_token(&store, &cfg).await?;
     let uploaded = cfg.data.join(UPLOADED_PROMPTS);
     restore_prompts(&store, &uploaded).await?;
-    let speech = crate::asr::load_speech(&cfg.model)?;
+    let speech =
+        crate::asr::load_speech(&crate::config::model_folders(&cfg.model)).with_context(|| {
+            format!(
+                "the speech model (set by {})",
+                crate::config::set_by("model")
+            )
+        })?;
     let trunk = crate::telephony::start_trunk(&cfg.trunk, &cfg.prompts)
         .await
         .map_err(|e| anyhow::anyhow!("starting the {} trunk: {e}", cfg.trunk.kind))?;
@@ -93,7 +107,7 @@ pub async fn run(
     let settings = Arc::new(ApiSettings {
         prompts_dir: cfg.prompts.clone(),
         uploaded_prompts: uploaded.clone(),
-        prompt_cache: prompt_cache.clone(),
+        prompt_cache,
         speech: speech.clone(),
         import_limits: ImportLimits::from(&cfg.import),
     });
@@ -103,7 +117,6 @@ pub async fn run(
         None
     };
     let call_cfg = CallConfig {
-        prompts: prompt_cache,
         prompts_dir: cfg.prompts.clone(),
         speech,
         amd: cfg.calls.amd,
@@ -172,8 +185,14 @@ pub async fn run(
 fn load_registry(paths: &[std::path::PathBuf]) -> anyhow::Result<Option<Registry>> {
     let mut all: Option<Registry> = None;
     for path in paths {
+        // The error names the file; its own message already holds its cause.
         let (r, problems) = Registry::load_file(path, crate::phone::registry::MAX_FILE_BYTES)
-            .with_context(|| format!("numbering_registry: {}", path.display()))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{e} (the file is listed in {})",
+                    crate::config::set_by("numbering_registry")
+                )
+            })?;
         tracing::info!(
             file = %path.display(),
             ranges = r.len(),

@@ -103,7 +103,7 @@ fn words_around_a_long_pause_in_one_utterance_are_kept() {
 fn validation_names_each_phrase_the_model_cannot_recognise_at_its_place() {
     let m = model();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("q.wav"), b"x").unwrap();
+    common::write_wav(&dir.path().join("q.wav"), &common::beep(440.0, 200, -20.0));
     let src = "name = \"v\"\nresults = [\"yes\"]\nstart = \"q\"\n[steps.q]\nplay = [\"q.wav\"]\nlisten = { voice = true }\n[[steps.q.on]]\nvoice = [\"네\", \"да\"]\nresult = \"yes\"\n";
     let opts = autoinformer::scenario::LoadOptions {
         prompts_dir: dir.path().to_path_buf(),

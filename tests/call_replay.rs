@@ -5,7 +5,6 @@ use autoinformer::asr::vosk_backend::VoskModel;
 use autoinformer::asr::SpeechModel;
 use autoinformer::call::{replay, CallConfig, CallEvent, CallOutcome, EndedBy};
 use autoinformer::media::amd::Verdict;
-use autoinformer::media::prompt::PromptCache;
 use autoinformer::scenario::{load_file, LoadOptions};
 use common::*;
 use std::path::{Path, PathBuf};
@@ -53,7 +52,6 @@ fn run(dir: &Path, callee: &[i16], speech: Option<Arc<dyn SpeechModel>>) -> Call
     };
     let scenario = load_file(&dir.join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
     let cfg = CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir,
         speech,
         amd: true,
@@ -157,9 +155,7 @@ fn carrier_voicemail_is_dropped_as_answering_machine() {
     assert!(o.amd.decided_at_ms <= 6_000, "{o:?}");
 }
 
-#[test]
-fn meter_reading_by_keys_is_captured_and_read_back() {
-    let toml = r##"
+const METER: &str = r##"
 name = "Показания"
 results = ["Показания приняты"]
 start = "reading"
@@ -174,8 +170,11 @@ next = "confirm"
 play = ["you_said.wav", "{cold_water}"]
 result = "Показания приняты"
 "##;
+
+/// The meter scenario's folder and a callee who keys in 12345#.
+fn meter() -> (tempfile::TempDir, Vec<i16>) {
     let dir = scenario_dir(
-        toml,
+        METER,
         &[
             (
                 "ask",
@@ -193,16 +192,17 @@ result = "Показания приняты"
         &keys("12345#"),
         &silence(12.0),
     ]);
+    (dir, callee)
+}
+
+/// Replays a loaded scenario; answers the outcome and the robot's frames that were not silent.
+fn replay_counting_robot_frames(
+    scenario: autoinformer::scenario::Scenario,
+    prompts_dir: PathBuf,
+    callee: &[i16],
+) -> (CallOutcome, usize) {
     let mut robot_frames = 0usize;
-    let prompts_dir = project_root().join("prompts");
-    let opts = LoadOptions {
-        prompts_dir: prompts_dir.clone(),
-        speech: None,
-    };
-    let scenario =
-        load_file(&dir.path().join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
     let cfg = CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir,
         speech: None,
         amd: true,
@@ -212,7 +212,21 @@ result = "Показания приняты"
             robot_frames += 1;
         }
     };
-    let o = replay::run(Arc::new(scenario), cfg, &callee, Some(&mut rec)).expect("call");
+    let o = replay::run(Arc::new(scenario), cfg, callee, Some(&mut rec)).expect("call");
+    (o, robot_frames)
+}
+
+#[test]
+fn meter_reading_by_keys_is_captured_and_read_back() {
+    let (dir, callee) = meter();
+    let prompts_dir = project_root().join("prompts");
+    let opts = LoadOptions {
+        prompts_dir: prompts_dir.clone(),
+        speech: None,
+    };
+    let scenario =
+        load_file(&dir.path().join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
+    let (o, robot_frames) = replay_counting_robot_frames(scenario, prompts_dir, &callee);
     assert_eq!(o.result, "Показания приняты", "{o:?}");
     assert_eq!(
         o.captured.get("cold_water").map(String::as_str),
@@ -220,6 +234,35 @@ result = "Показания приняты"
     );
     // "Вы назвали" + "двенадцать тысяч триста сорок пять" was played after the capture.
     assert!(robot_frames > 100, "robot spoke {robot_frames} frames");
+}
+
+#[test]
+fn a_call_plays_what_was_loaded_with_the_scenario_even_once_the_files_are_gone() {
+    let (dir, callee) = meter();
+    let file = dir.path().join("scenario.toml");
+    let with_repo_prompts = {
+        let opts = LoadOptions {
+            prompts_dir: project_root().join("prompts"),
+            speech: None,
+        };
+        let s = load_file(&file, &opts).unwrap_or_else(|p| panic!("{p}"));
+        replay_counting_robot_frames(s, project_root().join("prompts"), &callee).1
+    };
+    // No prompts folder: the number words are the bundled ones.
+    let nowhere = dir.path().join("no-prompts-folder");
+    let opts = LoadOptions {
+        prompts_dir: nowhere.clone(),
+        speech: None,
+    };
+    let scenario = load_file(&file, &opts).unwrap_or_else(|p| panic!("{p}"));
+    dir.close()
+        .expect("remove the scenario's folder and its prompts");
+    let (o, robot_frames) = replay_counting_robot_frames(scenario, nowhere, &callee);
+    assert_eq!(o.result, "Показания приняты", "{o:?}");
+    assert_eq!(
+        robot_frames, with_repo_prompts,
+        "the same audio, read back in full"
+    );
 }
 
 fn korean_model() -> Arc<dyn SpeechModel> {

@@ -164,6 +164,56 @@ fn bundled_examples_run_as_the_readme_says() {
 }
 
 #[test]
+fn replay_without_json_speaks_plainly() {
+    let replay = |callee: &str| {
+        let out = bin()
+            .args([
+                "replay",
+                "--scenario",
+                "examples/survey/scenario.toml",
+                "--callee",
+            ])
+            .arg(format!("examples/callee/{callee}.wav"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = replay("press1");
+    assert!(text.contains("result:   Доволен\n"), "{text}");
+    assert!(
+        text.contains(
+            "amd:      человек / person, decided at 1.16 s: short greeting, then silence\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("event:    at 6.10 s: pressed 1\n"), "{text}");
+    assert!(text.contains("; the callee hung up\n"), "{text}");
+    let text = replay("voicemail");
+    assert!(
+        text.contains(
+            "result:   Обнаружен автоответчик (системный) / answering machine (system)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("amd:      автоответчик / answering machine, decided at"),
+        "{text}"
+    );
+    assert!(text.contains("; the robot hung up\n"), "{text}");
+    // No Rust names, no codes: those are in --json.
+    for text in [replay("press1"), replay("silent"), replay("voicemail")] {
+        for rust in ["Human", "Machine", "Robot", "Callee", "_"] {
+            assert!(!text.contains(rust), "{rust:?} in {text}");
+        }
+    }
+}
+
+#[test]
 fn replay_records_a_stereo_wav_with_the_callee_left_and_the_robot_right() {
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("call.wav");
@@ -281,7 +331,7 @@ fn call_reports_busy_with_its_sip_status_and_bad_config_names_the_file() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("result:   busy") && text.contains("sip:      486"),
+        text.contains("result:   Занято / busy") && text.contains("sip:      486"),
         "{text}"
     );
 

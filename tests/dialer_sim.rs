@@ -6,7 +6,6 @@ use autoinformer::call::live::LiveSettings;
 use autoinformer::call::CallConfig;
 use autoinformer::dialer::run::{Clock, Dialer};
 use autoinformer::import::ImportLimits;
-use autoinformer::media::prompt::PromptCache;
 use autoinformer::store::sqlite::SqliteStore;
 use autoinformer::store::NewProject;
 #[allow(unused_imports)]
@@ -62,7 +61,6 @@ async fn setup(dir: &Path, csv: &str) -> (SqliteStore, i64, Dialer, Clock) {
     };
     let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
     let cfg = CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir: prompts,
         speech: None,
         amd: true,

@@ -6,7 +6,6 @@ mod common;
 use autoinformer::call::live::{run_call, LiveReport, LiveSettings, PacingProbe};
 use autoinformer::call::{CallConfig, EndedBy};
 use autoinformer::media::audio::decode_file_8k;
-use autoinformer::media::prompt::PromptCache;
 use autoinformer::scenario::{load_file, LoadOptions};
 use autoinformer::telephony::sim::{SimConfig, SimTrunk};
 use autoinformer::telephony::trunk::{DialRequest, Trunk};
@@ -49,7 +48,6 @@ async fn call_with(
     let scenario = load_file(&root().join("examples/survey/scenario.toml"), &opts)
         .unwrap_or_else(|p| panic!("{p}"));
     let cfg = CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir,
         speech: None,
         amd: true,

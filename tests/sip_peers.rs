@@ -8,7 +8,6 @@ use autoinformer::call::live::{run_call, LiveReport, LiveSettings};
 use autoinformer::call::{CallConfig, EndedBy};
 use autoinformer::config::SipConfig;
 use autoinformer::media::g711;
-use autoinformer::media::prompt::PromptCache;
 use autoinformer::scenario::{load_file, LoadOptions};
 use autoinformer::telephony::sip::{SipTimers, SipTrunk};
 use autoinformer::telephony::trunk::DialRequest;
@@ -189,7 +188,6 @@ async fn call(trunk: &SipTrunk, number: &str, ring_timeout_s: u64, rec: &Path) -
     let scenario =
         load_file(&dir.path().join("scenario.toml"), &opts).unwrap_or_else(|p| panic!("{p}"));
     let cfg = CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir,
         speech: None,
         amd: true,
@@ -629,7 +627,6 @@ async fn a_trunk_that_never_responds_is_a_system_failure_not_a_hang() {
         ..Default::default()
     };
     let cfg = CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir: root().join("prompts"),
         speech: None,
         amd: true,

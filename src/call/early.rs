@@ -2,7 +2,7 @@
 //! special information tones, busy/congestion cadences, and, when a speech model is present,
 //! the carrier's "аппарат абонента выключен…" announcement — so the robot gives up at once
 //! instead of waiting for the ring timeout. Ringback and music are ignored. Pure: frames in.
-use crate::asr::{phrase, Recognizer, SpeechModel};
+use crate::asr::{phrase, Recognizer, SpeechModel, UtteranceFeed};
 use crate::media::tones::ToneEvent;
 use crate::media::vad::VadEvent;
 use crate::media::{Frame, FrameAnalyzer, FRAME_MS};
@@ -59,6 +59,7 @@ impl EarlyVerdict {
 pub struct EarlyMedia {
     analyzer: FrameAnalyzer,
     recognizer: Option<Box<dyn Recognizer>>,
+    asr: UtteranceFeed,
     in_speech: bool,
     frames: u64,
 }
@@ -67,10 +68,17 @@ impl EarlyMedia {
     /// A fresh analyser; with a speech model it also listens for announcements.
     pub fn new(speech: Option<&dyn SpeechModel>) -> Self {
         let phrases: Vec<String> = UNREACHABLE_PHRASES.iter().map(|p| p.to_string()).collect();
-        let recognizer = speech.and_then(|m| m.recognizer(&phrases).ok());
+        let recognizer = speech.and_then(|m| match m.recognizer(&phrases) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(error = %e, "no recogniser for early media; only tones are heard");
+                None
+            }
+        });
         Self {
             analyzer: FrameAnalyzer::new(),
             recognizer,
+            asr: UtteranceFeed::new(),
             in_speech: false,
             frames: 0,
         }
@@ -96,8 +104,8 @@ impl EarlyMedia {
             Some(VadEvent::SpeechStarted { .. }) => self.in_speech = true,
             Some(VadEvent::SpeechEnded { end_ms, .. }) => {
                 self.in_speech = false;
-                let _ = rec.accept(frame);
-                let text = rec.finish().ok()?.text;
+                self.asr.accept(rec.as_mut(), frame);
+                let text = self.asr.finish(rec.as_mut())?.text;
                 let hit = UNREACHABLE_PHRASES
                     .iter()
                     .any(|p| phrase::matches(p, &text));
@@ -109,7 +117,7 @@ impl EarlyMedia {
             None => {}
         }
         if self.in_speech {
-            let _ = rec.accept(frame);
+            self.asr.accept(rec.as_mut(), frame);
         }
         None
     }

@@ -6,7 +6,7 @@ use super::early::EarlyMedia;
 use super::outcome::{AmdSummary, CallOutcome, EndedBy};
 use super::recording::Recording;
 use super::runner::{CallConfig, CallRunner, FrameStatus};
-use crate::media::amd::Verdict;
+use crate::media::amd::AmdReason;
 use crate::media::{Frame, FRAME_MS, FRAME_SAMPLES, SILENT_FRAME};
 use crate::scenario::{system_result, Scenario};
 use crate::telephony::rtp::Ssrc;
@@ -216,11 +216,7 @@ fn unanswered(
     LiveReport {
         outcome: CallOutcome {
             result: result.to_string(),
-            amd: AmdSummary {
-                verdict: Verdict::Unknown,
-                decided_at_ms: 0,
-                reason: "not_answered".into(),
-            },
+            amd: AmdSummary::without_decision(AmdReason::NotAnswered, 0),
             events: vec![],
             actions: vec![],
             captured: Default::default(),

@@ -1,5 +1,5 @@
 //! What one call produced: the JSON of `replay --json` (docs/api.md), built by the runner.
-use crate::media::amd::{AmdDecision, Verdict};
+use crate::media::amd::{AmdDecision, AmdReason, Verdict};
 use crate::scenario::Action;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,7 +23,31 @@ pub enum CallEvent {
 pub struct AmdSummary {
     pub verdict: Verdict,
     pub decided_at_ms: u64,
+    /// The code of an `AmdReason` (stored and shown in the API as is).
     pub reason: String,
+}
+
+impl AmdSummary {
+    /// A summary with no decision behind it (`no_decision`, `not_answered`).
+    pub fn without_decision(reason: AmdReason, at_ms: u64) -> Self {
+        Self {
+            verdict: Verdict::Unknown,
+            decided_at_ms: at_ms,
+            reason: reason.as_str().into(),
+        }
+    }
+
+    /// For people: «человек / person, decided at 1.16 s: short greeting, then silence».
+    pub fn describe(&self) -> String {
+        let why = AmdReason::from_code(&self.reason)
+            .map(AmdReason::describe)
+            .unwrap_or(self.reason.as_str());
+        format!(
+            "{}, decided at {}: {why}",
+            self.verdict.label(),
+            seconds(self.decided_at_ms)
+        )
+    }
 }
 
 impl From<&AmdDecision> for AmdSummary {
@@ -31,9 +55,14 @@ impl From<&AmdDecision> for AmdSummary {
         Self {
             verdict: d.verdict,
             decided_at_ms: d.decided_at_ms,
-            reason: d.reason.clone(),
+            reason: d.reason.as_str().into(),
         }
     }
+}
+
+/// Milliseconds as seconds for people: `1160` → `1.16 s`.
+pub fn seconds(ms: u64) -> String {
+    format!("{}.{:02} s", ms / 1000, ms % 1000 / 10)
 }
 
 /// The outcome of one answered call.
@@ -57,4 +86,38 @@ pub struct CallOutcome {
 pub enum EndedBy {
     Robot,
     Callee,
+}
+
+impl EndedBy {
+    /// For people: «the robot hung up», «the callee hung up».
+    pub fn describe(self) -> &'static str {
+        match self {
+            EndedBy::Robot => "the robot hung up",
+            EndedBy::Callee => "the callee hung up",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_amd_summary_reads_as_words() {
+        let s = AmdSummary {
+            verdict: Verdict::Human,
+            decided_at_ms: 1160,
+            reason: "short_greeting_then_silence".into(),
+        };
+        assert_eq!(
+            s.describe(),
+            "человек / person, decided at 1.16 s: short greeting, then silence"
+        );
+        let s = AmdSummary::without_decision(AmdReason::NotAnswered, 0);
+        assert_eq!(
+            s.describe(),
+            "не определено / undecided, decided at 0.00 s: the call was not answered"
+        );
+        assert_eq!(seconds(7480), "7.48 s");
+    }
 }

@@ -1,11 +1,10 @@
-//! The per-call state machine shared by replayed and live calls.
+//! The per-call state machine shared by replayed and live calls. Everything it plays was
+//! decoded when the scenario was loaded: a frame only copies samples.
 use super::outcome::{AmdSummary, CallEvent, CallOutcome, EndedBy};
 use super::playback::Playback;
-use crate::asr::{Recognizer, SpeechModel};
-use crate::media::amd::{Amd, AmdDecision, Verdict};
-use crate::media::audio::AudioError;
+use crate::asr::{Recognizer, SpeechModel, UtteranceFeed};
+use crate::media::amd::{Amd, AmdDecision, AmdReason, Verdict};
 use crate::media::dtmf::{DtmfDigit, DtmfReceiver};
-use crate::media::prompt::PromptCache;
 use crate::media::vad::VadEvent;
 use crate::media::{Frame, FrameAnalyzer, FrameFeatures, FRAME_MS, FRAME_SAMPLES};
 use crate::scenario::interp::{Command, Input, Interpreter, Outcome, PlayItem};
@@ -22,8 +21,10 @@ pub const SPEECH_PREROLL_FRAMES: usize = 20;
 /// Errors that end a call as a system failure.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    #[error("prompt: {0}")]
-    Prompt(#[from] AudioError),
+    /// Read-back needs a number word the scenario was loaded without (a scenario not built by
+    /// `scenario::load`).
+    #[error("number word \"{0}\" was not prepared with the scenario")]
+    NumberWord(String),
     #[error("speech recognition: {0}")]
     Asr(#[from] crate::asr::AsrError),
 }
@@ -31,9 +32,8 @@ pub enum CallError {
 /// Where the runner finds its shared parts.
 #[derive(Clone)]
 pub struct CallConfig {
-    /// Decoded prompts, shared between calls.
-    pub prompts: PromptCache,
-    /// The prompts directory (number prompts live in `numbers/` under it).
+    /// The prompts folder (config `prompts`): scenarios loaded for these calls look in it
+    /// after their own folder, before the bundled prompts. The runner itself reads nothing.
     pub prompts_dir: PathBuf,
     /// The speech model, when one is configured.
     pub speech: Option<Arc<dyn SpeechModel>>,
@@ -62,6 +62,7 @@ enum Phase {
 /// One call's state.
 pub struct CallRunner {
     cfg: CallConfig,
+    scenario: Arc<Scenario>,
     interp: Interpreter,
     amd: Option<Amd>,
     amd_decision: Option<AmdDecision>,
@@ -71,6 +72,7 @@ pub struct CallRunner {
     dtmf: DtmfReceiver,
     playback: Playback,
     recognizer: Option<Box<dyn Recognizer>>,
+    asr: UtteranceFeed,
     listen_voice: bool,
     in_speech: bool,
     utterance_start_ms: u64,
@@ -88,7 +90,8 @@ impl CallRunner {
         let amd = cfg.amd.then(Amd::new);
         Self {
             cfg,
-            interp: Interpreter::new(scenario),
+            interp: Interpreter::new(scenario.clone()),
+            scenario,
             amd,
             amd_decision: None,
             analyzer: FrameAnalyzer::new(),
@@ -96,6 +99,7 @@ impl CallRunner {
             dtmf: DtmfReceiver::new(),
             playback: Playback::default(),
             recognizer: None,
+            asr: UtteranceFeed::new(),
             listen_voice: false,
             in_speech: false,
             utterance_start_ms: 0,
@@ -233,11 +237,7 @@ impl CallRunner {
         });
         let amd = match &self.amd_decision {
             Some(d) => AmdSummary::from(d),
-            None => AmdSummary {
-                verdict: Verdict::Unknown,
-                decided_at_ms: duration_ms,
-                reason: "no_decision".into(),
-            },
+            None => AmdSummary::without_decision(AmdReason::NoDecision, duration_ms),
         };
         Ok(CallOutcome {
             result: outcome.result,
@@ -259,8 +259,8 @@ impl CallRunner {
 
     fn on_amd_decision(&mut self, decision: AmdDecision, now_ms: u64) {
         let verdict = decision.verdict;
-        tracing::debug!(verdict = ?verdict, at_ms = decision.decided_at_ms, reason = %decision.reason, "amd decision");
-        let sit = decision.reason == "sit";
+        tracing::debug!(verdict = ?verdict, at_ms = decision.decided_at_ms, reason = decision.reason.as_str(), "amd decision");
+        let sit = decision.reason == AmdReason::Sit;
         self.amd_decision = Some(decision);
         match verdict {
             Verdict::Machine => {
@@ -308,7 +308,7 @@ impl CallRunner {
             self.amd_decision = Some(AmdDecision {
                 verdict: Verdict::Human,
                 decided_at_ms: now_ms,
-                reason: "dtmf".into(),
+                reason: AmdReason::Dtmf,
             });
         }
         if self.phase == Phase::Greeting {
@@ -327,9 +327,7 @@ impl CallRunner {
                 }
                 if let Some(rec) = self.recognizer.as_mut() {
                     for f in &self.preroll {
-                        if let Err(e) = rec.accept(f) {
-                            tracing::warn!(error = %e, "recogniser rejected audio");
-                        }
+                        self.asr.accept(rec.as_mut(), f);
                     }
                 }
                 self.preroll.clear();
@@ -338,7 +336,7 @@ impl CallRunner {
                 start_ms, end_ms, ..
             }) => {
                 if let Some(rec) = self.recognizer.as_mut() {
-                    let _ = rec.accept(frame);
+                    self.asr.accept(rec.as_mut(), frame);
                 }
                 self.end_utterance(start_ms, end_ms);
                 return;
@@ -347,9 +345,7 @@ impl CallRunner {
         }
         if self.in_speech {
             if let Some(rec) = self.recognizer.as_mut() {
-                if let Err(e) = rec.accept(frame) {
-                    tracing::warn!(error = %e, "recogniser rejected audio");
-                }
+                self.asr.accept(rec.as_mut(), frame);
             }
         } else {
             if self.preroll.len() == SPEECH_PREROLL_FRAMES {
@@ -364,12 +360,8 @@ impl CallRunner {
         let Some(rec) = self.recognizer.as_mut() else {
             return;
         };
-        let text = match rec.finish() {
-            Ok(r) => r.text,
-            Err(e) => {
-                tracing::warn!(error = %e, "recognition failed");
-                return;
-            }
+        let Some(text) = self.asr.finish(rec.as_mut()).map(|r| r.text) else {
+            return;
         };
         if text.trim().is_empty() {
             return;
@@ -420,6 +412,7 @@ impl CallRunner {
                 Command::Listen { voice, phrases, .. } => {
                     self.listen_voice = voice;
                     self.recognizer = None;
+                    self.asr.restart();
                     if voice {
                         if let Some(model) = &self.cfg.speech {
                             match model.recognizer(&phrases) {
@@ -439,19 +432,20 @@ impl CallRunner {
         }
     }
 
+    /// The samples of what to play, as loaded with the scenario (no file is read here).
     fn load_items(&self, items: &[PlayItem]) -> Result<Vec<Arc<[i16]>>, CallError> {
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             match item {
-                PlayItem::File(path) => out.push(self.cfg.prompts.get(path)?),
+                PlayItem::Prompt(p) => out.push(p.samples()),
                 PlayItem::Number(digits) => {
                     for name in say_number::number_prompts(digits) {
-                        let path = self
-                            .cfg
-                            .prompts_dir
-                            .join("numbers")
-                            .join(format!("{name}.wav"));
-                        out.push(self.cfg.prompts.get(&path)?);
+                        let word = self
+                            .scenario
+                            .number_words
+                            .get(&name)
+                            .ok_or(CallError::NumberWord(name))?;
+                        out.push(word.samples());
                     }
                 }
             }

@@ -76,6 +76,111 @@ impl Verdict {
             Verdict::Unknown => "unknown",
         }
     }
+
+    /// For people, in Russian and English: «человек / person».
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Human => "человек / person",
+            Verdict::Machine => "автоответчик / answering machine",
+            Verdict::Unknown => "не определено / undecided",
+        }
+    }
+}
+
+/// Why a decision was taken. `as_str` is the code in JSON and the API (docs/api.md, `amd`);
+/// `describe` says it in words for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AmdReason {
+    /// A short greeting ("Алло?"), then the silence of someone waiting.
+    ShortGreetingThenSilence,
+    /// A long continuous greeting.
+    LongGreeting,
+    /// Nothing said by `NO_SPEECH_MS`.
+    Silence,
+    /// No rule settled it by `TOTAL_MS`.
+    Undecided,
+    /// A voicemail beep before any decision.
+    Beep,
+    /// A beep after a first decision (the greeting was a machine's).
+    BeepAfterGreeting,
+    /// Special information tones.
+    Sit,
+    /// Long talk after a first `human` decision.
+    LongSpeechAfterGreeting,
+    /// A carrier voicemail phrase was recognised.
+    CarrierPhrase,
+    /// A key was pressed (machines press none).
+    Dtmf,
+    /// The call ended before any decision.
+    NoDecision,
+    /// The call was never answered.
+    NotAnswered,
+}
+
+impl AmdReason {
+    /// Every reason.
+    pub const ALL: [AmdReason; 12] = [
+        AmdReason::ShortGreetingThenSilence,
+        AmdReason::LongGreeting,
+        AmdReason::Silence,
+        AmdReason::Undecided,
+        AmdReason::Beep,
+        AmdReason::BeepAfterGreeting,
+        AmdReason::Sit,
+        AmdReason::LongSpeechAfterGreeting,
+        AmdReason::CarrierPhrase,
+        AmdReason::Dtmf,
+        AmdReason::NoDecision,
+        AmdReason::NotAnswered,
+    ];
+
+    /// The code: `short_greeting_then_silence`, `beep`, `sit`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AmdReason::ShortGreetingThenSilence => "short_greeting_then_silence",
+            AmdReason::LongGreeting => "long_greeting",
+            AmdReason::Silence => "silence",
+            AmdReason::Undecided => "undecided",
+            AmdReason::Beep => "beep",
+            AmdReason::BeepAfterGreeting => "beep_after_greeting",
+            AmdReason::Sit => "sit",
+            AmdReason::LongSpeechAfterGreeting => "long_speech_after_greeting",
+            AmdReason::CarrierPhrase => "carrier_phrase",
+            AmdReason::Dtmf => "dtmf",
+            AmdReason::NoDecision => "no_decision",
+            AmdReason::NotAnswered => "not_answered",
+        }
+    }
+
+    /// The reason of a code, if it is one.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == code)
+    }
+
+    /// In words, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AmdReason::ShortGreetingThenSilence => "short greeting, then silence",
+            AmdReason::LongGreeting => "a long greeting, as a recorded one is",
+            AmdReason::Silence => "nothing was said",
+            AmdReason::Undecided => "no clear sign either way",
+            AmdReason::Beep => "a voicemail beep",
+            AmdReason::BeepAfterGreeting => "a beep after the greeting",
+            AmdReason::Sit => "special information tones (a network announcement)",
+            AmdReason::LongSpeechAfterGreeting => "kept talking after the greeting",
+            AmdReason::CarrierPhrase => "a voicemail phrase was heard",
+            AmdReason::Dtmf => "a key was pressed",
+            AmdReason::NoDecision => "the call ended before a decision",
+            AmdReason::NotAnswered => "the call was not answered",
+        }
+    }
+}
+
+impl std::fmt::Display for AmdReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A (possibly revised) decision.
@@ -84,8 +189,8 @@ pub struct AmdDecision {
     pub verdict: Verdict,
     /// Time from answer when this decision was made.
     pub decided_at_ms: u64,
-    /// Why, in a short machine-readable phrase (e.g. "long_greeting", "beep", "sit").
-    pub reason: String,
+    /// Why.
+    pub reason: AmdReason,
 }
 
 /// The detector state for one call.
@@ -144,11 +249,11 @@ impl Amd {
         self.finished
     }
 
-    fn decide(&mut self, verdict: Verdict, at_ms: u64, reason: &str) -> Option<AmdDecision> {
+    fn decide(&mut self, verdict: Verdict, at_ms: u64, reason: AmdReason) -> Option<AmdDecision> {
         let d = AmdDecision {
             verdict,
             decided_at_ms: at_ms,
-            reason: reason.to_string(),
+            reason,
         };
         if verdict == Verdict::Machine {
             self.finished = true;
@@ -167,13 +272,15 @@ impl Amd {
         match f.tone {
             Some(ToneEvent::Beep { .. }) => {
                 let reason = if self.current.is_some() {
-                    "beep_after_greeting"
+                    AmdReason::BeepAfterGreeting
                 } else {
-                    "beep"
+                    AmdReason::Beep
                 };
                 return self.decide(Verdict::Machine, now, reason);
             }
-            Some(ToneEvent::Sit { .. }) => return self.decide(Verdict::Machine, now, "sit"),
+            Some(ToneEvent::Sit { .. }) => {
+                return self.decide(Verdict::Machine, now, AmdReason::Sit)
+            }
             _ => {}
         }
         self.levels[self.frames % NOISE_WINDOW_FRAMES] = f.level_dbm0;
@@ -221,9 +328,9 @@ impl Amd {
             };
             if !speech && self.silence_run_ms >= needed {
                 return if self.speech_ms <= HUMAN_MAX_SPEECH_MS {
-                    self.decide(Verdict::Human, now, "short_greeting_then_silence")
+                    self.decide(Verdict::Human, now, AmdReason::ShortGreetingThenSilence)
                 } else {
-                    self.decide(Verdict::Machine, now, "long_greeting")
+                    self.decide(Verdict::Machine, now, AmdReason::LongGreeting)
                 };
             }
             // A machine talks densely; a room's noise counted as talk is sparse.
@@ -231,13 +338,13 @@ impl Amd {
             if self.speech_ms >= MACHINE_SPEECH_MS
                 && self.speech_ms * 100 >= span * MIN_TALK_DENSITY_PCT
             {
-                return self.decide(Verdict::Machine, now, "long_greeting");
+                return self.decide(Verdict::Machine, now, AmdReason::LongGreeting);
             }
         } else if now >= NO_SPEECH_MS {
-            return self.decide(Verdict::Unknown, now, "silence");
+            return self.decide(Verdict::Unknown, now, AmdReason::Silence);
         }
         if now >= TOTAL_MS {
-            return self.decide(Verdict::Unknown, now, "undecided");
+            return self.decide(Verdict::Unknown, now, AmdReason::Undecided);
         }
         None
     }
@@ -257,7 +364,7 @@ impl Amd {
             }
         }
         if self.stretch_ms >= REVISE_SPEECH_MS {
-            return self.decide(Verdict::Machine, now, "long_speech_after_greeting");
+            return self.decide(Verdict::Machine, now, AmdReason::LongSpeechAfterGreeting);
         }
         None
     }
@@ -272,7 +379,7 @@ impl Amd {
             .iter()
             .any(|p| crate::asr::phrase::matches(p, text));
         if hit {
-            return self.decide(Verdict::Machine, at_ms, "carrier_phrase");
+            return self.decide(Verdict::Machine, at_ms, AmdReason::CarrierPhrase);
         }
         None
     }
@@ -320,7 +427,7 @@ mod tests {
             (false, 3000),
         ]);
         assert_eq!(d[0].verdict, Verdict::Machine);
-        assert_eq!(d[0].reason, "long_greeting");
+        assert_eq!(d[0].reason, AmdReason::LongGreeting);
     }
 
     #[test]
@@ -342,7 +449,7 @@ mod tests {
             d.iter().map(|d| d.verdict).collect::<Vec<_>>(),
             vec![Verdict::Human, Verdict::Machine]
         );
-        assert_eq!(d[1].reason, "long_speech_after_greeting");
+        assert_eq!(d[1].reason, AmdReason::LongSpeechAfterGreeting);
     }
 
     #[test]
@@ -379,9 +486,19 @@ mod tests {
         assert_eq!(
             a.note_transcript("Абонент не может ответить", 2500)
                 .map(|d| d.reason),
-            Some("carrier_phrase".into())
+            Some(AmdReason::CarrierPhrase)
         );
         let mut a = Amd::new();
         assert_eq!(a.note_transcript("алло да слушаю", 900), None);
+    }
+
+    #[test]
+    fn every_reason_has_a_code_that_reads_back_and_words_for_people() {
+        for r in AmdReason::ALL {
+            assert_eq!(AmdReason::from_code(r.as_str()), Some(r));
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+            assert!(!r.describe().contains('_'), "{r}");
+        }
+        assert_eq!(AmdReason::from_code("HANGUP"), None);
     }
 }

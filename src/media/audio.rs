@@ -37,6 +37,17 @@ pub enum AudioError {
     Decode { path: PathBuf, reason: String },
 }
 
+impl AudioError {
+    /// What is wrong, without the file's path (for messages to a client of the server, whose
+    /// folders are not its business).
+    pub fn reason(&self) -> String {
+        match self {
+            AudioError::Io { source, .. } => format!("cannot read: {source}"),
+            AudioError::Decode { reason, .. } => reason.clone(),
+        }
+    }
+}
+
 fn err(label: &Path, reason: impl Into<String>) -> AudioError {
     AudioError::Decode {
         path: label.to_path_buf(),

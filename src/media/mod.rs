@@ -1,9 +1,11 @@
-//! Pure DSP: frames in, events out. Owns audio formats (G.711, prompt decoding), the DTMF
-//! receiver, tone detectors, the VAD wrapper and answering-machine detection.
-//! Never touches sockets, clocks or tokio; the only file access is decoding a named prompt.
+//! Pure DSP: frames in, events out. Owns audio formats (G.711, prompt decoding), the prompts
+//! bundled in the binary, the DTMF receiver, tone detectors, the VAD wrapper and
+//! answering-machine detection. Never touches sockets or clocks; the only file access is
+//! decoding a named prompt (`prompt`, which steps off an async worker while it decodes).
 
 pub mod amd;
 pub mod audio;
+pub mod bundled;
 pub mod dtmf;
 pub mod echo;
 pub mod g711;

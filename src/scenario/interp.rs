@@ -14,11 +14,10 @@
 //! - A step with nothing to wait for applies its result/actions after its prompts and goes on
 //!   to `next` or ends the call.
 //! - The callee hanging up ends the call with the result set so far, or `not_listened`.
-use super::model::{Action, CaptureKind, PlayRef, Reaction, Scenario, Step};
+use super::model::{Action, CaptureKind, PlayRef, Prompt, Reaction, Scenario, Step};
 use super::system_result;
 use crate::asr::{numbers, phrase};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Something that happened on the call.
@@ -60,7 +59,8 @@ pub enum Command {
 /// One thing to play.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlayItem {
-    File(PathBuf),
+    /// A prompt, decoded at load.
+    Prompt(Prompt),
     /// Digits to read back as a number via `say_number`.
     Number(String),
 }
@@ -206,7 +206,7 @@ impl Interpreter {
             .play
             .iter()
             .filter_map(|p| match p {
-                PlayRef::File(f) => Some(PlayItem::File(f.clone())),
+                PlayRef::Prompt(p) => Some(PlayItem::Prompt(p.clone())),
                 PlayRef::Var(v) => self.captured.get(v).map(|d| PlayItem::Number(d.clone())),
             })
             .collect();

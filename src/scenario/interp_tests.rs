@@ -5,7 +5,7 @@ use crate::scenario::{load_str, Format, LoadOptions};
 fn scenario(toml: &str) -> (Arc<Scenario>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     for f in ["a.wav", "b.wav", "ask.wav", "you_said.wav", "bye.wav"] {
-        std::fs::write(dir.path().join(f), b"x").unwrap();
+        crate::media::prompt::write_test_wav(&dir.path().join(f), 20);
     }
     let opts = LoadOptions {
         prompts_dir: dir.path().to_path_buf(),

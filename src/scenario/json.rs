@@ -475,7 +475,7 @@ mod tests {
     fn json_scenarios_load_with_every_problem_placed_in_the_json_text() {
         use crate::scenario::{load_str, Format, LoadOptions};
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.wav"), b"").unwrap();
+        crate::media::prompt::write_test_wav(&dir.path().join("a.wav"), 20);
         let opts = LoadOptions {
             prompts_dir: dir.path().to_path_buf(),
             speech: None,

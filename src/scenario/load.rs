@@ -1,4 +1,5 @@
-//! Parsing (TOML or JSON) and validation with places. (interface fixed by the skeleton)
+//! Parsing (TOML or JSON) and validation with places; the prompts a scenario plays are found
+//! and decoded here too, through validation (docs/scenarios.md#prompts).
 use super::json;
 use super::model::Scenario;
 use super::problem::{LoadOptions, Problem, Problems};

@@ -1,13 +1,14 @@
 //! Scenarios: the TOML/JSON format (docs/scenarios.md), validation that reports every problem with
 //! its place, a pure interpreter driven by events and an injected clock, and reading numbers back
-//! from bundled prompts. Never does I/O besides reading the scenario file and checking that prompt
-//! files exist.
+//! from bundled prompts. Never does I/O besides reading the scenario file and preparing the
+//! prompts it plays (found and decoded once at load, by `media::prompt`).
 
 pub mod interp;
 mod json;
 pub mod load;
 pub mod model;
 mod problem;
+mod prompts;
 mod raw;
 pub mod say_number;
 mod validate;
@@ -15,3 +16,4 @@ mod validate;
 pub use load::{load_file, load_str, Format};
 pub use model::*;
 pub use problem::{LoadOptions, Problem, Problems};
+pub use prompts::PROMPTS_FOLDER_HINT;

@@ -1,7 +1,8 @@
-//! The validated scenario, as the interpreter sees it. Built only by `load`.
+//! The validated scenario, as the interpreter sees it. Built only by `load`, with every prompt
+//! it plays already decoded (`media::prompt`).
+pub use crate::media::prompt::Prompt;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// Spec §4 system result codes.
 pub mod system_result {
@@ -37,6 +38,20 @@ pub mod system_result {
             _ => return None,
         })
     }
+
+    /// The English label of a system result (command-line output, next to the Russian one).
+    pub fn label_en(code: &str) -> Option<&'static str> {
+        Some(match code {
+            NO_ANSWER => "no answer",
+            BUSY => "busy",
+            REJECTED => "rejected",
+            SYSTEM => "system (network or number error)",
+            ANSWERING_MACHINE => "answering machine (system)",
+            NOT_LISTENED => "did not listen to the end",
+            QUEUE_ABANDONED => "did not wait for an operator",
+            _ => return None,
+        })
+    }
 }
 
 /// A loaded, valid scenario.
@@ -47,6 +62,10 @@ pub struct Scenario {
     pub results: Vec<String>,
     pub start: String,
     pub steps: BTreeMap<String, Step>,
+    /// The number words read-back plays, by `say_number` name (`"5"`, `"тысяча"`); empty when
+    /// the scenario reads nothing back.
+    #[serde(skip)]
+    pub number_words: BTreeMap<String, Prompt>,
 }
 
 /// One step of the graph.
@@ -67,11 +86,11 @@ pub struct Step {
     pub next: Option<String>,
 }
 
-/// A prompt reference, resolved at load time.
+/// A prompt reference, resolved and decoded at load time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum PlayRef {
-    /// An audio file (absolute or relative to the working directory, already resolved).
-    File(PathBuf),
+    /// A prompt: a file found at load time, or a bundled one.
+    Prompt(Prompt),
     /// `"{var}"`: a captured value read back as a number (or digit by digit).
     Var(String),
 }

@@ -3,9 +3,10 @@
 //! actions, voice needs a model, phrases in the model's vocabulary, every ending sets a result.
 use super::model::*;
 use super::problem::{LoadOptions, Problem};
+use super::prompts::{self, PROMPTS_FOLDER_HINT};
 use super::raw::*;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use toml::Spanned;
 
 /// Listening window when a step does not say (spec: 10 s after the message for keys).
@@ -19,7 +20,7 @@ pub const DEFAULT_MAX_DIGITS: u32 = 16;
 pub const MAX_MAX_DIGITS: i64 = 32;
 
 /// How to get a model, for validation messages.
-pub const HOW_TO_GET_MODEL: &str = "voice needs a speech model: run scripts/fetch-model.sh (downloads vosk-model-small-ru-0.22 into models/) or point --model / AUTOINFORMER_MODEL at a Vosk model folder";
+pub const HOW_TO_GET_MODEL: &str = "voice needs a speech model, and none was found: run scripts/fetch-model.sh in the source checkout (downloads vosk-model-small-ru-0.22 into models/), or set the config key `model` / AUTOINFORMER_MODEL (--model for replay and check-scenario) to a Vosk model folder";
 
 type At<'a> = &'a dyn Fn(usize) -> (Option<usize>, Option<usize>);
 
@@ -148,12 +149,14 @@ pub(super) fn build(
     if step_names.contains(start.as_str()) {
         check_graph(&mut cx, &raw, &steps, &start);
     }
+    let number_words = prepare_number_words(&mut cx, &raw, &steps, opts);
     if cx.problems.is_empty() {
         Ok(Scenario {
             name,
             results,
             start,
             steps,
+            number_words,
         })
     } else {
         Err(cx.problems)
@@ -202,12 +205,13 @@ fn build_step(
             }
             play.push(PlayRef::Var(var.to_string()));
         } else {
-            match resolve_prompt(v, base_dir, &opts.prompts_dir) {
-                Some(path) => play.push(PlayRef::File(path)),
-                None => {
+            match prompts::resolve(v, base_dir, &opts.prompts_dir) {
+                Ok(Some(prompt)) => play.push(PlayRef::Prompt(prompt)),
+                Ok(None) => {
                     let message = match cx.places {
                         PromptPlaces::Folders => format!(
-                            "prompt file \"{v}\" not found (looked in {} and {})",
+                            "prompt file \"{v}\" not found (looked in {}, in {} and among the \
+                             bundled prompts; {PROMPTS_FOLDER_HINT})",
                             base_dir
                                 .map(|b| b.display().to_string())
                                 .unwrap_or_else(|| "-".into()),
@@ -217,6 +221,17 @@ fn build_step(
                             "prompt \"{v}\" is not among the stored or bundled prompts \
                              (store it with PUT /api/v1/prompts/{{name}})"
                         ),
+                    };
+                    cx.add(off(p), s, "play", message);
+                }
+                Err(e) => {
+                    let message = match cx.places {
+                        PromptPlaces::Folders => {
+                            format!("prompt file \"{v}\" cannot be played: {e}")
+                        }
+                        PromptPlaces::StoredOrBundled => {
+                            format!("prompt \"{v}\" cannot be played: {}", e.reason())
+                        }
                     };
                     cx.add(off(p), s, "play", message);
                 }
@@ -659,18 +674,50 @@ fn is_russian_e164(n: &str) -> bool {
         && !matches!(n.as_bytes()[2], b'6' | b'7')
 }
 
-fn resolve_prompt(name: &str, base_dir: Option<&Path>, prompts_dir: &Path) -> Option<PathBuf> {
-    if name.is_empty() {
-        return None;
+/// The number words, when some step reads a value back; each one that cannot be played is a
+/// problem at the first `"{var}"` (read-back would fail mid-call).
+fn prepare_number_words(
+    cx: &mut Ctx<'_>,
+    raw: &RawScenario,
+    steps: &BTreeMap<String, Step>,
+    opts: &LoadOptions<'_>,
+) -> BTreeMap<String, Prompt> {
+    let reads_back = |s: &Step| s.play.iter().any(|p| matches!(p, PlayRef::Var(_)));
+    let Some(first) = steps.iter().find(|(_, s)| reads_back(s)).map(|(n, _)| n) else {
+        return BTreeMap::new();
+    };
+    let at = raw.steps.get(first).and_then(|s| {
+        s.get_ref()
+            .play
+            .iter()
+            .find(|p| p.get_ref().trim().starts_with('{'))
+            .and_then(off)
+    });
+    match prompts::number_words(&opts.prompts_dir) {
+        Ok(words) => words,
+        Err(problems) => {
+            for p in problems {
+                let message = match (&p.error, cx.places) {
+                    (None, _) => format!(
+                        "the number word {} for reading back is neither in {} nor bundled \
+                         ({PROMPTS_FOLDER_HINT})",
+                        p.file,
+                        opts.prompts_dir.join("numbers").display()
+                    ),
+                    (Some(e), PromptPlaces::Folders) => {
+                        format!("the number word {} cannot be played: {e}", p.file)
+                    }
+                    (Some(e), PromptPlaces::StoredOrBundled) => format!(
+                        "the number word {} cannot be played: {}",
+                        p.file,
+                        e.reason()
+                    ),
+                };
+                cx.add(at, Some(first), "play", message);
+            }
+            BTreeMap::new()
+        }
     }
-    let p = Path::new(name);
-    if p.is_absolute() {
-        return p.is_file().then(|| p.to_path_buf());
-    }
-    base_dir
-        .map(|b| b.join(p))
-        .filter(|c| c.is_file())
-        .or_else(|| Some(prompts_dir.join(p)).filter(|c| c.is_file()))
 }
 
 /// Unreachable steps, and endings that can be reached without any result set.
@@ -725,85 +772,5 @@ fn check_graph(cx: &mut Ctx<'_>, raw: &RawScenario, steps: &BTreeMap<String, Ste
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::scenario::{load_str, Format, LoadOptions, Problem};
-
-    /// The problems of a TOML scenario whose prompts are files in a scratch folder.
-    fn problems(src: &str) -> Vec<Problem> {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.wav"), b"").unwrap();
-        let opts = LoadOptions {
-            prompts_dir: dir.path().join("bundled"),
-            speech: None,
-        };
-        match load_str(src, Format::Toml, "t", Some(dir.path()), &opts) {
-            Ok(_) => Vec::new(),
-            Err(p) => p.problems,
-        }
-    }
-
-    #[test]
-    fn a_missing_prompt_names_no_server_folder_unless_the_user_named_the_file() {
-        let src = r#"name = "x"
-results = ["Да"]
-start = "a"
-[steps.a]
-play = ["missing.wav"]
-result = "Да"
-"#;
-        let dir = tempfile::tempdir().unwrap();
-        let opts = LoadOptions {
-            prompts_dir: dir.path().join("bundled"),
-            speech: None,
-        };
-        let stored = dir.path().join("data-prompts");
-        let p = load_str(src, Format::Toml, "scenario", Some(&stored), &opts).unwrap_err();
-        let text = p.to_string();
-        assert!(
-            text.contains("\"missing.wav\" is not among the stored or bundled prompts"),
-            "{text}"
-        );
-        assert!(!text.contains(&dir.path().display().to_string()), "{text}");
-        // A file the user gave: the folders looked in are theirs to see.
-        let file = dir.path().join("s.toml");
-        std::fs::write(&file, src).unwrap();
-        let text = crate::scenario::load_file(&file, &opts)
-            .unwrap_err()
-            .to_string();
-        assert!(text.contains("looked in"), "{text}");
-    }
-
-    #[test]
-    fn a_bad_key_is_one_problem_not_also_a_missing_trigger() {
-        let p = problems(
-            r#"name = "x"
-results = ["Да"]
-start = "a"
-[steps.a]
-play = ["a.wav"]
-[[steps.a.on]]
-dtmf = "x"
-result = "Да"
-"#,
-        );
-        assert_eq!(p.len(), 1, "{p:?}");
-        assert_eq!(p[0].field.as_deref(), Some("on[0].dtmf"), "{p:?}");
-        assert!(p[0].message.contains("bad key \"x\""), "{p:?}");
-        // Nor, in a capture step, a reaction "other than keys".
-        let p = problems(
-            r#"name = "x"
-results = ["Да"]
-start = "a"
-[steps.a]
-play = ["a.wav"]
-capture = { var = "n", kind = "digits" }
-result = "Да"
-[[steps.a.on]]
-dtmf = "xx"
-result = "Да"
-"#,
-        );
-        assert_eq!(p.len(), 1, "{p:?}");
-        assert_eq!(p[0].field.as_deref(), Some("on[0].dtmf"), "{p:?}");
-    }
-}
+#[path = "validate_tests.rs"]
+mod tests;

@@ -1,7 +1,7 @@
 //! The `sim` trunk: a virtual carrier inside the process, for demos, tests and load. Each
 //! number behaves as configured (or by a deterministic default keyed on its last digit, so a
-//! fresh install shows every outcome). Its audio is the bundled `prompts/sim/*.wav` plus tones
-//! made here, and it flows as RTP datagrams through the very same `MediaSession` the SIP trunk
+//! fresh install shows every outcome). Its audio is the bundled `sim/*.wav` (a file of the same
+//! name in the prompts folder's `sim/` overrides one), plus tones made here, and it flows as RTP datagrams through the very same `MediaSession` the SIP trunk
 //! uses (in-band keys as audio, RFC 4733 keys as telephone events); only the socket is
 //! replaced by an in-process pipe.
 //!
@@ -12,17 +12,17 @@ use super::rtp::Ssrc;
 use super::sdp::{Codec, MediaAnswer, OFFER_EVENT_PT};
 use super::session::MediaSession;
 use super::trunk::{
-    pipe, BoxFuture, DialRequest, EndInfo, EndedSide, Leg, LegControl, LegEvent, MediaTransport,
-    Trunk, TrunkError,
+    pipe, BoxFuture, DialRequest, EndInfo, EndedSide, Leg, LegControl, LegEvent, Lines,
+    MediaTransport, Trunk, TrunkError,
 };
 use crate::media::audio::decode_file_8k;
+use crate::media::prompt::Prompt;
 use crate::media::{level, Frame, FRAME_MS, FRAME_SAMPLES, SILENT_FRAME};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -165,13 +165,26 @@ pub struct SimAudio {
 }
 
 impl SimAudio {
-    /// Loads `dir/{allo,da,net,voicemail,unreachable}.wav`.
+    /// `{allo,da,net,voicemail,unreachable}.wav`: from `dir` where it has the file, else the
+    /// bundled `sim/` ones.
     pub fn load(dir: &Path) -> Result<Self, String> {
         let get = |name: &str| -> Result<Arc<[i16]>, String> {
-            let p = dir.join(format!("{name}.wav"));
-            decode_file_8k(&p)
-                .map(Arc::from)
-                .map_err(|e| format!("sim carrier audio: {e}"))
+            let file = format!("{name}.wav");
+            let own = dir.join(&file);
+            let prompt = if own.is_file() {
+                Prompt::file(&own).map(Some)
+            } else {
+                Prompt::bundled(&format!("sim/{file}")).transpose()
+            };
+            match prompt {
+                Ok(Some(p)) => Ok(p.samples()),
+                Ok(None) => Err(format!("sim carrier audio: {file} is not bundled")),
+                Err(e) => Err(format!(
+                    "sim carrier audio: {e} (the prompts folder's sim/ overrides the bundled \
+                     audio; {})",
+                    crate::scenario::PROMPTS_FOLDER_HINT
+                )),
+            }
         };
         let mut words = BTreeMap::new();
         words.insert("да".to_string(), get("da")?);
@@ -326,13 +339,8 @@ impl SimCallee {
             }
             Behaviour::Says(word) if message_over && !self.reacted => {
                 self.reacted = true;
-                let audio = self
-                    .audio
-                    .words
-                    .get(word.as_str())
-                    .cloned()
-                    .or_else(|| decode_file_8k(Path::new(&word)).ok().map(Arc::from));
-                match audio {
+                // Files were decoded with the trunk (`SimTrunk::new`): nothing is read here.
+                match self.audio.words.get(word.as_str()).cloned() {
                     Some(a) => {
                         let mut s = silence(300);
                         s.extend_from_slice(&a);
@@ -392,17 +400,22 @@ pub fn sit() -> Vec<i16> {
     s
 }
 
+/// Longest ring accepted (`ring_max_s`).
+pub const MAX_RING_S: f64 = 3_600.0;
+
 /// The simulated carrier.
 pub struct SimTrunk {
     cfg: SimConfig,
     behaviours: BTreeMap<String, Behaviour>,
     audio: SimAudio,
-    active: Arc<AtomicUsize>,
+    lines: Lines,
 }
 
 impl SimTrunk {
-    /// A carrier with this config and audio folder (`prompts/sim`); every configured
-    /// behaviour is checked here, so a typo fails at start, naming the number.
+    /// A carrier with this config; `audio_dir` (`audio_dir(prompts)`) may hold audio that
+    /// overrides the bundled one by name. Every configured behaviour is checked here, so a
+    /// typo fails at start, naming the number, and the audio files of `says:FILE` are decoded
+    /// here (a call never reads a file).
     pub fn new(cfg: SimConfig, audio_dir: &Path) -> Result<Self, String> {
         let mut behaviours = BTreeMap::new();
         for (n, b) in &cfg.numbers {
@@ -411,19 +424,45 @@ impl SimTrunk {
                 .map_err(|e| format!("trunk.sim.numbers.{n:?}: {e}"))?;
             behaviours.insert(n.clone(), b);
         }
-        if !(cfg.ring_min_s >= 0.0 && cfg.ring_max_s >= cfg.ring_min_s) {
+        if !(cfg.ring_min_s >= 0.0
+            && cfg.ring_max_s >= cfg.ring_min_s
+            && cfg.ring_max_s <= MAX_RING_S)
+        {
             return Err(format!(
-                "trunk.sim: ring_min_s {} .. ring_max_s {} is not a range",
+                "trunk.sim: ring_min_s {} .. ring_max_s {} is not a range within 0..={MAX_RING_S}",
                 cfg.ring_min_s, cfg.ring_max_s
             ));
         }
         codec_of(&cfg.codec)?;
+        let mut audio = SimAudio::load(audio_dir)?;
+        for (number, b) in &behaviours {
+            let Behaviour::Says(word) = b else { continue };
+            if audio.words.contains_key(word) {
+                continue;
+            }
+            match decode_file_8k(Path::new(word)) {
+                Ok(s) => {
+                    audio.words.insert(word.clone(), s.into());
+                }
+                // Documented: an unknown word without a file stays silent.
+                Err(e) => tracing::warn!(
+                    number = %number,
+                    error = %e,
+                    "trunk.sim.numbers: no bundled word or audio file for says:{word}; that person stays silent"
+                ),
+            }
+        }
         Ok(Self {
-            audio: SimAudio::load(audio_dir)?,
+            audio,
             cfg,
             behaviours,
-            active: Arc::new(AtomicUsize::new(0)),
+            lines: Lines::new(),
         })
+    }
+
+    /// Calls up now.
+    pub fn calls_up(&self) -> usize {
+        self.lines.in_use()
     }
 
     /// The behaviour a number gets.
@@ -465,12 +504,7 @@ impl Trunk for SimTrunk {
 
     fn dial(&self, req: DialRequest) -> BoxFuture<'_, Result<Leg, TrunkError>> {
         Box::pin(async move {
-            if self.active.load(Ordering::Relaxed) >= self.cfg.max_calls {
-                return Err(TrunkError::Other(format!(
-                    "sim carrier busy: {} calls up",
-                    self.cfg.max_calls
-                )));
-            }
+            let line = self.lines.take(self.cfg.max_calls)?;
             let behaviour = self.behaviour(&req.number);
             let ring = self.ring_delay(&req.number);
             let codec = codec_of(&self.cfg.codec).map_err(TrunkError::Other)?;
@@ -492,11 +526,10 @@ impl Trunk for SimTrunk {
                 robot_addr,
                 phone_addr,
             };
-            let active = self.active.clone();
-            active.fetch_add(1, Ordering::Relaxed);
             tokio::spawn(async move {
+                // Held until the far end is done: ends, or unwinds from a panic.
+                let _line = line;
                 far.run().await;
-                active.fetch_sub(1, Ordering::Relaxed);
             });
             Ok(Leg {
                 events: ev_rx,
@@ -681,42 +714,5 @@ pub fn audio_dir(prompts: &Path) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn behaviours_parse_and_bad_ones_are_explained() {
-        assert_eq!("busy".parse(), Ok(Behaviour::Busy));
-        assert_eq!(
-            "rfc4733:12#".parse(),
-            Ok(Behaviour::Keys {
-                keys: "12#".into(),
-                rfc4733: true
-            })
-        );
-        assert_eq!("says:да".parse(), Ok(Behaviour::Says("да".into())));
-        let e = "keys:x".parse::<Behaviour>().unwrap_err();
-        assert!(e.contains("keys:DIGITS"), "{e}");
-    }
-
-    #[test]
-    fn the_default_mapping_shows_every_outcome_by_last_digit() {
-        let all: Vec<Behaviour> = (0..10)
-            .map(|d| default_behaviour(&format!("+7999000000{d}")))
-            .collect();
-        let mut kinds: Vec<String> = all
-            .iter()
-            .map(|b| {
-                format!("{b:?}")
-                    .split([' ', '('])
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect();
-        kinds.dedup();
-        assert_eq!(all.len(), 10);
-        assert!(all.contains(&Behaviour::Voicemail) && all.contains(&Behaviour::Unreachable));
-        assert_eq!(kinds.len(), 9, "{kinds:?}");
-    }
-}
+#[path = "sim_tests.rs"]
+mod tests;

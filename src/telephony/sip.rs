@@ -6,7 +6,7 @@
 use super::config::SipConfig;
 use super::sdp::{self, Codec};
 use super::trunk::{
-    BoxFuture, DialRequest, EndInfo, EndedSide, Leg, LegControl, LegEvent, MediaTransport,
+    BoxFuture, DialRequest, EndInfo, EndedSide, Leg, LegControl, LegEvent, Lines, MediaTransport,
     PortPool, Trunk, TrunkError,
 };
 use rsipstack::dialog::authenticate::Credential;
@@ -55,7 +55,7 @@ pub struct SipTrunk {
     ports: PortPool,
     codecs: Vec<Codec>,
     next_caller: AtomicUsize,
-    active: Arc<AtomicUsize>,
+    lines: Lines,
     cancel: CancellationToken,
 }
 
@@ -183,7 +183,7 @@ impl SipTrunk {
             rtp_ip,
             codecs,
             next_caller: AtomicUsize::new(0),
-            active: Arc::new(AtomicUsize::new(0)),
+            lines: Lines::new(),
             cancel,
         })
     }
@@ -247,12 +247,7 @@ impl Trunk for SipTrunk {
 
     fn dial(&self, req: DialRequest) -> BoxFuture<'_, Result<Leg, TrunkError>> {
         Box::pin(async move {
-            if self.active.load(Ordering::Relaxed) >= self.cfg.max_calls {
-                return Err(TrunkError::Other(format!(
-                    "trunk limit of {} calls reached",
-                    self.cfg.max_calls
-                )));
-            }
+            let line = self.lines.take(self.cfg.max_calls)?;
             let user = user_part(&req.number)?;
             let socket = self.ports.bind()?;
             let rtp_port = socket
@@ -328,13 +323,12 @@ impl Trunk for SipTrunk {
             let (ev_tx, ev_rx) = mpsc::unbounded_channel();
             let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
             let layer = self.layer.clone();
-            let active = self.active.clone();
-            active.fetch_add(1, Ordering::Relaxed);
             let span = tracing::Span::current();
             tokio::spawn(tracing::Instrument::instrument(
                 async move {
+                    // Held until the signalling is done: ends, or unwinds from a panic.
+                    let _line = line;
                     signalling(layer.clone(), dialog, invite, state_rx, ev_tx, ctl_rx).await;
-                    active.fetch_sub(1, Ordering::Relaxed);
                 },
                 span,
             ));

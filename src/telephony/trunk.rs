@@ -69,8 +69,49 @@ pub enum TrunkError {
     NoPort(String),
     #[error("bad number {0:?}: {1}")]
     BadNumber(String, String),
+    /// Every line of the trunk's limit is taken (`max_calls`).
+    #[error("all {max} lines of the trunk are in use")]
+    LinesFull { max: usize },
     #[error("trunk: {0}")]
     Other(String),
+}
+
+/// A trunk's count of calls up against its line limit.
+#[derive(Debug, Default, Clone)]
+pub struct Lines(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+/// One line, taken while a call is up: dropping it frees the line, however the call's task
+/// ends — normally, or by a panic unwinding it.
+#[derive(Debug)]
+pub struct LineGuard(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Lines {
+    /// No line taken.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes a line, unless `max` are taken already.
+    pub fn take(&self, max: usize) -> Result<LineGuard, TrunkError> {
+        use std::sync::atomic::Ordering;
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map(|_| LineGuard(self.0.clone()))
+            .map_err(|_| TrunkError::LinesFull { max })
+    }
+
+    /// Lines taken now.
+    pub fn in_use(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl Drop for LineGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// A placed call: its progress events, a control channel and its media transport.
@@ -265,6 +306,38 @@ mod tests {
         assert!(matches!(pool.bind(), Err(TrunkError::NoPort(_))));
         drop(a);
         assert_eq!(pool.bind().unwrap().local_addr().unwrap().port(), pa);
+    }
+
+    #[test]
+    fn lines_are_refused_past_the_limit_and_freed_when_their_call_ends() {
+        let lines = Lines::new();
+        let a = lines.take(2).unwrap();
+        let _b = lines.take(2).unwrap();
+        assert!(matches!(
+            lines.take(2),
+            Err(TrunkError::LinesFull { max: 2 })
+        ));
+        drop(a);
+        assert_eq!(lines.in_use(), 1);
+        assert!(
+            lines.take(2).is_ok(),
+            "the freed line, taken and freed again"
+        );
+        assert_eq!(lines.in_use(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_call_task_that_panics_frees_its_line() {
+        let lines = Lines::new();
+        let line = lines.take(1).unwrap();
+        let task = tokio::spawn(async move {
+            let _line = line;
+            tokio::task::yield_now().await;
+            panic!("a call task fails");
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!(lines.in_use(), 0);
+        assert!(lines.take(1).is_ok());
     }
 
     #[tokio::test]

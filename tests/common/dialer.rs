@@ -5,7 +5,6 @@ use autoinformer::call::live::LiveSettings;
 use autoinformer::call::CallConfig;
 use autoinformer::dialer::run::{Clock, Dialer};
 use autoinformer::import::ImportLimits;
-use autoinformer::media::prompt::PromptCache;
 use autoinformer::store::sqlite::SqliteStore;
 use autoinformer::store::NewProject;
 #[allow(unused_imports)]
@@ -159,7 +158,6 @@ impl Setup {
 /// What the rig's calls run with: the survey's prompts, no speech model.
 pub fn call_config() -> CallConfig {
     CallConfig {
-        prompts: PromptCache::new(),
         prompts_dir: root().join("examples/survey"),
         speech: None,
         amd: true,
