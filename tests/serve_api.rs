@@ -459,8 +459,20 @@ async fn a_campaign_runs_through_the_api_from_import_to_exports() {
         .from_reader(&r.body[3..]);
     let headers = rd.headers().unwrap().clone();
     assert!(headers.iter().any(|h| h == "Результат"), "{headers:?}");
+    let type_col = headers
+        .iter()
+        .position(|h| h == "Тип номера")
+        .expect("a number type column");
     let recs: Vec<csv::StringRecord> = rd.records().map(|x| x.unwrap()).collect();
     assert_eq!(recs.len(), 16);
+    assert!(
+        recs.iter()
+            .all(|x| ["мобильный", "рабочий", "домашний", "другой"].contains(&&x[type_col])),
+        "every call names its number's type: {:?}",
+        recs.iter()
+            .map(|x| x[type_col].to_string())
+            .collect::<Vec<_>>()
+    );
     assert!(recs
         .iter()
         .any(|x| x.iter().any(|c| c == "Обнаружен автоответчик (системный)")));

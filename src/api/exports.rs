@@ -77,6 +77,7 @@ impl Pager {
             Report::Calls => &[
                 "Время",
                 "Телефон",
+                "Тип номера",
                 "Контакт",
                 "Результат",
                 "Код результата",
@@ -93,6 +94,7 @@ impl Pager {
             Report::Last => &[
                 "Контакт",
                 "Телефоны",
+                "Типы номеров",
                 "Статус",
                 "Звонков",
                 "Последний звонок",
@@ -102,7 +104,14 @@ impl Pager {
                 "Данные",
                 "Стоимость, ₽",
             ],
-            Report::Contacts => &["Контакт", "Телефоны", "Статус", "Звонков", "Приоритет"],
+            Report::Contacts => &[
+                "Контакт",
+                "Телефоны",
+                "Типы номеров",
+                "Статус",
+                "Звонков",
+                "Приоритет",
+            ],
         };
         let mut h: Vec<String> = base.iter().map(|s| s.to_string()).collect();
         if self.report != Report::Calls {
@@ -167,6 +176,7 @@ impl Pager {
         vec![
             self.time(Some(c.started_at)),
             c.number.clone().into(),
+            c.number_type.as_deref().map(number_type_ru).into(),
             c.contact_name.clone().into(),
             c.result_label.clone().into(),
             c.result.clone().into(),
@@ -193,6 +203,12 @@ impl Pager {
         let mut row = vec![
             r.name.clone().into(),
             r.numbers.join(", ").into(),
+            r.number_types
+                .iter()
+                .map(|t| number_type_ru(t))
+                .collect::<Vec<_>>()
+                .join(", ")
+                .into(),
             r.status_label.clone().into(),
             Cell::Int(r.calls),
         ];
@@ -212,6 +228,17 @@ impl Pager {
             row.push(r.fields.get(f).cloned().into());
         }
         row
+    }
+}
+
+/// A number type in the exports' language (`mobile` → «мобильный»); an unknown one as it is.
+fn number_type_ru(t: &str) -> &str {
+    match t {
+        "mobile" => "мобильный",
+        "work" => "рабочий",
+        "home" => "домашний",
+        "other" => "другой",
+        other => other,
     }
 }
 
