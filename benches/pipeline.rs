@@ -72,6 +72,8 @@ fn main() {
         results: vec!["yes".into(), "no".into()],
         start: "offer".into(),
         steps,
+        fields: vec![],
+        notes: vec![],
         number_words: Default::default(),
     });
     let cfg = CallConfig {

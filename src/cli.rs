@@ -248,6 +248,9 @@ fn check_cmd(a: CheckArgs) -> anyhow::Result<ExitCode> {
                 s.steps.len(),
                 s.results.len()
             );
+            for n in &s.notes {
+                println!("{}: {n}", a.file.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(problems) => {

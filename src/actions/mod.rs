@@ -9,11 +9,11 @@
 //! `template` renders and measures SMS texts; `worker` carries actions out; `smsc` and
 //! `webhook` are the two outside services it talks to.
 pub mod smsc;
-pub mod template;
 pub mod webhook;
 pub mod worker;
 
-use crate::scenario::Action;
+pub use crate::scenario::check_webhook_url;
+use crate::scenario::{template, Action};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -202,22 +202,6 @@ pub fn actions_for(
         });
     }
     out
-}
-
-/// Checks the shape of a webhook address: `http://` or `https://` and a host. Where it may
-/// point (no loopback or private addresses unless allowed) is checked when it is sent, as
-/// names resolve then.
-pub fn check_webhook_url(url: &str) -> Result<(), String> {
-    let u = url.trim();
-    let rest = u
-        .strip_prefix("https://")
-        .or_else(|| u.strip_prefix("http://"))
-        .ok_or_else(|| format!("{u:?} is not an http:// or https:// address"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(format!("{u:?} has no host"));
-    }
-    Ok(())
 }
 
 /// The first retry waits this long; each next one twice as long.

@@ -3,9 +3,11 @@
 //! scenarios are stored as their TOML text, so every stored scenario loads one way.
 //! `GET /scenarios/{id}` answers the stored TOML and what it declares.
 use super::error::{ApiError, ApiResult};
-use super::schemas::{ErrorBody, ScenarioCreated, ScenarioJson, ScenarioSource};
+use super::schemas::{ErrorBody, Placed, ScenarioCreated, ScenarioJson, ScenarioSource};
 use super::{ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
-use crate::scenario::{load::json_to_toml, load_str, Format, LoadOptions, Problems, Scenario};
+use crate::scenario::{
+    load::json_to_toml, load_str, Format, LoadOptions, Problem, Problems, Scenario,
+};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
@@ -26,18 +28,25 @@ pub fn validate(s: &AppState, source: &str, format: Format) -> Result<Scenario, 
     )
 }
 
-/// The 422 for a scenario's problems: each with its place.
-pub fn problems_error(p: &Problems) -> ApiError {
-    let details: Vec<Value> = p
-        .problems
-        .iter()
+/// Problems or notes with their places, as the API shows them.
+pub fn placed(list: &[Problem]) -> Vec<Value> {
+    list.iter()
         .map(|x| {
-            json!({
-                "line": x.line, "column": x.column, "step": x.step, "field": x.field,
-                "message": x.message, "text": x.to_string(),
+            json!(Placed {
+                line: x.line,
+                column: x.column,
+                step: x.step.clone(),
+                field: x.field.clone(),
+                message: x.message.clone(),
+                text: x.to_string(),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The 422 for a scenario's problems: each with its place.
+pub fn problems_error(p: &Problems) -> ApiError {
+    let details = placed(&p.problems);
     ApiError::invalid(format!(
         "the scenario has {} problem(s): {}",
         p.problems.len(),
@@ -107,7 +116,10 @@ pub async fn create(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": id, "name": scenario.name, "results": scenario.results })),
+        Json(json!({
+            "id": id, "name": scenario.name, "results": scenario.results,
+            "notes": placed(&scenario.notes),
+        })),
     ))
 }
 

@@ -103,6 +103,21 @@ pub struct ScenarioCreated {
     pub name: String,
     /// The results it declares, in order.
     pub results: Vec<String>,
+    /// What validation noticed without refusing it: each SMS template's parts (a `warning:`
+    /// above three parts).
+    pub notes: Vec<Placed>,
+}
+
+/// A problem or a note of a scenario, with its place.
+#[derive(Serialize, ToSchema)]
+pub struct Placed {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub step: Option<String>,
+    pub field: Option<String>,
+    pub message: String,
+    /// The whole, as `check-scenario` prints it (`12:5: step `offer`: …`).
+    pub text: String,
 }
 
 /// A stored scenario's text.

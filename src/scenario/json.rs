@@ -38,6 +38,8 @@ const ACTION: Shape = Shape::Record(&[
     ("add_to_project", Shape::Text, false),
     ("hangup", Shape::Flag, false),
     ("webhook", Shape::Text, false),
+    ("stop_list", Shape::Flag, false),
+    ("add_all_numbers", Shape::Flag, false),
 ]);
 const LISTEN: Shape = Shape::Record(&[
     ("dtmf", Shape::Flag, false),
@@ -73,6 +75,7 @@ const SCENARIO: Shape = Shape::Record(&[
     ("name", Shape::Text, true),
     ("results", Shape::List(&Shape::Text), false),
     ("start", Shape::Text, true),
+    ("fields", Shape::List(&Shape::Text), false),
     ("steps", Shape::Map(&STEP), false),
 ]);
 

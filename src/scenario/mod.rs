@@ -11,9 +11,12 @@ mod problem;
 mod prompts;
 mod raw;
 pub mod say_number;
+pub mod template;
 mod validate;
+mod validate_actions;
 
 pub use load::{load_file, load_str, Format};
 pub use model::*;
 pub use problem::{LoadOptions, Problem, Problems};
 pub use prompts::PROMPTS_FOLDER_HINT;
+pub use validate_actions::{check_webhook_url, BUILT_IN_VARS};

@@ -62,6 +62,13 @@ pub struct Scenario {
     pub results: Vec<String>,
     pub start: String,
     pub steps: BTreeMap<String, Step>,
+    /// The contact fields (import columns) its SMS templates use.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// What validation noticed without refusing it (an SMS of more than three parts), with
+    /// its place; `check-scenario` and the API show them.
+    #[serde(skip)]
+    pub notes: Vec<super::Problem>,
     /// The number words read-back plays, by `say_number` name (`"5"`, `"тысяча"`); empty when
     /// the scenario reads nothing back.
     #[serde(skip)]

@@ -11,6 +11,9 @@ pub struct RawScenario {
     #[serde(default)]
     pub results: Vec<Spanned<String>>,
     pub start: Spanned<String>,
+    /// The contact fields (import columns) the SMS templates use.
+    #[serde(default)]
+    pub fields: Vec<Spanned<String>>,
     #[serde(default)]
     pub steps: BTreeMap<String, Spanned<RawStep>>,
 }
@@ -75,4 +78,6 @@ pub struct RawAction {
     pub add_to_project: Option<String>,
     pub hangup: Option<bool>,
     pub webhook: Option<String>,
+    pub stop_list: Option<bool>,
+    pub add_all_numbers: Option<bool>,
 }

@@ -5,6 +5,7 @@ use super::model::*;
 use super::problem::{LoadOptions, Problem};
 use super::prompts::{self, PROMPTS_FOLDER_HINT};
 use super::raw::*;
+use super::validate_actions::{build_actions, declared_fields, Known};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 use toml::Spanned;
@@ -24,32 +25,58 @@ pub const HOW_TO_GET_MODEL: &str = "voice needs a speech model, and none was fou
 
 type At<'a> = &'a dyn Fn(usize) -> (Option<usize>, Option<usize>);
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     at: At<'a>,
     problems: Vec<Problem>,
+    /// Noticed, not refused.
+    pub(super) notes: Vec<Problem>,
     places: PromptPlaces,
 }
 
 impl Ctx<'_> {
-    fn add(
+    fn problem(
+        &self,
+        offset: Option<usize>,
+        step: Option<&str>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> Problem {
+        let (line, column) = offset.map(|o| (self.at)(o)).unwrap_or((None, None));
+        Problem {
+            line,
+            column,
+            step: step.map(str::to_string),
+            field: (!field.is_empty()).then(|| field.to_string()),
+            message: message.into(),
+        }
+    }
+
+    /// A problem: the scenario is refused.
+    pub(super) fn add(
         &mut self,
         offset: Option<usize>,
         step: Option<&str>,
         field: &str,
         message: impl Into<String>,
     ) {
-        let (line, column) = offset.map(|o| (self.at)(o)).unwrap_or((None, None));
-        self.problems.push(Problem {
-            line,
-            column,
-            step: step.map(str::to_string),
-            field: (!field.is_empty()).then(|| field.to_string()),
-            message: message.into(),
-        });
+        let p = self.problem(offset, step, field, message);
+        self.problems.push(p);
+    }
+
+    /// A note: shown, not refused.
+    pub(super) fn note(
+        &mut self,
+        offset: Option<usize>,
+        step: Option<&str>,
+        field: &str,
+        message: impl Into<String>,
+    ) {
+        let p = self.problem(offset, step, field, message);
+        self.notes.push(p);
     }
 }
 
-fn off<T>(s: &Spanned<T>) -> Option<usize> {
+pub(super) fn off<T>(s: &Spanned<T>) -> Option<usize> {
     Some(s.span().start)
 }
 
@@ -72,6 +99,7 @@ pub(super) fn build(
     let mut cx = Ctx {
         at,
         problems: Vec::new(),
+        notes: Vec::new(),
         places,
     };
     let name = raw.name.get_ref().trim().to_string();
@@ -131,6 +159,11 @@ pub(super) fn build(
                 .map(|c| c.get_ref().var.get_ref().clone())
         })
         .collect();
+    let fields = declared_fields(&mut cx, &raw, &vars);
+    let known = Known {
+        vars: &vars,
+        fields: &fields,
+    };
 
     let mut steps = BTreeMap::new();
     for (sname, sstep) in &raw.steps {
@@ -140,7 +173,7 @@ pub(super) fn build(
             sstep,
             &results,
             &step_names,
-            &vars,
+            &known,
             base_dir,
             opts,
         );
@@ -156,6 +189,8 @@ pub(super) fn build(
             results,
             start,
             steps,
+            fields,
+            notes: cx.notes,
             number_words,
         })
     } else {
@@ -182,10 +217,11 @@ fn build_step(
     sstep: &Spanned<RawStep>,
     results: &[String],
     step_names: &BTreeSet<&str>,
-    vars: &BTreeSet<String>,
+    known: &Known<'_>,
     base_dir: Option<&Path>,
     opts: &LoadOptions<'_>,
 ) -> Step {
+    let vars = known.vars;
     let raw = sstep.get_ref();
     let s = Some(sname);
     let mut play = Vec::new();
@@ -293,7 +329,7 @@ fn build_step(
             s,
             &format!("{field}.result"),
         );
-        let actions = build_actions(cx, &rr.actions, s, &format!("{field}.actions"));
+        let actions = build_actions(cx, &rr.actions, s, &format!("{field}.actions"), known);
         let next = check_next(
             cx,
             rr.next.as_ref(),
@@ -394,7 +430,7 @@ fn build_step(
         );
     }
     let result = check_result(cx, raw.result.as_ref(), results, s, "result");
-    let actions = build_actions(cx, &raw.actions, s, "actions");
+    let actions = build_actions(cx, &raw.actions, s, "actions", known);
     let next = check_next(cx, raw.next.as_ref(), step_names, s, "next");
     let keys_or_timeout = raw.on.iter().all(|r| {
         let r = r.get_ref();
@@ -594,84 +630,6 @@ fn check_next(
         );
     }
     Some(v)
-}
-
-fn build_actions(
-    cx: &mut Ctx<'_>,
-    raw: &[Spanned<RawAction>],
-    s: Option<&str>,
-    field: &str,
-) -> Vec<Action> {
-    let mut out = Vec::new();
-    for a in raw {
-        let r = a.get_ref();
-        let before = out.len();
-        if let Some(to) = &r.transfer {
-            if to.trim().is_empty() {
-                cx.add(
-                    off(a),
-                    s,
-                    field,
-                    "transfer needs a target (e.g. \"agents\")",
-                );
-            }
-            out.push(Action::Transfer {
-                to: to.trim().to_string(),
-                callback_project: r.callback_project.clone(),
-            });
-        } else if r.callback_project.is_some() {
-            cx.add(off(a), s, field, "callback_project goes with transfer");
-        }
-        if let Some(n) = &r.transfer_external {
-            if !is_russian_e164(n) {
-                cx.add(
-                    off(a),
-                    s,
-                    field,
-                    format!(
-                        "transfer_external \"{n}\" is not a Russian number in E.164 (+7 and ten digits)"
-                    ),
-                );
-            }
-            out.push(Action::TransferExternal { to: n.clone() });
-        }
-        if let Some(t) = &r.sms {
-            if t.trim().is_empty() {
-                cx.add(off(a), s, field, "empty SMS template");
-            }
-            out.push(Action::Sms {
-                template: t.clone(),
-            });
-        }
-        if let Some(p) = &r.add_to_project {
-            out.push(Action::AddToProject { project: p.clone() });
-        }
-        if r.hangup == Some(true) {
-            out.push(Action::Hangup);
-        }
-        if let Some(u) = &r.webhook {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                cx.add(
-                    off(a),
-                    s,
-                    field,
-                    format!("webhook \"{u}\" is not an http(s) URL"),
-                );
-            }
-            out.push(Action::Webhook { url: u.clone() });
-        }
-        if out.len() == before {
-            cx.add(off(a), s, field, "empty action: use transfer, transfer_external, sms, add_to_project, hangup or webhook");
-        }
-    }
-    out
-}
-
-fn is_russian_e164(n: &str) -> bool {
-    n.len() == 12
-        && n.starts_with("+7")
-        && n[2..].bytes().all(|b| b.is_ascii_digit())
-        && !matches!(n.as_bytes()[2], b'6' | b'7')
 }
 
 /// The number words, when some step reads a value back; each one that cannot be played is a

@@ -79,3 +79,121 @@ result = "Да"
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].field.as_deref(), Some("on[0].dtmf"), "{p:?}");
 }
+
+/// The scenario (or its problems) of a TOML text whose only prompt is `a.wav`.
+fn load(src: &str) -> Result<crate::scenario::Scenario, Vec<Problem>> {
+    let dir = tempfile::tempdir().unwrap();
+    crate::media::prompt::write_test_wav(&dir.path().join("a.wav"), 20);
+    let opts = LoadOptions {
+        prompts_dir: dir.path().join("bundled"),
+        speech: None,
+    };
+    load_str(src, Format::Toml, "t", Some(dir.path()), &opts).map_err(|p| p.problems)
+}
+
+fn with_actions(head: &str, actions: &str) -> String {
+    format!(
+        r#"name = "x"
+results = ["Да"]
+start = "a"
+{head}
+[steps.a]
+play = ["a.wav"]
+listen = {{ dtmf = true }}
+capture = {{ var = "n", kind = "number", max_digits = 4 }}
+result = "Да"
+actions = [{actions}]
+"#
+    )
+}
+
+#[test]
+fn an_sms_template_with_an_unknown_variable_is_refused_at_its_place_and_says_what_is_known() {
+    let p = load(&with_actions("", r#"{ sms = "Здравствуйте, {nmae}!" }"#)).unwrap_err();
+    assert_eq!(p.len(), 1, "{p:?}");
+    let text = p[0].to_string();
+    assert_eq!(
+        (p[0].line, p[0].step.as_deref()),
+        (Some(10), Some("a")),
+        "{text}"
+    );
+    assert!(text.contains("unknown variable {nmae}"), "{text}");
+    assert!(
+        text.contains("{name}") && text.contains("{n} (a capture)"),
+        "{text}"
+    );
+    assert!(text.contains("fields = [\"nmae\"]"), "{text}");
+    // Name, phone, captures and declared fields are all known.
+    let s = load(&with_actions(
+        r#"fields = ["Лицевой счет"]"#,
+        r#"{ sms = "{name}, {phone}: счёт {Лицевой счет}, показание {n}" }"#,
+    ))
+    .unwrap();
+    assert_eq!(s.fields, ["Лицевой счет"]);
+    // A broken brace is refused too.
+    let p = load(&with_actions("", r#"{ sms = "Скидка {name" }"#)).unwrap_err();
+    assert!(p[0].message.contains("is not closed"), "{p:?}");
+}
+
+#[test]
+fn declared_fields_may_not_shadow_a_built_in_variable_or_a_capture() {
+    let p = load(&with_actions(r#"fields = ["name", "n", "a", "a"]"#, "")).unwrap_err();
+    let texts: Vec<String> = p.iter().map(|x| x.message.clone()).collect();
+    assert_eq!(p.len(), 3, "{texts:?}");
+    assert!(texts[0].contains("is built in"), "{texts:?}");
+    assert!(texts[1].contains("also a capture"), "{texts:?}");
+    assert!(texts[2].contains("declared twice"), "{texts:?}");
+}
+
+#[test]
+fn every_sms_template_notes_its_parts_and_warns_above_three() {
+    let s = load(&with_actions("", r#"{ sms = "Спасибо, {name}!" }"#)).unwrap();
+    assert_eq!(s.notes.len(), 1);
+    let n = &s.notes[0].message;
+    assert!(
+        n.starts_with("SMS: at least 1 part(s), 10 characters before its variables"),
+        "{n}"
+    );
+    assert!(n.contains("UCS-2"), "{n}");
+    let long = "Уважаемый абонент, ".repeat(12); // 228 UTF-16 units: 4 parts of 67
+    let s = load(&with_actions("", &format!(r#"{{ sms = "{long}" }}"#))).unwrap();
+    let n = &s.notes[0].message;
+    assert!(
+        n.starts_with("warning: SMS: at least 4 part(s), 228 characters;"),
+        "{n}"
+    );
+    let s = load(&with_actions("", r#"{ sms = "Thanks, {name}" }"#)).unwrap();
+    assert!(s.notes[0].message.contains("GSM-7"), "{:?}", s.notes);
+}
+
+#[test]
+fn stop_list_actions_parse_and_add_all_numbers_needs_stop_list() {
+    use crate::scenario::Action;
+    let s = load(&with_actions(
+        "",
+        "{ stop_list = true }, { stop_list = true, add_all_numbers = true }",
+    ))
+    .unwrap();
+    assert_eq!(
+        s.steps["a"].actions,
+        [
+            Action::StopList {
+                add_all_numbers: false
+            },
+            Action::StopList {
+                add_all_numbers: true
+            }
+        ]
+    );
+    let p = load(&with_actions("", "{ add_all_numbers = true }")).unwrap_err();
+    assert!(p[0].message.contains("goes with stop_list"), "{p:?}");
+    let p = load(&with_actions("", "{ stop_list = false }")).unwrap_err();
+    assert!(p[0].message.contains("empty action"), "{p:?}");
+    let p = load(&with_actions("", r#"{ add_to_project = " " }"#)).unwrap_err();
+    assert!(
+        p[0].message.contains("needs the name of a project"),
+        "{p:?}"
+    );
+    let p = load(&with_actions("", r#"{ webhook = "https:///x" }"#)).unwrap_err();
+    assert!(p[0].message.contains("has no host"), "{p:?}");
+}

@@ -40,7 +40,7 @@ impl CampaignStore for SqliteStore {
             when("ends_at", &p.ends_at)?,
         );
         if let Some(url) = &p.webhook_url {
-            crate::actions::check_webhook_url(url)
+            crate::scenario::check_webhook_url(url)
                 .map_err(|e| StoreError::Invalid(format!("webhook_url: {e}")))?;
             if p.webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
                 return Err(StoreError::Invalid(
