@@ -3,99 +3,19 @@
 //! with its result in one transaction, one outbox row each, and carried out by a worker that
 //! survives crashes: nothing is lost and nothing is done twice.
 //!
-//! This file owns what an action *is*: its kind, the payload it carries (everything resolved
-//! when the call ended: the SMS text with its variables filled in, the numbers to list, the
-//! call's JSON for a webhook), and the retry rule (exponential backoff with jitter). Pure.
-//! `template` renders and measures SMS texts; `worker` carries actions out; `smsc` and
-//! `webhook` are the two outside services it talks to.
+//! This file resolves a finished call's scenario actions into outbox rows (the SMS text with
+//! its variables filled in, the numbers to list, the call's JSON for a webhook; what a row *is*
+//! lives with the store, in `store/action.rs`) and owns the retry rule (exponential backoff
+//! with jitter). Pure. `worker` carries actions out; `smsc` and `webhook` are the two outside
+//! services it talks to; SMS templates are part of the scenario format (`scenario/template`).
 pub mod smsc;
 pub mod webhook;
 pub mod worker;
 
 pub use crate::scenario::check_webhook_url;
 use crate::scenario::{template, Action};
-use serde::{Deserialize, Serialize};
+pub use crate::store::{ActionKind, NewAction, Payload};
 use std::collections::BTreeMap;
-
-/// The kinds of outbox actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionKind {
-    Sms,
-    AddToProject,
-    StopList,
-    Webhook,
-}
-
-impl ActionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::Sms => "sms",
-            ActionKind::AddToProject => "add_to_project",
-            ActionKind::StopList => "stop_list",
-            ActionKind::Webhook => "webhook",
-        }
-    }
-}
-
-impl std::str::FromStr for ActionKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "sms" => Ok(ActionKind::Sms),
-            "add_to_project" => Ok(ActionKind::AddToProject),
-            "stop_list" => Ok(ActionKind::StopList),
-            "webhook" => Ok(ActionKind::Webhook),
-            other => Err(format!(
-                "{other:?}: one of sms, add_to_project, stop_list, webhook"
-            )),
-        }
-    }
-}
-
-/// What an action carries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Payload {
-    /// One SMS to the number the call reached.
-    Sms { phone: String, text: String },
-    /// Copy the contact into the project of this name, the reached number first.
-    AddToProject {
-        project: String,
-        first_number: String,
-    },
-    /// Put these numbers on the stop list with this reason.
-    StopList {
-        numbers: Vec<String>,
-        reason: String,
-    },
-    /// POST the call's final JSON to this address (`secret_from` names the project whose
-    /// secret signs it: the secret itself is not copied into the outbox).
-    Webhook {
-        url: String,
-        secret_from: i64,
-        call: serde_json::Value,
-    },
-}
-
-impl Payload {
-    pub fn kind(&self) -> ActionKind {
-        match self {
-            Payload::Sms { .. } => ActionKind::Sms,
-            Payload::AddToProject { .. } => ActionKind::AddToProject,
-            Payload::StopList { .. } => ActionKind::StopList,
-            Payload::Webhook { .. } => ActionKind::Webhook,
-        }
-    }
-}
-
-/// An action to write with its call's result.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewAction {
-    /// Its place among the call's actions (with the call, its idempotency key).
-    pub idx: u32,
-    pub payload: Payload,
-}
 
 /// What a call knew when it ended: what its actions are resolved from.
 #[derive(Debug, Clone)]

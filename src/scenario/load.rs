@@ -1,10 +1,11 @@
 //! Parsing (TOML or JSON) and validation with places; the prompts a scenario plays are found
 //! and decoded here too, through validation (docs/scenarios.md#prompts).
+use super::context::PromptPlaces;
 use super::json;
 use super::model::Scenario;
 use super::problem::{LoadOptions, Problem, Problems};
 use super::raw::RawScenario;
-use super::validate::{self, PromptPlaces};
+use super::validate;
 use std::path::{Path, PathBuf};
 
 /// Source format.

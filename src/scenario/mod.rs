@@ -3,6 +3,7 @@
 //! from bundled prompts. Never does I/O besides reading the scenario file and preparing the
 //! prompts it plays (found and decoded once at load, by `media::prompt`).
 
+mod context;
 pub mod interp;
 mod json;
 pub mod load;

@@ -1,6 +1,7 @@
 //! Turns the raw file into a `Scenario`, collecting every problem with its place.
 //! Checks: declared results, known steps, reachable steps, prompt files, keys, captures,
 //! actions, voice needs a model, phrases in the model's vocabulary, every ending sets a result.
+use super::context::{off, At, Ctx, PromptPlaces};
 use super::model::*;
 use super::problem::{LoadOptions, Problem};
 use super::prompts::{self, PROMPTS_FOLDER_HINT};
@@ -22,72 +23,6 @@ pub const MAX_MAX_DIGITS: i64 = 32;
 
 /// How to get a model, for validation messages.
 pub const HOW_TO_GET_MODEL: &str = "voice needs a speech model, and none was found: run scripts/fetch-model.sh in the source checkout (downloads vosk-model-small-ru-0.22 into models/), or set the config key `model` / AUTOINFORMER_MODEL (--model for replay and check-scenario) to a Vosk model folder";
-
-type At<'a> = &'a dyn Fn(usize) -> (Option<usize>, Option<usize>);
-
-pub(super) struct Ctx<'a> {
-    at: At<'a>,
-    problems: Vec<Problem>,
-    /// Noticed, not refused.
-    pub(super) notes: Vec<Problem>,
-    places: PromptPlaces,
-}
-
-impl Ctx<'_> {
-    fn problem(
-        &self,
-        offset: Option<usize>,
-        step: Option<&str>,
-        field: &str,
-        message: impl Into<String>,
-    ) -> Problem {
-        let (line, column) = offset.map(|o| (self.at)(o)).unwrap_or((None, None));
-        Problem {
-            line,
-            column,
-            step: step.map(str::to_string),
-            field: (!field.is_empty()).then(|| field.to_string()),
-            message: message.into(),
-        }
-    }
-
-    /// A problem: the scenario is refused.
-    pub(super) fn add(
-        &mut self,
-        offset: Option<usize>,
-        step: Option<&str>,
-        field: &str,
-        message: impl Into<String>,
-    ) {
-        let p = self.problem(offset, step, field, message);
-        self.problems.push(p);
-    }
-
-    /// A note: shown, not refused.
-    pub(super) fn note(
-        &mut self,
-        offset: Option<usize>,
-        step: Option<&str>,
-        field: &str,
-        message: impl Into<String>,
-    ) {
-        let p = self.problem(offset, step, field, message);
-        self.notes.push(p);
-    }
-}
-
-pub(super) fn off<T>(s: &Spanned<T>) -> Option<usize> {
-    Some(s.span().start)
-}
-
-/// How a missing prompt is reported: with the folders looked in (a scenario file the user
-/// named: its folder and the prompts folder are theirs), or without any path (a scenario from
-/// the API or the store: the server's folders are not the client's business).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum PromptPlaces {
-    Folders,
-    StoredOrBundled,
-}
 
 pub(super) fn build(
     raw: RawScenario,

@@ -1,10 +1,10 @@
 //! Validation of a step's or reaction's `actions` (docs/scenarios.md, "Actions"): each action's
 //! shape, SMS templates (every variable one that can have a value, the parts it will be billed
 //! as), the contact fields a scenario declares for its templates.
+use super::context::{off, Ctx};
 use super::model::Action;
 use super::raw::{RawAction, RawScenario};
 use super::template::{self, Piece, WARN_ABOVE_PARTS};
-use super::validate::{off, Ctx};
 use std::collections::BTreeSet;
 use toml::Spanned;
 

@@ -5,9 +5,11 @@
 //! the single-node default (sqlx, migrations in `migrations/sqlite/`); another backend
 //! implements the same traits beside it. The file formats (reading contact files, writing
 //! reports) live outside, in `import` and `export`: nothing here parses a file.
+pub mod action;
 pub mod model;
 pub mod sqlite;
 
+pub use action::{ActionKind, NewAction, Payload};
 pub use model::*;
 
 use crate::import::{ImportLimits, ImportReport};
@@ -237,7 +239,7 @@ pub trait OutboxStore: Send + Sync {
     /// become `sending` with one more attempt.
     async fn claim_actions(
         &self,
-        kinds: &[crate::actions::ActionKind],
+        kinds: &[ActionKind],
         now_ms: i64,
         limit: u32,
     ) -> Result<Vec<ActionRow>, StoreError>;

@@ -280,7 +280,7 @@ pub struct FinishedCall<'a> {
     /// Decision-log lines written with it: `(decision, reason)`.
     pub log: Vec<(String, String)>,
     /// Its actions, each one outbox row, written in the same transaction.
-    pub actions: Vec<crate::actions::NewAction>,
+    pub actions: Vec<super::NewAction>,
     /// When the outbox gives its actions up (unix ms).
     pub actions_give_up_at: i64,
 }
@@ -479,7 +479,7 @@ pub struct ActionRow {
     pub idx: i64,
     pub project_id: i64,
     pub contact_id: i64,
-    pub payload: crate::actions::Payload,
+    pub payload: super::Payload,
     pub status: ActionStatus,
     pub attempts: i64,
     pub give_up_at: i64,
@@ -549,7 +549,7 @@ pub struct ActionView {
 pub struct ActionFilter {
     pub project_id: i64,
     pub status: Option<ActionStatus>,
-    pub kind: Option<crate::actions::ActionKind>,
+    pub kind: Option<super::ActionKind>,
     /// Keyset cursor: only actions with a smaller id.
     pub before_id: Option<i64>,
     pub limit: u32,

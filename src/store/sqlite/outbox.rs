@@ -5,10 +5,10 @@
 //! them twice; the ones that leave the process (SMS, webhooks) are the worker's to make safe.
 use super::dialer::{log, status_text};
 use super::{json, SqliteStore};
-use crate::actions::{ActionKind, Payload};
 use crate::rules::attempts::ContactStatus;
 use crate::rules::gate::Gate;
 use crate::rules::plan::pick_key;
+use crate::store::{ActionKind, Payload};
 use crate::store::{
     ActionRow, ActionStatus, ActionUpdate, ActionView, AttemptLog, CopyOutcome, OutboxStore,
     ProjectRow, StoreError,
