@@ -87,6 +87,7 @@ pub struct Config {
     pub api: ApiConfig,
     pub sms: SmsConfig,
     pub actions: ActionsConfig,
+    pub webhooks: WebhooksConfig,
     pub trunk: TrunkConfig,
 }
 
@@ -107,6 +108,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             sms: SmsConfig::default(),
             actions: ActionsConfig::default(),
+            webhooks: WebhooksConfig::default(),
             trunk: TrunkConfig::default(),
         }
     }
@@ -238,21 +240,34 @@ pub struct SmsConfig {
 pub struct ActionsConfig {
     /// How long a call's actions are tried (SMS sends, webhooks) before they are given up.
     pub give_up_after_h: u64,
-    /// Webhook requests at once.
-    pub webhook_parallel: usize,
-    /// How long a webhook's receiver may take to answer.
-    pub webhook_timeout_s: u64,
-    /// Webhooks may go to loopback and private addresses (tests; trusted internal receivers).
-    pub allow_private_webhooks: bool,
 }
 
 impl Default for ActionsConfig {
     fn default() -> Self {
         Self {
             give_up_after_h: 24,
-            webhook_parallel: 16,
-            webhook_timeout_s: 10,
-            allow_private_webhooks: false,
+        }
+    }
+}
+
+/// Webhooks (`[webhooks]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Requests at once.
+    pub parallel: usize,
+    /// How long a receiver may take to answer.
+    pub timeout_s: u64,
+    /// Webhooks may go to loopback and private addresses (tests; trusted internal receivers).
+    pub allow_private: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            parallel: 16,
+            timeout_s: 10,
+            allow_private: false,
         }
     }
 }

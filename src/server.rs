@@ -3,6 +3,9 @@
 //! (tests bind port 0) and a shutdown signal: on it the dialer starts no new calls, calls in
 //! progress finish within the grace, then the HTTP server stops. On a fresh data directory it
 //! creates a demo project on the sim carrier so a first start shows a campaign dialing.
+use crate::actions::smsc::SmscClient;
+use crate::actions::webhook::WebhookSender;
+use crate::actions::worker::{wall_ms, Worker, WorkerSettings};
 use crate::api::{self, ApiSettings, AppState};
 use crate::call::live::LiveSettings;
 use crate::call::CallConfig;
@@ -22,6 +25,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// The outbox worker's own database connections.
+const OUTBOX_CONNECTIONS: u32 = 2;
+/// SMSC refuses more than this many concurrent requests per login.
+pub const MAX_SMSC_PARALLEL: usize = 15;
 
 /// The database file under the data directory.
 pub const DB_FILE: &str = "autoinformer.db";
@@ -110,6 +118,7 @@ pub async fn run(
         prompt_cache,
         speech: speech.clone(),
         import_limits: ImportLimits::from(&cfg.import),
+        sms_configured: cfg.sms.smsc.is_configured(),
     });
     let demo_project = if cfg.demo && store.project_count().await? == 0 {
         Some(create_demo(&store, &uploaded, &cfg).await?)
@@ -128,7 +137,8 @@ pub async fn run(
         ..Default::default()
     };
     let mut dialer = Dialer::new(Arc::new(dialer_store), trunk, call_cfg, live, Clock::System)
-        .with_uploaded_prompts(uploaded);
+        .with_uploaded_prompts(uploaded)
+        .with_actions_give_up(Duration::from_secs(cfg.actions.give_up_after_h * 3600));
     if let Some(r) = registry {
         dialer = dialer.with_registry(r);
     }
@@ -138,6 +148,10 @@ pub async fn run(
         stop_dialing.clone(),
         Duration::from_secs(cfg.dialer.shutdown_grace_s),
     ));
+    let outbox = start_outbox(&store, &cfg).await?;
+    let sms_lane = outbox.sms_lane();
+    let stop_outbox = CancellationToken::new();
+    let outbox_task = tokio::spawn(outbox.run(stop_outbox.clone()));
     let store = Arc::new(store);
     let state = AppState {
         campaigns: store.clone(),
@@ -148,6 +162,7 @@ pub async fn run(
             cfg.api.max_in_flight as usize,
             Duration::from_millis(cfg.api.queue_timeout_ms),
         )),
+        sms_lane,
     };
     let stop_http = CancellationToken::new();
     tokio::spawn(api::metrics::upkeep(stop_http.clone()));
@@ -172,12 +187,49 @@ pub async fn run(
     if let Err(e) = dialer_task.await {
         tracing::error!(error = %e, "the dialer task failed");
     }
+    // The last calls' actions are written; what is still queued waits for the next start.
+    stop_outbox.cancel();
+    if let Err(e) = outbox_task.await {
+        tracing::error!(error = %e, "the outbox task failed");
+    }
     stop_http.cancel();
     match http.await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(anyhow::anyhow!("HTTP server: {e}")),
         Err(e) => Err(anyhow::anyhow!("HTTP server task: {e}")),
     }
+}
+
+/// The outbox worker on its own connections, with SMSC when it is configured.
+async fn start_outbox(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Worker> {
+    let sms = if cfg.sms.smsc.is_configured() {
+        let client = SmscClient::new(cfg.sms.smsc.clone())
+            .map_err(|e| anyhow::anyhow!("SMSC ([sms.smsc]): {e}"))?;
+        tracing::info!(url = %cfg.sms.smsc.url, login = %cfg.sms.smsc.login, "SMS through SMSC");
+        Some(client)
+    } else {
+        tracing::info!("SMSC is not configured: projects with SMS actions cannot start");
+        None
+    };
+    let webhooks = WebhookSender::new(
+        Duration::from_secs(cfg.webhooks.timeout_s.max(1)),
+        cfg.webhooks.allow_private,
+    )
+    .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
+    let own = store
+        .own_connections(OUTBOX_CONNECTIONS)
+        .await
+        .context("opening the outbox's database connections")?;
+    Ok(Worker::new(
+        Arc::new(own),
+        sms,
+        webhooks,
+        WorkerSettings {
+            sms_parallel: cfg.sms.smsc.max_parallel.clamp(1, MAX_SMSC_PARALLEL),
+            webhook_parallel: cfg.webhooks.parallel.max(1),
+        },
+        wall_ms(),
+    ))
 }
 
 /// Loads the numbering-plan registry files, later files winning where ranges overlap; a file

@@ -3,7 +3,7 @@
 //! `X-Autoinformer-Signature: t=UNIX,v1=HEX(HMAC-SHA256(secret, "t.body"))` — with an
 //! `Idempotency-Key` that stays the same over retries (delivery is at least once). Addresses
 //! that resolve to loopback, private, link-local or other non-public addresses are refused
-//! unless allowed (`actions.allow_private_webhooks`): a campaign must not be turned into a
+//! unless allowed (`webhooks.allow_private`): a campaign must not be turned into a
 //! probe of the server's own network. Signing and the address rules are pure.
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -132,7 +132,7 @@ impl WebhookSender {
         if let Some(ip) = addrs.iter().find(|ip| is_private(**ip)) {
             return Err(format!(
                 "{host} resolves to {ip}, a loopback or private address: webhooks may not go there \
-                 (actions.allow_private_webhooks allows it)"
+                 (webhooks.allow_private allows it)"
             ));
         }
         Ok(())

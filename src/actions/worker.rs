@@ -41,15 +41,32 @@ pub const POLL_FIRST: Duration = Duration::from_secs(20);
 pub const POLL_MAX: Duration = Duration::from_secs(3600);
 
 /// The SMS lane's state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum SmsState {
     /// SMSC is not configured: SMS actions wait (activation refuses them).
+    #[default]
     Off,
     Running,
     /// No money: nothing is sent before this time (unix ms).
     HeldUntil(i64, String),
     /// The login was refused: nothing is sent until a restart.
     Stopped(String),
+}
+
+/// A handle on the SMS lane's state, for those who show it (the API's stats).
+#[derive(Clone, Default)]
+pub struct SmsLane(Arc<Mutex<SmsState>>);
+
+impl SmsLane {
+    pub fn get(&self) -> SmsState {
+        self.0.lock().map(|s| s.clone()).unwrap_or(SmsState::Off)
+    }
+
+    fn set(&self, s: SmsState) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = s;
+        }
+    }
 }
 
 /// The worker's settings.
@@ -75,7 +92,7 @@ pub struct Worker {
     webhooks: Arc<WebhookSender>,
     sms_slots: Arc<Semaphore>,
     webhook_slots: Arc<Semaphore>,
-    state: Arc<Mutex<SmsState>>,
+    state: SmsLane,
     /// SMS rows a task of this process is working on (the rest of `sending` are unresolved).
     busy: Arc<Mutex<HashSet<i64>>>,
     now: Now,
@@ -128,7 +145,11 @@ impl Worker {
             webhooks: Arc::new(webhooks),
             sms_slots: Arc::new(Semaphore::new(settings.sms_parallel.max(1))),
             webhook_slots: Arc::new(Semaphore::new(settings.webhook_parallel.max(1))),
-            state: Arc::new(Mutex::new(state)),
+            state: {
+                let lane = SmsLane::default();
+                lane.set(state);
+                lane
+            },
             busy: Arc::default(),
             now,
         }
@@ -136,16 +157,16 @@ impl Worker {
 
     /// The SMS lane's state now (the API shows it).
     pub fn sms_state(&self) -> SmsState {
-        self.state
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or(SmsState::Off)
+        self.state.get()
+    }
+
+    /// A handle on the SMS lane's state that outlives the worker's task.
+    pub fn sms_lane(&self) -> SmsLane {
+        self.state.clone()
     }
 
     fn set_state(&self, s: SmsState) {
-        if let Ok(mut g) = self.state.lock() {
-            *g = s;
-        }
+        self.state.set(s);
     }
 
     fn jitter() -> f64 {

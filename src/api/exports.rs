@@ -11,7 +11,7 @@ use super::{ApiPath, ApiQuery, AppState};
 use crate::export::{Cell, CsvExport, ExportError, XlsxExport};
 use crate::store::ReportStore;
 use crate::store::StoreError;
-use crate::store::{CallFilter, CallView, LastResult};
+use crate::store::{ActionBrief, CallFilter, CallView, LastResult};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
@@ -90,6 +90,7 @@ impl Pager {
                 "Автоответчик",
                 "Запись",
                 "Стоимость, ₽",
+                "Действия",
             ],
             Report::Last => &[
                 "Контакт",
@@ -196,6 +197,7 @@ impl Pager {
                 .into(),
             c.recording.clone().into(),
             Cell::Float(c.cost),
+            actions_text(&c.actions),
         ]
     }
 
@@ -229,6 +231,40 @@ impl Pager {
         }
         row
     }
+}
+
+/// A call's actions in words: «SMS: доставлено; вебхук: не выполнено (timeout)».
+fn actions_text(actions: &[ActionBrief]) -> Cell {
+    if actions.is_empty() {
+        return Cell::Empty;
+    }
+    actions
+        .iter()
+        .map(|a| {
+            let kind = match a.kind.as_str() {
+                "sms" => "SMS",
+                "add_to_project" => "в проект",
+                "stop_list" => "в стоп-лист",
+                "webhook" => "вебхук",
+                other => other,
+            };
+            let status = match a.status.as_str() {
+                "queued" => "в очереди",
+                "sending" => "отправляется",
+                "sent" => "отправлено",
+                "delivered" => "доставлено",
+                "done" => "выполнено",
+                "failed" => "не выполнено",
+                other => other,
+            };
+            match (&a.last_error, a.status.as_str()) {
+                (Some(e), "failed") => format!("{kind}: {status} ({e})"),
+                _ => format!("{kind}: {status}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+        .into()
 }
 
 /// A number type in the exports' language (`mobile` → «мобильный»); an unknown one as it is.

@@ -3,6 +3,8 @@
 //! Thin: parse and check the request, call the store, shape the answer; no campaign rule
 //! lives here. Every route but `/healthz` needs `Authorization: Bearer TOKEN`; errors are
 //! `{"error": {"code", "message", "details"}}` (`error.rs`).
+mod action_schemas;
+pub(crate) mod actions;
 pub mod error;
 mod exports;
 pub mod limit;
@@ -43,6 +45,9 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     /// Bounded concurrency (`api.max_in_flight`).
     pub limit: Arc<limit::RequestLimit>,
+    /// The outbox's SMS lane (running, held for money, stopped on a refused login): stats
+    /// show it.
+    pub sms_lane: crate::actions::worker::SmsLane,
 }
 
 /// Fixed settings of the API.
@@ -57,6 +62,8 @@ pub struct ApiSettings {
     pub speech: Option<Arc<dyn SpeechModel>>,
     /// The limits of a contacts import (`[import]`).
     pub import_limits: crate::import::ImportLimits,
+    /// SMSC is configured (`[sms.smsc]`): projects with SMS actions may start.
+    pub sms_configured: bool,
 }
 
 /// Largest prompt file accepted by `PUT /prompts/{name}`.
@@ -89,6 +96,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(exports::export))
         .routes(routes!(projects::calls))
         .routes(routes!(projects::call))
+        .routes(routes!(actions::list))
         .routes(routes!(
             projects::stop_list,
             projects::add_to_stop_list,

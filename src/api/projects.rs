@@ -108,7 +108,7 @@ pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiRes
         (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
         (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
         (status = 409, description = "Five projects are active already; `details.active` names them (`too_many_active`). Nothing changed.", body = ErrorBody),
-        (status = 422, description = "No contacts (left) to call, or the scenario no longer loads (`details.problems`; `invalid`).", body = ErrorBody),
+        (status = 422, description = "No contacts (left) to call, the scenario no longer loads (`details.problems`), or its actions lack what they need: SMSC for SMS, a target project, a contact field (`details.missing`; `invalid`).", body = ErrorBody),
     )
 )]
 pub async fn activate(
@@ -118,10 +118,11 @@ pub async fn activate(
     let project = s.campaigns.project(id).await?;
     let (_, source) = s.campaigns.scenario(project.scenario_id).await?;
     let state = s.clone();
-    tokio::task::spawn_blocking(move || validate(&state, &source, Format::Toml))
+    let scenario = tokio::task::spawn_blocking(move || validate(&state, &source, Format::Toml))
         .await
         .map_err(|e| ApiError::internal(format!("validation task: {e}")))?
         .map_err(|p| problems_error(&p))?;
+    super::actions::check_actions(&s, id, &scenario).await?;
     s.campaigns.activate(id).await?;
     Ok(Json(json!({ "id": id, "status": "active" })))
 }
@@ -146,7 +147,8 @@ pub async fn pause(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiR
     Ok(Json(json!({ "id": id, "status": "paused" })))
 }
 
-/// Contacts by status, finished calls, results and cost.
+/// Contacts by status, finished calls, results and cost, what the actions came to and the
+/// SMS service's state.
 #[utoipa::path(
     get,
     path = "/projects/{id}/stats",
@@ -160,7 +162,11 @@ pub async fn pause(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiR
     )
 )]
 pub async fn stats(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(s.reports.stats(id).await?)))
+    let mut v = json!(s.reports.stats(id).await?);
+    let (service, note) = super::actions::sms_service(&s.sms_lane.get());
+    v["sms_service"] = json!(service);
+    v["sms_service_note"] = json!(note);
+    Ok(Json(v))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+pub use super::action_schemas::*;
+
 /// What every failed request answers, whatever the route (docs/api.md, "Errors").
 #[derive(Serialize, ToSchema)]
 #[schema(as = Error)]
@@ -371,6 +373,24 @@ pub struct Stats {
     pub results: BTreeMap<String, u64>,
     /// Their cost, roubles.
     pub cost: f64,
+    /// What the calls' actions came to.
+    pub actions: ActionTotals,
+    /// The SMS service: `off` (SMSC not configured), `running`, `held` (no money on the
+    /// account: every SMS waits), `stopped` (SMSC refused the login: nothing is sent until a
+    /// restart with a working one); `sms_service_note` says why.
+    pub sms_service: SmsService,
+    #[schema(required = true)]
+    pub sms_service_note: Option<String>,
+}
+
+/// The SMS service's state.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsService {
+    Off,
+    Running,
+    Held,
+    Stopped,
 }
 
 /// A contact's status.
@@ -464,6 +484,8 @@ pub struct Call {
     pub recording: Option<String>,
     /// Roubles, by the project's tariff.
     pub cost: f64,
+    /// What the call's actions came to, in order (docs/actions.md).
+    pub actions: Vec<ActionBrief>,
 }
 
 /// A page of calls, newest first.
@@ -653,212 +675,5 @@ pub struct StopPage {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::{AmdView, CallView, Decision as StoreDecision, ProjectStats, ProjectView};
-    use serde_json::{json, Value};
-    use utoipa::openapi::{RefOr, Schema};
-    use utoipa::PartialSchema;
-
-    /// The property names of a schema, sorted.
-    fn properties<T: PartialSchema>() -> Vec<String> {
-        let schema = match T::schema() {
-            RefOr::T(Schema::Object(o)) => o,
-            _ => panic!("not an object schema"),
-        };
-        let mut v: Vec<String> = schema.properties.keys().cloned().collect();
-        v.sort();
-        v
-    }
-
-    fn keys(v: &Value) -> Vec<String> {
-        let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
-        k.sort();
-        k
-    }
-
-    fn a_call() -> CallView {
-        CallView {
-            id: 1,
-            project_id: 2,
-            contact_id: 3,
-            contact_name: None,
-            number: "+79990000001".into(),
-            number_type: None,
-            state: "done".into(),
-            started_at: 0,
-            answered_at: None,
-            ended_at: None,
-            duration_s: None,
-            talk_s: None,
-            ring_ms: None,
-            talk_ms: None,
-            end_reason: None,
-            sip_status: None,
-            result: None,
-            result_label: None,
-            reaction: None,
-            transcript: None,
-            captured: json!({}),
-            amd: Some(AmdView {
-                verdict: "human".into(),
-                reason: None,
-                decided_at_ms: None,
-            }),
-            recording: None,
-            cost: 0.0,
-        }
-    }
-
-    #[test]
-    fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
-        let call = a_call();
-        let v = serde_json::to_value(&call).unwrap();
-        assert_eq!(keys(&v), properties::<Call>());
-        assert_eq!(keys(&v["amd"]), properties::<Amd>());
-        let last = crate::store::LastResult {
-            contact_id: 1,
-            name: None,
-            status: "retry".into(),
-            status_label: String::new(),
-            numbers: vec![],
-            number_types: vec![],
-            fields: Default::default(),
-            priority: 0,
-            calls: 1,
-            last_call: Some(call),
-        };
-        assert_eq!(
-            keys(&serde_json::to_value(&last).unwrap()),
-            properties::<LastResult>()
-        );
-        let d = StoreDecision {
-            id: 1,
-            at: 0,
-            contact_id: None,
-            number: None,
-            decision: "dial".into(),
-            reason: String::new(),
-        };
-        assert_eq!(
-            keys(&serde_json::to_value(&d).unwrap()),
-            properties::<Decision>()
-        );
-        let stats = ProjectStats::default();
-        assert_eq!(
-            keys(&serde_json::to_value(&stats).unwrap()),
-            properties::<Stats>()
-        );
-        let p = ProjectView {
-            id: 1,
-            name: String::new(),
-            scenario_id: 1,
-            status: "draft".into(),
-            time_zone: String::new(),
-            schedule: json!([]),
-            lines: 1,
-            max_calls_per_number: 1,
-            retry_rules: json!({}),
-            ordering: json!([]),
-            callback_project_id: None,
-            tariff: json!({}),
-            starts_at: None,
-            ends_at: None,
-            type_windows: json!({}),
-            created_at: 0,
-            finished_at: None,
-        };
-        assert_eq!(
-            keys(&serde_json::to_value(&p).unwrap()),
-            properties::<Project>()
-        );
-        let report = crate::import::ImportReport::default();
-        assert_eq!(
-            keys(&serde_json::to_value(&report).unwrap()),
-            properties::<ImportReport>()
-        );
-        let problem = crate::import::RowProblem {
-            row: 1,
-            value: String::new(),
-            kind: "empty",
-            reason: String::new(),
-        };
-        assert_eq!(
-            keys(&serde_json::to_value(&problem).unwrap()),
-            properties::<RowProblem>()
-        );
-    }
-
-    #[test]
-    fn every_error_code_the_api_answers_is_in_the_schema() {
-        use crate::api::error::ApiError;
-        use crate::store::StoreError;
-        let schema = serde_json::to_value(ErrorCode::schema()).unwrap();
-        let codes: Vec<&str> = schema["enum"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap())
-            .collect();
-        for e in [
-            ApiError::bad_request(""),
-            ApiError::invalid(""),
-            ApiError::not_found(""),
-            ApiError::unauthorized(""),
-            ApiError::too_large(""),
-            ApiError::internal(""),
-            StoreError::Conflict(String::new()).into(),
-            StoreError::TooManyActive(vec![]).into(),
-        ] {
-            assert!(codes.contains(&e.code), "{} is not in {codes:?}", e.code);
-        }
-    }
-
-    #[test]
-    fn the_request_schemas_take_what_the_store_takes() {
-        // Every field of a new project (the store's defaults written out), its rules and tariff.
-        let full = serde_json::to_value(crate::store::NewProject::default()).unwrap();
-        assert_eq!(keys(&full), properties::<NewProject>());
-        assert_eq!(keys(&full["tariff"]), properties::<Tariff>());
-        assert_eq!(keys(&full["tariff"]), properties::<TariffIn>());
-        let rules = crate::rules::attempts::AttemptRules::default();
-        let rules = serde_json::to_value(&rules.per_result).unwrap();
-        assert_eq!(keys(&rules), properties::<RetryRules>());
-        assert_eq!(keys(&rules), properties::<RetryRulesIn>());
-        assert_eq!(keys(&rules["busy"]), properties::<RetryRule>());
-        let mut retryable: Vec<String> = crate::rules::attempts::RETRYABLE
-            .iter()
-            .map(|r| r.to_string())
-            .collect();
-        retryable.sort();
-        assert_eq!(retryable, properties::<RetryRules>());
-        // The orderings and statuses serialize to the schema's enums.
-        use crate::rules::decide::OrderBy as O;
-        for o in [
-            O::NewFirst,
-            O::RetriesFirst,
-            O::Priority,
-            O::OldestFirst,
-            O::NewestFirst,
-            O::FewestAttempts,
-        ] {
-            let v = serde_json::to_value(o).unwrap();
-            let _: OrderBy = serde_json::from_value(v.clone()).unwrap_or_else(|_| panic!("{v}"));
-        }
-        assert_eq!(
-            properties::<TypeWindows>(),
-            ["home", "mobile", "other", "work"]
-        );
-        use crate::phone::NumberKind as K;
-        for k in [K::Mobile, K::Work, K::Home, K::Other] {
-            let v = serde_json::to_value(k).unwrap();
-            let _: NumberType = serde_json::from_value(v.clone()).unwrap_or_else(|_| panic!("{v}"));
-        }
-        use crate::rules::attempts::ContactStatus as S;
-        for s in [S::NotCalled, S::Retry, S::Reached, S::NotReached] {
-            let v = serde_json::to_value(s).unwrap();
-            let _: ContactStatus =
-                serde_json::from_value(v.clone()).unwrap_or_else(|_| panic!("{v}"));
-        }
-    }
-}
+#[path = "schemas_tests.rs"]
+mod tests;

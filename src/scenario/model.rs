@@ -75,6 +75,16 @@ pub struct Scenario {
     pub number_words: BTreeMap<String, Prompt>,
 }
 
+impl Scenario {
+    /// Every action of every step and reaction (what activation checks: SMS needs SMSC, a
+    /// target project must exist).
+    pub fn all_actions(&self) -> impl Iterator<Item = &Action> {
+        self.steps
+            .values()
+            .flat_map(|s| s.actions.iter().chain(s.on.iter().flat_map(|r| &r.actions)))
+    }
+}
+
 /// One step of the graph.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {

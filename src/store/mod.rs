@@ -106,8 +106,10 @@ pub trait ReportStore: Send + Sync {
     async fn stats(&self, id: i64) -> Result<ProjectStats, StoreError>;
     /// Calls, newest first, one page.
     async fn list_calls(&self, f: &CallFilter) -> Result<Vec<CallView>, StoreError>;
-    /// One call.
+    /// One call, with its actions.
     async fn call(&self, id: i64) -> Result<CallView, StoreError>;
+    /// A project's actions, newest first, one page, each with its delivery log.
+    async fn list_actions(&self, f: &ActionFilter) -> Result<Vec<ActionView>, StoreError>;
     /// One row per contact of a project with its newest call, in import order, one page
     /// after contact id `after` (optionally only contacts of one status).
     async fn last_results(

@@ -68,6 +68,8 @@ pub struct ProjectStats {
     pub calls: u64,
     pub results: BTreeMap<String, u64>,
     pub cost: f64,
+    /// What the calls' actions came to.
+    pub actions: ActionStats,
 }
 
 /// The most rows one page may ask for.
@@ -153,6 +155,22 @@ pub struct CallView {
     pub amd: Option<AmdView>,
     pub recording: Option<String>,
     pub cost: f64,
+    /// What the call's actions came to, in order (docs/actions.md).
+    pub actions: Vec<ActionBrief>,
+}
+
+/// One action of a call, in short (`GET /calls/{id}`, the calls export).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionBrief {
+    pub id: i64,
+    /// `sms`, `add_to_project`, `stop_list`, `webhook`.
+    pub kind: String,
+    /// `queued`, `sending`, `sent`, `delivered`, `done`, `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// Roubles (an SMS, as SMSC billed it).
+    pub cost: Option<f64>,
 }
 
 /// One contact with its newest call (`GET /projects/{id}/last-results`).
@@ -542,6 +560,8 @@ pub struct ActionView {
     pub sent_at: Option<i64>,
     pub delivered_at: Option<i64>,
     pub done_at: Option<i64>,
+    /// Every attempt, oldest first.
+    pub log: Vec<AttemptLog>,
 }
 
 /// Which actions to list.

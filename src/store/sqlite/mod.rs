@@ -29,6 +29,7 @@ pub struct SqliteStore {
     pub(super) registry: Option<std::sync::Arc<crate::phone::registry::Registry>>,
 }
 
+mod action_reports;
 mod auth;
 mod campaigns;
 mod dialer;

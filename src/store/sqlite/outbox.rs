@@ -67,6 +67,7 @@ pub(super) fn action_view(r: &SqliteRow) -> ActionView {
         sent_at: r.get(12),
         delivered_at: r.get(13),
         done_at: r.get(14),
+        log: Vec::new(),
     }
 }
 

@@ -58,6 +58,7 @@ fn call_view(r: &SqliteRow, at: usize) -> CallView {
         amd,
         recording: r.get(at + 17),
         cost: r.get(at + 18),
+        actions: Vec::new(),
     }
 }
 
@@ -136,6 +137,7 @@ impl ReportStore for SqliteStore {
             s.cost += cost;
             s.results.insert(result.unwrap_or_default(), n as u64);
         }
+        s.actions = super::action_reports::stats(&self.read, id).await?;
         Ok(s)
     }
 
@@ -176,18 +178,29 @@ impl ReportStore for SqliteStore {
         };
         q = q.bind(i64::from(limit));
         let rows = q.fetch_all(&self.read).await?;
-        Ok(rows.iter().map(|r| call_view(r, 0)).collect())
+        let mut calls: Vec<CallView> = rows.iter().map(|r| call_view(r, 0)).collect();
+        super::action_reports::attach_briefs(&self.read, &mut calls).await?;
+        Ok(calls)
     }
 
     async fn call(&self, id: i64) -> Result<CallView, StoreError> {
-        sqlx::query(&format!(
+        let call = sqlx::query(&format!(
             "SELECT {CALL_COLUMNS} FROM calls k JOIN contacts c ON c.id = k.contact_id WHERE k.id = ?"
         ))
         .bind(id)
         .fetch_optional(&self.read)
         .await?
         .map(|r| call_view(&r, 0))
-        .ok_or(StoreError::NotFound(format!("call {id}")))
+        .ok_or(StoreError::NotFound(format!("call {id}")))?;
+        let mut one = [call];
+        super::action_reports::attach_briefs(&self.read, &mut one).await?;
+        let [call] = one;
+        Ok(call)
+    }
+
+    async fn list_actions(&self, f: &ActionFilter) -> Result<Vec<ActionView>, StoreError> {
+        self.project_name(f.project_id).await?;
+        super::action_reports::list(&self.read, f).await
     }
 
     async fn last_results(
