@@ -28,6 +28,9 @@ pub enum Sent {
     NoMoney(String),
     /// Throttled (code 4: IP blocked for a while; 9: a duplicate or too many at once): later.
     BackOff { code: i64, reason: String },
+    /// The request did not leave: SMSC could not be reached (connection refused, no route, the
+    /// name does not resolve). Nothing was sent: try again after a backoff.
+    NotSent(String),
     /// The request may or may not have reached SMSC (timeout, reset, 5xx, an answer that is
     /// not SMSC's): look it up with `status` before sending again.
     Unknown(String),
@@ -213,7 +216,11 @@ impl SmscClient {
                     Err(e) => Sent::Unknown(format!("reading SMSC's answer: {e}")),
                 }
             }
-            // Whether the request reached SMSC cannot be told from here: unknown.
+            // A connection never made carried nothing; past that, whether the request reached
+            // SMSC cannot be told from here: unknown.
+            Err(e) if e.is_connect() => {
+                Sent::NotSent(format!("sending to SMSC: {}", without_url(e)))
+            }
             Err(e) => Sent::Unknown(format!("sending to SMSC: {}", without_url(e))),
         }
     }

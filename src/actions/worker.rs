@@ -530,6 +530,7 @@ impl Worker {
                 self.retry_or_give_up(a, now, &format!("SMSC: {reason} (error {code})"), None)
                     .await
             }
+            Sent::NotSent(why) => self.retry_or_give_up(a, now, &why, None).await,
             Sent::Unknown(why) => {
                 tokio::time::sleep(UNKNOWN_LOOKUP_AFTER).await;
                 self.resolve_unknown(a, &why).await

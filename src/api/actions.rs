@@ -123,7 +123,8 @@ pub async fn check_actions(s: &AppState, id: i64, scenario: &Scenario) -> ApiRes
         if targets.insert(target.clone()) {
             match s.campaigns.project_id_by_name(target).await? {
                 None => missing.push(format!(
-                    "the scenario adds contacts to the project «{target}», and there is no                      project of that name: create it first"
+                    "the scenario adds contacts to the project «{target}», and there is no \
+                     project of that name: create it first"
                 )),
                 Some(t) if t == id => missing.push(format!(
                     "the scenario adds contacts to «{target}», which is this project itself"
@@ -141,7 +142,8 @@ pub async fn check_actions(s: &AppState, id: i64, scenario: &Scenario) -> ApiRes
             .collect();
         if !lacking.is_empty() {
             missing.push(format!(
-                "the scenario's SMS use the contact field(s) {} that the project's contacts do                  not have (their fields: {})",
+                "the scenario's SMS use the contact field(s) {} that the project's contacts do \
+                 not have (their fields: {})",
                 lacking
                     .iter()
                     .map(|f| format!("«{f}»"))

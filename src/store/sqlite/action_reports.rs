@@ -119,7 +119,7 @@ async fn attach_logs(pool: &SqlitePool, actions: &mut [ActionView]) -> Result<()
 pub(super) async fn stats(pool: &SqlitePool, project_id: i64) -> Result<ActionStats, StoreError> {
     let mut s = ActionStats::default();
     let rows = sqlx::query(
-        "SELECT kind, status, COUNT(*), COALESCE(SUM(cost), 0), COUNT(external_id) \
+        "SELECT kind, status, COUNT(*), TOTAL(cost), COUNT(external_id) \
          FROM actions INDEXED BY actions_project_kind WHERE project_id = ? GROUP BY kind, status",
     )
     .bind(project_id)
