@@ -4,92 +4,24 @@
 //! Every call is closed; every recording the database names opens as a WAV and is as long as
 //! the call was up (±0.5 s): for a call a kill cut, from its answer to the kill; answered calls
 //! cut by a kill keep their answer time, recording and cost; no recording on disk is unnamed.
+#[path = "common/child.rs"]
+mod child;
 #[path = "common/http.rs"]
 mod http;
 
-use http::request;
+use child::{free_addr, next, root, start, unix_ms, wait_healthy};
 use serde_json::{json, Value};
 use sqlx::Row;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 const TOKEN: &str = "crash-test-token-0123456789";
 /// SIGKILLs in one run.
 const KILLS: usize = 7;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// The server as a child process; killed when dropped (a failing test leaves nothing behind).
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(data: &Path, addr: SocketAddr, config: &Path) -> Serve {
-    let child = Command::new(env!("CARGO_BIN_EXE_autoinformer"))
-        .arg("serve")
-        .arg("--config")
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .arg("--listen")
-        .arg(addr.to_string())
-        .env("AUTOINFORMER_ADMIN_TOKEN", TOKEN)
-        .env("AUTOINFORMER_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    Serve(child)
-}
-
-async fn wait_healthy(addr: SocketAddr) {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(30) {
-        if tokio::net::TcpStream::connect(addr).await.is_ok()
-            && request(addr, "GET", "/healthz", None, None, b"")
-                .await
-                .status
-                == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("serve did not come up on {addr}");
-}
-
 async fn call(addr: SocketAddr, method: &str, path: &str, ct: Option<&str>, body: &[u8]) -> Value {
-    let a = request(addr, method, path, Some(TOKEN), ct, body).await;
-    assert!(a.status < 300, "{method} {path}: {} {}", a.status, a.text());
-    a.json()
-}
-
-fn free_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
-/// A small deterministic generator for the kill moments.
-fn next(seed: &mut u64) -> u64 {
-    *seed = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    *seed >> 33
+    child::call(addr, TOKEN, method, path, ct, body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +42,7 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
     )
     .unwrap();
     let addr = free_addr();
-    let mut serve = start(&data, addr, &config);
+    let mut serve = start(&data, addr, &config, TOKEN);
     wait_healthy(addr).await;
     for name in ["question.wav", "thanks.wav"] {
         let wav = std::fs::read(root().join("examples/survey").join(name)).unwrap();
@@ -171,9 +103,8 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
         let run_ms = 2_000 + next(&mut seed) % 14_000;
         tokio::time::sleep(Duration::from_millis(run_ms)).await;
         kills.push(unix_ms());
-        let _ = serve.0.kill();
-        let _ = serve.0.wait();
-        serve = start(&data, addr, &config);
+        serve.kill();
+        serve = start(&data, addr, &config, TOKEN);
         wait_healthy(addr).await;
     }
     // The last run: calls start, then a pause lets them end normally, then a graceful stop.
@@ -205,9 +136,7 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
         assert!(t.elapsed() < Duration::from_secs(60), "calls never ended");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let pid = serve.0.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let _ = serve.0.wait();
+    serve.terminate();
 
     let pool = sqlx::SqlitePool::connect(&format!(
         "sqlite://{}?mode=ro",

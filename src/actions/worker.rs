@@ -558,10 +558,12 @@ impl Worker {
                 let mut u = update(ActionStatus::Delivered, now, "delivered");
                 u.sent_at = Some(now);
                 u.delivered_at = Some(now);
+                u.attempt.error = Some(format!("{why}; SMSC has it: not sent again"));
                 self.store.update_action(a.id, &u).await
             }
             Ok(Status::Pending(_)) => {
-                let mut u = with_error(update(ActionStatus::Sent, now, "checked"), why);
+                let mut u = update(ActionStatus::Sent, now, "checked");
+                u.attempt.error = Some(format!("{why}; SMSC has it: not sent again"));
                 u.sent_at = Some(now);
                 u.next_at = Some(now + POLL_FIRST.as_millis() as i64);
                 self.store.update_action(a.id, &u).await

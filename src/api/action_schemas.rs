@@ -78,6 +78,9 @@ pub struct Action {
     pub delivered_at: Option<i64>,
     #[schema(required = true)]
     pub done_at: Option<i64>,
+    /// The same on every attempt (`call-{call_id}-action-{place}`): a webhook's
+    /// `Idempotency-Key`, SMSC's `id` for an SMS being its `id`.
+    pub idempotency_key: String,
     /// Every attempt, oldest first.
     pub log: Vec<Attempt>,
 }

@@ -127,6 +127,7 @@ fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
         sent_at: None,
         delivered_at: None,
         done_at: None,
+        idempotency_key: "call-1-action-0".into(),
         log: vec![crate::store::AttemptLog {
             at: 0,
             outcome: "sent".into(),

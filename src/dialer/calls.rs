@@ -19,7 +19,7 @@ use crate::rules::plan::{plan, Plan};
 use crate::scenario::{system_result, Scenario};
 use crate::store::{DialerStore, DueContact, FinishedCall, ProjectRow, StoreError};
 use crate::telephony::trunk::{DialRequest, Trunk};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -280,45 +280,7 @@ async fn finish(
         )
     });
     let transcript = (!transcript.is_empty()).then(|| transcript.join(" | "));
-    let call_json = serde_json::json!({
-        "call_id": call_id,
-        "project": {"id": p.id, "name": p.name},
-        "contact": {"id": contact.id, "name": contact.name, "fields": contact.fields},
-        "number": number,
-        "result": r.outcome.result,
-        "result_label": crate::scenario::system_result::label_ru(&r.outcome.result)
-            .unwrap_or(&r.outcome.result),
-        "reaction": reaction,
-        "transcript": transcript,
-        "captured": r.outcome.captured,
-        "amd": amd.as_ref().map(|(v, why, ms)| serde_json::json!({"verdict": v, "reason": why, "decided_at_ms": ms})),
-        "answered": r.answered,
-        "ring_ms": r.ring_ms,
-        "duration_ms": r.outcome.duration_ms,
-        "end_reason": r.reason,
-        "cost": cost,
-        "recording": r.recording,
-        "ended_at_ms": ended_at_ms,
-    });
-    let numbers = contact.e164s();
-    let first = r.outcome.events.first();
-    let facts = crate::actions::CallFacts {
-        call_id,
-        project_id: p.id,
-        project_name: &p.name,
-        contact_name: contact.name.as_deref(),
-        fields: &contact.fields,
-        number,
-        numbers: &numbers,
-        reaction: first.map(|e| match e {
-            CallEvent::Dtmf { digit, .. } => crate::actions::Reaction::Key(*digit),
-            CallEvent::Speech { text, .. } => crate::actions::Reaction::Said(text),
-        }),
-        captured: &r.outcome.captured,
-        call_json: &call_json,
-    };
-    let actions = crate::actions::actions_for(&r.outcome.actions, p.webhook_url.as_deref(), &facts);
-    let finished = FinishedCall {
+    let mut finished = FinishedCall {
         call_id,
         project_id: p.id,
         contact_id: contact.id,
@@ -340,10 +302,61 @@ async fn finish(
         attempts: &contact.attempts,
         plan: &new,
         log,
-        actions,
+        actions: Vec::new(),
         actions_give_up_at: ended_at_ms + ctx.actions_give_up.as_millis() as i64,
     };
+    let call_json = final_call_json(&finished, p, &contact);
+    let numbers = contact.e164s();
+    let first = r.outcome.events.first();
+    let facts = crate::actions::CallFacts {
+        call_id,
+        project_id: p.id,
+        project_name: &p.name,
+        contact_name: contact.name.as_deref(),
+        fields: &contact.fields,
+        number,
+        numbers: &numbers,
+        reaction: first.map(|e| match e {
+            CallEvent::Dtmf { digit, .. } => crate::actions::Reaction::Key(*digit),
+            CallEvent::Speech { text, .. } => crate::actions::Reaction::Said(text),
+        }),
+        captured: &r.outcome.captured,
+        call_json: &call_json,
+    };
+    finished.actions =
+        crate::actions::actions_for(&r.outcome.actions, p.webhook_url.as_deref(), &facts);
     ctx.store.finish_call(&finished).await
+}
+
+/// A finished call as its webhooks post it (docs/actions.md, "Webhooks").
+fn final_call_json(
+    f: &FinishedCall<'_>,
+    p: &ProjectRow,
+    contact: &DueContact,
+) -> serde_json::Value {
+    let captured: serde_json::Value =
+        serde_json::from_str(&f.captured).unwrap_or_else(|_| serde_json::json!({}));
+    serde_json::json!({
+        "call_id": f.call_id,
+        "project": {"id": p.id, "name": p.name},
+        "contact": {"id": contact.id, "name": contact.name, "fields": contact.fields},
+        "number": f.number,
+        "result": f.result,
+        "result_label": system_result::label_ru(f.result).unwrap_or(f.result),
+        "reaction": f.reaction,
+        "transcript": f.transcript,
+        "captured": captured,
+        "amd": f.amd.as_ref().map(|(v, why, ms)| serde_json::json!({"verdict": v, "reason": why, "decided_at_ms": ms})),
+        "answered": f.answered_at_ms.is_some(),
+        "sip_status": f.sip_status,
+        "ring_ms": f.ring_ms,
+        "talk_ms": f.talk_ms,
+        "end_reason": f.end_reason,
+        "cost": f.cost,
+        "recording": f.recording,
+        "started_at_ms": f.dialed_at_ms,
+        "ended_at_ms": f.ended_at_ms,
+    })
 }
 
 /// Where a call's recording is, if anywhere: the path the database names, else the one the
@@ -460,37 +473,52 @@ async fn close_interrupted(
         ];
         log.extend(new.notes.iter().map(|(d, w)| (d.to_string(), w.clone())));
         let talk = talk_ms.unwrap_or(0).max(0) as u64;
-        ctx.store
-            .finish_call(&FinishedCall {
-                call_id: c.call_id,
-                project_id: c.project_id,
-                contact_id: c.contact_id,
-                number: &c.number,
-                result: system_result::SYSTEM,
-                sip_status: answered.then_some(200),
-                dialed_at_ms: c.dialed_at_ms,
-                answered_at_ms,
-                ended_at_ms: answered_at_ms.map_or(now_ms, |a| a + talk as i64),
-                ring_ms: c
-                    .dialed_at_ms
-                    .zip(answered_at_ms)
-                    .map(|(d, a)| (a - d).max(0)),
-                talk_ms: answered.then_some(talk as i64),
-                end_reason: Some(end_reason.clone()),
-                reaction: Some("interrupted".into()),
-                transcript: None,
-                captured: "{}".into(),
-                amd: None,
-                recording: recording.map(|p| p.display().to_string()),
-                cost: p.tariff.call_cost(answered, talk, &[]),
-                attempts: &contact.attempts,
-                plan: &new,
-                log,
-                // The scenario never got to its reaction: no action to carry out.
-                actions: Vec::new(),
-                actions_give_up_at: now_ms,
-            })
-            .await?;
+        let mut finished = FinishedCall {
+            call_id: c.call_id,
+            project_id: c.project_id,
+            contact_id: c.contact_id,
+            number: &c.number,
+            result: system_result::SYSTEM,
+            sip_status: answered.then_some(200),
+            dialed_at_ms: c.dialed_at_ms,
+            answered_at_ms,
+            ended_at_ms: answered_at_ms.map_or(now_ms, |a| a + talk as i64),
+            ring_ms: c
+                .dialed_at_ms
+                .zip(answered_at_ms)
+                .map(|(d, a)| (a - d).max(0)),
+            talk_ms: answered.then_some(talk as i64),
+            end_reason: Some(end_reason.clone()),
+            reaction: Some("interrupted".into()),
+            transcript: None,
+            captured: "{}".into(),
+            amd: None,
+            recording: recording.map(|p| p.display().to_string()),
+            cost: p.tariff.call_cost(answered, talk, &[]),
+            attempts: &contact.attempts,
+            plan: &new,
+            log,
+            actions: Vec::new(),
+            actions_give_up_at: now_ms + ctx.actions_give_up.as_millis() as i64,
+        };
+        // The scenario never got to its reaction: none of its actions; the project's webhook
+        // still hears of the call's end.
+        let call_json = final_call_json(&finished, p, &contact);
+        let numbers = contact.e164s();
+        let facts = crate::actions::CallFacts {
+            call_id: c.call_id,
+            project_id: p.id,
+            project_name: &p.name,
+            contact_name: contact.name.as_deref(),
+            fields: &contact.fields,
+            number: &c.number,
+            numbers: &numbers,
+            reaction: None,
+            captured: &BTreeMap::new(),
+            call_json: &call_json,
+        };
+        finished.actions = crate::actions::actions_for(&[], p.webhook_url.as_deref(), &facts);
+        ctx.store.finish_call(&finished).await?;
     }
     Ok(left.len())
 }

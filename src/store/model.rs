@@ -509,7 +509,7 @@ pub struct ActionRow {
 impl ActionRow {
     /// The key a receiver may deduplicate by: the call and the action's place in it.
     pub fn idempotency_key(&self) -> String {
-        format!("call-{}-action-{}", self.call_id, self.idx)
+        idempotency_key(self.call_id, self.idx)
     }
 }
 
@@ -560,8 +560,16 @@ pub struct ActionView {
     pub sent_at: Option<i64>,
     pub delivered_at: Option<i64>,
     pub done_at: Option<i64>,
+    /// The same on every attempt: a webhook's `Idempotency-Key`.
+    pub idempotency_key: String,
     /// Every attempt, oldest first.
     pub log: Vec<AttemptLog>,
+}
+
+/// An action's idempotency key: its call and its place among the call's actions (webhooks
+/// send it as `Idempotency-Key`).
+pub fn idempotency_key(call_id: i64, idx: i64) -> String {
+    format!("call-{call_id}-action-{idx}")
 }
 
 /// Which actions to list.

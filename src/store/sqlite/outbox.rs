@@ -47,7 +47,7 @@ fn action_row(r: &SqliteRow) -> Result<ActionRow, StoreError> {
 /// The columns `action_view` reads.
 pub(super) const ACTION_VIEW_COLUMNS: &str =
     "id, call_id, contact_id, kind, status, payload, attempts, \
-     last_error, cost, parts, external_id, created_at, sent_at, delivered_at, done_at";
+     last_error, cost, parts, external_id, created_at, sent_at, delivered_at, done_at, idx";
 
 /// An action as the API shows it.
 pub(super) fn action_view(r: &SqliteRow) -> ActionView {
@@ -67,6 +67,7 @@ pub(super) fn action_view(r: &SqliteRow) -> ActionView {
         sent_at: r.get(12),
         delivered_at: r.get(13),
         done_at: r.get(14),
+        idempotency_key: crate::store::idempotency_key(r.get(1), r.get(15)),
         log: Vec::new(),
     }
 }

@@ -1,0 +1,107 @@
+//! `autoinformer serve` as a real child process, for tests that kill it (SIGKILL) and start it
+//! again on the same data directory and port. Include it next to the HTTP client:
+//! `#[path = "common/http.rs"] mod http;` and `#[path = "common/child.rs"] mod child;`.
+#![allow(dead_code)]
+use crate::http::request;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The server as a child process; killed when dropped (a failing test leaves nothing behind).
+pub struct Serve(pub Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Serve {
+    /// SIGKILL: no shutdown of any kind.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// SIGTERM and wait: the graceful stop.
+    pub fn terminate(&mut self) {
+        let pid = self.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `serve` with this config file, data directory, address and admin token.
+pub fn start(data: &Path, addr: SocketAddr, config: &Path, token: &str) -> Serve {
+    let child = Command::new(env!("CARGO_BIN_EXE_autoinformer"))
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .arg("--listen")
+        .arg(addr.to_string())
+        .env("AUTOINFORMER_ADMIN_TOKEN", token)
+        .env("AUTOINFORMER_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    Serve(child)
+}
+
+pub async fn wait_healthy(addr: SocketAddr) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(30) {
+        if tokio::net::TcpStream::connect(addr).await.is_ok()
+            && request(addr, "GET", "/healthz", None, None, b"")
+                .await
+                .status
+                == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("serve did not come up on {addr}");
+}
+
+/// A request that must succeed; its JSON.
+pub async fn call(
+    addr: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    ct: Option<&str>,
+    body: &[u8],
+) -> Value {
+    let a = request(addr, method, path, Some(token), ct, body).await;
+    assert!(a.status < 300, "{method} {path}: {} {}", a.status, a.text());
+    a.json()
+}
+
+pub fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+/// A small deterministic generator (kill moments).
+pub fn next(seed: &mut u64) -> u64 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *seed >> 33
+}
