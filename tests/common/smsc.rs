@@ -45,6 +45,8 @@ struct State {
     login: String,
     password: String,
     messages: Vec<Message>,
+    /// When each (phone, text) was last taken: the same again within a minute is error 9.
+    recent: HashMap<(String, String), Instant>,
     /// Delivered this long after it was taken (`status.php` says 1; 0 before).
     delivered_after: Duration,
     price_per_part: f64,
@@ -79,6 +81,7 @@ impl FakeSmsc {
                 login: login.into(),
                 password: password.into(),
                 messages: Vec::new(),
+                recent: HashMap::new(),
                 delivered_after: Duration::from_millis(300),
                 price_per_part: 3.45,
                 balance: 10_000.0,
@@ -358,15 +361,18 @@ fn decide(st: &mut State, script: &str, f: &HashMap<String, String>) -> Reply {
                 Mode::Http500 => return Reply::Fail500,
                 _ => true,
             };
-            let recent = st.messages.iter().any(|m| {
-                m.phone == phone && m.text == text && m.at.elapsed() < Duration::from_secs(60)
-            });
-            if recent {
+            let key = (phone.clone(), text.clone());
+            if st
+                .recent
+                .get(&key)
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(60))
+            {
                 return Reply::Now(error(9, "duplicate request, wait a minute"));
             }
             let n = parts(&text);
             let cost = st.price_per_part * f64::from(n);
             if taken_now {
+                st.recent.insert(key, Instant::now());
                 st.balance -= cost;
                 st.messages.push(Message {
                     id: id.clone(),
