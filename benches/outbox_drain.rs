@@ -9,6 +9,8 @@
 //! 2. Claim cost at 1,000,000 rows (`ROWS=N`): 2 % queued and due, 2 % sent (delivery polls),
 //!    the rest final. p50/p99 of one claim of 15 SMS and of one poll claim, walking the partial
 //!    indexes; the peer is the same claim's SELECT made to scan the table (`NOT INDEXED`).
+#[path = "../tests/common/outbox_db.rs"]
+mod outbox_db;
 #[path = "../tests/common/smsc.rs"]
 mod smsc;
 
@@ -16,8 +18,8 @@ use autoinformer::actions::smsc::SmscClient;
 use autoinformer::actions::webhook::WebhookSender;
 use autoinformer::actions::worker::{wall_ms, Worker, WorkerSettings};
 use autoinformer::config::{Secret, SmscConfig};
-use autoinformer::store::sqlite::SqliteStore;
-use autoinformer::store::{ActionKind, CampaignStore, NewProject, OutboxStore};
+use autoinformer::store::{ActionKind, OutboxStore};
+use outbox_db::{insert_actions, store_with_a_call};
 use smsc::FakeSmsc;
 use sqlx::Row;
 use std::sync::Arc;
@@ -54,86 +56,16 @@ fn smsc_config(fake: &FakeSmsc) -> SmscConfig {
     }
 }
 
-/// A store with one project, contact and call that the benchmark's actions belong to.
-async fn store_with_a_call(dir: &std::path::Path) -> (SqliteStore, sqlx::SqlitePool, i64) {
-    let store = SqliteStore::open(&dir.join("bench.db")).await.unwrap();
-    let source = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/survey/scenario.toml"),
-    )
-    .unwrap();
-    let scenario = store.create_scenario("bench", &source).await.unwrap();
-    let p = store
-        .create_project(&NewProject {
-            name: "bench".into(),
-            scenario_id: scenario,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    store
-        .import_contacts(
-            p,
-            Box::new(std::io::Cursor::new(
-                b"Name;Phone\nA;+79990000001\n".to_vec(),
-            )),
-            Default::default(),
-        )
-        .await
-        .unwrap();
-    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("bench.db").display()))
-        .await
-        .unwrap();
-    let contact: i64 = sqlx::query("SELECT id FROM contacts")
-        .fetch_one(&raw)
-        .await
-        .unwrap()
-        .get(0);
-    let call = sqlx::query(
-        "INSERT INTO calls (project_id, contact_id, number, state, started_at) \
-         VALUES (?, ?, '+79990000001', 'done', 0) RETURNING id",
-    )
-    .bind(p)
-    .bind(contact)
-    .fetch_one(&raw)
-    .await
-    .unwrap()
-    .get::<i64, _>(0);
-    (store, raw, call)
-}
-
-/// Inserts `n` actions of the call in one statement: `status_sql` and `next_sql` are SQL
-/// expressions of the row number `i`.
-async fn insert_actions(
-    raw: &sqlx::SqlitePool,
-    call: i64,
-    n: usize,
-    status_sql: &str,
-    next_sql: &str,
-) {
-    sqlx::query(&format!(
-        "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < ?2 - 1) \
-         INSERT INTO actions (call_id, idx, project_id, contact_id, kind, payload, status, \
-                              attempts, next_at, give_up_at, created_at) \
-         SELECT c.id, i, c.project_id, c.contact_id, 'sms', \
-                json_object('kind', 'sms', 'phone', printf('+7999%07d', i), \
-                            'text', 'Спасибо за ответ! Ваш номер ' || i), \
-                {status_sql}, 0, {next_sql}, 9000000000000, 0 \
-         FROM k, calls c WHERE c.id = ?1"
-    ))
-    .bind(call)
-    .bind(n as i64)
-    .execute(raw)
-    .await
-    .unwrap();
-}
-
-async fn drain(n: usize) -> (f64, f64, f64, usize, usize) {
+async fn drain(n: usize, latency: Duration) -> (f64, f64, f64, usize, usize) {
     let dir = tempfile::tempdir().unwrap();
     let (store, raw, call) = store_with_a_call(dir.path()).await;
     insert_actions(&raw, call, n, "'queued'", "0").await;
     let fake = FakeSmsc::start(LOGIN, PASSWORD).await;
     // No delivery poll during the drain: the figure is the sending.
     fake.set_delivered_after(Duration::from_secs(3600));
+    if !latency.is_zero() {
+        fake.set_mode(smsc::Mode::Slow(latency));
+    }
     let worker = Worker::new(
         Arc::new(store),
         Some(SmscClient::new(smsc_config(&fake)).unwrap()),
@@ -186,8 +118,11 @@ async fn drain(n: usize) -> (f64, f64, f64, usize, usize) {
 }
 
 /// The peer: the same client, 15 tasks, no outbox.
-async fn bare(n: usize) -> (f64, f64, f64) {
+async fn bare(n: usize, latency: Duration) -> (f64, f64, f64) {
     let fake = FakeSmsc::start(LOGIN, PASSWORD).await;
+    if !latency.is_zero() {
+        fake.set_mode(smsc::Mode::Slow(latency));
+    }
     let client = Arc::new(SmscClient::new(smsc_config(&fake)).unwrap());
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let t = Instant::now();
@@ -298,17 +233,23 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let n = env_n("SMS", 10_000);
-        let (rate, p50, p99, most, dups) = drain(n).await;
-        let (brate, b50, b99) = bare(n).await;
-        println!(
-            "outbox drain: {n} SMS, max_parallel {PARALLEL}: {rate:.0} SMS/s, send p50 {p50:.1} ms, \
-             p99 {p99:.1} ms, at most {most} requests at once at SMSC, {dups} duplicates; peer \
-             (the bare client, 15 tasks, no outbox) {brate:.0} SMS/s, p50 {b50:.1} ms, p99 {b99:.1} ms \
-             — the outbox sends at {:.0} % of the bare client's rate",
-            100.0 * rate / brate
-        );
-        assert_eq!(dups, 0, "an SMS was sent twice");
-        assert!(most <= PARALLEL, "more than {PARALLEL} requests at once");
+        // SMSC answering at once (the outbox's own cost), then in 100 ms as over the internet
+        // (the parallel limit's worth: at most 15 × 10 a second).
+        for (count, latency) in [(n, Duration::ZERO), (n / 5, Duration::from_millis(100))] {
+            let (rate, p50, p99, most, dups) = drain(count, latency).await;
+            let (brate, b50, b99) = bare(count, latency).await;
+            println!(
+                "outbox drain: {count} SMS, SMSC answering in {} ms, max_parallel {PARALLEL}: \
+                 {rate:.0} SMS/s, send p50 {p50:.1} ms, p99 {p99:.1} ms, at most {most} requests at \
+                 once at SMSC, {dups} duplicates; peer (the bare client, 15 tasks, no outbox) \
+                 {brate:.0} SMS/s, p50 {b50:.1} ms, p99 {b99:.1} ms — the outbox sends at {:.0} % \
+                 of the bare client's rate",
+                latency.as_millis(),
+                100.0 * rate / brate
+            );
+            assert_eq!(dups, 0, "an SMS was sent twice");
+            assert!(most <= PARALLEL, "more than {PARALLEL} requests at once");
+        }
         claims(env_n("ROWS", 1_000_000)).await;
     });
 }

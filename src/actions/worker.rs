@@ -178,6 +178,7 @@ impl Worker {
         if let Err(e) = self.recover().await {
             tracing::error!(error = %e, "outbox: recovering interrupted actions failed");
         }
+        let sms = tokio::spawn(self.clone().run_sms(stop.clone()));
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_recheck = 0i64;
@@ -187,7 +188,7 @@ impl Worker {
                 _ = stop.cancelled() => break,
             }
             let now = (self.now)();
-            if let Err(e) = self.step(now).await {
+            if let Err(e) = self.step_others(now).await {
                 tracing::error!(error = %e, "outbox pass failed");
             }
             if now - last_recheck >= RECHECK_EVERY.as_millis() as i64 {
@@ -197,7 +198,34 @@ impl Worker {
                 }
             }
         }
+        let _ = sms.await;
         tracing::info!("outbox stopped");
+    }
+
+    /// The SMS lane: while there is work it keeps every slot busy (a finished send makes room
+    /// for the next at once, without waiting for a tick); idle, it looks again every `TICK`.
+    async fn run_sms(self, stop: CancellationToken) {
+        loop {
+            let slot = tokio::select! {
+                p = self.sms_slots.clone().acquire_owned() => p,
+                _ = stop.cancelled() => break,
+            };
+            // `step_sms` takes the free slots itself.
+            drop(slot);
+            let taken = match self.step_sms((self.now)()).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox: an SMS pass failed");
+                    0
+                }
+            };
+            if taken == 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(TICK) => {}
+                    _ = stop.cancelled() => break,
+                }
+            }
+        }
     }
 
     /// Settles actions a stop left `sending`: an SMS is looked up at SMSC (sent again only if
@@ -262,8 +290,15 @@ impl Worker {
         }
     }
 
-    /// One pass: database actions inline, webhooks and SMS into their lanes.
+    /// One pass at `now` over everything: database actions inline, webhooks and SMS into their
+    /// lanes (`run` drives the SMS lane on its own; tests with a manual clock call this).
     pub async fn step(&self, now: i64) -> Result<(), StoreError> {
+        self.step_others(now).await?;
+        self.step_sms(now).await.map(|_| ())
+    }
+
+    /// Database actions inline, webhooks into their lane.
+    async fn step_others(&self, now: i64) -> Result<(), StoreError> {
         for a in self
             .store
             .claim_actions(
@@ -295,22 +330,24 @@ impl Worker {
                 });
             }
         }
-        self.step_sms(now).await
+        Ok(())
     }
 
-    async fn step_sms(&self, now: i64) -> Result<(), StoreError> {
+    /// Claims as many due SMS (and delivery polls) as there are free slots and starts them;
+    /// answers how many it started.
+    async fn step_sms(&self, now: i64) -> Result<usize, StoreError> {
         let Some(client) = self.sms.clone() else {
-            return Ok(());
+            return Ok(0);
         };
         match self.sms_state() {
-            SmsState::Off | SmsState::Stopped(_) => return Ok(()),
-            SmsState::HeldUntil(t, _) if now < t => return Ok(()),
+            SmsState::Off | SmsState::Stopped(_) => return Ok(0),
+            SmsState::HeldUntil(t, _) if now < t => return Ok(0),
             SmsState::HeldUntil(..) => self.set_state(SmsState::Running),
             SmsState::Running => {}
         }
         let free = self.sms_slots.available_permits() as u32;
         if free == 0 {
-            return Ok(());
+            return Ok(0);
         }
         let mut taken = self
             .store
@@ -322,6 +359,7 @@ impl Worker {
             let mut polls = self.store.claim_polls(now, next, polls_room).await?;
             taken.append(&mut polls);
         }
+        let started = taken.len();
         for a in taken {
             let Ok(permit) = self.sms_slots.clone().try_acquire_owned() else {
                 if a.status == ActionStatus::Sending {
@@ -344,7 +382,7 @@ impl Worker {
                 w.release_busy(a.id);
             });
         }
-        Ok(())
+        Ok(started)
     }
 
     /// Queues an action again for `at`, noting why.

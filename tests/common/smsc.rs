@@ -316,18 +316,19 @@ async fn handle(mut sock: TcpStream, state: Arc<Mutex<State>>) -> Option<()> {
         st.log.push((script.clone(), logged));
         decide(&mut st, &script, &req.form)
     };
+    if let Reply::After(d, _) = &reply {
+        tokio::time::sleep(*d).await;
+    }
+    // Done before the answer leaves: a client that sends its next request as soon as it has
+    // this answer must not find this one still counted.
+    state.lock().unwrap().in_flight -= 1;
     match reply {
-        Reply::Now(body) => answer(&mut sock, "200 OK", &body).await,
-        Reply::After(d, body) => {
-            tokio::time::sleep(d).await;
-            answer(&mut sock, "200 OK", &body).await
-        }
+        Reply::Now(body) | Reply::After(_, body) => answer(&mut sock, "200 OK", &body).await,
         Reply::Close => {
             let _ = sock.shutdown().await;
         }
         Reply::Fail500 => answer(&mut sock, "500 Internal Server Error", "oops").await,
     }
-    state.lock().unwrap().in_flight -= 1;
     Some(())
 }
 
