@@ -50,6 +50,8 @@ const DEMO_PROMPTS: [(&str, &[u8]); 2] = [
 ];
 /// The demo project's name.
 pub const DEMO_PROJECT: &str = "Демо: опрос жильцов";
+/// Where the demo survey copies those who are unhappy (its `add_to_project`).
+pub const DEMO_CALLBACK_PROJECT: &str = "Перезвон: жалобы";
 
 /// What `run` reports once it is up (tests and the command line).
 #[derive(Debug, Clone)]
@@ -336,6 +338,14 @@ async fn create_demo(store: &SqliteStore, uploaded: &Path, cfg: &Config) -> anyh
         )
         .await?;
     tracing::info!(?report, "demo contacts imported");
+    // The survey copies the unhappy into a callback project (a draft: a manager calls them).
+    store
+        .create_project(&NewProject {
+            name: DEMO_CALLBACK_PROJECT.into(),
+            scenario_id: scenario,
+            ..Default::default()
+        })
+        .await?;
     store.activate(id).await?;
     Ok(id)
 }

@@ -57,6 +57,17 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
         &scenario,
     )
     .await;
+    // The survey copies complaints into this project: it must exist before activation.
+    call(
+        addr,
+        "POST",
+        "/api/v1/projects",
+        Some("application/json"),
+        json!({"name": "Перезвон: жалобы", "scenario_id": sc["id"]})
+            .to_string()
+            .as_bytes(),
+    )
+    .await;
     let quick = json!({"attempts": 2, "interval_s": 1});
     let p = call(
         addr,

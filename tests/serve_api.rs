@@ -756,7 +756,20 @@ async fn a_fresh_data_directory_gets_a_token_printed_once_and_a_demo_campaign_th
     assert!(s2.generated.is_none());
     assert!(s2.demo.is_none());
     let r = request(s2.addr, "GET", "/api/v1/projects", Some(&token), None, b"").await;
-    assert_eq!(r.json()["items"].as_array().unwrap().len(), 1);
+    let names: Vec<String> = r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            autoinformer::server::DEMO_PROJECT,
+            autoinformer::server::DEMO_CALLBACK_PROJECT
+        ],
+        "the demo and the callback project its survey copies into"
+    );
     s2.stop().await;
 }
 
