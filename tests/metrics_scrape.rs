@@ -57,7 +57,50 @@ fn parse(text: &str) -> (BTreeMap<String, f64>, BTreeMap<String, String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign() {
     let dir = tempfile::tempdir().unwrap();
-    let s = start(dir.path(), |cfg| cfg.calls.ring_timeout_s = 3).await;
+    let s = start(dir.path(), |cfg| {
+        cfg.calls.ring_timeout_s = 3;
+        cfg.webhooks.allow_private = true;
+    })
+    .await;
+    // A webhook receiver answering 200: every call's webhook counts in the outbox's metric.
+    let hooks = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = hooks.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut sock, _)) = hooks.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut got = Vec::new();
+                // Headers, then the body by its length.
+                loop {
+                    let Ok(n) = sock.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got);
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len: usize = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if got.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
     let wav = std::fs::read(root().join("examples/survey/thanks.wav")).unwrap();
     let r = s
         .call("PUT", "/api/v1/prompts/thanks.wav", None, &wav)
@@ -80,6 +123,8 @@ async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign()
             json!({
                 "name": "Метрики", "scenario_id": scenario, "schedule": ["daily 00:00-24:00"],
                 "max_calls_per_number": 1,
+                "webhook_url": format!("http://{hook}/calls"),
+                "webhook_secret": "metrics-webhook-secret-01",
                 "retry_rules": {"no_answer": once, "busy": once, "rejected": once,
                                 "system": once, "answering_machine": once},
             }),
@@ -121,6 +166,18 @@ async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign()
     let a = http::request(s.addr, "GET", "/api/v1/projects", None, None, b"").await;
     assert_eq!(a.status, 401);
 
+    // Every call's webhook delivered.
+    let t = Instant::now();
+    while s.get(&format!("/api/v1/projects/{p}/stats")).await.json()["actions"]["webhooks"]
+        ["delivered"]
+        != 4
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "webhooks not delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let m = s.get("/metrics").await;
     assert_eq!(m.status, 200);
     assert!(
@@ -146,6 +203,8 @@ async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign()
         ("autoinformer_sip_final_total", "counter"),
         ("autoinformer_rtp_send_lateness_seconds", "histogram"),
         ("autoinformer_dialer_pass_seconds", "histogram"),
+        ("autoinformer_actions_total", "counter"),
+        ("autoinformer_sms_service", "gauge"),
     ] {
         assert_eq!(
             types.get(family).map(String::as_str),
@@ -153,6 +212,14 @@ async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign()
             "{family}"
         );
     }
+
+    // The outbox: each call's webhook done once; SMS off (SMSC is not configured).
+    assert_eq!(
+        get("autoinformer_actions_total{kind=\"webhook\",outcome=\"done\"}"),
+        4.0
+    );
+    assert_eq!(get("autoinformer_sms_service{state=\"off\"}"), 1.0);
+    assert_eq!(get("autoinformer_sms_service{state=\"running\"}"), 0.0);
 
     // From the database: they agree with the calls and the project.
     assert_eq!(get("autoinformer_calls_up"), 0.0);

@@ -63,10 +63,46 @@ impl SmsLane {
     }
 
     fn set(&self, s: SmsState) {
+        let now = s.name();
+        for state in ["off", "running", "held", "stopped"] {
+            metrics::gauge!("autoinformer_sms_service", "state" => state).set(if state == now {
+                1.0
+            } else {
+                0.0
+            });
+        }
         if let Ok(mut g) = self.0.lock() {
             *g = s;
         }
     }
+}
+
+impl SmsState {
+    /// Every state's name.
+    pub const NAMES: [&'static str; 4] = ["off", "running", "held", "stopped"];
+
+    /// `off`, `running`, `held`, `stopped`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SmsState::Off => "off",
+            SmsState::Running => "running",
+            SmsState::HeldUntil(..) => "held",
+            SmsState::Stopped(_) => "stopped",
+        }
+    }
+}
+
+/// One outcome of an action (`autoinformer_actions_total{kind, outcome}`, docs/operations.md).
+fn count(kind: &'static str, outcome: &str) {
+    metrics::counter!("autoinformer_actions_total", "kind" => kind, "outcome" => outcome.to_string())
+        .increment(1);
+}
+
+/// The worker's lanes of outside requests, each with its own slots.
+#[derive(Debug, Clone, Copy)]
+enum Lane {
+    Sms,
+    Webhooks,
 }
 
 /// The worker's settings.
@@ -178,7 +214,8 @@ impl Worker {
         if let Err(e) = self.recover().await {
             tracing::error!(error = %e, "outbox: recovering interrupted actions failed");
         }
-        let sms = tokio::spawn(self.clone().run_sms(stop.clone()));
+        let sms = tokio::spawn(self.clone().run_lane(Lane::Sms, stop.clone()));
+        let hooks = tokio::spawn(self.clone().run_lane(Lane::Webhooks, stop.clone()));
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_recheck = 0i64;
@@ -188,7 +225,7 @@ impl Worker {
                 _ = stop.cancelled() => break,
             }
             let now = (self.now)();
-            if let Err(e) = self.step_others(now).await {
+            if let Err(e) = self.step_db(now).await {
                 tracing::error!(error = %e, "outbox pass failed");
             }
             if now - last_recheck >= RECHECK_EVERY.as_millis() as i64 {
@@ -199,26 +236,34 @@ impl Worker {
             }
         }
         let _ = sms.await;
+        let _ = hooks.await;
         tracing::info!("outbox stopped");
     }
 
-    /// The SMS lane: while there is work it keeps every slot busy (a finished send makes room
-    /// for the next at once, without waiting for a tick); idle, it looks again every `TICK`.
-    async fn run_sms(self, stop: CancellationToken) {
+    /// A lane (SMS, webhooks): while there is work it keeps every slot busy (a finished
+    /// request makes room for the next at once, without waiting for a tick); idle, it looks
+    /// again every `TICK`.
+    async fn run_lane(self, lane: Lane, stop: CancellationToken) {
+        let slots = match lane {
+            Lane::Sms => self.sms_slots.clone(),
+            Lane::Webhooks => self.webhook_slots.clone(),
+        };
         loop {
             let slot = tokio::select! {
-                p = self.sms_slots.clone().acquire_owned() => p,
+                p = slots.clone().acquire_owned() => p,
                 _ = stop.cancelled() => break,
             };
-            // `step_sms` takes the free slots itself.
+            // The pass takes the free slots itself.
             drop(slot);
-            let taken = match self.step_sms((self.now)()).await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!(error = %e, "outbox: an SMS pass failed");
-                    0
-                }
+            let now = (self.now)();
+            let taken = match lane {
+                Lane::Sms => self.step_sms(now).await,
+                Lane::Webhooks => self.step_webhooks(now).await,
             };
+            let taken = taken.unwrap_or_else(|e| {
+                tracing::error!(error = %e, ?lane, "outbox: a pass failed");
+                0
+            });
             if taken == 0 {
                 tokio::select! {
                     _ = tokio::time::sleep(TICK) => {}
@@ -243,7 +288,7 @@ impl Worker {
                     );
                     let mut u = u;
                     u.next_at = Some(now);
-                    self.store.update_action(a.id, &u).await?;
+                    self.write(a, &u).await?;
                 }
             }
         }
@@ -293,12 +338,13 @@ impl Worker {
     /// One pass at `now` over everything: database actions inline, webhooks and SMS into their
     /// lanes (`run` drives the SMS lane on its own; tests with a manual clock call this).
     pub async fn step(&self, now: i64) -> Result<(), StoreError> {
-        self.step_others(now).await?;
+        self.step_db(now).await?;
+        self.step_webhooks(now).await?;
         self.step_sms(now).await.map(|_| ())
     }
 
-    /// Database actions inline, webhooks into their lane.
-    async fn step_others(&self, now: i64) -> Result<(), StoreError> {
+    /// Copies and opt-outs, carried out inline (each commits with its `done` mark).
+    async fn step_db(&self, now: i64) -> Result<(), StoreError> {
         for a in self
             .store
             .claim_actions(
@@ -310,27 +356,34 @@ impl Worker {
         {
             self.run_db(&a, now).await?;
         }
-        let free = self.webhook_slots.available_permits() as u32;
-        if free > 0 {
-            for a in self
-                .store
-                .claim_actions(&[ActionKind::Webhook], now, free)
-                .await?
-            {
-                let Ok(permit) = self.webhook_slots.clone().try_acquire_owned() else {
-                    self.requeue(&a, now, now, "no free webhook slot").await?;
-                    continue;
-                };
-                let w = self.clone();
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    if let Err(e) = w.run_webhook(&a).await {
-                        tracing::error!(action = a.id, error = %e, "outbox: writing a webhook's outcome failed");
-                    }
-                });
-            }
-        }
         Ok(())
+    }
+
+    /// Claims as many due webhooks as there are free slots and starts them; answers how many.
+    async fn step_webhooks(&self, now: i64) -> Result<usize, StoreError> {
+        let free = self.webhook_slots.available_permits() as u32;
+        if free == 0 {
+            return Ok(0);
+        }
+        let taken = self
+            .store
+            .claim_actions(&[ActionKind::Webhook], now, free)
+            .await?;
+        let started = taken.len();
+        for a in taken {
+            let Ok(permit) = self.webhook_slots.clone().try_acquire_owned() else {
+                self.requeue(&a, now, now, "no free webhook slot").await?;
+                continue;
+            };
+            let w = self.clone();
+            tokio::spawn(async move {
+                let _permit = permit;
+                if let Err(e) = w.run_webhook(&a).await {
+                    tracing::error!(action = a.id, error = %e, "outbox: writing a webhook's outcome failed");
+                }
+            });
+        }
+        Ok(started)
     }
 
     /// Claims as many due SMS (and delivery polls) as there are free slots and starts them;
@@ -385,11 +438,18 @@ impl Worker {
         Ok(started)
     }
 
+    /// Writes an attempt's outcome, and counts it (`autoinformer_actions_total`).
+    async fn write(&self, a: &ActionRow, u: &ActionUpdate) -> Result<(), StoreError> {
+        self.store.update_action(a.id, u).await?;
+        count(a.payload.kind().as_str(), &u.attempt.outcome);
+        Ok(())
+    }
+
     /// Queues an action again for `at`, noting why.
     async fn requeue(&self, a: &ActionRow, now: i64, at: i64, why: &str) -> Result<(), StoreError> {
         let mut u = with_error(update(ActionStatus::Queued, now, "retry"), why);
         u.next_at = Some(at);
-        self.store.update_action(a.id, &u).await
+        self.write(a, &u).await
     }
 
     /// A temporary failure: again after the backoff, or given up past the action's time.
@@ -412,7 +472,7 @@ impl Worker {
             u
         };
         u.attempt.http_status = http_status;
-        self.store.update_action(a.id, &u).await
+        self.write(a, &u).await
     }
 
     async fn run_db(&self, a: &ActionRow, now: i64) -> Result<(), StoreError> {
@@ -424,16 +484,25 @@ impl Worker {
                 .store
                 .copy_contact(a, project, first_number, now)
                 .await
-                .map(|o| {
-                    if let CopyOutcome::NoSuchProject(why) = &o {
+                .map(|o| match &o {
+                    CopyOutcome::NoSuchProject(why) => {
                         tracing::warn!(action = a.id, "add to project: {why}");
+                        count("add_to_project", "failed");
                     }
+                    CopyOutcome::Copied(_) | CopyOutcome::NothingToCopy(_) => {
+                        count("add_to_project", "done")
+                    }
+                    CopyOutcome::NotClaimed => {}
                 }),
             Payload::StopList { numbers, reason } => self
                 .store
                 .opt_out(a, numbers, reason, now)
                 .await
-                .map(|_| ()),
+                .map(|done| {
+                    if done {
+                        count("stop_list", "done");
+                    }
+                }),
             _ => Ok(()),
         };
         if let Err(e) = r {
@@ -483,7 +552,7 @@ impl Worker {
                 u.external_id = Some(code.to_string());
                 u.attempt.http_status = Some(i64::from(code));
                 u.attempt.duration_ms = Some(took);
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
             Delivery::Retry { status, error } => {
                 self.retry_or_give_up(a, now, &error, status.map(i64::from))
@@ -491,7 +560,7 @@ impl Worker {
             }
             Delivery::Refused(why) => {
                 let u = with_error(update(ActionStatus::Failed, now, "failed"), why);
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
         }
     }
@@ -506,14 +575,14 @@ impl Worker {
                 update(ActionStatus::Failed, now, "failed"),
                 "given up: the SMS could not be sent in time",
             );
-            return self.store.update_action(a.id, &u).await;
+            return self.write(a, &u).await;
         }
         if text.trim().is_empty() {
             let u = with_error(
                 update(ActionStatus::Failed, now, "failed"),
                 "the text is empty",
             );
-            return self.store.update_action(a.id, &u).await;
+            return self.write(a, &u).await;
         }
         let started = std::time::Instant::now();
         let sent = client.send(a.id, phone, text).await;
@@ -533,14 +602,14 @@ impl Worker {
                 u.cost = cost;
                 u.next_at = Some(now + POLL_FIRST.as_millis() as i64);
                 u.attempt.duration_ms = Some(took);
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
             Sent::Failed { code, reason } => {
                 let u = with_error(
                     update(ActionStatus::Failed, now, "failed"),
                     format!("SMSC refused it for good: {reason} (error {code})"),
                 );
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
             Sent::BadLogin(reason) => {
                 let why = format!(
@@ -562,7 +631,7 @@ impl Worker {
                 self.set_state(SmsState::HeldUntil(until, why.clone()));
                 let mut u = with_error(update(ActionStatus::Queued, now, "held"), why);
                 u.next_at = Some(until);
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
             Sent::BackOff { code, reason } => {
                 self.retry_or_give_up(a, now, &format!("SMSC: {reason} (error {code})"), None)
@@ -590,21 +659,21 @@ impl Worker {
             }
             Ok(Status::Failed { reason, .. }) => {
                 let u = with_error(update(ActionStatus::Failed, now, "failed"), reason);
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
             Ok(Status::Delivered(_)) => {
                 let mut u = update(ActionStatus::Delivered, now, "delivered");
                 u.sent_at = Some(now);
                 u.delivered_at = Some(now);
                 u.attempt.error = Some(format!("{why}; SMSC has it: not sent again"));
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
             Ok(Status::Pending(_)) => {
                 let mut u = update(ActionStatus::Sent, now, "checked");
                 u.attempt.error = Some(format!("{why}; SMSC has it: not sent again"));
                 u.sent_at = Some(now);
                 u.next_at = Some(now + POLL_FIRST.as_millis() as i64);
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
             Err(e) => {
                 // Still unknown: it stays `sending` and is looked up again later; never sent
@@ -621,6 +690,7 @@ impl Worker {
                         },
                     )
                     .await
+                    .map(|()| count("sms", "unknown"))
             }
         }
     }
@@ -639,11 +709,11 @@ impl Worker {
             Ok(Status::Delivered(_)) => {
                 let mut u = update(ActionStatus::Delivered, now, "delivered");
                 u.delivered_at = Some(now);
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
             Ok(Status::Failed { reason, .. }) => {
                 let u = with_error(update(ActionStatus::Failed, now, "failed"), reason);
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
             other => {
                 let mut u = update(ActionStatus::Sent, now, "checked");
@@ -653,7 +723,7 @@ impl Worker {
                 } else if let Err(e) = other {
                     u = with_error(u, e);
                 }
-                self.store.update_action(a.id, &u).await
+                self.write(a, &u).await
             }
         }
     }

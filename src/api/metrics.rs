@@ -37,6 +37,10 @@ pub const AMD_VERDICTS: &str = "autoinformer_amd_verdicts_total";
 pub const SIP_FINAL: &str = "autoinformer_sip_final_total";
 /// How late each RTP frame left against its 20 ms slot (`call::live`).
 pub const RTP_SEND_LATENESS: &str = "autoinformer_rtp_send_lateness_seconds";
+/// Outcomes of the outbox's actions by kind (`actions::worker`).
+pub const ACTIONS_TOTAL: &str = "autoinformer_actions_total";
+/// The SMS service's state, 1 for the current one (the worker's lane).
+pub const SMS_SERVICE: &str = "autoinformer_sms_service";
 /// How long one dialer pass took (`dialer::run`).
 pub const DIALER_PASS: &str = "autoinformer_dialer_pass_seconds";
 
@@ -196,6 +200,14 @@ fn describe() {
         SIP_FINAL,
         "Calls by the final status of their INVITE, since the process started."
     );
+    describe_counter!(
+        ACTIONS_TOTAL,
+        "Outcomes of the outbox's actions (sms, add_to_project, stop_list, webhook) by attempt outcome, since the process started."
+    );
+    describe_gauge!(
+        SMS_SERVICE,
+        "The SMS service: 1 for its state now (off, running, held for money, stopped on a refused login)."
+    );
     describe_histogram!(
         DIALER_PASS,
         Unit::Seconds,
@@ -242,6 +254,14 @@ pub async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
         for status in ["draft", "active", "paused", "finished"] {
             let n = projects.iter().filter(|p| p.status == status).count();
             metrics::gauge!(PROJECTS, "status" => status).set(n as f64);
+        }
+        let sms = s.sms_lane.get();
+        for state in crate::actions::worker::SmsState::NAMES {
+            metrics::gauge!(SMS_SERVICE, "state" => state).set(if state == sms.name() {
+                1.0
+            } else {
+                0.0
+            });
         }
     });
     let mut out = e.handle.render();
