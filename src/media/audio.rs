@@ -79,12 +79,55 @@ pub fn decode_bytes_8k(
     if bytes.is_empty() {
         return Err(err(label, "empty file"));
     }
-    let (mono, rate) = decode_mono(bytes, hint, label)?;
+    if let Some(why) = wav_header_problem(bytes) {
+        return Err(err(label, why));
+    }
+    // A decoder that panics on a damaged file (a dependency's bug) is a damaged file, not a
+    // dead thread.
+    let (mono, rate) = std::panic::catch_unwind(|| decode_mono(bytes, hint, label))
+        .map_err(|_| err(label, "the file is damaged: its audio cannot be decoded"))??;
     if mono.is_empty() {
         return Err(err(label, "no audio samples in the file"));
     }
     let resampled = resample_to_8k(&mono, rate).map_err(|r| err(label, r))?;
     Ok(resampled.iter().map(|&x| to_i16(x)).collect())
+}
+
+/// What is impossible in a WAV file's `fmt ` chunk (no channels, 0 Hz, a zero block size),
+/// which the decoder would not survive; `None` for anything else (other formats included).
+fn wav_header_problem(bytes: &[u8]) -> Option<String> {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return None;
+    }
+    let mut at = 12usize;
+    while at + 8 <= bytes.len() {
+        let id = &bytes[at..at + 4];
+        let size = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]])
+            as usize;
+        let body = &bytes[at + 8..bytes.len().min(at + 8 + size)];
+        if id == b"fmt " {
+            if body.len() < 16 {
+                return Some(
+                    "the WAV header is cut short (its fmt chunk has under 16 bytes)".into(),
+                );
+            }
+            let channels = u16::from_le_bytes([body[2], body[3]]);
+            let rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
+            let block = u16::from_le_bytes([body[12], body[13]]);
+            return match (channels, rate, block) {
+                (0, _, _) => Some("the WAV header says the file has no channels".into()),
+                (_, 0, _) => Some("the WAV header says its sample rate is 0 Hz".into()),
+                (_, _, 0) => Some("the WAV header says its samples take 0 bytes".into()),
+                _ => None,
+            };
+        }
+        // Chunks are padded to an even length.
+        at = at
+            .saturating_add(8)
+            .saturating_add(size)
+            .saturating_add(size & 1);
+    }
+    None
 }
 
 fn to_i16(x: f32) -> i16 {
@@ -346,6 +389,48 @@ mod tests {
                 amp * (2.0 * std::f64::consts::PI * freq * i as f64 / rate as f64).sin() as f32
             })
             .collect()
+    }
+
+    /// A µ-law WAV header with these fields, and silence after it (the fuzzer's find: 0 Hz
+    /// made the WAV reader panic).
+    fn wav_with(channels: u16, rate: u32, block: u16) -> Vec<u8> {
+        let mut v = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
+        v.extend_from_slice(&18u32.to_le_bytes());
+        v.extend_from_slice(&7u16.to_le_bytes());
+        v.extend_from_slice(&channels.to_le_bytes());
+        v.extend_from_slice(&rate.to_le_bytes());
+        v.extend_from_slice(&(rate * u32::from(block)).to_le_bytes());
+        v.extend_from_slice(&block.to_le_bytes());
+        v.extend_from_slice(&8u16.to_le_bytes());
+        v.extend_from_slice(&0u16.to_le_bytes());
+        v.extend_from_slice(b"data");
+        v.extend_from_slice(&800u32.to_le_bytes());
+        v.extend(std::iter::repeat_n(0xffu8, 800));
+        let riff = (v.len() - 8) as u32;
+        v[4..8].copy_from_slice(&riff.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn impossible_wav_headers_are_errors_saying_what_not_panics() {
+        for (bytes, want) in [
+            (wav_with(1, 0, 1), "sample rate is 0 Hz"),
+            (wav_with(0, 8000, 1), "no channels"),
+            (wav_with(1, 8000, 0), "0 bytes"),
+        ] {
+            for hint in [Some("wav"), None] {
+                let e = decode_bytes_8k(&bytes, hint, "x.wav")
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains(want), "{e}");
+            }
+        }
+        assert_eq!(
+            decode_bytes_8k(&wav_with(1, 8000, 1), None, "x.wav")
+                .unwrap()
+                .len(),
+            800
+        );
     }
 
     #[test]
