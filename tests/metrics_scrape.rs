@@ -8,6 +8,8 @@
 mod http;
 #[path = "common/server.rs"]
 mod server;
+#[path = "common/smsc.rs"]
+mod smsc;
 
 use serde_json::json;
 use server::{root, start};
@@ -66,38 +68,11 @@ async fn every_metric_family_is_scraped_with_plausible_values_after_a_campaign()
     let hooks = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook = hooks.local_addr().unwrap();
     tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         while let Ok((mut sock, _)) = hooks.accept().await {
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                let mut got = Vec::new();
-                // Headers, then the body by its length.
-                loop {
-                    let Ok(n) = sock.read(&mut buf).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    got.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&got);
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len: usize = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if got.len() >= end + 4 + len {
-                            break;
-                        }
-                    }
+                if smsc::read_request(&mut sock).await.is_some() {
+                    smsc::answer(&mut sock, "200 OK", "{}").await;
                 }
-                let _ = sock
-                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    .await;
             });
         }
     });

@@ -12,7 +12,6 @@ pub mod smsc;
 pub mod webhook;
 pub mod worker;
 
-pub use crate::scenario::check_webhook_url;
 use crate::scenario::{template, Action};
 pub use crate::store::{ActionKind, NewAction, Payload};
 use std::collections::BTreeMap;

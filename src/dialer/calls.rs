@@ -305,7 +305,7 @@ async fn finish(
         actions: Vec::new(),
         actions_give_up_at: ended_at_ms + ctx.actions_give_up.as_millis() as i64,
     };
-    let call_json = final_call_json(&finished, p, &contact);
+    let call_json = final_call_json(&finished, p, &contact, &r.outcome.captured);
     let numbers = contact.e164s();
     let first = r.outcome.events.first();
     let facts = crate::actions::CallFacts {
@@ -333,9 +333,8 @@ fn final_call_json(
     f: &FinishedCall<'_>,
     p: &ProjectRow,
     contact: &DueContact,
+    captured: &BTreeMap<String, String>,
 ) -> serde_json::Value {
-    let captured: serde_json::Value =
-        serde_json::from_str(&f.captured).unwrap_or_else(|_| serde_json::json!({}));
     serde_json::json!({
         "call_id": f.call_id,
         "project": {"id": p.id, "name": p.name},
@@ -503,7 +502,8 @@ async fn close_interrupted(
         };
         // The scenario never got to its reaction: none of its actions; the project's webhook
         // still hears of the call's end.
-        let call_json = final_call_json(&finished, p, &contact);
+        let captured = BTreeMap::new();
+        let call_json = final_call_json(&finished, p, &contact, &captured);
         let numbers = contact.e164s();
         let facts = crate::actions::CallFacts {
             call_id: c.call_id,
@@ -514,7 +514,7 @@ async fn close_interrupted(
             number: &c.number,
             numbers: &numbers,
             reaction: None,
-            captured: &BTreeMap::new(),
+            captured: &captured,
             call_json: &call_json,
         };
         finished.actions = crate::actions::actions_for(&[], p.webhook_url.as_deref(), &facts);

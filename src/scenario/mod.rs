@@ -20,4 +20,4 @@ pub use load::{load_file, load_str, Format};
 pub use model::*;
 pub use problem::{LoadOptions, Problem, Problems};
 pub use prompts::PROMPTS_FOLDER_HINT;
-pub use validate_actions::{check_webhook_url, BUILT_IN_VARS};
+pub use validate_actions::check_webhook_url;
