@@ -205,7 +205,10 @@ async fn generated_requests_get_the_answers_the_document_promises() {
         .args(["--checks", "all"])
         .args(["--seed", "1"])
         .args(["--max-examples", "50"])
-        .args(["--workers", "2"])
+        // One worker: with two, CPython 3.11's `ast.parse` (which hypothesis calls to describe
+        // its filters) races between threads and fails the run with "AST constructor recursion
+        // depth mismatch" — a tool error, not a finding.
+        .args(["--workers", "1"])
         .args(["--request-timeout", "30"])
         .current_dir(dir.path())
         .env("NO_COLOR", "1")
