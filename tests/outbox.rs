@@ -483,7 +483,7 @@ async fn smsc_down_a_wrong_password_and_refusals_lose_nothing_and_send_nothing_t
     s.stop().await;
 
     // SMSC down: with the right password now, the SMS wait while nothing listens.
-    fake.down();
+    fake.down().await;
     let s = start(dir.path(), smsc_config(&fake, PASSWORD)).await;
     tokio::time::sleep(Duration::from_secs(8)).await;
     let st = s.get(&format!("/api/v1/projects/{p}/stats")).await.json();

@@ -194,7 +194,7 @@ async fn killed_between_the_commit_and_the_send_and_mid_send_every_sms_goes_out_
     call(addr, "POST", &contacts, Some("text/csv"), csv.as_bytes()).await;
 
     // SMSC down: results and their actions are committed, nothing can be sent.
-    fake.down();
+    fake.down().await;
     call(
         addr,
         "POST",

@@ -65,6 +65,9 @@ pub struct FakeSmsc {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
     stop: Mutex<CancellationToken>,
+    /// The accept loop now running: `down` waits for it to end, so the port is closed when
+    /// `down` returns (not whenever the loop is next polled).
+    server: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// SMSC refuses more than this many requests at once per login (error 9).
@@ -93,6 +96,7 @@ impl FakeSmsc {
                 log: Vec::new(),
             })),
             stop: Mutex::new(CancellationToken::new()),
+            server: Mutex::new(None),
         });
         s.serve(listener);
         s
@@ -101,11 +105,12 @@ impl FakeSmsc {
     fn serve(&self, listener: TcpListener) {
         let stop = self.stop.lock().unwrap().clone();
         let state = self.state.clone();
-        tokio::spawn(async move {
+        let handle = tokio::spawn(async move {
             loop {
                 let conn = tokio::select! {
-                    c = listener.accept() => c,
+                    biased;
                     _ = stop.cancelled() => return,
+                    c = listener.accept() => c,
                 };
                 let Ok((sock, _)) = conn else { continue };
                 let state = state.clone();
@@ -114,6 +119,7 @@ impl FakeSmsc {
                 });
             }
         });
+        *self.server.lock().unwrap() = Some(handle);
     }
 
     /// The `url` to configure: `http://127.0.0.1:PORT/sys/`.
@@ -130,8 +136,12 @@ impl FakeSmsc {
     }
 
     /// Nothing listens any more (connections are refused) until `up`.
-    pub fn down(&self) {
+    pub async fn down(&self) {
         self.stop.lock().unwrap().cancel();
+        let server = self.server.lock().unwrap().take();
+        if let Some(server) = server {
+            let _ = server.await;
+        }
     }
 
     /// Listens again on the same port.
