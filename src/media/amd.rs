@@ -16,31 +16,52 @@ pub const SPEECH_OVER_NOISE_DB: f32 = 10.0;
 pub const BACKGROUND_PROBE_MS: u64 = 300;
 /// The callee's speech must stand this far above such background talk.
 pub const SPEECH_OVER_BACKGROUND_DB: f32 = 6.0;
+/// Talk shorter than this is not a word (app_amd's minimum word length).
+pub const MIN_WORD_MS: u64 = 100;
+/// Talk this far below the loudest of the callee's own talk is someone else's (the room).
+pub const SPEECH_UNDER_PEAK_DB: f32 = 15.0;
 /// The noise floor is the quietest frame of this many recent frames (3 s): words have gaps,
 /// so during speech it stays low; in steady noise it sits at the noise.
 pub const NOISE_WINDOW_FRAMES: usize = 150;
-/// Silence after the greeting that shows a person waiting for an answer.
-pub const AFTER_GREETING_SILENCE_MS: u64 = 650;
-/// A greeting this short ("Алло?", "Да") needs less silence after it to tell a person waiting.
+/// A greeting this short ("Алло?", "Да") needs only a short silence after it to tell a person
+/// waiting.
 pub const SHORT_GREETING_MS: u64 = 1_000;
 /// Silence after such a short greeting that shows a person waiting.
 pub const AFTER_SHORT_GREETING_SILENCE_MS: u64 = 450;
-/// Most speech a person says before waiting ("Алло, здравствуйте, слушаю вас" ≈ 2.5 s).
-pub const HUMAN_MAX_SPEECH_MS: u64 = 2_700;
-/// Continuous greeting (pauses shorter than `AFTER_GREETING_SILENCE_MS`) that marks a machine.
-pub const MACHINE_SPEECH_MS: u64 = 2_800;
-/// Share of the time since the first word that must be talk for the long-greeting rule.
-pub const MIN_TALK_DENSITY_PCT: u64 = 60;
+/// A greeting up to this much talk ("Алло, здравствуйте, слушаю вас" ≈ 2.5 s) needs
+/// `AFTER_GREETING_SILENCE_MS` after it.
+pub const GREETING_MS: u64 = 2_700;
+/// Silence after such a greeting that shows a person waiting for an answer.
+pub const AFTER_GREETING_SILENCE_MS: u64 = 650;
+/// Silence after a longer greeting that shows a person waiting: longer than the pauses
+/// between a recorded greeting's sentences (0.6–0.9 s, heard as up to 1.0 s) and than its
+/// pause before the beep, so a machine that goes on or beeps is still heard as one.
+pub const AFTER_LONG_GREETING_SILENCE_MS: u64 = 1_200;
+/// A greeting going on this long from its first word without the silence of someone waiting
+/// (only pauses shorter than `AFTER_LONG_GREETING_SILENCE_MS`) is a recording: people who
+/// greet at length in one breath ("алло, здравствуйте, добрый день, я вас слушаю, говорите,
+/// кто звонит?") stop within ~6 s and wait.
+pub const MONOLOGUE_MS: u64 = 6_500;
+/// Share of that time that must be words for the greeting rules (a room's voices taken for
+/// talk are sparse; a recording talks densely).
+pub const MIN_TALK_DENSITY_PCT: u64 = 30;
 /// No speech at all by then: undecided (`unknown`: the robot talks anyway).
 pub const NO_SPEECH_MS: u64 = 6_000;
 /// Give up on a first decision by then.
-pub const TOTAL_MS: u64 = 8_000;
-/// Keep listening for revisions (beep, monologue) until then.
+pub const TOTAL_MS: u64 = 10_000;
+/// Keep listening for revisions (beep, monologue, carrier phrase) until then.
 pub const REVISE_UNTIL_MS: u64 = 15_000;
-/// Talking this long (gaps < 700 ms) after a first `human` decision revises it to machine.
-pub const REVISE_SPEECH_MS: u64 = 2_600;
-/// A gap inside one stretch of talk for the revision rule.
-pub const REVISE_GAP_MS: u64 = 700;
+/// A greeting that starts after the first decision, over the robot's prompt, and goes on
+/// this long: a recording goes on talking after «Алло.»; a person stops for the robot.
+pub const OVER_PROMPT_MS: u64 = 3_500;
+/// … with at least this share of it words (the room's voices behind a person who stopped
+/// talking are sparser than that).
+pub const OVER_PROMPT_DENSITY_PCT: u64 = 40;
+/// After a first `human` decision the greeting rules (monologue, sentences) still apply to
+/// the greeting then going on or starting within this time: a recording that said «Алло.»
+/// and goes on. Talk that starts later is the person answering the robot's prompt, which no
+/// length makes a machine (a beep or a carrier phrase still does).
+pub const REVISE_ONSET_MS: u64 = 1_500;
 /// Phrases of carrier voicemail and "secretaries" (normalised, matched as phrases).
 pub const CARRIER_PHRASES: &[&str] = &[
     "абонент",
@@ -94,8 +115,10 @@ impl Verdict {
 pub enum AmdReason {
     /// A short greeting ("Алло?"), then the silence of someone waiting.
     ShortGreetingThenSilence,
-    /// A long continuous greeting.
+    /// A greeting that went on past `MONOLOGUE_MS` without waiting for an answer.
     LongGreeting,
+    /// A long greeting, then the silence of someone waiting.
+    LongGreetingThenSilence,
     /// Nothing said by `NO_SPEECH_MS`.
     Silence,
     /// No rule settled it by `TOTAL_MS`.
@@ -120,9 +143,10 @@ pub enum AmdReason {
 
 impl AmdReason {
     /// Every reason.
-    pub const ALL: [AmdReason; 12] = [
+    pub const ALL: [AmdReason; 13] = [
         AmdReason::ShortGreetingThenSilence,
         AmdReason::LongGreeting,
+        AmdReason::LongGreetingThenSilence,
         AmdReason::Silence,
         AmdReason::Undecided,
         AmdReason::Beep,
@@ -140,6 +164,7 @@ impl AmdReason {
         match self {
             AmdReason::ShortGreetingThenSilence => "short_greeting_then_silence",
             AmdReason::LongGreeting => "long_greeting",
+            AmdReason::LongGreetingThenSilence => "long_greeting_then_silence",
             AmdReason::Silence => "silence",
             AmdReason::Undecided => "undecided",
             AmdReason::Beep => "beep",
@@ -162,7 +187,10 @@ impl AmdReason {
     pub fn describe(self) -> &'static str {
         match self {
             AmdReason::ShortGreetingThenSilence => "short greeting, then silence",
-            AmdReason::LongGreeting => "a long greeting, as a recorded one is",
+            AmdReason::LongGreeting => {
+                "talked on without waiting for an answer, as a recording does"
+            }
+            AmdReason::LongGreetingThenSilence => "a long greeting, then silence",
             AmdReason::Silence => "nothing was said",
             AmdReason::Undecided => "no clear sign either way",
             AmdReason::Beep => "a voicemail beep",
@@ -204,13 +232,48 @@ pub struct Amd {
     probe_level_sum: f32,
     background_dbm0: f32,
     frames: usize,
-    /// Speech so far (ms) and the current run of non-speech.
-    speech_ms: u64,
+    /// The frame level smoothed over ~100 ms, and the loudest it has been in the callee's talk.
+    smoothed_dbm0: f32,
+    talk_peak_dbm0: f32,
+    /// The current run of frames of talk, not yet a word while under `MIN_WORD_MS`.
+    burst_ms: u64,
+    /// The current run of non-talk.
     silence_run_ms: u64,
-    first_speech_ms: Option<u64>,
-    /// The stretch of talk after the first decision (for revisions).
-    stretch_ms: u64,
-    stretch_gap_ms: u64,
+    /// Whether anything was said yet.
+    spoke: bool,
+    /// The greeting now going on or last heard: talk with no pause as long as
+    /// `AFTER_LONG_GREETING_SILENCE_MS` in it.
+    greeting: Greeting,
+}
+
+/// One greeting: from its first word to its last, pauses shorter than a person's waiting.
+#[derive(Debug, Default, Clone, Copy)]
+struct Greeting {
+    start_ms: u64,
+    end_ms: u64,
+    talk_ms: u64,
+    /// It started after the first decision, while the robot's prompt plays.
+    after_decision: bool,
+    /// The greeting rules may still decide on it (false for an answer to the robot).
+    open: bool,
+}
+
+impl Greeting {
+    fn span(&self) -> u64 {
+        self.end_ms.saturating_sub(self.start_ms).max(1)
+    }
+
+    /// A recording's greeting: one that went on past what a person says before waiting
+    /// (`MONOLOGUE_MS`), or, started over the robot's prompt, past `OVER_PROMPT_MS`.
+    fn is_a_recording(&self) -> bool {
+        let span = self.span();
+        let (limit, density) = if self.after_decision {
+            (OVER_PROMPT_MS, OVER_PROMPT_DENSITY_PCT)
+        } else {
+            (MONOLOGUE_MS, MIN_TALK_DENSITY_PCT)
+        };
+        self.open && span >= limit && self.talk_ms * 100 >= span * density
+    }
 }
 
 impl Default for Amd {
@@ -231,11 +294,12 @@ impl Amd {
             probe_level_sum: 0.0,
             background_dbm0: -200.0,
             frames: 0,
-            speech_ms: 0,
+            smoothed_dbm0: -100.0,
+            talk_peak_dbm0: -200.0,
+            burst_ms: 0,
             silence_run_ms: 0,
-            first_speech_ms: None,
-            stretch_ms: 0,
-            stretch_gap_ms: 0,
+            spoke: false,
+            greeting: Greeting::default(),
         }
     }
 
@@ -300,71 +364,103 @@ impl Amd {
                 && self.probe_active * 5 >= self.probe_frames * 4
             {
                 self.background_dbm0 = self.probe_level_sum / self.probe_active as f32;
-                self.speech_ms = 0;
-                self.first_speech_ms = None;
+                self.spoke = false;
+                self.greeting = Greeting::default();
             }
         }
-        let speech = active && f.level_dbm0 >= self.background_dbm0 + SPEECH_OVER_BACKGROUND_DB;
-        if speech {
-            self.first_speech_ms.get_or_insert(f.at_ms);
-            self.speech_ms += FRAME_MS;
+        // The callee's own voice sets the level of talk; talk far below it is the room behind
+        // (voices of others, a television), which would otherwise never let a pause be heard.
+        self.smoothed_dbm0 += (f.level_dbm0 - self.smoothed_dbm0) * 0.4;
+        let loud = active && f.level_dbm0 >= self.background_dbm0 + SPEECH_OVER_BACKGROUND_DB;
+        if loud {
+            self.talk_peak_dbm0 = self.talk_peak_dbm0.max(self.smoothed_dbm0);
+        }
+        let talk = loud && self.smoothed_dbm0 >= self.talk_peak_dbm0 - SPEECH_UNDER_PEAK_DB;
+        // Talk counts once it lasts a word (`MIN_WORD_MS`); shorter bursts (a clatter, the
+        // room's voices peaking) leave a silence running.
+        let added = if talk {
+            self.burst_ms += FRAME_MS;
+            match self.burst_ms.cmp(&MIN_WORD_MS) {
+                std::cmp::Ordering::Less => 0,
+                std::cmp::Ordering::Equal => self.burst_ms,
+                std::cmp::Ordering::Greater => FRAME_MS,
+            }
+        } else {
+            self.burst_ms = 0;
+            0
+        };
+        if added > 0 {
+            let pause = self.silence_run_ms.saturating_sub(added - FRAME_MS);
+            let word_start = now - added;
+            if !self.spoke || pause >= AFTER_LONG_GREETING_SILENCE_MS {
+                // A new greeting (or, after the first decision, perhaps an answer).
+                let decided_at = self.current.as_ref().map(|d| d.decided_at_ms);
+                self.greeting = Greeting {
+                    start_ms: word_start,
+                    after_decision: decided_at.is_some(),
+                    open: decided_at.is_none_or(|at| word_start <= at + REVISE_ONSET_MS),
+                    ..Greeting::default()
+                };
+            }
+            self.spoke = true;
+            self.greeting.end_ms = now;
+            self.greeting.talk_ms += added;
             self.silence_run_ms = 0;
         } else {
             self.silence_run_ms += FRAME_MS;
         }
-
-        match self.current.as_ref().map(|d| d.verdict) {
-            None => self.first_decision(speech, now),
-            Some(_) => self.revise(speech, now),
+        if self.current.is_some() && now >= REVISE_UNTIL_MS {
+            self.finished = true;
+            return None;
         }
-    }
-
-    fn first_decision(&mut self, speech: bool, now: u64) -> Option<AmdDecision> {
-        if self.first_speech_ms.is_some() {
-            let needed = if self.speech_ms <= SHORT_GREETING_MS {
-                AFTER_SHORT_GREETING_SILENCE_MS
-            } else {
-                AFTER_GREETING_SILENCE_MS
-            };
-            if !speech && self.silence_run_ms >= needed {
-                return if self.speech_ms <= HUMAN_MAX_SPEECH_MS {
-                    self.decide(Verdict::Human, now, AmdReason::ShortGreetingThenSilence)
+        if added > 0 {
+            if self.greeting.is_a_recording() {
+                let reason = if self.current.is_some() {
+                    AmdReason::LongSpeechAfterGreeting
                 } else {
-                    self.decide(Verdict::Machine, now, AmdReason::LongGreeting)
+                    AmdReason::LongGreeting
                 };
+                return self.decide(Verdict::Machine, now, reason);
             }
-            // A machine talks densely; a room's noise counted as talk is sparse.
-            let span = now.saturating_sub(self.first_speech_ms.unwrap_or(0)).max(1);
-            if self.speech_ms >= MACHINE_SPEECH_MS
-                && self.speech_ms * 100 >= span * MIN_TALK_DENSITY_PCT
-            {
-                return self.decide(Verdict::Machine, now, AmdReason::LongGreeting);
-            }
-        } else if now >= NO_SPEECH_MS {
-            return self.decide(Verdict::Unknown, now, AmdReason::Silence);
         }
-        if now >= TOTAL_MS {
-            return self.decide(Verdict::Unknown, now, AmdReason::Undecided);
+        if self.current.is_none() {
+            return self.first_decision(now);
         }
         None
     }
 
-    fn revise(&mut self, speech: bool, now: u64) -> Option<AmdDecision> {
-        if now >= REVISE_UNTIL_MS {
-            self.finished = true;
+    /// A first decision from the greeting's end: the silence of someone waiting, or none.
+    fn first_decision(&mut self, now: u64) -> Option<AmdDecision> {
+        if !self.spoke {
+            if now >= NO_SPEECH_MS {
+                return self.decide(Verdict::Unknown, now, AmdReason::Silence);
+            }
             return None;
         }
-        if speech {
-            self.stretch_ms += FRAME_MS;
-            self.stretch_gap_ms = 0;
+        // The greeting ended in the silence of someone waiting for an answer: a person. The
+        // longer the greeting, the longer that silence must be.
+        let talk = self.greeting.talk_ms;
+        let (needed, reason) = if talk <= SHORT_GREETING_MS {
+            (
+                AFTER_SHORT_GREETING_SILENCE_MS,
+                AmdReason::ShortGreetingThenSilence,
+            )
+        } else if talk <= GREETING_MS {
+            (
+                AFTER_GREETING_SILENCE_MS,
+                AmdReason::ShortGreetingThenSilence,
+            )
         } else {
-            self.stretch_gap_ms += FRAME_MS;
-            if self.stretch_gap_ms >= REVISE_GAP_MS {
-                self.stretch_ms = 0;
-            }
+            (
+                AFTER_LONG_GREETING_SILENCE_MS,
+                AmdReason::LongGreetingThenSilence,
+            )
+        };
+        if self.silence_run_ms >= needed {
+            return self.decide(Verdict::Human, now, reason);
         }
-        if self.stretch_ms >= REVISE_SPEECH_MS {
-            return self.decide(Verdict::Machine, now, AmdReason::LongSpeechAfterGreeting);
+        if now >= TOTAL_MS {
+            return self.decide(Verdict::Unknown, now, AmdReason::Undecided);
         }
         None
     }
@@ -409,6 +505,27 @@ mod tests {
         out
     }
 
+    /// Talk as people and recordings do: words of 400 ms with 100 ms between them.
+    fn talk(ms: u64) -> Vec<(bool, u64)> {
+        let mut v = vec![];
+        let mut left = ms;
+        while left > 0 {
+            let w = left.min(400);
+            v.push((true, w));
+            left -= w;
+            if left > 0 {
+                let g = left.min(100);
+                v.push((false, g));
+                left -= g;
+            }
+        }
+        v
+    }
+
+    fn spans(parts: &[Vec<(bool, u64)>]) -> Vec<(bool, u64)> {
+        parts.concat()
+    }
+
     #[test]
     fn short_greeting_then_silence_is_a_person() {
         let d = run(&[(false, 400), (true, 600), (false, 5000)]);
@@ -418,16 +535,50 @@ mod tests {
     }
 
     #[test]
-    fn long_greeting_with_sentence_pauses_is_a_machine() {
-        let d = run(&[
-            (false, 300),
-            (true, 1500),
-            (false, 500),
-            (true, 1700),
-            (false, 3000),
-        ]);
-        assert_eq!(d[0].verdict, Verdict::Machine);
+    fn a_greeting_going_on_with_sentence_pauses_is_a_machine() {
+        let d = run(&spans(&[
+            vec![(false, 300)],
+            talk(2000),
+            vec![(false, 700)],
+            talk(2000),
+            vec![(false, 800)],
+            talk(2500),
+            vec![(false, 3000)],
+        ]));
+        // The 700 ms pause after 2 s of talk lets the robot start («a person», for now); the
+        // greeting going on past `MONOLOGUE_MS` from its first word revises that.
+        let last = d.last().expect("a decision");
+        assert_eq!(last.verdict, Verdict::Machine, "{d:?}");
+        assert_eq!(last.reason, AmdReason::LongSpeechAfterGreeting);
+        assert!(last.decided_at_ms <= 300 + MONOLOGUE_MS + 200, "{d:?}");
+        let d = run(&spans(&[
+            vec![(false, 300)],
+            talk(8000),
+            vec![(false, 3000)],
+        ]));
+        assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].reason, AmdReason::LongGreeting);
+    }
+
+    #[test]
+    fn a_long_greeting_in_one_breath_then_waiting_is_a_person() {
+        for greeting_ms in [4_000, 5_000, 6_000] {
+            let d = run(&spans(&[
+                vec![(false, 400)],
+                talk(greeting_ms),
+                vec![(false, 6000)],
+            ]));
+            assert_eq!(d.len(), 1, "{greeting_ms} ms: {d:?}");
+            assert_eq!(d[0].verdict, Verdict::Human);
+            assert_eq!(d[0].reason, AmdReason::LongGreetingThenSilence);
+            let end = 400 + greeting_ms;
+            assert!(
+                (end + AFTER_LONG_GREETING_SILENCE_MS - 100
+                    ..end + AFTER_LONG_GREETING_SILENCE_MS + 100)
+                    .contains(&d[0].decided_at_ms),
+                "{d:?}"
+            );
+        }
     }
 
     #[test]
@@ -438,18 +589,30 @@ mod tests {
 
     #[test]
     fn personal_machine_is_revised_when_it_keeps_talking() {
-        let d = run(&[
-            (false, 300),
-            (true, 500),
-            (false, 1200),
-            (true, 3600),
-            (false, 2000),
-        ]);
+        let d = run(&spans(&[
+            vec![(false, 300), (true, 500), (false, 1300)],
+            talk(4000),
+            vec![(false, 2000)],
+        ]));
         assert_eq!(
             d.iter().map(|d| d.verdict).collect::<Vec<_>>(),
             vec![Verdict::Human, Verdict::Machine]
         );
         assert_eq!(d[1].reason, AmdReason::LongSpeechAfterGreeting);
+        assert!(d[1].decided_at_ms <= 2100 + OVER_PROMPT_MS + 200, "{d:?}");
+    }
+
+    #[test]
+    fn an_answer_to_the_robot_is_never_a_machine_by_its_length() {
+        // «Алло?», the robot's prompt starts, the person waits 2 s and then talks at length.
+        let d = run(&spans(&[
+            vec![(false, 300), (true, 500), (false, 2500)],
+            talk(6000),
+            vec![(false, 1300)],
+            talk(7000),
+        ]));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].verdict, Verdict::Human);
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! The generated AMD corpus: callee recordings from the moment of answer, built from espeak-ng
 //! Russian speech (several voices, speeds, pitches), beeps, SIT-free carrier greetings, noise
-//! (white, pink, babble) and levels from −10 to −30 dBm0. Speech is cached under
-//! target/amd-corpus (rebuildable). Deterministic for a seed.
+//! (white, pink, babble) and levels from −10 to −30 dBm0, each through a µ-law round trip as a
+//! telephone line delivers it. Among the people: polite greetings of 3–6 s said in one breath
+//! (commas, no sentence pause) before the person waits — the shape a length rule takes for a
+//! machine; among the machines: greetings spoken sentence by sentence with 0.6–0.9 s pauses.
+//! `amr_round_trip` passes a recording through the AMR-NB codec (sox) as a mobile leg does.
+//! Speech is cached under target/amd-corpus (rebuildable). Deterministic for a seed.
 use autoinformer::media::amd::Verdict;
+use autoinformer::media::g711::ulaw_round_trip;
 use autoinformer::media::level::{dbm0, sine_peak_for_dbm0};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -13,6 +18,8 @@ pub struct Recording {
     pub expected: Verdict,
     pub samples: Vec<i16>,
     pub label: String,
+    /// A machine that ends its greeting in a beep (voicemail about to record).
+    pub beeps: bool,
 }
 
 const VOICES: &[&str] = &["ru", "ru+f2", "ru+f4", "ru+m3", "ru+m7", "ru+f5", "ru+m1"];
@@ -33,6 +40,49 @@ const LONG_HUMAN: &[&str] = &[
     "Да-да, алло, кто это?",
     "Добрый день, компания Ромашка, слушаю.",
     "Алло, да, здравствуйте, говорите, пожалуйста.",
+];
+/// Greetings a polite person says in one breath (3–6 s), then waits for an answer.
+const ONE_BREATH: &[&str] = &[
+    "Алло, здравствуйте, добрый день, я вас слушаю, говорите, кто звонит?",
+    "Да, алло, здравствуйте, слушаю вас внимательно, кто это мне звонит?",
+    "Алло, добрый вечер, да, я слушаю, говорите, пожалуйста, я вас слушаю",
+    "Здравствуйте, да, это я, слушаю вас, говорите, что вы хотели?",
+    "Алло, алло, да, слушаю, здравствуйте, а кто это, откуда вы звоните?",
+    "Добрый день, Мария Ивановна слушает, говорите, пожалуйста, я вас слушаю",
+    "Алло, здравствуйте, да, я вас слышу, говорите, пожалуйста, по какому вы вопросу?",
+    "Да, здравствуйте, добрый день, Петров слушает, а кто звонит и по какому поводу?",
+];
+/// Machine greetings as separate sentences, read with sentence pauses between them.
+const SENTENCES: &[&[&str]] = &[
+    &[
+        "Здравствуйте.",
+        "Вы позвонили Андрею.",
+        "Оставьте сообщение после сигнала.",
+    ],
+    &[
+        "Алло.",
+        "Меня сейчас нет на месте.",
+        "Перезвоните позже или оставьте сообщение.",
+    ],
+    &[
+        "Абонент не может ответить.",
+        "Оставьте сообщение после звукового сигнала.",
+    ],
+    &[
+        "Добрый день.",
+        "Вы позвонили в компанию Ромашка.",
+        "Оставьте сообщение, и мы вам перезвоним.",
+    ],
+    &[
+        "Привет, это Оля.",
+        "Не могу сейчас говорить.",
+        "Оставь сообщение, я перезвоню.",
+    ],
+    &[
+        "Алло.",
+        "Вы позвонили Сергею Петровичу.",
+        "Говорите после сигнала.",
+    ],
 ];
 const CARRIER: &[&str] = &[
     "Абонент временно недоступен. Оставьте сообщение после звукового сигнала.",
@@ -156,8 +206,82 @@ fn finish(mut x: Vec<f64>, rng: &mut StdRng, total_ms: u64) -> Vec<i16> {
     // A quiet line is never digitally silent.
     add_noise(rng, &mut x, "white", -62.0);
     x.into_iter()
-        .map(|v| v.round().clamp(-32768.0, 32767.0) as i16)
+        .map(|v| ulaw_round_trip(v.round().clamp(-32768.0, 32767.0) as i16))
         .collect()
+}
+
+/// A one-breath greeting of 3–6 s: the speed is adjusted until the speech lasts that long.
+fn breath_greeting(rng: &mut StdRng, text: &str, level: f64) -> Vec<f64> {
+    let voice = VOICES.choose(rng).expect("voice");
+    let pitch = rng.gen_range(25..85);
+    let want_ms = rng.gen_range(3_000.0..6_000.0);
+    let mut speed = 160.0;
+    let mut s = speak(text, voice, speed as u32, pitch);
+    for _ in 0..3 {
+        let ms = s.len() as f64 / 8.0;
+        if (ms - want_ms).abs() < 350.0 {
+            break;
+        }
+        speed = (speed * ms / want_ms).clamp(80.0, 260.0);
+        s = speak(text, voice, speed as u32, pitch);
+    }
+    let mut x: Vec<f64> = s.into_iter().map(f64::from).collect();
+    set_level(&mut x, level);
+    x
+}
+
+/// Sentences in one voice with pauses of 0.6–0.9 s between them.
+fn sentences(rng: &mut StdRng, parts: &[&str], level: f64) -> Vec<f64> {
+    let voice = VOICES.choose(rng).expect("voice");
+    let speed = rng.gen_range(130..190);
+    let pitch = rng.gen_range(25..85);
+    let mut x = Vec::new();
+    for (i, t) in parts.iter().enumerate() {
+        if i > 0 {
+            x.extend(silence(rng.gen_range(600..900)));
+        }
+        x.extend(speak(t, voice, speed, pitch).into_iter().map(f64::from));
+    }
+    set_level(&mut x, level);
+    x
+}
+
+/// The recording through the AMR-NB codec at 12.2 kbit/s and back (sox), as on a mobile leg.
+pub fn amr_round_trip(samples: &[i16]) -> Vec<i16> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    samples.hash(&mut h);
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("amd-corpus")
+        .join("amr");
+    std::fs::create_dir_all(&dir).expect("cache dir");
+    let key = format!("{:016x}", h.finish());
+    let out = dir.join(format!("{key}.wav"));
+    if !out.exists() {
+        let src = crate::common::write_wav(&dir.join(format!("{key}.src.wav")), samples);
+        let amr = dir.join(format!("{key}.amr-nb"));
+        let tmp = dir.join(format!("{key}.tmp.wav"));
+        for (from, to) in [(&src, &amr), (&amr, &tmp)] {
+            let ok = std::process::Command::new("sox")
+                .arg(from)
+                .args(["-r", "8000", "-c", "1"])
+                .arg(to)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(
+                ok,
+                "sox cannot write AMR-NB (libsox-fmt-all: scripts/setup.sh)"
+            );
+        }
+        std::fs::rename(&tmp, &out).expect("rename");
+        let _ = std::fs::remove_file(src);
+        let _ = std::fs::remove_file(amr);
+    }
+    let mut back = crate::common::read_wav(&out);
+    back.resize(samples.len(), 0);
+    back
 }
 
 fn speech_at(rng: &mut StdRng, text: &str, level: f64) -> Vec<f64> {
@@ -166,7 +290,7 @@ fn speech_at(rng: &mut StdRng, text: &str, level: f64) -> Vec<f64> {
     s
 }
 
-/// Builds the corpus for one seed: 112 recordings in 8 categories.
+/// Builds the corpus for one seed: 168 recordings in 11 categories.
 pub fn build(seed: u64) -> Vec<Recording> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Vec::new();
@@ -181,6 +305,7 @@ pub fn build(seed: u64) -> Vec<Recording> {
             expected: Verdict::Human,
             samples: finish(x, &mut rng, 9000),
             label: format!("{t} @{l:.0}"),
+            beeps: false,
         });
     }
     for i in 0..16 {
@@ -198,6 +323,7 @@ pub fn build(seed: u64) -> Vec<Recording> {
             expected: Verdict::Human,
             samples: finish(x, &mut rng, 9000),
             label: format!("{t} @{l:.0}"),
+            beeps: false,
         });
     }
     for i in 0..16 {
@@ -214,6 +340,7 @@ pub fn build(seed: u64) -> Vec<Recording> {
             expected: Verdict::Human,
             samples: finish(x, &mut rng, 9000),
             label: format!("{t} @{l:.0} {kind} snr {snr:.0}"),
+            beeps: false,
         });
     }
     for i in 0..14 {
@@ -227,6 +354,7 @@ pub fn build(seed: u64) -> Vec<Recording> {
             expected: Verdict::Human,
             samples: finish(x, &mut rng, 10000),
             label: format!("{t} after {wait} ms @{l:.0}"),
+            beeps: false,
         });
     }
     for i in 0..16 {
@@ -243,6 +371,7 @@ pub fn build(seed: u64) -> Vec<Recording> {
             expected: Verdict::Machine,
             samples: finish(x, &mut rng, 12000),
             label: format!("{t} @{l:.0}"),
+            beeps: i % 4 != 3,
         });
     }
     for i in 0..14 {
@@ -261,6 +390,7 @@ pub fn build(seed: u64) -> Vec<Recording> {
             expected: Verdict::Machine,
             samples: finish(x, &mut rng, 12000),
             label: format!("Алло. … {t} @{l:.0}"),
+            beeps: i % 2 == 0,
         });
     }
     for i in 0..10 {
@@ -273,6 +403,7 @@ pub fn build(seed: u64) -> Vec<Recording> {
             expected: Verdict::Machine,
             samples: finish(x, &mut rng, 12000),
             label: format!("{t} @{l:.0}"),
+            beeps: false,
         });
     }
     for _ in 0..8 {
@@ -286,6 +417,66 @@ pub fn build(seed: u64) -> Vec<Recording> {
             expected: Verdict::Machine,
             samples: finish(x, &mut rng, 8000),
             label,
+            beeps: true,
+        });
+    }
+    for i in 0..20 {
+        let t = ONE_BREATH[i % ONE_BREATH.len()];
+        let l = lvl(&mut rng);
+        let mut x = silence(rng.gen_range(200..900));
+        x.extend(breath_greeting(&mut rng, t, l));
+        let ms = x.len() / 8;
+        if i % 4 == 1 {
+            // Nobody answers: "алло?" again.
+            x.extend(silence(rng.gen_range(2000..3000)));
+            x.extend(speech_at(&mut rng, "Алло?", l));
+        }
+        out.push(Recording {
+            category: "human_one_breath",
+            expected: Verdict::Human,
+            samples: finish(x, &mut rng, 12000),
+            label: format!("{t} ({} ms) @{l:.0}", ms),
+            beeps: false,
+        });
+    }
+    for i in 0..20 {
+        let t = ONE_BREATH[(i * 3 + 1) % ONE_BREATH.len()];
+        let l = lvl(&mut rng);
+        let kind = ["babble", "babble", "pink"][i % 3];
+        let snr = rng.gen_range(10.0..18.0);
+        let mut x = silence(rng.gen_range(300..900));
+        x.extend(breath_greeting(&mut rng, t, l));
+        let ms = x.len() / 8;
+        x.resize(12000 * 8, 0.0);
+        add_noise(&mut rng, &mut x, kind, l - snr);
+        out.push(Recording {
+            category: "human_breath_noisy",
+            expected: Verdict::Human,
+            samples: finish(x, &mut rng, 12000),
+            label: format!("{t} ({ms} ms) @{l:.0} {kind} snr {snr:.0}"),
+            beeps: false,
+        });
+    }
+    for i in 0..16 {
+        let parts = SENTENCES[i % SENTENCES.len()];
+        let l = lvl(&mut rng);
+        let mut x = silence(rng.gen_range(100..600));
+        x.extend(sentences(&mut rng, parts, l));
+        let beeps = i % 4 != 3;
+        if beeps {
+            x.extend(silence(rng.gen_range(200..600)));
+            x.extend(beep(&mut rng, l));
+        }
+        out.push(Recording {
+            category: "machine_sentences",
+            expected: Verdict::Machine,
+            samples: finish(x, &mut rng, 14000),
+            label: format!(
+                "{}{} @{l:.0}",
+                parts.join(" … "),
+                if beeps { " + beep" } else { "" }
+            ),
+            beeps,
         });
     }
     let _ = dbm0;
