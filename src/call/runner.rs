@@ -13,8 +13,11 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Longest the robot waits after answer for AMD before it starts talking anyway (AMD goes on).
+/// Longest the robot waits after answer for AMD before it starts talking anyway (AMD goes on),
+/// at the first pause in the callee's talk (docs/amd.md, "What the callee hears").
 pub const MAX_SILENT_WAIT_MS: u64 = 4_000;
+/// … and if the callee talks on without a pause, it starts by then regardless.
+pub const MAX_GREETING_WAIT_MS: u64 = 7_000;
 /// Audio kept from before the VAD confirmed speech, so the recogniser hears the word onset.
 pub const SPEECH_PREROLL_FRAMES: usize = 20;
 
@@ -145,7 +148,10 @@ impl CallRunner {
 
         self.run_amd(&features);
         if self.phase == Phase::Greeting && at_ms + FRAME_MS >= MAX_SILENT_WAIT_MS {
-            self.start_scenario(at_ms);
+            let talking = self.amd.as_ref().is_some_and(Amd::callee_talking);
+            if !talking || at_ms + FRAME_MS >= MAX_GREETING_WAIT_MS {
+                self.start_scenario(at_ms);
+            }
         }
         for d in digits.iter().flatten() {
             let digit_ms = d.start_sample * 1000 / u64::from(crate::media::SAMPLE_RATE);

@@ -1,10 +1,15 @@
 //! Answering-machine detection from the moment of answer. Pure: analysed frames in, decisions
-//! out. Cues: the shape of the greeting (a short "Алло?" then silence vs a long continuous
-//! greeting with sentence pauses), the voicemail beep, SIT, carrier phrases when a speech model
-//! hears them, and what the callee does once the robot talks (a machine keeps talking, then
-//! beeps). A first decision comes within ~1–3.5 s; it may be revised to `machine` while the
-//! robot's prompt plays (a beep, or a long monologue after "Алло."), never from machine back.
-//! A wrong "machine" hangs up on a person, so every rule leans to `human`/`unknown` when unsure.
+//! out. People first (docs/amd.md): a wrong "machine" hangs up on a person, so the length of
+//! a greeting alone is evidence, never a verdict. What decides:
+//! - a voicemail beep or SIT → machine, at any time;
+//! - a carrier phrase, when a speech model hears one → machine;
+//! - the greeting ending in the silence of someone waiting for an answer → person (the longer
+//!   the greeting, the longer that silence: 0.45 s after «Алло?», 1.2 s after a long one);
+//! - a greeting going on past `MONOLOGUE_MS` with only sentence pauses → machine; one that
+//!   starts over the robot's prompt and goes on past `OVER_PROMPT_MS` → machine.
+//!
+//! The first decision lets the robot talk; it may be revised to `machine` while the prompt
+//! plays (until `REVISE_UNTIL_MS`), never from machine back.
 use super::tones::ToneEvent;
 use super::{FrameFeatures, FRAME_MS};
 use serde::Serialize;
@@ -18,8 +23,10 @@ pub const BACKGROUND_PROBE_MS: u64 = 300;
 pub const SPEECH_OVER_BACKGROUND_DB: f32 = 6.0;
 /// Talk shorter than this is not a word (app_amd's minimum word length).
 pub const MIN_WORD_MS: u64 = 100;
+/// Gaps this short inside talk belong to the word (between syllables, a weak consonant).
+pub const WORD_GAP_MS: u64 = 60;
 /// Talk this far below the loudest of the callee's own talk is someone else's (the room).
-pub const SPEECH_UNDER_PEAK_DB: f32 = 15.0;
+pub const SPEECH_UNDER_PEAK_DB: f32 = 13.0;
 /// The noise floor is the quietest frame of this many recent frames (3 s): words have gaps,
 /// so during speech it stays low; in steady noise it sits at the noise.
 pub const NOISE_WINDOW_FRAMES: usize = 150;
@@ -27,12 +34,12 @@ pub const NOISE_WINDOW_FRAMES: usize = 150;
 /// waiting.
 pub const SHORT_GREETING_MS: u64 = 1_000;
 /// Silence after such a short greeting that shows a person waiting.
-pub const AFTER_SHORT_GREETING_SILENCE_MS: u64 = 450;
+pub const AFTER_SHORT_GREETING_SILENCE_MS: u64 = 400;
 /// A greeting up to this much talk ("Алло, здравствуйте, слушаю вас" ≈ 2.5 s) needs
 /// `AFTER_GREETING_SILENCE_MS` after it.
 pub const GREETING_MS: u64 = 2_700;
 /// Silence after such a greeting that shows a person waiting for an answer.
-pub const AFTER_GREETING_SILENCE_MS: u64 = 650;
+pub const AFTER_GREETING_SILENCE_MS: u64 = 600;
 /// Silence after a longer greeting that shows a person waiting: longer than the pauses
 /// between a recorded greeting's sentences (0.6–0.9 s, heard as up to 1.0 s) and than its
 /// pause before the beep, so a machine that goes on or beeps is still heard as one.
@@ -57,11 +64,14 @@ pub const OVER_PROMPT_MS: u64 = 3_500;
 /// … with at least this share of it words (the room's voices behind a person who stopped
 /// talking are sparser than that).
 pub const OVER_PROMPT_DENSITY_PCT: u64 = 40;
-/// After a first `human` decision the greeting rules (monologue, sentences) still apply to
+/// After a first `human` decision the greeting rules (monologue, over the prompt) apply to
 /// the greeting then going on or starting within this time: a recording that said «Алло.»
 /// and goes on. Talk that starts later is the person answering the robot's prompt, which no
 /// length makes a machine (a beep or a carrier phrase still does).
 pub const REVISE_ONSET_MS: u64 = 1_500;
+/// A pause in the callee's talk at least this long lets the robot start its prompt when no
+/// decision has come by `call::runner::MAX_SILENT_WAIT_MS`.
+pub const TALK_PAUSE_MS: u64 = 400;
 /// Phrases of carrier voicemail and "secretaries" (normalised, matched as phrases).
 pub const CARRIER_PHRASES: &[&str] = &[
     "абонент",
@@ -235,8 +245,12 @@ pub struct Amd {
     /// The frame level smoothed over ~100 ms, and the loudest it has been in the callee's talk.
     smoothed_dbm0: f32,
     talk_peak_dbm0: f32,
-    /// The current run of frames of talk, not yet a word while under `MIN_WORD_MS`.
+    /// Talk not yet a word (under `MIN_WORD_MS`) and where it began.
     burst_ms: u64,
+    burst_start_ms: u64,
+    /// Inside a word, and the run of non-talk frames since its last talk frame.
+    in_word: bool,
+    gap_ms: u64,
     /// The current run of non-talk.
     silence_run_ms: u64,
     /// Whether anything was said yet.
@@ -297,10 +311,19 @@ impl Amd {
             smoothed_dbm0: -100.0,
             talk_peak_dbm0: -200.0,
             burst_ms: 0,
+            burst_start_ms: 0,
+            in_word: false,
+            gap_ms: 0,
             silence_run_ms: 0,
             spoke: false,
             greeting: Greeting::default(),
         }
+    }
+
+    /// Whether the callee is talking now (a word under way, or less than `TALK_PAUSE_MS`
+    /// since the last one): the robot does not start its prompt over a greeting.
+    pub fn callee_talking(&self) -> bool {
+        self.in_word || self.burst_ms > 0 || (self.spoke && self.silence_run_ms < TALK_PAUSE_MS)
     }
 
     /// The latest decision, if any.
@@ -376,22 +399,39 @@ impl Amd {
             self.talk_peak_dbm0 = self.talk_peak_dbm0.max(self.smoothed_dbm0);
         }
         let talk = loud && self.smoothed_dbm0 >= self.talk_peak_dbm0 - SPEECH_UNDER_PEAK_DB;
-        // Talk counts once it lasts a word (`MIN_WORD_MS`); shorter bursts (a clatter, the
-        // room's voices peaking) leave a silence running.
-        let added = if talk {
-            self.burst_ms += FRAME_MS;
-            match self.burst_ms.cmp(&MIN_WORD_MS) {
-                std::cmp::Ordering::Less => 0,
-                std::cmp::Ordering::Equal => self.burst_ms,
-                std::cmp::Ordering::Greater => FRAME_MS,
+        // Talk counts once it lasts a word (`MIN_WORD_MS` of talk, gaps inside it up to
+        // `WORD_GAP_MS`); shorter bursts (a clatter, the room's voices peaking) leave a
+        // silence running.
+        let mut added = 0;
+        if talk {
+            self.gap_ms = 0;
+            if self.in_word {
+                added = FRAME_MS;
+            } else {
+                if self.burst_ms == 0 {
+                    self.burst_start_ms = now - FRAME_MS;
+                }
+                self.burst_ms += FRAME_MS;
+                if self.burst_ms >= MIN_WORD_MS {
+                    self.in_word = true;
+                    added = self.burst_ms;
+                    self.burst_ms = 0;
+                }
             }
         } else {
-            self.burst_ms = 0;
-            0
-        };
+            self.gap_ms += FRAME_MS;
+            if self.gap_ms > WORD_GAP_MS {
+                self.in_word = false;
+                self.burst_ms = 0;
+            }
+        }
         if added > 0 {
-            let pause = self.silence_run_ms.saturating_sub(added - FRAME_MS);
-            let word_start = now - added;
+            let word_start = if added > FRAME_MS {
+                self.burst_start_ms
+            } else {
+                now - FRAME_MS
+            };
+            let pause = word_start.saturating_sub(self.greeting.end_ms);
             if !self.spoke || pause >= AFTER_LONG_GREETING_SILENCE_MS {
                 // A new greeting (or, after the first decision, perhaps an answer).
                 let decided_at = self.current.as_ref().map(|d| d.decided_at_ms);
@@ -405,10 +445,12 @@ impl Amd {
             self.spoke = true;
             self.greeting.end_ms = now;
             self.greeting.talk_ms += added;
-            self.silence_run_ms = 0;
-        } else {
-            self.silence_run_ms += FRAME_MS;
         }
+        self.silence_run_ms = if self.spoke {
+            now - self.greeting.end_ms
+        } else {
+            now
+        };
         if self.current.is_some() && now >= REVISE_UNTIL_MS {
             self.finished = true;
             return None;
@@ -456,7 +498,8 @@ impl Amd {
                 AmdReason::LongGreetingThenSilence,
             )
         };
-        if self.silence_run_ms >= needed {
+        // Not while something that may be the next word is starting.
+        if self.silence_run_ms >= needed && self.burst_ms == 0 {
             return self.decide(Verdict::Human, now, reason);
         }
         if now >= TOTAL_MS {
