@@ -52,7 +52,8 @@ SYSTEM = {"no_answer": "Нет ответа / no answer", "busy": "Занято 
 VERDICT = {"human": "человек / person", "machine": "автоответчик / answering machine",
            "unknown": "не определено / undecided"}
 WHY = {"short_greeting_then_silence": "short greeting, then silence",
-       "long_greeting": "a long greeting, as a recorded one is", "silence": "nothing was said",
+       "long_greeting": "talked on without waiting for an answer, as a recording does",
+       "long_greeting_then_silence": "a long greeting, then silence", "silence": "nothing was said",
        "undecided": "no clear sign either way", "beep": "a voicemail beep",
        "beep_after_greeting": "a beep after the greeting",
        "sit": "special information tones (a network announcement)",

@@ -187,7 +187,7 @@ fn replay_without_json_speaks_plainly() {
     assert!(text.contains("result:   Доволен\n"), "{text}");
     assert!(
         text.contains(
-            "amd:      человек / person, decided at 1.16 s: short greeting, then silence\n"
+            "amd:      человек / person, decided at 1.10 s: short greeting, then silence\n"
         ),
         "{text}"
     );

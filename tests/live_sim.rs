@@ -161,7 +161,9 @@ async fn sit_in_early_media_gives_system_at_once() {
 async fn carrier_voicemail_is_dropped_as_answering_machine() {
     let r = call("+79990000004").await;
     assert_eq!(r.outcome.result, "answering_machine", "{r:?}");
-    assert!(r.outcome.duration_ms < 6_000, "{}", r.outcome.duration_ms);
+    // The sim's voicemail greets for 7.5 s, then beeps: found when its greeting passes 6.5 s
+    // (docs/amd.md), never by the length of a shorter greeting.
+    assert!(r.outcome.duration_ms < 8_000, "{}", r.outcome.duration_ms);
 }
 
 #[tokio::test(start_paused = true)]

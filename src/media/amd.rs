@@ -455,15 +455,13 @@ impl Amd {
             self.finished = true;
             return None;
         }
-        if added > 0 {
-            if self.greeting.is_a_recording() {
-                let reason = if self.current.is_some() {
-                    AmdReason::LongSpeechAfterGreeting
-                } else {
-                    AmdReason::LongGreeting
-                };
-                return self.decide(Verdict::Machine, now, reason);
-            }
+        if added > 0 && self.greeting.is_a_recording() {
+            let reason = if self.current.is_some() {
+                AmdReason::LongSpeechAfterGreeting
+            } else {
+                AmdReason::LongGreeting
+            };
+            return self.decide(Verdict::Machine, now, reason);
         }
         if self.current.is_none() {
             return self.first_decision(now);
@@ -574,7 +572,7 @@ mod tests {
         let d = run(&[(false, 400), (true, 600), (false, 5000)]);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].verdict, Verdict::Human);
-        assert_eq!(d[0].decided_at_ms, 1460, "600 ms greeting + 450 ms silence");
+        assert_eq!(d[0].decided_at_ms, 1400, "600 ms greeting + 400 ms silence");
     }
 
     #[test]
