@@ -1,7 +1,7 @@
 //! Actions in the API (docs/actions.md): a project's actions (`GET /projects/{id}/actions`),
 //! what activation demands of a scenario's actions, the SMS service's state in the stats.
 use super::error::{ApiError, ApiResult};
-use super::projects::page_size;
+use super::paging::page_size;
 use super::schemas::{
     ActionKind as KindSchema, ActionPage, ActionStatus as StatusSchema, ErrorBody,
 };

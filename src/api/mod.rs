@@ -10,6 +10,7 @@ mod exports;
 pub mod limit;
 pub mod metrics;
 pub mod openapi;
+mod paging;
 mod projects;
 mod prompts;
 mod scenarios;

@@ -3,6 +3,7 @@
 //! re-validates the project's scenario against today's prompts and model: a scenario that no
 //! longer loads never starts.
 use super::error::{ApiError, ApiResult};
+use super::paging::page_size;
 use super::scenarios::{problems_error, validate};
 use super::schemas::{
     Call as CallSchema, CallPage, ContactStatus, Created, DecisionPage, ErrorBody, LastResultPage,
@@ -15,8 +16,8 @@ use super::{
 use crate::phone::normalize_ru;
 use crate::scenario::load::declared_results;
 use crate::scenario::{system_result, Format};
+use crate::store::CallFilter;
 use crate::store::NewProject;
-use crate::store::{CallFilter, MAX_PAGE};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -25,8 +26,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use utoipa::IntoParams;
 
-/// Rows per page unless asked otherwise.
-const DEFAULT_PAGE: u32 = 100;
 /// Longest project name, in characters (it heads reports and export file names).
 pub const MAX_PROJECT_NAME: usize = 200;
 
@@ -491,17 +490,6 @@ pub async fn remove_from_stop_list(
         }
     }
     Ok(Json(json!({ "removed": removed })))
-}
-
-/// A page size from the query: 1..=MAX_PAGE.
-pub fn page_size(asked: Option<u32>) -> ApiResult<u32> {
-    match asked {
-        None => Ok(DEFAULT_PAGE),
-        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::invalid(format!(
-            "limit {n}: a page has 1 to {MAX_PAGE} rows"
-        ))),
-    }
 }
 
 /// A contact status from the query.

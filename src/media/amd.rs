@@ -19,6 +19,10 @@ pub const SPEECH_OVER_NOISE_DB: f32 = 10.0;
 /// The first moments after answer: talk heard throughout them is background (babble), since
 /// people and machines alike start a little after the answer.
 pub const BACKGROUND_PROBE_MS: u64 = 300;
+/// No background talk measured.
+const NO_BACKGROUND_DBM0: f32 = -200.0;
+/// Background talk that falls silent this long was the callee's greeting from the answer on.
+pub const BACKGROUND_GONE_MS: u64 = 300;
 /// The callee's speech must stand this far above such background talk.
 pub const SPEECH_OVER_BACKGROUND_DB: f32 = 6.0;
 /// Talk shorter than this is not a word (app_amd's minimum word length).
@@ -241,6 +245,9 @@ pub struct Amd {
     probe_active: u32,
     probe_level_sum: f32,
     background_dbm0: f32,
+    /// While that background is held: its talk so far and where it last was.
+    probe_talk_ms: u64,
+    probe_talk_end_ms: u64,
     frames: usize,
     /// The frame level smoothed over ~100 ms, and the loudest it has been in the callee's talk.
     smoothed_dbm0: f32,
@@ -306,7 +313,9 @@ impl Amd {
             probe_frames: 0,
             probe_active: 0,
             probe_level_sum: 0.0,
-            background_dbm0: -200.0,
+            background_dbm0: NO_BACKGROUND_DBM0,
+            probe_talk_ms: 0,
+            probe_talk_end_ms: 0,
             frames: 0,
             smoothed_dbm0: -100.0,
             talk_peak_dbm0: -200.0,
@@ -389,6 +398,27 @@ impl Amd {
                 self.background_dbm0 = self.probe_level_sum / self.probe_active as f32;
                 self.spoke = false;
                 self.greeting = Greeting::default();
+                self.probe_talk_ms = self.probe_active as u64 * FRAME_MS;
+                self.probe_talk_end_ms = now;
+            }
+        } else if self.background_dbm0 > NO_BACKGROUND_DBM0 && !self.spoke {
+            // What sounded like the room may have been the callee, greeting from the first
+            // moment: room talk goes on, a greeting stops. Once that "background" has been
+            // silent for `BACKGROUND_GONE_MS`, it was a greeting starting at the answer.
+            if active && f.level_dbm0 >= self.background_dbm0 - SPEECH_UNDER_PEAK_DB {
+                self.probe_talk_ms += FRAME_MS;
+                self.probe_talk_end_ms = now;
+            } else if now - self.probe_talk_end_ms >= BACKGROUND_GONE_MS {
+                self.background_dbm0 = NO_BACKGROUND_DBM0;
+                self.talk_peak_dbm0 = self.talk_peak_dbm0.max(self.smoothed_dbm0);
+                self.spoke = true;
+                self.greeting = Greeting {
+                    start_ms: 0,
+                    end_ms: self.probe_talk_end_ms,
+                    talk_ms: self.probe_talk_ms,
+                    after_decision: false,
+                    open: true,
+                };
             }
         }
         // The callee's own voice sets the level of talk; talk far below it is the room behind
@@ -620,6 +650,15 @@ mod tests {
                 "{d:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_greeting_from_the_moment_of_answer_is_not_taken_for_the_room() {
+        // Talk throughout the first 300 ms looks like a room's; it stops, so it was a person.
+        let d = run(&spans(&[talk(1200), vec![(false, 5000)]]));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].verdict, Verdict::Human);
+        assert!(d[0].decided_at_ms <= 1200 + 700, "{d:?}");
     }
 
     #[test]
