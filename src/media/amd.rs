@@ -4,7 +4,7 @@
 //! - a voicemail beep or SIT → machine, at any time;
 //! - a carrier phrase, when a speech model hears one → machine;
 //! - the greeting ending in the silence of someone waiting for an answer → person (the longer
-//!   the greeting, the longer that silence: 0.45 s after «Алло?», 1.2 s after a long one);
+//!   the greeting, the longer that silence: 0.4 s after «Алло?», 1.2 s after a long one);
 //! - a greeting going on past `MONOLOGUE_MS` with only sentence pauses → machine; one that
 //!   starts over the robot's prompt and goes on past `OVER_PROMPT_MS` → machine.
 //!
