@@ -5,7 +5,7 @@ use autoinformer::asr::vosk_backend::VoskModel;
 use autoinformer::asr::SpeechModel;
 use autoinformer::call::{replay, CallConfig, CallEvent, CallOutcome, EndedBy};
 use autoinformer::media::amd::Verdict;
-use autoinformer::scenario::{load_file, LoadOptions};
+use autoinformer::scenario::{load_file, LoadOptions, Scenario};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,7 +44,8 @@ fn scenario_dir(toml: &str, prompts: &[(&str, &str, &str)]) -> tempfile::TempDir
     dir
 }
 
-fn run(dir: &Path, callee: &[i16], speech: Option<Arc<dyn SpeechModel>>) -> CallOutcome {
+/// The folder's scenario, loaded as a call loads it, and the call settings (AMD on).
+fn load(dir: &Path, speech: Option<Arc<dyn SpeechModel>>) -> (Arc<Scenario>, CallConfig) {
     let prompts_dir = project_root().join("prompts");
     let opts = LoadOptions {
         prompts_dir: prompts_dir.clone(),
@@ -56,7 +57,12 @@ fn run(dir: &Path, callee: &[i16], speech: Option<Arc<dyn SpeechModel>>) -> Call
         speech,
         amd: true,
     };
-    replay::run(Arc::new(scenario), cfg, callee, None).expect("call runs")
+    (Arc::new(scenario), cfg)
+}
+
+fn run(dir: &Path, callee: &[i16], speech: Option<Arc<dyn SpeechModel>>) -> CallOutcome {
+    let (scenario, cfg) = load(dir, speech);
+    replay::run(scenario, cfg, callee, None).expect("call runs")
 }
 
 fn offer_dir() -> tempfile::TempDir {
@@ -158,18 +164,8 @@ fn a_long_one_breath_greeting_is_a_person_and_the_robot_starts_in_a_pause() {
         &keys("1"),
         &silence(3.0),
     ]);
-    let prompts_dir = project_root().join("prompts");
-    let opts = LoadOptions {
-        prompts_dir: prompts_dir.clone(),
-        speech: None,
-    };
-    let scenario = load_file(&dir.path().join("scenario.toml"), &opts).expect("loads");
-    let cfg = CallConfig {
-        prompts_dir,
-        speech: None,
-        amd: true,
-    };
-    let mut runner = autoinformer::call::CallRunner::new(Arc::new(scenario), cfg);
+    let (scenario, cfg) = load(dir.path(), None);
+    let mut runner = autoinformer::call::CallRunner::new(scenario, cfg);
     let mut first_robot_ms = None;
     let mut out = [0i16; autoinformer::media::FRAME_SAMPLES];
     for (i, chunk) in callee

@@ -409,8 +409,9 @@ impl Amd {
                 self.probe_talk_ms += FRAME_MS;
                 self.probe_talk_end_ms = now;
             } else if now - self.probe_talk_end_ms >= BACKGROUND_GONE_MS {
+                // Its level was the callee's voice.
+                self.talk_peak_dbm0 = self.talk_peak_dbm0.max(self.background_dbm0);
                 self.background_dbm0 = NO_BACKGROUND_DBM0;
-                self.talk_peak_dbm0 = self.talk_peak_dbm0.max(self.smoothed_dbm0);
                 self.spoke = true;
                 self.greeting = Greeting {
                     start_ms: 0,
@@ -593,10 +594,6 @@ mod tests {
         v
     }
 
-    fn spans(parts: &[Vec<(bool, u64)>]) -> Vec<(bool, u64)> {
-        parts.concat()
-    }
-
     #[test]
     fn short_greeting_then_silence_is_a_person() {
         let d = run(&[(false, 400), (true, 600), (false, 5000)]);
@@ -607,7 +604,7 @@ mod tests {
 
     #[test]
     fn a_greeting_going_on_with_sentence_pauses_is_a_machine() {
-        let d = run(&spans(&[
+        let d = run(&[
             vec![(false, 300)],
             talk(2000),
             vec![(false, 700)],
@@ -615,18 +612,15 @@ mod tests {
             vec![(false, 800)],
             talk(2500),
             vec![(false, 3000)],
-        ]));
+        ]
+        .concat());
         // The 700 ms pause after 2 s of talk lets the robot start («a person», for now); the
         // greeting going on past `MONOLOGUE_MS` from its first word revises that.
         let last = d.last().expect("a decision");
         assert_eq!(last.verdict, Verdict::Machine, "{d:?}");
         assert_eq!(last.reason, AmdReason::LongSpeechAfterGreeting);
         assert!(last.decided_at_ms <= 300 + MONOLOGUE_MS + 200, "{d:?}");
-        let d = run(&spans(&[
-            vec![(false, 300)],
-            talk(8000),
-            vec![(false, 3000)],
-        ]));
+        let d = run(&[vec![(false, 300)], talk(8000), vec![(false, 3000)]].concat());
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].reason, AmdReason::LongGreeting);
     }
@@ -634,11 +628,7 @@ mod tests {
     #[test]
     fn a_long_greeting_in_one_breath_then_waiting_is_a_person() {
         for greeting_ms in [4_000, 5_000, 6_000] {
-            let d = run(&spans(&[
-                vec![(false, 400)],
-                talk(greeting_ms),
-                vec![(false, 6000)],
-            ]));
+            let d = run(&[vec![(false, 400)], talk(greeting_ms), vec![(false, 6000)]].concat());
             assert_eq!(d.len(), 1, "{greeting_ms} ms: {d:?}");
             assert_eq!(d[0].verdict, Verdict::Human);
             assert_eq!(d[0].reason, AmdReason::LongGreetingThenSilence);
@@ -655,7 +645,7 @@ mod tests {
     #[test]
     fn a_greeting_from_the_moment_of_answer_is_not_taken_for_the_room() {
         // Talk throughout the first 300 ms looks like a room's; it stops, so it was a person.
-        let d = run(&spans(&[talk(1200), vec![(false, 5000)]]));
+        let d = run(&[talk(1200), vec![(false, 5000)]].concat());
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].verdict, Verdict::Human);
         assert!(d[0].decided_at_ms <= 1200 + 700, "{d:?}");
@@ -669,11 +659,12 @@ mod tests {
 
     #[test]
     fn personal_machine_is_revised_when_it_keeps_talking() {
-        let d = run(&spans(&[
+        let d = run(&[
             vec![(false, 300), (true, 500), (false, 1300)],
             talk(4000),
             vec![(false, 2000)],
-        ]));
+        ]
+        .concat());
         assert_eq!(
             d.iter().map(|d| d.verdict).collect::<Vec<_>>(),
             vec![Verdict::Human, Verdict::Machine]
@@ -685,12 +676,13 @@ mod tests {
     #[test]
     fn an_answer_to_the_robot_is_never_a_machine_by_its_length() {
         // «Алло?», the robot's prompt starts, the person waits 2 s and then talks at length.
-        let d = run(&spans(&[
+        let d = run(&[
             vec![(false, 300), (true, 500), (false, 2500)],
             talk(6000),
             vec![(false, 1300)],
             talk(7000),
-        ]));
+        ]
+        .concat());
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].verdict, Verdict::Human);
     }

@@ -8,7 +8,7 @@
 //! Speech is cached under target/amd-corpus (rebuildable). Deterministic for a seed.
 use autoinformer::media::amd::Verdict;
 use autoinformer::media::g711::ulaw_round_trip;
-use autoinformer::media::level::{dbm0, sine_peak_for_dbm0};
+use autoinformer::media::level::sine_peak_for_dbm0;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -20,6 +20,28 @@ pub struct Recording {
     pub label: String,
     /// A machine that ends its greeting in a beep (voicemail about to record).
     pub beeps: bool,
+}
+
+impl Recording {
+    fn person(category: &'static str, samples: Vec<i16>, label: String) -> Self {
+        Self {
+            category,
+            expected: Verdict::Human,
+            samples,
+            label,
+            beeps: false,
+        }
+    }
+
+    fn machine(category: &'static str, samples: Vec<i16>, label: String, beeps: bool) -> Self {
+        Self {
+            category,
+            expected: Verdict::Machine,
+            samples,
+            label,
+            beeps,
+        }
+    }
 }
 
 const VOICES: &[&str] = &["ru", "ru+f2", "ru+f4", "ru+m3", "ru+m7", "ru+f5", "ru+m1"];
@@ -246,40 +268,30 @@ fn sentences(rng: &mut StdRng, parts: &[&str], level: f64) -> Vec<f64> {
     x
 }
 
-/// The recording through the AMR-NB codec at 12.2 kbit/s and back (sox), as on a mobile leg.
+/// The recording through the AMR-NB codec at 12.2 kbit/s and back (sox), as on a mobile leg
+/// (cached under target/amd-corpus/amr).
 pub fn amr_round_trip(samples: &[i16]) -> Vec<i16> {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    samples.hash(&mut h);
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("amd-corpus")
-        .join("amr");
-    std::fs::create_dir_all(&dir).expect("cache dir");
-    let key = format!("{:016x}", h.finish());
-    let out = dir.join(format!("{key}.wav"));
-    if !out.exists() {
-        let src = crate::common::write_wav(&dir.join(format!("{key}.src.wav")), samples);
-        let amr = dir.join(format!("{key}.amr-nb"));
-        let tmp = dir.join(format!("{key}.tmp.wav"));
-        for (from, to) in [(&src, &amr), (&amr, &tmp)] {
-            let ok = std::process::Command::new("sox")
-                .arg(from)
-                .args(["-r", "8000", "-c", "1"])
-                .arg(to)
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
+    use std::ffi::OsStr;
+    let mut back = crate::common::cached_wav("amd-corpus/amr", samples, |dir, stem, tmp| {
+        let src = crate::common::write_wav(&dir.join(format!("{stem}.src.wav")), samples);
+        let amr = dir.join(format!("{stem}.amr-nb"));
+        for (from, to) in [(src.as_path(), amr.as_path()), (amr.as_path(), tmp)] {
+            let ok = crate::common::sox(&[
+                from.as_os_str(),
+                OsStr::new("-r"),
+                OsStr::new("8000"),
+                OsStr::new("-c"),
+                OsStr::new("1"),
+                to.as_os_str(),
+            ]);
             assert!(
                 ok,
                 "sox cannot write AMR-NB (libsox-fmt-all: scripts/setup.sh)"
             );
         }
-        std::fs::rename(&tmp, &out).expect("rename");
         let _ = std::fs::remove_file(src);
         let _ = std::fs::remove_file(amr);
-    }
-    let mut back = crate::common::read_wav(&out);
+    });
     back.resize(samples.len(), 0);
     back
 }
@@ -300,13 +312,11 @@ pub fn build(seed: u64) -> Vec<Recording> {
         let l = lvl(&mut rng);
         let mut x = silence(rng.gen_range(200..900));
         x.extend(speech_at(&mut rng, t, l));
-        out.push(Recording {
-            category: "human_short",
-            expected: Verdict::Human,
-            samples: finish(x, &mut rng, 9000),
-            label: format!("{t} @{l:.0}"),
-            beeps: false,
-        });
+        out.push(Recording::person(
+            "human_short",
+            finish(x, &mut rng, 9000),
+            format!("{t} @{l:.0}"),
+        ));
     }
     for i in 0..16 {
         let t = LONG_HUMAN[i % LONG_HUMAN.len()];
@@ -318,13 +328,11 @@ pub fn build(seed: u64) -> Vec<Recording> {
             x.extend(silence(rng.gen_range(1500..2500)));
             x.extend(speech_at(&mut rng, "Алло?", l));
         }
-        out.push(Recording {
-            category: "human_long",
-            expected: Verdict::Human,
-            samples: finish(x, &mut rng, 9000),
-            label: format!("{t} @{l:.0}"),
-            beeps: false,
-        });
+        out.push(Recording::person(
+            "human_long",
+            finish(x, &mut rng, 9000),
+            format!("{t} @{l:.0}"),
+        ));
     }
     for i in 0..16 {
         let t = SHORT[(i * 3) % SHORT.len()];
@@ -335,13 +343,11 @@ pub fn build(seed: u64) -> Vec<Recording> {
         x.extend(speech_at(&mut rng, t, l));
         x.resize(9000 * 8, 0.0);
         add_noise(&mut rng, &mut x, kind, l - snr);
-        out.push(Recording {
-            category: "human_noisy",
-            expected: Verdict::Human,
-            samples: finish(x, &mut rng, 9000),
-            label: format!("{t} @{l:.0} {kind} snr {snr:.0}"),
-            beeps: false,
-        });
+        out.push(Recording::person(
+            "human_noisy",
+            finish(x, &mut rng, 9000),
+            format!("{t} @{l:.0} {kind} snr {snr:.0}"),
+        ));
     }
     for i in 0..14 {
         let t = SHORT[(i * 5) % SHORT.len()];
@@ -349,13 +355,11 @@ pub fn build(seed: u64) -> Vec<Recording> {
         let wait = rng.gen_range(1500..4000);
         let mut x = silence(wait);
         x.extend(speech_at(&mut rng, t, l));
-        out.push(Recording {
-            category: "human_late",
-            expected: Verdict::Human,
-            samples: finish(x, &mut rng, 10000),
-            label: format!("{t} after {wait} ms @{l:.0}"),
-            beeps: false,
-        });
+        out.push(Recording::person(
+            "human_late",
+            finish(x, &mut rng, 10000),
+            format!("{t} after {wait} ms @{l:.0}"),
+        ));
     }
     for i in 0..16 {
         let t = CARRIER[i % CARRIER.len()];
@@ -366,13 +370,12 @@ pub fn build(seed: u64) -> Vec<Recording> {
             x.extend(silence(rng.gen_range(200..600)));
             x.extend(beep(&mut rng, l));
         }
-        out.push(Recording {
-            category: "machine_carrier",
-            expected: Verdict::Machine,
-            samples: finish(x, &mut rng, 12000),
-            label: format!("{t} @{l:.0}"),
-            beeps: i % 4 != 3,
-        });
+        out.push(Recording::machine(
+            "machine_carrier",
+            finish(x, &mut rng, 12000),
+            format!("{t} @{l:.0}"),
+            i % 4 != 3,
+        ));
     }
     for i in 0..14 {
         let t = PERSONAL_TAIL[i % PERSONAL_TAIL.len()];
@@ -385,26 +388,24 @@ pub fn build(seed: u64) -> Vec<Recording> {
             x.extend(silence(rng.gen_range(200..500)));
             x.extend(beep(&mut rng, l));
         }
-        out.push(Recording {
-            category: "machine_personal",
-            expected: Verdict::Machine,
-            samples: finish(x, &mut rng, 12000),
-            label: format!("Алло. … {t} @{l:.0}"),
-            beeps: i % 2 == 0,
-        });
+        out.push(Recording::machine(
+            "machine_personal",
+            finish(x, &mut rng, 12000),
+            format!("Алло. … {t} @{l:.0}"),
+            i % 2 == 0,
+        ));
     }
     for i in 0..10 {
         let t = SECRETARY[i % SECRETARY.len()];
         let l = lvl(&mut rng);
         let mut x = silence(rng.gen_range(100..500));
         x.extend(speech_at(&mut rng, t, l));
-        out.push(Recording {
-            category: "machine_secretary",
-            expected: Verdict::Machine,
-            samples: finish(x, &mut rng, 12000),
-            label: format!("{t} @{l:.0}"),
-            beeps: false,
-        });
+        out.push(Recording::machine(
+            "machine_secretary",
+            finish(x, &mut rng, 12000),
+            format!("{t} @{l:.0}"),
+            false,
+        ));
     }
     for _ in 0..8 {
         let l = lvl(&mut rng);
@@ -412,13 +413,12 @@ pub fn build(seed: u64) -> Vec<Recording> {
         let b = beep(&mut rng, l);
         let label = format!("beep {} ms @{l:.0}", b.len() / 8);
         x.extend(b);
-        out.push(Recording {
-            category: "machine_beep",
-            expected: Verdict::Machine,
-            samples: finish(x, &mut rng, 8000),
+        out.push(Recording::machine(
+            "machine_beep",
+            finish(x, &mut rng, 8000),
             label,
-            beeps: true,
-        });
+            true,
+        ));
     }
     for i in 0..20 {
         let t = ONE_BREATH[i % ONE_BREATH.len()];
@@ -431,13 +431,11 @@ pub fn build(seed: u64) -> Vec<Recording> {
             x.extend(silence(rng.gen_range(2000..3000)));
             x.extend(speech_at(&mut rng, "Алло?", l));
         }
-        out.push(Recording {
-            category: "human_one_breath",
-            expected: Verdict::Human,
-            samples: finish(x, &mut rng, 12000),
-            label: format!("{t} ({} ms) @{l:.0}", ms),
-            beeps: false,
-        });
+        out.push(Recording::person(
+            "human_one_breath",
+            finish(x, &mut rng, 12000),
+            format!("{t} ({ms} ms) @{l:.0}"),
+        ));
     }
     for i in 0..20 {
         let t = ONE_BREATH[(i * 3 + 1) % ONE_BREATH.len()];
@@ -449,13 +447,11 @@ pub fn build(seed: u64) -> Vec<Recording> {
         let ms = x.len() / 8;
         x.resize(12000 * 8, 0.0);
         add_noise(&mut rng, &mut x, kind, l - snr);
-        out.push(Recording {
-            category: "human_breath_noisy",
-            expected: Verdict::Human,
-            samples: finish(x, &mut rng, 12000),
-            label: format!("{t} ({ms} ms) @{l:.0} {kind} snr {snr:.0}"),
-            beeps: false,
-        });
+        out.push(Recording::person(
+            "human_breath_noisy",
+            finish(x, &mut rng, 12000),
+            format!("{t} ({ms} ms) @{l:.0} {kind} snr {snr:.0}"),
+        ));
     }
     for i in 0..16 {
         let parts = SENTENCES[i % SENTENCES.len()];
@@ -467,18 +463,17 @@ pub fn build(seed: u64) -> Vec<Recording> {
             x.extend(silence(rng.gen_range(200..600)));
             x.extend(beep(&mut rng, l));
         }
-        out.push(Recording {
-            category: "machine_sentences",
-            expected: Verdict::Machine,
-            samples: finish(x, &mut rng, 14000),
-            label: format!(
-                "{}{} @{l:.0}",
-                parts.join(" … "),
-                if beeps { " + beep" } else { "" }
-            ),
+        let label = format!(
+            "{}{} @{l:.0}",
+            parts.join(" … "),
+            if beeps { " + beep" } else { "" }
+        );
+        out.push(Recording::machine(
+            "machine_sentences",
+            finish(x, &mut rng, 14000),
+            label,
             beeps,
-        });
+        ));
     }
-    let _ = dbm0;
     out
 }

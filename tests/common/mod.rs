@@ -102,9 +102,42 @@ pub fn concat(parts: &[&[i16]]) -> Vec<i16> {
     parts.iter().flat_map(|p| p.iter().copied()).collect()
 }
 
-/// espeak-ng speech at 8 kHz mono 16-bit, cached under `target/<cache>/`, keyed by a hash of
-/// everything that shapes it (rebuildable: delete the folder). `effects` are sox effects applied
-/// after resampling (e.g. trimming and gain).
+/// A WAV made once and kept under `target/<cache>/`, named by a hash of `key` (everything that
+/// shapes it; rebuildable: delete the folder). `make(dir, stem, tmp)` writes it to `tmp`; it is
+/// renamed into place only when whole.
+pub fn cached_wav(
+    cache: &str,
+    key: impl std::hash::Hash,
+    make: impl FnOnce(&Path, &str, &Path),
+) -> Vec<i16> {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    let stem = format!("{:016x}", h.finish());
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(cache);
+    std::fs::create_dir_all(&dir).expect("cache dir");
+    let out = dir.join(format!("{stem}.wav"));
+    if !out.exists() {
+        let tmp = dir.join(format!("{stem}.tmp.wav"));
+        make(&dir, &stem, &tmp);
+        std::fs::rename(&tmp, &out).expect("rename");
+    }
+    read_wav(&out)
+}
+
+/// Runs sox with these arguments; whether it succeeded.
+pub fn sox(args: &[&std::ffi::OsStr]) -> bool {
+    Command::new("sox")
+        .args(args)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// espeak-ng speech at 8 kHz mono 16-bit, cached under `target/<cache>/` (`cached_wav`).
+/// `effects` are sox effects applied after resampling (e.g. trimming and gain).
 pub fn cached_speech(
     cache: &str,
     text: &str,
@@ -113,47 +146,35 @@ pub fn cached_speech(
     pitch: u32,
     effects: &[&str],
 ) -> Vec<i16> {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (text, voice, speed, pitch, effects).hash(&mut h);
-    let key = format!("{:016x}", h.finish());
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join(cache);
-    std::fs::create_dir_all(&dir).expect("cache dir");
-    let out = dir.join(format!("{key}.wav"));
-    if !out.exists() {
-        let raw = dir.join(format!("{key}.raw.wav"));
-        let tmp = dir.join(format!("{key}.tmp.wav"));
-        let ok = Command::new("espeak-ng")
-            .args([
-                "-v",
-                voice,
-                "-s",
-                &speed.to_string(),
-                "-p",
-                &pitch.to_string(),
-                "-w",
-            ])
-            .arg(&raw)
-            .arg(text)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "espeak-ng failed (scripts/setup.sh installs it)");
-        let ok = Command::new("sox")
-            .arg(&raw)
-            .args(["-r", "8000", "-c", "1", "-b", "16"])
-            .arg(&tmp)
-            .args(effects)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(ok, "sox failed");
-        std::fs::rename(&tmp, &out).expect("rename");
-        let _ = std::fs::remove_file(raw);
-    }
-    read_wav(&out)
+    cached_wav(
+        cache,
+        (text, voice, speed, pitch, effects),
+        |dir, stem, tmp| {
+            let raw = dir.join(format!("{stem}.raw.wav"));
+            let ok = Command::new("espeak-ng")
+                .args([
+                    "-v",
+                    voice,
+                    "-s",
+                    &speed.to_string(),
+                    "-p",
+                    &pitch.to_string(),
+                    "-w",
+                ])
+                .arg(&raw)
+                .arg(text)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "espeak-ng failed (scripts/setup.sh installs it)");
+            let mut args: Vec<&std::ffi::OsStr> = vec![raw.as_os_str()];
+            args.extend(["-r", "8000", "-c", "1", "-b", "16"].map(std::ffi::OsStr::new));
+            args.push(tmp.as_os_str());
+            args.extend(effects.iter().map(std::ffi::OsStr::new));
+            assert!(sox(&args), "sox failed");
+            let _ = std::fs::remove_file(raw);
+        },
+    )
 }
 
 /// Highest normalised cross-correlation of `needle` anywhere in `haystack` (1.0 = identical
