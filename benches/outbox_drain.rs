@@ -16,7 +16,7 @@ mod smsc;
 
 use autoinformer::actions::smsc::SmscClient;
 use autoinformer::actions::webhook::WebhookSender;
-use autoinformer::actions::worker::{wall_ms, Worker, WorkerSettings};
+use autoinformer::actions::worker::{clock_ms, Worker, WorkerSettings};
 use autoinformer::config::{Secret, SmscConfig};
 use autoinformer::store::{ActionKind, OutboxStore};
 use outbox_db::{insert_actions, store_with_a_call};
@@ -74,7 +74,7 @@ async fn drain(n: usize, latency: Duration) -> (f64, f64, f64, usize, usize) {
             sms_parallel: PARALLEL,
             webhook_parallel: 1,
         },
-        wall_ms(),
+        clock_ms(Default::default()),
     );
     let stop = CancellationToken::new();
     let t = Instant::now();

@@ -13,6 +13,7 @@
 //!   (CSV, XLSX).
 //! - [`call`]: one call: drives media + AMD + scenario over any frame source and clock;
 //!   recordings.
+//! - [`clock`]: the injected clock every time-dependent decision reads.
 //! - [`config`]: the configuration file and its `AUTOINFORMER_*` overrides.
 //! - [`telephony`]: the trunk boundary, the SIP trunk, the simulated carrier, and the pure
 //!   media core (RTP, RFC 4733, jitter buffer, SDP, one leg's session).
@@ -31,6 +32,8 @@ pub mod api;
 pub mod asr;
 pub mod call;
 pub mod cli;
+#[cfg(feature = "campaigns")]
+pub mod clock;
 pub mod config;
 #[cfg(feature = "campaigns")]
 pub mod dialer;

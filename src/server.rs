@@ -5,7 +5,7 @@
 //! creates a demo project on the sim carrier so a first start shows a campaign dialing.
 use crate::actions::smsc::SmscClient;
 use crate::actions::webhook::WebhookSender;
-use crate::actions::worker::{wall_ms, Worker, WorkerSettings};
+use crate::actions::worker::{clock_ms, Worker, WorkerSettings};
 use crate::api::{self, ApiSettings, AppState};
 use crate::call::live::LiveSettings;
 use crate::call::CallConfig;
@@ -67,7 +67,18 @@ pub async fn run(
     cfg: Config,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
-    on_start: impl FnOnce(&Started),
+    on_start: impl FnOnce(&Started) + Send + 'static,
+) -> anyhow::Result<()> {
+    // The body is not generic, so it is compiled once, here, and not again in every crate
+    // that calls `run` (each test binary did: ~50 s of build time apiece).
+    run_boxed(cfg, listener, shutdown, Box::new(on_start)).await
+}
+
+async fn run_boxed(
+    cfg: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+    on_start: Box<dyn FnOnce(&Started) + Send>,
 ) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
@@ -79,6 +90,9 @@ pub async fn run(
             crate::config::set_by("data")
         )
     })?;
+    // One process per data directory: held until `run` returns (the kernel lets it go if the
+    // process dies, so a crash never leaves a stale lock behind).
+    let _lock = DataLock::take(&cfg.data)?;
     if let Some(note) = crate::config::missing_prompts_folder(&cfg.prompts) {
         tracing::warn!("{note}");
     }
@@ -202,6 +216,61 @@ pub async fn run(
     }
 }
 
+/// The lock file under the data directory.
+pub const LOCK_FILE: &str = "autoinformer.lock";
+
+/// The data directory's lock: an exclusive `flock` on `<data>/autoinformer.lock`, with the
+/// holder's pid written in it. A second `serve` on the same directory refuses to start: it
+/// would close the first one's live calls as interrupted, dial beside it over the same lines,
+/// and requeue its imports and outbox (several robot nodes share PostgreSQL, not a SQLite
+/// file).
+pub struct DataLock {
+    _file: std::fs::File,
+}
+
+impl DataLock {
+    /// Takes the lock of `data`, or says who holds it.
+    pub fn take(data: &Path) -> anyhow::Result<Self> {
+        use std::io::{Read, Seek, Write};
+        let path = data.join(LOCK_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("opening the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    "another process".to_string()
+                } else {
+                    format!("another autoinformer (pid {holder})")
+                };
+                anyhow::bail!(
+                    "{who} is serving the data directory {}: one server per data directory. \
+                     Stop it first, or give this one another directory (serve --data, \
+                     AUTOINFORMER_DATA)",
+                    data.display()
+                );
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| writeln!(file, "{}", std::process::id()))
+            .and_then(|()| file.flush())
+            .with_context(|| format!("writing the pid into {}", path.display()))?;
+        Ok(Self { _file: file })
+    }
+}
+
 /// The outbox worker on its own connections, with SMSC when it is configured.
 async fn start_outbox(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Worker> {
     let sms = if cfg.sms.smsc.is_configured() {
@@ -230,7 +299,7 @@ async fn start_outbox(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Worke
             sms_parallel: cfg.sms.smsc.max_parallel.clamp(1, MAX_SMSC_PARALLEL),
             webhook_parallel: cfg.webhooks.parallel.max(1),
         },
-        wall_ms(),
+        clock_ms(Clock::System),
     ))
 }
 

@@ -27,9 +27,11 @@ async fn setup(dir: &Path, csv: &str) -> (SqliteStore, i64, Dialer, Clock) {
     for (from, to) in [("thanks.wav", "question.wav"), ("thanks.wav", "thanks.wav")] {
         std::fs::copy(root().join("examples/survey").join(from), prompts.join(to)).unwrap();
     }
+    let clock = Clock::manual(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
     let store = SqliteStore::open(&dir.join("db/autoinformer.db"))
         .await
-        .unwrap();
+        .unwrap()
+        .with_clock(clock.clone());
     let source = std::fs::read_to_string(root().join("examples/survey/scenario.toml"))
         .unwrap()
         .replace("wait_s = 10", "wait_s = 3");
@@ -65,7 +67,6 @@ async fn setup(dir: &Path, csv: &str) -> (SqliteStore, i64, Dialer, Clock) {
         speech: None,
         amd: true,
     };
-    let clock = Clock::manual(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
     let live = LiveSettings {
         ring_timeout: Duration::from_secs(3),
         ..Default::default()
@@ -150,10 +151,10 @@ async fn a_call_interrupted_by_a_crash_is_closed_as_system_and_retried_never_dou
         (st.results.get("system").copied(), st.contacts["retry"]),
         (Some(1), 1)
     );
-    let wall = chrono::Utc::now().timestamp();
-    assert_eq!(store.promote_due(p, wall + 60, 100).await.unwrap(), 0);
+    // On the dialer's clock (still at `now`), never the wall clock.
+    assert_eq!(store.promote_due(p, now + 60, 100).await.unwrap(), 0);
     assert!(store.next_callable(p, 10).await.unwrap().is_empty());
-    assert_eq!(store.promote_due(p, wall + 31 * 60, 100).await.unwrap(), 1);
+    assert_eq!(store.promote_due(p, now + 31 * 60, 100).await.unwrap(), 1);
     assert_eq!(store.next_callable(p, 10).await.unwrap().len(), 1);
     assert_eq!(
         dialer.recover().await.unwrap(),

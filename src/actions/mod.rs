@@ -56,8 +56,14 @@ pub fn template_values(f: &CallFacts<'_>) -> BTreeMap<String, String> {
     v
 }
 
-/// The outbox rows a finished call's actions become, in order, with the project's own webhook
-/// (if it has one) last. Transfers and hang-ups act during the call and leave nothing here.
+/// The place of the project's own webhook among a call's actions (its idempotency key is
+/// `call-N-action-1000`): fixed, so that the scenario's actions — numbered 0, 1, … in the order
+/// the scenario took them, and written as soon as it decided them — never take it.
+pub const PROJECT_WEBHOOK_IDX: u32 = 1_000;
+
+/// The outbox rows a call's actions become, in order (the scenario's actions are cumulative:
+/// the n-th action is always row n), with the project's own webhook (if it has one) last.
+/// Transfers and hang-ups act during the call and leave nothing here.
 pub fn actions_for(
     actions: &[Action],
     project_webhook: Option<&str>,
@@ -70,7 +76,7 @@ pub fn actions_for(
             payload,
         })
     };
-    for a in actions {
+    for a in actions.iter().take(PROJECT_WEBHOOK_IDX as usize) {
         match a {
             Action::Sms { template } => {
                 // Validation refused templates that do not parse; an empty text is not sent.
@@ -114,10 +120,13 @@ pub fn actions_for(
         }
     }
     if let Some(url) = project_webhook.filter(|u| !u.trim().is_empty()) {
-        push(Payload::Webhook {
-            url: url.to_string(),
-            secret_from: f.project_id,
-            call: f.call_json.clone(),
+        out.push(NewAction {
+            idx: PROJECT_WEBHOOK_IDX,
+            payload: Payload::Webhook {
+                url: url.to_string(),
+                secret_from: f.project_id,
+                call: f.call_json.clone(),
+            },
         });
     }
     out

@@ -115,9 +115,9 @@ pub struct WorkerSettings {
 /// Where "now" comes from (tests move it; in production the wall clock).
 pub type Now = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-/// The wall clock in unix ms.
-pub fn wall_ms() -> Now {
-    Arc::new(crate::call::live::unix_ms)
+/// `clock`'s now in unix ms.
+pub fn clock_ms(clock: crate::clock::Clock) -> Now {
+    Arc::new(move || clock.now_ms())
 }
 
 /// The worker.

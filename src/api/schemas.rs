@@ -339,6 +339,17 @@ pub struct Project {
     /// When it became `finished` (unix seconds).
     #[schema(required = true)]
     pub finished_at: Option<i64>,
+    /// Why it is in its status when the robot put it there: a project whose scenario no
+    /// longer loads or whose stored settings are damaged is paused with the reason (activating
+    /// it again clears it).
+    #[schema(required = true)]
+    pub status_reason: Option<String>,
+    /// Where every call's final JSON is posted (docs/actions.md, "Webhooks").
+    #[schema(required = true)]
+    pub webhook_url: Option<String>,
+    /// The webhook secret, masked (`whsec_…Ab3d`): whether one is set, never its value.
+    #[schema(required = true)]
+    pub webhook_secret: Option<String>,
 }
 
 /// `GET /projects`: every project, oldest first.

@@ -157,6 +157,9 @@ fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
         type_windows: json!({}),
         created_at: 0,
         finished_at: None,
+        status_reason: None,
+        webhook_url: None,
+        webhook_secret: None,
     };
     assert_eq!(
         keys(&serde_json::to_value(&p).unwrap()),

@@ -137,7 +137,7 @@ mod tests {
     impl Recognizer for Flaky {
         fn accept(&mut self, _: &[i16]) -> Result<(), AsrError> {
             self.fed += 1;
-            if self.every > 0 && self.fed % self.every == 0 {
+            if self.every > 0 && self.fed.is_multiple_of(self.every) {
                 return Err(AsrError::Recognizer("rejected".into()));
             }
             Ok(())

@@ -5,7 +5,7 @@
 use super::early::EarlyMedia;
 use super::outcome::{AmdSummary, CallOutcome, EndedBy};
 use super::recording::Recording;
-use super::runner::{CallConfig, CallRunner, FrameStatus};
+use super::runner::{CallConfig, CallRunner, Decision, FrameStatus};
 use crate::media::amd::AmdReason;
 use crate::media::{Frame, FRAME_MS, FRAME_SAMPLES, SILENT_FRAME};
 use crate::scenario::{system_result, Scenario};
@@ -74,8 +74,10 @@ pub struct LiveReport {
 /// that the dialer can write it at once (a crash later keeps it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answered {
-    /// Unix ms.
+    /// Unix ms, by the wall clock (the `call` command prints it).
     pub at_ms: i64,
+    /// From dialing to the answer: the dialer places the answer on its own clock with it.
+    pub ring_ms: u64,
     /// The recording being written, if any.
     pub recording: Option<String>,
 }
@@ -171,10 +173,28 @@ pub async fn run_call(
     settings: &LiveSettings,
     probe: Option<&PacingProbe>,
 ) -> LiveReport {
-    run_call_watched(trunk, req, scenario, cfg, settings, probe, None).await
+    run_call_watched(
+        trunk,
+        req,
+        scenario,
+        cfg,
+        settings,
+        probe,
+        CallWatch::default(),
+    )
+    .await
 }
 
-/// As `run_call`, telling `on_answer` the moment the call is answered.
+/// Who hears what a call learns while it is up (the dialer writes each at once).
+#[derive(Debug, Default)]
+pub struct CallWatch {
+    /// Told the moment the call is answered.
+    pub on_answer: Option<tokio::sync::oneshot::Sender<Answered>>,
+    /// Told each time the scenario decides (a result, actions) while the call goes on.
+    pub on_decided: Option<tokio::sync::mpsc::UnboundedSender<Decision>>,
+}
+
+/// As `run_call`, telling `watch` what the call learns as it learns it.
 pub async fn run_call_watched(
     trunk: &dyn Trunk,
     req: DialRequest,
@@ -182,7 +202,7 @@ pub async fn run_call_watched(
     cfg: CallConfig,
     settings: &LiveSettings,
     probe: Option<&PacingProbe>,
-    on_answer: Option<tokio::sync::oneshot::Sender<Answered>>,
+    watch: CallWatch,
 ) -> LiveReport {
     let span = tracing::info_span!("call", call_id = %req.call_id, number = %req.number, trunk = trunk.name());
     async move {
@@ -190,7 +210,7 @@ pub async fn run_call_watched(
         let dialed_at_ms = unix_ms();
         tracing::info!("dialing");
         let mut report = match trunk.dial(req).await {
-            Ok(leg) => drive(leg, &call_id, scenario, cfg, settings, probe, on_answer).await,
+            Ok(leg) => drive(leg, &call_id, scenario, cfg, settings, probe, watch).await,
             Err(e) => {
                 tracing::warn!(error = %e, "call could not be placed");
                 unanswered(system_result::SYSTEM, None, 0, Some(e.to_string()))
@@ -247,8 +267,20 @@ async fn drive(
     cfg: CallConfig,
     settings: &LiveSettings,
     probe: Option<&PacingProbe>,
-    on_answer: Option<tokio::sync::oneshot::Sender<Answered>>,
+    watch: CallWatch,
 ) -> LiveReport {
+    let CallWatch {
+        on_answer,
+        on_decided,
+    } = watch;
+    // Hands a decision of the scenario on (a channel send: nothing waits on the tick).
+    let tell = |runner: &mut CallRunner| {
+        if let Some(d) = runner.take_decision() {
+            if let Some(tx) = on_decided.as_ref() {
+                let _ = tx.send(d);
+            }
+        }
+    };
     let started = Instant::now();
     let mut session: Option<MediaSession> = None;
     let mut early = EarlyMedia::new(cfg.speech.as_deref());
@@ -362,6 +394,7 @@ async fn drive(
     if let Some(tell) = on_answer {
         let _ = tell.send(Answered {
             at_ms: answered_at_ms,
+            ring_ms,
             recording: recording.as_ref().map(|r| r.path().display().to_string()),
         });
     }
@@ -396,6 +429,7 @@ async fn drive(
                 let mut callee = SILENT_FRAME;
                 let _ = session.pop_frame(&mut callee);
                 let status = runner.on_frame(&callee, &mut out);
+                tell(&mut runner);
                 if let Some(r) = recording.as_mut() {
                     r.write(&callee, &out);
                 }
@@ -413,6 +447,7 @@ async fn drive(
                     if let Some(MediaEvent::Digit(d)) = session.on_datagram(from, &buf[..n]) {
                         tracing::debug!(digit = %d, "rfc 4733 key");
                         runner.on_event_digit(d);
+                        tell(&mut runner);
                     }
                 }
                 None => {
@@ -425,6 +460,7 @@ async fn drive(
                     tracing::info!(detail = %info.detail, "callee hung up");
                     sip_status = info.sip_status.or(sip_status);
                     runner.on_callee_hangup();
+                    tell(&mut runner);
                     break;
                 }
                 Some(_) => {}

@@ -14,4 +14,4 @@ pub mod replay;
 mod runner;
 
 pub use outcome::{AmdSummary, CallEvent, CallOutcome, EndedBy};
-pub use runner::{CallConfig, CallError, CallRunner, FrameStatus};
+pub use runner::{CallConfig, CallError, CallRunner, Decision, FrameStatus};

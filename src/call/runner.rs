@@ -84,7 +84,20 @@ pub struct CallRunner {
     phase: Phase,
     events: Vec<CallEvent>,
     result: Option<(Outcome, EndedBy)>,
+    /// What the scenario decided and the call has not handed out yet (`take_decision`).
+    decision: Option<Decision>,
     error: Option<CallError>,
+}
+
+/// What the scenario decided during the call, at `at_ms` after the answer: the outcome so
+/// far and the callee's reactions up to then. The live call hands it to the dialer, which
+/// writes it at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub at_ms: u64,
+    pub outcome: Outcome,
+    /// The callee's keys and utterances so far.
+    pub events: Vec<CallEvent>,
 }
 
 impl CallRunner {
@@ -111,8 +124,16 @@ impl CallRunner {
             phase: Phase::Greeting,
             events: Vec::new(),
             result: None,
+            decision: None,
             error: None,
         }
+    }
+
+    /// What the scenario decided since the last call of this, if anything (the latest
+    /// decision stands for the earlier ones: it holds the result so far and every action so
+    /// far). Called by the live call after each frame; cheap when nothing was decided.
+    pub fn take_decision(&mut self) -> Option<Decision> {
+        self.decision.take()
     }
 
     /// Milliseconds since answer at the start of the next frame.
@@ -427,6 +448,14 @@ impl CallRunner {
                             }
                         }
                     }
+                }
+                Command::Decided(outcome) => {
+                    tracing::debug!(result = %outcome.result, at_ms, "scenario decided");
+                    self.decision = Some(Decision {
+                        at_ms,
+                        outcome,
+                        events: self.events.clone(),
+                    });
                 }
                 Command::Finish(outcome) => {
                     tracing::debug!(result = %outcome.result, at_ms, "scenario finished");

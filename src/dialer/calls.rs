@@ -12,12 +12,13 @@
 //! call does not count as reaching the person even when it was answered: the message was cut
 //! off and no reaction was heard, so the contact is retried by the `system` rule (its retry
 //! interval protects the person from an immediate second call); docs/campaigns.md says so.
-use crate::call::live::{run_call_watched, unix_ms, LiveReport, LiveSettings, NO_MEDIA_REASON};
+use crate::call::live::{run_call_watched, CallWatch, LiveReport, LiveSettings, NO_MEDIA_REASON};
+use crate::call::Decision;
 use crate::call::{CallConfig, CallEvent};
 use crate::rules::attempts::Outcome;
 use crate::rules::plan::{plan, Plan};
 use crate::scenario::{system_result, Scenario};
-use crate::store::{DialerStore, DueContact, FinishedCall, ProjectRow, StoreError};
+use crate::store::{CallDecision, DialerStore, DueContact, FinishedCall, ProjectRow, StoreError};
 use crate::telephony::trunk::{DialRequest, Trunk};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,7 +30,7 @@ pub struct CallContext {
     pub trunk: Arc<dyn Trunk>,
     pub call_cfg: CallConfig,
     pub live: LiveSettings,
-    pub clock: super::clock::Clock,
+    pub clock: crate::clock::Clock,
     pub lines: Lines,
     pub registry: Option<Arc<crate::phone::registry::Registry>>,
     pub media: MediaWatch,
@@ -127,8 +128,9 @@ impl MediaWatch {
     }
 }
 
-/// One call: dials, writes the answer at once, frees the line when it ends, then writes the
-/// result and the contact's next step.
+/// One call: dials, writes the answer at once and each decision of the scenario at once,
+/// frees the line when it ends, then writes the result and the contact's next step (tried
+/// again with a backoff if the database fails; the sweep closes the call if it never can).
 pub async fn run(
     ctx: Arc<CallContext>,
     p: Arc<ProjectRow>,
@@ -143,19 +145,32 @@ pub async fn run(
         number: number.clone(),
         caller_id: None,
     };
-    let dialed_at_ms = ctx.clock.now().timestamp_millis();
+    let dialed_at_ms = ctx.clock.now_ms();
     let (tell, answered) = tokio::sync::oneshot::channel::<crate::call::live::Answered>();
     let store = ctx.store.clone();
     let answer_writer = tokio::spawn(async move {
         if let Ok(a) = answered.await {
-            if let Err(e) = store
-                .call_answered(call_id, a.at_ms, a.recording.as_deref())
-                .await
-            {
+            // On the dialer's clock, like the call's other times.
+            let at_ms = dialed_at_ms + a.ring_ms as i64;
+            let write = || store.call_answered(call_id, at_ms, a.recording.as_deref());
+            if let Err(e) = retrying(call_id, "the answer", write).await {
                 tracing::error!(call = call_id, error = %e, "cannot record the answer");
             }
         }
     });
+    let (on_decided, decisions) = tokio::sync::mpsc::unbounded_channel::<Decision>();
+    let decision_writer = tokio::spawn(write_decisions(
+        ctx.clone(),
+        p.clone(),
+        contact.clone(),
+        call_id,
+        number.clone(),
+        decisions,
+    ));
+    let watch = CallWatch {
+        on_answer: Some(tell),
+        on_decided: Some(on_decided),
+    };
     let r = run_call_watched(
         ctx.trunk.as_ref(),
         req,
@@ -163,19 +178,147 @@ pub async fn run(
         ctx.call_cfg.clone(),
         &ctx.live,
         None,
-        Some(tell),
+        watch,
     )
     .await;
     // The line is free the moment the call is over; the bookkeeping follows.
     drop(line);
     let _ = answer_writer.await;
+    let _ = decision_writer.await;
     if r.answered {
         ctx.media
             .note(&p, r.reason.as_deref() == Some(NO_MEDIA_REASON));
     }
-    if let Err(e) = finish(&ctx, &p, contact, call_id, &number, dialed_at_ms, &r).await {
-        tracing::error!(call = call_id, error = %e, "cannot write the call's result");
+    let write = || {
+        finish(
+            &ctx,
+            &p,
+            contact.clone(),
+            call_id,
+            &number,
+            dialed_at_ms,
+            &r,
+        )
+    };
+    if let Err(e) = retrying(call_id, "the call's result", write).await {
+        tracing::error!(call = call_id, error = %e, "cannot write the call's result; the sweep closes it");
     }
+}
+
+/// How long a write of a call's bookkeeping is tried again after the database failed, at most
+/// (the first retry after `RETRY_FIRST`, doubling up to `RETRY_MAX` apart).
+const RETRY_FOR: Duration = Duration::from_secs(10 * 60);
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Runs `write` until it succeeds, retrying database failures with a backoff for up to
+/// `RETRY_FOR`; a conflict (the call closed already) is final.
+async fn retrying<F, Fut, T>(call_id: i64, what: &str, mut write: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut wait = RETRY_FIRST;
+    loop {
+        match write().await {
+            Ok(v) => return Ok(v),
+            Err(e @ StoreError::Db(_)) if started.elapsed() + wait < RETRY_FOR => {
+                tracing::warn!(call = call_id, error = %e, retry_in_ms = wait.as_millis() as u64, "writing {what} failed; trying again");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes each decision of the scenario the moment it comes (a newer one that came meanwhile
+/// stands for the older: it holds the result so far and every action so far).
+async fn write_decisions(
+    ctx: Arc<CallContext>,
+    p: Arc<ProjectRow>,
+    contact: DueContact,
+    call_id: i64,
+    number: String,
+    mut decisions: tokio::sync::mpsc::UnboundedReceiver<Decision>,
+) {
+    while let Some(mut d) = decisions.recv().await {
+        while let Ok(newer) = decisions.try_recv() {
+            d = newer;
+        }
+        let at_ms = ctx.clock.now_ms();
+        let numbers = contact.e164s();
+        let none = serde_json::Value::Null;
+        let first = d.events.first();
+        let facts = crate::actions::CallFacts {
+            call_id,
+            project_id: p.id,
+            project_name: &p.name,
+            contact_name: contact.name.as_deref(),
+            fields: &contact.fields,
+            number: &number,
+            numbers: &numbers,
+            reaction: first.map(reaction_of),
+            captured: &d.outcome.captured,
+            // Webhooks wait for the call's end and carry its final JSON (`finish_call`).
+            call_json: &none,
+        };
+        let decision = CallDecision {
+            call_id,
+            project_id: p.id,
+            contact_id: contact.id,
+            result: &d.outcome.result,
+            reaction: first.map(reaction_text),
+            transcript: transcript_of(&d.events),
+            captured: serde_json::to_string(&d.outcome.captured).unwrap_or_else(|_| "{}".into()),
+            at_ms,
+            actions: crate::actions::actions_for(&d.outcome.actions, None, &facts),
+            actions_give_up_at: at_ms + ctx.actions_give_up.as_millis() as i64,
+        };
+        match retrying(call_id, "the scenario's decision", || {
+            ctx.store.decide_call(&decision)
+        })
+        .await
+        {
+            Ok(true) => {
+                tracing::info!(call = call_id, result = %d.outcome.result, actions = decision.actions.len(), "decision kept")
+            }
+            Ok(false) => tracing::warn!(
+                call = call_id,
+                "the call was closed before its decision could be kept"
+            ),
+            Err(e) => {
+                tracing::error!(call = call_id, error = %e, "cannot keep the scenario's decision; it is written with the call's end")
+            }
+        }
+    }
+}
+
+fn reaction_of(e: &CallEvent) -> crate::actions::Reaction<'_> {
+    match e {
+        CallEvent::Dtmf { digit, .. } => crate::actions::Reaction::Key(*digit),
+        CallEvent::Speech { text, .. } => crate::actions::Reaction::Said(text),
+    }
+}
+
+fn reaction_text(e: &CallEvent) -> String {
+    match e {
+        CallEvent::Dtmf { digit, .. } => digit.to_string(),
+        CallEvent::Speech { text, .. } => text.clone(),
+    }
+}
+
+/// The utterances heard, joined (`None` when there were none).
+fn transcript_of(events: &[CallEvent]) -> Option<String> {
+    let said: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            CallEvent::Speech { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    (!said.is_empty()).then(|| said.join(" | "))
 }
 
 /// Plans a contact's next step after `result` on its number `idx`, with the stop list and the
@@ -242,19 +385,7 @@ async fn finish(
     let ended = ended_at_ms.div_euclid(1000);
     let idx = contact.next_idx;
     let (outcome, new) = next_plan(ctx, p, &mut contact, idx, &r.outcome.result, ended).await?;
-    let reaction = r.outcome.events.first().map(|e| match e {
-        CallEvent::Dtmf { digit, .. } => digit.to_string(),
-        CallEvent::Speech { text, .. } => text.clone(),
-    });
-    let transcript: Vec<&str> = r
-        .outcome
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            CallEvent::Speech { text, .. } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let reaction = r.outcome.events.first().map(reaction_text);
     let answers_ms: Vec<u64> = r
         .outcome
         .events
@@ -279,7 +410,7 @@ async fn finish(
             r.outcome.amd.decided_at_ms as i64,
         )
     });
-    let transcript = (!transcript.is_empty()).then(|| transcript.join(" | "));
+    let transcript = transcript_of(&r.outcome.events);
     let mut finished = FinishedCall {
         call_id,
         project_id: p.id,
@@ -304,6 +435,7 @@ async fn finish(
         log,
         actions: Vec::new(),
         actions_give_up_at: ended_at_ms + ctx.actions_give_up.as_millis() as i64,
+        call_json: serde_json::Value::Null,
     };
     let call_json = final_call_json(&finished, p, &contact, &r.outcome.captured);
     let numbers = contact.e164s();
@@ -316,15 +448,13 @@ async fn finish(
         fields: &contact.fields,
         number,
         numbers: &numbers,
-        reaction: first.map(|e| match e {
-            CallEvent::Dtmf { digit, .. } => crate::actions::Reaction::Key(*digit),
-            CallEvent::Speech { text, .. } => crate::actions::Reaction::Said(text),
-        }),
+        reaction: first.map(reaction_of),
         captured: &r.outcome.captured,
         call_json: &call_json,
     };
     finished.actions =
         crate::actions::actions_for(&r.outcome.actions, p.webhook_url.as_deref(), &facts);
+    finished.call_json = call_json.clone();
     ctx.store.finish_call(&finished).await
 }
 
@@ -376,8 +506,8 @@ fn recording_of(
         .filter(|p| p.exists())
 }
 
-/// Closes calls a crash left in progress as `system`, keeping what was known of them (see the
-/// file's notes), and plans their contacts by the rules. Answers how many were closed.
+/// Closes calls a crash left in progress, keeping what was known of them (see the file's
+/// notes), and plans their contacts by the rules. Answers how many were closed.
 pub async fn recover(ctx: &CallContext) -> Result<usize, StoreError> {
     let left = ctx.store.in_flight().await?;
     close_interrupted(ctx, &left, "a stop").await
@@ -397,8 +527,18 @@ pub async fn close_failed(ctx: &CallContext, call_id: i64) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Closes calls left in progress as `system`, keeping what was known of them; `by` says what
-/// interrupted them ("a stop").
+/// Closes calls in progress that no task runs any more (the dialer's sweep).
+pub async fn close_lost(
+    ctx: &CallContext,
+    left: &[crate::store::InFlight],
+) -> Result<usize, StoreError> {
+    close_interrupted(ctx, left, "the loss of its task").await
+}
+
+/// Closes calls left in progress, keeping what was known of them; `by` says what interrupted
+/// them ("a stop"). A call whose scenario had decided keeps that result (its actions are in
+/// the outbox already); the others close as `system`. One call that cannot be closed is
+/// logged and the others go on.
 async fn close_interrupted(
     ctx: &CallContext,
     left: &[crate::store::InFlight],
@@ -414,111 +554,167 @@ async fn close_interrupted(
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let now_ms = unix_ms().max(ctx.clock.now().timestamp_millis());
-    let now = now_ms.div_euclid(1000);
+    let mut closed = 0;
     for c in left {
-        let Some(p) = projects.get(&c.project_id) else {
-            continue;
-        };
-        let mut contact = ctx.store.contact(c.contact_id).await?;
-        if let Some(idx) = contact.numbers.iter().position(|n| n.e164 == c.number) {
-            contact.next_idx = idx;
+        match close_one(ctx, projects.get(&c.project_id), c, by).await {
+            Ok(()) => closed += 1,
+            Err(e) => {
+                tracing::error!(call = c.call_id, contact = c.contact_id, error = %e, "cannot close an interrupted call")
+            }
         }
-        let recording = recording_of(ctx, c.call_id, c.recording.as_deref());
-        let talk_ms = match (&recording, c.answered_at_ms) {
-            (Some(path), _) => match crate::call::recording::repair(path) {
-                Ok(d) => Some(d.as_millis() as i64),
-                Err(e) => {
-                    tracing::warn!(call = c.call_id, path = %path.display(), error = %e, "cannot repair the recording");
-                    None
-                }
-            },
-            (None, Some(_)) => Some(0),
-            (None, None) => None,
-        };
-        let answered = c.answered_at_ms.is_some() || talk_ms.is_some_and(|t| t > 0);
-        // A stop between the answer and its write: the recording's last write, less its
-        // length, is when it began.
-        let answered_at_ms = c.answered_at_ms.or_else(|| {
-            let began = recording
-                .as_ref()
-                .and_then(|p| std::fs::metadata(p).ok()?.modified().ok())
-                .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|m| m.as_millis() as i64 - talk_ms.unwrap_or(0));
-            answered.then(|| began.or(c.dialed_at_ms).unwrap_or(now_ms))
-        });
-        let end_reason = if answered {
-            format!("interrupted by {by} after the answer")
-        } else {
-            format!("interrupted by {by} before the answer")
-        };
-        let idx = contact.next_idx;
-        let (outcome, new) =
-            next_plan(ctx, p, &mut contact, idx, system_result::SYSTEM, now).await?;
-        tracing::warn!(
-            call = c.call_id,
-            contact = c.contact_id,
-            answered,
-            ?outcome,
-            by,
-            "closing an interrupted call"
-        );
-        let mut log = vec![
-            ("close".to_string(), format!("{end_reason}: system")),
-            (
-                "result".to_string(),
-                format!("system: {}", outcome_words(p, &outcome)),
-            ),
-        ];
-        log.extend(new.notes.iter().map(|(d, w)| (d.to_string(), w.clone())));
-        let talk = talk_ms.unwrap_or(0).max(0) as u64;
-        let mut finished = FinishedCall {
-            call_id: c.call_id,
-            project_id: c.project_id,
-            contact_id: c.contact_id,
-            number: &c.number,
-            result: system_result::SYSTEM,
-            sip_status: answered.then_some(200),
-            dialed_at_ms: c.dialed_at_ms,
-            answered_at_ms,
-            ended_at_ms: answered_at_ms.map_or(now_ms, |a| a + talk as i64),
-            ring_ms: c
-                .dialed_at_ms
-                .zip(answered_at_ms)
-                .map(|(d, a)| (a - d).max(0)),
-            talk_ms: answered.then_some(talk as i64),
-            end_reason: Some(end_reason.clone()),
-            reaction: Some("interrupted".into()),
-            transcript: None,
-            captured: "{}".into(),
-            amd: None,
-            recording: recording.map(|p| p.display().to_string()),
-            cost: p.tariff.call_cost(answered, talk, &[]),
-            attempts: &contact.attempts,
-            plan: &new,
-            log,
-            actions: Vec::new(),
-            actions_give_up_at: now_ms + ctx.actions_give_up.as_millis() as i64,
-        };
-        // The scenario never got to its reaction: none of its actions; the project's webhook
-        // still hears of the call's end.
-        let captured = BTreeMap::new();
-        let call_json = final_call_json(&finished, p, &contact, &captured);
-        let numbers = contact.e164s();
-        let facts = crate::actions::CallFacts {
-            call_id: c.call_id,
-            project_id: p.id,
-            project_name: &p.name,
-            contact_name: contact.name.as_deref(),
-            fields: &contact.fields,
-            number: &c.number,
-            numbers: &numbers,
-            reaction: None,
-            captured: &captured,
-            call_json: &call_json,
-        };
-        finished.actions = crate::actions::actions_for(&[], p.webhook_url.as_deref(), &facts);
-        ctx.store.finish_call(&finished).await?;
     }
-    Ok(left.len())
+    Ok(closed)
+}
+
+async fn close_one(
+    ctx: &CallContext,
+    p: Option<&ProjectRow>,
+    c: &crate::store::InFlight,
+    by: &str,
+) -> Result<(), StoreError> {
+    let now_ms = ctx.clock.now_ms();
+    let now = now_ms.div_euclid(1000);
+    let Some(p) = p else {
+        ctx.store
+            .close_call_only(
+                c.call_id,
+                &format!("interrupted by {by}; its project's row is damaged"),
+                now_ms,
+            )
+            .await?;
+        return Ok(());
+    };
+    let mut contact = match ctx.store.contact(c.contact_id).await {
+        Ok(contact) => contact,
+        Err(StoreError::Db(why)) if why.starts_with(&format!("contact {}:", c.contact_id)) => {
+            ctx.store
+                .quarantine_contact(c.contact_id, &why, now)
+                .await?;
+            ctx.store
+                .close_call_only(c.call_id, &format!("interrupted by {by}; {why}"), now_ms)
+                .await?;
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(idx) = contact.numbers.iter().position(|n| n.e164 == c.number) {
+        contact.next_idx = idx;
+    }
+    let recording = recording_of(ctx, c.call_id, c.recording.as_deref());
+    let talk_ms = match (&recording, c.answered_at_ms) {
+        (Some(path), _) => match crate::call::recording::repair(path) {
+            Ok(d) => Some(d.as_millis() as i64),
+            Err(e) => {
+                tracing::warn!(call = c.call_id, path = %path.display(), error = %e, "cannot repair the recording");
+                None
+            }
+        },
+        (None, Some(_)) => Some(0),
+        (None, None) => None,
+    };
+    let answered = c.answered_at_ms.is_some() || talk_ms.is_some_and(|t| t > 0);
+    // A stop between the answer and its write: the recording's last write, less its
+    // length, is when it began (the file's age, taken on the wall clock, placed on the
+    // dialer's clock).
+    let answered_at_ms = c.answered_at_ms.or_else(|| {
+        let began = recording
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok()?.modified().ok())
+            .map(|m| m.elapsed().unwrap_or_default().as_millis() as i64)
+            .map(|age| now_ms - age - talk_ms.unwrap_or(0));
+        answered.then(|| began.or(c.dialed_at_ms).unwrap_or(now_ms))
+    });
+    let (result, end_reason) = match &c.decided {
+        Some(d) => (
+            d.result.as_str(),
+            format!(
+                "interrupted by {by} after the scenario decided «{}»",
+                d.result
+            ),
+        ),
+        None if answered => (
+            system_result::SYSTEM,
+            format!("interrupted by {by} after the answer"),
+        ),
+        None => (
+            system_result::SYSTEM,
+            format!("interrupted by {by} before the answer"),
+        ),
+    };
+    let idx = contact.next_idx;
+    let (outcome, new) = next_plan(ctx, p, &mut contact, idx, result, now).await?;
+    tracing::warn!(
+        call = c.call_id,
+        contact = c.contact_id,
+        answered,
+        result,
+        ?outcome,
+        by,
+        "closing an interrupted call"
+    );
+    let mut log = vec![
+        ("close".to_string(), format!("{end_reason}: {result}")),
+        (
+            "result".to_string(),
+            format!("{result}: {}", outcome_words(p, &outcome)),
+        ),
+    ];
+    log.extend(new.notes.iter().map(|(d, w)| (d.to_string(), w.clone())));
+    let talk = talk_ms.unwrap_or(0).max(0) as u64;
+    let decided = c.decided.as_ref();
+    let mut finished = FinishedCall {
+        call_id: c.call_id,
+        project_id: c.project_id,
+        contact_id: c.contact_id,
+        number: &c.number,
+        result,
+        sip_status: answered.then_some(200),
+        dialed_at_ms: c.dialed_at_ms,
+        answered_at_ms,
+        ended_at_ms: answered_at_ms.map_or(now_ms, |a| a + talk as i64),
+        ring_ms: c
+            .dialed_at_ms
+            .zip(answered_at_ms)
+            .map(|(d, a)| (a - d).max(0)),
+        talk_ms: answered.then_some(talk as i64),
+        end_reason: Some(end_reason.clone()),
+        reaction: Some(
+            decided
+                .and_then(|d| d.reaction.clone())
+                .unwrap_or_else(|| "interrupted".into()),
+        ),
+        transcript: decided.and_then(|d| d.transcript.clone()),
+        captured: decided.map_or_else(|| "{}".into(), |d| d.captured.clone()),
+        amd: None,
+        recording: recording.map(|p| p.display().to_string()),
+        cost: p.tariff.call_cost(answered, talk, &[]),
+        attempts: &contact.attempts,
+        plan: &new,
+        log,
+        actions: Vec::new(),
+        actions_give_up_at: now_ms + ctx.actions_give_up.as_millis() as i64,
+        call_json: serde_json::Value::Null,
+    };
+    // The scenario's actions, if it decided any, are in the outbox already; the project's
+    // webhook hears of the call's end.
+    let captured: BTreeMap<String, String> = decided
+        .and_then(|d| serde_json::from_str(&d.captured).ok())
+        .unwrap_or_default();
+    let call_json = final_call_json(&finished, p, &contact, &captured);
+    let numbers = contact.e164s();
+    let facts = crate::actions::CallFacts {
+        call_id: c.call_id,
+        project_id: p.id,
+        project_name: &p.name,
+        contact_name: contact.name.as_deref(),
+        fields: &contact.fields,
+        number: &c.number,
+        numbers: &numbers,
+        reaction: None,
+        captured: &captured,
+        call_json: &call_json,
+    };
+    finished.actions = crate::actions::actions_for(&[], p.webhook_url.as_deref(), &facts);
+    finished.call_json = call_json.clone();
+    ctx.store.finish_call(&finished).await
 }

@@ -3,5 +3,6 @@
 //! the dialer's side with the recovery of calls a stop interrupted (`calls`).
 
 pub mod calls;
-pub mod clock;
 pub mod run;
+
+pub use crate::clock::Clock;

@@ -36,8 +36,15 @@ pub const PROMOTE_BATCH: u32 = 20_000;
 pub const HOLD_BATCH: u32 = 10_000;
 /// Contacts of one closed gate held per pass, at most (the rest next pass).
 pub const HOLD_PER_PASS: u64 = 200_000;
+/// How often the dialer closes calls recorded as in progress that no task runs.
+pub const SWEEP_EVERY_S: i64 = 30;
 
-pub use super::clock::Clock;
+/// One project's step failed this pass: one ERROR line naming the project and the step.
+fn step_failed(p: &ProjectRow, step: &str, e: &StoreError) {
+    tracing::error!(project = %p.name, project_id = p.id, step, error = %e, "dialer step failed; the project waits for the next pass");
+}
+
+pub use crate::clock::Clock;
 
 /// What one pass did (logs and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -59,8 +66,8 @@ pub struct Dialer {
     ctx: Arc<CallContext>,
     clock: Clock,
     scenarios: HashMap<i64, Arc<Scenario>>,
-    /// Projects whose stored schedule does not parse: logged once each.
-    bad_schedules: HashSet<i64>,
+    /// When calls without a task were last swept (unix s, dialer clock).
+    last_sweep: Option<i64>,
     /// Projects waiting for their start date-time: logged once each.
     waiting_start: HashSet<i64>,
     /// Where prompts stored through the API are (looked up before the prompts directory).
@@ -95,7 +102,7 @@ impl Dialer {
             ctx: Arc::new(ctx),
             clock,
             scenarios: HashMap::new(),
-            bad_schedules: HashSet::new(),
+            last_sweep: None,
             waiting_start: HashSet::new(),
             uploaded_prompts: None,
             tasks: tokio::task::JoinSet::new(),
@@ -137,7 +144,10 @@ impl Dialer {
         self.ctx.lines.total()
     }
 
-    /// One pass over the active projects.
+    /// One pass over the active projects. A step that fails for one project (a database
+    /// error, a damaged row) is logged with the project and the step and that project waits
+    /// for the next pass; the others go on. Only a failure to list the projects at all ends
+    /// the pass early.
     pub async fn pass(&mut self) -> Result<PassReport, StoreError> {
         while let Some(done) = self.tasks.try_join_next_with_id() {
             self.reaped(done).await;
@@ -148,62 +158,16 @@ impl Dialer {
         let up = self.ctx.lines.snapshot();
         let mut open = Vec::new();
         for p in self.store.dialing_projects().await? {
-            let Some(schedule) = p.schedule() else {
-                if self.bad_schedules.insert(p.id) {
-                    tracing::error!(project = %p.name, schedule = ?p.schedule, "the project's schedule does not parse; not dialing it");
-                    self.store
-                        .log_decision(
-                            t,
-                            p.id,
-                            None,
-                            None,
-                            "skip",
-                            "the project's schedule does not parse: not dialing it",
-                        )
-                        .await?;
-                }
-                continue;
-            };
-            if p.ends_at.is_some_and(|e| e <= t) {
-                if self.store.finish_at_end(p.id, t).await? {
-                    tracing::info!(project = %p.name, "the end date-time has come: the project is finished");
-                    report.finished += 1;
-                }
-                continue;
+            match self.prepare(&p, &up, now, &mut report).await {
+                Ok(Some(schedule)) => open.push((p, schedule)),
+                Ok(None) => {}
+                Err((step, e)) => step_failed(&p, step, &e),
             }
-            if let Some(start) = p.starts_at.filter(|s| *s > t) {
-                if self.waiting_start.insert(p.id) {
-                    let tz = schedule.tz;
-                    self.store
-                        .log_decision(
-                            t,
-                            p.id,
-                            None,
-                            None,
-                            "skip",
-                            &format!(
-                                "waiting for the project's start at {} {}",
-                                crate::store::local_datetime(start, tz),
-                                tz.name()
-                            ),
-                        )
-                        .await?;
-                }
-                continue;
+        }
+        if self.sweep_due(t) {
+            if let Err(e) = self.sweep().await {
+                tracing::error!(step = "sweeping calls without a task", error = %e, "dialer step failed");
             }
-            if up.get(&p.id).copied().unwrap_or(0) == 0
-                && self.store.finish_if_done(p.id, t).await?
-            {
-                tracing::info!(project = %p.name, "nothing left to call: the project is finished");
-                report.finished += 1;
-                continue;
-            }
-            if !schedule.is_open(now) {
-                continue;
-            }
-            self.store.promote_due(p.id, t, PROMOTE_BATCH).await?;
-            report.held += self.hold_closed_gates(&p, &schedule, now).await?;
-            open.push((p, schedule));
         }
         let trunk_free = (self.trunk.max_calls() as u32).saturating_sub(up.values().sum());
         let mut demands = Vec::new();
@@ -214,7 +178,13 @@ impl Dialer {
             if room == 0 {
                 continue;
             }
-            let ready = self.store.next_callable(p.id, room).await?;
+            let ready = match self.store.next_callable(p.id, room).await {
+                Ok(r) => r,
+                Err(e) => {
+                    step_failed(p, "picking the next contacts", &e);
+                    continue;
+                }
+            };
             demands.push(Demand {
                 project: p.id,
                 lines: p.lines,
@@ -233,12 +203,19 @@ impl Dialer {
             let scenario = match self.scenario(p) {
                 Ok(s) => s,
                 Err(e) => {
-                    tracing::error!(project = %p.name, error = %e, "scenario does not load; not dialing");
+                    self.set_aside(p, &format!("its scenario does not load: {e}"), t)
+                        .await;
                     continue;
                 }
             };
             let p = Arc::new(p.clone());
-            let (dial, skipped) = self.check_at_dial(&p, schedule, ready).await?;
+            let (dial, skipped) = match self.check_at_dial(&p, schedule, ready).await {
+                Ok(r) => r,
+                Err(e) => {
+                    step_failed(&p, "checking the picked contacts before dialing", &e);
+                    continue;
+                }
+            };
             report.skipped += skipped;
             if dial.is_empty() {
                 continue;
@@ -247,14 +224,22 @@ impl Dialer {
                 .iter()
                 .map(|c| StartCall {
                     contact_id: c.id,
+                    version: c.version,
                     number: &c.numbers[c.next_idx].e164,
                     reason: format!("number {} of {}", c.next_idx + 1, c.numbers.len()),
                 })
                 .collect();
-            let ids = self
+            let ids = match self
                 .store
-                .start_calls(p.id, &starts, self.clock.now().timestamp_millis())
-                .await?;
+                .start_calls(p.id, &starts, self.clock.now_ms())
+                .await
+            {
+                Ok(ids) => ids,
+                Err(e) => {
+                    step_failed(&p, "starting calls", &e);
+                    continue;
+                }
+            };
             drop(starts);
             for (contact, id) in dial.into_iter().zip(ids) {
                 let Some(call_id) = id else { continue };
@@ -272,6 +257,134 @@ impl Dialer {
             }
         }
         Ok(report)
+    }
+
+    /// A project's part of a pass before picking: its end, its start, finishing when done,
+    /// its schedule, making due contacts ready and holding closed gates. Answers its schedule
+    /// when it may dial now; on failure, the step that failed.
+    async fn prepare(
+        &mut self,
+        p: &ProjectRow,
+        up: &HashMap<i64, u32>,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+    ) -> Result<Option<Schedule>, (&'static str, StoreError)> {
+        let t = now.timestamp();
+        let Some(schedule) = p.schedule() else {
+            let why = format!(
+                "its schedule does not parse ({:?} in {}): correct it and activate it again",
+                p.schedule, p.time_zone
+            );
+            self.set_aside(p, &why, t).await;
+            return Ok(None);
+        };
+        if p.ends_at.is_some_and(|e| e <= t) {
+            if self
+                .store
+                .finish_at_end(p.id, t)
+                .await
+                .map_err(|e| ("finishing at the end date-time", e))?
+            {
+                tracing::info!(project = %p.name, "the end date-time has come: the project is finished");
+                report.finished += 1;
+            }
+            return Ok(None);
+        }
+        if let Some(start) = p.starts_at.filter(|s| *s > t) {
+            if !self.waiting_start.contains(&p.id) {
+                let tz = schedule.tz;
+                self.store
+                    .log_decision(
+                        t,
+                        p.id,
+                        None,
+                        None,
+                        "skip",
+                        &format!(
+                            "waiting for the project's start at {} {}",
+                            crate::store::local_datetime(start, tz),
+                            tz.name()
+                        ),
+                    )
+                    .await
+                    .map_err(|e| ("logging the wait for the start", e))?;
+                self.waiting_start.insert(p.id);
+            }
+            return Ok(None);
+        }
+        if up.get(&p.id).copied().unwrap_or(0) == 0
+            && self
+                .store
+                .finish_if_done(p.id, t)
+                .await
+                .map_err(|e| ("finishing when done", e))?
+        {
+            tracing::info!(project = %p.name, "nothing left to call: the project is finished");
+            report.finished += 1;
+            return Ok(None);
+        }
+        if !schedule.is_open(now) {
+            return Ok(None);
+        }
+        self.store
+            .promote_due(p.id, t, PROMOTE_BATCH)
+            .await
+            .map_err(|e| ("making due contacts ready", e))?;
+        report.held += self
+            .hold_closed_gates(p, &schedule, now)
+            .await
+            .map_err(|e| ("holding contacts whose callee's window closed", e))?;
+        Ok(Some(schedule))
+    }
+
+    /// Pauses a project the robot cannot run, with the reason (shown in the API): it frees
+    /// its active slot instead of failing every pass.
+    async fn set_aside(&mut self, p: &ProjectRow, why: &str, at: i64) {
+        self.scenarios.remove(&p.id);
+        match self.store.set_aside_project(p.id, why, at).await {
+            Ok(true) => {
+                tracing::error!(project = %p.name, project_id = p.id, reason = %why, "project paused: it cannot run")
+            }
+            Ok(false) => {}
+            Err(e) => step_failed(p, "pausing a project that cannot run", &e),
+        }
+    }
+
+    /// Whether the sweep of calls without a task is due (every `SWEEP_EVERY_S`).
+    fn sweep_due(&mut self, t: i64) -> bool {
+        if self
+            .last_sweep
+            .is_some_and(|last| (last..last + SWEEP_EVERY_S).contains(&t))
+        {
+            return false;
+        }
+        self.last_sweep = Some(t);
+        true
+    }
+
+    /// Closes calls recorded as in progress that no task of this dialer runs (a finish that
+    /// failed for good, a task lost otherwise): one process owns the database, so such a call
+    /// is over. Closed as recovery closes a call a stop cut. Answers how many.
+    pub async fn sweep(&mut self) -> Result<usize, StoreError> {
+        while let Some(done) = self.tasks.try_join_next_with_id() {
+            self.reaped(done).await;
+        }
+        let live: HashSet<i64> = self.running.values().copied().collect();
+        let lost: Vec<_> = self
+            .store
+            .in_flight()
+            .await?
+            .into_iter()
+            .filter(|c| !live.contains(&c.call_id))
+            .collect();
+        if lost.is_empty() {
+            return Ok(0);
+        }
+        tracing::warn!(
+            calls = lost.len(),
+            "closing calls in progress that no task runs"
+        );
+        calls::close_lost(&self.ctx, &lost).await
     }
 
     /// Holds the ready contacts of every gate (callee zone and number type) closed now.
@@ -339,6 +452,30 @@ impl Dialer {
         let mut skipped = 0;
         for mut c in ready {
             let Some(n) = c.numbers.get(c.next_idx).cloned() else {
+                // Its plan names a number it does not have: planned anew (closed when no
+                // number is left), never skipped at every pass.
+                skipped += 1;
+                let listed_all = self.store.stop_listed_among(&c.e164s()).await?;
+                let mut attempts = c.attempts.clone();
+                let mut new = plan(
+                    &mut attempts,
+                    &c.number_facts(&listed_all, None),
+                    p.facts(Some(schedule), types.as_ref()),
+                    c.order_facts(),
+                    now.timestamp(),
+                );
+                if new.next.as_ref().is_some_and(|x| x.idx == c.next_idx) {
+                    attempts.status = crate::rules::attempts::ContactStatus::NotReached;
+                    new = crate::rules::plan::closed(
+                        &attempts,
+                        p.facts(Some(schedule), types.as_ref()),
+                        c.order_facts(),
+                        "not reached: the contact has no such number",
+                    );
+                }
+                self.store
+                    .replan_contact(p.id, &c, None, &attempts, &new, now.timestamp())
+                    .await?;
                 continue;
             };
             let mut zone: Option<Tz> = n.zone.as_deref().and_then(|z| z.parse().ok());
@@ -367,8 +504,9 @@ impl Dialer {
                 c.order_facts(),
                 now.timestamp(),
             );
+            // A contact changed since it was picked (a stop-list re-plan) keeps that plan.
             self.store
-                .replan_contact(p.id, c.id, &n.e164, &attempts, &new, now.timestamp())
+                .replan_contact(p.id, &c, Some(&n.e164), &attempts, &new, now.timestamp())
                 .await?;
         }
         Ok((dial, skipped))

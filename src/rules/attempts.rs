@@ -271,6 +271,12 @@ impl ContactAttempts {
     /// goes on with its other numbers, or is closed as not reached when none is left. A
     /// contact already reached or closed stays as it is.
     pub fn block(&mut self, idx: usize) -> Option<Outcome> {
+        self.stop_number(idx, StopReason::StopListed)
+    }
+
+    /// Stops number `idx` for `reason` (the stop list, a callee's window the schedule never
+    /// meets). Answers what that did, as `block` does.
+    pub fn stop_number(&mut self, idx: usize, reason: StopReason) -> Option<Outcome> {
         if matches!(
             self.status,
             ContactStatus::Reached | ContactStatus::NotReached
@@ -282,16 +288,12 @@ impl ContactAttempts {
             return None;
         }
         n.done = true;
-        n.stop_listed = true;
+        n.stop_listed = reason == StopReason::StopListed;
         if self.numbers.iter().all(|n| n.done) {
             self.status = ContactStatus::NotReached;
-            return Some(Outcome::NotReached {
-                reason: StopReason::StopListed,
-            });
+            return Some(Outcome::NotReached { reason });
         }
-        Some(Outcome::NumberDone {
-            reason: StopReason::StopListed,
-        })
+        Some(Outcome::NumberDone { reason })
     }
 
     /// The next call, if the contact is still to be called: numbers in order, never the same

@@ -122,16 +122,33 @@ pub fn plan(
             if !gate.always_open(schedule, types) {
                 let from = at(not_before.max(now));
                 if !gate.ever_open_with_project(from, schedule, types) {
-                    // Dialing it could never happen: close it rather than keep it forever.
-                    attempts.status = ContactStatus::NotReached;
+                    // Dialing this number could never happen: it stops, and the contact's
+                    // other numbers go on (closed when none is left).
                     let why = match (facts.zone, types.and_then(|t| t.of(facts.kind))) {
                         (Some(tz), None) => {
                             StopReason::NeverInWindow(tz.name().to_string()).to_string()
                         }
                         _ => gate.never_reason(schedule),
                     };
-                    notes.push(("close", format!("not reached: {why}")));
-                    break None;
+                    let reason = StopReason::NeverInWindow(
+                        facts
+                            .zone
+                            .map_or_else(|| "?".into(), |z| z.name().to_string()),
+                    );
+                    match attempts.stop_number(n.number, reason) {
+                        Some(Outcome::NumberDone { .. }) => {
+                            notes.push((
+                                "skip",
+                                format!("{}: {why}; its other numbers go on", facts.e164),
+                            ));
+                            continue;
+                        }
+                        _ => {
+                            attempts.status = ContactStatus::NotReached;
+                            notes.push(("close", format!("not reached: {why}")));
+                            break None;
+                        }
+                    }
                 }
                 if let Some(open) = gate.next_open(from, schedule, types) {
                     if open > from {
@@ -161,6 +178,27 @@ pub fn plan(
         ),
         next,
         notes,
+    }
+}
+
+/// The plan of a contact closed for `why` (a decision-log line with it).
+pub fn closed(
+    attempts: &ContactAttempts,
+    project: ProjectFacts<'_>,
+    order: OrderFacts,
+    why: &str,
+) -> Plan {
+    Plan {
+        status: attempts.status,
+        next: None,
+        pick_key: pick_key(
+            project.ordering,
+            attempts.status,
+            order.priority,
+            order.seq,
+            attempts.calls(),
+        ),
+        notes: vec![("close", why.to_string())],
     }
 }
 

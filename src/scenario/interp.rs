@@ -52,6 +52,10 @@ pub enum Command {
         voice: bool,
         phrases: Vec<String>,
     },
+    /// The scenario decided (or changed) the call's result or added actions, and the call
+    /// may go on: the outcome so far, to be kept at once (a stop before the end loses none
+    /// of it). `Finish` follows later with the final outcome.
+    Decided(Outcome),
     /// The scenario ended: hang up and act.
     Finish(Outcome),
 }
@@ -358,6 +362,9 @@ impl Interpreter {
             self.result = Some(res.clone());
         }
         self.actions.extend(r.actions.iter().cloned());
+        if r.result.is_some() || !r.actions.is_empty() {
+            self.decided(out);
+        }
         match &r.next {
             Some(n) => self.enter(&n.clone(), now_ms, out),
             None => self.finish(out),
@@ -368,14 +375,30 @@ impl Interpreter {
         let step = self.cur();
         let (result, actions, next) =
             (step.result.clone(), step.actions.clone(), step.next.clone());
+        let changed = result.is_some() || !actions.is_empty();
         if let Some(res) = result {
             self.result = Some(res);
         }
         self.actions.extend(actions);
+        if changed {
+            self.decided(out);
+        }
         match next {
             Some(n) => self.enter(&n, now_ms, out),
             None => self.finish(out),
         }
+    }
+
+    /// The outcome so far, as decided (the result set so far, every action so far).
+    fn decided(&self, out: &mut Vec<Command>) {
+        out.push(Command::Decided(Outcome {
+            result: self
+                .result
+                .clone()
+                .unwrap_or_else(|| system_result::NOT_LISTENED.to_string()),
+            actions: self.actions.clone(),
+            captured: self.captured.clone(),
+        }));
     }
 
     fn finish(&mut self, out: &mut Vec<Command>) {

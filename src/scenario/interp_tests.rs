@@ -332,8 +332,10 @@ play = ["bye.wav"]
     i.handle(Input::Answered, 0);
     i.handle(Input::PromptsFinished, 3_000);
     let c = i.handle(Input::Dtmf('2'), 4_000);
+    // The result and the action are decided now (kept at once), and the call goes on.
     assert!(
-        matches!(&c[..], [Command::Listen { .. }, Command::Play(_)]),
+        matches!(&c[..], [Command::Decided(o), Command::Listen { .. }, Command::Play(_)]
+            if o.result == "Недоволен" && o.actions.len() == 1),
         "{c:?}"
     );
     assert_eq!(i.current_step(), "q2");
@@ -362,4 +364,58 @@ play = ["bye.wav"]
             .result,
         "Доволен"
     );
+}
+
+#[test]
+fn a_decision_is_handed_out_the_moment_it_is_taken_and_grows_with_later_steps() {
+    let toml = r#"
+name = "t"
+results = ["Да", "Записан"]
+start = "q1"
+[steps.q1]
+play = ["a.wav"]
+listen = { dtmf = true }
+[[steps.q1.on]]
+dtmf = "1"
+result = "Да"
+actions = [{ sms = "Спасибо" }]
+next = "q2"
+[steps.q2]
+play = ["b.wav"]
+listen = { dtmf = true }
+[[steps.q2.on]]
+dtmf = "5"
+result = "Записан"
+actions = [{ add_to_project = "Перезвон" }]
+next = "bye"
+[[steps.q2.on]]
+dtmf = "0"
+next = "bye"
+[steps.bye]
+play = ["bye.wav"]
+"#;
+    let (s, _d) = scenario(toml);
+    let decided = |c: &[Command]| -> Option<Outcome> {
+        c.iter().find_map(|c| match c {
+            Command::Decided(o) => Some(o.clone()),
+            _ => None,
+        })
+    };
+    let mut i = Interpreter::new(s.clone());
+    i.handle(Input::Answered, 0);
+    assert!(decided(&i.handle(Input::PromptsFinished, 3_000)).is_none());
+    let d = decided(&i.handle(Input::Dtmf('1'), 3_500)).expect("decided at the key");
+    assert_eq!(d.result, "Да");
+    assert_eq!(d.actions.len(), 1);
+    i.handle(Input::PromptsFinished, 6_000);
+    let d = decided(&i.handle(Input::Dtmf('5'), 6_500)).expect("decided again");
+    assert_eq!(d.result, "Записан");
+    assert_eq!(d.actions.len(), 2, "every action so far: {:?}", d.actions);
+    // A reaction that sets nothing decides nothing.
+    let mut i = Interpreter::new(s);
+    i.handle(Input::Answered, 0);
+    i.handle(Input::PromptsFinished, 3_000);
+    i.handle(Input::Dtmf('1'), 3_500);
+    i.handle(Input::PromptsFinished, 6_000);
+    assert!(decided(&i.handle(Input::Dtmf('0'), 6_500)).is_none());
 }

@@ -198,19 +198,41 @@ pub trait DialerStore: Send + Sync {
         answered_at_ms: i64,
         recording: Option<&str>,
     ) -> Result<(), StoreError>;
+    /// Writes what the scenario decided while the call is up — the result so far, the
+    /// reaction, the captured values and the call's actions (each once) — in one transaction,
+    /// so a stop before the call's end loses none of it. `false` when the call is not in
+    /// progress any more (nothing written).
+    async fn decide_call(&self, d: &CallDecision<'_>) -> Result<bool, StoreError>;
     /// Writes a call's result, its contact's new plan and the decisions, in one transaction.
+    /// The call must still be in progress (else `Conflict`, nothing written); the contact's
+    /// plan is written only while the contact is parked for the call.
     async fn finish_call(&self, f: &FinishedCall<'_>) -> Result<(), StoreError>;
     /// Writes a new plan for a contact that is not in a call (the dialer found its number
-    /// stop-listed or its callee's window closed when it came to dial it), with log lines.
+    /// stop-listed or its callee's window closed when it came to dial it), with log lines —
+    /// only if the contact is still as it was read (`c.version`); answers whether it was.
     async fn replan_contact(
         &self,
         project_id: i64,
-        contact_id: i64,
-        number: &str,
+        c: &DueContact,
+        number: Option<&str>,
         attempts: &ContactAttempts,
         plan: &Plan,
         at: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
+    /// Pauses an active project the robot cannot run (its scenario does not load, its schedule
+    /// does not parse), with the reason shown in the API: it frees its active slot.
+    async fn set_aside_project(&self, id: i64, reason: &str, at: i64) -> Result<bool, StoreError>;
+    /// Closes a contact whose row cannot be read, setting it aside with the reason (one ERROR
+    /// line; reports show it as `system` «damaged row»).
+    async fn quarantine_contact(&self, id: i64, why: &str, at: i64) -> Result<(), StoreError>;
+    /// Closes a call in progress without touching its contact (whose row cannot be read):
+    /// `system` with the reason. `false` when it was not in progress.
+    async fn close_call_only(
+        &self,
+        call_id: i64,
+        why: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError>;
     /// Records a callee zone learnt for a number (from the numbering-plan registry).
     async fn set_number_zone(&self, e164: &str, zone: &str) -> Result<(), StoreError>;
     /// Calls that were in progress when the process stopped.

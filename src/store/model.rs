@@ -97,6 +97,13 @@ pub struct ProjectView {
     pub created_at: i64,
     /// When it became `finished` (unix s).
     pub finished_at: Option<i64>,
+    /// Why it is in its status, when the robot put it there (a paused project whose scenario
+    /// no longer loads, whose stored settings are damaged).
+    pub status_reason: Option<String>,
+    /// Where every call's final JSON is posted, if anywhere.
+    pub webhook_url: Option<String>,
+    /// The webhook secret, masked (`whsec_…Ab3d`): whether one is set, never what it is.
+    pub webhook_secret: Option<String>,
 }
 
 /// Which calls to list.
@@ -238,6 +245,9 @@ pub struct DueContact {
     pub name: Option<String>,
     /// The import's other columns.
     pub fields: BTreeMap<String, String>,
+    /// The row's version when it was read: a plan made from it is written only while the row
+    /// is still at it (compare-and-set), so no other writer's change is ever overwritten.
+    pub version: i64,
 }
 
 /// One of a contact's numbers.
@@ -260,12 +270,45 @@ pub struct InFlight {
     pub dialed_at_ms: Option<i64>,
     pub answered_at_ms: Option<i64>,
     pub recording: Option<String>,
+    /// What the scenario had decided when the process stopped, if anything (kept: the
+    /// call closes with it, its actions are in the outbox already).
+    pub decided: Option<DecidedInFlight>,
+}
+
+/// A decision written while the call was up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecidedInFlight {
+    pub result: String,
+    pub reaction: Option<String>,
+    pub transcript: Option<String>,
+    /// JSON.
+    pub captured: String,
+    pub at_ms: i64,
+}
+
+/// What the scenario decided during a call, written at once (docs/actions.md): the result
+/// so far, the reaction, the captured values and the call's actions so far (each written
+/// once: an action already in the outbox is left as it is).
+#[derive(Debug, Clone)]
+pub struct CallDecision<'a> {
+    pub call_id: i64,
+    pub project_id: i64,
+    pub contact_id: i64,
+    pub result: &'a str,
+    pub reaction: Option<String>,
+    pub transcript: Option<String>,
+    pub captured: String,
+    pub at_ms: i64,
+    pub actions: Vec<super::NewAction>,
+    pub actions_give_up_at: i64,
 }
 
 /// One call to start.
 #[derive(Debug, Clone)]
 pub struct StartCall<'a> {
     pub contact_id: i64,
+    /// The contact's version when it was picked: a contact changed since is not dialed.
+    pub version: i64,
     pub number: &'a str,
     /// The dial decision's reason for the log.
     pub reason: String,
@@ -301,6 +344,8 @@ pub struct FinishedCall<'a> {
     pub actions: Vec<super::NewAction>,
     /// When the outbox gives its actions up (unix ms).
     pub actions_give_up_at: i64,
+    /// The call's final JSON (webhooks written at the decision are sent with it).
+    pub call_json: serde_json::Value,
 }
 
 /// An active project as the dialer needs it.

@@ -302,7 +302,10 @@ mod tests {
         let b = pool.bind().unwrap();
         let pa = a.local_addr().unwrap().port();
         let pb = b.local_addr().unwrap().port();
-        assert!(pa % 2 == 0 && pb % 2 == 0 && pa != pb, "{pa} {pb}");
+        assert!(
+            pa.is_multiple_of(2) && pb.is_multiple_of(2) && pa != pb,
+            "{pa} {pb}"
+        );
         assert!(matches!(pool.bind(), Err(TrunkError::NoPort(_))));
         drop(a);
         assert_eq!(pool.bind().unwrap().local_addr().unwrap().port(), pa);

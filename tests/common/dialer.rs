@@ -50,13 +50,14 @@ pub async fn setup_with(
     sim: SimConfig,
     live: LiveSettings,
 ) -> Setup {
+    let clock = Clock::manual(at);
     let store = SqliteStore::open(&dir.join("autoinformer.db"))
         .await
-        .unwrap();
+        .unwrap()
+        .with_clock(clock.clone());
     let source = std::fs::read_to_string(root().join("examples/survey/scenario.toml")).unwrap();
     let scenario = store.create_scenario("Опрос", &source).await.unwrap();
     let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
-    let clock = Clock::manual(at);
     let dialer = Dialer::new(
         Arc::new(store.clone()),
         trunk,

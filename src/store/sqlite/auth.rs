@@ -1,7 +1,7 @@
 //! API tokens in SQLite: only a SHA-256 of each token is kept, so a stolen database file gives
 //! no API access.
 use super::reports::token_hash;
-use super::{now, SqliteStore};
+use super::SqliteStore;
 use crate::store::{AuthStore, StoreError};
 use async_trait::async_trait;
 use sqlx::Row;
@@ -12,7 +12,7 @@ impl AuthStore for SqliteStore {
         sqlx::query("INSERT OR IGNORE INTO api_tokens (name, sha256, created_at) VALUES (?, ?, ?)")
             .bind(name)
             .bind(token_hash(token))
-            .bind(now())
+            .bind(self.now())
             .execute(&self.pool)
             .await?;
         Ok(())

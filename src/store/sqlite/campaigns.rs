@@ -2,7 +2,7 @@
 //! activation under the five-active rule, pause), contact imports (written by `import`), the
 //! stop list (a listed number re-plans its contacts: `plans`) and stored prompts.
 use super::reports::{project_view, PROJECT_SELECT};
-use super::{json, now, SqliteStore};
+use super::{json, SqliteStore};
 use crate::import::{ImportLimits, ImportReport};
 use crate::rules::attempts::AttemptRules;
 use crate::rules::decide::MAX_ACTIVE_PROJECTS;
@@ -17,7 +17,7 @@ impl CampaignStore for SqliteStore {
         let r = sqlx::query("INSERT INTO scenarios (name, source, created_at) VALUES (?, ?, ?)")
             .bind(name)
             .bind(source)
-            .bind(now())
+            .bind(self.now())
             .execute(&self.pool)
             .await?;
         Ok(r.last_insert_rowid())
@@ -96,7 +96,7 @@ impl CampaignStore for SqliteStore {
         .bind(json(&p.ordering))
         .bind(p.callback_project_id)
         .bind(json(&p.tariff))
-        .bind(now())
+        .bind(self.now())
         .bind(starts_at)
         .bind(ends_at)
         .bind(json(&p.type_windows))
@@ -118,7 +118,7 @@ impl CampaignStore for SqliteStore {
         let ends: Option<(i64, String)> =
             sqlx::query("SELECT ends_at, time_zone FROM projects WHERE id = ? AND ends_at <= ?")
                 .bind(id)
-                .bind(now())
+                .bind(self.now())
                 .fetch_optional(&self.pool)
                 .await?
                 .map(|r| (r.get(0), r.get(1)));
@@ -151,7 +151,8 @@ impl CampaignStore for SqliteStore {
             )));
         }
         let r = sqlx::query(
-            "UPDATE projects SET status = 'active' WHERE id = ? AND (status = 'active' OR \
+            "UPDATE projects SET status = 'active', status_reason = NULL \
+             WHERE id = ? AND (status = 'active' OR \
              (SELECT COUNT(*) FROM projects WHERE status = 'active') < ?)",
         )
         .bind(id)
@@ -173,7 +174,7 @@ impl CampaignStore for SqliteStore {
 
     async fn pause(&self, id: i64) -> Result<(), StoreError> {
         self.project_name(id).await?;
-        sqlx::query("UPDATE projects SET status = 'paused' WHERE id = ?")
+        sqlx::query("UPDATE projects SET status = 'paused', status_reason = NULL WHERE id = ?")
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -193,7 +194,7 @@ impl CampaignStore for SqliteStore {
         sqlx::query("INSERT OR IGNORE INTO stop_list (e164, reason, added_at) VALUES (?, ?, ?)")
             .bind(e164)
             .bind(reason)
-            .bind(now())
+            .bind(self.now())
             .execute(&self.pool)
             .await?;
         self.apply_stop_list(e164).await
@@ -242,7 +243,7 @@ impl CampaignStore for SqliteStore {
         )
         .bind(name)
         .bind(data)
-        .bind(now())
+        .bind(self.now())
         .execute(&self.pool)
         .await?;
         Ok(!existed)

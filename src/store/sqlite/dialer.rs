@@ -15,7 +15,8 @@ use crate::rules::attempts::{ContactAttempts, ContactStatus};
 use crate::rules::plan::Plan;
 use crate::store::StoreError;
 use crate::store::{
-    ContactNumber, DialerStore, DueContact, FinishedCall, InFlight, ProjectRow, StartCall,
+    CallDecision, ContactNumber, DecidedInFlight, DialerStore, DueContact, FinishedCall, InFlight,
+    ProjectRow, StartCall,
 };
 use async_trait::async_trait;
 use sqlx::Row;
@@ -26,13 +27,15 @@ pub(crate) const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
 
 /// The first `?2` ready contacts of project `?1` in its order, with their numbers, as one row
 /// holding a JSON array (one hand-over to the database thread and back, whatever N).
+/// A row's `fields` that is not valid JSON travels as its text, so that one damaged row is set
+/// aside by itself instead of failing the query for the whole project.
 const NEXT_CALLABLE_SQL: &str = "\
     SELECT json_group_array(json_array(p.id, p.seq, p.priority, p.attempts, p.next_idx, p.name, \
-        json(p.fields), \
+        CASE WHEN json_valid(p.fields) THEN json(p.fields) ELSE p.fields END, \
         json((SELECT json_group_array(json_array(n.e164, n.time_zone, n.kind) ORDER BY n.idx) \
-              FROM contact_numbers n WHERE n.contact_id = p.id))) \
+              FROM contact_numbers n WHERE n.contact_id = p.id)), p.version) \
         ORDER BY p.pick_key) \
-    FROM (SELECT id, seq, priority, attempts, next_idx, name, fields, pick_key \
+    FROM (SELECT id, seq, priority, attempts, next_idx, name, fields, pick_key, version \
           FROM contacts INDEXED BY contacts_ready \
           WHERE project_id = ?1 AND ready = 1 ORDER BY pick_key LIMIT ?2) p";
 
@@ -58,7 +61,30 @@ type DueJson = (
     Option<String>,
     BTreeMap<String, String>,
     Vec<(String, Option<String>, String)>,
+    i64,
 );
+
+/// One row of `NEXT_CALLABLE_SQL`'s array as a contact, or why it cannot be read.
+fn due_contact(row: serde_json::Value) -> Result<DueContact, (Option<i64>, String)> {
+    let id = row.get(0).and_then(serde_json::Value::as_i64);
+    let (id, seq, priority, attempts, next_idx, name, fields, numbers, version): DueJson =
+        serde_json::from_value(row).map_err(|e| (id, format!("its columns: {e}")))?;
+    Ok(DueContact {
+        attempts: parse_attempts(id, attempts.as_deref(), numbers.len())
+            .map_err(|e| (Some(id), e.to_string()))?,
+        id,
+        seq,
+        priority,
+        next_idx: next_idx.max(0) as usize,
+        numbers: numbers
+            .into_iter()
+            .map(|(e164, zone, kind)| contact_number(e164, zone, &kind))
+            .collect(),
+        name,
+        fields,
+        version,
+    })
+}
 
 /// The contact columns a plan sets: status, next_idx, gate, pick_key, next_at, ready.
 fn plan_columns(plan: &Plan, now: i64) -> (&'static str, i64, &str, &[u8], Option<i64>, bool) {
@@ -94,8 +120,15 @@ impl SqliteStore {
         number: &str,
         now: i64,
     ) -> Result<i64, StoreError> {
+        let version: i64 = sqlx::query("SELECT version FROM contacts WHERE id = ?")
+            .bind(contact_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get(0))
+            .ok_or_else(|| StoreError::NotFound(format!("contact {contact_id}")))?;
         let call = StartCall {
             contact_id,
+            version,
             number,
             reason: "started by hand".into(),
         };
@@ -181,32 +214,153 @@ pub(crate) fn parse_attempts(
 ) -> Result<ContactAttempts, StoreError> {
     match text {
         Some(j) => serde_json::from_str(j)
-            .map_err(|e| StoreError::Db(format!("contact {id} attempts: {e}"))),
+            .map_err(|e| StoreError::Db(format!("contact {id}: attempts does not parse: {e}"))),
         None => Ok(ContactAttempts::new(numbers)),
     }
 }
 
-/// Writes a contact's attempts and plan.
+/// What a plan write is guarded by: the state the plan was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// The contact is still at this version and not in a call.
+    Version(i64),
+    /// The contact is parked for the call that is ending (only that call's end writes it).
+    InCall,
+}
+
+/// Writes a contact's attempts and plan, if the row is still as `guard` says (compare-and-set):
+/// answers whether it was. A contact parked for a call is never written but by that call's end.
 pub(crate) async fn write_plan(
     conn: &mut sqlx::SqliteConnection,
     contact_id: i64,
+    guard: Guard,
     attempts: &ContactAttempts,
     plan: &Plan,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let (status, next_idx, gate, pick_key, next_at, ready) = plan_columns(plan, now);
-    sqlx::query(
+    let cond = match guard {
+        Guard::Version(_) => "version = ? AND (next_at IS NULL OR next_at <> ?)",
+        Guard::InCall => "next_at = ?",
+    };
+    let sql = format!(
         "UPDATE contacts SET status = ?, attempts = ?, next_idx = ?, gate = ?, pick_key = ?, \
-         next_at = ?, ready = ? WHERE id = ?",
+         next_at = ?, ready = ?, version = version + 1 WHERE id = ? AND {cond}"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(status)
+        .bind(json(attempts))
+        .bind(next_idx)
+        .bind(gate)
+        .bind(pick_key)
+        .bind(next_at)
+        .bind(ready)
+        .bind(contact_id);
+    if let Guard::Version(v) = guard {
+        q = q.bind(v);
+    }
+    let r = q.bind(IN_FLIGHT_NEXT_AT).execute(conn).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Closes a contact whose row cannot be read (its attempts or fields are not valid JSON) and
+/// sets it aside with the reason, with a decision-log line: the dialer goes on with the rest.
+pub(crate) async fn quarantine(
+    conn: &mut sqlx::SqliteConnection,
+    contact_id: i64,
+    why: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    let project: Option<i64> = sqlx::query(
+        "UPDATE contacts SET status = 'not_reached', ready = 0, next_at = NULL, damaged = ?, \
+         version = version + 1 WHERE id = ? AND damaged IS NULL RETURNING project_id",
     )
-    .bind(status)
-    .bind(json(attempts))
-    .bind(next_idx)
-    .bind(gate)
-    .bind(pick_key)
-    .bind(next_at)
-    .bind(ready)
+    .bind(why)
     .bind(contact_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| r.get(0));
+    if let Some(project) = project {
+        tracing::error!(
+            contact = contact_id,
+            project,
+            reason = %why,
+            "a damaged contact row was set aside (closed as not reached): fix or re-import it"
+        );
+        log(
+            conn,
+            (at, project),
+            Some(contact_id),
+            None,
+            "close",
+            &format!("{DAMAGED_ROW}: {why}"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// How reports name a contact set aside because its row could not be read.
+pub const DAMAGED_ROW: &str = "damaged row";
+
+/// A webhook written when the scenario decided it waits here until the call has ended: it
+/// then carries the call's final JSON (`finish_call` releases it).
+pub(crate) const HELD_UNTIL_CALL_ENDS: i64 = i64::MAX;
+
+/// Writes a call's actions into the outbox, each once (`(call, idx)` is unique: an action
+/// written when the scenario decided it stays as it was). Before the call's end (`held`)
+/// webhooks wait for it (`release_held_webhooks`).
+async fn write_actions(
+    conn: &mut sqlx::SqliteConnection,
+    (call_id, project_id, contact_id): (i64, i64, i64),
+    actions: &[crate::store::NewAction],
+    at_ms: i64,
+    give_up_at: i64,
+    held: bool,
+) -> Result<(), StoreError> {
+    for action in actions {
+        let webhook = action.payload.kind() == crate::store::ActionKind::Webhook;
+        let next_at = if webhook && held {
+            HELD_UNTIL_CALL_ENDS
+        } else {
+            at_ms
+        };
+        sqlx::query(
+            "INSERT INTO actions (call_id, idx, project_id, contact_id, kind, payload, next_at, \
+             give_up_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (call_id, idx) DO NOTHING",
+        )
+        .bind(call_id)
+        .bind(i64::from(action.idx))
+        .bind(project_id)
+        .bind(contact_id)
+        .bind(action.payload.kind().as_str())
+        .bind(json(&action.payload))
+        .bind(next_at)
+        .bind(give_up_at)
+        .bind(at_ms)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// At a call's end, its webhooks written at the decision are released, carrying the call's
+/// final JSON.
+async fn release_held_webhooks(
+    conn: &mut sqlx::SqliteConnection,
+    call_id: i64,
+    call_json: &serde_json::Value,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE actions SET next_at = ?, payload = json_set(payload, '$.call', json(?)) \
+         WHERE call_id = ? AND kind = 'webhook' AND status = 'queued' AND next_at = ?",
+    )
+    .bind(at_ms)
+    .bind(call_json.to_string())
+    .bind(call_id)
+    .bind(HELD_UNTIL_CALL_ENDS)
     .execute(conn)
     .await?;
     Ok(())
@@ -215,7 +369,7 @@ pub(crate) async fn write_plan(
 #[async_trait]
 impl DialerStore for SqliteStore {
     async fn finish_at_end(&self, id: i64, at: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query(
             "UPDATE projects SET status = 'finished', finished_at = ?2 WHERE id = ?1 \
              AND status = 'active' AND ends_at IS NOT NULL AND ends_at <= ?2",
@@ -241,7 +395,7 @@ impl DialerStore for SqliteStore {
     }
 
     async fn finish_if_done(&self, id: i64, at: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query(
             "UPDATE projects SET status = 'finished', finished_at = ?2 WHERE id = ?1 \
              AND status = 'active' \
@@ -271,16 +425,27 @@ impl DialerStore for SqliteStore {
     }
 
     async fn dialing_projects(&self) -> Result<Vec<ProjectRow>, StoreError> {
-        self.projects_where(true).await
+        let (good, bad) = self.projects_where(true).await?;
+        for (id, name, why) in bad {
+            let reason = format!("the project's stored settings are damaged: {why}");
+            if self.set_aside_project(id, &reason, self.now()).await? {
+                tracing::error!(project = %name, project_id = id, reason = %reason, "project set aside (paused)");
+            }
+        }
+        Ok(good)
     }
 
     async fn all_projects(&self) -> Result<Vec<ProjectRow>, StoreError> {
-        self.projects_where(false).await
+        let (good, bad) = self.projects_where(false).await?;
+        for (id, name, why) in bad {
+            tracing::error!(project = %name, project_id = id, reason = %why, "a project row is damaged: its calls cannot be closed by its rules");
+        }
+        Ok(good)
     }
 
     async fn promote_due(&self, project_id: i64, now: i64, max: u32) -> Result<u64, StoreError> {
         let r = sqlx::query(
-            "UPDATE contacts SET ready = 1 WHERE id IN ( \
+            "UPDATE contacts SET ready = 1, version = version + 1 WHERE id IN ( \
                  SELECT id FROM contacts INDEXED BY contacts_waiting \
                  WHERE project_id = ?1 AND ready = 0 AND next_at IS NOT NULL AND next_at <= ?2 \
                  ORDER BY next_at LIMIT ?3)",
@@ -312,7 +477,7 @@ impl DialerStore for SqliteStore {
         at: i64,
         max: u32,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let ids: Vec<i64> = sqlx::query(
             "SELECT id FROM contacts INDEXED BY contacts_ready_gate \
              WHERE project_id = ? AND ready = 1 AND gate = ? LIMIT ?",
@@ -341,7 +506,8 @@ impl DialerStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE contacts SET ready = 0, next_at = ?1 WHERE id IN (SELECT value FROM json_each(?2))",
+            "UPDATE contacts SET ready = 0, next_at = ?1, version = version + 1 \
+             WHERE id IN (SELECT value FROM json_each(?2)) AND ready = 1",
         )
         .bind(until)
         .bind(&ids_json)
@@ -362,27 +528,30 @@ impl DialerStore for SqliteStore {
             .fetch_one(&self.pool)
             .await?
             .get(0);
-        let rows: Vec<DueJson> = serde_json::from_str(&json)
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&json)
             .map_err(|e| StoreError::Db(format!("next contacts of project {project_id}: {e}")))?;
-        rows.into_iter()
-            .map(
-                |(id, seq, priority, attempts, next_idx, name, fields, numbers)| {
-                    Ok(DueContact {
-                        attempts: parse_attempts(id, attempts.as_deref(), numbers.len())?,
-                        id,
-                        seq,
-                        priority,
-                        next_idx: next_idx.max(0) as usize,
-                        numbers: numbers
-                            .into_iter()
-                            .map(|(e164, zone, kind)| contact_number(e164, zone, &kind))
-                            .collect(),
-                        name,
-                        fields,
-                    })
-                },
-            )
-            .collect()
+        let mut due = Vec::with_capacity(rows.len());
+        let mut damaged = Vec::new();
+        for row in rows {
+            match due_contact(row) {
+                Ok(c) => due.push(c),
+                Err((Some(id), why)) => damaged.push((id, why)),
+                Err((None, why)) => {
+                    return Err(StoreError::Db(format!(
+                        "next contacts of project {project_id}: a row without an id: {why}"
+                    )))
+                }
+            }
+        }
+        if !damaged.is_empty() {
+            let at = self.now();
+            let mut tx = self.write_tx().await?;
+            for (id, why) in &damaged {
+                quarantine(&mut tx, *id, why, at).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(due)
     }
 
     async fn start_calls(
@@ -392,16 +561,18 @@ impl DialerStore for SqliteStore {
         now_ms: i64,
     ) -> Result<Vec<Option<i64>>, StoreError> {
         let now = now_ms.div_euclid(1000);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut ids = Vec::with_capacity(calls.len());
         for c in calls {
             let parked = sqlx::query(
-                "UPDATE contacts SET ready = 0, next_at = ? WHERE id = ? AND project_id = ? \
+                "UPDATE contacts SET ready = 0, next_at = ?, version = version + 1 \
+                 WHERE id = ? AND project_id = ? AND version = ? \
                  AND ready = 1 AND status IN ('not_called', 'retry')",
             )
             .bind(IN_FLIGHT_NEXT_AT)
             .bind(c.contact_id)
             .bind(project_id)
+            .bind(c.version)
             .execute(&mut *tx)
             .await?;
             if parked.rows_affected() == 0 {
@@ -458,8 +629,8 @@ impl DialerStore for SqliteStore {
 
     async fn finish_call(&self, f: &FinishedCall<'_>) -> Result<(), StoreError> {
         let ended = f.ended_at_ms.div_euclid(1000);
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let mut tx = self.write_tx().await?;
+        let closed = sqlx::query(
             "UPDATE calls SET state = 'done', result = ?, sip_status = ?, \
              answered_at = ?, answered_at_ms = ?, ended_at = ?, ended_at_ms = ?, \
              dialed_at_ms = COALESCE(?, dialed_at_ms), ring_ms = ?, talk_ms = ?, end_reason = ?, \
@@ -486,8 +657,34 @@ impl DialerStore for SqliteStore {
         .bind(f.cost)
         .bind(f.call_id)
         .execute(&mut *tx)
-        .await?;
-        write_plan(&mut tx, f.contact_id, f.attempts, f.plan, ended).await?;
+        .await?
+        .rows_affected();
+        if closed != 1 {
+            // Closed already (by the sweep, or by an earlier try of this very write whose
+            // answer was lost): nothing is written twice.
+            return Err(StoreError::Conflict(format!(
+                "call {} is not in progress any more: its end was written already",
+                f.call_id
+            )));
+        }
+        if !write_plan(
+            &mut tx,
+            f.contact_id,
+            Guard::InCall,
+            f.attempts,
+            f.plan,
+            ended,
+        )
+        .await?
+        {
+            // Only this call's end may move a parked contact: if it is not parked, someone
+            // else's plan stands and is not overwritten.
+            tracing::error!(
+                call = f.call_id,
+                contact = f.contact_id,
+                "the contact was not parked for this call: its plan is left as it is"
+            );
+        }
         for (decision, reason) in &f.log {
             let at = (ended, f.project_id);
             log(
@@ -500,54 +697,125 @@ impl DialerStore for SqliteStore {
             )
             .await?;
         }
-        // The call's actions, one outbox row each, with its result (docs/actions.md).
-        for action in &f.actions {
-            sqlx::query(
-                "INSERT INTO actions (call_id, idx, project_id, contact_id, kind, payload, next_at, \
-                 give_up_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (call_id, idx) DO NOTHING",
-            )
-            .bind(f.call_id)
-            .bind(i64::from(action.idx))
-            .bind(f.project_id)
-            .bind(f.contact_id)
-            .bind(action.payload.kind().as_str())
-            .bind(json(&action.payload))
-            .bind(f.ended_at_ms)
-            .bind(f.actions_give_up_at)
-            .bind(f.ended_at_ms)
-            .execute(&mut *tx)
-            .await?;
-        }
+        // The call's actions, one outbox row each, with its result (docs/actions.md); those
+        // written when the scenario decided them stay as they are, and its webhooks, held
+        // until the end, now carry the call's final JSON.
+        write_actions(
+            &mut tx,
+            (f.call_id, f.project_id, f.contact_id),
+            &f.actions,
+            f.ended_at_ms,
+            f.actions_give_up_at,
+            false,
+        )
+        .await?;
+        release_held_webhooks(&mut tx, f.call_id, &f.call_json, f.ended_at_ms).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn decide_call(&self, d: &CallDecision<'_>) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let up = sqlx::query(
+            "UPDATE calls SET result = ?, reaction = ?, transcript = ?, captured = ?, \
+             decided_at_ms = ? WHERE id = ? AND state = 'dialing'",
+        )
+        .bind(d.result)
+        .bind(&d.reaction)
+        .bind(&d.transcript)
+        .bind(&d.captured)
+        .bind(d.at_ms)
+        .bind(d.call_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if up != 1 {
+            return Ok(false);
+        }
+        write_actions(
+            &mut tx,
+            (d.call_id, d.project_id, d.contact_id),
+            &d.actions,
+            d.at_ms,
+            d.actions_give_up_at,
+            true,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn replan_contact(
         &self,
         project_id: i64,
-        contact_id: i64,
-        number: &str,
+        c: &DueContact,
+        number: Option<&str>,
         attempts: &ContactAttempts,
         plan: &Plan,
         at: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        write_plan(&mut tx, contact_id, attempts, plan, at).await?;
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        if !write_plan(&mut tx, c.id, Guard::Version(c.version), attempts, plan, at).await? {
+            return Ok(false);
+        }
         for (decision, reason) in &plan.notes {
             let when = (at, project_id);
+            log(&mut tx, when, Some(c.id), number, decision, reason).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_aside_project(&self, id: i64, reason: &str, at: i64) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let r = sqlx::query(
+            "UPDATE projects SET status = 'paused', status_reason = ? \
+             WHERE id = ? AND status = 'active'",
+        )
+        .bind(reason)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let done = r.rows_affected() > 0;
+        if done {
             log(
                 &mut tx,
-                when,
-                Some(contact_id),
-                Some(number),
-                decision,
-                reason,
+                (at, id),
+                None,
+                None,
+                "pause",
+                &format!("paused by the robot, freeing its active slot: {reason}"),
             )
             .await?;
         }
         tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn quarantine_contact(&self, id: i64, why: &str, at: i64) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        quarantine(&mut tx, id, why, at).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn close_call_only(
+        &self,
+        call_id: i64,
+        why: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE calls SET state = 'done', result = COALESCE(result, 'system'), \
+             end_reason = ?, ended_at = ?, ended_at_ms = ? WHERE id = ? AND state = 'dialing'",
+        )
+        .bind(why)
+        .bind(at_ms.div_euclid(1000))
+        .bind(at_ms)
+        .bind(call_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     async fn set_number_zone(&self, e164: &str, zone: &str) -> Result<(), StoreError> {
@@ -563,7 +831,8 @@ impl DialerStore for SqliteStore {
 
     async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError> {
         Ok(sqlx::query(
-            "SELECT id, project_id, contact_id, number, dialed_at_ms, answered_at_ms, recording \
+            "SELECT id, project_id, contact_id, number, dialed_at_ms, answered_at_ms, recording, \
+             decided_at_ms, result, reaction, transcript, captured \
              FROM calls WHERE state = 'dialing' ORDER BY id",
         )
         .fetch_all(&self.pool)
@@ -577,13 +846,26 @@ impl DialerStore for SqliteStore {
             dialed_at_ms: r.get(4),
             answered_at_ms: r.get(5),
             recording: r.get(6),
+            decided: r
+                .get::<Option<i64>, _>(7)
+                .zip(r.get::<Option<String>, _>(8))
+                .map(|(at_ms, result)| DecidedInFlight {
+                    result,
+                    reaction: r.get(9),
+                    transcript: r.get(10),
+                    captured: r
+                        .get::<Option<String>, _>(11)
+                        .unwrap_or_else(|| "{}".into()),
+                    at_ms,
+                }),
         })
         .collect())
     }
 
     async fn contact(&self, id: i64) -> Result<DueContact, StoreError> {
         let r = sqlx::query(
-            "SELECT id, seq, priority, attempts, next_idx, name, fields FROM contacts WHERE id = ?",
+            "SELECT id, seq, priority, attempts, next_idx, name, fields, version FROM contacts \
+             WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -598,6 +880,8 @@ impl DialerStore for SqliteStore {
         .iter()
         .map(|n| contact_number(n.get(0), n.get(1), n.get::<&str, _>(2)))
         .collect();
+        let fields = serde_json::from_str(r.get::<&str, _>(6))
+            .map_err(|e| StoreError::Db(format!("contact {id}: fields does not parse: {e}")))?;
         Ok(DueContact {
             attempts: parse_attempts(id, r.get(3), numbers.len())?,
             id,
@@ -606,7 +890,8 @@ impl DialerStore for SqliteStore {
             next_idx: r.get::<i64, _>(4).max(0) as usize,
             numbers,
             name: r.get(5),
-            fields: serde_json::from_str(r.get::<&str, _>(6)).unwrap_or_default(),
+            fields,
+            version: r.get(7),
         })
     }
 

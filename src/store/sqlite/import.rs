@@ -4,7 +4,7 @@
 //! cancelled request or a crash removes what it wrote (its contacts are never dialed before it
 //! has finished).
 use super::dialer::status_text;
-use super::{now, SqliteStore};
+use super::SqliteStore;
 use crate::import::{read_contacts, ImportLimits, ImportReport, ImportedContact};
 use crate::phone::registry::Registry;
 use crate::rules::attempts::ContactAttempts;
@@ -43,6 +43,7 @@ impl SqliteStore {
         input: impl Read + Send + 'static,
         limits: ImportLimits,
     ) -> Result<ImportReport, StoreError> {
+        // Boxed here, so the import below is compiled once rather than for every reader type.
         self.run_import(project_id, Box::new(input), limits).await
     }
 
@@ -55,7 +56,7 @@ impl SqliteStore {
     pub(super) async fn run_import(
         &self,
         project_id: i64,
-        input: impl Read + Send + 'static,
+        input: Box<dyn Read + Send>,
         limits: ImportLimits,
     ) -> Result<ImportReport, StoreError> {
         let name = self.project_name(project_id).await?;
@@ -88,7 +89,7 @@ impl SqliteStore {
         &self,
         project_id: i64,
         import: &mut PendingImport,
-        input: impl Read + Send + 'static,
+        input: Box<dyn Read + Send>,
         limits: ImportLimits,
     ) -> Result<ImportReport, StoreError> {
         // The parser fills whole batches on its own thread while the previous one is written.
@@ -138,12 +139,13 @@ impl SqliteStore {
                 .get(0);
         let mut merged = 0u64;
         // Contacts are created when their import starts.
-        let created_at = now();
+        let created_at = self.now();
         // Each contact is planned as it is written (its first number that is not on the stop
         // list, its gate, its place in the project's order); see `dialer::plan`.
         let project = self
             .projects_where(false)
             .await?
+            .0
             .into_iter()
             .find(|p| p.id == project_id)
             .ok_or_else(|| StoreError::NotFound(format!("project {project_id}")))?;
@@ -190,7 +192,7 @@ impl SqliteStore {
             "UPDATE imports SET state = 'done', finished_at = ?, imported = ?, duplicates = ?, \
              rejected = ? WHERE id = ?",
         )
-        .bind(now())
+        .bind(self.now())
         .bind(r.imported as i64)
         .bind(r.duplicates as i64)
         .bind(r.rejected_total as i64)
@@ -199,7 +201,8 @@ impl SqliteStore {
         .await?;
         for &(lo, hi) in ranges {
             sqlx::query(
-                "UPDATE contacts SET ready = 1, next_at = 0 WHERE id BETWEEN ? AND ? \
+                "UPDATE contacts SET ready = 1, next_at = 0, version = version + 1 \
+                 WHERE id BETWEEN ? AND ? \
                  AND import_id = ? AND status = 'not_called' AND ready = 0 AND next_at IS NULL",
             )
             .bind(lo)
@@ -253,7 +256,7 @@ impl SqliteStore {
             }
         }
         sqlx::query("UPDATE imports SET state = 'failed', finished_at = ? WHERE id = ?")
-            .bind(now())
+            .bind(self.now())
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
@@ -599,7 +602,7 @@ impl PendingImport {
     async fn begin(store: &SqliteStore, project_id: i64, name: &str) -> Result<Self, StoreError> {
         let r = sqlx::query("INSERT INTO imports (project_id, started_at) VALUES (?, ?)")
             .bind(project_id)
-            .bind(now())
+            .bind(store.now())
             .execute(&store.pool)
             .await
             .map_err(|e| match e {

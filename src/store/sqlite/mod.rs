@@ -27,6 +27,8 @@ pub struct SqliteStore {
     /// Callee zones of numbers the built-in geographic table does not place (mobile ranges),
     /// looked up when contacts are imported.
     pub(super) registry: Option<std::sync::Arc<crate::phone::registry::Registry>>,
+    /// What "now" is for every time the store writes or compares (the dialer's clock).
+    pub(super) clock: crate::clock::Clock,
 }
 
 mod action_reports;
@@ -56,10 +58,6 @@ impl Default for PoolSizes {
     }
 }
 
-pub(super) fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 /// How long a connection waits for SQLite's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -84,6 +82,16 @@ impl SqliteStore {
 
     /// As `open`, with the given numbers of connections.
     pub async fn open_with(path: &Path, sizes: PoolSizes) -> Result<Self, StoreError> {
+        Self::open_with_clock(path, sizes, crate::clock::Clock::System).await
+    }
+
+    /// As `open_with`, reading "now" from `clock` from the start (plans made at open for
+    /// contacts of an older version follow it too).
+    pub async fn open_with_clock(
+        path: &Path,
+        sizes: PoolSizes,
+        clock: crate::clock::Clock,
+    ) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Db(format!("{}: {e}", dir.display())))?;
@@ -113,6 +121,7 @@ impl SqliteStore {
             read,
             opts,
             registry: None,
+            clock,
         };
         // One process owns the file (single node): an import still marked running was cut
         // off by a stop. A failure here leaves its contacts hidden; opening still succeeds.
@@ -136,7 +145,30 @@ impl SqliteStore {
             pool,
             opts: self.opts.clone(),
             registry: self.registry.clone(),
+            clock: self.clock.clone(),
         })
+    }
+
+    /// Reads "now" from `clock` (tests give the dialer's manual clock; `serve` the wall
+    /// clock): a project's end, imports, re-plans and every stored time follow it.
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// A write transaction that takes SQLite's write lock at its start (`BEGIN IMMEDIATE`):
+    /// the busy timeout then covers the wait for it. A deferred transaction that reads and
+    /// then writes fails at once (SQLITE_BUSY / BUSY_SNAPSHOT) when another writer commits
+    /// in between, whatever the timeout.
+    pub(super) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Now, in unix seconds, by the store's clock.
+    pub(super) fn now(&self) -> i64 {
+        self.clock.now_s()
     }
 
     /// Imports look callee zones up in `registry` for numbers the built-in table does not
@@ -158,7 +190,13 @@ impl SqliteStore {
             .ok_or(StoreError::NotFound(format!("project {id}")))
     }
 
-    async fn projects_where(&self, active_only: bool) -> Result<Vec<ProjectRow>, StoreError> {
+    /// Projects (active ones only, or all) with everything the dialer needs; a row whose
+    /// stored values do not parse comes back apart, `(id, name, why)`, so that one damaged
+    /// project never stops the others.
+    pub(super) async fn projects_where(
+        &self,
+        active_only: bool,
+    ) -> Result<(Vec<ProjectRow>, Vec<(i64, String, String)>), StoreError> {
         let rows = sqlx::query(
             "SELECT p.id, p.name, s.source, p.time_zone, p.schedule, p.lines, \
              p.max_calls_per_number, p.retry_rules, p.ordering, p.tariff, p.starts_at, p.ends_at, \
@@ -170,34 +208,16 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
+        let mut bad = Vec::new();
         for r in rows {
-            let bad = |what: &str, e: String| StoreError::Db(format!("project {what}: {e}"));
-            let max: i64 = r.get(6);
-            let per_result = serde_json::from_str(r.get::<&str, _>(7))
-                .map_err(|e| bad("retry_rules", e.to_string()))?;
-            out.push(ProjectRow {
-                id: r.get(0),
-                name: r.get(1),
-                scenario_source: r.get(2),
-                time_zone: r.get(3),
-                schedule: serde_json::from_str(r.get::<&str, _>(4))
-                    .map_err(|e| bad("schedule", e.to_string()))?,
-                lines: r.get::<i64, _>(5).max(0) as u32,
-                rules: AttemptRules::new(max.clamp(0, 9) as u32, per_result)
-                    .map_err(|e| bad("rules", e.to_string()))?,
-                ordering: serde_json::from_str(r.get::<&str, _>(8))
-                    .map_err(|e| bad("ordering", e.to_string()))?,
-                // Projects made before tariffs were stored hold `{}`: the defaults.
-                tariff: serde_json::from_str(r.get::<&str, _>(9))
-                    .map_err(|e| bad("tariff", e.to_string()))?,
-                starts_at: r.get(10),
-                ends_at: r.get(11),
-                type_windows: serde_json::from_str(r.get::<&str, _>(12))
-                    .map_err(|e| bad("type_windows", e.to_string()))?,
-                webhook_url: r.get(13),
-            });
+            let id: i64 = r.get(0);
+            let name: String = r.get(1);
+            match project_row(&r) {
+                Ok(p) => out.push(p),
+                Err(why) => bad.push((id, name, why)),
+            }
         }
-        Ok(out)
+        Ok((out, bad))
     }
 
     /// Names of the active projects.
@@ -211,6 +231,36 @@ impl SqliteStore {
                 .collect(),
         )
     }
+}
+
+/// One project row for the dialer, or which stored value does not parse.
+fn project_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProjectRow, String> {
+    fn parse<T: serde::de::DeserializeOwned>(
+        r: &sqlx::sqlite::SqliteRow,
+        i: usize,
+        what: &str,
+    ) -> Result<T, String> {
+        let text: &str = r.try_get(i).map_err(|e| format!("{what}: {e}"))?;
+        serde_json::from_str(text).map_err(|e| format!("its {what} does not parse: {e}"))
+    }
+    let max: i64 = r.get(6);
+    Ok(ProjectRow {
+        id: r.get(0),
+        name: r.get(1),
+        scenario_source: r.get(2),
+        time_zone: r.get(3),
+        schedule: parse(r, 4, "schedule")?,
+        lines: r.get::<i64, _>(5).max(0) as u32,
+        rules: AttemptRules::new(max.clamp(0, 9) as u32, parse(r, 7, "retry_rules")?)
+            .map_err(|e| format!("its rules: {e}"))?,
+        ordering: parse(r, 8, "ordering")?,
+        // Projects made before tariffs were stored hold `{}`: the defaults.
+        tariff: parse(r, 9, "tariff")?,
+        starts_at: r.get(10),
+        ends_at: r.get(11),
+        type_windows: parse(r, 12, "type_windows")?,
+        webhook_url: r.get(13),
+    })
 }
 
 /// A value as JSON for a TEXT column.

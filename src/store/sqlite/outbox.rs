@@ -207,7 +207,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn update_action(&self, id: i64, u: &ActionUpdate) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         write_update(&mut tx, id, u).await?;
         tx.commit().await?;
         Ok(())
@@ -228,9 +228,10 @@ impl OutboxStore for SqliteStore {
         let target: Option<ProjectRow> = self
             .projects_where(false)
             .await?
+            .0
             .into_iter()
             .find(|p| p.name == project);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write_tx().await?;
         if !still_claimed(&mut tx, a.id).await? {
             return Ok(CopyOutcome::NotClaimed);
         }
@@ -355,7 +356,7 @@ impl OutboxStore for SqliteStore {
         reason: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.write_tx().await?;
         if !still_claimed(&mut tx, a.id).await? {
             return Ok(false);
         }

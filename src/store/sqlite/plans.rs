@@ -2,8 +2,8 @@
 //! the stop list (its contacts in every project skip it, or close as not reached when no number
 //! is left), and databases written by an older version (contacts without a plan get one when
 //! the store opens). Also the benchmarks' helpers that shape a base.
-use super::dialer::{log, parse_attempts, status_text, write_plan, IN_FLIGHT_NEXT_AT};
-use super::{json, now, SqliteStore};
+use super::dialer::{log, parse_attempts, status_text, write_plan, Guard, IN_FLIGHT_NEXT_AT};
+use super::{json, SqliteStore};
 use crate::rules::attempts::ContactStatus;
 use crate::rules::plan::{pick_key, plan};
 use crate::store::StoreError;
@@ -13,12 +13,27 @@ use std::collections::HashMap;
 
 /// Contacts re-planned per transaction when an older database is brought up to date.
 const UPGRADE_BATCH: i64 = 5_000;
+/// A stop-list re-plan that lost a race with another writer reads the contact again, at most
+/// this many times (each loss means someone else just planned it).
+const REPLAN_TRIES: usize = 5;
+
+/// What one try at a re-plan came to.
+enum Replan {
+    Written,
+    /// In a call, closed or gone: not this re-plan's to write.
+    Untouchable,
+    /// Changed since it was read: read it again.
+    Changed,
+}
 
 impl SqliteStore {
-    /// Re-plans the open contacts (not in a call) that have `e164`.
+    /// Re-plans the open contacts (not in a call) that have `e164`. Each plan is written only
+    /// while its contact is as it was read (compare-and-set on its version): a contact the
+    /// dialer parks for a call meanwhile is left alone (its call's end plans it, with the stop
+    /// list of then), one changed otherwise is read and planned again.
     pub(super) async fn apply_stop_list(&self, e164: &str) -> Result<u64, StoreError> {
         let rows = sqlx::query(
-            "SELECT c.id, c.project_id, c.ready, c.next_at \
+            "SELECT c.id, c.project_id \
              FROM contact_numbers n JOIN contacts c ON c.id = n.contact_id \
              WHERE n.e164 = ? AND c.status IN ('not_called', 'retry') \
                AND (c.next_at IS NULL OR c.next_at < ?)",
@@ -33,52 +48,86 @@ impl SqliteStore {
         let projects: HashMap<i64, ProjectRow> = self
             .projects_where(false)
             .await?
+            .0
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
-        let at = now();
+        let at = self.now();
         let mut changed = 0;
         for r in rows {
             let (id, project_id): (i64, i64) = (r.get(0), r.get(1));
             let Some(p) = projects.get(&project_id) else {
                 continue;
             };
-            let c = self.contact(id).await?;
-            let listed = self.stop_listed_among(&c.e164s()).await?;
-            let mut attempts = c.attempts.clone();
-            let (schedule, types) = (p.schedule(), p.types());
-            let new = plan(
-                &mut attempts,
-                &c.number_facts(&listed, self.registry.as_deref()),
-                p.facts(schedule.as_ref(), types.as_ref()),
-                c.order_facts(),
-                at,
-            );
-            // An import still running keeps its contacts back until it has finished.
-            let pending = !r.get::<bool, _>(2) && r.get::<Option<i64>, _>(3).is_none();
-            let mut tx = self.pool.begin().await?;
-            write_plan(&mut tx, id, &attempts, &new, at).await?;
-            if pending && new.next.is_some() {
-                sqlx::query("UPDATE contacts SET ready = 0, next_at = NULL WHERE id = ?")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+            for _ in 0..REPLAN_TRIES {
+                match self.replan_for_stop_list(p, id, e164, at).await? {
+                    Replan::Written => {
+                        changed += 1;
+                        break;
+                    }
+                    Replan::Untouchable => break,
+                    Replan::Changed => continue,
+                }
             }
-            for (decision, reason) in &new.notes {
-                log(
-                    &mut tx,
-                    (at, project_id),
-                    Some(id),
-                    Some(e164),
-                    decision,
-                    reason,
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            changed += 1;
         }
         Ok(changed)
+    }
+
+    /// One try at re-planning contact `id` for the stop list.
+    async fn replan_for_stop_list(
+        &self,
+        p: &ProjectRow,
+        id: i64,
+        e164: &str,
+        at: i64,
+    ) -> Result<Replan, StoreError> {
+        let state = sqlx::query("SELECT ready, next_at, status FROM contacts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(state) = state else {
+            return Ok(Replan::Untouchable);
+        };
+        let next_at: Option<i64> = state.get(1);
+        let status: String = state.get(2);
+        if next_at == Some(IN_FLIGHT_NEXT_AT) || !(status == "not_called" || status == "retry") {
+            return Ok(Replan::Untouchable);
+        }
+        // An import still running keeps its contacts back until it has finished.
+        let pending = !state.get::<bool, _>(0) && next_at.is_none();
+        let c = match self.contact(id).await {
+            Ok(c) => c,
+            Err(StoreError::Db(why)) if why.starts_with(&format!("contact {id}:")) => {
+                self.quarantine_contact(id, &why, at).await?;
+                return Ok(Replan::Untouchable);
+            }
+            Err(e) => return Err(e),
+        };
+        let listed = self.stop_listed_among(&c.e164s()).await?;
+        let mut attempts = c.attempts.clone();
+        let (schedule, types) = (p.schedule(), p.types());
+        let new = plan(
+            &mut attempts,
+            &c.number_facts(&listed, self.registry.as_deref()),
+            p.facts(schedule.as_ref(), types.as_ref()),
+            c.order_facts(),
+            at,
+        );
+        let mut tx = self.write_tx().await?;
+        if !write_plan(&mut tx, id, Guard::Version(c.version), &attempts, &new, at).await? {
+            return Ok(Replan::Changed);
+        }
+        if pending && new.next.is_some() {
+            sqlx::query("UPDATE contacts SET ready = 0, next_at = NULL WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (decision, reason) in &new.notes {
+            log(&mut tx, (at, p.id), Some(id), Some(e164), decision, reason).await?;
+        }
+        tx.commit().await?;
+        Ok(Replan::Written)
     }
 
     /// Gives a plan to contacts stored by a version without plans, and makes ready the
@@ -87,10 +136,11 @@ impl SqliteStore {
         let projects: HashMap<i64, ProjectRow> = self
             .projects_where(false)
             .await?
+            .0
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
-        let at = now();
+        let at = self.now();
         loop {
             let rows = sqlx::query(
                 "SELECT c.id, c.project_id, c.seq, c.priority, c.status, c.attempts, c.next_at, \
@@ -107,7 +157,7 @@ impl SqliteStore {
                 contacts = rows.len(),
                 "planning contacts stored by an older version"
             );
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             for r in &rows {
                 let (id, project_id): (i64, i64) = (r.get(0), r.get(1));
                 let status: String = r.get(4);
@@ -158,7 +208,8 @@ impl SqliteStore {
         // Contacts of a finished import still held back: a stop came while they were released.
         for p in projects.keys() {
             let r = sqlx::query(
-                "UPDATE contacts SET ready = 1, next_at = 0 WHERE project_id = ? \
+                "UPDATE contacts SET ready = 1, next_at = 0, version = version + 1 \
+                 WHERE project_id = ? \
                  AND status = 'not_called' AND ready = 0 AND next_at IS NULL \
                  AND import_id IN (SELECT id FROM imports WHERE state = 'done')",
             )
@@ -208,6 +259,7 @@ impl SqliteStore {
         let ordering = self
             .projects_where(false)
             .await?
+            .0
             .into_iter()
             .find(|p| p.id == project_id)
             .map(|p| p.ordering)
@@ -225,7 +277,7 @@ impl SqliteStore {
             .await?;
             let Some(last) = rows.last() else { break };
             after = last.get(0);
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             for r in &rows {
                 let id: i64 = r.get(0);
                 let due = id % due_every.max(1) == 0;
@@ -277,7 +329,7 @@ impl SqliteStore {
             .await?;
             let Some(last) = rows.last() else { break };
             after = last.get(0);
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             for r in &rows {
                 let id: i64 = r.get(0);
                 let status = if r.get::<&str, _>(3) == "retry" {

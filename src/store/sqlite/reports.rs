@@ -68,7 +68,7 @@ fn parse_json(text: &str) -> serde_json::Value {
 
 pub(super) const PROJECT_SELECT: &str = "SELECT id, name, scenario_id, status, time_zone, schedule, lines, \
      max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at, starts_at, \
-     ends_at, type_windows, finished_at FROM projects";
+     ends_at, type_windows, finished_at, status_reason, webhook_url, webhook_secret FROM projects";
 
 pub(super) fn project_view(r: &SqliteRow) -> ProjectView {
     ProjectView {
@@ -89,6 +89,26 @@ pub(super) fn project_view(r: &SqliteRow) -> ProjectView {
         ends_at: local(r.get(14), r.get(4)),
         type_windows: parse_json(r.get(15)),
         finished_at: r.get(16),
+        status_reason: r.get(17),
+        webhook_url: r.get(18),
+        webhook_secret: r.get::<Option<String>, _>(19).map(|s| mask_secret(&s)),
+    }
+}
+
+/// A secret as the API shows it: its kind and last four characters, never the rest.
+fn mask_secret(s: &str) -> String {
+    let tail: String = s
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if s.starts_with("whsec_") {
+        format!("whsec_…{tail}")
+    } else {
+        format!("…{tail}")
     }
 }
 
