@@ -69,10 +69,19 @@ async fn drain(n: usize, latency: Duration) -> (f64, f64, f64, usize, usize) {
     let worker = Worker::new(
         Arc::new(store),
         Some(SmscClient::new(smsc_config(&fake)).unwrap()),
-        WebhookSender::new(Duration::from_secs(5), true).unwrap(),
+        WebhookSender::new(
+            Duration::from_secs(5),
+            autoinformer::actions::webhook::Destinations {
+                allow_private: true,
+                ..Default::default()
+            },
+        )
+        .unwrap(),
         WorkerSettings {
             sms_parallel: PARALLEL,
             webhook_parallel: 1,
+            installation: "bench".into(),
+            webhook_secret: "whsec_c2VydmVyLXNlY3JldC1vZi0yNC1ieXRlcw==".into(),
         },
         clock_ms(Default::default()),
     );
@@ -139,7 +148,7 @@ async fn bare(n: usize, latency: Duration) -> (f64, f64, f64) {
                 let s = Instant::now();
                 let r = client
                     .send(
-                        i as i64 + 1,
+                        &(i + 1).to_string(),
                         &format!("+7999{i:07}"),
                         &format!("Спасибо за ответ! Ваш номер {i}"),
                     )

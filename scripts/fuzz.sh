@@ -1,32 +1,56 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets (scenario loader, audio reader, RTP/SDP/media session, SIP parser)
-# for N seconds each (default 30).
-# cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them.
+# Runs the fuzz targets (scenario loader, audio reader, RTP/SDP/media session, SIP parser) under
+# libFuzzer, for N seconds each (default 30), or — with FUZZ_DETERMINISTIC=1, as CI does — a
+# fixed number of runs from a fixed seed, so a run's result does not depend on the machine's
+# speed.
+#
+# The targets are built the way `cargo fuzz build` builds them (libfuzzer-sys links libFuzzer;
+# coverage instrumentation and AddressSanitizer through RUSTFLAGS, `--cfg fuzzing`, debug
+# assertions on, `--target` given so that build scripts and proc macros are not instrumented),
+# but without installing cargo-fuzz: building it from source took minutes of every CI run.
+# `cargo fuzz run <target>` works on the same fuzz/ crate for whoever has it.
+# The sanitizer needs a nightly flag; RUSTC_BOOTSTRAP=1 lets the stable toolchain accept it.
 set -euo pipefail
 shopt -s nullglob
 cd "$(dirname "$0")/.."
 secs=${1:-30}
 # The fuzz binaries link libvosk through the library; its rpath is only set for our own binaries.
 export LD_LIBRARY_PATH="$PWD/.vendor/vosk${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-mkdir -p fuzz/corpus/audio_reader fuzz/corpus/scenario_loader
+triple=$(rustc -vV | sed -n 's/^host: //p')
+export RUSTC_BOOTSTRAP=1
+export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+-Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions \
+-Cforce-frame-pointers -Zsanitizer=address"
+# The project's own settings (e.g. a wrapper for its lints) are not for the fuzz build.
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+echo "== fuzz: building the targets (release, instrumented, AddressSanitizer)"
+cargo build --quiet --release --manifest-path fuzz/Cargo.toml --target "$triple" --bins
+bin=fuzz/target/$triple/release
+
+mkdir -p fuzz/corpus/audio_reader fuzz/corpus/scenario_loader fuzz/corpus/rtp_sdp fuzz/corpus/sip_message
 cp -n examples/callee/*.wav prompts/numbers/1.wav fuzz/corpus/audio_reader/ 2>/dev/null || true
 cp -n examples/*/scenario.toml fuzz/corpus/scenario_loader/ 2>/dev/null || true
-mkdir -p fuzz/corpus/rtp_sdp fuzz/corpus/sip_message
 # Seeds: real SIP messages from the peer scenarios' shapes.
 printf 'SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n' > fuzz/corpus/sip_message/ok200
 printf 'BYE sip:robot@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK2\r\nFrom: <sip:c@d>;tag=2\r\nTo: <sip:a@b>;tag=1\r\nCall-ID: x\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n' > fuzz/corpus/sip_message/bye
-# FUZZ_DETERMINISTIC=1 (CI): a fixed seed and a fixed number of runs per target instead of a time
-# budget, so a run's result does not depend on the machine's speed.
 declare -A runs=([scenario_loader]=300000 [audio_reader]=4000 [rtp_sdp]=300000 [sip_message]=200000)
+status=0
 for t in scenario_loader audio_reader rtp_sdp sip_message; do
   if [ "${FUZZ_DETERMINISTIC:-0}" = 1 ]; then
-    limit="-runs=${runs[$t]} -seed=1"
+    limit=(-runs="${runs[$t]}" -seed=1)
     echo "== fuzz $t: ${runs[$t]} runs, seed 1"
   else
-    limit="-max_total_time=$secs"
+    limit=(-max_total_time="$secs")
     echo "== fuzz $t for ${secs}s"
   fi
-  # A crash makes cargo fuzz exit non-zero (and fails the run); the tail shows libFuzzer's summary.
-  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "fuzz/corpus/$t" -- $limit -rss_limit_mb=4096 2>&1 | tail -n 25
+  # A crash makes the target exit non-zero (the artifact is written to fuzz/artifacts/$t/);
+  # the tail shows libFuzzer's summary.
+  mkdir -p "fuzz/artifacts/$t"
+  set +e
+  "$bin/$t" "fuzz/corpus/$t" "${limit[@]}" -rss_limit_mb=4096 -artifact_prefix="fuzz/artifacts/$t/" 2>&1 | tail -n 25
+  rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" = 0 ] || { echo "fuzz $t FAILED (exit $rc)"; status=1; }
 done
+exit $status

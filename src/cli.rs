@@ -169,6 +169,12 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
             if let Some(t) = &s.generated_token {
                 println!("autoinformer: admin API token (shown once, keep it): {t}");
             }
+            if let Some(w) = &s.generated_webhook_secret {
+                println!(
+                    "autoinformer: webhook secret of projects without their own (shown once, \
+                     keep it; webhooks.secret sets your own): {w}"
+                );
+            }
             if let Some(p) = s.demo_project {
                 println!(
                     "autoinformer: created and activated the demo project {p} on the sim carrier"

@@ -260,6 +260,14 @@ pub struct WebhooksConfig {
     pub timeout_s: u64,
     /// Webhooks may go to loopback and private addresses (tests; trusted internal receivers).
     pub allow_private: bool,
+    /// Receivers allowed although their address is loopback or private, each `host:port`
+    /// (`127.0.0.1:9000`, `crm.lan:8443`): one receiver on the same host or network without
+    /// opening every private address.
+    pub allow_hosts: Vec<String>,
+    /// Signs the webhooks of projects without a `webhook_secret` of their own (`whsec_…`, or
+    /// any text of 16+ characters). Empty: `serve` makes one at its first start, keeps it in
+    /// the database and prints it once.
+    pub secret: Secret,
 }
 
 impl Default for WebhooksConfig {
@@ -268,6 +276,8 @@ impl Default for WebhooksConfig {
             parallel: 16,
             timeout_s: 10,
             allow_private: false,
+            allow_hosts: Vec::new(),
+            secret: Secret::default(),
         }
     }
 }

@@ -59,6 +59,8 @@ pub struct Started {
     pub addr: std::net::SocketAddr,
     /// The admin token, when this start generated it (shown once).
     pub generated_token: Option<String>,
+    /// The server's webhook secret, when this start made it (shown once).
+    pub generated_webhook_secret: Option<String>,
     pub demo_project: Option<i64>,
 }
 
@@ -135,6 +137,8 @@ async fn run_boxed(
         speech: speech.clone(),
         import_limits: ImportLimits::from(&cfg.import),
         sms_configured: cfg.sms.smsc.is_configured(),
+        webhooks: webhook_destinations(&cfg),
+        actions_give_up: Duration::from_secs(cfg.actions.give_up_after_h * 3600),
     });
     let demo_project = if cfg.demo && store.project_count().await? == 0 {
         Some(create_demo(&store, &uploaded, &cfg).await?)
@@ -149,7 +153,12 @@ async fn run_boxed(
     let live = LiveSettings {
         ring_timeout: Duration::from_secs(cfg.calls.ring_timeout_s),
         max_duration: Duration::from_secs(cfg.calls.max_call_s),
-        recordings: cfg.calls.record.then(|| cfg.data.join("recordings")),
+        // Absolute, so the API finds a recording whatever folder it was started from.
+        recordings: cfg.calls.record.then(|| {
+            std::path::absolute(&cfg.data)
+                .unwrap_or_else(|_| cfg.data.clone())
+                .join("recordings")
+        }),
         ..Default::default()
     };
     let mut dialer = Dialer::new(Arc::new(dialer_store), trunk, call_cfg, live, Clock::System)
@@ -164,7 +173,14 @@ async fn run_boxed(
         stop_dialing.clone(),
         Duration::from_secs(cfg.dialer.shutdown_grace_s),
     ));
-    let outbox = start_outbox(&store, &cfg).await?;
+    let installation = store
+        .installation()
+        .await
+        .context("reading the installation's id")?;
+    let generated_webhook_secret = (installation.webhook_secret_new
+        && cfg.webhooks.secret.0.trim().is_empty())
+    .then(|| installation.webhook_secret.clone());
+    let outbox = start_outbox(&store, &cfg, installation).await?;
     let sms_lane = outbox.sms_lane();
     let stop_outbox = CancellationToken::new();
     let outbox_task = tokio::spawn(outbox.run(stop_outbox.clone()));
@@ -195,6 +211,7 @@ async fn run_boxed(
     on_start(&Started {
         addr,
         generated_token,
+        generated_webhook_secret,
         demo_project,
     });
     shutdown.cancelled().await;
@@ -271,8 +288,20 @@ impl DataLock {
     }
 }
 
+/// Where webhooks may go, from `[webhooks]`.
+pub fn webhook_destinations(cfg: &Config) -> crate::actions::webhook::Destinations {
+    crate::actions::webhook::Destinations {
+        allow_private: cfg.webhooks.allow_private,
+        allow_hosts: cfg.webhooks.allow_hosts.clone(),
+    }
+}
+
 /// The outbox worker on its own connections, with SMSC when it is configured.
-async fn start_outbox(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Worker> {
+async fn start_outbox(
+    store: &SqliteStore,
+    cfg: &Config,
+    installation: crate::store::sqlite::Installation,
+) -> anyhow::Result<Worker> {
     let sms = if cfg.sms.smsc.is_configured() {
         let client = SmscClient::new(cfg.sms.smsc.clone())
             .map_err(|e| anyhow::anyhow!("SMSC ([sms.smsc]): {e}"))?;
@@ -284,9 +313,22 @@ async fn start_outbox(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Worke
     };
     let webhooks = WebhookSender::new(
         Duration::from_secs(cfg.webhooks.timeout_s.max(1)),
-        cfg.webhooks.allow_private,
+        webhook_destinations(cfg),
     )
     .map_err(|e| anyhow::anyhow!("webhooks: {e}"))?;
+    // The configured secret wins over the one made at the first start.
+    let configured = cfg.webhooks.secret.0.trim();
+    let webhook_secret = if configured.is_empty() {
+        installation.webhook_secret
+    } else {
+        crate::store::sqlite::check_webhook_secret(configured).map_err(|e| {
+            anyhow::anyhow!(
+                "webhooks.secret ({}): {e}",
+                crate::config::set_by("webhooks.secret")
+            )
+        })?;
+        configured.to_string()
+    };
     let own = store
         .own_connections(OUTBOX_CONNECTIONS)
         .await
@@ -298,6 +340,8 @@ async fn start_outbox(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Worke
         WorkerSettings {
             sms_parallel: cfg.sms.smsc.max_parallel.clamp(1, MAX_SMSC_PARALLEL),
             webhook_parallel: cfg.webhooks.parallel.max(1),
+            installation: installation.id,
+            webhook_secret,
         },
         clock_ms(Clock::System),
     ))

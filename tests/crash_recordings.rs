@@ -156,7 +156,7 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
     .await
     .unwrap();
     let rows = sqlx::query(
-        "SELECT id, state, answered_at_ms, talk_ms, recording, end_reason, cost FROM calls",
+        "SELECT id, state, answered_at_ms, talk_ms, recording, end_reason, cost_kop FROM calls",
     )
     .fetch_all(&pool)
     .await
@@ -173,7 +173,7 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
         let talk: Option<i64> = r.get(3);
         let recording: Option<String> = r.get(4);
         let reason: Option<String> = r.get(5);
-        let cost: f64 = r.get(6);
+        let cost: i64 = r.get(6);
         if state != "done" {
             problems.push(format!("call {id} left {state}"));
         }
@@ -182,7 +182,12 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
             .is_some_and(|w| w.starts_with("interrupted"));
         completed += usize::from(!cut && answered.is_some());
         interrupted += usize::from(cut);
-        let cut_answered = reason.as_deref() == Some("interrupted by a stop after the answer");
+        // After the answer, or after the scenario decided (people who pressed 1 and were
+        // hearing the thanks keep their result).
+        let cut_answered = reason.as_deref().is_some_and(|w| {
+            w == "interrupted by a stop after the answer"
+                || w.starts_with("interrupted by a stop after the scenario decided")
+        });
         interrupted_answered += usize::from(cut_answered);
         let Some(path) = recording else {
             if cut_answered {
@@ -218,7 +223,7 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
                 continue;
             };
             let kill = kills.iter().copied().find(|&k| k > a).unwrap_or(a);
-            if cost <= 0.0 && dur_ms >= 1_000 {
+            if cost <= 0 && dur_ms >= 1_000 {
                 problems.push(format!("call {id}: {dur_ms} ms of talk and no cost"));
             }
             kill - a

@@ -1,4 +1,4 @@
-//! The Q.24 conformance sweep of the DTMF receiver (../shared/dsp-notes.md), on linear, A-law
+//! The Q.24 conformance sweep of the DTMF receiver (docs/telephony.md, «Keys (DTMF)»), on linear, A-law
 //! and µ-law audio, with random tone phases and random block alignment. Prints the table.
 use autoinformer::media::dtmf::{key_frequencies, DtmfReceiver, COLS, ROWS};
 use autoinformer::media::g711::{alaw_round_trip, ulaw_round_trip};

@@ -688,22 +688,54 @@ async fn saving_and_activation_refuse_what_actions_cannot_do() {
         .iter()
         .map(|m| m.as_str().unwrap().to_string())
         .collect();
-    assert_eq!(missing.len(), 3, "{missing:?}");
+    assert_eq!(missing.len(), 4, "{missing:?}");
     assert!(
         missing[0].contains("AUTOINFORMER_SMS_SMSC_LOGIN"),
         "{missing:?}"
     );
     assert!(missing[1].contains("«Перезвон»"), "{missing:?}");
-    assert!(missing[2].contains("«Лицевой счет»"), "{missing:?}");
+    // The scenario's webhook goes to a private address this server does not allow.
+    assert!(
+        missing[2].contains("http://127.0.0.1:9/agreed") && missing[2].contains("private"),
+        "{missing:?}"
+    );
+    assert!(missing[3].contains("«Лицевой счет»"), "{missing:?}");
     let st = s.get(&format!("/api/v1/projects/{p}/stats")).await.json();
     assert_eq!(st["sms_service"], "off");
-    // A project webhook needs its secret.
+    // A project's webhook address is checked when it is saved: a private one is refused then,
+    // not discovered after the calls (this server allows none).
     let r = s
         .post_json(
             "/api/v1/projects",
-            json!({"name": "w", "scenario_id": sc, "webhook_url": "http://example.org/x"}),
+            json!({"name": "w", "scenario_id": sc, "webhook_url": "http://127.0.0.1:9/x"}),
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.text());
+    assert!(
+        r.text().contains("webhook_url") && r.text().contains("private"),
+        "{}",
+        r.text()
+    );
+    // A secret too short to sign with is refused; without one, the server's own secret signs.
+    let r = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "w", "scenario_id": sc, "webhook_url": "http://93.184.216.34/x",
+                   "webhook_secret": "short"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("webhook_secret"), "{}", r.text());
+    let r = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "w", "scenario_id": sc, "webhook_url": "http://93.184.216.34/x"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap();
+    let view = s.get(&format!("/api/v1/projects/{id}")).await.json();
+    assert_eq!(view["webhook_url"], "http://93.184.216.34/x");
+    assert!(view["webhook_secret"].is_null(), "{view}");
     s.stop().await;
 }

@@ -41,3 +41,13 @@ CREATE TABLE webhook_gone (
     at         INTEGER NOT NULL,          -- unix ms
     action_id  INTEGER NOT NULL
 );
+
+-- Money as whole kopecks (exact sums: a sum of REAL roubles printed 1.3599999999999999).
+ALTER TABLE calls ADD COLUMN cost_kop INTEGER NOT NULL DEFAULT 0;
+UPDATE calls SET cost_kop = CAST(ROUND(cost * 100) AS INTEGER);
+DROP INDEX calls_stats;
+ALTER TABLE calls DROP COLUMN cost;
+CREATE INDEX calls_stats ON calls(project_id, state, result, cost_kop);
+ALTER TABLE actions ADD COLUMN cost_kop INTEGER;
+UPDATE actions SET cost_kop = CAST(ROUND(cost * 100) AS INTEGER) WHERE cost IS NOT NULL;
+ALTER TABLE actions DROP COLUMN cost;

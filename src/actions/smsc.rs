@@ -7,6 +7,7 @@
 //! with an id), so a send whose outcome is unknown is looked up with `status` before it is sent
 //! again — the worker does that; this file only says which outcomes are unknown.
 pub use crate::config::SmscConfig;
+use crate::rules::money::Kopecks;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -17,8 +18,8 @@ pub enum Sent {
     Accepted {
         smsc_id: String,
         parts: i64,
-        cost: Option<f64>,
-        balance: Option<f64>,
+        cost: Option<Kopecks>,
+        balance: Option<Kopecks>,
     },
     /// Refused for good: the number or the text cannot be sent (codes 1, 5, 6, 7, 8).
     Failed { code: i64, reason: String },
@@ -26,14 +27,25 @@ pub enum Sent {
     BadLogin(String),
     /// Not enough money on the account (code 3): hold every SMS and try later.
     NoMoney(String),
-    /// Throttled (code 4: IP blocked for a while; 9: a duplicate or too many at once): later.
+    /// Throttled (code 4: IP blocked for a while): later.
     BackOff { code: i64, reason: String },
     /// The request did not leave: SMSC could not be reached (connection refused, no route, the
     /// name does not resolve). Nothing was sent: try again after a backoff.
     NotSent(String),
     /// The request may or may not have reached SMSC (timeout, reset, 5xx, an answer that is
-    /// not SMSC's): look it up with `status` before sending again.
+    /// not SMSC's), or SMSC answered error 9 — which also means "the same request arrived
+    /// already within a minute": look it up with `status` before sending again.
     Unknown(String),
+}
+
+/// What status.php said, with what SMSC billed for the message when it says (`all=1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusAnswer {
+    pub status: Status,
+    /// The message's price.
+    pub cost: Option<Kopecks>,
+    /// Parts billed.
+    pub parts: Option<i64>,
 }
 
 /// What status.php said of one message.
@@ -64,6 +76,8 @@ struct SendJson {
 struct StatusJson {
     status: Option<serde_json::Value>,
     err: Option<serde_json::Value>,
+    cost: Option<serde_json::Value>,
+    sms_cnt: Option<serde_json::Value>,
     error: Option<String>,
     error_code: Option<i64>,
 }
@@ -72,6 +86,15 @@ fn number(v: &Option<serde_json::Value>) -> Option<f64> {
     match v {
         Some(serde_json::Value::Number(n)) => n.as_f64(),
         Some(serde_json::Value::String(s)) => s.trim().replace(',', ".").parse().ok(),
+        _ => None,
+    }
+}
+
+/// Money as SMSC writes it (a string or a number of roubles), read exactly.
+fn money(v: &Option<serde_json::Value>) -> Option<Kopecks> {
+    match v {
+        Some(serde_json::Value::Number(n)) => Kopecks::parse_rubles(&n.to_string()),
+        Some(serde_json::Value::String(s)) => Kopecks::parse_rubles(s),
         _ => None,
     }
 }
@@ -101,7 +124,9 @@ pub fn read_send(status: u16, body: &str) -> Sent {
             1 | 5 | 6 | 7 | 8 => Sent::Failed { code, reason },
             2 => Sent::BadLogin(reason),
             3 => Sent::NoMoney(reason),
-            4 | 9 => Sent::BackOff { code, reason },
+            // "More than one identical send within a minute" is among its meanings: an earlier
+            // try of this very SMS may have gone out. Never sent blind: looked up first.
+            9 => Sent::Unknown(format!("SMSC: {reason} (error 9)")),
             _ => Sent::BackOff { code, reason },
         };
     }
@@ -109,8 +134,8 @@ pub fn read_send(status: u16, body: &str) -> Sent {
         Some(smsc_id) => Sent::Accepted {
             smsc_id,
             parts: number(&j.cnt).map_or(1, |n| n as i64),
-            cost: number(&j.cost),
-            balance: number(&j.balance),
+            cost: money(&j.cost),
+            balance: money(&j.balance),
         },
         None => Sent::Unknown(format!(
             "SMSC's answer has neither an id nor an error: {}",
@@ -133,7 +158,7 @@ fn status_words(code: i64) -> &'static str {
 }
 
 /// Reads status.php's answer; `Err` when it says nothing usable (ask again later).
-pub fn read_status(status: u16, body: &str) -> Result<Status, String> {
+pub fn read_status(status: u16, body: &str) -> Result<StatusAnswer, String> {
     if status >= 500 {
         return Err(format!("SMSC answered HTTP {status}"));
     }
@@ -152,7 +177,7 @@ pub fn read_status(status: u16, body: &str) -> Result<Status, String> {
     let code = number(&j.status)
         .map(|c| c as i64)
         .ok_or_else(|| "SMSC's status answer has no status".to_string())?;
-    Ok(match code {
+    let status = match code {
         -3 => Status::NotFound,
         -2..=0 => Status::Pending(code),
         1 | 2 | 4 => Status::Delivered(code),
@@ -163,6 +188,11 @@ pub fn read_status(status: u16, body: &str) -> Result<Status, String> {
                 _ => format!("{} (SMSC status {c})", status_words(c)),
             },
         },
+    };
+    Ok(StatusAnswer {
+        status,
+        cost: money(&j.cost),
+        parts: number(&j.sms_cnt).map(|n| n as i64),
     })
 }
 
@@ -186,9 +216,8 @@ impl SmscClient {
         format!("{base}/{name}")
     }
 
-    /// Sends one SMS with our `id` (the outbox row).
-    pub async fn send(&self, id: i64, phone: &str, text: &str) -> Sent {
-        let id = id.to_string();
+    /// Sends one SMS with our `id` (`sms_id`: the installation and the outbox row).
+    pub async fn send(&self, id: &str, phone: &str, text: &str) -> Sent {
         let mut form = vec![
             ("login", self.cfg.login.as_str()),
             ("psw", self.cfg.password.0.as_str()),
@@ -197,7 +226,7 @@ impl SmscClient {
             ("charset", "utf-8"),
             ("fmt", "3"),
             ("cost", "3"),
-            ("id", id.as_str()),
+            ("id", id),
         ];
         if !self.cfg.sender.is_empty() {
             form.push(("sender", self.cfg.sender.as_str()));
@@ -225,15 +254,15 @@ impl SmscClient {
         }
     }
 
-    /// Asks what became of our message `id` to `phone`.
-    pub async fn status(&self, id: i64, phone: &str) -> Result<Status, String> {
-        let id = id.to_string();
+    /// Asks what became of our message `id` to `phone`, with its price and parts (`all=1`).
+    pub async fn status(&self, id: &str, phone: &str) -> Result<StatusAnswer, String> {
         let form = [
             ("login", self.cfg.login.as_str()),
             ("psw", self.cfg.password.0.as_str()),
             ("phone", phone),
-            ("id", id.as_str()),
+            ("id", id),
             ("fmt", "3"),
+            ("all", "1"),
             ("charset", "utf-8"),
         ];
         let r = self
@@ -279,8 +308,8 @@ mod tests {
             Sent::Accepted {
                 smsc_id: "42".into(),
                 parts: 2,
-                cost: Some(3.9),
-                balance: Some(1024.5)
+                cost: Some(Kopecks(390)),
+                balance: Some(Kopecks(102_450))
             }
         );
         let refused = |code: i64| {
@@ -295,7 +324,10 @@ mod tests {
         assert!(matches!(refused(2), Sent::BadLogin(_)));
         assert!(matches!(refused(3), Sent::NoMoney(_)));
         assert!(matches!(refused(4), Sent::BackOff { code: 4, .. }));
-        assert!(matches!(refused(9), Sent::BackOff { code: 9, .. }));
+        assert!(
+            matches!(refused(9), Sent::Unknown(ref w) if w.contains("error 9")),
+            "error 9 may be a duplicate: looked up, never sent blind"
+        );
         assert!(matches!(read_send(502, "Bad Gateway"), Sent::Unknown(_)));
         assert!(matches!(read_send(200, "<html>"), Sent::Unknown(_)));
         assert!(matches!(read_send(200, "{}"), Sent::Unknown(_)));
@@ -303,19 +335,21 @@ mod tests {
 
     #[test]
     fn status_answers_say_not_found_pending_delivered_or_failed() {
-        assert_eq!(read_status(200, r#"{"status": -3}"#), Ok(Status::NotFound));
-        assert_eq!(
-            read_status(200, r#"{"status": "0"}"#),
-            Ok(Status::Pending(0))
-        );
-        assert_eq!(
-            read_status(200, r#"{"status": 1}"#),
-            Ok(Status::Delivered(1))
-        );
+        let st = |b: &str| read_status(200, b).map(|a| a.status);
+        assert_eq!(st(r#"{"status": -3}"#), Ok(Status::NotFound));
+        assert_eq!(st(r#"{"status": "0"}"#), Ok(Status::Pending(0)));
+        assert_eq!(st(r#"{"status": 1}"#), Ok(Status::Delivered(1)));
         assert!(matches!(
-            read_status(200, r#"{"status": 20, "err": 1}"#),
+            st(r#"{"status": 20, "err": 1}"#),
             Ok(Status::Failed { code: 20, .. })
         ));
+        // all=1: what SMSC billed comes with it.
+        let a = read_status(
+            200,
+            r#"{"status": 1, "err": 0, "cost": "4.10", "sms_cnt": 2, "phone": "79161234567"}"#,
+        )
+        .unwrap();
+        assert_eq!((a.cost, a.parts), (Some(Kopecks(410)), Some(2)));
         assert!(read_status(200, r#"{"error": "x", "error_code": 2}"#).is_err());
         assert!(read_status(500, "").is_err());
     }

@@ -13,8 +13,8 @@
 //!
 //! SMSC's login refused (code 2) stops SMS until the server is restarted with a working one;
 //! no money (code 3) holds every SMS for `HOLD_NO_MONEY` and tries again; nothing is lost.
-use super::smsc::{Sent, SmscClient, Status};
-use super::webhook::{Delivery, WebhookSender};
+use super::smsc::{Sent, SmscClient, Status, StatusAnswer};
+use super::webhook::{Delivery, Signed, WebhookSender};
 use super::{retry_delay_ms, ActionKind, Payload};
 use crate::store::{
     ActionRow, ActionStatus, ActionUpdate, AttemptLog, CopyOutcome, OutboxStore, StoreError,
@@ -36,6 +36,9 @@ pub const HOLD_NO_MONEY: Duration = Duration::from_secs(10 * 60);
 pub const UNKNOWN_LOOKUP_AFTER: Duration = Duration::from_secs(3);
 /// Unresolved sends are looked up again this often.
 pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
+/// A webhook the receiver refuses with a 4xx (other than 408, 409, 425, 429) is given up
+/// after this many attempts.
+pub const CLIENT_ERROR_TRIES: i64 = 3;
 /// The first delivery poll; later ones wait a quarter of the SMS's age, up to `POLL_MAX`.
 pub const POLL_FIRST: Duration = Duration::from_secs(20);
 pub const POLL_MAX: Duration = Duration::from_secs(3600);
@@ -110,10 +113,23 @@ enum Lane {
 pub struct WorkerSettings {
     pub sms_parallel: usize,
     pub webhook_parallel: usize,
+    /// The installation's id: every SMS id given to SMSC is `<installation>-<outbox row>`, so
+    /// a reset database or another install on the same SMSC login never looks up (and takes
+    /// for its own) a message it did not send.
+    pub installation: String,
+    /// Signs the webhooks of projects without a secret of their own.
+    pub webhook_secret: String,
 }
 
 /// Where "now" comes from (tests move it; in production the wall clock).
 pub type Now = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// A unix-ms time for a log line (UTC).
+fn at_text(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
 
 /// `clock`'s now in unix ms.
 pub fn clock_ms(clock: crate::clock::Clock) -> Now {
@@ -131,6 +147,11 @@ pub struct Worker {
     state: SmsLane,
     /// SMS rows a task of this process is working on (the rest of `sending` are unresolved).
     busy: Arc<Mutex<HashSet<i64>>>,
+    /// Held while SMS rows are claimed and marked busy, and while the unresolved ones are
+    /// listed: a row the lane has just claimed is never taken for an unresolved one.
+    claiming: Arc<tokio::sync::Mutex<()>>,
+    installation: Arc<str>,
+    server_secret: Arc<str>,
     now: Now,
 }
 
@@ -187,8 +208,16 @@ impl Worker {
                 lane
             },
             busy: Arc::default(),
+            claiming: Arc::default(),
+            installation: settings.installation.into(),
+            server_secret: settings.webhook_secret.into(),
             now,
         }
+    }
+
+    /// The id SMSC knows an outbox row's SMS by.
+    pub fn sms_id(&self, row: i64) -> String {
+        format!("{}-{row}", self.installation)
     }
 
     /// The SMS lane's state now (the API shows it).
@@ -274,10 +303,13 @@ impl Worker {
     }
 
     /// Settles actions a stop left `sending`: an SMS is looked up at SMSC (sent again only if
-    /// SMSC does not have it), anything else is queued again.
+    /// SMSC does not have it), anything else is queued again. A hold of the SMS lane that a
+    /// stop cut short (a refused login stops SMS until a restart) ends here: its time is given
+    /// back to every SMS.
     pub async fn recover(&self) -> Result<usize, StoreError> {
-        let left = self.store.sending_actions().await?;
         let now = (self.now)();
+        self.end_hold(now).await?;
+        let left = self.store.sending_actions().await?;
         for a in &left {
             match &a.payload {
                 Payload::Sms { .. } => {}
@@ -301,14 +333,15 @@ impl Worker {
         if self.sms.is_none() {
             return Ok(());
         }
-        let left = self.store.sending_actions().await?;
-        for a in left {
-            if !matches!(a.payload, Payload::Sms { .. }) {
-                continue;
-            }
-            if !self.claim_busy(a.id) {
-                continue;
-            }
+        let mine = {
+            let _claiming = self.claiming.lock().await;
+            let left = self.store.sending_actions().await?;
+            left.into_iter()
+                .filter(|a| matches!(a.payload, Payload::Sms { .. }))
+                .filter(|a| self.claim_busy(a.id))
+                .collect::<Vec<_>>()
+        };
+        for a in mine {
             let w = self.clone();
             let permit = self.sms_slots.clone().acquire_owned().await;
             tokio::spawn(async move {
@@ -321,6 +354,23 @@ impl Worker {
                 }
                 w.release_busy(a.id);
             });
+        }
+        Ok(())
+    }
+
+    /// The SMS lane is held from `now` (no money, a refused login): noted, so the time held
+    /// does not count toward any SMS's give-up time.
+    async fn begin_hold(&self, now: i64) -> Result<(), StoreError> {
+        self.store.note_sms_hold(now).await
+    }
+
+    /// The hold ended: every SMS not final gets the time held back.
+    async fn end_hold(&self, now: i64) -> Result<(), StoreError> {
+        if let Some(held) = self.store.end_sms_hold(now).await? {
+            tracing::info!(
+                held_s = held / 1000,
+                "SMS lane released: the time held does not count toward giving SMS up"
+            );
         }
         Ok(())
     }
@@ -395,13 +445,19 @@ impl Worker {
         match self.sms_state() {
             SmsState::Off | SmsState::Stopped(_) => return Ok(0),
             SmsState::HeldUntil(t, _) if now < t => return Ok(0),
-            SmsState::HeldUntil(..) => self.set_state(SmsState::Running),
+            SmsState::HeldUntil(..) => {
+                self.end_hold(now).await?;
+                self.set_state(SmsState::Running)
+            }
             SmsState::Running => {}
         }
         let free = self.sms_slots.available_permits() as u32;
         if free == 0 {
             return Ok(0);
         }
+        // Claimed and marked busy under one lock: the 30 s re-check of unresolved SMS never
+        // takes a row whose send is just starting.
+        let claiming = self.claiming.lock().await;
         let mut taken = self
             .store
             .claim_actions(&[ActionKind::Sms], now, free)
@@ -412,16 +468,20 @@ impl Worker {
             let mut polls = self.store.claim_polls(now, next, polls_room).await?;
             taken.append(&mut polls);
         }
+        for a in &taken {
+            self.claim_busy(a.id);
+        }
+        drop(claiming);
         let started = taken.len();
         for a in taken {
             let Ok(permit) = self.sms_slots.clone().try_acquire_owned() else {
                 if a.status == ActionStatus::Sending {
                     self.requeue(&a, now, now, "no free SMS slot").await?;
                 }
+                self.release_busy(a.id);
                 continue;
             };
             let (w, client) = (self.clone(), client.clone());
-            self.claim_busy(a.id);
             tokio::spawn(async move {
                 let _permit = permit;
                 let r = if a.status == ActionStatus::Sent {
@@ -439,10 +499,45 @@ impl Worker {
     }
 
     /// Writes an attempt's outcome, and counts it (`autoinformer_actions_total`).
+    /// Writes an attempt's outcome if the action is still as the attempt found it
+    /// (compare-and-set on its state), and counts it (`autoinformer_actions_total`).
     async fn write(&self, a: &ActionRow, u: &ActionUpdate) -> Result<(), StoreError> {
-        self.store.update_action(a.id, u).await?;
-        count(a.payload.kind().as_str(), &u.attempt.outcome);
+        if self.store.update_action(a.id, a.status, u).await? {
+            count(a.payload.kind().as_str(), &u.attempt.outcome);
+            if u.status == ActionStatus::Failed && u.attempt.outcome == "failed" {
+                self.gave_up(a, u);
+            }
+        } else {
+            tracing::debug!(
+                action = a.id,
+                from = a.status.as_str(),
+                to = u.status.as_str(),
+                "outbox: the action changed meanwhile; this outcome is not written"
+            );
+        }
         Ok(())
+    }
+
+    /// An action failed for good: one WARN line and a count by kind and reason.
+    fn gave_up(&self, a: &ActionRow, u: &ActionUpdate) {
+        let kind = a.payload.kind().as_str();
+        let why = u.last_error.as_deref().unwrap_or("failed");
+        let reason = if why.starts_with("given up") {
+            "give_up_time"
+        } else if why.contains("410 Gone") {
+            "gone"
+        } else if why.contains("the receiver refused") {
+            "client_error"
+        } else if why.contains("outcome unknown") {
+            "unknown_outcome"
+        } else if why.contains("private") || why.contains("not an http") {
+            "refused_address"
+        } else {
+            "refused"
+        };
+        tracing::warn!(action = a.id, call = a.call_id, kind, reason, error = %why, "outbox: an action was given up");
+        metrics::counter!("autoinformer_actions_given_up_total", "kind" => kind, "reason" => reason)
+            .increment(1);
     }
 
     /// Queues an action again for `at`, noting why.
@@ -522,28 +617,45 @@ impl Worker {
             return Ok(());
         };
         let now = (self.now)();
-        let secret = self.store.webhook_secret(*secret_from).await?;
-        let mut body = call.clone();
-        // What became of the call's other actions so far.
-        if let Ok(others) = self.store.call_actions(a.call_id).await {
-            body["actions"] = serde_json::json!(others
-                .iter()
-                .filter(|o| o.id != a.id)
-                .map(|o| serde_json::json!({"kind": o.kind, "status": o.status}))
-                .collect::<Vec<_>>());
+        if let Some(at) = self.store.webhook_gone(url).await? {
+            let u = with_error(
+                update(ActionStatus::Failed, now, "failed"),
+                format!(
+                    "the receiver answered 410 Gone at {}: no more deliveries to {url} (a retry \
+                     through the API, or a new webhook_url, opens it again)",
+                    at_text(at)
+                ),
+            );
+            return self.write(a, &u).await;
         }
-        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let own = self.store.webhook_secret(*secret_from).await?;
+        let stored = own.as_deref().unwrap_or(&self.server_secret);
+        let secrets = super::webhook::secrets_of(stored);
+        // The body is fixed at the first attempt: every retry sends the same bytes.
+        let body = match &a.body {
+            Some(b) => b.clone(),
+            None => {
+                let mut body = call.clone();
+                // What became of the call's other actions by the first attempt.
+                if let Ok(others) = self.store.call_actions(a.call_id).await {
+                    body["actions"] = serde_json::json!(others
+                        .iter()
+                        .filter(|o| o.id != a.id)
+                        .map(|o| serde_json::json!({"kind": o.kind, "status": o.status}))
+                        .collect::<Vec<_>>());
+                }
+                let text = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
+                self.store.fix_webhook_body(a.id, &text).await?
+            }
+        };
+        let key = a.idempotency_key();
+        let sign = Signed {
+            secrets: &secrets,
+            msg_id: &key,
+            t: now.div_euclid(1000),
+        };
         let started = std::time::Instant::now();
-        let d = self
-            .webhooks
-            .deliver(
-                url,
-                secret.as_deref(),
-                &a.idempotency_key(),
-                &bytes,
-                now.div_euclid(1000),
-            )
-            .await;
+        let d = self.webhooks.deliver(url, sign, body.as_bytes()).await;
         let took = started.elapsed().as_millis() as i64;
         match d {
             Delivery::Delivered(code) => {
@@ -556,6 +668,34 @@ impl Worker {
             }
             Delivery::Retry { status, error } => {
                 self.retry_or_give_up(a, now, &error, status.map(i64::from))
+                    .await
+            }
+            Delivery::Gone => {
+                self.store.mark_webhook_gone(url, a.id, now).await?;
+                let mut u = with_error(
+                    update(ActionStatus::Failed, now, "failed"),
+                    format!(
+                        "the receiver answered 410 Gone: no more deliveries to {url} (a retry \
+                         through the API, or a new webhook_url, opens it again)"
+                    ),
+                );
+                u.attempt.http_status = Some(410);
+                self.write(a, &u).await
+            }
+            Delivery::ClientError { status, error } if a.attempts >= CLIENT_ERROR_TRIES => {
+                let mut u = with_error(
+                    update(ActionStatus::Failed, now, "failed"),
+                    format!(
+                        "the receiver refused it {} times: {error}; fix the receiver, then \
+                         POST /api/v1/actions/{}/retry",
+                        a.attempts, a.id
+                    ),
+                );
+                u.attempt.http_status = Some(i64::from(status));
+                self.write(a, &u).await
+            }
+            Delivery::ClientError { status, error } => {
+                self.retry_or_give_up(a, now, &error, Some(i64::from(status)))
                     .await
             }
             Delivery::Refused(why) => {
@@ -585,7 +725,7 @@ impl Worker {
             return self.write(a, &u).await;
         }
         let started = std::time::Instant::now();
-        let sent = client.send(a.id, phone, text).await;
+        let sent = client.send(&self.sms_id(a.id), phone, text).await;
         let took = started.elapsed().as_millis() as i64;
         let now = (self.now)();
         match sent {
@@ -618,6 +758,7 @@ impl Worker {
                 );
                 tracing::error!("{why}");
                 self.set_state(SmsState::Stopped(why.clone()));
+                self.begin_hold(now).await?;
                 self.requeue(a, now, now, &why).await
             }
             Sent::NoMoney(reason) => {
@@ -629,6 +770,7 @@ impl Worker {
                 );
                 tracing::warn!("{why}");
                 self.set_state(SmsState::HeldUntil(until, why.clone()));
+                self.begin_hold(now).await?;
                 let mut u = with_error(update(ActionStatus::Queued, now, "held"), why);
                 u.next_at = Some(until);
                 self.write(a, &u).await
@@ -646,33 +788,59 @@ impl Worker {
     }
 
     /// An SMS whose send may or may not have reached SMSC: asked about, sent again only when
-    /// SMSC does not have it.
+    /// SMSC does not have it. What SMSC billed for it, its parts and id are taken from the
+    /// answer, so the project's SMS cost counts it. While SMSC cannot be asked it stays
+    /// `sending`; past its give-up time it fails saying its outcome is unknown.
     async fn resolve_unknown(&self, a: &ActionRow, why: &str) -> Result<(), StoreError> {
         let (Some(client), Payload::Sms { phone, .. }) = (self.sms.as_ref(), &a.payload) else {
             return Ok(());
         };
         let now = (self.now)();
-        match client.status(a.id, phone).await {
-            Ok(Status::NotFound) => {
-                let note = format!("{why}; SMSC does not have it: sending again");
-                self.retry_or_give_up(a, now, &note, None).await
-            }
-            Ok(Status::Failed { reason, .. }) => {
-                let u = with_error(update(ActionStatus::Failed, now, "failed"), reason);
-                self.write(a, &u).await
-            }
-            Ok(Status::Delivered(_)) => {
-                let mut u = update(ActionStatus::Delivered, now, "delivered");
-                u.sent_at = Some(now);
-                u.delivered_at = Some(now);
-                u.attempt.error = Some(format!("{why}; SMSC has it: not sent again"));
-                self.write(a, &u).await
-            }
-            Ok(Status::Pending(_)) => {
-                let mut u = update(ActionStatus::Sent, now, "checked");
-                u.attempt.error = Some(format!("{why}; SMSC has it: not sent again"));
-                u.sent_at = Some(now);
-                u.next_at = Some(now + POLL_FIRST.as_millis() as i64);
+        let id = self.sms_id(a.id);
+        let answer = client.status(&id, phone).await;
+        let billed = |u: &mut ActionUpdate, ans: &StatusAnswer| {
+            u.cost = ans.cost;
+            u.parts = ans.parts;
+            u.external_id = Some(id.clone());
+        };
+        match answer {
+            Ok(ans) => match &ans.status {
+                Status::NotFound => {
+                    let note = format!("{why}; SMSC does not have it: sending again");
+                    self.retry_or_give_up(a, now, &note, None).await
+                }
+                Status::Failed { reason, .. } => {
+                    let mut u = with_error(update(ActionStatus::Failed, now, "failed"), reason);
+                    billed(&mut u, &ans);
+                    self.write(a, &u).await
+                }
+                Status::Delivered(_) => {
+                    let mut u = update(ActionStatus::Delivered, now, "delivered");
+                    u.sent_at = Some(now);
+                    u.delivered_at = Some(now);
+                    u.attempt.error = Some(format!("{why}; SMSC has it: not sent again"));
+                    billed(&mut u, &ans);
+                    self.write(a, &u).await
+                }
+                Status::Pending(_) => {
+                    let mut u = update(ActionStatus::Sent, now, "checked");
+                    u.attempt.error = Some(format!("{why}; SMSC has it: not sent again"));
+                    u.sent_at = Some(now);
+                    u.next_at = Some(now + POLL_FIRST.as_millis() as i64);
+                    billed(&mut u, &ans);
+                    self.write(a, &u).await
+                }
+            },
+            Err(e) if now > a.give_up_at => {
+                // Never sent blind, and not asked about for ever either.
+                let u = with_error(
+                    update(ActionStatus::Failed, now, "failed"),
+                    format!(
+                        "outcome unknown: SMSC could not be asked until the give-up time ({e}); \
+                         the SMS may or may not have been sent — look it up in SMSC's \
+                         account by id {id}"
+                    ),
+                );
                 self.write(a, &u).await
             }
             Err(e) => {
@@ -701,11 +869,11 @@ impl Worker {
             return Ok(());
         };
         let now = (self.now)();
-        let r = client.status(a.id, phone).await;
+        let r = client.status(&self.sms_id(a.id), phone).await;
         let age = now - a.created_at;
         let next =
             now + (age / 4).clamp(POLL_FIRST.as_millis() as i64, POLL_MAX.as_millis() as i64);
-        match r {
+        match r.map(|a| a.status) {
             Ok(Status::Delivered(_)) => {
                 let mut u = update(ActionStatus::Delivered, now, "delivered");
                 u.delivered_at = Some(now);

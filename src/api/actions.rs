@@ -3,7 +3,8 @@
 use super::error::{ApiError, ApiResult};
 use super::paging::page_size;
 use super::schemas::{
-    ActionKind as KindSchema, ActionPage, ActionStatus as StatusSchema, ErrorBody,
+    Action as ActionSchema, ActionKind as KindSchema, ActionPage, ActionStatus as StatusSchema,
+    ErrorBody,
 };
 use super::{ApiPath, ApiQuery, AppState};
 use crate::actions::worker::SmsState;
@@ -89,6 +90,76 @@ pub async fn list(
     Ok(Json(json!({ "items": items, "next": next })))
 }
 
+/// One action
+///
+/// With what it carries, its state and every attempt.
+#[utoipa::path(
+    get,
+    path = "/actions/{id}",
+    operation_id = "getAction",
+    tag = "reports",
+    params(("id" = i64, Path, description = "The action's id.")),
+    responses(
+        (status = 200, description = "The action.", body = ActionSchema),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such action (`not_found`).", body = ErrorBody),
+    )
+)]
+pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(s.campaigns.action(id).await?)))
+}
+
+/// Try a failed action again
+///
+/// From now, with a new give-up time (`actions.give_up_after_h`). An SMS is looked up at SMSC
+/// first and sent only if SMSC does not have it; a webhook address that answered 410 Gone is
+/// opened again.
+#[utoipa::path(
+    post,
+    path = "/actions/{id}/retry",
+    operation_id = "retryAction",
+    tag = "actions",
+    params(("id" = i64, Path, description = "The action's id.")),
+    responses(
+        (status = 200, description = "Queued again.", body = ActionSchema),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such action (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The action has not failed: only a failed action is tried again (`conflict`).", body = ErrorBody),
+    )
+)]
+pub async fn retry(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
+    let now = crate::clock::Clock::System.now_ms();
+    let give_up = now + s.settings.actions_give_up.as_millis() as i64;
+    Ok(Json(json!(
+        s.campaigns.retry_action(id, now, give_up).await?
+    )))
+}
+
+/// Cancel a waiting action
+///
+/// A `queued` action fails with «cancelled through the API» and is never carried out. One
+/// being carried out, sent or finished cannot be cancelled.
+#[utoipa::path(
+    post,
+    path = "/actions/{id}/cancel",
+    operation_id = "cancelAction",
+    tag = "actions",
+    params(("id" = i64, Path, description = "The action's id.")),
+    responses(
+        (status = 200, description = "Cancelled.", body = ActionSchema),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such action (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The action is being carried out or finished (`conflict`).", body = ErrorBody),
+    )
+)]
+pub async fn cancel(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Value>> {
+    let now = crate::clock::Clock::System.now_ms();
+    Ok(Json(json!(s.campaigns.cancel_action(id, now).await?)))
+}
+
 /// The SMS service's state for the stats: its name and, when it is not running, why.
 pub fn sms_service(s: &SmsState) -> (&'static str, Option<String>) {
     match s {
@@ -130,6 +201,16 @@ pub async fn check_actions(s: &AppState, id: i64, scenario: &Scenario) -> ApiRes
                     "the scenario adds contacts to «{target}», which is this project itself"
                 )),
                 Some(_) => {}
+            }
+        }
+    }
+    let mut urls = BTreeSet::new();
+    for a in scenario.all_actions() {
+        if let Action::Webhook { url } = a {
+            if urls.insert(url.clone()) {
+                if let Err(why) = s.settings.webhooks.check(url).await {
+                    missing.push(format!("the scenario's webhook {url}: {why}"));
+                }
             }
         }
     }

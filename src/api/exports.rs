@@ -11,7 +11,7 @@ use super::{ApiPath, ApiQuery, AppState};
 use crate::export::{Cell, CsvExport, ExportError, XlsxExport};
 use crate::store::ReportStore;
 use crate::store::StoreError;
-use crate::store::{ActionBrief, CallFilter, CallView, LastResult};
+use crate::store::{ActionBrief, CallFilter, CallView, LastFilter, LastResult};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
@@ -50,9 +50,14 @@ pub struct ExportQuery {
     #[serde(default = "csv_default")]
     #[param(inline, default = "csv")]
     format: FileFormat,
-    /// Only the contacts of this status (with `report=last` or `report=contacts`).
+    /// Only the contacts of this status (with `report=calls`: the calls of the contacts of
+    /// this status).
     #[param(value_type = Option<ContactStatus>, inline)]
     status: Option<String>,
+    /// Only calls with this result (`report=calls`), or contacts whose newest call has it
+    /// (`report=last` and `report=contacts`): a system code or a result of the scenario.
+    #[param(min_length = 1)]
+    result: Option<String>,
 }
 
 fn csv_default() -> FileFormat {
@@ -65,6 +70,7 @@ struct Pager {
     project: i64,
     report: Report,
     status: Option<String>,
+    result: Option<String>,
     tz: Tz,
     fields: Vec<String>,
     cursor: Option<i64>,
@@ -134,6 +140,8 @@ impl Pager {
                         project_id: Some(self.project),
                         before_id: self.cursor,
                         limit: EXPORT_PAGE,
+                        result: self.result.clone(),
+                        contact_status: self.status.clone(),
                         ..Default::default()
                     })
                     .await?;
@@ -144,11 +152,14 @@ impl Pager {
             Report::Last | Report::Contacts => {
                 let items = self
                     .reports
-                    .last_results(
+                    .last_results_where(
                         self.project,
-                        self.status.as_deref(),
-                        self.cursor.unwrap_or(0),
-                        EXPORT_PAGE,
+                        &LastFilter {
+                            status: self.status.clone(),
+                            result: self.result.clone(),
+                            after: self.cursor.unwrap_or(0),
+                            limit: EXPORT_PAGE,
+                        },
                     )
                     .await?;
                 self.done = (items.len() as u32) < EXPORT_PAGE;
@@ -196,7 +207,7 @@ impl Pager {
                 })
                 .into(),
             c.recording.clone().into(),
-            Cell::Float(c.cost),
+            Cell::Float(c.cost.rubles()),
             actions_text(&c.actions),
         ]
     }
@@ -223,7 +234,10 @@ impl Pager {
                 row.push(k.and_then(|k| k.result_label.clone()).into());
                 row.push(k.and_then(|k| k.reaction.clone()).into());
                 row.push(k.map(|k| captured_text(&k.captured)).unwrap_or(Cell::Empty));
-                row.push(k.map(|k| Cell::Float(k.cost)).unwrap_or(Cell::Empty));
+                row.push(
+                    k.map(|k| Cell::Float(k.cost.rubles()))
+                        .unwrap_or(Cell::Empty),
+                );
             }
         }
         for f in &self.fields {
@@ -330,13 +344,11 @@ pub async fn export(
 ) -> ApiResult<Response> {
     if let Some(st) = &q.status {
         check_status(st)?;
-        if q.report == Report::Calls {
-            return Err(ApiError::invalid(
-                "status filters contacts: use it with report=last or report=contacts",
-            ));
-        }
     }
     let project = s.campaigns.project(id).await?;
+    if let Some(r) = &q.result {
+        super::projects::check_result(&s, Some(id), r).await?;
+    }
     let tz: Tz = project
         .time_zone
         .parse()
@@ -347,6 +359,7 @@ pub async fn export(
         project: id,
         report: q.report,
         status: q.status.clone(),
+        result: q.result.clone(),
         tz,
         fields,
         cursor: None,

@@ -13,6 +13,7 @@ pub mod openapi;
 mod paging;
 mod projects;
 mod prompts;
+pub mod recordings;
 mod scenarios;
 pub mod schemas;
 mod upload;
@@ -65,6 +66,11 @@ pub struct ApiSettings {
     pub import_limits: crate::import::ImportLimits,
     /// SMSC is configured (`[sms.smsc]`): projects with SMS actions may start.
     pub sms_configured: bool,
+    /// Where webhooks may go (`[webhooks]`): a project's `webhook_url` is checked when saved.
+    pub webhooks: crate::actions::webhook::Destinations,
+    /// How long an action is tried (`actions.give_up_after_h`): a retry through the API gets
+    /// this long again.
+    pub actions_give_up: std::time::Duration,
 }
 
 /// Largest prompt file accepted by `PUT /prompts/{name}`.
@@ -97,7 +103,11 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(exports::export))
         .routes(routes!(projects::calls))
         .routes(routes!(projects::call))
+        .routes(routes!(recordings::recording))
         .routes(routes!(actions::list))
+        .routes(routes!(actions::get))
+        .routes(routes!(actions::retry))
+        .routes(routes!(actions::cancel))
         .routes(routes!(
             projects::stop_list,
             projects::add_to_stop_list,

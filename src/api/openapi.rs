@@ -30,6 +30,7 @@ use utoipa::OpenApi;
         (name = "scenarios", description = "What the robot says and listens for (docs/scenarios.md)"),
         (name = "projects", description = "Campaigns: settings, contacts, activation"),
         (name = "reports", description = "Stats, last results, decisions, calls, exports"),
+        (name = "actions", description = "The outbox: trying a failed action again, cancelling a waiting one"),
         (name = "stop-list", description = "The global do-not-call list"),
         (name = "server", description = "Health, metrics and this document")
     )

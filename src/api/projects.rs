@@ -16,8 +16,8 @@ use super::{
 use crate::phone::normalize_ru;
 use crate::scenario::load::declared_results;
 use crate::scenario::{system_result, Format};
-use crate::store::CallFilter;
 use crate::store::NewProject;
+use crate::store::{CallFilter, LastFilter};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -44,7 +44,7 @@ pub const MAX_PROJECT_NAME: usize = 200;
         (status = 400, description = "The body is not JSON (the message names line and column; `bad_request`).", body = ErrorBody),
         (status = 409, description = "A project with that name exists (`conflict`).", body = ErrorBody),
         (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
-        (status = 422, description = "An unknown field or a bad value, named in the message: a schedule window, a time zone, a retry rule, a missing scenario… (`invalid`).", body = ErrorBody),
+        (status = 422, description = "An unknown field or a bad value, named in the message: a schedule window, a time zone, a retry rule, a missing scenario, a `webhook_url` webhooks may not go to (private, not resolving, not http(s)), a `webhook_secret` too short… (`invalid`).", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -58,6 +58,13 @@ pub async fn create(
             "name: {name_chars} characters; a project name has at most {MAX_PROJECT_NAME}"
         ))
         .with_details(json!({ "field": "name", "max_chars": MAX_PROJECT_NAME })));
+    }
+    if let Some(url) = p.webhook_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        // Refused now, not discovered after the calls: the address the webhooks would go to.
+        s.settings.webhooks.check(url.trim()).await.map_err(|why| {
+            ApiError::invalid(format!("webhook_url: {why}"))
+                .with_details(json!({ "field": "webhook_url" }))
+        })?;
     }
     let id = s.campaigns.create_project(&p).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
@@ -164,7 +171,11 @@ pub async fn stats(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiR
     let mut v = json!(s.reports.stats(id).await?);
     let (service, note) = super::actions::sms_service(&s.sms_lane.get());
     v["sms_service"] = json!(service);
-    v["sms_service_note"] = json!(note);
+    // Why SMS are not running matters only to a project whose scenario sends them.
+    let project = s.campaigns.project(id).await?;
+    let (_, source) = s.campaigns.scenario(project.scenario_id).await?;
+    let sends = crate::scenario::load::sends_sms(&source);
+    v["sms_service_note"] = json!(note.filter(|_| sends));
     Ok(Json(v))
 }
 
@@ -180,6 +191,10 @@ pub struct LastQuery {
     /// Only the contacts of this status.
     #[param(value_type = Option<ContactStatus>, inline)]
     status: Option<String>,
+    /// Only the contacts whose newest call has this result (a system code or a result of the
+    /// project's scenario).
+    #[param(min_length = 1)]
+    result: Option<String>,
 }
 
 /// One row per contact, in import order, with its newest call.
@@ -206,9 +221,20 @@ pub async fn last_results(
         check_status(st)?;
     }
     s.campaigns.project(id).await?;
+    if let Some(r) = &q.result {
+        check_result(&s, Some(id), r).await?;
+    }
     let items = s
         .reports
-        .last_results(id, q.status.as_deref(), q.after.unwrap_or(0), limit)
+        .last_results_where(
+            id,
+            &LastFilter {
+                status: q.status,
+                result: q.result,
+                after: q.after.unwrap_or(0),
+                limit,
+            },
+        )
         .await?;
     let next = (items.len() as u32 == limit)
         .then(|| items.last().map(|i| i.contact_id))
@@ -220,6 +246,8 @@ pub async fn last_results(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionsQuery {
+    /// Only the lines about this contact.
+    contact_id: Option<i64>,
     /// Decision id cursor: the previous page's `next`.
     before: Option<i64>,
     /// Rows per page.
@@ -251,7 +279,10 @@ pub async fn decisions(
 ) -> ApiResult<Json<Value>> {
     let limit = page_size(q.limit)?;
     s.campaigns.project(id).await?;
-    let items = s.reports.decisions(id, q.before, limit).await?;
+    let items = s
+        .reports
+        .decisions_of(id, q.contact_id, q.before, limit)
+        .await?;
     let next = (items.len() as u32 == limit)
         .then(|| items.last().map(|d| d.id))
         .flatten();
@@ -296,20 +327,7 @@ pub async fn calls(
 ) -> ApiResult<Json<Value>> {
     let limit = page_size(q.limit)?;
     if let Some(r) = &q.result {
-        let known = known_results(&s, q.project_id).await?;
-        if !known.iter().any(|k| k == r) {
-            let scope = match q.project_id {
-                Some(id) => format!("project {id}'s scenario"),
-                None => "the projects' scenarios".to_string(),
-            };
-            return Err(ApiError::invalid(format!(
-                "result {r:?} is not a result calls can have: one of the system results ({}) \
-                 or of {scope} ({})",
-                system_result::ALL.join(", "),
-                known[system_result::ALL.len()..].join(", ")
-            ))
-            .with_details(json!({ "field": "result", "valid": known })));
-        }
+        check_result(&s, q.project_id, r).await?;
     }
     let items = s
         .reports
@@ -319,12 +337,33 @@ pub async fn calls(
             result: q.result,
             before_id: q.before,
             limit,
+            ..Default::default()
         })
         .await?;
     let next = (items.len() as u32 == limit)
         .then(|| items.last().map(|c| c.id))
         .flatten();
     Ok(Json(json!({ "items": items, "next": next })))
+}
+
+/// A `result` filter must name a result calls can have (422 listing them otherwise; an
+/// unknown project is 404).
+pub(super) async fn check_result(s: &AppState, project_id: Option<i64>, r: &str) -> ApiResult<()> {
+    let known = known_results(s, project_id).await?;
+    if known.iter().any(|k| k == r) {
+        return Ok(());
+    }
+    let scope = match project_id {
+        Some(id) => format!("project {id}'s scenario"),
+        None => "the projects' scenarios".to_string(),
+    };
+    Err(ApiError::invalid(format!(
+        "result {r:?} is not a result calls can have: one of the system results ({}) or of \
+         {scope} ({})",
+        system_result::ALL.join(", "),
+        known[system_result::ALL.len()..].join(", ")
+    ))
+    .with_details(json!({ "field": "result", "valid": known })))
 }
 
 /// The results a `result` filter may name: the system codes, then the results declared by the

@@ -248,9 +248,13 @@ pub struct NewProject {
     /// Windows per number type, read in the callee's local time, inside the schedule.
     #[serde(default)]
     pub type_windows: TypeWindows,
-    /// Every call's final JSON is posted here, signed with `webhook_secret`.
+    /// Every call's final JSON is posted here (Standard Webhooks, docs/actions.md). Checked
+    /// when the project is saved: an http(s) address webhooks may go to.
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// Signs this project's webhooks: `whsec_<base64>` (Standard Webhooks; its decoded bytes
+    /// sign) or any text of 16+ characters; several space-separated, new first, while one is
+    /// rotated. Without one, the server's own secret signs.
     #[serde(default)]
     pub webhook_secret: Option<String>,
 }
@@ -368,7 +372,11 @@ pub struct ProjectState {
 /// Contacts by status; all four are always present.
 #[derive(Serialize, ToSchema)]
 pub struct ContactCounts {
+    /// Never called yet (and not in a call now).
     pub not_called: u64,
+    /// In a call right now.
+    pub in_call: u64,
+    /// Waiting for another try (and not in a call now).
     pub retry: u64,
     pub reached: u64,
     pub not_reached: u64,
@@ -377,12 +385,18 @@ pub struct ContactCounts {
 /// `GET /projects/{id}/stats` (`store::ProjectStats`).
 #[derive(Serialize, ToSchema)]
 pub struct Stats {
+    /// The project's status.
+    pub status: ProjectStatus,
+    /// Why the robot paused it, when it did (a scenario that no longer loads, damaged
+    /// settings); `null` otherwise.
+    #[schema(required = true)]
+    pub status_reason: Option<String>,
     pub contacts: ContactCounts,
     /// Finished calls.
     pub calls: u64,
     /// Finished calls by result (system codes and the scenario's results).
     pub results: BTreeMap<String, u64>,
-    /// Their cost, roubles.
+    /// Their cost, roubles, exact to the kopeck (two decimals at most).
     pub cost: f64,
     /// What the calls' actions came to.
     pub actions: ActionTotals,
@@ -390,6 +404,8 @@ pub struct Stats {
     /// account: every SMS waits), `stopped` (SMSC refused the login: nothing is sent until a
     /// restart with a working one); `sms_service_note` says why.
     pub sms_service: SmsService,
+    /// Why the SMS service is not running — only for a project whose scenario sends SMS
+    /// (`null` otherwise).
     #[schema(required = true)]
     pub sms_service_note: Option<String>,
 }

@@ -51,7 +51,7 @@ fn a_call() -> CallView {
             decided_at_ms: None,
         }),
         recording: None,
-        cost: 0.0,
+        cost: crate::rules::money::Kopecks(0),
         actions: vec![crate::store::ActionBrief {
             id: 1,
             kind: "sms".into(),
@@ -120,7 +120,7 @@ fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
         payload: json!({}),
         attempts: 1,
         last_error: None,
-        cost: Some(3.5),
+        cost: Some(crate::rules::money::Kopecks(350)),
         parts: Some(1),
         external_id: None,
         created_at: 0,

@@ -482,7 +482,7 @@ fn final_call_json(
         "talk_ms": f.talk_ms,
         "end_reason": f.end_reason,
         "cost": f.cost,
-        "recording": f.recording,
+        "recording": f.recording.as_ref().map(|_| crate::store::recording_url(f.call_id)),
         "started_at_ms": f.dialed_at_ms,
         "ended_at_ms": f.ended_at_ms,
     })

@@ -63,7 +63,45 @@ enum Column {
     Phone(Option<NumberKind>),
     Name,
     Priority,
+    /// The types of the numbers of the phone columns, in their order (`мобильный, рабочий`):
+    /// our own contacts export writes it.
+    Kinds,
+    /// A column of our own export that is a report, not the contact (`Статус`, `Звонков`…).
+    Ignored,
     Field(String),
+}
+
+/// The columns of our own exports (`report=contacts`, `report=last`) that describe the
+/// contact's campaign, not the contact: an export imported back leaves them out, so a
+/// contacts export of one status is a contacts file (docs/api.md, "Exports").
+const EXPORT_REPORT_COLUMNS: &[&str] = &[
+    "статус",
+    "звонков",
+    "последний звонок",
+    "номер",
+    "результат",
+    "реакция",
+    "данные",
+    "стоимость, ₽",
+];
+
+/// Whether a header is our own contacts or last-results export's.
+fn is_our_export(headers: &[String]) -> bool {
+    let has = |h: &str| headers.iter().any(|x| x.trim().eq_ignore_ascii_case(h));
+    has("Контакт") && has("Телефоны") && has("Статус") && has("Звонков")
+}
+
+fn classify_in(header: &str, ours: bool) -> Column {
+    if ours {
+        let h = header.trim().to_lowercase();
+        if h == "типы номеров" {
+            return Column::Kinds;
+        }
+        if EXPORT_REPORT_COLUMNS.contains(&h.as_str()) {
+            return Column::Ignored;
+        }
+    }
+    classify(header)
 }
 
 fn classify(header: &str) -> Column {
@@ -75,7 +113,9 @@ fn classify(header: &str) -> Column {
         || matches!(bare, "тел" | "номер" | "tel")
     {
         Column::Phone(NumberKind::of_header(&h))
-    } else if has(&["фио", "имя", "name", "клиент", "абонент"]) {
+    } else if has(&["фио", "имя", "name", "клиент", "абонент"])
+        || matches!(h.as_str(), "контакт" | "contact")
+    {
         Column::Name
     } else if has(&["приоритет", "priority"]) {
         Column::Priority
@@ -186,7 +226,8 @@ const SCIENTIFIC_REASON: &str = "the number was saved by Excel in scientific not
 impl ContactRows {
     /// From the header's texts (trimmed); refuses a header without a phone column.
     pub(super) fn new(headers: Vec<String>, limits: ImportLimits) -> Result<Self, ImportError> {
-        let columns: Vec<Column> = headers.iter().map(|h| classify(h)).collect();
+        let ours = is_our_export(&headers);
+        let columns: Vec<Column> = headers.iter().map(|h| classify_in(h, ours)).collect();
         if !columns.iter().any(|c| matches!(c, Column::Phone(_))) {
             return Err(ImportError::NoPhoneColumn(headers));
         }
@@ -241,6 +282,7 @@ impl ContactRows {
         let mut any_number = false;
         let mut dup_numbers = 0;
         let mut extensions: Vec<&str> = Vec::new();
+        let mut kinds: Option<&str> = None;
         for (i, value) in cells {
             // Problems come only from non-empty values, so a blank row has reported nothing.
             blank &= value.is_empty();
@@ -305,7 +347,16 @@ impl ContactRows {
                 Some(Column::Field(h)) if !value.is_empty() => {
                     c.fields.insert(h.clone(), value.to_string());
                 }
+                Some(Column::Kinds) if !value.is_empty() => kinds = Some(value),
                 _ => {}
+            }
+        }
+        // Our export's number types, one per number in order (`мобильный, рабочий`).
+        if let Some(kinds) = kinds {
+            for (n, k) in c.numbers.iter_mut().zip(kinds.split(',')) {
+                if let Some(kind) = NumberKind::from_label_ru(k.trim()) {
+                    n.kind = kind;
+                }
             }
         }
         if blank {

@@ -51,6 +51,18 @@ impl NumberKind {
     }
 
     /// The type a column header names, if it names one.
+    /// The type from its Russian label as exports write it (`мобильный`, `рабочий`,
+    /// `домашний`, `другой`).
+    pub fn from_label_ru(label: &str) -> Option<Self> {
+        match label.to_lowercase().as_str() {
+            "мобильный" => Some(NumberKind::Mobile),
+            "рабочий" => Some(NumberKind::Work),
+            "домашний" => Some(NumberKind::Home),
+            "другой" => Some(NumberKind::Other),
+            _ => None,
+        }
+    }
+
     pub fn of_header(header: &str) -> Option<Self> {
         let h = header.to_lowercase();
         let has = |words: &[&str]| words.iter().any(|w| h.contains(w));

@@ -2,6 +2,7 @@
 //! answers recognised on it. Defaults are the reference's: 0.04 ₽ per second from pickup,
 //! speech recognition 0.40 ₽ per answer up to 15 s and 0.80 ₽ for 16–30 s, transfers to
 //! agents free (SMS are priced by SMSC and added by the outbox).
+use super::money::Kopecks;
 use serde::{Deserialize, Serialize};
 
 /// Prices in roubles.
@@ -44,10 +45,10 @@ impl Tariff {
     }
 
     /// The cost of an answered call of `talk_ms` with recognised answers of these lengths;
-    /// a call that was never answered costs nothing. Rounded to kopecks.
-    pub fn call_cost(&self, answered: bool, talk_ms: u64, answers_ms: &[u64]) -> f64 {
+    /// a call that was never answered costs nothing. Rounded to the kopeck once per call.
+    pub fn call_cost(&self, answered: bool, talk_ms: u64, answers_ms: &[u64]) -> Kopecks {
         if !answered {
-            return 0.0;
+            return Kopecks::ZERO;
         }
         let seconds = talk_ms.div_ceil(1000) as f64;
         let asr: f64 = answers_ms
@@ -60,7 +61,7 @@ impl Tariff {
                 }
             })
             .sum();
-        ((seconds * self.per_second + asr) * 100.0).round() / 100.0
+        Kopecks::from_rubles(seconds * self.per_second + asr)
     }
 }
 
@@ -71,12 +72,12 @@ mod tests {
     #[test]
     fn talk_is_charged_per_started_second_and_answers_by_length() {
         let t = Tariff::default();
-        assert_eq!(t.call_cost(false, 30_000, &[]), 0.0);
-        assert_eq!(t.call_cost(true, 10_000, &[]), 0.40);
-        assert_eq!(t.call_cost(true, 10_001, &[]), 0.44);
+        assert_eq!(t.call_cost(false, 30_000, &[]), Kopecks(0));
+        assert_eq!(t.call_cost(true, 10_000, &[]), Kopecks(40));
+        assert_eq!(t.call_cost(true, 10_001, &[]), Kopecks(44));
         assert_eq!(
             t.call_cost(true, 20_000, &[3_000, 15_000, 16_000]),
-            2.40,
+            Kopecks(240),
             "20 s talk 0.80 + two short answers 0.80 + one long 0.80"
         );
     }

@@ -168,6 +168,24 @@ pub fn declared_results(toml_src: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether a stored scenario's steps or reactions send SMS (read without validating it: the
+/// stats say why SMS are not running only to projects that send them).
+pub fn sends_sms(toml_src: &str) -> bool {
+    let Ok(raw) = toml::from_str::<super::raw::RawScenario>(toml_src) else {
+        return false;
+    };
+    raw.steps.values().any(|step| {
+        let step = step.get_ref();
+        step.actions.iter().any(|a| a.get_ref().sms.is_some())
+            || step.on.iter().any(|r| {
+                r.get_ref()
+                    .actions
+                    .iter()
+                    .any(|a| a.get_ref().sms.is_some())
+            })
+    })
+}
+
 /// JSON has the same structure as TOML: convert, so one set of rules (and spans) serves both.
 /// The TOML text of a JSON scenario (the API stores every scenario as TOML).
 pub fn json_to_toml(src: &str) -> Result<String, Problem> {

@@ -97,6 +97,18 @@ pub trait CampaignStore: Send + Sync {
     ) -> Result<Vec<(String, String, i64)>, StoreError>;
     /// Takes a number off the stop list; answers whether it was there.
     async fn remove_from_stop_list(&self, e164: &str) -> Result<bool, StoreError>;
+    /// One action with its delivery log.
+    async fn action(&self, id: i64) -> Result<ActionView, StoreError>;
+    /// Tries a failed action again from `now_ms` until `give_up_at` (an SMS is looked up at
+    /// SMSC first); `Conflict` unless it failed.
+    async fn retry_action(
+        &self,
+        id: i64,
+        now_ms: i64,
+        give_up_at: i64,
+    ) -> Result<ActionView, StoreError>;
+    /// Cancels an action still waiting; `Conflict` once it is being carried out or done.
+    async fn cancel_action(&self, id: i64, now_ms: i64) -> Result<ActionView, StoreError>;
 }
 
 /// What the reports need: stats, calls, last results, the decision log, metrics (read-only).
@@ -118,6 +130,20 @@ pub trait ReportStore: Send + Sync {
         status: Option<&str>,
         after: i64,
         limit: u32,
+    ) -> Result<Vec<LastResult>, StoreError> {
+        let f = LastFilter {
+            status: status.map(str::to_string),
+            result: None,
+            after,
+            limit,
+        };
+        self.last_results_where(project_id, &f).await
+    }
+    /// As `last_results`, also only contacts whose newest call has a given result.
+    async fn last_results_where(
+        &self,
+        project_id: i64,
+        f: &LastFilter,
     ) -> Result<Vec<LastResult>, StoreError>;
     /// The field names used by a project's contacts (export columns), in first-seen order of
     /// up to the first 1,000 contacts.
@@ -129,7 +155,19 @@ pub trait ReportStore: Send + Sync {
         project_id: i64,
         before_id: Option<i64>,
         limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        self.decisions_of(project_id, None, before_id, limit).await
+    }
+    /// As `decisions`, only those about one contact when `contact_id` is given.
+    async fn decisions_of(
+        &self,
+        project_id: i64,
+        contact_id: Option<i64>,
+        before_id: Option<i64>,
+        limit: u32,
     ) -> Result<Vec<Decision>, StoreError>;
+    /// Where a call's recording is on the server, if it has one (`NotFound`: no such call).
+    async fn recording_path(&self, call_id: i64) -> Result<Option<std::path::PathBuf>, StoreError>;
     /// Calls up now, finished calls by result, and answered calls that got no audio from the
     /// callee, over all projects (metrics).
     async fn call_totals(&self) -> Result<CallTotals, StoreError>;
@@ -277,8 +315,16 @@ pub trait OutboxStore: Send + Sync {
     ) -> Result<Vec<ActionRow>, StoreError>;
     /// Actions a stop left `sending`.
     async fn sending_actions(&self) -> Result<Vec<ActionRow>, StoreError>;
-    /// Writes an attempt's outcome: the action's new state and a line in its log.
-    async fn update_action(&self, id: i64, u: &ActionUpdate) -> Result<(), StoreError>;
+    /// Writes an attempt's outcome — the action's new state and a line in its log — only if
+    /// the action is still in the state `from` that attempt began in (compare-and-set):
+    /// answers whether it was. A state changed meanwhile (a retry or cancel through the API,
+    /// another path of the worker) is never overwritten.
+    async fn update_action(
+        &self,
+        id: i64,
+        from: ActionStatus,
+        u: &ActionUpdate,
+    ) -> Result<bool, StoreError>;
     /// A line in an action's log without a change of state (a delivery poll).
     async fn log_attempt(&self, id: i64, a: &AttemptLog) -> Result<(), StoreError>;
     /// Copies the action's contact into the project named `project` (the reached number
@@ -300,8 +346,26 @@ pub trait OutboxStore: Send + Sync {
         reason: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError>;
-    /// The secret a project's webhooks are signed with.
+    /// The secret a project's webhooks are signed with (none: the server's).
     async fn webhook_secret(&self, project_id: i64) -> Result<Option<String>, StoreError>;
+    /// A webhook's body as its first attempt fixed it: `body` is kept if none is yet, and the
+    /// kept one is answered (every retry sends the same bytes).
+    async fn fix_webhook_body(&self, id: i64, body: &str) -> Result<String, StoreError>;
+    /// When a receiver at `url` answered 410 Gone (no more deliveries there), if it did.
+    async fn webhook_gone(&self, url: &str) -> Result<Option<i64>, StoreError>;
+    /// Notes that the receiver at `url` answered 410 Gone to action `action_id`.
+    async fn mark_webhook_gone(
+        &self,
+        url: &str,
+        action_id: i64,
+        at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// The SMS lane was held (no money, a refused login) since `since_ms`: remembered, so the
+    /// time held can be given back to the SMS when the hold ends, even after a restart.
+    async fn note_sms_hold(&self, since_ms: i64) -> Result<(), StoreError>;
+    /// The hold ended at `now_ms`: every SMS not final gets the time held added to its give-up
+    /// time (time held does not count). Answers the time held, if a hold was noted.
+    async fn end_sms_hold(&self, now_ms: i64) -> Result<Option<i64>, StoreError>;
     /// A call's actions, in order.
     async fn call_actions(&self, call_id: i64) -> Result<Vec<ActionView>, StoreError>;
 }

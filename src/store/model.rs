@@ -4,6 +4,7 @@
 use crate::phone::NumberKind;
 use crate::rules::attempts::{AttemptRules, ContactAttempts, ContactStatus, RetryRule};
 use crate::rules::decide::OrderBy;
+use crate::rules::money::Kopecks;
 use crate::rules::plan::{NumberFacts, OrderFacts, Plan, ProjectFacts};
 use crate::rules::schedule::{Schedule, TypeWindows};
 use crate::scenario::system_result;
@@ -64,12 +65,24 @@ impl Default for NewProject {
 /// `GET /projects/{id}/stats` (docs/api.md).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProjectStats {
+    /// The project's status (`draft`, `active`, `paused`, `finished`).
+    pub status: String,
+    /// Why, when the robot put it there (see `ProjectView::status_reason`).
+    pub status_reason: Option<String>,
+    /// Contacts by status, with those in a call right now as `in_call`.
     pub contacts: BTreeMap<String, u64>,
     pub calls: u64,
     pub results: BTreeMap<String, u64>,
-    pub cost: f64,
+    /// Roubles, exact to the kopeck.
+    pub cost: Kopecks,
     /// What the calls' actions came to.
     pub actions: ActionStats,
+}
+
+/// The API route that streams call `id`'s recording (what every view of a call shows as its
+/// `recording`, instead of the file's place on the server).
+pub fn recording_url(id: i64) -> String {
+    format!("/api/v1/calls/{id}/recording")
 }
 
 /// The most rows one page may ask for.
@@ -106,12 +119,26 @@ pub struct ProjectView {
     pub webhook_secret: Option<String>,
 }
 
+/// Which contacts `last_results` lists.
+#[derive(Debug, Clone, Default)]
+pub struct LastFilter {
+    /// Only contacts of this status.
+    pub status: Option<String>,
+    /// Only contacts whose newest call has this result.
+    pub result: Option<String>,
+    /// Contact id cursor.
+    pub after: i64,
+    pub limit: u32,
+}
+
 /// Which calls to list.
 #[derive(Debug, Clone, Default)]
 pub struct CallFilter {
     pub project_id: Option<i64>,
     pub contact_id: Option<i64>,
     pub result: Option<String>,
+    /// Only calls of contacts that have this status now.
+    pub contact_status: Option<String>,
     /// Keyset cursor: only calls with a smaller id (the previous page's `next`).
     pub before_id: Option<i64>,
     /// Page size; 0 means the largest page (`MAX_PAGE`).
@@ -161,7 +188,7 @@ pub struct CallView {
     pub captured: serde_json::Value,
     pub amd: Option<AmdView>,
     pub recording: Option<String>,
-    pub cost: f64,
+    pub cost: Kopecks,
     /// What the call's actions came to, in order (docs/actions.md).
     pub actions: Vec<ActionBrief>,
 }
@@ -177,7 +204,7 @@ pub struct ActionBrief {
     pub attempts: i64,
     pub last_error: Option<String>,
     /// Roubles (an SMS, as SMSC billed it).
-    pub cost: Option<f64>,
+    pub cost: Option<Kopecks>,
 }
 
 /// One contact with its newest call (`GET /projects/{id}/last-results`).
@@ -335,7 +362,7 @@ pub struct FinishedCall<'a> {
     /// Verdict, reason, decided at (ms).
     pub amd: Option<(String, String, i64)>,
     pub recording: Option<String>,
-    pub cost: f64,
+    pub cost: Kopecks,
     pub attempts: &'a ContactAttempts,
     pub plan: &'a Plan,
     /// Decision-log lines written with it: `(decision, reason)`.
@@ -549,6 +576,8 @@ pub struct ActionRow {
     pub created_at: i64,
     /// SMSC's id once sent (delivery polls ask by it).
     pub external_id: Option<String>,
+    /// A webhook's body, once its first attempt fixed it.
+    pub body: Option<String>,
 }
 
 impl ActionRow {
@@ -565,7 +594,7 @@ pub struct ActionUpdate {
     /// The next attempt or poll (unix ms), for `queued` and `sent`.
     pub next_at: Option<i64>,
     pub last_error: Option<String>,
-    pub cost: Option<f64>,
+    pub cost: Option<Kopecks>,
     pub parts: Option<i64>,
     pub external_id: Option<String>,
     /// Unix ms, when the state says so.
@@ -597,7 +626,7 @@ pub struct ActionView {
     pub payload: serde_json::Value,
     pub attempts: i64,
     pub last_error: Option<String>,
-    pub cost: Option<f64>,
+    pub cost: Option<Kopecks>,
     pub parts: Option<i64>,
     pub external_id: Option<String>,
     /// Unix ms.
@@ -644,7 +673,7 @@ pub struct SmsStats {
     pub delivered: u64,
     pub failed: u64,
     /// Roubles, as SMSC billed.
-    pub cost: f64,
+    pub cost: Kopecks,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

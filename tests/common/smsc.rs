@@ -167,13 +167,24 @@ impl FakeSmsc {
         self.state.lock().unwrap().messages.clone()
     }
 
-    /// Messages taken per our id.
+    /// Messages taken per outbox row: our SMS ids are `<installation>-<row>`.
     pub fn counts(&self) -> HashMap<String, usize> {
         let mut m = HashMap::new();
         for x in &self.state.lock().unwrap().messages {
-            *m.entry(x.id.clone()).or_insert(0) += 1;
+            *m.entry(row_of(&x.id).to_string()).or_insert(0) += 1;
         }
         m
+    }
+
+    /// The installation prefixes of the ids taken (one per installation that sent).
+    pub fn prefixes(&self) -> std::collections::BTreeSet<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .messages
+            .iter()
+            .filter_map(|x| x.id.rsplit_once('-').map(|(p, _)| p.to_string()))
+            .collect()
     }
 
     /// Ids taken more than once.
@@ -343,6 +354,11 @@ async fn handle(mut sock: TcpStream, state: Arc<Mutex<State>>) -> Option<()> {
     Some(())
 }
 
+/// The outbox row of an SMS id (`<installation>-<row>`; a bare number is the row).
+pub fn row_of(id: &str) -> &str {
+    id.rsplit_once('-').map_or(id, |(_, row)| row)
+}
+
 fn error(code: i64, text: &str) -> String {
     serde_json::json!({ "error": text, "error_code": code }).to_string()
 }
@@ -413,13 +429,20 @@ fn decide(st: &mut State, script: &str, f: &HashMap<String, String>) -> Reply {
                 .iter()
                 .rev()
                 .find(|m| m.id == id && m.phone == phone);
-            let body = match found {
+            let mut body = match found {
                 None => serde_json::json!({ "status": -3, "err": 0 }),
                 Some(m) if m.at.elapsed() >= st.delivered_after => {
                     serde_json::json!({ "status": 1, "err": 0, "last_timestamp": 0 })
                 }
                 Some(_) => serde_json::json!({ "status": 0, "err": 0 }),
             };
+            // all=1 adds what the message cost and its parts (as SMSC documents it).
+            if let (Some(m), "1") = (found, get("all").as_str()) {
+                body["cost"] =
+                    serde_json::json!(format!("{:.2}", st.price_per_part * f64::from(m.parts)));
+                body["sms_cnt"] = serde_json::json!(m.parts);
+                body["phone"] = serde_json::json!(m.phone.trim_start_matches('+'));
+            }
             Reply::Now(body.to_string())
         }
         _ => Reply::Now(error(1, "unknown script")),

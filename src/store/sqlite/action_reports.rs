@@ -19,7 +19,7 @@ pub(super) async fn attach_briefs(
     }
     let marks = vec!["?"; calls.len()].join(",");
     let sql = format!(
-        "SELECT call_id, id, kind, status, attempts, last_error, cost FROM actions \
+        "SELECT call_id, id, kind, status, attempts, last_error, cost_kop FROM actions \
          WHERE call_id IN ({marks}) ORDER BY call_id, idx"
     );
     let mut q = sqlx::query(&sql);
@@ -34,7 +34,7 @@ pub(super) async fn attach_briefs(
             status: r.get(3),
             attempts: r.get(4),
             last_error: r.get(5),
-            cost: r.get(6),
+            cost: r.get::<Option<i64>, _>(6).map(crate::rules::money::Kopecks),
         });
     }
     for c in calls.iter_mut() {
@@ -86,7 +86,10 @@ pub(super) async fn list(
 }
 
 /// Fills in each action's delivery log (one query for the page).
-async fn attach_logs(pool: &SqlitePool, actions: &mut [ActionView]) -> Result<(), StoreError> {
+pub(super) async fn attach_logs(
+    pool: &SqlitePool,
+    actions: &mut [ActionView],
+) -> Result<(), StoreError> {
     if actions.is_empty() {
         return Ok(());
     }
@@ -119,7 +122,7 @@ async fn attach_logs(pool: &SqlitePool, actions: &mut [ActionView]) -> Result<()
 pub(super) async fn stats(pool: &SqlitePool, project_id: i64) -> Result<ActionStats, StoreError> {
     let mut s = ActionStats::default();
     let rows = sqlx::query(
-        "SELECT kind, status, COUNT(*), TOTAL(cost), COUNT(external_id) \
+        "SELECT kind, status, COUNT(*), COALESCE(SUM(cost_kop), 0), COUNT(external_id) \
          FROM actions INDEXED BY actions_project_kind WHERE project_id = ? GROUP BY kind, status",
     )
     .bind(project_id)
@@ -128,7 +131,7 @@ pub(super) async fn stats(pool: &SqlitePool, project_id: i64) -> Result<ActionSt
     for r in rows {
         let (kind, status): (String, String) = (r.get(0), r.get(1));
         let n = r.get::<i64, _>(2) as u64;
-        let cost: f64 = r.get(3);
+        let cost = crate::rules::money::Kopecks(r.get(3));
         let with_id = r.get::<i64, _>(4) as u64;
         match (kind.as_str(), status.as_str()) {
             ("sms", st) => {

@@ -11,6 +11,37 @@ use crate::store::*;
 use async_trait::async_trait;
 use sqlx::Row;
 
+/// A project's webhook secret: one or more (space-separated, while one is rotated), each a
+/// Standard Webhooks `whsec_<base64>` of 24–64 bytes or a text of at least 16 characters.
+pub fn check_webhook_secret(text: &str) -> Result<(), String> {
+    let secrets = crate::actions::webhook::secrets_of(text);
+    if secrets.is_empty() {
+        return Err("empty: leave it out to sign with the server's own secret".into());
+    }
+    for s in secrets {
+        if let Some(b64) = s.strip_prefix("whsec_") {
+            use base64::Engine;
+            let key = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| {
+                    format!("{}…: not base64 after whsec_ ({e})", &s[..s.len().min(10)])
+                })?;
+            if !(24..=64).contains(&key.len()) {
+                return Err(format!(
+                    "a whsec_ secret holds {} bytes; the Standard Webhooks spec wants 24 to 64",
+                    key.len()
+                ));
+            }
+        } else if s.chars().count() < 16 {
+            return Err(format!(
+                "a secret of {} characters: use at least 16 (or a whsec_ secret)",
+                s.chars().count()
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl CampaignStore for SqliteStore {
     async fn create_scenario(&self, name: &str, source: &str) -> Result<i64, StoreError> {
@@ -42,12 +73,10 @@ impl CampaignStore for SqliteStore {
         if let Some(url) = &p.webhook_url {
             crate::scenario::check_webhook_url(url)
                 .map_err(|e| StoreError::Invalid(format!("webhook_url: {e}")))?;
-            if p.webhook_secret.as_deref().is_none_or(|s| s.len() < 16) {
-                return Err(StoreError::Invalid(
-                    "webhook_secret: give a secret of at least 16 characters to sign the webhooks with"
-                        .into(),
-                ));
-            }
+        }
+        if let Some(secret) = &p.webhook_secret {
+            check_webhook_secret(secret)
+                .map_err(|e| StoreError::Invalid(format!("webhook_secret: {e}")))?;
         }
         if let (Some(a), Some(b)) = (starts_at, ends_at) {
             if b <= a {
@@ -282,6 +311,23 @@ impl CampaignStore for SqliteStore {
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect())
+    }
+
+    async fn action(&self, id: i64) -> Result<ActionView, StoreError> {
+        self.action_by_id(id).await
+    }
+
+    async fn retry_action(
+        &self,
+        id: i64,
+        now_ms: i64,
+        give_up_at: i64,
+    ) -> Result<ActionView, StoreError> {
+        self.retry_action_now(id, now_ms, give_up_at).await
+    }
+
+    async fn cancel_action(&self, id: i64, now_ms: i64) -> Result<ActionView, StoreError> {
+        self.cancel_action_now(id, now_ms).await
     }
 
     async fn remove_from_stop_list(&self, e164: &str) -> Result<bool, StoreError> {

@@ -31,6 +31,7 @@ pub struct SqliteStore {
     pub(super) clock: crate::clock::Clock,
 }
 
+mod action_admin;
 mod action_reports;
 mod auth;
 mod campaigns;
@@ -39,6 +40,10 @@ mod import;
 mod outbox;
 mod plans;
 mod reports;
+mod settings;
+
+pub use campaigns::check_webhook_secret;
+pub use settings::Installation;
 
 /// How many connections a store opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use super::dialer::{log, status_text};
 use super::{json, SqliteStore};
 use crate::rules::attempts::ContactStatus;
 use crate::rules::gate::Gate;
+use crate::rules::money::Kopecks;
 use crate::rules::plan::pick_key;
 use crate::store::{ActionKind, Payload};
 use crate::store::{
@@ -19,7 +20,8 @@ use sqlx::{Row, SqliteConnection};
 
 /// The columns `action_row` reads.
 const ACTION_COLUMNS: &str =
-    "id, call_id, idx, project_id, contact_id, payload, status, attempts, give_up_at, created_at, external_id";
+    "id, call_id, idx, project_id, contact_id, payload, status, attempts, give_up_at, created_at, \
+     external_id, body";
 
 fn action_row(r: &SqliteRow) -> Result<ActionRow, StoreError> {
     let id: i64 = r.get(0);
@@ -41,13 +43,14 @@ fn action_row(r: &SqliteRow) -> Result<ActionRow, StoreError> {
         give_up_at: r.get(8),
         created_at: r.get(9),
         external_id: r.get(10),
+        body: r.get(11),
     })
 }
 
 /// The columns `action_view` reads.
 pub(super) const ACTION_VIEW_COLUMNS: &str =
     "id, call_id, contact_id, kind, status, payload, attempts, \
-     last_error, cost, parts, external_id, created_at, sent_at, delivered_at, done_at, idx";
+     last_error, cost_kop, parts, external_id, created_at, sent_at, delivered_at, done_at, idx";
 
 /// An action as the API shows it.
 pub(super) fn action_view(r: &SqliteRow) -> ActionView {
@@ -60,7 +63,7 @@ pub(super) fn action_view(r: &SqliteRow) -> ActionView {
         payload: serde_json::from_str(r.get::<&str, _>(5)).unwrap_or(serde_json::Value::Null),
         attempts: r.get(6),
         last_error: r.get(7),
-        cost: r.get(8),
+        cost: r.get::<Option<i64>, _>(8).map(Kopecks),
         parts: r.get(9),
         external_id: r.get(10),
         created_at: r.get(11),
@@ -80,14 +83,14 @@ async fn write_update(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE actions SET status = ?, next_at = COALESCE(?, next_at), last_error = ?, \
-         cost = COALESCE(?, cost), parts = COALESCE(?, parts), \
+         cost_kop = COALESCE(?, cost_kop), parts = COALESCE(?, parts), \
          external_id = COALESCE(?, external_id), sent_at = COALESCE(?, sent_at), \
          delivered_at = COALESCE(?, delivered_at), done_at = COALESCE(?, done_at) WHERE id = ?",
     )
     .bind(u.status.as_str())
     .bind(u.next_at)
     .bind(&u.last_error)
-    .bind(u.cost)
+    .bind(u.cost.map(|k| k.0))
     .bind(u.parts)
     .bind(&u.external_id)
     .bind(u.sent_at)
@@ -206,11 +209,24 @@ impl OutboxStore for SqliteStore {
         rows.iter().map(action_row).collect()
     }
 
-    async fn update_action(&self, id: i64, u: &ActionUpdate) -> Result<(), StoreError> {
+    async fn update_action(
+        &self,
+        id: i64,
+        from: ActionStatus,
+        u: &ActionUpdate,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
+        let now: Option<String> = sqlx::query("SELECT status FROM actions WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.get(0));
+        if now.as_deref() != Some(from.as_str()) {
+            return Ok(false);
+        }
         write_update(&mut tx, id, u).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn log_attempt(&self, id: i64, a: &AttemptLog) -> Result<(), StoreError> {
@@ -390,6 +406,74 @@ impl OutboxStore for SqliteStore {
         .iter()
         .map(action_view)
         .collect())
+    }
+
+    async fn fix_webhook_body(&self, id: i64, body: &str) -> Result<String, StoreError> {
+        Ok(
+            sqlx::query("UPDATE actions SET body = COALESCE(body, ?) WHERE id = ? RETURNING body")
+                .bind(body)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .and_then(|r| r.get::<Option<String>, _>(0))
+                .unwrap_or_else(|| body.to_string()),
+        )
+    }
+
+    async fn webhook_gone(&self, url: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query("SELECT at FROM webhook_gone WHERE url = ?")
+            .bind(url)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    async fn mark_webhook_gone(
+        &self,
+        url: &str,
+        action_id: i64,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webhook_gone (url, at, action_id) VALUES (?, ?, ?) \
+             ON CONFLICT (url) DO UPDATE SET at = excluded.at, action_id = excluded.action_id",
+        )
+        .bind(url)
+        .bind(at_ms)
+        .bind(action_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn note_sms_hold(&self, since_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO settings (key, value) VALUES ('sms_held_since', ?)")
+            .bind(since_ms.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn end_sms_hold(&self, now_ms: i64) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let since: Option<i64> =
+            sqlx::query("DELETE FROM settings WHERE key = 'sms_held_since' RETURNING value")
+                .fetch_optional(&mut *tx)
+                .await?
+                .and_then(|r| r.get::<String, _>(0).parse().ok());
+        let Some(since) = since else {
+            return Ok(None);
+        };
+        let held = (now_ms - since).max(0);
+        sqlx::query(
+            "UPDATE actions SET give_up_at = give_up_at + ? \
+             WHERE kind = 'sms' AND status IN ('queued', 'sending', 'sent')",
+        )
+        .bind(held)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(held))
     }
 
     async fn webhook_secret(&self, project_id: i64) -> Result<Option<String>, StoreError> {

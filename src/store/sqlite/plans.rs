@@ -232,11 +232,11 @@ impl SqliteStore {
     #[doc(hidden)]
     pub async fn bench_fill_calls(&self, project_id: i64) -> Result<u64, StoreError> {
         let r = sqlx::query(
-            "INSERT INTO calls (project_id, contact_id, number, state, started_at, ended_at, result, cost) \
+            "INSERT INTO calls (project_id, contact_id, number, state, started_at, ended_at, result, cost_kop) \
              SELECT c.project_id, c.id, n.e164, 'done', 0, 30, \
              CASE c.id % 7 WHEN 0 THEN 'no_answer' WHEN 1 THEN 'busy' WHEN 2 THEN 'rejected' \
              WHEN 3 THEN 'system' WHEN 4 THEN 'answering_machine' WHEN 5 THEN 'Да' ELSE 'Нет' END, \
-             (c.id % 30) * 0.04 \
+             (c.id % 30) * 4 \
              FROM contacts c JOIN contact_numbers n ON n.contact_id = c.id AND n.idx = 0 \
              WHERE c.project_id = ?",
         )

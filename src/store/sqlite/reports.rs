@@ -5,6 +5,7 @@
 //! page costs the same with 1M calls as with ten; exports page through the same queries.
 use super::SqliteStore;
 use super::StoreError;
+use crate::rules::money::Kopecks;
 use crate::store::*;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 
 const CALL_COLUMNS: &str = "k.id, k.project_id, k.contact_id, c.name, k.number, k.state, \
      k.started_at, k.answered_at, k.ended_at, k.sip_status, k.result, k.reaction, k.transcript, \
-     k.captured, k.amd_verdict, k.amd_reason, k.amd_ms, k.recording, k.cost, k.ring_ms, k.talk_ms, \
+     k.captured, k.amd_verdict, k.amd_reason, k.amd_ms, k.recording, k.cost_kop, k.ring_ms, k.talk_ms, \
      k.end_reason, (SELECT n.kind FROM contact_numbers n WHERE n.contact_id = k.contact_id \
      AND n.e164 = k.number)";
 
@@ -56,8 +57,11 @@ fn call_view(r: &SqliteRow, at: usize) -> CallView {
         transcript: r.get(at + 12),
         captured,
         amd,
-        recording: r.get(at + 17),
-        cost: r.get(at + 18),
+        // The route that streams it: the file's place on the server is nobody's business.
+        recording: r
+            .get::<Option<String>, _>(at + 17)
+            .map(|_| crate::store::recording_url(r.get(at))),
+        cost: Kopecks(r.get(at + 18)),
         actions: Vec::new(),
     }
 }
@@ -112,6 +116,38 @@ fn mask_secret(s: &str) -> String {
     }
 }
 
+/// How reports show a contact set aside because its row cannot be read: a `system` result
+/// «damaged row» with the reason, in place of a call.
+fn damaged_view(contact_id: i64, project_id: i64, why: &str) -> CallView {
+    CallView {
+        id: 0,
+        project_id,
+        contact_id,
+        contact_name: None,
+        number: String::new(),
+        state: "done".into(),
+        started_at: 0,
+        answered_at: None,
+        ended_at: None,
+        duration_s: None,
+        talk_s: None,
+        ring_ms: None,
+        talk_ms: None,
+        end_reason: Some(format!("{}: {why}", super::dialer::DAMAGED_ROW)),
+        number_type: None,
+        sip_status: None,
+        result: Some(crate::scenario::system_result::SYSTEM.into()),
+        result_label: Some(result_label(crate::scenario::system_result::SYSTEM)),
+        reaction: None,
+        transcript: None,
+        captured: serde_json::json!({}),
+        amd: None,
+        recording: None,
+        cost: Kopecks::ZERO,
+        actions: Vec::new(),
+    }
+}
+
 /// A stored unix time as the project's local date-time.
 fn local(t: Option<i64>, zone: &str) -> Option<String> {
     let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
@@ -129,32 +165,45 @@ pub fn token_hash(token: &str) -> String {
 #[async_trait]
 impl ReportStore for SqliteStore {
     async fn stats(&self, id: i64) -> Result<ProjectStats, StoreError> {
-        self.project_name(id).await?;
-        let mut s = ProjectStats::default();
+        let (status, reason): (String, Option<String>) =
+            sqlx::query("SELECT status, status_reason FROM projects WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| (r.get(0), r.get(1)))
+                .ok_or(StoreError::NotFound(format!("project {id}")))?;
+        let mut s = ProjectStats {
+            status,
+            status_reason: reason,
+            ..Default::default()
+        };
+        // A contact in a call right now is counted there, not as still to call.
         for r in sqlx::query(
-            "SELECT status, COUNT(*) FROM contacts WHERE project_id = ? GROUP BY status",
+            "SELECT CASE WHEN next_at = ?2 THEN 'in_call' ELSE status END, COUNT(*) \
+             FROM contacts WHERE project_id = ?1 GROUP BY 1",
         )
         .bind(id)
+        .bind(super::dialer::IN_FLIGHT_NEXT_AT)
         .fetch_all(&self.pool)
         .await?
         {
             let (status, n): (String, i64) = (r.get(0), r.get(1));
-            s.contacts.insert(status, n as u64);
+            *s.contacts.entry(status).or_insert(0) += n as u64;
         }
-        for k in ["not_called", "retry", "reached", "not_reached"] {
+        for k in ["not_called", "in_call", "retry", "reached", "not_reached"] {
             s.contacts.entry(k.to_string()).or_insert(0);
         }
         for r in sqlx::query(
-            "SELECT result, COUNT(*), COALESCE(SUM(cost), 0) FROM calls INDEXED BY calls_stats \
+            "SELECT result, COUNT(*), COALESCE(SUM(cost_kop), 0) FROM calls INDEXED BY calls_stats \
              WHERE project_id = ? AND state = 'done' GROUP BY result",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?
         {
-            let (result, n, cost): (Option<String>, i64, f64) = (r.get(0), r.get(1), r.get(2));
+            let (result, n, cost): (Option<String>, i64, i64) = (r.get(0), r.get(1), r.get(2));
             s.calls += n as u64;
-            s.cost += cost;
+            s.cost += Kopecks(cost);
             s.results.insert(result.unwrap_or_default(), n as u64);
         }
         s.actions = super::action_reports::stats(&self.read, id).await?;
@@ -174,6 +223,9 @@ impl ReportStore for SqliteStore {
         if f.result.is_some() {
             sql.push_str(" AND k.result = ?");
         }
+        if f.contact_status.is_some() {
+            sql.push_str(" AND c.status = ?");
+        }
         if f.before_id.is_some() {
             sql.push_str(" AND k.id < ?");
         }
@@ -187,6 +239,9 @@ impl ReportStore for SqliteStore {
         }
         if let Some(r) = &f.result {
             q = q.bind(r.clone());
+        }
+        if let Some(st) = &f.contact_status {
+            q = q.bind(st.clone());
         }
         if let Some(b) = f.before_id {
             q = q.bind(b);
@@ -223,23 +278,22 @@ impl ReportStore for SqliteStore {
         super::action_reports::list(&self.read, f).await
     }
 
-    async fn last_results(
+    async fn last_results_where(
         &self,
         project_id: i64,
-        status: Option<&str>,
-        after: i64,
-        limit: u32,
+        f: &LastFilter,
     ) -> Result<Vec<LastResult>, StoreError> {
         self.project(project_id).await?;
+        let status = f.status.as_deref();
         let sql = format!(
             "SELECT c.id, c.name, c.status, c.fields, c.priority, \
              (SELECT group_concat(e164 || ':' || kind, ' ') FROM \
                  (SELECT e164, kind FROM contact_numbers WHERE contact_id = c.id ORDER BY idx)), \
-             (SELECT COUNT(*) FROM calls WHERE contact_id = c.id), \
+             (SELECT COUNT(*) FROM calls WHERE contact_id = c.id), c.damaged, \
              {CALL_COLUMNS} \
              FROM contacts c {index} LEFT JOIN calls k ON k.id = \
                  (SELECT MAX(id) FROM calls WHERE contact_id = c.id) \
-             WHERE c.project_id = ? AND {status_filter} c.id > ? \
+             WHERE c.project_id = ? AND {status_filter} {result_filter} c.id > ? \
              ORDER BY c.id LIMIT ?",
             // Pinned: each page walks its index from the cursor and stops at the page size.
             index = if status.is_some() {
@@ -252,27 +306,42 @@ impl ReportStore for SqliteStore {
             } else {
                 ""
             },
+            result_filter = if f.result.is_some() {
+                "k.result = ? AND"
+            } else {
+                ""
+            },
         );
         let mut q = sqlx::query(&sql).bind(project_id);
         if let Some(st) = status {
             q = q.bind(st);
         }
+        if let Some(r) = &f.result {
+            q = q.bind(r);
+        }
         let rows = q
-            .bind(after)
-            .bind(i64::from(limit.clamp(1, MAX_PAGE)))
+            .bind(f.after)
+            .bind(i64::from(f.limit.clamp(1, MAX_PAGE)))
             .fetch_all(&self.read)
             .await?;
-        Ok(rows
+        let mut out: Vec<LastResult> = rows
             .iter()
             .map(|r| {
                 let status: String = r.get(2);
-                let has_call = r.get::<Option<i64>, _>(7).is_some();
+                let has_call = r.get::<Option<i64>, _>(8).is_some();
                 let listed: String = r.get::<Option<String>, _>(5).unwrap_or_default();
                 let numbers: Vec<(&str, &str)> = listed
                     .split(' ')
                     .filter(|x| !x.is_empty())
                     .map(|x| x.split_once(':').unwrap_or((x, "other")))
                     .collect();
+                let damaged: Option<String> = r.get(7);
+                let last_call = match (has_call, &damaged) {
+                    (true, _) => Some(call_view(r, 8)),
+                    // A row set aside as damaged shows as a `system` «damaged row».
+                    (false, Some(why)) => Some(damaged_view(r.get(0), project_id, why)),
+                    (false, None) => None,
+                };
                 LastResult {
                     contact_id: r.get(0),
                     name: r.get(1),
@@ -283,10 +352,19 @@ impl ReportStore for SqliteStore {
                     numbers: numbers.iter().map(|(n, _)| n.to_string()).collect(),
                     number_types: numbers.iter().map(|(_, k)| k.to_string()).collect(),
                     calls: r.get(6),
-                    last_call: has_call.then(|| call_view(r, 7)),
+                    last_call,
                 }
             })
-            .collect())
+            .collect();
+        // Every view of a call shows its actions.
+        let mut calls: Vec<CallView> = out.iter_mut().filter_map(|l| l.last_call.take()).collect();
+        super::action_reports::attach_briefs(&self.read, &mut calls).await?;
+        let mut by_contact: std::collections::HashMap<i64, CallView> =
+            calls.into_iter().map(|c| (c.contact_id, c)).collect();
+        for l in &mut out {
+            l.last_call = by_contact.remove(&l.contact_id);
+        }
+        Ok(out)
     }
 
     async fn field_names(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
@@ -309,31 +387,50 @@ impl ReportStore for SqliteStore {
         Ok(names)
     }
 
-    async fn decisions(
+    async fn decisions_of(
         &self,
         project_id: i64,
+        contact_id: Option<i64>,
         before_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Decision>, StoreError> {
-        Ok(sqlx::query(
+        // One contact's lines walk its own index (`decisions_contact`); a project's, the
+        // project's (`decisions_project`).
+        let sql = if contact_id.is_some() {
             "SELECT id, at, contact_id, number, decision, reason FROM decisions \
-             WHERE project_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(project_id)
-        .bind(before_id.unwrap_or(i64::MAX))
-        .bind(i64::from(limit.clamp(1, MAX_PAGE)))
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|r| Decision {
-            id: r.get(0),
-            at: r.get(1),
-            contact_id: r.get(2),
-            number: r.get(3),
-            decision: r.get(4),
-            reason: r.get(5),
-        })
-        .collect())
+             INDEXED BY decisions_contact \
+             WHERE contact_id = ?2 AND project_id = ?1 AND id < ?3 ORDER BY id DESC LIMIT ?4"
+        } else {
+            "SELECT id, at, contact_id, number, decision, reason FROM decisions \
+             INDEXED BY decisions_project \
+             WHERE project_id = ?1 AND ?2 IS NULL AND id < ?3 ORDER BY id DESC LIMIT ?4"
+        };
+        Ok(sqlx::query(sql)
+            .bind(project_id)
+            .bind(contact_id)
+            .bind(before_id.unwrap_or(i64::MAX))
+            .bind(i64::from(limit.clamp(1, MAX_PAGE)))
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| Decision {
+                id: r.get(0),
+                at: r.get(1),
+                contact_id: r.get(2),
+                number: r.get(3),
+                decision: r.get(4),
+                reason: r.get(5),
+            })
+            .collect())
+    }
+
+    async fn recording_path(&self, call_id: i64) -> Result<Option<std::path::PathBuf>, StoreError> {
+        sqlx::query("SELECT recording FROM calls WHERE id = ?")
+            .bind(call_id)
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| r.get::<Option<String>, _>(0).map(std::path::PathBuf::from))
+            .ok_or(StoreError::NotFound(format!("call {call_id}")))
     }
 
     async fn call_totals(&self) -> Result<CallTotals, StoreError> {

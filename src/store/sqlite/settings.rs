@@ -1,0 +1,68 @@
+//! Values made once per installation and kept in the database (`settings`): the prefix of the
+//! message ids given to SMSC, so that a reset database or a second install on the same SMSC
+//! login never mistakes someone else's message for one of ours; and the server-wide webhook
+//! secret that signs the webhooks of projects without their own.
+use super::SqliteStore;
+use crate::store::StoreError;
+use rand::Rng;
+use sqlx::Row;
+
+/// What an installation made once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installation {
+    /// 10 characters of `[a-z0-9]`.
+    pub id: String,
+    /// `whsec_` + base64 of 32 random bytes (the Standard Webhooks form).
+    pub webhook_secret: String,
+    /// Whether this call made the webhook secret (the first start: it is shown once).
+    pub webhook_secret_new: bool,
+}
+
+impl SqliteStore {
+    /// The installation's values, made at the first call and kept from then on.
+    pub async fn installation(&self) -> Result<Installation, StoreError> {
+        let (id, _) = self
+            .setting_or_init("installation_id", || {
+                const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+                let mut rng = rand::rngs::OsRng;
+                (0..10)
+                    .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                    .collect()
+            })
+            .await?;
+        let (webhook_secret, webhook_secret_new) = self
+            .setting_or_init("webhook_secret", || {
+                let mut raw = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+                format!("whsec_{}", crate::actions::webhook::base64(&raw))
+            })
+            .await?;
+        Ok(Installation {
+            id,
+            webhook_secret,
+            webhook_secret_new,
+        })
+    }
+
+    /// A setting's value, and whether this call made it; `make` gives it the first time
+    /// (concurrent first calls agree).
+    async fn setting_or_init(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> String,
+    ) -> Result<(String, bool), StoreError> {
+        let made = sqlx::query("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)")
+            .bind(key)
+            .bind(make())
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            > 0;
+        let value = sqlx::query("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
+        Ok((value, made))
+    }
+}
