@@ -49,11 +49,18 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 phase "build every target with clippy's lints (-D warnings)"
 cargo test --all-targets --no-run
 
-phase "cargo test"
-# --show-output prints the tables (DTMF conformance, AMD results) of the passing tests.
+phase "tests"
 log=$(mktemp); trap 'rm -f "$log"; report' EXIT
 status=0
-cargo test --no-fail-fast --lib --bins --tests -- --show-output 2>&1 | tee "$log" || status=$?
+if cargo nextest --version >/dev/null 2>&1; then
+  # Test binaries side by side (.config/nextest.toml, profile `ci`): most suites wait on real
+  # time. The passing tests' output (DTMF conformance and AMD tables, the trust tests'
+  # figures) is printed at the end.
+  cargo nextest run --profile ci --lib --bins --tests 2>&1 | tee "$log" || status=$?
+else
+  # --show-output prints the tables (DTMF conformance, AMD results) of the passing tests.
+  cargo test --no-fail-fast --lib --bins --tests -- --show-output 2>&1 | tee "$log" || status=$?
+fi
 
 phase "the date-dependent suites with the system clock a year ahead (faketime)"
 # Every decision below the edges reads the injected clock: with the wall clock moved a year
@@ -70,6 +77,9 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
 phase "fuzz (scenario loader, audio reader, RTP/SDP/media session, SIP parser; fixed seed and run counts)"
 FUZZ_DETERMINISTIC=1 scripts/fuzz.sh || status=$?
 
+# `cargo test` prints "test result: ok. N passed; M failed", nextest "N tests run: P passed,
+# F failed" (its summary line).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     / tests run: / { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit $status

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use server::{root, start, Server};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,9 +29,9 @@ const OLD_SECRET: &str = "old-project-secret-0123";
 /// One request a receiver got: its path, headers (lowercased names) and body.
 type Got = Arc<Mutex<Vec<(String, HashMap<String, String>, Vec<u8>)>>>;
 
-/// A receiver: `/ok` answers 200; `/gone` 410 the first time, then 200; `/bad` always 400;
-/// `/flaky` 500 twice, then 200.
-async fn receiver() -> (SocketAddr, Got) {
+/// A receiver: `/ok` answers 200; `/gone` 410 while `gone` is set, then 200; `/bad` always
+/// 400; `/flaky` 500 twice, then 200.
+async fn receiver(gone: Arc<AtomicBool>) -> (SocketAddr, Got) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let got: Got = Arc::default();
@@ -40,7 +41,7 @@ async fn receiver() -> (SocketAddr, Got) {
             let Ok((mut sock, _)) = l.accept().await else {
                 continue;
             };
-            let g = g.clone();
+            let (g, gone) = (g.clone(), gone.clone());
             tokio::spawn(async move {
                 let Some(r) = smsc::read_request(&mut sock).await else {
                     return;
@@ -51,7 +52,7 @@ async fn receiver() -> (SocketAddr, Got) {
                     g.iter().filter(|x| x.0 == r.path).count()
                 };
                 let status = match (r.path.as_str(), n) {
-                    ("/gone", 1) => "410 Gone",
+                    ("/gone", _) if gone.load(Ordering::SeqCst) => "410 Gone",
                     ("/bad", _) => "400 Bad Request",
                     ("/flaky", 1 | 2) => "500 Internal Server Error",
                     _ => "200 OK",
@@ -86,7 +87,7 @@ async fn campaign(s: &Server, name: &str, sc: i64, extra: Value, prefix: &str, n
         .unwrap();
     let mut csv = String::from("ФИО;Телефон\n");
     for i in 0..n {
-        csv.push_str(&format!("Абонент {i};+7999{prefix}{i:02}1\n"));
+        csv.push_str(&format!("Абонент {i};+7999{prefix}{i:04}1\n"));
     }
     ok(
         s.call(
@@ -143,7 +144,8 @@ fn verifies(secret: &str, headers: &HashMap<String, String>, body: &[u8]) -> boo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_webhook_is_signed_to_the_spec_and_receivers_answers_are_honoured() {
-    let (hook, got) = receiver().await;
+    let gone_now = Arc::new(AtomicBool::new(true));
+    let (hook, got) = receiver(gone_now.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let s = start(dir.path(), |c| {
         c.webhooks.allow_hosts = vec![hook.to_string()];
@@ -267,27 +269,47 @@ async fn every_webhook_is_signed_to_the_spec_and_receivers_answers_are_honoured(
         assert!(h.contains_key("x-autoinformer-signature"));
     }
 
-    // 410 Gone: the first delivery fails and no later one to that address is even tried.
+    // 410 Gone: the deliveries fail, and once one has heard it no later one to that address
+    // is even tried.
     wait("the 410", Duration::from_secs(60), async || {
         let hooks = webhooks_of(&s, gone).await;
         hooks.len() == 3 && hooks.iter().all(|a| a["status"] == "failed")
     })
     .await;
-    let to_gone = got
+    let hooks = webhooks_of(&s, gone).await;
+    assert!(hooks
+        .iter()
+        .all(|a| a["last_error"].as_str().unwrap().contains("410 Gone")));
+    let asked = got
         .lock()
         .unwrap()
         .iter()
         .filter(|x| x.0 == "/gone")
         .count();
-    assert_eq!(
-        to_gone, 1,
-        "one request, then no more deliveries to a gone address"
-    );
-    let hooks = webhooks_of(&s, gone).await;
-    assert!(hooks
+    assert!((1..=3).contains(&asked), "{asked}");
+    let later = campaign(
+        &s,
+        "Ушедший 2",
+        sc,
+        json!({"webhook_url": url("/gone")}),
+        "15",
+        2,
+    )
+    .await;
+    wait("the later 410s", Duration::from_secs(60), async || {
+        let hooks = webhooks_of(&s, later).await;
+        hooks.len() == 2 && hooks.iter().all(|a| a["status"] == "failed")
+    })
+    .await;
+    let asked_after = got
+        .lock()
+        .unwrap()
         .iter()
-        .all(|a| a["last_error"].as_str().unwrap().contains("410 Gone")));
-    // A retry through the API opens the address again (the receiver now answers 200).
+        .filter(|x| x.0 == "/gone")
+        .count();
+    assert_eq!(asked_after, asked, "no delivery to a gone address is tried");
+    // A retry through the API opens the address again (the receiver is back: 200).
+    gone_now.store(false, Ordering::SeqCst);
     let id = hooks[0]["id"].as_i64().unwrap();
     let r = ok(
         s.call("POST", &format!("/api/v1/actions/{id}/retry"), None, b"")
@@ -361,6 +383,49 @@ async fn every_webhook_is_signed_to_the_spec_and_receivers_answers_are_honoured(
         .as_str()
         .unwrap()
         .contains("refused it 3 times"));
+    // The webhook of a project changes through PATCH: a new address (checked), a rotated
+    // secret; nothing else can change yet.
+    let path = format!("/api/v1/projects/{bad}");
+    let r = s
+        .call(
+            "PATCH",
+            &path,
+            Some("application/json"),
+            json!({"webhook_url": url("/ok"), "webhook_secret": format!("{NEW_SECRET} {OLD_SECRET}")})
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    let v = ok(r, "patch").await;
+    assert_eq!(v["webhook_url"], url("/ok"));
+    assert!(
+        v["webhook_secret"].as_str().unwrap().starts_with("whsec_…"),
+        "{v}"
+    );
+    for body in [
+        json!({"webhook_url": format!("http://{other}/x")}),
+        json!({"lines": 50}),
+        json!({"webhook_secret": "short"}),
+    ] {
+        let r = s
+            .call(
+                "PATCH",
+                &path,
+                Some("application/json"),
+                body.to_string().as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{body}: {}", r.text());
+    }
+    let r = s
+        .call(
+            "PATCH",
+            &path,
+            Some("application/json"),
+            br#"{"webhook_secret": null}"#,
+        )
+        .await;
+    assert!(ok(r, "back to the server's secret").await["webhook_secret"].is_null());
     let metrics = s.get("/metrics").await.text();
     assert!(
         metrics.contains(

@@ -8,6 +8,7 @@ ALTER TABLE contacts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 -- A contact row that cannot be read (its attempts or fields are not valid JSON) is closed and
 -- set aside with the reason here, instead of stopping the dialer for every project.
 ALTER TABLE contacts ADD COLUMN damaged TEXT;
+ALTER TABLE contacts ADD COLUMN damaged_at INTEGER;   -- unix s
 
 -- Why a project is in its status when the robot put it there (a scenario that no longer
 -- loads, a schedule that does not parse: paused, freeing the active slot).

@@ -93,7 +93,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(scenarios::create))
         .routes(routes!(scenarios::get))
         .routes(routes!(projects::create, projects::list))
-        .routes(routes!(projects::get))
+        .routes(routes!(projects::get, projects::change))
         .routes(routes!(upload::import_contacts))
         .routes(routes!(projects::activate))
         .routes(routes!(projects::pause))

@@ -70,6 +70,77 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
 
+/// What `PATCH /projects/{id}` changes in this version: where the webhooks go and what signs
+/// them (the rest of a project's settings are fixed at creation).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectChange {
+    /// A new address for every call's JSON (checked as at creation); `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 8, pattern = "^https?://[^/?#\\s]+")]
+    pub webhook_url: Option<Option<String>>,
+    /// A new secret, or the new and the old space-separated while receivers move to the new
+    /// one (each signs); `null` goes back to the server's secret.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 16)]
+    pub webhook_secret: Option<Option<String>>,
+}
+
+/// A field that is there, even as `null` (`Some(None)`), apart from one left out (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// Change a project's webhook
+///
+/// Its address or its secret (a rotation: `"whsec_NEW whsec_OLD"`, then `"whsec_NEW"` once
+/// every receiver has the new one). Only these can be changed in this version.
+#[utoipa::path(
+    patch,
+    path = "/projects/{id}",
+    operation_id = "changeProject",
+    tag = "projects",
+    params(("id" = i64, Path, description = "The project's id.")),
+    request_body(content = ProjectChange, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The project as it is now.", body = Project),
+        (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "A setting that cannot be changed in this version, a `webhook_url` webhooks may not go to, or a `webhook_secret` too short (`invalid`).", body = ErrorBody),
+    )
+)]
+pub async fn change(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
+) -> ApiResult<Json<Value>> {
+    let v: Value = parse_json(&body)?;
+    if !v.is_object() {
+        return Err(ApiError::invalid(
+            "request body: a JSON object with webhook_url and/or webhook_secret",
+        ));
+    }
+    let c: ProjectChange =
+        serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
+    s.campaigns.project(id).await?;
+    if let Some(Some(url)) = &c.webhook_url {
+        s.settings.webhooks.check(url.trim()).await.map_err(|why| {
+            ApiError::invalid(format!("webhook_url: {why}"))
+                .with_details(json!({ "field": "webhook_url" }))
+        })?;
+    }
+    let v = s
+        .campaigns
+        .set_project_webhook(id, c.webhook_url, c.webhook_secret)
+        .await?;
+    Ok(Json(json!(v)))
+}
+
 /// All projects, oldest first.
 #[utoipa::path(
     get,
@@ -299,6 +370,7 @@ pub struct CallsQuery {
     contact_id: Option<i64>,
     /// Only calls with this result: a system code (`busy`, `no_answer`, …) or a result of the
     /// project's scenario (of any project's scenario without `project_id`).
+    #[param(min_length = 1)]
     result: Option<String>,
     /// Call id cursor: the previous page's `next`.
     before: Option<i64>,

@@ -23,7 +23,7 @@ use tower::ServiceExt;
         (status = 206, description = "The part of it the `Range` header asked for.", content_type = "audio/wav", body = Binary),
         (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
         (status = 404, description = "No such call, or it has no recording (not answered, recording off, or the file is gone; `not_found`).", body = ErrorBody),
-        (status = 416, description = "The range is outside the file."),
+        (status = 416, description = "The `Range` is outside the recording (`range_not_satisfiable`).", body = ErrorBody),
     )
 )]
 pub async fn recording(
@@ -48,6 +48,13 @@ pub async fn recording(
     .oneshot(req)
     .await
     .map_err(|e| ApiError::internal(format!("reading the recording: {e}")))?;
+    if served.status() == axum::http::StatusCode::RANGE_NOT_SATISFIABLE {
+        return Err(ApiError::new(
+            axum::http::StatusCode::RANGE_NOT_SATISFIABLE,
+            "range_not_satisfiable",
+            "the range asked for is outside the recording",
+        ));
+    }
     let mut r = served.into_response();
     r.headers_mut().insert(
         header::CONTENT_DISPOSITION,

@@ -49,6 +49,8 @@ pub enum ErrorCode {
     TooManyActive,
     /// 413: the body is over the route's limit.
     TooLarge,
+    /// 416: a `Range` outside the recording.
+    RangeNotSatisfiable,
     /// 422: well-formed but wrong.
     Invalid,
     /// 500: the database or the disk failed.
@@ -208,13 +210,18 @@ pub struct Tariff {
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
     /// Unique; at most 200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     pub name: String,
     /// A stored scenario.
     pub scenario_id: i64,
     /// An IANA zone; the schedule is read in it.
     #[serde(default)]
-    #[schema(default = "Europe/Moscow", example = "Europe/Moscow")]
+    #[schema(
+        default = "Europe/Moscow",
+        example = "Europe/Moscow",
+        min_length = 1,
+        pattern = "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+    )]
     pub time_zone: String,
     /// Windows `DAYS HH:MM-HH:MM` (`mon`…`sun`, ranges, lists, `daily`); at least one.
     #[serde(default)]
@@ -251,11 +258,13 @@ pub struct NewProject {
     /// Every call's final JSON is posted here (Standard Webhooks, docs/actions.md). Checked
     /// when the project is saved: an http(s) address webhooks may go to.
     #[serde(default)]
+    #[schema(min_length = 8, pattern = "^https?://[^/?#\\s]+")]
     pub webhook_url: Option<String>,
     /// Signs this project's webhooks: `whsec_<base64>` (Standard Webhooks; its decoded bytes
     /// sign) or any text of 16+ characters; several space-separated, new first, while one is
     /// rotated. Without one, the server's own secret signs.
     #[serde(default)]
+    #[schema(min_length = 16)]
     pub webhook_secret: Option<String>,
 }
 
@@ -655,6 +664,7 @@ impl utoipa::ToSchema for ContactsForm {
 #[serde(deny_unknown_fields)]
 pub struct StopChange {
     /// In any usual spelling (`8 916 123-45-67`, `+7 (495) 111-22-33`).
+    #[schema(min_items = 1)]
     pub numbers: Vec<String>,
     /// Why (when adding; default `added through the API`).
     pub reason: Option<String>,

@@ -202,6 +202,11 @@ fn every_error_code_the_api_answers_is_in_the_schema() {
         ApiError::internal(""),
         StoreError::Conflict(String::new()).into(),
         StoreError::TooManyActive(vec![]).into(),
+        ApiError::new(
+            axum::http::StatusCode::RANGE_NOT_SATISFIABLE,
+            "range_not_satisfiable",
+            "",
+        ),
     ] {
         assert!(codes.contains(&e.code), "{} is not in {codes:?}", e.code);
     }

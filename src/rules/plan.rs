@@ -430,4 +430,48 @@ mod tests {
         assert_eq!(p.status, ContactStatus::NotReached);
         assert!(p.notes[0].1.contains("never open"), "{:?}", p.notes);
     }
+
+    #[test]
+    fn a_number_the_schedule_never_meets_gives_way_to_the_contacts_other_numbers() {
+        let s = Schedule::new("Europe/Moscow", &["daily 09:00-10:00"]).unwrap();
+        let r = rules();
+        let project = ProjectFacts {
+            rules: &r,
+            schedule: Some(&s),
+            types: None,
+            ordering: &[],
+        };
+        let far = NumberFacts {
+            e164: "+74232340000",
+            zone: Some("Asia/Vladivostok".parse().unwrap()),
+            kind: NumberKind::Other,
+            stop_listed: false,
+        };
+        let near = NumberFacts {
+            e164: "+74951234567",
+            zone: Some("Europe/Moscow".parse().unwrap()),
+            kind: NumberKind::Other,
+            stop_listed: false,
+        };
+        let order = OrderFacts {
+            seq: 1,
+            priority: 0,
+        };
+        let mut a = ContactAttempts::new(2);
+        let p = plan(&mut a, &[far, near], project, order, msk(9, 30));
+        assert_eq!(p.status, ContactStatus::NotCalled);
+        assert_eq!(p.next.as_ref().map(|n| n.idx), Some(1), "{p:?}");
+        assert!(
+            p.notes[0].0 == "skip" && p.notes[0].1.contains("its other numbers go on"),
+            "{:?}",
+            p.notes
+        );
+        // Planned again later, the far number stays stopped and is not tried again.
+        let p = plan(&mut a, &[far, near], project, order, msk(9, 40));
+        assert_eq!(p.next.as_ref().map(|n| n.idx), Some(1));
+        // With no other number, the contact is closed as before.
+        let mut a = ContactAttempts::new(1);
+        let p = plan(&mut a, &[far], project, order, msk(9, 30));
+        assert_eq!(p.status, ContactStatus::NotReached);
+    }
 }

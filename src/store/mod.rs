@@ -97,6 +97,15 @@ pub trait CampaignStore: Send + Sync {
     ) -> Result<Vec<(String, String, i64)>, StoreError>;
     /// Takes a number off the stop list; answers whether it was there.
     async fn remove_from_stop_list(&self, e164: &str) -> Result<bool, StoreError>;
+    /// Changes where a project's webhooks go and what signs them (`Some(None)` removes it,
+    /// `None` leaves it): a new address is delivered to again even if the old one answered
+    /// 410 Gone; a secret rotates by holding the new and the old, space-separated.
+    async fn set_project_webhook(
+        &self,
+        id: i64,
+        url: Option<Option<String>>,
+        secret: Option<Option<String>>,
+    ) -> Result<ProjectView, StoreError>;
     /// One action with its delivery log.
     async fn action(&self, id: i64) -> Result<ActionView, StoreError>;
     /// Tries a failed action again from `now_ms` until `give_up_at` (an SMS is looked up at

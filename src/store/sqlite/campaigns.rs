@@ -313,6 +313,46 @@ impl CampaignStore for SqliteStore {
         .collect())
     }
 
+    async fn set_project_webhook(
+        &self,
+        id: i64,
+        url: Option<Option<String>>,
+        secret: Option<Option<String>>,
+    ) -> Result<ProjectView, StoreError> {
+        self.project_name(id).await?;
+        if let Some(Some(u)) = &url {
+            crate::scenario::check_webhook_url(u)
+                .map_err(|e| StoreError::Invalid(format!("webhook_url: {e}")))?;
+        }
+        if let Some(Some(s)) = &secret {
+            check_webhook_secret(s)
+                .map_err(|e| StoreError::Invalid(format!("webhook_secret: {e}")))?;
+        }
+        let mut tx = self.write_tx().await?;
+        if let Some(u) = &url {
+            sqlx::query("UPDATE projects SET webhook_url = ? WHERE id = ?")
+                .bind(u.as_deref().map(str::trim))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(u) = u {
+                sqlx::query("DELETE FROM webhook_gone WHERE url = ?")
+                    .bind(u.trim())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if let Some(s) = &secret {
+            sqlx::query("UPDATE projects SET webhook_secret = ? WHERE id = ?")
+                .bind(s)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.project(id).await
+    }
+
     async fn action(&self, id: i64) -> Result<ActionView, StoreError> {
         self.action_by_id(id).await
     }

@@ -273,9 +273,11 @@ pub(crate) async fn quarantine(
 ) -> Result<(), StoreError> {
     let project: Option<i64> = sqlx::query(
         "UPDATE contacts SET status = 'not_reached', ready = 0, next_at = NULL, damaged = ?, \
-         version = version + 1 WHERE id = ? AND damaged IS NULL RETURNING project_id",
+         damaged_at = ?, version = version + 1 WHERE id = ? AND damaged IS NULL \
+         RETURNING project_id",
     )
     .bind(why)
+    .bind(at)
     .bind(contact_id)
     .fetch_optional(&mut *conn)
     .await?

@@ -118,7 +118,7 @@ fn mask_secret(s: &str) -> String {
 
 /// How reports show a contact set aside because its row cannot be read: a `system` result
 /// «damaged row» with the reason, in place of a call.
-fn damaged_view(contact_id: i64, project_id: i64, why: &str) -> CallView {
+fn damaged_view(contact_id: i64, project_id: i64, why: &str, at: i64) -> CallView {
     CallView {
         id: 0,
         project_id,
@@ -126,7 +126,7 @@ fn damaged_view(contact_id: i64, project_id: i64, why: &str) -> CallView {
         contact_name: None,
         number: String::new(),
         state: "done".into(),
-        started_at: 0,
+        started_at: at,
         answered_at: None,
         ended_at: None,
         duration_s: None,
@@ -289,7 +289,7 @@ impl ReportStore for SqliteStore {
             "SELECT c.id, c.name, c.status, c.fields, c.priority, \
              (SELECT group_concat(e164 || ':' || kind, ' ') FROM \
                  (SELECT e164, kind FROM contact_numbers WHERE contact_id = c.id ORDER BY idx)), \
-             (SELECT COUNT(*) FROM calls WHERE contact_id = c.id), c.damaged, \
+             (SELECT COUNT(*) FROM calls WHERE contact_id = c.id), c.damaged, c.damaged_at, \
              {CALL_COLUMNS} \
              FROM contacts c {index} LEFT JOIN calls k ON k.id = \
                  (SELECT MAX(id) FROM calls WHERE contact_id = c.id) \
@@ -328,7 +328,7 @@ impl ReportStore for SqliteStore {
             .iter()
             .map(|r| {
                 let status: String = r.get(2);
-                let has_call = r.get::<Option<i64>, _>(8).is_some();
+                let has_call = r.get::<Option<i64>, _>(9).is_some();
                 let listed: String = r.get::<Option<String>, _>(5).unwrap_or_default();
                 let numbers: Vec<(&str, &str)> = listed
                     .split(' ')
@@ -337,9 +337,14 @@ impl ReportStore for SqliteStore {
                     .collect();
                 let damaged: Option<String> = r.get(7);
                 let last_call = match (has_call, &damaged) {
-                    (true, _) => Some(call_view(r, 8)),
+                    (true, _) => Some(call_view(r, 9)),
                     // A row set aside as damaged shows as a `system` «damaged row».
-                    (false, Some(why)) => Some(damaged_view(r.get(0), project_id, why)),
+                    (false, Some(why)) => Some(damaged_view(
+                        r.get(0),
+                        project_id,
+                        why,
+                        r.get::<Option<i64>, _>(8).unwrap_or(0),
+                    )),
                     (false, None) => None,
                 };
                 LastResult {
