@@ -42,7 +42,7 @@ done
 project=$(api projects | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 # Words for people in the reports below: Russian labels with their English, reasons in words.
 labels='
-STATUS = {"not_called": "Еще не звонили / not called yet", "retry": "Позвоним еще раз / will call again",
+STATUS = {"not_called": "Еще не звонили / not called yet", "in_call": "В разговоре / in a call now", "retry": "Позвоним еще раз / will call again",
           "reached": "Дозвонились / reached", "not_reached": "Не дозвонились / not reached"}
 SYSTEM = {"no_answer": "Нет ответа / no answer", "busy": "Занято / busy", "rejected": "Отклонен / rejected",
           "system": "Системный (ошибка сети/номера) / system (network or number error)",
@@ -70,9 +70,9 @@ while :; do
 import json, sys
 s = json.load(sys.stdin); c = s["contacts"]
 results = ", ".join("%s: %d" % (result(k), n) for k, n in sorted(s["results"].items()))
-dialing = c["not_called"] + c["retry"] > 0
+dialing = c["not_called"] + c["retry"] + c.get("in_call", 0) > 0
 print("%s|%s | calls %d | %s | cost %.2f RUB" % ("dialing" if dialing else "done",
-      ", ".join("%s %d" % (STATUS[k], c[k]) for k in ("not_called", "retry", "reached", "not_reached")),
+      ", ".join("%s %d" % (STATUS[k], c.get(k, 0)) for k in ("not_called", "in_call", "retry", "reached", "not_reached")),
       s["calls"], results or "no results yet", s["cost"]))')
   echo "$(( $(date +%s) - start ))s  ${line#*|}"
   case "$line" in done\|*) break;; esac

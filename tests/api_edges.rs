@@ -397,7 +397,7 @@ async fn the_openapi_document_has_every_route_and_the_decisions_as_answered() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(params, ["id", "before", "limit"]);
+    assert_eq!(params, ["id", "contact_id", "before", "limit"]);
     let page = &op["responses"]["200"]["content"]["application/json"]["schema"];
     // The page is a named schema (the document is generated: docs/api.md).
     let page = match page["$ref"].as_str() {

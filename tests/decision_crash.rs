@@ -179,6 +179,7 @@ async fn killed_after_the_key_every_decided_result_survives_with_its_sms_once() 
         let sms = &st["actions"]["sms"];
         if st["contacts"]["not_called"] == 0
             && st["contacts"]["retry"] == 0
+            && st["contacts"]["in_call"] == 0
             && sms["queued"] == 0
             && sms["sent"] == sms["delivered"]
         {

@@ -177,7 +177,7 @@ async fn re_posting_stop_listed_numbers_never_dials_a_number_twice_at_once_nor_l
     let t = Instant::now();
     loop {
         let st = api.stats(p).await.unwrap();
-        let open = st.contacts["not_called"] + st.contacts["retry"];
+        let open = st.contacts["not_called"] + st.contacts["retry"] + st.contacts["in_call"];
         let up: i64 = sqlx::query("SELECT COUNT(*) FROM calls WHERE state = 'dialing'")
             .fetch_one(&raw)
             .await

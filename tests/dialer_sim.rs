@@ -108,7 +108,7 @@ async fn every_sim_behaviour_ends_in_the_status_and_attempts_the_rules_give() {
     assert_eq!(st.contacts["reached"], 6, "{st:?}");
     assert_eq!(st.contacts["not_reached"], 5, "{st:?}");
     assert_eq!(
-        st.contacts["retry"] + st.contacts["not_called"],
+        st.contacts["retry"] + st.contacts["not_called"] + st.contacts["in_call"],
         0,
         "{st:?}"
     );

@@ -257,6 +257,7 @@ async fn pressing_1_sends_an_sms_with_the_name_pressing_2_opts_out_and_webhooks_
         |st| {
             st["contacts"]["not_called"] == 0
                 && st["contacts"]["retry"] == 0
+                && st["contacts"]["in_call"] == 0
                 && st["actions"]["sms"]["delivered"] == 10
                 && st["actions"]["opted_out"] == 5
                 && st["actions"]["added_to_projects"] == 10
@@ -378,7 +379,11 @@ async fn pressing_1_sends_an_sms_with_the_name_pressing_2_opts_out_and_webhooks_
         other,
         Duration::from_secs(60),
         "the other campaign",
-        |st| st["contacts"]["not_called"] == 0 && st["contacts"]["retry"] == 0,
+        |st| {
+            st["contacts"]["not_called"] == 0
+                && st["contacts"]["retry"] == 0
+                && st["contacts"]["in_call"] == 0
+        },
     )
     .await;
     let calls = s

@@ -231,6 +231,7 @@ async fn killed_between_the_commit_and_the_send_and_mid_send_every_sms_goes_out_
         let a = &st["actions"];
         let done = st["contacts"]["not_called"] == 0
             && st["contacts"]["retry"] == 0
+            && st["contacts"]["in_call"] == 0
             && a["sms"]["queued"] == 0
             && a["sms"]["sent"] == a["sms"]["delivered"]
             && a["webhooks"]["queued"] == 0;

@@ -346,7 +346,8 @@ async fn a_campaign_runs_through_the_api_from_import_to_exports() {
     let st = loop {
         let st = s.get(&format!("/api/v1/projects/{p}/stats")).await.json();
         let open = st["contacts"]["not_called"].as_u64().unwrap()
-            + st["contacts"]["retry"].as_u64().unwrap();
+            + st["contacts"]["retry"].as_u64().unwrap()
+            + st["contacts"]["in_call"].as_u64().unwrap();
         if open == 0 {
             break st;
         }

@@ -549,7 +549,7 @@ pub struct StopBody {
         (status = 200, description = "What was listed and what was not a number.", body = StopAdded),
         (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
         (status = 413, description = "The body is over 16 MiB (`too_large`).", body = ErrorBody),
-        (status = 422, description = "JSON of another shape: an unknown field, `numbers` missing or not a list of strings (`invalid`).", body = ErrorBody),
+        (status = 422, description = "JSON of another shape: an unknown field, `numbers` missing, empty or not a list of strings (`invalid`).", body = ErrorBody),
     )
 )]
 pub async fn add_to_stop_list(
@@ -557,6 +557,10 @@ pub async fn add_to_stop_list(
     ApiBody(body): ApiBody<MAX_STOP_LIST_BYTES>,
 ) -> ApiResult<Json<Value>> {
     let b: StopBody = parse_json(&body)?;
+    if b.numbers.is_empty() {
+        return Err(ApiError::invalid("numbers: give at least one number")
+            .with_details(json!({ "field": "numbers" })));
+    }
     let reason = b.reason.unwrap_or_else(|| "added through the API".into());
     let mut added = Vec::new();
     let mut rejected = Vec::new();
@@ -585,7 +589,7 @@ pub async fn add_to_stop_list(
         (status = 200, description = "The numbers no longer listed.", body = StopRemoved),
         (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
         (status = 413, description = "The body is over 16 MiB (`too_large`).", body = ErrorBody),
-        (status = 422, description = "JSON of another shape, or a value that is not a Russian number (`invalid`; the numbers before it have been removed).", body = ErrorBody),
+        (status = 422, description = "JSON of another shape, no numbers, or a value that is not a Russian number (`invalid`; the numbers before it have been removed).", body = ErrorBody),
     )
 )]
 pub async fn remove_from_stop_list(
@@ -593,6 +597,10 @@ pub async fn remove_from_stop_list(
     ApiBody(body): ApiBody<MAX_STOP_LIST_BYTES>,
 ) -> ApiResult<Json<Value>> {
     let b: StopBody = parse_json(&body)?;
+    if b.numbers.is_empty() {
+        return Err(ApiError::invalid("numbers: give at least one number")
+            .with_details(json!({ "field": "numbers" })));
+    }
     let mut removed = Vec::new();
     for raw in &b.numbers {
         let n = normalize_ru(raw).map_err(|e| ApiError::invalid(format!("{raw:?}: {e}")))?;

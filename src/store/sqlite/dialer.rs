@@ -68,7 +68,13 @@ type DueJson = (
 fn due_contact(row: serde_json::Value) -> Result<DueContact, (Option<i64>, String)> {
     let id = row.get(0).and_then(serde_json::Value::as_i64);
     let (id, seq, priority, attempts, next_idx, name, fields, numbers, version): DueJson =
-        serde_json::from_value(row).map_err(|e| (id, format!("its columns: {e}")))?;
+        serde_json::from_value(row).map_err(|e| {
+            let who = id.map_or_else(|| "a contact".to_string(), |i| format!("contact {i}"));
+            (
+                id,
+                format!("{who}: its fields or numbers do not parse: {e}"),
+            )
+        })?;
     Ok(DueContact {
         attempts: parse_attempts(id, attempts.as_deref(), numbers.len())
             .map_err(|e| (Some(id), e.to_string()))?,
