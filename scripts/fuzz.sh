@@ -2,7 +2,8 @@
 # Runs the fuzz targets (scenario loader, audio reader, RTP/SDP/media session, SIP parser) under
 # libFuzzer, for N seconds each (default 30), or — with FUZZ_DETERMINISTIC=1, as CI does — a
 # fixed number of runs from a fixed seed, so a run's result does not depend on the machine's
-# speed.
+# speed. `scripts/fuzz.sh --build-only` builds the targets and stops (CI builds them while the
+# tests run).
 #
 # The targets are built the way `cargo fuzz build` builds them (libfuzzer-sys links libFuzzer;
 # coverage instrumentation and AddressSanitizer through RUSTFLAGS, `--cfg fuzzing`, debug
@@ -13,6 +14,8 @@
 set -euo pipefail
 shopt -s nullglob
 cd "$(dirname "$0")/.."
+build_only=0
+[ "${1:-}" = "--build-only" ] && { build_only=1; shift; }
 secs=${1:-30}
 # The fuzz binaries link libvosk through the library; its rpath is only set for our own binaries.
 export LD_LIBRARY_PATH="$PWD/.vendor/vosk${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -26,6 +29,7 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 echo "== fuzz: building the targets (release, instrumented, AddressSanitizer)"
 cargo build --quiet --release --manifest-path fuzz/Cargo.toml --target "$triple" --bins
+[ $build_only = 1 ] && exit 0
 bin=fuzz/target/$triple/release
 
 mkdir -p fuzz/corpus/audio_reader fuzz/corpus/scenario_loader fuzz/corpus/rtp_sdp fuzz/corpus/sip_message

@@ -49,9 +49,14 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 phase "build every target with clippy's lints (-D warnings)"
 cargo test --all-targets --no-run
 
-phase "tests"
-log=$(mktemp); trap 'rm -f "$log"; report' EXIT
+phase "tests (the fuzz targets build meanwhile, at the lowest priority)"
+log=$(mktemp); fuzz_log=$(mktemp); trap 'rm -f "$log" "$fuzz_log"; report' EXIT
 status=0
+# The tests mostly wait on real time (calls on the simulated carrier, SIP peers, a killed server
+# coming back): the instrumented fuzz build takes the CPU they leave idle, at nice 19 so it
+# never slows a test down.
+( nice -n 19 scripts/fuzz.sh --build-only >"$fuzz_log" 2>&1 ) &
+fuzz_build=$!
 if cargo nextest --version >/dev/null 2>&1; then
   # Test binaries side by side (.config/nextest.toml, profile `ci`): most suites wait on real
   # time. The passing tests' output (DTMF conformance and AMD tables, the trust tests'
@@ -65,7 +70,7 @@ fi
 phase "the date-dependent suites with the system clock a year ahead (faketime)"
 # Every decision below the edges reads the injected clock: with the wall clock moved a year
 # ahead of the dates these suites set, a decision that read it would fail them.
-ahead=$(mktemp); trap 'rm -f "$log" "$ahead"; report' EXIT
+ahead=$(mktemp); trap 'rm -f "$log" "$fuzz_log" "$ahead"; report' EXIT
 FAKETIME_DONT_FAKE_MONOTONIC=1 \
 CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="faketime -f +365d" \
   cargo test --no-fail-fast --lib --test dialer_windows --test dialer_rules --test dialer_scale \
@@ -75,6 +80,7 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += 
      END { printf "a year ahead: %d passed, %d failed\n", p, f }' "$ahead"
 
 phase "fuzz (scenario loader, audio reader, RTP/SDP/media session, SIP parser; fixed seed and run counts)"
+wait "$fuzz_build" || { cat "$fuzz_log"; status=1; }
 FUZZ_DETERMINISTIC=1 scripts/fuzz.sh || status=$?
 
 # `cargo test` prints "test result: ok. N passed; M failed", nextest "N tests run: P passed,
