@@ -718,3 +718,44 @@ async fn close_one(
     finished.call_json = call_json.clone();
     ctx.store.finish_call(&finished).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_write_is_tried_again_with_a_backoff_and_a_conflict_ends_it() {
+        // The database fails twice, then the write goes through.
+        let tries = AtomicU32::new(0);
+        let started = tokio::time::Instant::now();
+        let r = retrying(7, "the result", || async {
+            match tries.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err(StoreError::Db("database is locked".into())),
+                _ => Ok(42),
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 42);
+        assert_eq!(tries.load(Ordering::SeqCst), 3);
+        assert_eq!(started.elapsed(), RETRY_FIRST * 3, "200 ms, then 400 ms");
+        // A conflict (the call closed already) is final at once.
+        let tries = AtomicU32::new(0);
+        let r: Result<(), _> = retrying(7, "the result", || async {
+            tries.fetch_add(1, Ordering::SeqCst);
+            Err(StoreError::Conflict("closed".into()))
+        })
+        .await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))));
+        assert_eq!(tries.load(Ordering::SeqCst), 1);
+        // A database that never comes back is given up after `RETRY_FOR`, not tried forever.
+        let started = tokio::time::Instant::now();
+        let r: Result<(), _> = retrying(7, "the result", || async {
+            Err(StoreError::Db("disk I/O error".into()))
+        })
+        .await;
+        assert!(r.is_err());
+        assert!(started.elapsed() <= RETRY_FOR, "{:?}", started.elapsed());
+        assert!(started.elapsed() >= RETRY_FOR - RETRY_MAX * 2);
+    }
+}
