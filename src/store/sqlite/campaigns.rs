@@ -328,7 +328,7 @@ impl CampaignStore for SqliteStore {
             check_webhook_secret(s)
                 .map_err(|e| StoreError::Invalid(format!("webhook_secret: {e}")))?;
         }
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         if let Some(u) = &url {
             sqlx::query("UPDATE projects SET webhook_url = ? WHERE id = ?")
                 .bind(u.as_deref().map(str::trim))

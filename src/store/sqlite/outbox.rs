@@ -75,17 +75,20 @@ pub(super) fn action_view(r: &SqliteRow) -> ActionView {
     }
 }
 
-/// Writes an attempt's line and the action's new state.
-async fn write_update(
+/// Writes an attempt's line and the action's new state — only while the action is in state
+/// `from`, when one is given (compare-and-set): answers whether it was written.
+async fn write_update_from(
     conn: &mut SqliteConnection,
     id: i64,
+    from: Option<ActionStatus>,
     u: &ActionUpdate,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<bool, StoreError> {
+    let changed = sqlx::query(
         "UPDATE actions SET status = ?, next_at = COALESCE(?, next_at), last_error = ?, \
          cost_kop = COALESCE(?, cost_kop), parts = COALESCE(?, parts), \
          external_id = COALESCE(?, external_id), sent_at = COALESCE(?, sent_at), \
-         delivered_at = COALESCE(?, delivered_at), done_at = COALESCE(?, done_at) WHERE id = ?",
+         delivered_at = COALESCE(?, delivered_at), done_at = COALESCE(?, done_at) \
+         WHERE id = ? AND (? IS NULL OR status = ?)",
     )
     .bind(u.status.as_str())
     .bind(u.next_at)
@@ -97,9 +100,26 @@ async fn write_update(
     .bind(u.delivered_at)
     .bind(u.done_at)
     .bind(id)
+    .bind(from.map(ActionStatus::as_str))
+    .bind(from.map(ActionStatus::as_str))
     .execute(&mut *conn)
-    .await?;
-    write_attempt(conn, id, &u.attempt).await
+    .await?
+    .rows_affected()
+        == 1;
+    if changed {
+        write_attempt(conn, id, &u.attempt).await?;
+    }
+    Ok(changed)
+}
+
+/// Writes an attempt's line and the action's new state (the caller holds the row: it checked
+/// the action is still claimed, in the same transaction).
+async fn write_update(
+    conn: &mut SqliteConnection,
+    id: i64,
+    u: &ActionUpdate,
+) -> Result<(), StoreError> {
+    write_update_from(conn, id, None, u).await.map(|_| ())
 }
 
 async fn write_attempt(
@@ -215,18 +235,11 @@ impl OutboxStore for SqliteStore {
         from: ActionStatus,
         u: &ActionUpdate,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let now: Option<String> = sqlx::query("SELECT status FROM actions WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.get(0));
-        if now.as_deref() != Some(from.as_str()) {
-            return Ok(false);
-        }
-        write_update(&mut tx, id, u).await?;
+        // Its first statement writes (the guarded UPDATE).
+        let mut tx = self.write_first_tx().await?;
+        let written = write_update_from(&mut tx, id, Some(from), u).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(written)
     }
 
     async fn log_attempt(&self, id: i64, a: &AttemptLog) -> Result<(), StoreError> {
@@ -455,7 +468,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn end_sms_hold(&self, now_ms: i64) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         let since: Option<i64> =
             sqlx::query("DELETE FROM settings WHERE key = 'sms_held_since' RETURNING value")
                 .fetch_optional(&mut *tx)

@@ -113,7 +113,7 @@ impl SqliteStore {
             c.order_facts(),
             at,
         );
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.write_first_tx().await?;
         if !write_plan(&mut tx, id, Guard::Version(c.version), &attempts, &new, at).await? {
             return Ok(Replan::Changed);
         }
@@ -157,7 +157,7 @@ impl SqliteStore {
                 contacts = rows.len(),
                 "planning contacts stored by an older version"
             );
-            let mut tx = self.write_tx().await?;
+            let mut tx = self.write_first_tx().await?;
             for r in &rows {
                 let (id, project_id): (i64, i64) = (r.get(0), r.get(1));
                 let status: String = r.get(4);
@@ -277,7 +277,7 @@ impl SqliteStore {
             .await?;
             let Some(last) = rows.last() else { break };
             after = last.get(0);
-            let mut tx = self.write_tx().await?;
+            let mut tx = self.write_first_tx().await?;
             for r in &rows {
                 let id: i64 = r.get(0);
                 let due = id % due_every.max(1) == 0;
@@ -329,7 +329,7 @@ impl SqliteStore {
             .await?;
             let Some(last) = rows.last() else { break };
             after = last.get(0);
-            let mut tx = self.write_tx().await?;
+            let mut tx = self.write_first_tx().await?;
             for r in &rows {
                 let id: i64 = r.get(0);
                 let status = if r.get::<&str, _>(3) == "retry" {
