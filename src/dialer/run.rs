@@ -136,7 +136,7 @@ impl Dialer {
 
     /// Closes calls a crash left in progress (see `calls::recover`). Answers how many.
     pub async fn recover(&self) -> Result<usize, StoreError> {
-        calls::recover(&self.ctx).await
+        super::recover::recover(&self.ctx).await
     }
 
     /// Calls up now.
@@ -384,7 +384,7 @@ impl Dialer {
             calls = lost.len(),
             "closing calls in progress that no task runs"
         );
-        calls::close_lost(&self.ctx, &lost).await
+        super::recover::close_lost(&self.ctx, &lost).await
     }
 
     /// Holds the ready contacts of every gate (callee zone and number type) closed now.
@@ -600,7 +600,7 @@ impl Dialer {
         if let (Some(e), Some(call)) = (failed, call) {
             if e.is_panic() {
                 tracing::error!(call, "the call's task failed; closing the call as system");
-                if let Err(e) = calls::close_failed(&self.ctx, call).await {
+                if let Err(e) = super::recover::close_failed(&self.ctx, call).await {
                     tracing::error!(call, error = %e, "cannot close the failed call");
                 }
             }

@@ -3,7 +3,7 @@
 //! project already has merged, and the import registered while it runs so that a failure, a
 //! cancelled request or a crash removes what it wrote (its contacts are never dialed before it
 //! has finished).
-use super::dialer::status_text;
+use super::contact_rows::status_text;
 use super::SqliteStore;
 use crate::import::{read_contacts, ImportLimits, ImportReport, ImportedContact};
 use crate::phone::registry::Registry;

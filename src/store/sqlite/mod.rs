@@ -35,6 +35,7 @@ mod action_admin;
 mod action_reports;
 mod auth;
 mod campaigns;
+mod contact_rows;
 mod dialer;
 mod import;
 mod outbox;

@@ -3,7 +3,7 @@
 //! delivery log. The actions that touch only the database — copying a contact into another
 //! project, listing numbers — commit together with their `done` mark, so a crash can never do
 //! them twice; the ones that leave the process (SMS, webhooks) are the worker's to make safe.
-use super::dialer::{log, status_text};
+use super::contact_rows::{log, status_text};
 use super::{json, SqliteStore};
 use crate::rules::attempts::ContactStatus;
 use crate::rules::gate::Gate;

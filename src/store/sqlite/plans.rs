@@ -2,7 +2,8 @@
 //! the stop list (its contacts in every project skip it, or close as not reached when no number
 //! is left), and databases written by an older version (contacts without a plan get one when
 //! the store opens). Also the benchmarks' helpers that shape a base.
-use super::dialer::{log, parse_attempts, status_text, write_plan, Guard, IN_FLIGHT_NEXT_AT};
+use super::contact_rows::{log, status_text, IN_FLIGHT_NEXT_AT};
+use super::contact_rows::{parse_attempts, write_plan, Guard};
 use super::{json, SqliteStore};
 use crate::rules::attempts::ContactStatus;
 use crate::rules::plan::{pick_key, plan};

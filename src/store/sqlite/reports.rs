@@ -133,7 +133,7 @@ fn damaged_view(contact_id: i64, project_id: i64, why: &str, at: i64) -> CallVie
         talk_s: None,
         ring_ms: None,
         talk_ms: None,
-        end_reason: Some(format!("{}: {why}", super::dialer::DAMAGED_ROW)),
+        end_reason: Some(format!("{}: {why}", super::contact_rows::DAMAGED_ROW)),
         number_type: None,
         sip_status: None,
         result: Some(crate::scenario::system_result::SYSTEM.into()),
@@ -183,7 +183,7 @@ impl ReportStore for SqliteStore {
              FROM contacts WHERE project_id = ?1 GROUP BY 1",
         )
         .bind(id)
-        .bind(super::dialer::IN_FLIGHT_NEXT_AT)
+        .bind(super::contact_rows::IN_FLIGHT_NEXT_AT)
         .fetch_all(&self.pool)
         .await?
         {
