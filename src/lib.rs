@@ -29,6 +29,7 @@
 pub mod actions;
 #[cfg(feature = "campaigns")]
 pub mod api;
+pub mod agents;
 pub mod asr;
 pub mod call;
 pub mod cli;
