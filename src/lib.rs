@@ -27,9 +27,9 @@
 //! - [`phone`]: Russian numbers (normalisation, types) and the numbering-plan registry.
 #[cfg(feature = "campaigns")]
 pub mod actions;
+pub mod agents;
 #[cfg(feature = "campaigns")]
 pub mod api;
-pub mod agents;
 pub mod asr;
 pub mod call;
 pub mod cli;

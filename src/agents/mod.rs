@@ -3,3 +3,5 @@
 //! runs it on the clock and dials agents; `sim` answers as simulated agents do. docs/agents.md
 //! is the user's reference.
 pub mod pool;
+pub mod service;
+pub mod sim;

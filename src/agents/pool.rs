@@ -209,7 +209,9 @@ impl Pool {
             return;
         }
         match (registered, a.live.state) {
-            (true, AgentState::Offline) if a.info.enabled => a.set(AgentState::Available, now, None),
+            (true, AgentState::Offline) if a.info.enabled => {
+                a.set(AgentState::Available, now, None)
+            }
             (false, s) if s != AgentState::Offline && !a.info.always_reachable => {
                 a.set(AgentState::Offline, now, Some("registration ended".into()))
             }
@@ -455,7 +457,10 @@ impl Agent {
     }
 
     fn serves(&self, project: i64) -> bool {
-        self.info.projects.as_ref().is_none_or(|p| p.contains(&project))
+        self.info
+            .projects
+            .as_ref()
+            .is_none_or(|p| p.contains(&project))
     }
 
     /// Most idle = longest since the last call ended (or since they became available).

@@ -85,7 +85,10 @@ fn an_agent_who_misses_a_call_is_paused_and_the_next_one_rings() {
     // Back from the break, the first agent is not offered this caller again.
     p.missed("a", second[0].agent, Miss::NoAnswer, 30_000);
     p.set_manual(first, Manual::Available, 30_001).ok();
-    assert!(p.assign(30_002).is_empty(), "both agents missed this caller");
+    assert!(
+        p.assign(30_002).is_empty(),
+        "both agents missed this caller"
+    );
     p.enqueue("b", 1, 30_003);
     assert_eq!(p.assign(30_004)[0].call, "b");
 }
@@ -95,7 +98,13 @@ fn agents_serve_only_their_projects() {
     let mut p = pool(&[agent(1, Some(&[10])), agent(2, Some(&[20]))], 0);
     p.enqueue("x", 20, 1);
     let a = p.assign(2);
-    assert_eq!(a, vec![Assignment { call: "x".into(), agent: 2 }]);
+    assert_eq!(
+        a,
+        vec![Assignment {
+            call: "x".into(),
+            agent: 2
+        }]
+    );
     assert_eq!(p.members(10), 1);
     assert_eq!(p.members(30), 0);
 }
@@ -163,7 +172,10 @@ fn todays_counters_start_again_each_day() {
     p.answered("a", 1, 1_000);
     p.ended(1, 0, 61_000);
     let l = p.live(1).cloned();
-    assert_eq!(l.as_ref().map(|l| (l.calls_today, l.talk_ms_today)), Some((1, 60_000)));
+    assert_eq!(
+        l.as_ref().map(|l| (l.calls_today, l.talk_ms_today)),
+        Some((1, 60_000))
+    );
     p.tick(DAY_MS + 1);
     let l = p.live(1).cloned();
     assert_eq!(l.map(|l| (l.calls_today, l.talk_ms_today)), Some((0, 0)));

@@ -522,6 +522,37 @@ pub struct Call {
     pub cost: f64,
     /// What the call's actions came to, in order (docs/actions.md).
     pub actions: Vec<ActionBrief>,
+    /// The transfer to agents or to a number (docs/agents.md); absent for calls without one.
+    pub transfer: Option<Transfer>,
+}
+
+/// A call's transfer.
+#[derive(Serialize, ToSchema)]
+pub struct Transfer {
+    /// `agents`, or the number of an external transfer.
+    pub to: String,
+    /// The agent who answered.
+    pub agent_id: Option<i64>,
+    /// Milliseconds in the queue until an agent answered (or the caller left).
+    pub queue_ms: i64,
+    /// How long the answering agent's phone rang, ms.
+    pub agent_ring_ms: i64,
+    pub answered: bool,
+    /// Talk time with the agent, ms.
+    pub talk_ms: i64,
+    /// Agents who rang and did not take the call.
+    pub misses: Vec<TransferMiss>,
+    /// The external leg's final SIP status.
+    pub sip_status: Option<i64>,
+}
+
+/// An agent who rang and did not take a transferred call.
+#[derive(Serialize, ToSchema)]
+pub struct TransferMiss {
+    pub agent_id: i64,
+    /// `no_answer`, `rejected` or `unreachable`.
+    pub reason: String,
+    pub ring_ms: i64,
 }
 
 /// A page of calls, newest first.

@@ -60,6 +60,23 @@ fn a_call() -> CallView {
             last_error: None,
             cost: None,
         }],
+        transfer: Some(
+            serde_json::to_value(crate::call::transfer::TransferReport {
+                to: "agents".into(),
+                agent_id: Some(1),
+                queue_ms: 1,
+                agent_ring_ms: 1,
+                answered: true,
+                talk_ms: 1,
+                misses: vec![crate::call::transfer::MissedAgent {
+                    agent_id: 2,
+                    reason: "no_answer",
+                    ring_ms: 15_000,
+                }],
+                sip_status: Some(200),
+            })
+            .unwrap(),
+        ),
     }
 }
 
@@ -70,6 +87,11 @@ fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
     assert_eq!(keys(&v), properties::<Call>());
     assert_eq!(keys(&v["amd"]), properties::<Amd>());
     assert_eq!(keys(&v["actions"][0]), properties::<ActionBrief>());
+    assert_eq!(keys(&v["transfer"]), properties::<super::Transfer>());
+    assert_eq!(
+        keys(&v["transfer"]["misses"][0]),
+        properties::<super::TransferMiss>()
+    );
     let last = crate::store::LastResult {
         contact_id: 1,
         name: None,

@@ -6,9 +6,10 @@ use super::early::EarlyMedia;
 use super::outcome::{AmdSummary, CallOutcome, EndedBy};
 use super::recording::Recording;
 use super::runner::{CallConfig, CallRunner, Decision, FrameStatus};
+use super::transfer::{self, TransferContext, TransferReport};
 use crate::media::amd::AmdReason;
 use crate::media::{Frame, FRAME_MS, FRAME_SAMPLES, SILENT_FRAME};
-use crate::scenario::{system_result, Scenario};
+use crate::scenario::{system_result, Action, Scenario};
 use crate::telephony::rtp::Ssrc;
 use crate::telephony::session::{MediaEvent, MediaSession};
 use crate::telephony::trunk::{
@@ -62,6 +63,9 @@ pub struct LiveReport {
     /// Why a call that never reached the scenario ended (or why an answered one was cut).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The transfer to agents or to a number, when the scenario asked for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferReport>,
     /// When the call was placed (unix ms).
     #[serde(skip)]
     pub dialed_at_ms: i64,
@@ -186,12 +190,15 @@ pub async fn run_call(
 }
 
 /// Who hears what a call learns while it is up (the dialer writes each at once).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct CallWatch {
     /// Told the moment the call is answered.
     pub on_answer: Option<tokio::sync::oneshot::Sender<Answered>>,
     /// Told each time the scenario decides (a result, actions) while the call goes on.
     pub on_decided: Option<tokio::sync::mpsc::UnboundedSender<Decision>>,
+    /// What a transfer the scenario asks for needs (agents, the trunk, the project); without
+    /// it a transfer is logged and not carried out.
+    pub transfer: Option<TransferContext>,
 }
 
 /// As `run_call`, telling `watch` what the call learns as it learns it.
@@ -248,12 +255,13 @@ fn unanswered(
         answered: false,
         recording: None,
         reason,
+        transfer: None,
         dialed_at_ms: 0,
         answered_at_ms: None,
     }
 }
 
-fn new_session(answer: &crate::telephony::sdp::MediaAnswer) -> MediaSession {
+pub(super) fn new_session(answer: &crate::telephony::sdp::MediaAnswer) -> MediaSession {
     use rand::Rng;
     let mut rng = rand::thread_rng();
     MediaSession::new(answer, Ssrc(rng.gen()), rng.gen(), rng.gen())
@@ -272,6 +280,7 @@ async fn drive(
     let CallWatch {
         on_answer,
         on_decided,
+        transfer: transfer_cx,
     } = watch;
     // Hands a decision of the scenario on (a channel send: nothing waits on the tick).
     let tell = |runner: &mut CallRunner| {
@@ -411,6 +420,7 @@ async fn drive(
     tokio::pin!(hard_stop);
     let mut sip_status = Some(200);
     let mut robot_hangup = false;
+    let mut transfer_report = None;
     // A pipe closes when the far end is gone; its BYE is then already queued on `events`.
     let mut media_open = true;
     // Looked up once per call: a record per frame is then a few atomic adds (api::metrics).
@@ -437,6 +447,28 @@ async fn drive(
                 if status == FrameStatus::Hangup {
                     if let Some(n) = packet_len.take() {
                         leg.media.send(&packet[..n], session.remote());
+                    }
+                    if let Some((target, callback)) = transfer_of(&runner) {
+                        let Some(cx) = transfer_cx.as_ref() else {
+                            tracing::warn!("the scenario asks for a transfer and no agents are set up here: not carried out");
+                            robot_hangup = true;
+                            break;
+                        };
+                        let (result, heard) = runner.finished().map(|o| (o.result.clone(), o.captured.clone().into_iter().collect())).unwrap_or_default();
+                        let caller = transfer::CallerLeg { leg: &mut leg, session: &mut session, tick: &mut tick, recording: &mut recording, hard_stop: hard_stop.deadline() };
+                        let end = transfer::run(cx, target, caller, call_id, &result, heard).await;
+                        let extra: Vec<Action> = match (end.result, callback) {
+                            (Some(_), Some(project)) => vec![Action::AddToProject { project }],
+                            _ => vec![],
+                        };
+                        let by = if end.caller_hung_up { EndedBy::Callee } else { EndedBy::Robot };
+                        runner.amend(end.result, extra, by, end.ms);
+                        tell(&mut runner);
+                        transfer_report = Some(end.report);
+                        if !end.caller_up {
+                            sip_status = end.caller_end.and_then(|i| i.sip_status).or(sip_status);
+                            break;
+                        }
                     }
                     robot_hangup = true;
                     break;
@@ -536,8 +568,20 @@ async fn drive(
         answered: true,
         recording,
         reason,
+        transfer: transfer_report,
         dialed_at_ms: 0,
         answered_at_ms: Some(answered_at_ms),
+    }
+}
+
+/// The transfer a finished scenario asks for, and its callback project.
+fn transfer_of(runner: &CallRunner) -> Option<(transfer::Target, Option<String>)> {
+    match runner.transfer()? {
+        Action::Transfer {
+            callback_project, ..
+        } => Some((transfer::Target::Agents, callback_project.clone())),
+        Action::TransferExternal { to } => Some((transfer::Target::External(to.clone()), None)),
+        _ => None,
     }
 }
 

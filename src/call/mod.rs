@@ -12,6 +12,7 @@ pub mod playback;
 pub mod recording;
 pub mod replay;
 mod runner;
+pub mod transfer;
 
 pub use outcome::{AmdSummary, CallEvent, CallOutcome, EndedBy};
 pub use runner::{CallConfig, CallError, CallRunner, Decision, FrameStatus};

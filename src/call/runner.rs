@@ -8,7 +8,7 @@ use crate::media::dtmf::{DtmfDigit, DtmfReceiver};
 use crate::media::vad::VadEvent;
 use crate::media::{Frame, FrameAnalyzer, FrameFeatures, FRAME_MS, FRAME_SAMPLES};
 use crate::scenario::interp::{Command, Input, Interpreter, Outcome, PlayItem};
-use crate::scenario::{say_number, system_result, Scenario};
+use crate::scenario::{say_number, system_result, Action, Scenario};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -134,6 +134,51 @@ impl CallRunner {
     /// far). Called by the live call after each frame; cheap when nothing was decided.
     pub fn take_decision(&mut self) -> Option<Decision> {
         self.decision.take()
+    }
+
+    /// The transfer the finished scenario asks for (the last one decided), if any.
+    pub fn transfer(&self) -> Option<&Action> {
+        let (o, _) = self.result.as_ref()?;
+        o.actions
+            .iter()
+            .rev()
+            .find(|a| matches!(a, Action::Transfer { .. } | Action::TransferExternal { .. }))
+    }
+
+    /// The finished call's result and what the scenario captured.
+    pub fn finished(&self) -> Option<&Outcome> {
+        self.result.as_ref().map(|(o, _)| o)
+    }
+
+    /// A transfer's end amends the finished call: `result` replaces its result (the caller
+    /// left the queue: `queue_abandoned`), `extra` actions follow the scenario's (the callback
+    /// project), `ended_by` says who hung up, and the transfer's time counts in the duration.
+    /// A changed result or new actions are handed out as a decision, written at once.
+    pub fn amend(
+        &mut self,
+        result: Option<&str>,
+        extra: Vec<Action>,
+        ended_by: EndedBy,
+        transfer_ms: u64,
+    ) {
+        self.frames += transfer_ms / FRAME_MS;
+        let at_ms = self.now_ms();
+        let Some((outcome, by)) = self.result.as_mut() else {
+            return;
+        };
+        *by = ended_by;
+        let changed = result.is_some() || !extra.is_empty();
+        if let Some(r) = result {
+            outcome.result = r.to_string();
+        }
+        outcome.actions.extend(extra);
+        if changed {
+            self.decision = Some(Decision {
+                at_ms,
+                outcome: outcome.clone(),
+                events: self.events.clone(),
+            });
+        }
     }
 
     /// Milliseconds since answer at the start of the next frame.
@@ -451,11 +496,26 @@ impl CallRunner {
                 }
                 Command::Decided(outcome) => {
                     tracing::debug!(result = %outcome.result, at_ms, "scenario decided");
+                    // A transfer or `hangup` ends the robot's part of the call at once: the
+                    // live call then carries the transfer out (docs/agents.md).
+                    let ends = outcome.actions.iter().any(|a| {
+                        matches!(
+                            a,
+                            Action::Hangup
+                                | Action::Transfer { .. }
+                                | Action::TransferExternal { .. }
+                        )
+                    });
                     self.decision = Some(Decision {
                         at_ms,
-                        outcome,
+                        outcome: outcome.clone(),
                         events: self.events.clone(),
                     });
+                    if ends {
+                        self.playback.stop();
+                        self.result = Some((outcome, EndedBy::Robot));
+                        self.phase = Phase::Finished;
+                    }
                 }
                 Command::Finish(outcome) => {
                     tracing::debug!(result = %outcome.result, at_ms, "scenario finished");

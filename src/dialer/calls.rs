@@ -31,6 +31,15 @@ pub struct CallContext {
     pub media: MediaWatch,
     /// How long the outbox keeps trying a call's actions.
     pub actions_give_up: Duration,
+    /// The agents transfers go to (docs/agents.md); `None`: transfers are not carried out.
+    pub transfers: Option<TransferBase>,
+}
+
+/// What every transfer of this dialer shares.
+#[derive(Clone)]
+pub struct TransferBase {
+    pub agents: Arc<crate::agents::service::Agents>,
+    pub settings: crate::call::transfer::TransferSettings,
 }
 
 /// Calls up per project. A line is taken as a guard and given back when the guard drops, so
@@ -162,9 +171,25 @@ pub async fn run(
         number.clone(),
         decisions,
     ));
+    let transfer = ctx
+        .transfers
+        .as_ref()
+        .map(|b| crate::call::transfer::TransferContext {
+            agents: b.agents.clone(),
+            trunk: Some(ctx.trunk.clone()),
+            project: p.id,
+            settings: b.settings.clone(),
+            contact_name: contact.name.clone(),
+            fields: contact
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        });
     let watch = CallWatch {
         on_answer: Some(tell),
         on_decided: Some(on_decided),
+        transfer,
     };
     let r = run_call_watched(
         ctx.trunk.as_ref(),
@@ -431,6 +456,10 @@ async fn finish(
         actions: Vec::new(),
         actions_give_up_at: ended_at_ms + ctx.actions_give_up.as_millis() as i64,
         call_json: serde_json::Value::Null,
+        transfer: r
+            .transfer
+            .as_ref()
+            .and_then(|t| serde_json::to_value(t).ok()),
     };
     let call_json = final_call_json(&finished, p, &contact, &r.outcome.captured);
     let numbers = contact.e164s();
@@ -478,6 +507,7 @@ pub(super) fn final_call_json(
         "end_reason": f.end_reason,
         "cost": f.cost,
         "recording": f.recording.as_ref().map(|_| crate::store::recording_url(f.call_id)),
+        "transfer": f.transfer,
         "started_at_ms": f.dialed_at_ms,
         "ended_at_ms": f.ended_at_ms,
     })

@@ -95,6 +95,7 @@ impl Dialer {
             registry: None,
             media: Default::default(),
             actions_give_up: DEFAULT_ACTIONS_GIVE_UP,
+            transfers: None,
         };
         Self {
             store,
@@ -123,6 +124,14 @@ impl Dialer {
     pub fn with_actions_give_up(mut self, d: Duration) -> Self {
         if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
             ctx.actions_give_up = d;
+        }
+        self
+    }
+
+    /// Transfers go to these agents (docs/agents.md).
+    pub fn with_transfers(mut self, t: super::calls::TransferBase) -> Self {
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.transfers = Some(t);
         }
         self
     }

@@ -13,8 +13,10 @@ pub mod system_result {
     pub const ANSWERING_MACHINE: &str = "answering_machine";
     pub const NOT_LISTENED: &str = "not_listened";
     pub const QUEUE_ABANDONED: &str = "queue_abandoned";
+    /// The caller waited for an agent as long as the project allows (`queue_max_wait_s`).
+    pub const QUEUE_TIMEOUT: &str = "queue_timeout";
     /// Every system result code.
-    pub const ALL: [&str; 7] = [
+    pub const ALL: [&str; 8] = [
         NO_ANSWER,
         BUSY,
         REJECTED,
@@ -22,6 +24,7 @@ pub mod system_result {
         ANSWERING_MACHINE,
         NOT_LISTENED,
         QUEUE_ABANDONED,
+        QUEUE_TIMEOUT,
     ];
 
     /// The Russian label of a system result (UI, exports); `None` for scenario results,
@@ -35,6 +38,7 @@ pub mod system_result {
             ANSWERING_MACHINE => "Обнаружен автоответчик (системный)",
             NOT_LISTENED => "Не дослушал до конца",
             QUEUE_ABANDONED => "Не дождался оператора",
+            QUEUE_TIMEOUT => "Оператор не освободился",
             _ => return None,
         })
     }
@@ -49,6 +53,7 @@ pub mod system_result {
             ANSWERING_MACHINE => "answering machine (system)",
             NOT_LISTENED => "did not listen to the end",
             QUEUE_ABANDONED => "did not wait for an operator",
+            QUEUE_TIMEOUT => "no operator in time",
             _ => return None,
         })
     }

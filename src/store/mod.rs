@@ -6,10 +6,12 @@
 //! implements the same traits beside it. The file formats (reading contact files, writing
 //! reports) live outside, in `import` and `export`: nothing here parses a file.
 pub mod action;
+pub mod agents;
 pub mod model;
 pub mod sqlite;
 
 pub use action::{ActionKind, NewAction, Payload};
+pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore};
 pub use model::*;
 
 use crate::import::{ImportLimits, ImportReport};

@@ -191,6 +191,9 @@ pub struct CallView {
     pub cost: Kopecks,
     /// What the call's actions came to, in order (docs/actions.md).
     pub actions: Vec<ActionBrief>,
+    /// The transfer to agents or to a number (docs/agents.md), when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<serde_json::Value>,
 }
 
 /// One action of a call, in short (`GET /calls/{id}`, the calls export).
@@ -373,6 +376,8 @@ pub struct FinishedCall<'a> {
     pub actions_give_up_at: i64,
     /// The call's final JSON (webhooks written at the decision are sent with it).
     pub call_json: serde_json::Value,
+    /// The call's transfer (docs/agents.md), when there was one.
+    pub transfer: Option<serde_json::Value>,
 }
 
 /// An active project as the dialer needs it.

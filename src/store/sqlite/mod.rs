@@ -33,6 +33,7 @@ pub struct SqliteStore {
 
 mod action_admin;
 mod action_reports;
+mod agents;
 mod auth;
 mod campaigns;
 mod contact_rows;

@@ -17,7 +17,7 @@ const CALL_COLUMNS: &str = "k.id, k.project_id, k.contact_id, c.name, k.number, 
      k.started_at, k.answered_at, k.ended_at, k.sip_status, k.result, k.reaction, k.transcript, \
      k.captured, k.amd_verdict, k.amd_reason, k.amd_ms, k.recording, k.cost_kop, k.ring_ms, k.talk_ms, \
      k.end_reason, (SELECT n.kind FROM contact_numbers n WHERE n.contact_id = k.contact_id \
-     AND n.e164 = k.number)";
+     AND n.e164 = k.number), k.transfer";
 
 /// A call from the columns of `CALL_COLUMNS`, starting at column `at`.
 fn call_view(r: &SqliteRow, at: usize) -> CallView {
@@ -63,6 +63,9 @@ fn call_view(r: &SqliteRow, at: usize) -> CallView {
             .map(|_| crate::store::recording_url(r.get(at))),
         cost: Kopecks(r.get(at + 18)),
         actions: Vec::new(),
+        transfer: r
+            .get::<Option<String>, _>(at + 23)
+            .and_then(|j| serde_json::from_str(&j).ok()),
     }
 }
 
@@ -145,6 +148,7 @@ fn damaged_view(contact_id: i64, project_id: i64, why: &str, at: i64) -> CallVie
         recording: None,
         cost: Kopecks::ZERO,
         actions: Vec::new(),
+        transfer: None,
     }
 }
 

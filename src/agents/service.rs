@@ -1,0 +1,316 @@
+//! The agents at run time: the pure `Pool` behind a lock, fed by calls (a caller waits, an
+//! agent answered, missed, ended), registrations and the API, on an injected clock. Each
+//! change hands the pool's assignments to the waiting calls (`Ticket`), which dial the agent
+//! through its `AgentLine` (SIP or simulated: the transfer code does not know which).
+use super::pool::{AgentId, AgentInfo, AgentLive, Assignment, Manual, ManualError, Miss, Pool};
+use crate::telephony::trunk::{Leg, TrunkError};
+use crate::BoxFuture;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
+
+/// Now, in unix ms (the injected clock).
+pub type NowMs = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// A transferred call as the agent's phone is to show it.
+#[derive(Debug, Clone, Default)]
+pub struct AgentDial {
+    /// Our id of the agent's leg (logs, SIP Call-ID).
+    pub call_id: String,
+    /// The From display name: the contact's name and the result («Иванов Иван — Хочу
+    /// записаться»).
+    pub display: String,
+    /// The contact's fields and what the robot heard (`X-Autoinformer-*`).
+    pub headers: Vec<(String, String)>,
+}
+
+/// How an agent is reached.
+pub trait AgentLine: Send + Sync {
+    /// Places the call to the agent; the leg behaves as a trunk's does.
+    fn dial(&self, req: AgentDial) -> BoxFuture<'_, Result<Leg, TrunkError>>;
+}
+
+/// An agent given to a waiting call: the call dials it.
+#[derive(Clone)]
+pub struct Offer {
+    pub agent: AgentId,
+    pub name: String,
+    pub line: Arc<dyn AgentLine>,
+}
+
+struct Inner {
+    pool: Pool,
+    lines: BTreeMap<AgentId, Arc<dyn AgentLine>>,
+    names: BTreeMap<AgentId, String>,
+    waiters: HashMap<String, mpsc::UnboundedSender<Offer>>,
+}
+
+/// The agents of this process.
+pub struct Agents {
+    inner: Mutex<Inner>,
+    now: NowMs,
+    wake: Notify,
+}
+
+impl Agents {
+    pub fn new(now: NowMs) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Mutex::new(Inner {
+                pool: Pool::new(),
+                lines: BTreeMap::new(),
+                names: BTreeMap::new(),
+                waiters: HashMap::new(),
+            }),
+            now,
+            wake: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves the pool as it was between two events.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Now by the injected clock.
+    pub fn now_ms(&self) -> i64 {
+        (self.now)()
+    }
+
+    /// Adds or updates an agent; `line` is how it is reached (`None`: not reachable now, e.g.
+    /// a registering agent without a registration).
+    pub fn upsert(&self, info: AgentInfo, line: Option<Arc<dyn AgentLine>>) {
+        let now = self.now_ms();
+        let mut g = self.lock();
+        let id = info.id;
+        g.names.insert(id, info.name.clone());
+        match line {
+            Some(l) => {
+                g.lines.insert(id, l);
+            }
+            None => {
+                g.lines.remove(&id);
+            }
+        }
+        g.pool.upsert(info, now);
+        self.dispatch(&mut g, now);
+    }
+
+    /// Forgets an agent.
+    pub fn remove(&self, id: AgentId) {
+        let mut g = self.lock();
+        g.pool.remove(id);
+        g.lines.remove(&id);
+        g.names.remove(&id);
+    }
+
+    /// A registration of `id` appeared (with the line to reach it) or ended.
+    pub fn set_registered(&self, id: AgentId, line: Option<Arc<dyn AgentLine>>) {
+        let now = self.now_ms();
+        let mut g = self.lock();
+        let on = line.is_some();
+        match line {
+            Some(l) => {
+                g.lines.insert(id, l);
+            }
+            None => {
+                g.lines.remove(&id);
+            }
+        }
+        g.pool.set_registered(id, on, now);
+        self.dispatch(&mut g, now);
+    }
+
+    /// An agent's own change of state.
+    pub fn set_manual(&self, id: AgentId, to: Manual) -> Result<(), ManualError> {
+        let now = self.now_ms();
+        let mut g = self.lock();
+        g.pool.set_manual(id, to, now)?;
+        self.dispatch(&mut g, now);
+        Ok(())
+    }
+
+    /// One agent's live state.
+    pub fn live(&self, id: AgentId) -> Option<AgentLive> {
+        self.lock().pool.live(id).cloned()
+    }
+
+    /// Every agent's live state.
+    pub fn all_live(&self) -> BTreeMap<AgentId, AgentLive> {
+        let g = self.lock();
+        g.names
+            .keys()
+            .filter_map(|id| g.pool.live(*id).map(|l| (*id, l.clone())))
+            .collect()
+    }
+
+    /// Enabled agents serving `project`.
+    pub fn members(&self, project: i64) -> usize {
+        self.lock().pool.members(project)
+    }
+
+    /// Callers of `project` waiting now.
+    pub fn waiting(&self, project: i64) -> usize {
+        self.lock().pool.waiting(project)
+    }
+
+    /// Agents by state.
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        self.lock().pool.counts()
+    }
+
+    /// A caller of `project` starts waiting for an agent. Dropping the ticket leaves the
+    /// queue (a caller who hung up or waited too long).
+    pub fn wait(self: &Arc<Self>, call: &str, project: i64) -> Ticket {
+        let now = self.now_ms();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut g = self.lock();
+        g.waiters.insert(call.to_string(), tx);
+        g.pool.enqueue(call, project, now);
+        self.dispatch(&mut g, now);
+        Ticket {
+            agents: self.clone(),
+            call: call.to_string(),
+            offers: rx,
+            done: false,
+        }
+    }
+
+    /// The caller's place in its project's queue (1 = next).
+    pub fn place(&self, call: &str) -> Option<usize> {
+        self.lock().pool.place(call)
+    }
+
+    /// The agent offered to `call` answered.
+    pub fn answered(&self, call: &str, agent: AgentId) {
+        let now = self.now_ms();
+        let mut g = self.lock();
+        g.waiters.remove(call);
+        g.pool.answered(call, agent, now);
+    }
+
+    /// The agent offered to `call` missed it; the caller waits on.
+    pub fn missed(&self, call: &str, agent: AgentId, how: Miss) {
+        let now = self.now_ms();
+        let mut g = self.lock();
+        g.pool.missed(call, agent, how, now);
+        self.dispatch(&mut g, now);
+    }
+
+    /// The agent's call ended: wrap-up for `wrap_up`, then available.
+    pub fn ended(&self, agent: AgentId, wrap_up: Duration) {
+        let now = self.now_ms();
+        let mut g = self.lock();
+        g.pool.ended(agent, wrap_up.as_millis() as i64, now);
+        self.dispatch(&mut g, now);
+        drop(g);
+        self.wake.notify_one();
+    }
+
+    fn leave(&self, call: &str) {
+        let now = self.now_ms();
+        let mut g = self.lock();
+        g.waiters.remove(call);
+        g.pool.leave(call, now);
+        self.dispatch(&mut g, now);
+    }
+
+    /// Hands the pool's assignments to the waiting calls. A call that is gone frees its agent
+    /// at once.
+    fn dispatch(&self, g: &mut Inner, now: i64) {
+        loop {
+            let assigned: Vec<Assignment> = g.pool.assign(now);
+            if assigned.is_empty() {
+                return;
+            }
+            let mut gone = Vec::new();
+            for a in assigned {
+                let offer = g.lines.get(&a.agent).map(|line| Offer {
+                    agent: a.agent,
+                    name: g.names.get(&a.agent).cloned().unwrap_or_default(),
+                    line: line.clone(),
+                });
+                let sent = match (offer, g.waiters.get(&a.call)) {
+                    (Some(o), Some(tx)) => tx.send(o).is_ok(),
+                    (None, Some(_)) => {
+                        // No way to reach the agent now: offline, the caller waits on.
+                        g.pool.missed(&a.call, a.agent, Miss::Unreachable, now);
+                        continue;
+                    }
+                    _ => false,
+                };
+                if !sent {
+                    gone.push(a.call);
+                }
+            }
+            if gone.is_empty() {
+                return;
+            }
+            for call in gone {
+                g.waiters.remove(&call);
+                g.pool.leave(&call, now);
+            }
+        }
+    }
+
+    /// Ends wrap-ups on time and offers the freed agents, until `stop`.
+    pub async fn run(self: Arc<Self>, stop: tokio_util::sync::CancellationToken) {
+        loop {
+            let wait = {
+                let now = self.now_ms();
+                let mut g = self.lock();
+                if g.pool.tick(now) {
+                    self.dispatch(&mut g, now);
+                }
+                g.pool
+                    .next_wake()
+                    .map(|t| Duration::from_millis((t - now).clamp(1, 1_000) as u64))
+                    .unwrap_or(Duration::from_secs(1))
+            };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+}
+
+/// A caller's place in the queue: the agents offered to it arrive here.
+pub struct Ticket {
+    agents: Arc<Agents>,
+    call: String,
+    offers: mpsc::UnboundedReceiver<Offer>,
+    done: bool,
+}
+
+impl Ticket {
+    /// The next agent offered to this caller.
+    pub async fn next(&mut self) -> Option<Offer> {
+        self.offers.recv().await
+    }
+
+    /// The offered agent answered: the caller is out of the queue.
+    pub fn answered(&mut self, agent: AgentId) {
+        self.done = true;
+        self.agents.answered(&self.call, agent);
+    }
+
+    /// The offered agent missed the call; the caller waits on.
+    pub fn missed(&mut self, agent: AgentId, how: Miss) {
+        self.agents.missed(&self.call, agent, how);
+    }
+
+    /// The caller's place in the queue (1 = next).
+    pub fn place(&self) -> Option<usize> {
+        self.agents.place(&self.call)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if !self.done {
+            self.agents.leave(&self.call);
+        }
+    }
+}

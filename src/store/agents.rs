@@ -1,0 +1,101 @@
+//! Agents as stored (docs/agents.md): who they are, how they are reached, which projects they
+//! serve. Their live state (available, talking, …) is not stored: it lives in
+//! `agents::service` and starts again with the process.
+use super::StoreError;
+use async_trait::async_trait;
+use serde::Serialize;
+
+/// The realm of the robot's digest authentication (part of every stored HA1).
+pub const SIP_REALM: &str = "autoinformer";
+
+/// How an agent is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKind {
+    /// Registers to the robot with its SIP user and password.
+    Sip,
+    /// Reached at a fixed SIP URI (a desk phone, another PBX's queue).
+    Uri,
+    /// Simulated (`[agents.sim]`).
+    Sim,
+}
+
+impl AgentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentKind::Sip => "sip",
+            AgentKind::Uri => "uri",
+            AgentKind::Sim => "sim",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "sip" => AgentKind::Sip,
+            "uri" => AgentKind::Uri,
+            "sim" => AgentKind::Sim,
+            _ => return None,
+        })
+    }
+}
+
+/// An agent as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentRow {
+    pub id: i64,
+    pub name: String,
+    pub sip_user: String,
+    pub kind: AgentKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    pub enabled: bool,
+    /// Serves every project (simulated agents).
+    pub all_projects: bool,
+    /// The projects served, by id.
+    pub projects: Vec<i64>,
+    /// Whether a password is set (the password itself is never shown, nor kept).
+    pub has_password: bool,
+    /// HA1 of digest authentication (never shown).
+    #[serde(skip)]
+    pub ha1: Option<String>,
+    pub created_at: i64,
+}
+
+/// A new agent, or the fields of a change (`None`: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct AgentChange {
+    pub name: Option<String>,
+    pub sip_user: Option<String>,
+    /// The clear password: only its HA1 is stored.
+    pub password: Option<String>,
+    /// `Some(None)` removes the URI.
+    pub uri: Option<Option<String>>,
+    pub projects: Option<Vec<i64>>,
+    pub enabled: Option<bool>,
+}
+
+/// HA1 = MD5(user:realm:password), hex (RFC 2617 / RFC 3261 digest authentication).
+pub fn ha1(user: &str, password: &str) -> String {
+    use md5::{Digest, Md5};
+    let d = Md5::digest(format!("{user}:{SIP_REALM}:{password}").as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Agents in the store.
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    /// Creates an agent (checked: a name, a unique SIP user, known projects); answers it.
+    async fn create_agent(&self, a: &AgentChange) -> Result<AgentRow, StoreError>;
+    /// Changes an agent; answers it as it is now.
+    async fn change_agent(&self, id: i64, a: &AgentChange) -> Result<AgentRow, StoreError>;
+    /// Removes an agent (404 when there is none).
+    async fn delete_agent(&self, id: i64) -> Result<(), StoreError>;
+    async fn agent(&self, id: i64) -> Result<AgentRow, StoreError>;
+    /// Every agent, by id.
+    async fn agents(&self) -> Result<Vec<AgentRow>, StoreError>;
+    /// Makes the simulated agents `sim-1` … `sim-N` exist and be enabled, and disables the
+    /// simulated agents beyond `count`. Answers every simulated agent.
+    async fn ensure_sim_agents(&self, count: u32) -> Result<Vec<AgentRow>, StoreError>;
+    /// Enabled agents who serve `project` (member or all projects).
+    async fn project_agents(&self, project: i64) -> Result<usize, StoreError>;
+}
