@@ -88,6 +88,7 @@ pub struct Config {
     pub sms: SmsConfig,
     pub actions: ActionsConfig,
     pub webhooks: WebhooksConfig,
+    pub agents: AgentsConfig,
     pub trunk: TrunkConfig,
 }
 
@@ -109,6 +110,7 @@ impl Default for Config {
             sms: SmsConfig::default(),
             actions: ActionsConfig::default(),
             webhooks: WebhooksConfig::default(),
+            agents: AgentsConfig::default(),
             trunk: TrunkConfig::default(),
         }
     }
@@ -246,6 +248,37 @@ impl Default for ActionsConfig {
     fn default() -> Self {
         Self {
             give_up_after_h: 24,
+        }
+    }
+}
+
+/// Live agents and transfers (`[agents]`, docs/agents.md).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentsConfig {
+    /// After-call work before an agent is offered the next call, seconds.
+    pub wrap_up_s: u64,
+    /// An agent whose phone rings this long is paused ("missed a call") and the next tried.
+    pub agent_ring_s: u64,
+    /// The longest a transferred caller waits for an agent (then `queue_timeout`).
+    pub queue_max_wait_s: u64,
+    /// How often the «вы в очереди» prompt interrupts the hold music (0: never).
+    pub queue_announce_s: u64,
+    /// Hold music (a file in the prompts folder or a path); empty: the bundled piece.
+    pub hold_music: String,
+    /// Simulated agents.
+    pub sim: crate::agents::sim::SimAgentsConfig,
+}
+
+impl Default for AgentsConfig {
+    fn default() -> Self {
+        Self {
+            wrap_up_s: 10,
+            agent_ring_s: 15,
+            queue_max_wait_s: 120,
+            queue_announce_s: 30,
+            hold_music: String::new(),
+            sim: Default::default(),
         }
     }
 }

@@ -161,8 +161,10 @@ async fn run_boxed(
         }),
         ..Default::default()
     };
+    let (agents, agent_lines, transfers) = start_agents(&store, &cfg).await?;
     let mut dialer = Dialer::new(Arc::new(dialer_store), trunk, call_cfg, live, Clock::System)
         .with_uploaded_prompts(uploaded)
+        .with_transfers(transfers)
         .with_actions_give_up(Duration::from_secs(cfg.actions.give_up_after_h * 3600));
     if let Some(r) = registry {
         dialer = dialer.with_registry(r);
@@ -188,14 +190,19 @@ async fn run_boxed(
     let state = AppState {
         campaigns: store.clone(),
         reports: store.clone(),
-        auth: store,
+        auth: store.clone(),
         settings,
         limit: Arc::new(crate::api::limit::RequestLimit::new(
             cfg.api.max_in_flight as usize,
             Duration::from_millis(cfg.api.queue_timeout_ms),
         )),
         sms_lane,
+        agent_store: store.clone(),
+        agents: agents.clone(),
+        agent_lines,
     };
+    let stop_agents = CancellationToken::new();
+    tokio::spawn(agents.run(stop_agents.clone()));
     let stop_http = CancellationToken::new();
     tokio::spawn(api::metrics::upkeep(stop_http.clone()));
     let http = {
@@ -222,6 +229,7 @@ async fn run_boxed(
     }
     // The last calls' actions are written; what is still queued waits for the next start.
     stop_outbox.cancel();
+    stop_agents.cancel();
     if let Err(e) = outbox_task.await {
         tracing::error!(error = %e, "the outbox task failed");
     }
@@ -461,6 +469,61 @@ async fn create_demo(store: &SqliteStore, uploaded: &Path, cfg: &Config) -> anyh
         .await?;
     store.activate(id).await?;
     Ok(id)
+}
+
+/// The agents of this process: the stored ones (and the simulated ones of `[agents.sim]`) in
+/// the live pool, and the transfer settings of `[agents]`.
+async fn start_agents(
+    store: &SqliteStore,
+    cfg: &Config,
+) -> anyhow::Result<(
+    Arc<crate::agents::service::Agents>,
+    Arc<crate::api::agents::AgentLines>,
+    crate::dialer::calls::TransferBase,
+)> {
+    use crate::call::transfer::{TransferAudio, TransferSettings};
+    use crate::store::AgentStore;
+    let a = &cfg.agents;
+    a.sim.check().map_err(anyhow::Error::msg)?;
+    let clock = Clock::System;
+    let agents = crate::agents::service::Agents::new(Arc::new(move || clock.now_ms()));
+    let lines = Arc::new(crate::api::agents::AgentLines {
+        sim: a.sim.clone(),
+        sim_voice: crate::agents::sim::SimAgentLine::bundled_voice().map_err(anyhow::Error::msg)?,
+    });
+    store
+        .ensure_sim_agents(a.sim.count)
+        .await
+        .context("setting up the simulated agents ([agents.sim])")?;
+    for row in store.agents().await.context("reading the agents")? {
+        agents.upsert(crate::api::agents::info_of(&row), lines.line_of(&row));
+    }
+    let mut audio = TransferAudio::bundled().map_err(anyhow::Error::msg)?;
+    if !a.hold_music.trim().is_empty() {
+        let path = {
+            let p = Path::new(a.hold_music.trim());
+            if p.is_absolute() || p.is_file() {
+                p.to_path_buf()
+            } else {
+                cfg.prompts.join(p)
+            }
+        };
+        audio.hold = crate::media::audio::decode_file_8k(&path)
+            .map_err(|e| anyhow::anyhow!("agents.hold_music: {e}"))?
+            .into();
+    }
+    let settings = TransferSettings {
+        wrap_up: Duration::from_secs(a.wrap_up_s),
+        agent_ring: Duration::from_secs(a.agent_ring_s.max(1)),
+        queue_max_wait: Duration::from_secs(a.queue_max_wait_s.max(1)),
+        queue_announce: (a.queue_announce_s > 0).then(|| Duration::from_secs(a.queue_announce_s)),
+        audio,
+    };
+    let base = crate::dialer::calls::TransferBase {
+        agents: agents.clone(),
+        settings,
+    };
+    Ok((agents, lines, base))
 }
 
 /// Demo contacts: the sim carrier picks each number's behaviour by its last digit.

@@ -181,6 +181,15 @@ pub async fn check_actions(s: &AppState, id: i64, scenario: &Scenario) -> ApiRes
     {
         missing.push(SmscConfig::MISSING.to_string());
     }
+    if scenario
+        .all_actions()
+        .any(|a| matches!(a, Action::Transfer { .. }))
+        && s.agent_store.project_agents(id).await? == 0
+    {
+        missing.push(format!(
+            "the scenario transfers to agents and no enabled agent serves this project: add              one (POST /api/v1/agents with \"projects\": [{id}], or PATCH an agent's projects),              or run simulated agents ([agents.sim] count = N; docs/agents.md)"
+        ));
+    }
     let mut targets = BTreeSet::new();
     for a in scenario.all_actions() {
         let target = match a {

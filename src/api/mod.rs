@@ -4,6 +4,7 @@
 //! lives here. Every route but `/healthz` needs `Authorization: Bearer TOKEN`; errors are
 //! `{"error": {"code", "message", "details"}}` (`error.rs`).
 mod action_schemas;
+pub mod agents;
 pub(crate) mod actions;
 pub mod error;
 mod exports;
@@ -50,6 +51,12 @@ pub struct AppState {
     /// The outbox's SMS lane (running, held for money, stopped on a refused login): stats
     /// show it.
     pub sms_lane: crate::actions::worker::SmsLane,
+    /// Agents as stored.
+    pub agent_store: Arc<dyn crate::store::AgentStore>,
+    /// Agents live (states, the transfer queue).
+    pub agents: Arc<crate::agents::service::Agents>,
+    /// How stored agents are reached.
+    pub agent_lines: Arc<agents::AgentLines>,
 }
 
 /// Fixed settings of the API.
@@ -108,6 +115,9 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(actions::get))
         .routes(routes!(actions::retry))
         .routes(routes!(actions::cancel))
+        .routes(routes!(agents::create, agents::list))
+        .routes(routes!(agents::get, agents::change, agents::delete))
+        .routes(routes!(agents::set_state))
         .routes(routes!(
             projects::stop_list,
             projects::add_to_stop_list,

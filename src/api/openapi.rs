@@ -32,6 +32,7 @@ use utoipa::OpenApi;
         (name = "reports", description = "Stats, last results, decisions, calls, exports"),
         (name = "actions", description = "The outbox: trying a failed action again, cancelling a waiting one"),
         (name = "stop-list", description = "The global do-not-call list"),
+        (name = "agents", description = "Live agents transferred calls go to (docs/agents.md)"),
         (name = "server", description = "Health, metrics and this document")
     )
 )]

@@ -41,8 +41,14 @@ pub enum Behaviour {
     Unreachable,
     /// The carrier's voicemail answers: a long greeting, then a beep, then silence.
     Voicemail,
-    /// A person says "Алло?", waits for the message, then presses these keys.
-    Keys { keys: String, rfc4733: bool },
+    /// A person says "Алло?", waits for the message, then presses these keys (and, with
+    /// `hang_up_after_s`, hangs up that long after pressing them: a caller who gives up in
+    /// the agents' queue).
+    Keys {
+        keys: String,
+        rfc4733: bool,
+        hang_up_after_s: Option<u32>,
+    },
     /// A person says "Алло?", waits for the message, then says one of the bundled words
     /// (`да`, `нет`) or plays a WAV file.
     Says(String),
@@ -63,6 +69,16 @@ impl FromStr for Behaviour {
         let s = s.trim();
         let valid_keys =
             |k: &str| !k.is_empty() && k.chars().all(|c| "0123456789*#ABCD".contains(c));
+        // `keys:3/10`: presses 3, hangs up 10 s later.
+        let keys_and_patience = |k: &str| -> Option<(String, Option<u32>)> {
+            match k.split_once('/') {
+                Some((k, s)) => {
+                    let s: u32 = s.parse().ok()?;
+                    valid_keys(k).then(|| (k.to_string(), Some(s)))
+                }
+                None => valid_keys(k).then(|| (k.to_string(), None)),
+            }
+        };
         Ok(match s {
             "no_answer" => Behaviour::NoAnswer,
             "busy" => Behaviour::Busy,
@@ -73,20 +89,29 @@ impl FromStr for Behaviour {
             "hangs_up" => Behaviour::HangsUp,
             "no_media" => Behaviour::NoMedia,
             _ => match s.split_once(':') {
-                Some(("keys", k)) if valid_keys(k) => Behaviour::Keys {
-                    keys: k.into(),
-                    rfc4733: false,
-                },
-                Some(("rfc4733", k)) if valid_keys(k) => Behaviour::Keys {
-                    keys: k.into(),
-                    rfc4733: true,
-                },
+                Some(("keys", k)) if keys_and_patience(k).is_some() => {
+                    let (keys, hang_up_after_s) = keys_and_patience(k).unwrap_or_default();
+                    Behaviour::Keys {
+                        keys,
+                        rfc4733: false,
+                        hang_up_after_s,
+                    }
+                }
+                Some(("rfc4733", k)) if keys_and_patience(k).is_some() => {
+                    let (keys, hang_up_after_s) = keys_and_patience(k).unwrap_or_default();
+                    Behaviour::Keys {
+                        keys,
+                        rfc4733: true,
+                        hang_up_after_s,
+                    }
+                }
                 Some(("says", w)) if !w.trim().is_empty() => Behaviour::Says(w.trim().into()),
                 _ => {
                     return Err(format!(
                         "unknown sim behaviour {s:?}: expected no_answer, busy, rejected, \
                          unreachable, voicemail, silent, hangs_up, no_media, keys:DIGITS, \
-                         rfc4733:DIGITS or says:WORD"
+                         rfc4733:DIGITS (either with /SECONDS: hangs up that long after the \
+                         keys) or says:WORD"
                     ))
                 }
             },
@@ -110,10 +135,12 @@ pub fn default_behaviour(number: &str) -> Behaviour {
         '5' => Behaviour::Keys {
             keys: "1".into(),
             rfc4733: false,
+            hang_up_after_s: None,
         },
         '6' => Behaviour::Keys {
             keys: "2".into(),
             rfc4733: true,
+            hang_up_after_s: None,
         },
         '7' => Behaviour::Says("да".into()),
         '8' => Behaviour::Silent,
@@ -317,8 +344,15 @@ impl SimCallee {
             Behaviour::HangsUp if self.robot_talked_ms >= 1_500 && self.hangup_at_ms.is_none() => {
                 self.hangup_at_ms = Some(now);
             }
-            Behaviour::Keys { keys, rfc4733 } if message_over && !self.reacted => {
+            Behaviour::Keys {
+                keys,
+                rfc4733,
+                hang_up_after_s,
+            } if message_over && !self.reacted => {
                 self.reacted = true;
+                if let Some(s) = hang_up_after_s {
+                    self.hangup_at_ms = Some(now + u64::from(s) * 1000);
+                }
                 if rfc4733 {
                     // One key per 300 ms (each event lasts 120 ms plus its end packets).
                     let mut ev: Vec<(u64, char)> = keys

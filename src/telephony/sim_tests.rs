@@ -8,9 +8,19 @@ fn behaviours_parse_and_bad_ones_are_explained() {
         "rfc4733:12#".parse(),
         Ok(Behaviour::Keys {
             keys: "12#".into(),
-            rfc4733: true
+            rfc4733: true,
+            hang_up_after_s: None,
         })
     );
+    assert_eq!(
+        "keys:3/10".parse(),
+        Ok(Behaviour::Keys {
+            keys: "3".into(),
+            rfc4733: false,
+            hang_up_after_s: Some(10),
+        })
+    );
+    assert!("keys:3/x".parse::<Behaviour>().is_err());
     assert_eq!("says:да".parse(), Ok(Behaviour::Says("да".into())));
     let e = "keys:x".parse::<Behaviour>().unwrap_err();
     assert!(e.contains("keys:DIGITS"), "{e}");

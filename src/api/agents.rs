@@ -1,0 +1,315 @@
+//! Agents in the API (docs/agents.md): create, list, change, remove; set an agent's state
+//! (available, a break, offline); each answer shows the agent's live state beside what is
+//! stored.
+use super::error::{ApiError, ApiResult};
+use super::schemas::ErrorBody;
+use super::{parse_json, ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
+use crate::agents::pool::{AgentInfo, AgentLive, Manual, ManualError};
+use crate::store::{AgentChange, AgentKind, AgentRow};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+/// How stored agents are reached: simulated ones by their simulated phone; agents who
+/// register by their registration (none until the registrar has one); fixed URIs are not
+/// dialed by this version.
+pub struct AgentLines {
+    pub sim: crate::agents::sim::SimAgentsConfig,
+    pub sim_voice: std::sync::Arc<[i16]>,
+}
+
+impl AgentLines {
+    pub fn line_of(&self, a: &AgentRow) -> Option<std::sync::Arc<dyn crate::agents::service::AgentLine>> {
+        match a.kind {
+            AgentKind::Sim => {
+                let n: u64 = a.sip_user.trim_start_matches("sim-").parse().unwrap_or(0);
+                Some(std::sync::Arc::new(crate::agents::sim::SimAgentLine::new(
+                    self.sim.clone(),
+                    self.sim_voice.clone(),
+                    n,
+                )))
+            }
+            AgentKind::Sip | AgentKind::Uri => None,
+        }
+    }
+}
+
+/// The pool's view of a stored agent.
+pub fn info_of(a: &AgentRow) -> AgentInfo {
+    AgentInfo {
+        id: a.id,
+        name: a.name.clone(),
+        projects: (!a.all_projects).then(|| a.projects.iter().copied().collect()),
+        enabled: a.enabled,
+        // A registering agent is reachable once registered; the others at once.
+        always_reachable: a.kind != AgentKind::Sip,
+    }
+}
+
+fn view(a: &AgentRow, live: Option<AgentLive>) -> Value {
+    let mut v = json!(a);
+    if let Some(l) = live {
+        v["state"] = json!(l.state);
+        v["state_since_ms"] = json!(l.since_ms);
+        v["state_reason"] = json!(l.reason);
+        v["calls_today"] = json!(l.calls_today);
+        v["talk_s_today"] = json!(l.talk_ms_today / 1000);
+    } else {
+        v["state"] = json!("offline");
+        v["state_since_ms"] = Value::Null;
+        v["state_reason"] = Value::Null;
+        v["calls_today"] = json!(0);
+        v["talk_s_today"] = json!(0);
+    }
+    v
+}
+
+/// An agent as written to `POST /agents` and `PATCH /agents/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentBody {
+    /// Shown to managers and in reports.
+    #[schema(min_length = 1)]
+    pub name: Option<String>,
+    /// The SIP user the softphone registers as.
+    #[schema(min_length = 1, max_length = 64)]
+    pub sip_user: Option<String>,
+    /// Write-only: only its digest (HA1) is kept.
+    #[schema(min_length = 1, write_only)]
+    pub password: Option<String>,
+    /// A fixed SIP URI to reach the agent at instead of a registration (`null` removes it).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = "^[sS][iI][pP]:")]
+    pub uri: Option<Option<String>>,
+    /// The projects the agent serves, by id.
+    pub projects: Option<Vec<i64>>,
+    pub enabled: Option<bool>,
+}
+
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+fn body_of(body: &[u8]) -> ApiResult<AgentChange> {
+    let v: Value = parse_json(body)?;
+    if !v.is_object() {
+        return Err(ApiError::invalid("request body: a JSON object"));
+    }
+    let b: AgentBody =
+        serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
+    Ok(AgentChange {
+        name: b.name,
+        sip_user: b.sip_user,
+        password: b.password,
+        uri: b.uri,
+        projects: b.projects,
+        enabled: b.enabled,
+    })
+}
+
+/// Create an agent
+///
+/// A softphone that registers with `sip_user` and `password`, or a fixed `uri`.
+#[utoipa::path(
+    post,
+    path = "/agents",
+    operation_id = "createAgent",
+    tag = "agents",
+    request_body(content = AgentBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The agent, with its live state.", body = Object),
+        (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
+        (status = 409, description = "Another agent has this `sip_user` (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "No name, a bad `sip_user` or `uri`, no password for an agent who registers, an unknown project (`invalid`).", body = ErrorBody),
+    )
+)]
+pub async fn create(
+    State(s): State<AppState>,
+    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let c = body_of(&body)?;
+    let a = s.agent_store.create_agent(&c).await?;
+    s.agents.upsert(info_of(&a), s.agent_lines.line_of(&a));
+    Ok((StatusCode::CREATED, Json(view(&a, s.agents.live(a.id)))))
+}
+
+/// List agents
+///
+/// Every agent with its live state (since when, why), calls and talk time today.
+#[utoipa::path(
+    get,
+    path = "/agents",
+    operation_id = "listAgents",
+    tag = "agents",
+    responses((status = 200, description = "`items`: the agents, by id.", body = Object))
+)]
+pub async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    let rows = s.agent_store.agents().await?;
+    let live = s.agents.all_live();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|a| view(a, live.get(&a.id).cloned()))
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// One agent
+#[utoipa::path(
+    get,
+    path = "/agents/{id}",
+    operation_id = "getAgent",
+    tag = "agents",
+    params(("id" = i64, Path, description = "The agent's id.")),
+    responses(
+        (status = 200, description = "The agent, with its live state.", body = Object),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such agent (`not_found`).", body = ErrorBody),
+    )
+)]
+pub async fn get(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
+    let a = s.agent_store.agent(id).await?;
+    Ok(Json(view(&a, s.agents.live(id))))
+}
+
+/// Change an agent
+///
+/// Any of the fields; `projects` replaces the membership. A new `sip_user` needs the password
+/// again (the stored digest covers both).
+#[utoipa::path(
+    patch,
+    path = "/agents/{id}",
+    operation_id = "changeAgent",
+    tag = "agents",
+    params(("id" = i64, Path, description = "The agent's id.")),
+    request_body(content = AgentBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The agent as it is now.", body = Object),
+        (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such agent (`not_found`).", body = ErrorBody),
+        (status = 409, description = "Another agent has this `sip_user` (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "A bad value, named (`invalid`).", body = ErrorBody),
+    )
+)]
+pub async fn change(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
+) -> ApiResult<Json<Value>> {
+    let c = body_of(&body)?;
+    let a = s.agent_store.change_agent(id, &c).await?;
+    s.agents.upsert(info_of(&a), s.agent_lines.line_of(&a));
+    Ok(Json(view(&a, s.agents.live(id))))
+}
+
+/// Remove an agent
+///
+/// Its calls keep their record; a call it is on goes on.
+#[utoipa::path(
+    delete,
+    path = "/agents/{id}",
+    operation_id = "deleteAgent",
+    tag = "agents",
+    params(("id" = i64, Path, description = "The agent's id.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such agent (`not_found`).", body = ErrorBody),
+    )
+)]
+pub async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+    s.agent_store.delete_agent(id).await?;
+    s.agents.remove(id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A state an agent sets.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateBody {
+    /// `available`, `paused` or `offline`.
+    #[schema(pattern = "^(available|paused|offline)$")]
+    pub state: String,
+    /// Why (a break's reason).
+    pub reason: Option<String>,
+}
+
+/// Set an agent's state
+///
+/// Back to work (`available`), a break (`paused`, with a reason) or `offline`. Refused while
+/// the agent's phone rings or they talk.
+#[utoipa::path(
+    post,
+    path = "/agents/{id}/state",
+    operation_id = "setAgentState",
+    tag = "agents",
+    params(("id" = i64, Path, description = "The agent's id.")),
+    request_body(content = StateBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The agent as it is now.", body = Object),
+        (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such agent (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The agent is on a call, or not registered, or disabled (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "An unknown state (`invalid`).", body = ErrorBody),
+    )
+)]
+pub async fn set_state(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
+) -> ApiResult<Json<Value>> {
+    let v: Value = parse_json(&body)?;
+    let b: StateBody =
+        serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
+    let a = s.agent_store.agent(id).await?;
+    let to = match b.state.as_str() {
+        "available" => Manual::Available,
+        "paused" => Manual::Paused(
+            b.reason
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(|| "break".into()),
+        ),
+        "offline" => Manual::Offline,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "state {other:?}: available, paused or offline"
+            ))
+            .with_details(json!({ "valid": ["available", "paused", "offline"] })))
+        }
+    };
+    let conflict = |m: String| ApiError::new(StatusCode::CONFLICT, "conflict", m);
+    match s.agents.set_manual(id, to) {
+        Ok(()) => {}
+        Err(ManualError::NoSuchAgent) => {
+            // Stored but not in the pool (e.g. created by another process): add it now.
+            s.agents.upsert(info_of(&a), s.agent_lines.line_of(&a));
+        }
+        Err(ManualError::OnACall(st)) => {
+            return Err(conflict(format!(
+                "agent {id} is {}: the state can change when the call ends",
+                st.as_str()
+            )))
+        }
+        Err(ManualError::Disabled) => {
+            return Err(conflict(format!(
+                "agent {id} is disabled: enable it first (PATCH /api/v1/agents/{id} {{\"enabled\": true}})"
+            )))
+        }
+        Err(ManualError::NotRegistered) => {
+            return Err(conflict(format!(
+                "agent {id} ({}) is not registered: its softphone must register first (docs/agents.md)",
+                a.sip_user
+            )))
+        }
+    }
+    Ok(Json(view(&a, s.agents.live(id))))
+}
