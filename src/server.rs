@@ -496,7 +496,7 @@ async fn start_agents(
         .await
         .context("setting up the simulated agents ([agents.sim])")?;
     for row in store.agents().await.context("reading the agents")? {
-        agents.upsert(crate::api::agents::info_of(&row), lines.line_of(&row));
+        agents.upsert(lines.info_of(&row), lines.line_of(&row));
     }
     let mut audio = TransferAudio::bundled().map_err(anyhow::Error::msg)?;
     if !a.hold_music.trim().is_empty() {

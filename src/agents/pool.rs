@@ -52,6 +52,9 @@ pub struct AgentInfo {
     /// Whether the agent can be reached without registering (a fixed SIP URI, a simulated
     /// agent): such an agent starts `available`; a registering one starts `offline`.
     pub always_reachable: bool,
+    /// A pause for a missed call ends by itself after this long (simulated agents: nobody
+    /// is there to come back from it); `None`: the agent comes back through the API.
+    pub missed_pause_ms: Option<i64>,
 }
 
 /// An agent's live state, as the API shows it.
@@ -77,7 +80,7 @@ struct Agent {
     live: AgentLive,
     /// Registered now (for registering agents).
     registered: bool,
-    /// When wrap-up ends.
+    /// When wrap-up (or a missed call's timed pause) ends.
     wrap_until_ms: Option<i64>,
     /// When the current call was answered.
     talk_from_ms: Option<i64>,
@@ -330,7 +333,10 @@ impl Pool {
             return;
         };
         match how {
-            Miss::NoAnswer => a.set(AgentState::Paused, now, Some(MISSED_A_CALL.into())),
+            Miss::NoAnswer => {
+                a.set(AgentState::Paused, now, Some(MISSED_A_CALL.into()));
+                a.wrap_until_ms = a.info.missed_pause_ms.map(|d| now + d);
+            }
             Miss::Unreachable => a.set(AgentState::Offline, now, Some("unreachable".into())),
             Miss::CallerLeft => a.set_free(now),
         }
@@ -361,7 +367,8 @@ impl Pool {
         self.roll_day(now);
         let mut freed = false;
         for a in self.agents.values_mut() {
-            if a.live.state == AgentState::WrapUp && a.wrap_until_ms.is_some_and(|t| t <= now) {
+            let timed = matches!(a.live.state, AgentState::WrapUp | AgentState::Paused);
+            if timed && a.wrap_until_ms.is_some_and(|t| t <= now) {
                 a.wrap_until_ms = None;
                 a.set_free(now);
                 freed = true;

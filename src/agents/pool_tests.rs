@@ -7,6 +7,7 @@ fn agent(id: AgentId, projects: Option<&[i64]>) -> AgentInfo {
         projects: projects.map(|p| p.iter().copied().collect()),
         enabled: true,
         always_reachable: true,
+        missed_pause_ms: None,
     }
 }
 
@@ -223,4 +224,18 @@ fn many_callers_and_agents_every_caller_is_served_once() {
     }
     assert_eq!(served.len(), 500);
     assert_eq!(p.waiting(0) + p.waiting(1) + p.waiting(4), 0);
+}
+
+#[test]
+fn a_timed_pause_after_a_missed_call_ends_by_itself() {
+    let mut info = agent(1, None);
+    info.missed_pause_ms = Some(10_000);
+    let mut p = pool(&[info], 0);
+    p.enqueue("a", 1, 0);
+    p.assign(0);
+    p.missed("a", 1, Miss::NoAnswer, 15_000);
+    assert_eq!(state(&p, 1), AgentState::Paused);
+    assert!(!p.tick(24_999));
+    assert!(p.tick(25_000));
+    assert_eq!(state(&p, 1), AgentState::Available);
 }

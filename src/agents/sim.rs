@@ -33,6 +33,8 @@ pub struct SimAgentsConfig {
     pub talk_max_s: f64,
     /// The share of transferred calls an agent lets ring without answering (0..1).
     pub no_answer_share: f64,
+    /// A simulated agent paused for a missed call is back after this long, seconds.
+    pub missed_pause_s: f64,
 }
 
 impl Default for SimAgentsConfig {
@@ -44,6 +46,7 @@ impl Default for SimAgentsConfig {
             talk_min_s: 20.0,
             talk_max_s: 90.0,
             no_answer_share: 0.0,
+            missed_pause_s: 10.0,
         }
     }
 }

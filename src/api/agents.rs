@@ -35,17 +35,19 @@ impl AgentLines {
             AgentKind::Sip | AgentKind::Uri => None,
         }
     }
-}
 
-/// The pool's view of a stored agent.
-pub fn info_of(a: &AgentRow) -> AgentInfo {
-    AgentInfo {
-        id: a.id,
-        name: a.name.clone(),
-        projects: (!a.all_projects).then(|| a.projects.iter().copied().collect()),
-        enabled: a.enabled,
-        // A registering agent is reachable once registered; the others at once.
-        always_reachable: a.kind != AgentKind::Sip,
+    /// The pool's view of a stored agent.
+    pub fn info_of(&self, a: &AgentRow) -> AgentInfo {
+        AgentInfo {
+            id: a.id,
+            name: a.name.clone(),
+            projects: (!a.all_projects).then(|| a.projects.iter().copied().collect()),
+            enabled: a.enabled,
+            // A registering agent is reachable once registered; the others at once.
+            always_reachable: a.kind != AgentKind::Sip,
+            missed_pause_ms: (a.kind == AgentKind::Sim)
+                .then_some((self.sim.missed_pause_s * 1000.0) as i64),
+        }
     }
 }
 
@@ -137,7 +139,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let c = body_of(&body)?;
     let a = s.agent_store.create_agent(&c).await?;
-    s.agents.upsert(info_of(&a), s.agent_lines.line_of(&a));
+    s.agents.upsert(s.agent_lines.info_of(&a), s.agent_lines.line_of(&a));
     Ok((StatusCode::CREATED, Json(view(&a, s.agents.live(a.id)))))
 }
 
@@ -206,7 +208,7 @@ pub async fn change(
 ) -> ApiResult<Json<Value>> {
     let c = body_of(&body)?;
     let a = s.agent_store.change_agent(id, &c).await?;
-    s.agents.upsert(info_of(&a), s.agent_lines.line_of(&a));
+    s.agents.upsert(s.agent_lines.info_of(&a), s.agent_lines.line_of(&a));
     Ok(Json(view(&a, s.agents.live(id))))
 }
 
@@ -291,7 +293,7 @@ pub async fn set_state(
         Ok(()) => {}
         Err(ManualError::NoSuchAgent) => {
             // Stored but not in the pool (e.g. created by another process): add it now.
-            s.agents.upsert(info_of(&a), s.agent_lines.line_of(&a));
+            s.agents.upsert(s.agent_lines.info_of(&a), s.agent_lines.line_of(&a));
         }
         Err(ManualError::OnACall(st)) => {
             return Err(conflict(format!(

@@ -1,0 +1,258 @@
+//! Transfers to simulated agents end to end: a real SQLite file, the simulated carrier, the
+//! dialer at 40 lines, 3 simulated agents (one answer in ten never comes), 200 callers who all
+//! press 1 («соединить с оператором»), a fifth of whom give up after 3 s in the queue. Every
+//! transfer is accounted for (answered + abandoned + timed out = transfers), each caller who
+//! did not get an agent is in the callback project's outbox exactly once, the agents end
+//! available with their calls counted, and no agent ever had two calls at once.
+use autoinformer::agents::pool::{AgentInfo, AgentState};
+use autoinformer::agents::service::Agents;
+use autoinformer::agents::sim::{SimAgentLine, SimAgentsConfig};
+use autoinformer::call::live::LiveSettings;
+use autoinformer::call::transfer::{TransferAudio, TransferSettings};
+use autoinformer::call::CallConfig;
+use autoinformer::dialer::calls::TransferBase;
+use autoinformer::dialer::run::{Clock, Dialer};
+use autoinformer::import::ImportLimits;
+use autoinformer::store::sqlite::SqliteStore;
+#[allow(unused_imports)]
+use autoinformer::store::{
+    ActionFilter, CallFilter, CampaignStore, DialerStore, NewProject, ReportStore,
+};
+use autoinformer::telephony::sim::{SimConfig, SimTrunk};
+use chrono::TimeZone;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+const SCENARIO: &str = r#"
+name = "Соединение с оператором"
+results = ["Оператор"]
+start = "question"
+
+[steps.question]
+play = ["question.wav"]
+listen = { dtmf = true, wait_s = 5 }
+barge_in = true
+
+[[steps.question.on]]
+dtmf = "1"
+result = "Оператор"
+actions = [{ transfer = "agents", callback_project = "Перезвон" }]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompts = dir.path().join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    std::fs::copy(
+        root().join("examples/survey/thanks.wav"),
+        prompts.join("question.wav"),
+    )
+    .unwrap();
+    let clock = Clock::manual(chrono::Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap());
+    let store = SqliteStore::open(&dir.path().join("db/autoinformer.db"))
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
+    let sc = store.create_scenario("Оператор", SCENARIO).await.unwrap();
+    let p = store
+        .create_project(&NewProject {
+            name: "Соединение".into(),
+            scenario_id: sc,
+            schedule: vec!["daily 00:00-24:00".into()],
+            lines: 40,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let callback = store
+        .create_project(&NewProject {
+            name: "Перезвон".into(),
+            scenario_id: sc,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // 200 callers; every fifth hangs up 3 s after pressing 1.
+    let mut csv = String::from("Имя;Телефон;Лицевой счет\n");
+    let mut numbers = BTreeMap::new();
+    for i in 0..200 {
+        let n = format!("+7999300{i:04}");
+        csv.push_str(&format!("Абонент {i};{n};{}\n", 5000 + i));
+        let b = if i % 5 == 0 { "keys:1/3" } else { "keys:1" };
+        numbers.insert(n, b.to_string());
+    }
+    let r = store
+        .import_csv(p, std::io::Cursor::new(csv.into_bytes()), ImportLimits::default())
+        .await
+        .unwrap();
+    assert!(r.rejected.is_empty(), "{r:?}");
+    store.activate(p).await.unwrap();
+    let sim = SimConfig {
+        ring_min_s: 0.2,
+        ring_max_s: 0.5,
+        numbers,
+        max_call_s: 120,
+        ..Default::default()
+    };
+    let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
+    let wall = Clock::System;
+    let agents = Agents::new(Arc::new(move || wall.now_ms()));
+    let sim_agents = SimAgentsConfig {
+        count: 3,
+        answer_min_s: 0.2,
+        answer_max_s: 0.6,
+        talk_min_s: 1.0,
+        talk_max_s: 3.0,
+        no_answer_share: 0.1,
+        missed_pause_s: 2.0,
+    };
+    let voice = SimAgentLine::bundled_voice().unwrap();
+    for n in 1..=3 {
+        agents.upsert(
+            AgentInfo {
+                id: n,
+                name: format!("sim-{n}"),
+                projects: None,
+                enabled: true,
+                always_reachable: true,
+                missed_pause_ms: Some(2_000),
+            },
+            Some(Arc::new(SimAgentLine::new(sim_agents.clone(), voice.clone(), n as u64))),
+        );
+    }
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(agents.clone().run(stop.clone()));
+    let settings = TransferSettings {
+        wrap_up: Duration::from_millis(300),
+        agent_ring: Duration::from_secs(2),
+        queue_max_wait: Duration::from_secs(8),
+        queue_announce: Some(Duration::from_secs(5)),
+        audio: TransferAudio::bundled().unwrap(),
+    };
+    let cfg = CallConfig {
+        prompts_dir: prompts,
+        speech: None,
+        amd: true,
+    };
+    let live = LiveSettings {
+        ring_timeout: Duration::from_secs(3),
+        ..Default::default()
+    };
+    let mut dialer = Dialer::new(Arc::new(store.clone()), trunk, cfg, live, clock.clone())
+        .with_transfers(TransferBase {
+            agents: agents.clone(),
+            settings,
+        });
+    // Watch the agents meanwhile: never more than one call each (ringing or talking).
+    let watcher = {
+        let agents = agents.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut busy_max = 0usize;
+            while !stop.is_cancelled() {
+                let busy = agents
+                    .all_live()
+                    .values()
+                    .filter(|l| matches!(l.state, AgentState::Ringing | AgentState::Talking))
+                    .count();
+                busy_max = busy_max.max(busy);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            busy_max
+        })
+    };
+    let started = std::time::Instant::now();
+    loop {
+        dialer.pass().await.unwrap();
+        let st = store.stats(p).await.unwrap();
+        let open = st.contacts.get("not_called").copied().unwrap_or(0)
+            + st.contacts.get("retry").copied().unwrap_or(0)
+            + st.contacts.get("in_call").copied().unwrap_or(0);
+        if open == 0 || started.elapsed() > Duration::from_secs(400) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    dialer.drain().await;
+    stop.cancel();
+    let busy_max = watcher.await.unwrap();
+    assert!(busy_max <= 3, "{busy_max} agents busy at once out of 3");
+
+    let calls = store
+        .list_calls(&CallFilter {
+            project_id: Some(p),
+            limit: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 200, "one call per contact");
+    let mut by_result: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut answered, mut transfers, mut misses) = (0, 0, 0);
+    let mut agents_used = BTreeSet::new();
+    for c in &calls {
+        *by_result.entry(c.result.clone().unwrap_or_default()).or_default() += 1;
+        let Some(t) = &c.transfer else { continue };
+        transfers += 1;
+        misses += t["misses"].as_array().map_or(0, Vec::len);
+        if t["answered"] == true {
+            answered += 1;
+            assert_eq!(c.result.as_deref(), Some("Оператор"), "{c:?}");
+            assert!(t["talk_ms"].as_u64().unwrap_or(0) > 0, "{t}");
+            agents_used.insert(t["agent_id"].as_i64().unwrap_or(0));
+        }
+    }
+    let abandoned = by_result.get("queue_abandoned").copied().unwrap_or(0);
+    let timeout = by_result.get("queue_timeout").copied().unwrap_or(0);
+    println!(
+        "transfers: {transfers} = {answered} answered by agents + {abandoned} abandoned + \
+         {timeout} timed out; {misses} agent misses; results {by_result:?}; {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(transfers, 200, "every caller pressed 1: {by_result:?}");
+    assert_eq!(answered + abandoned + timeout, transfers, "{by_result:?}");
+    assert!(answered >= 20, "the agents took calls: {answered}");
+    assert!(abandoned >= 20, "a fifth give up after 3 s: {abandoned}");
+    assert_eq!(agents_used.len(), 3, "every agent took calls: {agents_used:?}");
+
+    // The callers without an agent are each in the callback project's outbox once.
+    let actions = store
+        .list_actions(&ActionFilter {
+            project_id: p,
+            status: None,
+            kind: None,
+            before_id: None,
+            limit: 5000,
+        })
+        .await
+        .unwrap();
+    let mut copied: BTreeMap<i64, usize> = BTreeMap::new();
+    for a in &actions {
+        if a.kind == "add_to_project" {
+            assert_eq!(a.payload["project"], "Перезвон", "{a:?}");
+            *copied.entry(a.contact_id).or_default() += 1;
+        }
+    }
+    assert!(copied.values().all(|n| *n == 1), "{copied:?}");
+    assert_eq!(copied.len(), abandoned + timeout);
+    let _ = callback;
+
+    // The agents end free, their calls counted.
+    let live = agents.all_live();
+    let counted: u32 = live.values().map(|l| l.calls_today).sum();
+    assert_eq!(counted as usize, answered);
+    for (id, l) in &live {
+        assert!(
+            matches!(l.state, AgentState::Available | AgentState::WrapUp | AgentState::Paused),
+            "agent {id} is {:?}",
+            l.state
+        );
+    }
+}
