@@ -45,8 +45,24 @@ result = "Оператор"
 actions = [{ transfer = "agents", callback_project = "Перезвон" }]
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
+/// A campaign of `callers` who all press 1 (every `patient_every`-th one hangs up 3 s later),
+/// `agents` simulated agents (`no_answer[i]`: agent i+1's share of calls never answered),
+/// the dialer at 40 lines with transfers on.
+struct Campaign {
+    store: SqliteStore,
+    p: i64,
+    dialer: Dialer,
+    agents: Arc<Agents>,
+    stop: tokio_util::sync::CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+async fn campaign(
+    callers: usize,
+    give_up_every: usize,
+    no_answer: &[f64],
+    queue_max_wait_s: u64,
+) -> Campaign {
     let dir = tempfile::tempdir().unwrap();
     let prompts = dir.path().join("prompts");
     std::fs::create_dir_all(&prompts).unwrap();
@@ -71,7 +87,7 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
         })
         .await
         .unwrap();
-    let callback = store
+    store
         .create_project(&NewProject {
             name: "Перезвон".into(),
             scenario_id: sc,
@@ -82,14 +98,22 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
     // 200 callers; every fifth hangs up 3 s after pressing 1.
     let mut csv = String::from("Имя;Телефон;Лицевой счет\n");
     let mut numbers = BTreeMap::new();
-    for i in 0..200 {
+    for i in 0..callers {
         let n = format!("+7999300{i:04}");
         csv.push_str(&format!("Абонент {i};{n};{}\n", 5000 + i));
-        let b = if i % 5 == 0 { "keys:1/3" } else { "keys:1" };
+        let b = if give_up_every > 0 && i % give_up_every == 0 {
+            "keys:1/3"
+        } else {
+            "keys:1"
+        };
         numbers.insert(n, b.to_string());
     }
     let r = store
-        .import_csv(p, std::io::Cursor::new(csv.into_bytes()), ImportLimits::default())
+        .import_csv(
+            p,
+            std::io::Cursor::new(csv.into_bytes()),
+            ImportLimits::default(),
+        )
         .await
         .unwrap();
     assert!(r.rejected.is_empty(), "{r:?}");
@@ -104,17 +128,18 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
     let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
     let wall = Clock::System;
     let agents = Agents::new(Arc::new(move || wall.now_ms()));
-    let sim_agents = SimAgentsConfig {
-        count: 3,
-        answer_min_s: 0.2,
-        answer_max_s: 0.6,
-        talk_min_s: 1.0,
-        talk_max_s: 3.0,
-        no_answer_share: 0.1,
-        missed_pause_s: 2.0,
-    };
     let voice = SimAgentLine::bundled_voice().unwrap();
-    for n in 1..=3 {
+    for (i, share) in no_answer.iter().enumerate() {
+        let n = i as i64 + 1;
+        let sim_agents = SimAgentsConfig {
+            count: 3,
+            answer_min_s: 0.2,
+            answer_max_s: 0.6,
+            talk_min_s: 1.0,
+            talk_max_s: 3.0,
+            no_answer_share: *share,
+            missed_pause_s: 2.0,
+        };
         agents.upsert(
             AgentInfo {
                 id: n,
@@ -124,7 +149,11 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
                 always_reachable: true,
                 missed_pause_ms: Some(2_000),
             },
-            Some(Arc::new(SimAgentLine::new(sim_agents.clone(), voice.clone(), n as u64))),
+            Some(Arc::new(SimAgentLine::new(
+                sim_agents.clone(),
+                voice.clone(),
+                n as u64,
+            ))),
         );
     }
     let stop = tokio_util::sync::CancellationToken::new();
@@ -132,7 +161,7 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
     let settings = TransferSettings {
         wrap_up: Duration::from_millis(300),
         agent_ring: Duration::from_secs(2),
-        queue_max_wait: Duration::from_secs(8),
+        queue_max_wait: Duration::from_secs(queue_max_wait_s),
         queue_announce: Some(Duration::from_secs(5)),
         audio: TransferAudio::bundled().unwrap(),
     };
@@ -145,11 +174,42 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
         ring_timeout: Duration::from_secs(3),
         ..Default::default()
     };
-    let mut dialer = Dialer::new(Arc::new(store.clone()), trunk, cfg, live, clock.clone())
+    let dialer = Dialer::new(Arc::new(store.clone()), trunk, cfg, live, clock.clone())
         .with_transfers(TransferBase {
             agents: agents.clone(),
             settings,
         });
+    Campaign {
+        store,
+        p,
+        dialer,
+        agents,
+        stop,
+        _dir: dir,
+    }
+}
+
+async fn run_to_the_end(c: &mut Campaign) -> f64 {
+    let started = std::time::Instant::now();
+    loop {
+        c.dialer.pass().await.unwrap();
+        let st = c.store.stats(c.p).await.unwrap();
+        let open = st.contacts.get("not_called").copied().unwrap_or(0)
+            + st.contacts.get("retry").copied().unwrap_or(0)
+            + st.contacts.get("in_call").copied().unwrap_or(0);
+        if open == 0 || started.elapsed() > Duration::from_secs(400) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    c.dialer.drain().await;
+    started.elapsed().as_secs_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
+    let mut c = campaign(200, 5, &[0.1, 0.1, 0.1], 8).await;
+    let (store, p, agents, stop) = (c.store.clone(), c.p, c.agents.clone(), c.stop.clone());
     // Watch the agents meanwhile: never more than one call each (ringing or talking).
     let watcher = {
         let agents = agents.clone();
@@ -168,19 +228,7 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
             busy_max
         })
     };
-    let started = std::time::Instant::now();
-    loop {
-        dialer.pass().await.unwrap();
-        let st = store.stats(p).await.unwrap();
-        let open = st.contacts.get("not_called").copied().unwrap_or(0)
-            + st.contacts.get("retry").copied().unwrap_or(0)
-            + st.contacts.get("in_call").copied().unwrap_or(0);
-        if open == 0 || started.elapsed() > Duration::from_secs(400) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    dialer.drain().await;
+    let seconds = run_to_the_end(&mut c).await;
     stop.cancel();
     let busy_max = watcher.await.unwrap();
     assert!(busy_max <= 3, "{busy_max} agents busy at once out of 3");
@@ -198,8 +246,13 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
     let (mut answered, mut transfers, mut misses) = (0, 0, 0);
     let mut agents_used = BTreeSet::new();
     for c in &calls {
-        *by_result.entry(c.result.clone().unwrap_or_default()).or_default() += 1;
+        *by_result
+            .entry(c.result.clone().unwrap_or_default())
+            .or_default() += 1;
         let Some(t) = &c.transfer else { continue };
+        if std::env::var("SHOW_TRANSFERS").is_ok() {
+            println!("{} {t}", c.result.clone().unwrap_or_default());
+        }
         transfers += 1;
         misses += t["misses"].as_array().map_or(0, Vec::len);
         if t["answered"] == true {
@@ -213,14 +266,17 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
     let timeout = by_result.get("queue_timeout").copied().unwrap_or(0);
     println!(
         "transfers: {transfers} = {answered} answered by agents + {abandoned} abandoned + \
-         {timeout} timed out; {misses} agent misses; results {by_result:?}; {:.1} s",
-        started.elapsed().as_secs_f64()
+         {timeout} timed out; {misses} agent misses; results {by_result:?}; {seconds:.1} s"
     );
     assert_eq!(transfers, 200, "every caller pressed 1: {by_result:?}");
     assert_eq!(answered + abandoned + timeout, transfers, "{by_result:?}");
     assert!(answered >= 20, "the agents took calls: {answered}");
     assert!(abandoned >= 20, "a fifth give up after 3 s: {abandoned}");
-    assert_eq!(agents_used.len(), 3, "every agent took calls: {agents_used:?}");
+    assert_eq!(
+        agents_used.len(),
+        3,
+        "every agent took calls: {agents_used:?}"
+    );
 
     // The callers without an agent are each in the callback project's outbox once.
     let actions = store
@@ -242,7 +298,6 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
     }
     assert!(copied.values().all(|n| *n == 1), "{copied:?}");
     assert_eq!(copied.len(), abandoned + timeout);
-    let _ = callback;
 
     // The agents end free, their calls counted.
     let live = agents.all_live();
@@ -250,9 +305,43 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
     assert_eq!(counted as usize, answered);
     for (id, l) in &live {
         assert!(
-            matches!(l.state, AgentState::Available | AgentState::WrapUp | AgentState::Paused),
+            matches!(
+                l.state,
+                AgentState::Available | AgentState::WrapUp | AgentState::Paused
+            ),
             "agent {id} is {:?}",
             l.state
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_who_does_not_answer_is_paused_and_the_next_one_takes_the_call() {
+    // Agent 1 never answers; agent 2 always does. One caller.
+    let mut c = campaign(1, 0, &[1.0, 0.0], 30).await;
+    run_to_the_end(&mut c).await;
+    let calls = c
+        .store
+        .list_calls(&CallFilter {
+            project_id: Some(c.p),
+            limit: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 1);
+    let t = calls[0].transfer.clone().unwrap();
+    assert_eq!(t["answered"], true, "{t}");
+    assert_eq!(t["agent_id"], 2, "{t}");
+    assert_eq!(t["misses"][0]["agent_id"], 1, "{t}");
+    assert_eq!(t["misses"][0]["reason"], "no_answer", "{t}");
+    let ring = t["misses"][0]["ring_ms"].as_u64().unwrap();
+    assert!(
+        (1_900..3_000).contains(&ring),
+        "rang {ring} ms against a 2 s limit"
+    );
+    assert_eq!(calls[0].result.as_deref(), Some("Оператор"));
+    let live = c.agents.live(2).unwrap();
+    assert_eq!(live.calls_today, 1);
+    c.stop.cancel();
 }

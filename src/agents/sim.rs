@@ -237,3 +237,48 @@ impl SimAgentPhone {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_share_of_calls_is_never_answered_and_the_rest_after_the_delay() {
+        let cfg = SimAgentsConfig {
+            count: 1,
+            no_answer_share: 0.25,
+            ..Default::default()
+        };
+        let line = SimAgentLine::new(cfg, Arc::from(vec![0i16; 800]), 1);
+        let mut unanswered = 0;
+        for i in 0..200 {
+            let mut leg = line
+                .dial(AgentDial {
+                    call_id: format!("c{i}-a1"),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(leg.events.recv().await, Some(LegEvent::Ringing));
+            let answered = tokio::time::timeout(Duration::from_secs(5), async {
+                loop {
+                    match leg.events.recv().await {
+                        Some(LegEvent::Answered) => return true,
+                        Some(_) => {}
+                        None => return false,
+                    }
+                }
+            })
+            .await
+            .unwrap_or(false);
+            if !answered {
+                unanswered += 1;
+            }
+            let _ = leg.control.send(LegControl::Hangup);
+        }
+        assert!(
+            (30..=70).contains(&unanswered),
+            "{unanswered} of 200 unanswered"
+        );
+    }
+}

@@ -22,7 +22,10 @@ pub struct AgentLines {
 }
 
 impl AgentLines {
-    pub fn line_of(&self, a: &AgentRow) -> Option<std::sync::Arc<dyn crate::agents::service::AgentLine>> {
+    pub fn line_of(
+        &self,
+        a: &AgentRow,
+    ) -> Option<std::sync::Arc<dyn crate::agents::service::AgentLine>> {
         match a.kind {
             AgentKind::Sim => {
                 let n: u64 = a.sip_user.trim_start_matches("sim-").parse().unwrap_or(0);
@@ -139,7 +142,8 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let c = body_of(&body)?;
     let a = s.agent_store.create_agent(&c).await?;
-    s.agents.upsert(s.agent_lines.info_of(&a), s.agent_lines.line_of(&a));
+    s.agents
+        .upsert(s.agent_lines.info_of(&a), s.agent_lines.line_of(&a));
     Ok((StatusCode::CREATED, Json(view(&a, s.agents.live(a.id)))))
 }
 
@@ -208,7 +212,8 @@ pub async fn change(
 ) -> ApiResult<Json<Value>> {
     let c = body_of(&body)?;
     let a = s.agent_store.change_agent(id, &c).await?;
-    s.agents.upsert(s.agent_lines.info_of(&a), s.agent_lines.line_of(&a));
+    s.agents
+        .upsert(s.agent_lines.info_of(&a), s.agent_lines.line_of(&a));
     Ok(Json(view(&a, s.agents.live(id))))
 }
 
@@ -282,10 +287,10 @@ pub async fn set_state(
         ),
         "offline" => Manual::Offline,
         other => {
-            return Err(ApiError::invalid(format!(
-                "state {other:?}: available, paused or offline"
-            ))
-            .with_details(json!({ "valid": ["available", "paused", "offline"] })))
+            return Err(
+                ApiError::invalid(format!("state {other:?}: available, paused or offline"))
+                    .with_details(json!({ "valid": ["available", "paused", "offline"] })),
+            )
         }
     };
     let conflict = |m: String| ApiError::new(StatusCode::CONFLICT, "conflict", m);

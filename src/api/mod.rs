@@ -4,8 +4,8 @@
 //! lives here. Every route but `/healthz` needs `Authorization: Bearer TOKEN`; errors are
 //! `{"error": {"code", "message", "details"}}` (`error.rs`).
 mod action_schemas;
-pub mod agents;
 pub(crate) mod actions;
+pub mod agents;
 pub mod error;
 mod exports;
 pub mod limit;

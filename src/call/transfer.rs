@@ -266,6 +266,13 @@ async fn until(at: Option<Instant>) {
     }
 }
 
+/// A leg being placed: to whom, since when, the dial.
+type Placing = (
+    AgentId,
+    Instant,
+    BoxFuture<'static, Result<Leg, TrunkError>>,
+);
+
 /// The agent's leg while it rings or talks.
 struct AgentLeg {
     agent: AgentId,
@@ -335,11 +342,7 @@ pub async fn run(
     };
     let mut hold = HoldAudio::new(cx.settings.audio.clone(), cx.settings.queue_announce);
     let queue_deadline = started + cx.settings.queue_max_wait;
-    let mut dialing: Option<(
-        AgentId,
-        Instant,
-        BoxFuture<'static, Result<Leg, TrunkError>>,
-    )> = None;
+    let mut dialing: Option<Placing> = None;
     let mut attempts = 0usize;
     if let Some(line) = external {
         attempts += 1;
@@ -485,7 +488,9 @@ pub async fn run(
                     }
                     Some(LegEvent::Ringing) => {}
                     Some(LegEvent::Ended(info)) => {
-                        report.sip_status = info.sip_status.or(report.sip_status);
+                        if ticket.is_none() {
+                            report.sip_status = info.sip_status.or(report.sip_status);
+                        }
                         if let Some(at) = a.answered_at {
                             report.talk_ms = at.elapsed().as_millis() as u64;
                             tracing::info!(detail = %info.detail, "the agent's side hung up; ending the call");
