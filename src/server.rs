@@ -126,7 +126,7 @@ async fn run_boxed(
                 crate::config::set_by("model")
             )
         })?;
-    let trunk = crate::telephony::start_trunk(&cfg.trunk, &cfg.prompts)
+    let (trunk, sip_trunk) = crate::telephony::start_trunk_with_sip(&cfg.trunk, &cfg.prompts)
         .await
         .map_err(|e| anyhow::anyhow!("starting the {} trunk: {e}", cfg.trunk.kind))?;
     let prompt_cache = PromptCache::new();
@@ -161,7 +161,7 @@ async fn run_boxed(
         }),
         ..Default::default()
     };
-    let (agents, agent_lines, transfers) = start_agents(&store, &cfg).await?;
+    let (agents, agent_lines, transfers) = start_agents(&store, &cfg, sip_trunk).await?;
     let mut dialer = Dialer::new(Arc::new(dialer_store), trunk, call_cfg, live, Clock::System)
         .with_uploaded_prompts(uploaded)
         .with_transfers(transfers)
@@ -476,6 +476,7 @@ async fn create_demo(store: &SqliteStore, uploaded: &Path, cfg: &Config) -> anyh
 async fn start_agents(
     store: &SqliteStore,
     cfg: &Config,
+    sip: Option<Arc<crate::telephony::sip::SipTrunk>>,
 ) -> anyhow::Result<(
     Arc<crate::agents::service::Agents>,
     Arc<crate::api::agents::AgentLines>,
@@ -487,16 +488,25 @@ async fn start_agents(
     a.sim.check().map_err(anyhow::Error::msg)?;
     let clock = Clock::System;
     let agents = crate::agents::service::Agents::new(Arc::new(move || clock.now_ms()));
+    let directory = Arc::new(crate::api::agents::StoreDirectory::new(
+        agents.clone(),
+        sip.clone(),
+    ));
+    if let Some(t) = &sip {
+        t.set_directory(directory.clone());
+    }
     let lines = Arc::new(crate::api::agents::AgentLines {
         sim: a.sim.clone(),
         sim_voice: crate::agents::sim::SimAgentLine::bundled_voice().map_err(anyhow::Error::msg)?,
+        sip,
+        directory,
     });
     store
         .ensure_sim_agents(a.sim.count)
         .await
         .context("setting up the simulated agents ([agents.sim])")?;
     for row in store.agents().await.context("reading the agents")? {
-        agents.upsert(lines.info_of(&row), lines.line_of(&row));
+        lines.stored(&agents, &row);
     }
     let mut audio = TransferAudio::bundled().map_err(anyhow::Error::msg)?;
     if !a.hold_music.trim().is_empty() {

@@ -5,3 +5,4 @@
 pub mod pool;
 pub mod service;
 pub mod sim;
+pub mod sip;

@@ -19,6 +19,66 @@ use utoipa::ToSchema;
 pub struct AgentLines {
     pub sim: crate::agents::sim::SimAgentsConfig,
     pub sim_voice: std::sync::Arc<[i16]>,
+    /// The SIP listener agents register to (`trunk.kind = "sip"`).
+    pub sip: Option<std::sync::Arc<crate::telephony::sip::SipTrunk>>,
+    /// Who may register, as the registrar asks.
+    pub directory: std::sync::Arc<StoreDirectory>,
+}
+
+/// The registrar's view of the stored agents: SIP user → (agent, HA1), kept in step with
+/// the store by the API; a registration makes the agent reachable in the live pool.
+pub struct StoreDirectory {
+    creds: std::sync::RwLock<std::collections::HashMap<String, (i64, String)>>,
+    agents: std::sync::Arc<crate::agents::service::Agents>,
+    sip: Option<std::sync::Arc<crate::telephony::sip::SipTrunk>>,
+}
+
+impl StoreDirectory {
+    pub fn new(
+        agents: std::sync::Arc<crate::agents::service::Agents>,
+        sip: Option<std::sync::Arc<crate::telephony::sip::SipTrunk>>,
+    ) -> Self {
+        Self {
+            creds: Default::default(),
+            agents,
+            sip,
+        }
+    }
+
+    /// Takes an agent's current credentials (or drops them: not a registering agent, or
+    /// disabled).
+    pub fn note(&self, a: &AgentRow) {
+        if let Ok(mut g) = self.creds.write() {
+            g.retain(|_, (id, _)| *id != a.id);
+            if let (AgentKind::Sip, true, Some(ha1)) = (a.kind, a.enabled, &a.ha1) {
+                g.insert(a.sip_user.clone(), (a.id, ha1.clone()));
+            }
+        }
+    }
+
+    pub fn forget(&self, id: i64) {
+        if let Ok(mut g) = self.creds.write() {
+            g.retain(|_, (a, _)| *a != id);
+        }
+    }
+}
+
+impl crate::telephony::registrar::AgentDirectory for StoreDirectory {
+    fn credentials(&self, user: &str) -> Option<(i64, String)> {
+        self.creds.read().ok()?.get(user).cloned()
+    }
+
+    fn binding(&self, agent: i64, user: &str, contact: Option<String>) {
+        let line = match (&self.sip, contact) {
+            (Some(trunk), Some(_)) => Some(std::sync::Arc::new(crate::agents::sip::SipAgentLine {
+                trunk: trunk.clone(),
+                user: user.to_string(),
+            })
+                as std::sync::Arc<dyn crate::agents::service::AgentLine>),
+            _ => None,
+        };
+        self.agents.set_registered(agent, line);
+    }
 }
 
 impl AgentLines {
@@ -35,8 +95,28 @@ impl AgentLines {
                     n,
                 )))
             }
-            AgentKind::Sip | AgentKind::Uri => None,
+            AgentKind::Sip => {
+                let trunk = self.sip.as_ref()?;
+                trunk.agent_contact(&a.sip_user)?;
+                Some(std::sync::Arc::new(crate::agents::sip::SipAgentLine {
+                    trunk: trunk.clone(),
+                    user: a.sip_user.clone(),
+                }))
+            }
+            AgentKind::Uri => {
+                let (trunk, uri) = (self.sip.as_ref()?, a.uri.clone()?);
+                Some(std::sync::Arc::new(crate::agents::sip::SipUriLine {
+                    trunk: trunk.clone(),
+                    uri,
+                }))
+            }
         }
+    }
+
+    /// An agent was stored (created or changed): the registrar and the pool follow.
+    pub fn stored(&self, agents: &crate::agents::service::Agents, a: &AgentRow) {
+        self.directory.note(a);
+        agents.upsert(self.info_of(a), self.line_of(a));
     }
 
     /// The pool's view of a stored agent.
@@ -233,8 +313,13 @@ pub async fn change(
     )
 )]
 pub async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+    let a = s.agent_store.agent(id).await?;
     s.agent_store.delete_agent(id).await?;
     s.agents.remove(id);
+    s.agent_lines.directory.forget(id);
+    if let Some(t) = &s.agent_lines.sip {
+        t.forget_agent(&a.sip_user);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -298,7 +383,7 @@ pub async fn set_state(
         Ok(()) => {}
         Err(ManualError::NoSuchAgent) => {
             // Stored but not in the pool (e.g. created by another process): add it now.
-            s.agents.upsert(s.agent_lines.info_of(&a), s.agent_lines.line_of(&a));
+            s.agent_lines.stored(&s.agents, &a);
         }
         Err(ManualError::OnACall(st)) => {
             return Err(conflict(format!(

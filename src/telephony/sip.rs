@@ -4,7 +4,9 @@
 //! status handed to the driver to map (docs/telephony.md). Each call's dialog is removed from the
 //! layer when it ends, so nothing accumulates over thousands of calls.
 use super::config::SipConfig;
+use super::registrar::{AgentDirectory, Registrar};
 use super::sdp::{self, Codec};
+use super::sip_agents::Directory;
 use super::trunk::{
     BoxFuture, DialRequest, EndInfo, EndedSide, Leg, LegControl, LegEvent, Lines, MediaTransport,
     PortPool, Trunk, TrunkError,
@@ -57,6 +59,9 @@ pub struct SipTrunk {
     next_caller: AtomicUsize,
     lines: Lines,
     cancel: CancellationToken,
+    /// Agents' registrations (docs/agents.md).
+    registrar: Arc<Registrar>,
+    directory: Directory,
 }
 
 impl Drop for SipTrunk {
@@ -135,8 +140,12 @@ impl SipTrunk {
                 _ = serve_token.cancelled() => {}
             }
         });
-        // In-dialog requests from the far end (BYE, re-INVITE, INFO…) go to their dialog.
+        // In-dialog requests from the far end (BYE, re-INVITE, INFO…) go to their dialog; the
+        // rest (agents' REGISTERs, strangers' INVITEs, OPTIONS) to `sip_agents`.
         let in_layer = layer.clone();
+        let registrar = Arc::new(Registrar::new());
+        let directory: Directory = Arc::default();
+        let (in_registrar, in_directory) = (registrar.clone(), directory.clone());
         tokio::spawn(async move {
             while let Some(mut tx) = incoming.recv().await {
                 match in_layer.match_dialog(&tx) {
@@ -148,12 +157,28 @@ impl SipTrunk {
                         });
                     }
                     _ => {
-                        if tx.original.method != rsipstack::sip::Method::Ack {
-                            let _ = tx
-                                .reply(rsipstack::sip::StatusCode::CallTransactionDoesNotExist)
-                                .await;
-                        }
+                        tokio::spawn(super::sip_agents::serve(
+                            tx,
+                            in_registrar.clone(),
+                            in_directory.clone(),
+                        ));
                     }
+                }
+            }
+        });
+        // Registrations whose time is up end (their agents go offline).
+        let (ex_registrar, ex_directory, ex_token) =
+            (registrar.clone(), directory.clone(), cancel.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = ex_token.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let dir = ex_directory.read().ok().and_then(|d| d.clone());
+                if let Some(d) = dir {
+                    ex_registrar.expire(d.as_ref(), std::time::Instant::now());
                 }
             }
         });
@@ -185,7 +210,26 @@ impl SipTrunk {
             next_caller: AtomicUsize::new(0),
             lines: Lines::new(),
             cancel,
+            registrar,
+            directory,
         })
+    }
+
+    /// The agents who may register here (until this is set every REGISTER gets 403).
+    pub fn set_directory(&self, d: Arc<dyn AgentDirectory>) {
+        if let Ok(mut g) = self.directory.write() {
+            *g = Some(d);
+        }
+    }
+
+    /// Where a registered agent is reached now.
+    pub fn agent_contact(&self, user: &str) -> Option<String> {
+        self.registrar.contact_of(user, std::time::Instant::now())
+    }
+
+    /// Forgets an agent's registration (deleted, or its SIP user changed).
+    pub fn forget_agent(&self, user: &str) {
+        self.registrar.forget(user);
     }
 
     /// The local SIP address (useful when the port was 0).
@@ -233,6 +277,103 @@ fn user_part(number: &str) -> Result<String, TrunkError> {
             number.to_string(),
             "only digits and a leading + can be dialed".into(),
         ))
+    }
+}
+
+impl SipTrunk {
+    /// Sends the INVITE `opt` describes with our SDP offer for `socket`, and hands the call's
+    /// signalling to a task; the leg's media is `socket`.
+    fn place(
+        &self,
+        socket: tokio::net::UdpSocket,
+        offer: String,
+        mut opt: InviteOption,
+        line: Option<super::trunk::LineGuard>,
+    ) -> Result<Leg, TrunkError> {
+        opt.content_type = Some("application/sdp".into());
+        opt.offer = Some(offer.into_bytes());
+        let (state_tx, state_rx) = self.layer.new_dialog_state_channel();
+        let (dialog, invite) = self
+            .layer
+            .do_invite_async(opt, state_tx)
+            .map_err(|e| TrunkError::Other(format!("INVITE: {e}")))?;
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        let layer = self.layer.clone();
+        let span = tracing::Span::current();
+        tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                // Held until the signalling is done: ends, or unwinds from a panic.
+                let _line = line;
+                signalling(layer.clone(), dialog, invite, state_rx, ev_tx, ctl_rx).await;
+            },
+            span,
+        ));
+        Ok(Leg {
+            events: ev_rx,
+            control: ctl_tx,
+            media: MediaTransport::Udp(socket),
+        })
+    }
+
+    /// Calls an agent who registered as `user` at the address of their registration: the
+    /// From display name shows the caller («Иванов Иван — Хочу записаться») and the
+    /// `X-Autoinformer-*` headers carry the contact's fields and what the robot heard. The
+    /// trunk's line limit does not count these legs.
+    pub fn dial_agent(
+        &self,
+        user: &str,
+        req: &crate::agents::service::AgentDial,
+    ) -> Result<Leg, TrunkError> {
+        let contact_uri = self
+            .agent_contact(user)
+            .ok_or_else(|| TrunkError::Other(format!("agent {user} is not registered")))?;
+        self.dial_uri(&contact_uri, req)
+    }
+
+    /// Calls a SIP URI directly (an agent's registration or fixed URI).
+    pub fn dial_uri(
+        &self,
+        uri: &str,
+        req: &crate::agents::service::AgentDial,
+    ) -> Result<Leg, TrunkError> {
+        let socket = self.ports.bind()?;
+        let rtp_port = socket
+            .local_addr()
+            .map_err(|e| TrunkError::Other(e.to_string()))?
+            .port();
+        let session_id = u64::from(rtp_port) << 32 | u64::from(rand::random::<u32>());
+        let offer = sdp::offer(session_id, self.rtp_ip, rtp_port, &self.codecs);
+        let callee = self.uri(uri)?;
+        let caller = self.uri(&format!("sip:autoinformer@{}", self.local))?;
+        let contact = self.uri(&format!("sip:autoinformer@{}", self.local))?;
+        let display: String = req
+            .display
+            .chars()
+            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+            .collect();
+        let headers = req
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let v: String = v.chars().filter(|c| !c.is_control()).collect();
+                rsipstack::sip::Header::Other(k.clone(), v)
+            })
+            .collect();
+        self.place(
+            socket,
+            offer,
+            InviteOption {
+                caller_display_name: (!display.is_empty()).then_some(display),
+                caller,
+                callee,
+                contact,
+                headers: Some(headers),
+                call_id: Some(format!("{}-{}", req.call_id, rand::random::<u32>())),
+                ..Default::default()
+            },
+            None,
+        )
     }
 }
 
@@ -304,39 +445,20 @@ impl Trunk for SipTrunk {
                 realm: None,
                 ..Default::default()
             });
-            let opt = InviteOption {
-                caller,
-                callee,
-                contact,
-                destination,
-                credential,
-                content_type: Some("application/sdp".into()),
-                offer: Some(offer.into_bytes()),
-                call_id: Some(format!("{}-{}", req.call_id, rand::random::<u32>())),
-                ..Default::default()
-            };
-            let (state_tx, state_rx) = self.layer.new_dialog_state_channel();
-            let (dialog, invite) = self
-                .layer
-                .do_invite_async(opt, state_tx)
-                .map_err(|e| TrunkError::Other(format!("INVITE: {e}")))?;
-            let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-            let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
-            let layer = self.layer.clone();
-            let span = tracing::Span::current();
-            tokio::spawn(tracing::Instrument::instrument(
-                async move {
-                    // Held until the signalling is done: ends, or unwinds from a panic.
-                    let _line = line;
-                    signalling(layer.clone(), dialog, invite, state_rx, ev_tx, ctl_rx).await;
+            self.place(
+                socket,
+                offer,
+                InviteOption {
+                    caller,
+                    callee,
+                    contact,
+                    destination,
+                    credential,
+                    call_id: Some(format!("{}-{}", req.call_id, rand::random::<u32>())),
+                    ..Default::default()
                 },
-                span,
-            ));
-            Ok(Leg {
-                events: ev_rx,
-                control: ctl_tx,
-                media: MediaTransport::Udp(socket),
-            })
+                Some(line),
+            )
         })
     }
 }
