@@ -1,0 +1,373 @@
+//! A transfer to a real SIP agent: baresip registers to the robot's SIP listener with digest
+//! credentials (A-law only) and answers by itself; a second baresip is the callee on the
+//! "trunk" (µ-law only), presses 1 and is bridged to the agent. Each phone sends its own tone
+//! (callee 600 Hz, agent 1400 Hz) and records what it hears (baresip's sndfile module): the
+//! agent must hear the callee's tone and the callee the agent's — audio flows both ways
+//! through the robot's bridge, transcoded between µ-law and A-law. The agent hangs up and the
+//! callee's leg is ended by the robot; no dialog is left behind.
+mod common;
+use autoinformer::agents::pool::{AgentInfo, AgentState};
+use autoinformer::agents::service::Agents;
+use autoinformer::call::live::{run_call_watched, CallWatch, LiveSettings};
+use autoinformer::call::transfer::{TransferAudio, TransferContext, TransferSettings};
+use autoinformer::call::CallConfig;
+use autoinformer::config::SipConfig;
+use autoinformer::scenario::{load_str, Format, LoadOptions};
+use autoinformer::telephony::registrar::AgentDirectory;
+use autoinformer::telephony::sip::SipTrunk;
+use autoinformer::telephony::trunk::DialRequest;
+use common::read_wav;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A peer process in its own process group, ended with the test whatever happens.
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--"])
+            .arg(format!("-{}", self.0.id()))
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_ports(n: usize) -> Vec<u16> {
+    let socks: Vec<std::net::UdpSocket> = (0..n)
+        .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    socks
+        .iter()
+        .map(|s| s.local_addr().expect("addr").port())
+        .collect()
+}
+
+/// 60 s of one tone at -20 dBFS, 8 kHz 16-bit (a phone's audio source).
+fn tone_wav(dir: &Path, name: &str, hz: u32) -> PathBuf {
+    let out = dir.join(name);
+    let ok = Command::new("sox")
+        .args(["-D", "-n", "-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&out)
+        .args(["synth", "60", "sine", &hz.to_string(), "gain", "-20"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "sox makes the tone (scripts/setup.sh --test installs it)"
+    );
+    out
+}
+
+/// A baresip phone: `account` is its accounts line; it plays `wav` and records what it
+/// hears into `dir`.
+struct Phone {
+    _peer: Peer,
+    dir: PathBuf,
+    cons_port: u16,
+    sip_port: u16,
+}
+
+fn phone(dir: &Path, name: &str, account: &str, wav: &Path) -> Phone {
+    let [sip_port, cons_port, ctrl_port] = loop {
+        let p = free_ports(3);
+        if p[1] != p[0] + 1 && p[2] != p[0] + 1 {
+            break [p[0], p[1], p[2]];
+        }
+    };
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = std::fs::read_to_string(root().join("tests/peers/baresip/config.in"))
+        .expect("template")
+        .replace("@SIP_PORT@", &sip_port.to_string())
+        .replace("@CONS_PORT@", &cons_port.to_string())
+        .replace("@CTRL_PORT@", &ctrl_port.to_string())
+        .replace("@WAV@", &wav.display().to_string())
+        .replace(
+            "module\t\t\tcons.so",
+            &format!(
+                "module\t\t\tcons.so\nmodule\t\t\tsndfile.so\nsnd_path\t\t{}",
+                dir.display()
+            ),
+        );
+    std::fs::write(dir.join("config"), config).expect("config");
+    std::fs::write(dir.join("accounts"), format!("{account}\n")).expect("accounts");
+    let log = std::fs::File::create(dir.join("baresip.log")).expect("log");
+    let child = {
+        use std::os::unix::process::CommandExt;
+        Command::new("baresip")
+            .arg("-f")
+            .arg(&dir)
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("baresip is installed by scripts/setup.sh --test")
+    };
+    Phone {
+        _peer: Peer(child),
+        dir,
+        cons_port,
+        sip_port,
+    }
+}
+
+impl Phone {
+    fn command(&self, cmd: &str) {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        s.send_to(format!("{cmd}\n").as_bytes(), ("127.0.0.1", self.cons_port))
+            .expect("send");
+    }
+
+    /// What the phone heard (sndfile's decoded stream).
+    fn heard(&self) -> Vec<i16> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return vec![];
+        };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with("dump-") && name.contains("dec") && name.ends_with(".wav") {
+                out.extend(read_wav(&e.path()));
+            }
+        }
+        out
+    }
+}
+
+/// The largest share of a 200 ms window's power at `hz`.
+fn tone_share(s: &[i16], hz: f64) -> f64 {
+    let n = 1600;
+    let mut best: f64 = 0.0;
+    for w in s.chunks(n).filter(|w| w.len() == n) {
+        let total: f64 = w.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / n as f64;
+        if total < 1e3 {
+            continue;
+        }
+        let k = 2.0 * std::f64::consts::PI * hz / 8000.0;
+        let (mut re, mut im) = (0.0, 0.0);
+        for (i, &x) in w.iter().enumerate() {
+            re += f64::from(x) * (k * i as f64).cos();
+            im += f64::from(x) * (k * i as f64).sin();
+        }
+        // A sine's power at its bin: (re² + im²)·2/n² is its mean square.
+        let at = (re * re + im * im) * 2.0 / (n as f64 * n as f64);
+        best = best.max(at / total);
+    }
+    best
+}
+
+struct Dir {
+    agents: Arc<Agents>,
+    trunk: Arc<SipTrunk>,
+}
+
+impl AgentDirectory for Dir {
+    fn credentials(&self, user: &str) -> Option<(i64, String)> {
+        (user == "agent1").then(|| (1, autoinformer::store::agents::ha1("agent1", "pw-agent-1")))
+    }
+    fn binding(&self, agent: i64, user: &str, contact: Option<String>) {
+        let line = contact.map(|_| {
+            Arc::new(autoinformer::agents::sip::SipAgentLine {
+                trunk: self.trunk.clone(),
+                user: user.to_string(),
+            }) as Arc<dyn autoinformer::agents::service::AgentLine>
+        });
+        self.agents.set_registered(agent, line);
+    }
+}
+
+const SCENARIO: &str = r#"
+name = "Оператор"
+results = ["Оператор"]
+start = "ask"
+
+[steps.ask]
+play = ["ask.wav"]
+listen = { dtmf = true, wait_s = 8 }
+barge_in = true
+
+[[steps.ask.on]]
+dtmf = "1"
+result = "Оператор"
+actions = [{ transfer = "agents" }]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
+    let tmp = tempfile::tempdir().unwrap();
+    let callee_wav = tone_wav(tmp.path(), "callee.wav", 600);
+    let agent_wav = tone_wav(tmp.path(), "agent.wav", 1400);
+    let callee = phone(
+        tmp.path(),
+        "callee",
+        "<sip:+79001234567@127.0.0.1>;regint=0;answermode=auto;audio_codecs=pcmu",
+        &callee_wav,
+    );
+    let trunk = Arc::new(
+        SipTrunk::start(SipConfig {
+            server: format!("127.0.0.1:{}", callee.sip_port),
+            listen: "127.0.0.1:0".into(),
+            rtp_port_min: 40_000,
+            rtp_port_max: 47_999,
+            ..Default::default()
+        })
+        .await
+        .expect("sip trunk"),
+    );
+    let robot = trunk.local_addr();
+    let agents = Agents::new(Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }));
+    agents.upsert(
+        AgentInfo {
+            id: 1,
+            name: "Агент 1".into(),
+            projects: None,
+            enabled: true,
+            always_reachable: false,
+            missed_pause_ms: None,
+        },
+        None,
+    );
+    trunk.set_directory(Arc::new(Dir {
+        agents: agents.clone(),
+        trunk: trunk.clone(),
+    }));
+    let agent = phone(
+        tmp.path(),
+        "agent",
+        &format!(
+            "<sip:agent1@127.0.0.1:{}>;auth_pass=pw-agent-1;regint=60;answermode=auto;audio_codecs=pcma",
+            robot.port()
+        ),
+        &agent_wav,
+    );
+    // The agent is available once baresip has registered (challenge, then digest).
+    let t = Instant::now();
+    while agents.live(1).map(|l| l.state) != Some(AgentState::Available) {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "baresip did not register; its log:\n{}",
+            std::fs::read_to_string(agent.dir.join("baresip.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let prompts = tmp.path().join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    std::fs::copy(
+        root().join("examples/survey/thanks.wav"),
+        prompts.join("ask.wav"),
+    )
+    .unwrap();
+    let scenario = load_str(
+        SCENARIO,
+        Format::Toml,
+        "scenario.toml",
+        None,
+        &LoadOptions {
+            prompts_dir: prompts.clone(),
+            speech: None,
+        },
+    )
+    .unwrap_or_else(|p| panic!("{p}"));
+    let cfg = CallConfig {
+        prompts_dir: prompts,
+        speech: None,
+        // A phone that sends a steady tone is no answering machine here.
+        amd: false,
+    };
+    let live = LiveSettings {
+        ring_timeout: Duration::from_secs(20),
+        recordings: Some(tmp.path().to_path_buf()),
+        ..Default::default()
+    };
+    let watch = CallWatch {
+        transfer: Some(TransferContext {
+            agents: agents.clone(),
+            trunk: None,
+            project: 1,
+            settings: TransferSettings {
+                wrap_up: Duration::from_secs(1),
+                agent_ring: Duration::from_secs(10),
+                queue_max_wait: Duration::from_secs(30),
+                queue_announce: None,
+                audio: TransferAudio::bundled().unwrap(),
+            },
+            contact_name: Some("Иванов Иван".into()),
+            fields: vec![("Лицевой счет".into(), "100201".into())],
+        }),
+        ..Default::default()
+    };
+    let press_and_hang_up = async {
+        tokio::time::sleep(Duration::from_millis(4_000)).await;
+        callee.command("/sndcode 1");
+        // Bridged within a few seconds; let them talk, then the agent hangs up.
+        let t = Instant::now();
+        while agents.live(1).map(|l| l.state) != Some(AgentState::Talking) {
+            if t.elapsed() > Duration::from_secs(15) {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        agent.command("/hangup");
+        true
+    };
+    let call = run_call_watched(
+        trunk.as_ref(),
+        DialRequest {
+            call_id: "agent-test".into(),
+            number: "+79001234567".into(),
+            caller_id: None,
+        },
+        Arc::new(scenario),
+        cfg,
+        &live,
+        None,
+        watch,
+    );
+    let (r, bridged) = tokio::join!(call, press_and_hang_up);
+    assert!(bridged, "the agent never talked: {r:?}");
+    let t = r.transfer.clone().expect("a transfer");
+    assert!(t.answered, "{t:?}");
+    assert_eq!(t.agent_id, Some(1));
+    assert!(t.talk_ms >= 3_000, "{t:?}");
+    assert_eq!(r.outcome.result, "Оператор");
+    // The agent wraps up, then is available again.
+    assert_eq!(agents.live(1).map(|l| l.state), Some(AgentState::WrapUp));
+    assert_eq!(agents.live(1).map(|l| l.calls_today), Some(1));
+
+    // Every dialog is gone (both legs ended).
+    let t0 = Instant::now();
+    while trunk.dialogs() > 0 && t0.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(trunk.dialogs(), 0, "dialogs left behind");
+    // baresip writes its files when the call is closed.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let heard_by_agent = agent.heard();
+    let heard_by_callee = callee.heard();
+    let a = tone_share(&heard_by_agent, 600.0);
+    let c = tone_share(&heard_by_callee, 1400.0);
+    println!(
+        "bridge: the agent heard the callee's 600 Hz at {a:.2} of a window's power, the callee \
+         the agent's 1400 Hz at {c:.2} ({} / {} samples recorded)",
+        heard_by_agent.len(),
+        heard_by_callee.len()
+    );
+    assert!(a > 0.5, "the agent did not hear the callee ({a:.2})");
+    assert!(c > 0.5, "the callee did not hear the agent ({c:.2})");
+}
