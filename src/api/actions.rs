@@ -187,7 +187,9 @@ pub async fn check_actions(s: &AppState, id: i64, scenario: &Scenario) -> ApiRes
         && s.agent_store.project_agents(id).await? == 0
     {
         missing.push(format!(
-            "the scenario transfers to agents and no enabled agent serves this project: add              one (POST /api/v1/agents with \"projects\": [{id}], or PATCH an agent's projects),              or run simulated agents ([agents.sim] count = N; docs/agents.md)"
+            "the scenario transfers to agents and no enabled agent serves this project: add \
+             one (POST /api/v1/agents with \"projects\": [{id}], or PATCH an agent's \
+             projects), or run simulated agents ([agents.sim] count = N; docs/agents.md)"
         ));
     }
     let mut targets = BTreeSet::new();

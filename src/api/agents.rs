@@ -160,15 +160,44 @@ pub struct AgentBody {
     #[schema(min_length = 1)]
     pub name: Option<String>,
     /// The SIP user the softphone registers as.
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9_.!~*'()&=+$,;?/-]+$"
+    )]
     pub sip_user: Option<String>,
     /// Write-only: only its digest (HA1) is kept.
     #[schema(min_length = 1, write_only)]
     pub password: Option<String>,
     /// A fixed SIP URI to reach the agent at instead of a registration (`null` removes it).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = "^[sS][iI][pP]:")]
+    #[schema(value_type = Option<String>, max_length = 256, pattern = "^[sS][iI][pP]:\\S+$")]
     pub uri: Option<Option<String>>,
+    /// The projects the agent serves, by id.
+    pub projects: Option<Vec<i64>>,
+    pub enabled: Option<bool>,
+}
+
+/// A new agent (`POST /agents`): `AgentBody` with a name and a SIP user.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct NewAgentBody {
+    /// Shown to managers and in reports.
+    #[schema(min_length = 1)]
+    pub name: String,
+    /// The SIP user the softphone registers as.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9_.!~*'()&=+$,;?/-]+$"
+    )]
+    pub sip_user: String,
+    /// Write-only: only its digest (HA1) is kept. Needed unless `uri` is given.
+    #[schema(min_length = 1, write_only)]
+    pub password: Option<String>,
+    /// A fixed SIP URI to reach the agent at instead of a registration.
+    #[schema(max_length = 256, pattern = "^[sS][iI][pP]:\\S+$")]
+    pub uri: Option<String>,
     /// The projects the agent serves, by id.
     pub projects: Option<Vec<i64>>,
     pub enabled: Option<bool>,
@@ -189,6 +218,9 @@ fn body_of(body: &[u8]) -> ApiResult<AgentChange> {
     }
     let b: AgentBody =
         serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
+    if b.password.as_deref().is_some_and(str::is_empty) {
+        return Err(ApiError::invalid("password: empty (leave it out to keep the current one)"));
+    }
     Ok(AgentChange {
         name: b.name,
         sip_user: b.sip_user,
@@ -207,7 +239,7 @@ fn body_of(body: &[u8]) -> ApiResult<AgentChange> {
     path = "/agents",
     operation_id = "createAgent",
     tag = "agents",
-    request_body(content = AgentBody, content_type = "application/json"),
+    request_body(content = NewAgentBody, content_type = "application/json"),
     responses(
         (status = 201, description = "The agent, with its live state.", body = Object),
         (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
