@@ -219,7 +219,9 @@ fn body_of(body: &[u8]) -> ApiResult<AgentChange> {
     let b: AgentBody =
         serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
     if b.password.as_deref().is_some_and(str::is_empty) {
-        return Err(ApiError::invalid("password: empty (leave it out to keep the current one)"));
+        return Err(ApiError::invalid(
+            "password: empty (leave it out to keep the current one)",
+        ));
     }
     Ok(AgentChange {
         name: b.name,
