@@ -26,6 +26,14 @@ ring_timeout_s = 15
 [trunk.sim]
 ring_min_s = 1.0
 ring_max_s = 4.0
+# Two simulated agents take the callers who press 3 (docs/agents.md); short talks keep the
+# demo within about a minute.
+[agents]
+queue_max_wait_s = 45
+[agents.sim]
+count = 2
+talk_min_s = 5.0
+talk_max_s = 15.0
 TOML
 echo "== autoinformer serve --data $data --listen $listen (sim carrier; log: $log)"
 AUTOINFORMER_ADMIN_TOKEN=$token AUTOINFORMER_LOG=${AUTOINFORMER_LOG:-info} \
@@ -48,7 +56,8 @@ SYSTEM = {"no_answer": "Нет ответа / no answer", "busy": "Занято 
           "system": "Системный (ошибка сети/номера) / system (network or number error)",
           "answering_machine": "Обнаружен автоответчик (системный) / answering machine (system)",
           "not_listened": "Не дослушал до конца / did not listen to the end",
-          "queue_abandoned": "Не дождался оператора / did not wait for an operator"}
+          "queue_abandoned": "Не дождался оператора / did not wait for an operator",
+          "queue_timeout": "Оператор не освободился / no operator in time"}
 VERDICT = {"human": "человек / person", "machine": "автоответчик / answering machine",
            "unknown": "не определено / undecided"}
 WHY = {"short_greeting_then_silence": "short greeting, then silence",
@@ -93,11 +102,23 @@ for r in json.load(sys.stdin)["items"]:
         what.append(("pressed %s" if said in "0123456789*#ABCD" else "said «%s»") % said)
     if k.get("end_reason"):
         what.append(k["end_reason"])
+    t = k.get("transfer")
+    if t:
+        if t["answered"]:
+            what.append("transferred: agent %s answered after %.1f s in the queue, talked %.1f s"
+                        % (t["agent_id"], t["queue_ms"] / 1000, t["talk_ms"] / 1000))
+        else:
+            what.append("transfer: no agent, waited %.1f s" % (t["queue_ms"] / 1000))
     amd = k.get("amd")
     if amd:
         what.append("answered by: %s, decided at %.2f s: %s" % (VERDICT.get(amd["verdict"], amd["verdict"]),
                     amd["decided_at_ms"] / 1000, WHY.get(amd["reason"], amd["reason"])))
     print("    last call to %s: %s" % (k.get("number", ""), "; ".join(what)))'
+echo "== agents (docs/agents.md)"
+api agents | python3 -c '
+import json, sys
+for a in json.load(sys.stdin)["items"]:
+    print("%s (%s): %s, %d call(s) today, %d s talk" % (a["name"], a["kind"], a["state"], a["calls_today"], a["talk_s_today"]))'
 for report in calls last; do
   for fmt in csv xlsx; do
     api "projects/$project/export?report=$report&format=$fmt" > "$data/$report.$fmt"

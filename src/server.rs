@@ -37,11 +37,11 @@ pub const DB_FILE: &str = "autoinformer.db";
 pub const UPLOADED_PROMPTS: &str = "prompts";
 
 /// The demo project's scenario and prompts, bundled so `serve` needs no files around it.
-const DEMO_SCENARIO: &str = include_str!("../examples/survey/scenario.toml");
+const DEMO_SCENARIO: &str = include_str!("../examples/survey/demo.toml");
 const DEMO_PROMPTS: [(&str, &[u8]); 2] = [
     (
-        "question.wav",
-        include_bytes!("../examples/survey/question.wav"),
+        "question_agent.wav",
+        include_bytes!("../examples/survey/question_agent.wav"),
     ),
     (
         "thanks.wav",
@@ -52,6 +52,34 @@ const DEMO_PROMPTS: [(&str, &[u8]); 2] = [
 pub const DEMO_PROJECT: &str = "Демо: опрос жильцов";
 /// Where the demo survey copies those who are unhappy (its `add_to_project`).
 pub const DEMO_CALLBACK_PROJECT: &str = "Перезвон: жалобы";
+
+/// The demo's callers who press 3 for an agent on the sim carrier (the last one gives up
+/// after 5 s in the queue): with two simulated agents a fresh install shows a transfer, a
+/// caller waiting in the queue with music, and an abandon going to the callback project.
+const DEMO_TRANSFER_CALLERS: [(&str, &str, &str); 4] = [
+    ("Лебедева Ирина", "+79991000213", "keys:3"),
+    ("Козлов Артём", "+79991000224", "keys:3"),
+    ("Павлова Вера", "+79991000235", "keys:3"),
+    ("Егоров Максим", "+79991000246", "keys:3/5"),
+];
+
+/// The demo's defaults on the sim carrier: its transfer callers' behaviours and two simulated
+/// agents, unless the configuration says otherwise (docs/agents.md).
+fn with_demo_defaults(mut cfg: Config) -> Config {
+    if cfg.demo && cfg.trunk.kind == "sim" {
+        for (_, number, behaviour) in DEMO_TRANSFER_CALLERS {
+            cfg.trunk
+                .sim
+                .numbers
+                .entry(number.to_string())
+                .or_insert_with(|| behaviour.to_string());
+        }
+        if cfg.agents.sim.count == 0 {
+            cfg.agents.sim.count = 2;
+        }
+    }
+    cfg
+}
 
 /// What `run` reports once it is up (tests and the command line).
 #[derive(Debug, Clone)]
@@ -82,6 +110,7 @@ async fn run_boxed(
     shutdown: CancellationToken,
     on_start: Box<dyn FnOnce(&Started) + Send>,
 ) -> anyhow::Result<()> {
+    let cfg = with_demo_defaults(cfg);
     let addr = listener
         .local_addr()
         .context("reading the listen address")?;
@@ -553,6 +582,10 @@ fn demo_contacts() -> String {
     let mut csv = String::from("ФИО;Телефон;Телефон 2;Лицевой счет\n");
     for (i, (name, a, b)) in people.iter().enumerate() {
         csv.push_str(&format!("{name};{a};{b};{}\n", 100_201 + i));
+    }
+    // Those who press 3 for an agent.
+    for (i, (name, number, _)) in DEMO_TRANSFER_CALLERS.iter().enumerate() {
+        csv.push_str(&format!("{name};{number};;{}\n", 100_301 + i));
     }
     csv
 }
