@@ -26,3 +26,5 @@ CREATE INDEX agent_projects_project ON agent_projects(project_id);
 -- The call's transfer as JSON (`to`, `agent_id`, `queue_ms`, `agent_ring_ms`, `answered`,
 -- `talk_ms`, `misses`), NULL for calls without one.
 ALTER TABLE calls ADD COLUMN transfer TEXT;
+-- Transfers in a project's stats walk only the calls that have one.
+CREATE INDEX calls_transfer ON calls(project_id) WHERE transfer IS NOT NULL;

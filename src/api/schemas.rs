@@ -409,6 +409,8 @@ pub struct Stats {
     pub cost: f64,
     /// What the calls' actions came to.
     pub actions: ActionTotals,
+    /// Transfers to agents and numbers (docs/agents.md).
+    pub transfers: TransferTotals,
     /// The SMS service: `off` (SMSC not configured), `running`, `held` (no money on the
     /// account: every SMS waits), `stopped` (SMSC refused the login: nothing is sent until a
     /// restart with a working one); `sms_service_note` says why.
@@ -417,6 +419,25 @@ pub struct Stats {
     /// (`null` otherwise).
     #[schema(required = true)]
     pub sms_service_note: Option<String>,
+}
+
+/// A project's transfers (`store::TransferStats`).
+#[derive(Serialize, ToSchema)]
+pub struct TransferTotals {
+    /// Calls that were transferred (to agents or a number).
+    pub transfers: u64,
+    /// Answered by an agent (or the external number).
+    pub answered: u64,
+    /// Callers who hung up before an agent answered (`queue_abandoned`).
+    pub abandoned: u64,
+    /// Callers who waited as long as allowed (`queue_timeout`).
+    pub timed_out: u64,
+    /// Seconds from the transfer to the answer (or the caller leaving), mean.
+    pub queue_avg_s: f64,
+    /// The same, 90th percentile.
+    pub queue_p90_s: f64,
+    /// Seconds talked with agents.
+    pub talk_s: u64,
 }
 
 /// The SMS service's state.

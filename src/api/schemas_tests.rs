@@ -128,6 +128,10 @@ fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
     sv["sms_service_note"] = json!(note);
     assert_eq!(keys(&sv), properties::<Stats>());
     assert_eq!(keys(&sv["actions"]), properties::<ActionTotals>());
+    assert_eq!(
+        keys(&sv["transfers"]),
+        properties::<super::TransferTotals>()
+    );
     assert_eq!(keys(&sv["actions"]["sms"]), properties::<SmsTotals>());
     assert_eq!(
         keys(&sv["actions"]["webhooks"]),

@@ -77,6 +77,27 @@ pub struct ProjectStats {
     pub cost: Kopecks,
     /// What the calls' actions came to.
     pub actions: ActionStats,
+    /// Transfers to agents and numbers (docs/agents.md).
+    pub transfers: TransferStats,
+}
+
+/// A project's transfers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TransferStats {
+    /// Calls that were transferred (to agents or a number).
+    pub transfers: u64,
+    /// Answered by an agent (or the external number).
+    pub answered: u64,
+    /// Callers who hung up before an agent answered (`queue_abandoned`).
+    pub abandoned: u64,
+    /// Callers who waited as long as allowed (`queue_timeout`).
+    pub timed_out: u64,
+    /// Seconds from the transfer to the agent's answer (or the caller leaving): mean, 90th
+    /// percentile.
+    pub queue_avg_s: f64,
+    pub queue_p90_s: f64,
+    /// Seconds talked with agents.
+    pub talk_s: u64,
 }
 
 /// The API route that streams call `id`'s recording (what every view of a call shows as its

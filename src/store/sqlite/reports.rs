@@ -69,6 +69,46 @@ fn call_view(r: &SqliteRow, at: usize) -> CallView {
     }
 }
 
+/// A project's transfers, from its calls' `transfer` (a partial index holds only those).
+async fn transfer_stats(pool: &sqlx::SqlitePool, id: i64) -> Result<TransferStats, StoreError> {
+    let rows = sqlx::query(
+        "SELECT result, json_extract(transfer, '$.answered'), \
+         json_extract(transfer, '$.queue_ms'), json_extract(transfer, '$.talk_ms') \
+         FROM calls INDEXED BY calls_transfer WHERE project_id = ? AND transfer IS NOT NULL \
+         AND state = 'done'",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let mut t = TransferStats::default();
+    let mut waits: Vec<i64> = Vec::with_capacity(rows.len());
+    let mut talk_ms: i64 = 0;
+    for r in &rows {
+        let result: Option<String> = r.get(0);
+        let answered: Option<i64> = r.get(1);
+        t.transfers += 1;
+        match result.as_deref() {
+            Some(crate::scenario::system_result::QUEUE_ABANDONED) => t.abandoned += 1,
+            Some(crate::scenario::system_result::QUEUE_TIMEOUT) => t.timed_out += 1,
+            _ => {}
+        }
+        if answered == Some(1) {
+            t.answered += 1;
+        }
+        waits.push(r.get::<Option<i64>, _>(2).unwrap_or(0));
+        talk_ms += r.get::<Option<i64>, _>(3).unwrap_or(0);
+    }
+    if !waits.is_empty() {
+        waits.sort_unstable();
+        let n = waits.len();
+        t.queue_avg_s = (waits.iter().sum::<i64>() as f64 / n as f64 / 100.0).round() / 10.0;
+        let p90 = waits[((n * 9).div_ceil(10)).saturating_sub(1).min(n - 1)];
+        t.queue_p90_s = (p90 as f64 / 100.0).round() / 10.0;
+    }
+    t.talk_s = (talk_ms / 1000).max(0) as u64;
+    Ok(t)
+}
+
 fn parse_json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
 }
@@ -211,6 +251,7 @@ impl ReportStore for SqliteStore {
             s.results.insert(result.unwrap_or_default(), n as u64);
         }
         s.actions = super::action_reports::stats(&self.read, id).await?;
+        s.transfers = transfer_stats(&self.pool, id).await?;
         Ok(s)
     }
 
