@@ -63,17 +63,19 @@ pub const PROJECT_WEBHOOK_IDX: u32 = 1_000;
 
 /// The outbox rows a call's actions become, in order (the scenario's actions are cumulative:
 /// the n-th action is always row n), with the project's own webhook (if it has one) last.
-/// Transfers and hang-ups act during the call and leave nothing here.
+/// Transfers and hang-ups act during the call; a transfer's callback project is a row held
+/// until the transfer's end (`NewAction::transfer_callback`).
 pub fn actions_for(
     actions: &[Action],
     project_webhook: Option<&str>,
     f: &CallFacts<'_>,
 ) -> Vec<NewAction> {
     let mut out = Vec::new();
-    let mut push = |payload: Payload| {
+    let mut push = |payload: Payload, transfer_callback: bool| {
         out.push(NewAction {
             idx: out.len() as u32,
             payload,
+            transfer_callback,
         })
     };
     for a in actions.iter().take(PROJECT_WEBHOOK_IDX as usize) {
@@ -81,15 +83,21 @@ pub fn actions_for(
             Action::Sms { template } => {
                 // Validation refused templates that do not parse; an empty text is not sent.
                 let text = template::render(template, &template_values(f)).unwrap_or_default();
-                push(Payload::Sms {
-                    phone: f.number.to_string(),
-                    text,
-                });
+                push(
+                    Payload::Sms {
+                        phone: f.number.to_string(),
+                        text,
+                    },
+                    false,
+                );
             }
-            Action::AddToProject { project } => push(Payload::AddToProject {
-                project: project.clone(),
-                first_number: f.number.to_string(),
-            }),
+            Action::AddToProject { project } => push(
+                Payload::AddToProject {
+                    project: project.clone(),
+                    first_number: f.number.to_string(),
+                },
+                false,
+            ),
             Action::StopList { add_all_numbers } => {
                 let numbers = if *add_all_numbers {
                     let mut all = vec![f.number.to_string()];
@@ -103,24 +111,43 @@ pub fn actions_for(
                     Some(Reaction::Said(t)) => format!("said «{t}»"),
                     None => "the scenario".to_string(),
                 };
-                push(Payload::StopList {
-                    numbers,
-                    reason: format!(
-                        "opt-out: {how}, project {:?}, call {}",
-                        f.project_name, f.call_id
-                    ),
-                });
+                push(
+                    Payload::StopList {
+                        numbers,
+                        reason: format!(
+                            "opt-out: {how}, project {:?}, call {}",
+                            f.project_name, f.call_id
+                        ),
+                    },
+                    false,
+                );
             }
-            Action::Webhook { url } => push(Payload::Webhook {
-                url: url.clone(),
-                secret_from: f.project_id,
-                call: f.call_json.clone(),
-            }),
+            Action::Webhook { url } => push(
+                Payload::Webhook {
+                    url: url.clone(),
+                    secret_from: f.project_id,
+                    call: f.call_json.clone(),
+                },
+                false,
+            ),
+            Action::Transfer {
+                callback_project: Some(project),
+                ..
+            } => {
+                push(
+                    Payload::AddToProject {
+                        project: project.clone(),
+                        first_number: f.number.to_string(),
+                    },
+                    true,
+                );
+            }
             Action::Transfer { .. } | Action::TransferExternal { .. } | Action::Hangup => {}
         }
     }
     if let Some(url) = project_webhook.filter(|u| !u.trim().is_empty()) {
         out.push(NewAction {
+            transfer_callback: false,
             idx: PROJECT_WEBHOOK_IDX,
             payload: Payload::Webhook {
                 url: url.to_string(),

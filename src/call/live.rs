@@ -199,6 +199,8 @@ pub struct CallWatch {
     /// What a transfer the scenario asks for needs (agents, the trunk, the project); without
     /// it a transfer is logged and not carried out.
     pub transfer: Option<TransferContext>,
+    /// Told the moment an agent answers a transfer (the dialer drops the held callback).
+    pub on_transfer_answered: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// As `run_call`, telling `watch` what the call learns as it learns it.
@@ -281,7 +283,9 @@ async fn drive(
         on_answer,
         on_decided,
         transfer: transfer_cx,
+        on_transfer_answered,
     } = watch;
+    let mut on_transfer_answered = on_transfer_answered;
     // Hands a decision of the scenario on (a channel send: nothing waits on the tick).
     let tell = |runner: &mut CallRunner| {
         if let Some(d) = runner.take_decision() {
@@ -448,7 +452,7 @@ async fn drive(
                     if let Some(n) = packet_len.take() {
                         leg.media.send(&packet[..n], session.remote());
                     }
-                    if let Some((target, callback)) = transfer_of(&runner) {
+                    if let Some(target) = transfer_of(&runner) {
                         let Some(cx) = transfer_cx.as_ref() else {
                             tracing::warn!("the scenario asks for a transfer and no agents are set up here: not carried out");
                             robot_hangup = true;
@@ -456,13 +460,9 @@ async fn drive(
                         };
                         let (result, heard) = runner.finished().map(|o| (o.result.clone(), o.captured.clone().into_iter().collect())).unwrap_or_default();
                         let caller = transfer::CallerLeg { leg: &mut leg, session: &mut session, tick: &mut tick, recording: &mut recording, hard_stop: hard_stop.deadline() };
-                        let end = transfer::run(cx, target, caller, call_id, &result, heard).await;
-                        let extra: Vec<Action> = match (end.result, callback) {
-                            (Some(_), Some(project)) => vec![Action::AddToProject { project }],
-                            _ => vec![],
-                        };
+                        let end = transfer::run(cx, target, caller, call_id, &result, heard, on_transfer_answered.take()).await;
                         let by = if end.caller_hung_up { EndedBy::Callee } else { EndedBy::Robot };
-                        runner.amend(end.result, extra, by, end.ms);
+                        runner.amend(end.result, vec![], by, end.ms);
                         tell(&mut runner);
                         transfer_report = Some(end.report);
                         if !end.caller_up {
@@ -574,13 +574,12 @@ async fn drive(
     }
 }
 
-/// The transfer a finished scenario asks for, and its callback project.
-fn transfer_of(runner: &CallRunner) -> Option<(transfer::Target, Option<String>)> {
+/// The transfer a finished scenario asks for (its callback project is an outbox row held
+/// until the transfer's end: `actions_for`).
+fn transfer_of(runner: &CallRunner) -> Option<transfer::Target> {
     match runner.transfer()? {
-        Action::Transfer {
-            callback_project, ..
-        } => Some((transfer::Target::Agents, callback_project.clone())),
-        Action::TransferExternal { to } => Some((transfer::Target::External(to.clone()), None)),
+        Action::Transfer { .. } => Some(transfer::Target::Agents),
+        Action::TransferExternal { to } => Some(transfer::Target::External(to.clone())),
         _ => None,
     }
 }

@@ -290,6 +290,7 @@ pub async fn run(
     call_id: &str,
     result: &str,
     heard: Vec<(String, String)>,
+    mut on_answered: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> TransferEnd {
     let started = Instant::now();
     let CallerLeg {
@@ -483,6 +484,9 @@ pub async fn run(
                         report.queue_ms = started.elapsed().as_millis() as u64;
                         if let Some(t) = ticket.as_mut() {
                             t.answered(a.agent);
+                        }
+                        if let Some(tell) = on_answered.take() {
+                            let _ = tell.send(());
                         }
                         tracing::info!(agent_id = a.agent, ring_ms = report.agent_ring_ms, queue_ms = report.queue_ms, "bridged");
                     }

@@ -186,10 +186,22 @@ pub async fn run(
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         });
+    // An agent answered: the transfer's held callback goes at once.
+    let (tell_transfer, transfer_answered) = tokio::sync::oneshot::channel::<()>();
+    let store = ctx.store.clone();
+    let transfer_writer = tokio::spawn(async move {
+        if transfer_answered.await.is_ok() {
+            let write = || store.transfer_answered(call_id);
+            if let Err(e) = retrying(call_id, "the transfer's answer", write).await {
+                tracing::error!(call = call_id, error = %e, "cannot record the agent's answer");
+            }
+        }
+    });
     let watch = CallWatch {
         on_answer: Some(tell),
         on_decided: Some(on_decided),
         transfer,
+        on_transfer_answered: Some(tell_transfer),
     };
     let r = run_call_watched(
         ctx.trunk.as_ref(),
@@ -205,6 +217,7 @@ pub async fn run(
     drop(line);
     let _ = answer_writer.await;
     let _ = decision_writer.await;
+    let _ = transfer_writer.await;
     if r.answered {
         ctx.media
             .note(&p, r.reason.as_deref() == Some(NO_MEDIA_REASON));

@@ -81,4 +81,8 @@ pub struct NewAction {
     /// Its place among the call's actions (with the call, its idempotency key).
     pub idx: u32,
     pub payload: Payload,
+    /// A transfer's callback: held while the caller may still reach an agent, carried out if
+    /// they never do (hung up in the queue, waited too long, or the process died meanwhile),
+    /// removed the moment an agent answers (docs/agents.md).
+    pub transfer_callback: bool,
 }

@@ -274,6 +274,9 @@ pub trait DialerStore: Send + Sync {
     /// Closes a contact whose row cannot be read, setting it aside with the reason (one ERROR
     /// line; reports show it as `system` «damaged row»).
     async fn quarantine_contact(&self, id: i64, why: &str, at: i64) -> Result<(), StoreError>;
+    /// An agent answered call `call_id`'s transfer: its held callback (if any) is removed.
+    /// Answers how many rows went.
+    async fn transfer_answered(&self, call_id: i64) -> Result<u64, StoreError>;
     /// Closes a call in progress without touching its contact (whose row cannot be read):
     /// `system` with the reason. `false` when it was not in progress.
     async fn close_call_only(

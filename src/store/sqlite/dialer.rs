@@ -117,6 +117,44 @@ impl SqliteStore {
 /// then carries the call's final JSON (`finish_call` releases it).
 pub(crate) const HELD_UNTIL_CALL_ENDS: i64 = i64::MAX;
 
+/// A transfer's callback waits here until the caller has reached an agent (it is removed) or
+/// the call ended without one (it is released).
+pub(crate) const HELD_FOR_TRANSFER: i64 = i64::MAX - 1;
+
+/// At a call's end, a transfer's callback still held is carried out: the caller never
+/// reached an agent (or the process died while they waited).
+async fn release_transfer_callbacks(
+    conn: &mut sqlx::SqliteConnection,
+    call_id: i64,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE actions SET next_at = ? WHERE call_id = ? AND status = 'queued' AND next_at = ?",
+    )
+    .bind(at_ms)
+    .bind(call_id)
+    .bind(HELD_FOR_TRANSFER)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An agent answered: the transfer's callback is not needed and goes.
+async fn drop_transfer_callbacks(
+    conn: &mut sqlx::SqliteConnection,
+    call_id: i64,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "DELETE FROM actions WHERE call_id = ? AND status = 'queued' AND next_at = ? \
+         AND attempts = 0",
+    )
+    .bind(call_id)
+    .bind(HELD_FOR_TRANSFER)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Writes a call's actions into the outbox, each once (`(call, idx)` is unique: an action
 /// written when the scenario decided it stays as it was). Before the call's end (`held`)
 /// webhooks wait for it (`release_held_webhooks`).
@@ -130,7 +168,9 @@ async fn write_actions(
 ) -> Result<(), StoreError> {
     for action in actions {
         let webhook = action.payload.kind() == crate::store::ActionKind::Webhook;
-        let next_at = if webhook && held {
+        let next_at = if action.transfer_callback {
+            HELD_FOR_TRANSFER
+        } else if webhook && held {
             HELD_UNTIL_CALL_ENDS
         } else {
             at_ms
@@ -521,6 +561,15 @@ impl DialerStore for SqliteStore {
         )
         .await?;
         release_held_webhooks(&mut tx, f.call_id, &f.call_json, f.ended_at_ms).await?;
+        let reached_an_agent = f
+            .transfer
+            .as_ref()
+            .is_some_and(|t| t["answered"] == serde_json::Value::Bool(true));
+        if reached_an_agent {
+            drop_transfer_callbacks(&mut tx, f.call_id).await?;
+        } else {
+            release_transfer_callbacks(&mut tx, f.call_id, f.ended_at_ms).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -616,6 +665,7 @@ impl DialerStore for SqliteStore {
         why: &str,
         at_ms: i64,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.write_first_tx().await?;
         let r = sqlx::query(
             "UPDATE calls SET state = 'done', result = COALESCE(result, 'system'), \
              end_reason = ?, ended_at = ?, ended_at_ms = ? WHERE id = ? AND state = 'dialing'",
@@ -624,9 +674,21 @@ impl DialerStore for SqliteStore {
         .bind(at_ms.div_euclid(1000))
         .bind(at_ms)
         .bind(call_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(r.rows_affected() == 1)
+        let closed = r.rows_affected() == 1;
+        if closed {
+            release_transfer_callbacks(&mut tx, call_id, at_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(closed)
+    }
+
+    async fn transfer_answered(&self, call_id: i64) -> Result<u64, StoreError> {
+        let mut tx = self.write_first_tx().await?;
+        let n = drop_transfer_callbacks(&mut tx, call_id).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     async fn set_number_zone(&self, e164: &str, zone: &str) -> Result<(), StoreError> {
