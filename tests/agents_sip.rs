@@ -346,6 +346,11 @@ async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
     assert_eq!(t.agent_id, Some(1));
     assert!(t.talk_ms >= 3_000, "{t:?}");
     assert_eq!(r.outcome.result, "Оператор");
+    println!(
+        "baresip agent: decision → INVITE {:?} ms, rang {} ms, answer → first relayed audio {:?} ms",
+        t.invite_ms, t.agent_ring_ms, t.first_audio_ms
+    );
+    assert!(t.invite_ms.is_some_and(|ms| ms <= 50), "{t:?}");
     // The agent wraps up, then is available again.
     assert_eq!(agents.live(1).map(|l| l.state), Some(AgentState::WrapUp));
     assert_eq!(agents.live(1).map(|l| l.calls_today), Some(1));

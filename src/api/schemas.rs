@@ -563,6 +563,10 @@ pub struct Transfer {
     pub talk_ms: i64,
     /// Agents who rang and did not take the call.
     pub misses: Vec<TransferMiss>,
+    /// From the decision to the first agent's INVITE, ms.
+    pub invite_ms: Option<i64>,
+    /// From the agent's answer to their first audio relayed to the caller, ms.
+    pub first_audio_ms: Option<i64>,
     /// The external leg's final SIP status.
     pub sip_status: Option<i64>,
 }

@@ -74,6 +74,8 @@ fn a_call() -> CallView {
                     ring_ms: 15_000,
                 }],
                 sip_status: Some(200),
+                invite_ms: Some(1),
+                first_audio_ms: Some(20),
             })
             .unwrap(),
         ),

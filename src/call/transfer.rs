@@ -113,6 +113,12 @@ pub struct TransferReport {
     /// Talk time with the agent.
     pub talk_ms: u64,
     pub misses: Vec<MissedAgent>,
+    /// From the decision to the agent's INVITE, ms (the first agent tried).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite_ms: Option<u64>,
+    /// From the agent's answer to their first audio relayed to the caller, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_audio_ms: Option<u64>,
     /// The external leg's final SIP status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sip_status: Option<u16>,
@@ -266,6 +272,15 @@ async fn until(at: Option<Instant>) {
     }
 }
 
+/// Keeps a relayed frame for the recording (bounded: a side sending faster than real time
+/// loses the oldest).
+fn keep(q: &mut std::collections::VecDeque<Frame>, f: Frame) {
+    if q.len() >= 25 {
+        q.pop_front();
+    }
+    q.push_back(f);
+}
+
 /// A leg being placed: to whom, since when, the dial.
 type Placing = (
     AgentId,
@@ -364,6 +379,9 @@ pub async fn run(
     let mut packet = [0u8; 12 + FRAME_SAMPLES + 16];
     let mut apacket = [0u8; 12 + FRAME_SAMPLES + 16];
     let mut out: Frame = SILENT_FRAME;
+    // Relayed frames waiting to be recorded at the next tick (a few at most).
+    let mut rec_callee: std::collections::VecDeque<Frame> = Default::default();
+    let mut rec_agent: std::collections::VecDeque<Frame> = Default::default();
     let mut result_override: Option<&'static str> = None;
     let mut caller_up = true;
     let mut caller_end = None;
@@ -388,17 +406,18 @@ pub async fn run(
         tokio::select! {
             biased;
             _ = tick.tick() => {
+                if bridged {
+                    // Both legs relay packet by packet (below); the tick only records.
+                    if let Some(r) = recording.as_mut() {
+                        let callee = rec_callee.pop_front().unwrap_or(SILENT_FRAME);
+                        let agent_frame = rec_agent.pop_front().unwrap_or(SILENT_FRAME);
+                        r.write(&callee, &agent_frame);
+                    }
+                    continue;
+                }
                 let mut callee = SILENT_FRAME;
                 let _ = session.pop_frame(&mut callee);
-                match agent.as_mut() {
-                    Some(AgentLeg { session: Some(s), answered_at: Some(_), .. }) => {
-                        let _ = s.pop_frame(&mut out);
-                        if let (Some(n), Some(m)) = (s.next_packet(&callee, &mut apacket), agent_media.as_ref()) {
-                            m.send(&apacket[..n], s.remote());
-                        }
-                    }
-                    _ => hold.next(&mut out),
-                }
+                hold.next(&mut out);
                 if let Some(r) = recording.as_mut() {
                     r.write(&callee, &out);
                 }
@@ -407,13 +426,23 @@ pub async fn run(
                 }
             }
             r = leg.media.recv(&mut buf), if caller_media_open => match r {
-                Some((n, from)) => {
-                    if let Some(MediaEvent::Digit(d)) = session.on_datagram(from, &buf[..n]) {
+                Some((n, from)) => match session.on_datagram(from, &buf[..n]) {
+                    Some(MediaEvent::Digit(d)) => {
                         if let Some(s) = agent.as_mut().filter(|a| a.answered_at.is_some()).and_then(|a| a.session.as_mut()) {
                             s.send_digit(d, 120);
                         }
                     }
-                }
+                    Some(MediaEvent::Frame(f)) => {
+                        // Bridged: the caller's frame goes to the agent at once.
+                        if let (Some(s), Some(m)) = (agent.as_mut().and_then(|a| a.session.as_mut()), agent_media.as_ref()) {
+                            if let Some(n) = s.next_packet(&f, &mut apacket) {
+                                m.send(&apacket[..n], s.remote());
+                            }
+                        }
+                        keep(&mut rec_callee, f);
+                    }
+                    None => {}
+                },
                 None => caller_media_open = false,
             },
             ev = leg.events.recv() => match ev {
@@ -437,6 +466,7 @@ pub async fn run(
                     let req = dial_req(attempts);
                     let line = o.line.clone();
                     tracing::info!(agent_id = o.agent, agent = %o.name, "ringing an agent");
+                    report.invite_ms.get_or_insert(started.elapsed().as_millis() as u64);
                     dialing = Some((o.agent, Instant::now(), Box::pin(async move { line.dial(req).await })));
                 }
                 None => {
@@ -478,6 +508,12 @@ pub async fn run(
                             continue;
                         }
                         a.answered_at = Some(Instant::now());
+                        // From now on both legs relay packet by packet: no jitter buffer of
+                        // ours between them (each phone has its own).
+                        if let Some(s) = a.session.as_mut() {
+                            s.set_relay(true);
+                        }
+                        session.set_relay(true);
                         report.answered = true;
                         report.agent_id = (ticket.is_some()).then_some(a.agent);
                         report.agent_ring_ms = a.rang_at.elapsed().as_millis() as u64;
@@ -524,10 +560,23 @@ pub async fn run(
             }
             r = recv_of(&mut agent_media, &mut abuf) => match r {
                 Some(Some((n, from))) => {
-                    if let Some(s) = agent.as_mut().and_then(|a| a.session.as_mut()) {
-                        if let Some(MediaEvent::Digit(d)) = s.on_datagram(from, &abuf[..n]) {
+                    let Some(a) = agent.as_mut() else { continue };
+                    let Some(s) = a.session.as_mut() else { continue };
+                    match s.on_datagram(from, &abuf[..n]) {
+                        Some(MediaEvent::Digit(d)) => {
                             session.send_digit(d, 120);
                         }
+                        Some(MediaEvent::Frame(f)) => {
+                            // The agent's frame goes to the caller at once.
+                            if report.first_audio_ms.is_none() {
+                                report.first_audio_ms = a.answered_at.map(|t| t.elapsed().as_millis() as u64);
+                            }
+                            if let Some(n) = session.next_packet(&f, &mut packet) {
+                                leg.media.send(&packet[..n], session.remote());
+                            }
+                            keep(&mut rec_agent, f);
+                        }
+                        None => {}
                     }
                 }
                 _ => agent_media = None,

@@ -21,6 +21,10 @@ pub const LEARN_PACKETS: u8 = 3;
 pub enum MediaEvent {
     /// An RFC 4733 key (reported once per event).
     Digit(char),
+    /// A 20 ms frame, handed on at once instead of going through the jitter buffer (relay
+    /// mode: a bridge forwards each packet the moment it arrives, and the far ends' own
+    /// jitter buffers absorb the jitter).
+    Frame(Frame),
 }
 
 /// Counters for logs and metrics.
@@ -55,6 +59,8 @@ pub struct MediaSession {
     /// Telephone-event packets still to send, one per 20 ms, with the event's timestamp.
     pending_events: Vec<(bool, [u8; 4])>,
     event_ts: u32,
+    /// Frames are handed out as they arrive (`MediaEvent::Frame`) rather than buffered.
+    relay: bool,
     pub stats: MediaStats,
 }
 
@@ -76,6 +82,7 @@ impl MediaSession {
             timestamp: initial_ts,
             pending_events: Vec::new(),
             event_ts: 0,
+            relay: false,
             stats: MediaStats::default(),
         }
     }
@@ -116,8 +123,16 @@ impl MediaSession {
             Codec::Pcmu => g711::decode_ulaw(p.payload, &mut frame),
             Codec::Pcma => g711::decode_alaw(p.payload, &mut frame),
         }
+        if self.relay {
+            return Some(MediaEvent::Frame(frame));
+        }
         self.jitter.push(p.ssrc, p.seq, &frame);
         None
+    }
+
+    /// Relay mode on or off (a bridge): each frame is handed out as it arrives.
+    pub fn set_relay(&mut self, on: bool) {
+        self.relay = on;
     }
 
     /// Counts a packet from an unknown source; true once it has earned the latch.
