@@ -46,6 +46,10 @@ async fn every_report_shows_the_same_call_and_a_contacts_export_imports_back() {
     let s = start(dir.path(), |c| {
         c.demo = true;
         c.calls.record = true;
+        // The demo's transfers to its simulated agents end within seconds.
+        c.agents.sim.talk_min_s = 1.0;
+        c.agents.sim.talk_max_s = 3.0;
+        c.agents.queue_max_wait_s = 10;
     })
     .await;
     let copied = demo_with_an_action(&s).await;

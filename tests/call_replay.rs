@@ -385,3 +385,55 @@ result = "no"
         );
     }
 }
+
+#[test]
+fn hangup_ends_the_call_at_the_reaction_without_following_next() {
+    // Key 2 is «Не интересно» with `hangup = true` and a `next` that would play a long prompt:
+    // the robot hangs up at the key; the next step never plays.
+    let toml = r#"
+name = "Отказ"
+results = ["Не интересно"]
+start = "offer"
+
+[steps.offer]
+play = ["offer.wav"]
+listen = { dtmf = true, wait_s = 5 }
+
+[[steps.offer.on]]
+dtmf = "2"
+result = "Не интересно"
+actions = [{ hangup = true }]
+next = "bye"
+
+[steps.bye]
+play = ["bye.wav"]
+"#;
+    let dir = scenario_dir(
+        toml,
+        &[
+            ("offer", "ru", "Нажмите два, если не интересно."),
+            (
+                "bye",
+                "ru",
+                "Очень жаль. Мы расскажем вам о наших новых предложениях в следующий раз, \
+                 а пока желаем вам хорошего дня и всего доброго.",
+            ),
+        ],
+    );
+    let hello = speech(dir.path(), "hello", "ru", "Алло?");
+    let callee = concat(&[
+        &silence(0.4),
+        &hello,
+        &silence(5.0),
+        &keys("2"),
+        &silence(15.0),
+    ]);
+    let at_key_ms = ((0.4 + 5.0) * 1000.0) as u64 + (hello.len() as u64 * 1000 / 8000);
+    let o = run(dir.path(), &callee, None);
+    assert_eq!(o.result, "Не интересно", "{o:?}");
+    assert_eq!(o.ended_by, EndedBy::Robot, "{o:?}");
+    assert!(
+        o.duration_ms < at_key_ms + 1_000,
+        "the robot hung up at the key ({at_key_ms} ms), not after the next step: {o:?}"
+    );
+}
