@@ -4,7 +4,8 @@
 //! (callee 600 Hz, agent 1400 Hz) and records what it hears (baresip's sndfile module): the
 //! agent must hear the callee's tone and the callee the agent's — audio flows both ways
 //! through the robot's bridge, transcoded between µ-law and A-law. The agent hangs up and the
-//! callee's leg is ended by the robot; no dialog is left behind.
+//! callee's leg is ended by the robot; then a second call where the callee hangs up and the
+//! agent's phone is ended; no dialog is left behind; a stranger's INVITE (sipp) gets 403.
 mod common;
 use autoinformer::agents::pool::{AgentInfo, AgentState};
 use autoinformer::agents::service::Agents;
@@ -230,6 +231,10 @@ async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64)
     }));
+    // Ends wrap-ups on time (what `serve` runs beside its agents).
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(agents.clone().run(stop.clone()));
+    let _stop = stop.drop_guard();
     agents.upsert(
         AgentInfo {
             id: 1,
@@ -294,7 +299,7 @@ async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
         recordings: Some(tmp.path().to_path_buf()),
         ..Default::default()
     };
-    let watch = CallWatch {
+    let watch = || CallWatch {
         transfer: Some(TransferContext {
             agents: agents.clone(),
             trunk: None,
@@ -333,11 +338,11 @@ async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
             number: "+79001234567".into(),
             caller_id: None,
         },
-        Arc::new(scenario),
-        cfg,
+        Arc::new(scenario.clone()),
+        cfg.clone(),
         &live,
         None,
-        watch,
+        watch(),
     );
     let (r, bridged) = tokio::join!(call, press_and_hang_up);
     assert!(bridged, "the agent never talked: {r:?}");
@@ -352,7 +357,13 @@ async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
     );
     assert!(t.invite_ms.is_some_and(|ms| ms <= 50), "{t:?}");
     // The agent wraps up, then is available again.
-    assert_eq!(agents.live(1).map(|l| l.state), Some(AgentState::WrapUp));
+    assert!(
+        matches!(
+            agents.live(1).map(|l| l.state),
+            Some(AgentState::WrapUp | AgentState::Available)
+        ),
+        "the agent's call is over"
+    );
     assert_eq!(agents.live(1).map(|l| l.calls_today), Some(1));
 
     // Every dialog is gone (both legs ended).
@@ -375,4 +386,88 @@ async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
     );
     assert!(a > 0.5, "the agent did not hear the callee ({a:.2})");
     assert!(c > 0.5, "the callee did not hear the agent ({c:.2})");
+
+    // The other way round: the caller hangs up while talking to the agent, whose phone gets
+    // the BYE (the agent wraps up, then is available again).
+    let t = Instant::now();
+    while agents.live(1).map(|l| l.state) != Some(AgentState::Available) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the agent never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let press_and_leave = async {
+        tokio::time::sleep(Duration::from_millis(4_000)).await;
+        callee.command("/sndcode 1");
+        let t = Instant::now();
+        while agents.live(1).map(|l| l.state) != Some(AgentState::Talking) {
+            if t.elapsed() > Duration::from_secs(15) {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        callee.command("/hangup");
+        true
+    };
+    let call = run_call_watched(
+        trunk.as_ref(),
+        DialRequest {
+            call_id: "agent-test-2".into(),
+            number: "+79001234567".into(),
+            caller_id: None,
+        },
+        Arc::new(scenario),
+        cfg,
+        &live,
+        None,
+        watch(),
+    );
+    let (r, bridged) = tokio::join!(call, press_and_leave);
+    assert!(bridged, "the agent never talked: {r:?}");
+    let t = r.transfer.clone().expect("a transfer");
+    assert!(t.answered && t.talk_ms >= 1_500, "{t:?}");
+    assert_eq!(
+        r.outcome.ended_by,
+        autoinformer::call::EndedBy::Callee,
+        "{r:?}"
+    );
+    assert!(
+        matches!(
+            agents.live(1).map(|l| l.state),
+            Some(AgentState::WrapUp | AgentState::Available)
+        ),
+        "the agent's call is over"
+    );
+    assert_eq!(agents.live(1).map(|l| l.calls_today), Some(2));
+    let t0 = Instant::now();
+    while trunk.dialogs() > 0 && t0.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(trunk.dialogs(), 0, "the agent's dialog was left behind");
+
+    // A stranger's INVITE to the robot is refused (403) and never bridged.
+    let out = std::process::Command::new("sipp")
+        .current_dir(tmp.path())
+        .args(["-sn", "uac", &robot.to_string()])
+        .args(["-i", "127.0.0.1", "-p", &free_ports(1)[0].to_string()])
+        .args(["-m", "1", "-timeout", "10s", "-nostdin", "-trace_msg"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("sipp is installed by scripts/setup.sh --test");
+    assert!(!out.success(), "sipp's call to the robot must not succeed");
+    let log: String = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with("_messages.log"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(log.contains("SIP/2.0 403"), "no 403 in sipp's log:\n{log}");
+    assert_eq!(
+        agents.live(1).map(|l| l.calls_today),
+        Some(2),
+        "nobody was bridged"
+    );
 }
