@@ -2,6 +2,8 @@
 //! project whose scenario transfers cannot be activated until an agent serves it; and a
 //! campaign on the sim carrier with `[agents.sim]` whose callers are transferred to the
 //! simulated agents, seen in the calls and the agents' counters.
+#[path = "common/baresip.rs"]
+mod baresip;
 #[path = "common/http.rs"]
 mod http;
 #[path = "common/server.rs"]
@@ -305,5 +307,81 @@ async fn serve_transfers_callers_to_its_simulated_agents() {
         .sum();
     assert_eq!(counted, answered, "{agents}");
     println!("serve: {answered} callers talked to a simulated agent, {left} left the queue");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_made_through_the_api_registers_its_softphone_to_serve() {
+    // `serve` on a SIP trunk (nothing is dialed here): its listener is the agents' registrar.
+    let dir = tempfile::tempdir().unwrap();
+    let sip_port = baresip::free_ports(1)[0];
+    let s = start(dir.path(), |c| {
+        c.trunk.kind = "sip".into();
+        c.trunk.sip.server = "127.0.0.1:9".into();
+        c.trunk.sip.listen = format!("127.0.0.1:{sip_port}");
+        c.trunk.sip.rtp_port_min = 48_000;
+        c.trunk.sip.rtp_port_max = 48_999;
+    })
+    .await;
+    let r = s
+        .post_json(
+            "/api/v1/agents",
+            json!({"name": "Ольга", "sip_user": "201", "password": "pw-201-secret"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap();
+    let wav = baresip::tone_wav(dir.path(), "agent.wav", 1000);
+    let state = |v: &Value| v["state"].as_str().unwrap_or_default().to_string();
+    let r = s
+        .post_json(
+            "/api/v1/agents",
+            json!({"name": "Пётр", "sip_user": "202", "password": "pw-202-secret"}),
+        )
+        .await;
+    let other = r.json()["id"].as_i64().unwrap();
+    {
+        // A phone with a wrong password never makes its agent available — and, however often
+        // it retries, does not lock out the other agent behind the same address.
+        let _wrong = baresip::phone(
+            dir.path(),
+            "wrong",
+            &format!("<sip:202@127.0.0.1:{sip_port}>;auth_pass=not-it;regint=60;answermode=auto"),
+            &wav,
+        );
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let a = s.get(&format!("/api/v1/agents/{other}")).await.json();
+        assert_eq!(state(&a), "offline", "{a}");
+    }
+    let _phone = baresip::phone(
+        dir.path(),
+        "right",
+        &format!(
+            "<sip:201@127.0.0.1:{sip_port}>;auth_pass=pw-201-secret;regint=60;answermode=auto"
+        ),
+        &wav,
+    );
+    let t = Instant::now();
+    loop {
+        let a = s.get(&format!("/api/v1/agents/{id}")).await.json();
+        if state(&a) == "available" {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "never registered: {a}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Disabled: the registration no longer counts.
+    let r = call_json(
+        &s,
+        "PATCH",
+        &format!("/api/v1/agents/{id}"),
+        json!({"enabled": false}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(state(&r.json()), "offline", "{}", r.text());
     s.stop().await;
 }

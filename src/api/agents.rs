@@ -256,8 +256,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let c = body_of(&body)?;
     let a = s.agent_store.create_agent(&c).await?;
-    s.agents
-        .upsert(s.agent_lines.info_of(&a), s.agent_lines.line_of(&a));
+    s.agent_lines.stored(&s.agents, &a);
     Ok((StatusCode::CREATED, Json(view(&a, s.agents.live(a.id)))))
 }
 
@@ -325,9 +324,15 @@ pub async fn change(
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<Json<Value>> {
     let c = body_of(&body)?;
+    let before = s.agent_store.agent(id).await?;
     let a = s.agent_store.change_agent(id, &c).await?;
-    s.agents
-        .upsert(s.agent_lines.info_of(&a), s.agent_lines.line_of(&a));
+    // A new SIP user (or a disabled agent) ends the old registration.
+    if before.sip_user != a.sip_user || !a.enabled {
+        if let Some(t) = &s.agent_lines.sip {
+            t.forget_agent(&before.sip_user);
+        }
+    }
+    s.agent_lines.stored(&s.agents, &a);
     Ok(Json(view(&a, s.agents.live(id))))
 }
 

@@ -16,8 +16,11 @@ pub const MIN_EXPIRES_S: u32 = 30;
 pub const MAX_EXPIRES_S: u32 = 3600;
 /// A nonce is good this long.
 const NONCE_LIFE: Duration = Duration::from_secs(300);
-/// Failed REGISTERs from one address within `FAIL_WINDOW` before it is refused outright.
+/// Failed REGISTERs for one user from one address within `FAIL_WINDOW` before that user is
+/// refused outright from there (other agents behind the same address go on registering)…
 pub const MAX_FAILURES: usize = 10;
+/// …and failed REGISTERs from one address, whatever the user, before it is refused outright.
+pub const MAX_FAILURES_PER_ADDRESS: usize = 60;
 const FAIL_WINDOW: Duration = Duration::from_secs(60);
 
 /// Who may register: the agents the store knows.
@@ -66,7 +69,9 @@ struct Binding {
 #[derive(Default)]
 struct State {
     nonces: HashMap<String, Instant>,
-    failures: HashMap<IpAddr, VecDeque<Instant>>,
+    /// Failures by address and user, and by address alone.
+    failures: HashMap<(IpAddr, String), VecDeque<Instant>>,
+    address_failures: HashMap<IpAddr, VecDeque<Instant>>,
     bindings: HashMap<String, Binding>,
 }
 
@@ -179,30 +184,46 @@ impl Registrar {
         ))
     }
 
-    fn failed(st: &mut State, source: IpAddr, now: Instant) {
-        let f = st.failures.entry(source).or_default();
-        f.push_back(now);
-        while f
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > FAIL_WINDOW)
-        {
-            f.pop_front();
-        }
-    }
-
-    /// Handles one REGISTER.
-    pub fn register(&self, dir: &dyn AgentDirectory, r: &Register<'_>, now: Instant) -> Answer {
-        let mut st = self.lock();
-        if let Some(f) = st.failures.get_mut(&r.source) {
+    fn failed(st: &mut State, source: IpAddr, user: &str, now: Instant) {
+        for f in [
+            st.failures.entry((source, user.to_string())).or_default(),
+            st.address_failures.entry(source).or_default(),
+        ] {
+            f.push_back(now);
             while f
                 .front()
                 .is_some_and(|t| now.duration_since(*t) > FAIL_WINDOW)
             {
                 f.pop_front();
             }
-            if f.len() >= MAX_FAILURES {
-                return Answer::TooMany;
+        }
+    }
+
+    /// Whether `source` (for `user`) failed too often lately.
+    fn refused(st: &mut State, source: IpAddr, user: &str, now: Instant) -> bool {
+        let recent = |f: &mut VecDeque<Instant>| {
+            while f
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > FAIL_WINDOW)
+            {
+                f.pop_front();
             }
+            f.len()
+        };
+        st.address_failures
+            .get_mut(&source)
+            .is_some_and(|f| recent(f) >= MAX_FAILURES_PER_ADDRESS)
+            || st
+                .failures
+                .get_mut(&(source, user.to_string()))
+                .is_some_and(|f| recent(f) >= MAX_FAILURES)
+    }
+
+    /// Handles one REGISTER.
+    pub fn register(&self, dir: &dyn AgentDirectory, r: &Register<'_>, now: Instant) -> Answer {
+        let mut st = self.lock();
+        if Self::refused(&mut st, r.source, r.user, now) {
+            return Answer::TooMany;
         }
         let Some(auth) = r.authorization.and_then(parse_digest) else {
             return Self::challenge(&mut st, now, false);
@@ -231,7 +252,7 @@ impl Registrar {
         };
         let Some((agent, _)) = creds.filter(|_| good) else {
             tracing::warn!(user = %username, source = %r.source, "REGISTER refused: wrong user or password");
-            Self::failed(&mut st, r.source, now);
+            Self::failed(&mut st, r.source, r.user, now);
             return Self::challenge(&mut st, now, false);
         };
         let Some(contact_value) = r.contact else {

@@ -94,6 +94,26 @@ fn a_wrong_password_is_challenged_again_and_a_flood_is_refused() {
 }
 
 #[test]
+fn one_phone_with_a_wrong_password_does_not_lock_out_the_others_behind_its_address() {
+    let (r, d, t0) = (Registrar::new(), dir(), Instant::now());
+    let mut other = req(None, None);
+    other.user = "999";
+    for _ in 0..MAX_FAILURES {
+        let c = r.register(&d, &other, t0);
+        let auth = authorization("999", "wrong", &nonce_of(&c));
+        let mut o = other.clone();
+        o.authorization = Some(&auth);
+        r.register(&d, &o, t0);
+    }
+    assert_eq!(r.register(&d, &other, t0), Answer::TooMany);
+    // Agent 101 from the same address still registers.
+    let c = r.register(&d, &req(None, None), t0);
+    let auth = authorization("101", "secret", &nonce_of(&c));
+    let a = r.register(&d, &req(Some(&auth), Some("<sip:101@127.0.0.1:5062>")), t0);
+    assert!(matches!(a, Answer::Ok(Some(_))), "{a:?}");
+}
+
+#[test]
 fn the_newest_binding_wins_and_an_unregister_ends_it() {
     let (r, d, t0) = (Registrar::new(), dir(), Instant::now());
     let n = nonce_of(&r.register(&d, &req(None, None), t0));

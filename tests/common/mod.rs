@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod baresip;
+
 pub const RATE: usize = 8000;
 
 /// Speaks `text` with espeak-ng (`voice` e.g. "ru", "ko") into an 8 kHz mono WAV and returns it.
