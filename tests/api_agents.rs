@@ -307,6 +307,13 @@ async fn serve_transfers_callers_to_its_simulated_agents() {
         .sum();
     assert_eq!(counted, answered, "{agents}");
     println!("serve: {answered} callers talked to a simulated agent, {left} left the queue");
+    // The agents' gauges: by state, and the callers waiting.
+    let m = s.get("/metrics").await.text();
+    assert!(
+        m.contains("autoinformer_agents{state=\"available\"}"),
+        "{m}"
+    );
+    assert!(m.contains("autoinformer_transfer_queue 0"), "{m}");
     s.stop().await;
 }
 

@@ -404,6 +404,11 @@ impl Pool {
         )
     }
 
+    /// Callers waiting now, all projects.
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Agents who serve `project` and are enabled (whatever their state).
     pub fn members(&self, project: i64) -> usize {
         self.agents

@@ -10,6 +10,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
 
+/// Every agent state, as `/metrics` labels them.
+const STATES: [&str; 6] = [
+    "offline",
+    "available",
+    "ringing",
+    "talking",
+    "wrap_up",
+    "paused",
+];
+
 /// Now, in unix ms (the injected clock).
 pub type NowMs = Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -253,7 +263,8 @@ impl Agents {
         }
     }
 
-    /// Ends wrap-ups on time and offers the freed agents, until `stop`.
+    /// Ends wrap-ups on time and offers the freed agents, until `stop`; keeps the agents'
+    /// gauges in `/metrics` (agents by state, callers waiting).
     pub async fn run(self: Arc<Self>, stop: tokio_util::sync::CancellationToken) {
         loop {
             let wait = {
@@ -262,6 +273,12 @@ impl Agents {
                 if g.pool.tick(now) {
                     self.dispatch(&mut g, now);
                 }
+                let counts = g.pool.counts();
+                for s in STATES {
+                    let n = counts.get(s).copied().unwrap_or(0);
+                    metrics::gauge!("autoinformer_agents", "state" => s).set(n as f64);
+                }
+                metrics::gauge!("autoinformer_transfer_queue").set(g.pool.queue_len() as f64);
                 g.pool
                     .next_wake()
                     .map(|t| Duration::from_millis((t - now).clamp(1, 1_000) as u64))
