@@ -307,6 +307,18 @@ async fn serve_transfers_callers_to_its_simulated_agents() {
         .sum();
     assert_eq!(counted, answered, "{agents}");
     println!("serve: {answered} callers talked to a simulated agent, {left} left the queue");
+    // The calls export says how each transfer went.
+    let csv = s
+        .get(&format!(
+            "/api/v1/projects/{p}/export?report=calls&format=csv"
+        ))
+        .await
+        .text();
+    assert!(csv.contains("Перевод"), "{csv}");
+    assert!(
+        csv.contains("оператор ") && csv.contains("разговор"),
+        "{csv}"
+    );
     // The agents' gauges: by state, and the callers waiting.
     let m = s.get("/metrics").await.text();
     assert!(

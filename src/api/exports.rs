@@ -97,6 +97,7 @@ impl Pager {
                 "Запись",
                 "Стоимость, ₽",
                 "Действия",
+                "Перевод",
             ],
             Report::Last => &[
                 "Контакт",
@@ -209,6 +210,7 @@ impl Pager {
             c.recording.clone().into(),
             Cell::Float(c.cost.rubles()),
             actions_text(&c.actions),
+            transfer_text(c.transfer.as_ref()),
         ]
     }
 
@@ -248,6 +250,37 @@ impl Pager {
 }
 
 /// A call's actions in words: «SMS: доставлено; вебхук: не выполнено (timeout)».
+/// A call's transfer in words (docs/agents.md, "The call's record"): who answered, the wait
+/// and the talk; empty for a call without one.
+fn transfer_text(t: Option<&serde_json::Value>) -> Cell {
+    let Some(t) = t else {
+        return Cell::Empty;
+    };
+    let secs = |k: &str| format!("{:.1}", t[k].as_f64().unwrap_or(0.0) / 1000.0).replace('.', ",");
+    let to = if t["to"] == "agents" {
+        match t["agent_id"].as_i64() {
+            Some(id) => format!("оператор {id}"),
+            None => "без оператора".to_string(),
+        }
+    } else {
+        t["to"].as_str().unwrap_or_default().to_string()
+    };
+    let mut text = if t["answered"] == true {
+        format!(
+            "{to}: ожидание {} с, разговор {} с",
+            secs("queue_ms"),
+            secs("talk_ms")
+        )
+    } else {
+        format!("{to}: ожидание {} с", secs("queue_ms"))
+    };
+    let misses = t["misses"].as_array().map_or(0, Vec::len);
+    if misses > 0 {
+        text.push_str(&format!(", не ответили: {misses}"));
+    }
+    text.into()
+}
+
 fn actions_text(actions: &[ActionBrief]) -> Cell {
     if actions.is_empty() {
         return Cell::Empty;
