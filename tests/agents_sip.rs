@@ -69,6 +69,18 @@ impl AgentDirectory for Dir {
     }
 }
 
+/// Waits until agent 1 talks; false when it does not within `limit`.
+async fn talking_within(agents: &Agents, limit: Duration) -> bool {
+    let t = Instant::now();
+    while agents.live(1).map(|l| l.state) != Some(AgentState::Talking) {
+        if t.elapsed() > limit {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    true
+}
+
 const SCENARIO: &str = r#"
 name = "Оператор"
 results = ["Оператор"]
@@ -202,12 +214,8 @@ async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
         tokio::time::sleep(Duration::from_millis(4_000)).await;
         callee.command("/sndcode 1");
         // Bridged within a few seconds; let them talk, then the agent hangs up.
-        let t = Instant::now();
-        while agents.live(1).map(|l| l.state) != Some(AgentState::Talking) {
-            if t.elapsed() > Duration::from_secs(15) {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        if !talking_within(&agents, Duration::from_secs(15)).await {
+            return false;
         }
         tokio::time::sleep(Duration::from_secs(4)).await;
         agent.command("/hangup");
@@ -282,12 +290,8 @@ async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
     let press_and_leave = async {
         tokio::time::sleep(Duration::from_millis(4_000)).await;
         callee.command("/sndcode 1");
-        let t = Instant::now();
-        while agents.live(1).map(|l| l.state) != Some(AgentState::Talking) {
-            if t.elapsed() > Duration::from_secs(15) {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        if !talking_within(&agents, Duration::from_secs(15)).await {
+            return false;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
         callee.command("/hangup");

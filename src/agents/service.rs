@@ -154,21 +154,6 @@ impl Agents {
             .collect()
     }
 
-    /// Enabled agents serving `project`.
-    pub fn members(&self, project: i64) -> usize {
-        self.lock().pool.members(project)
-    }
-
-    /// Callers of `project` waiting now.
-    pub fn waiting(&self, project: i64) -> usize {
-        self.lock().pool.waiting(project)
-    }
-
-    /// Agents by state.
-    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
-        self.lock().pool.counts()
-    }
-
     /// A caller of `project` starts waiting for an agent. Dropping the ticket leaves the
     /// queue (a caller who hung up or waited too long).
     pub fn wait(self: &Arc<Self>, call: &str, project: i64) -> Ticket {
@@ -184,11 +169,6 @@ impl Agents {
             offers: rx,
             done: false,
         }
-    }
-
-    /// The caller's place in its project's queue (1 = next).
-    pub fn place(&self, call: &str) -> Option<usize> {
-        self.lock().pool.place(call)
     }
 
     /// The agent offered to `call` answered.
@@ -316,11 +296,6 @@ impl Ticket {
     /// The offered agent missed the call; the caller waits on.
     pub fn missed(&mut self, agent: AgentId, how: Miss) {
         self.agents.missed(&self.call, agent, how);
-    }
-
-    /// The caller's place in the queue (1 = next).
-    pub fn place(&self) -> Option<usize> {
-        self.agents.place(&self.call)
     }
 }
 

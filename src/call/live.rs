@@ -462,7 +462,7 @@ async fn drive(
                         let caller = transfer::CallerLeg { leg: &mut leg, session: &mut session, tick: &mut tick, recording: &mut recording, hard_stop: hard_stop.deadline() };
                         let end = transfer::run(cx, target, caller, call_id, &result, heard, on_transfer_answered.take()).await;
                         let by = if end.caller_hung_up { EndedBy::Callee } else { EndedBy::Robot };
-                        runner.amend(end.result, vec![], by, end.ms);
+                        runner.amend(end.result, by, end.ms);
                         tell(&mut runner);
                         transfer_report = Some(end.report);
                         if !end.caller_up {

@@ -151,28 +151,17 @@ impl CallRunner {
     }
 
     /// A transfer's end amends the finished call: `result` replaces its result (the caller
-    /// left the queue: `queue_abandoned`), `extra` actions follow the scenario's (the callback
-    /// project), `ended_by` says who hung up, and the transfer's time counts in the duration.
-    /// A changed result or new actions are handed out as a decision, written at once.
-    pub fn amend(
-        &mut self,
-        result: Option<&str>,
-        extra: Vec<Action>,
-        ended_by: EndedBy,
-        transfer_ms: u64,
-    ) {
+    /// left the queue: `queue_abandoned`), `ended_by` says who hung up, and the transfer's time
+    /// counts in the duration. A changed result is handed out as a decision, written at once.
+    pub fn amend(&mut self, result: Option<&str>, ended_by: EndedBy, transfer_ms: u64) {
         self.frames += transfer_ms / FRAME_MS;
         let at_ms = self.now_ms();
         let Some((outcome, by)) = self.result.as_mut() else {
             return;
         };
         *by = ended_by;
-        let changed = result.is_some() || !extra.is_empty();
         if let Some(r) = result {
             outcome.result = r.to_string();
-        }
-        outcome.actions.extend(extra);
-        if changed {
             self.decision = Some(Decision {
                 at_ms,
                 outcome: outcome.clone(),

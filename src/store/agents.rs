@@ -5,8 +5,7 @@ use super::StoreError;
 use async_trait::async_trait;
 use serde::Serialize;
 
-/// The realm of the robot's digest authentication (part of every stored HA1).
-pub const SIP_REALM: &str = "autoinformer";
+pub use crate::telephony::registrar::ha1;
 
 /// How an agent is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,13 +71,6 @@ pub struct AgentChange {
     pub uri: Option<Option<String>>,
     pub projects: Option<Vec<i64>>,
     pub enabled: Option<bool>,
-}
-
-/// HA1 = MD5(user:realm:password), hex (RFC 2617 / RFC 3261 digest authentication).
-pub fn ha1(user: &str, password: &str) -> String {
-    use md5::{Digest, Md5};
-    let d = Md5::digest(format!("{user}:{SIP_REALM}:{password}").as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Agents in the store.

@@ -88,6 +88,12 @@ fn hex_md5(s: &str) -> String {
         .collect()
 }
 
+/// HA1 = MD5(user:realm:password), hex (RFC 2617): what the store keeps of an agent's
+/// password, and all a digest check needs.
+pub fn ha1(user: &str, password: &str) -> String {
+    hex_md5(&format!("{user}:{REALM}:{password}"))
+}
+
 /// `Digest k="v", k2=v2` as a map (keys lower-case).
 pub fn parse_digest(value: &str) -> Option<HashMap<String, String>> {
     let rest = value.trim().strip_prefix("Digest")?.trim_start();

@@ -17,7 +17,7 @@ impl AgentDirectory for Dir {
 
 fn dir() -> Dir {
     Dir {
-        ha1: hex_md5(&format!("101:{REALM}:secret")),
+        ha1: ha1("101", "secret"),
         seen: StdMutex::new(Vec::new()),
     }
 }
@@ -30,7 +30,7 @@ fn nonce_of(a: &Answer) -> String {
 }
 
 fn authorization(user: &str, password: &str, nonce: &str) -> String {
-    let ha1 = hex_md5(&format!("{user}:{REALM}:{password}"));
+    let ha1 = ha1(user, password);
     let uri = "sip:127.0.0.1:5060";
     let resp = digest_response(&ha1, nonce, "REGISTER", uri, Some(("00000001", "abc")));
     format!(
