@@ -73,6 +73,8 @@ fn main() {
         start: "offer".into(),
         steps,
         fields: vec![],
+        transfer_prompt: Default::default(),
+        queue_prompt: Default::default(),
         notes: vec![],
         number_words: Default::default(),
     });

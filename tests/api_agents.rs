@@ -222,6 +222,92 @@ async fn agents_are_managed_through_the_api_and_a_transfer_needs_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_sets_its_own_transfer_settings_checked_and_changed_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), |_| {}).await;
+    let p = project(&s, &["+79991000015"]).await;
+    let shown = s.get(&format!("/api/v1/projects/{p}")).await.json();
+    assert_eq!(shown["transfer"], json!({}), "{shown}");
+    let sc = shown["scenario_id"].as_i64().unwrap();
+    // At creation: the bundled music by name, and the ranges checked.
+    let r = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "Свои настройки", "scenario_id": sc,
+                   "transfer": {"wrap_up_s": 0, "agent_ring_s": 20, "queue_max_wait_s": 300,
+                                "queue_announce_s": 0, "hold_music": "transfer/hold.wav"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let own = r.json()["id"].as_i64().unwrap();
+    let shown = s.get(&format!("/api/v1/projects/{own}")).await.json();
+    assert_eq!(shown["transfer"]["agent_ring_s"], 20, "{shown}");
+    assert_eq!(
+        shown["transfer"]["hold_music"], "transfer/hold.wav",
+        "{shown}"
+    );
+    for (transfer, why) in [
+        (json!({"agent_ring_s": 0}), "agent_ring_s"),
+        (json!({"queue_max_wait_s": 99999}), "queue_max_wait_s"),
+        (json!({"hold_music": "nope.wav"}), "nope.wav"),
+        (
+            json!({"hold_music": "../../etc/passwd"}),
+            "not a prompt's name",
+        ),
+        (json!({"hold_music": "/etc/passwd"}), "not a prompt's name"),
+        (json!({"wrap": 1}), "unknown field"),
+    ] {
+        let r = s
+            .post_json(
+                "/api/v1/projects",
+                json!({"name": "Плохие", "scenario_id": sc, "transfer": transfer}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{transfer}: {}", r.text());
+        assert!(r.text().contains(why), "{transfer}: {}", r.text());
+        let r = call_json(
+            &s,
+            "PATCH",
+            &format!("/api/v1/projects/{p}"),
+            json!({ "transfer": transfer }),
+        )
+        .await;
+        assert_eq!(r.status, 422, "PATCH {transfer}: {}", r.text());
+    }
+    // A stored prompt becomes the project's music; PATCH replaces the whole object.
+    let wav = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/survey/thanks.wav"),
+    )
+    .unwrap();
+    let r = s
+        .call("PUT", "/api/v1/prompts/music.wav", Some("audio/wav"), &wav)
+        .await;
+    assert!(r.status == 200 || r.status == 201, "{}", r.text());
+    let r = call_json(
+        &s,
+        "PATCH",
+        &format!("/api/v1/projects/{p}"),
+        json!({"transfer": {"hold_music": "music.wav", "wrap_up_s": 30}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["transfer"],
+        json!({"hold_music": "music.wav", "wrap_up_s": 30})
+    );
+    let r = call_json(
+        &s,
+        "PATCH",
+        &format!("/api/v1/projects/{p}"),
+        json!({"transfer": {}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["transfer"], json!({}));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_transfers_callers_to_its_simulated_agents() {
     let dir = tempfile::tempdir().unwrap();
     let numbers: Vec<String> = (0..12).map(|i| format!("+7999400{i:04}")).collect();

@@ -63,6 +63,27 @@ async fn campaign(
     no_answer: &[f64],
     queue_max_wait_s: u64,
 ) -> Campaign {
+    campaign_with(
+        SCENARIO,
+        callers,
+        give_up_every,
+        no_answer,
+        queue_max_wait_s,
+        |_, _| {},
+    )
+    .await
+}
+
+/// As `campaign`, with another scenario and the project changed by `tweak` (given the
+/// callback project's id) before it is created.
+async fn campaign_with(
+    scenario: &str,
+    callers: usize,
+    give_up_every: usize,
+    no_answer: &[f64],
+    queue_max_wait_s: u64,
+    tweak: impl FnOnce(&mut NewProject, i64),
+) -> Campaign {
     let dir = tempfile::tempdir().unwrap();
     let prompts = dir.path().join("prompts");
     std::fs::create_dir_all(&prompts).unwrap();
@@ -76,18 +97,8 @@ async fn campaign(
         .await
         .unwrap()
         .with_clock(clock.clone());
-    let sc = store.create_scenario("Оператор", SCENARIO).await.unwrap();
-    let p = store
-        .create_project(&NewProject {
-            name: "Соединение".into(),
-            scenario_id: sc,
-            schedule: vec!["daily 00:00-24:00".into()],
-            lines: 40,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    store
+    let sc = store.create_scenario("Оператор", scenario).await.unwrap();
+    let callback = store
         .create_project(&NewProject {
             name: "Перезвон".into(),
             scenario_id: sc,
@@ -95,6 +106,15 @@ async fn campaign(
         })
         .await
         .unwrap();
+    let mut project = NewProject {
+        name: "Соединение".into(),
+        scenario_id: sc,
+        schedule: vec!["daily 00:00-24:00".into()],
+        lines: 40,
+        ..Default::default()
+    };
+    tweak(&mut project, callback);
+    let p = store.create_project(&project).await.unwrap();
     // 200 callers; every fifth hangs up 3 s after pressing 1.
     let mut csv = String::from("Имя;Телефон;Лицевой счет\n");
     let mut numbers = BTreeMap::new();
@@ -106,6 +126,8 @@ async fn campaign(
         } else {
             "keys:1"
         };
+        // The external number of `transfer_external` answers and stays silent.
+        numbers.insert("+79993999999".into(), "silent".into());
         numbers.insert(n, b.to_string());
     }
     let r = store
@@ -175,6 +197,7 @@ async fn campaign(
         ..Default::default()
     };
     let dialer = Dialer::new(Arc::new(store.clone()), trunk, cfg, live, clock.clone())
+        .with_uploaded_prompts(dir.path().join("stored"))
         .with_transfers(TransferBase {
             agents: agents.clone(),
             settings,
@@ -344,4 +367,189 @@ async fn an_agent_who_does_not_answer_is_paused_and_the_next_one_takes_the_call(
     let live = c.agents.live(2).unwrap();
     assert_eq!(live.calls_today, 1);
     c.stop.cancel();
+}
+
+const NO_CALLBACK_SCENARIO: &str = r#"
+name = "Без своего перезвона"
+results = ["Оператор"]
+start = "question"
+transfer_prompt = ""
+queue_prompt = "question.wav"
+
+[steps.question]
+play = ["question.wav"]
+listen = { dtmf = true, wait_s = 5 }
+barge_in = true
+
+[[steps.question.on]]
+dtmf = "1"
+result = "Оператор"
+actions = [{ transfer = "agents" }]
+"#;
+
+/// All the project's actions.
+async fn actions_of(store: &SqliteStore, p: i64) -> Vec<autoinformer::store::ActionView> {
+    store
+        .list_actions(&ActionFilter {
+            project_id: p,
+            status: None,
+            kind: None,
+            before_id: None,
+            limit: 5000,
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projects_own_transfer_settings_callback_project_and_transfer_started_webhook() {
+    // The server allows 30 s in the queue; the project 2 s. Its one agent never answers, so
+    // every caller times out after 2 s; the scenario's transfer names no callback project, so
+    // the project's `callback_project_id` takes them; `transfer.started` is queued while each
+    // caller still waits.
+    let mut c = campaign_with(NO_CALLBACK_SCENARIO, 12, 0, &[1.0], 30, |p, callback| {
+        p.callback_project_id = Some(callback);
+        p.webhook_url = Some("http://127.0.0.1:9/hook".into());
+        p.transfer = autoinformer::store::TransferOptions {
+            queue_max_wait_s: Some(2),
+            agent_ring_s: Some(1),
+            hold_music: Some("sim/da.wav".into()),
+            ..Default::default()
+        };
+    })
+    .await;
+    let project = c.store.project(c.p).await.unwrap();
+    assert_eq!(project.transfer.queue_max_wait_s, Some(2), "{project:?}");
+    // While the callers wait, their transfer.started webhooks are in the outbox already.
+    let mut seen_while_waiting = false;
+    let t = std::time::Instant::now();
+    while !seen_while_waiting && t.elapsed() < Duration::from_secs(30) {
+        c.dialer.pass().await.unwrap();
+        let calls = c
+            .store
+            .list_calls(&CallFilter {
+                project_id: Some(c.p),
+                limit: 0,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let up: BTreeSet<i64> = calls
+            .iter()
+            .filter(|c| c.state == "dialing")
+            .map(|c| c.id)
+            .collect();
+        seen_while_waiting = actions_of(&c.store, c.p).await.iter().any(|a| {
+            a.kind == "webhook"
+                && a.payload["call"]["type"] == "transfer.started"
+                && up.contains(&a.call_id)
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen_while_waiting,
+        "no transfer.started while a caller waited"
+    );
+    run_to_the_end(&mut c).await;
+    c.stop.cancel();
+    let calls = c
+        .store
+        .list_calls(&CallFilter {
+            project_id: Some(c.p),
+            limit: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 12);
+    for call in &calls {
+        assert_eq!(call.result.as_deref(), Some("queue_timeout"), "{call:?}");
+        let t = call.transfer.clone().unwrap();
+        let waited = t["queue_ms"].as_u64().unwrap();
+        assert!(
+            (1_900..4_000).contains(&waited),
+            "waited {waited} ms against the project's 2 s (the server's is 30 s)"
+        );
+    }
+    let actions = actions_of(&c.store, c.p).await;
+    let mut copied: BTreeMap<i64, usize> = BTreeMap::new();
+    let mut started: BTreeMap<i64, usize> = BTreeMap::new();
+    let mut finished = 0;
+    for a in &actions {
+        match (a.kind.as_str(), a.payload["call"]["type"].as_str()) {
+            ("add_to_project", _) => {
+                assert_eq!(a.payload["project"], "Перезвон", "{a:?}");
+                *copied.entry(a.contact_id).or_default() += 1;
+            }
+            ("webhook", Some("transfer.started")) => {
+                let body = &a.payload["call"];
+                assert_eq!(body["transfer"]["to"], "agents", "{body}");
+                assert_eq!(body["result"], "Оператор", "{body}");
+                assert!(body["contact"]["name"].is_string(), "{body}");
+                *started.entry(a.call_id).or_default() += 1;
+            }
+            ("webhook", Some("call.finished")) => finished += 1,
+            other => panic!("unexpected action {other:?}: {a:?}"),
+        }
+    }
+    assert_eq!(
+        copied.len(),
+        12,
+        "each caller in the callback project: {copied:?}"
+    );
+    assert!(copied.values().all(|n| *n == 1), "{copied:?}");
+    assert_eq!(started.len(), 12, "{started:?}");
+    assert!(started.values().all(|n| *n == 1), "{started:?}");
+    assert_eq!(finished, 12);
+}
+
+const EXTERNAL_SCENARIO: &str = r#"
+name = "Перевод на номер"
+results = ["Оператор"]
+start = "question"
+
+[steps.question]
+play = ["question.wav"]
+listen = { dtmf = true, wait_s = 5 }
+barge_in = true
+
+[[steps.question.on]]
+dtmf = "1"
+result = "Оператор"
+actions = [{ transfer_external = "+79993999999" }]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_transfer_is_bridged_and_its_leg_priced_from_its_pickup() {
+    // Every caller hangs up 3 s after pressing 1, talking to the external number meanwhile.
+    let mut c = campaign_with(EXTERNAL_SCENARIO, 4, 1, &[], 30, |_, _| {}).await;
+    run_to_the_end(&mut c).await;
+    c.stop.cancel();
+    let calls = c
+        .store
+        .list_calls(&CallFilter {
+            project_id: Some(c.p),
+            limit: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 4);
+    for call in &calls {
+        let t = call.transfer.clone().unwrap();
+        assert_eq!(t["to"], "+79993999999", "{t}");
+        assert_eq!(t["answered"], true, "{t}");
+        assert_eq!(t["sip_status"], 200, "{t}");
+        let talk = t["talk_ms"].as_u64().unwrap();
+        assert!((1_500..4_000).contains(&talk), "{t}");
+        // 0.04 ₽ per started second of the external leg, on top of the caller's.
+        let leg = (talk.div_ceil(1000) as f64 * 0.04 * 100.0).round() / 100.0;
+        assert_eq!(t["cost"].as_f64(), Some(leg), "{t}");
+        let total = call.cost.rubles();
+        assert!(
+            total > leg,
+            "the call's cost {total} includes the leg's {leg}"
+        );
+        assert_eq!(call.result.as_deref(), Some("Оператор"), "{call:?}");
+    }
 }

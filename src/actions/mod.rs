@@ -22,6 +22,9 @@ pub struct CallFacts<'a> {
     pub call_id: i64,
     pub project_id: i64,
     pub project_name: &'a str,
+    /// The project's `callback_project_id`, by name: where a transfer that names no
+    /// `callback_project` puts a caller who never reached an agent.
+    pub callback_project: Option<&'a str>,
     pub contact_name: Option<&'a str>,
     /// The contact's fields (the import's other columns).
     pub fields: &'a BTreeMap<String, String>,
@@ -60,6 +63,28 @@ pub fn template_values(f: &CallFacts<'_>) -> BTreeMap<String, String> {
 /// `call-N-action-1000`): fixed, so that the scenario's actions — numbered 0, 1, … in the order
 /// the scenario took them, and written as soon as it decided them — never take it.
 pub const PROJECT_WEBHOOK_IDX: u32 = 1_000;
+
+/// The place of the project's `transfer.started` webhook among a call's actions (posted the
+/// moment a transfer begins, not at the call's end).
+pub const TRANSFER_STARTED_IDX: u32 = 1_001;
+
+/// The `transfer.started` webhook of a project with a `webhook_url` (`None` without one).
+pub fn transfer_started(
+    project_webhook: Option<&str>,
+    project_id: i64,
+    body: serde_json::Value,
+) -> Option<NewAction> {
+    let url = project_webhook.filter(|u| !u.trim().is_empty())?;
+    Some(NewAction {
+        transfer_callback: false,
+        idx: TRANSFER_STARTED_IDX,
+        payload: Payload::Webhook {
+            url: url.to_string(),
+            secret_from: project_id,
+            call: body,
+        },
+    })
+}
 
 /// The outbox rows a call's actions become, in order (the scenario's actions are cumulative:
 /// the n-th action is always row n), with the project's own webhook (if it has one) last.
@@ -131,18 +156,19 @@ pub fn actions_for(
                 false,
             ),
             Action::Transfer {
-                callback_project: Some(project),
-                ..
+                callback_project, ..
             } => {
-                push(
-                    Payload::AddToProject {
-                        project: project.clone(),
-                        first_number: f.number.to_string(),
-                    },
-                    true,
-                );
+                if let Some(project) = callback_project.as_deref().or(f.callback_project) {
+                    push(
+                        Payload::AddToProject {
+                            project: project.to_string(),
+                            first_number: f.number.to_string(),
+                        },
+                        true,
+                    );
+                }
             }
-            Action::Transfer { .. } | Action::TransferExternal { .. } | Action::Hangup => {}
+            Action::TransferExternal { .. } | Action::Hangup => {}
         }
     }
     if let Some(url) = project_webhook.filter(|u| !u.trim().is_empty()) {

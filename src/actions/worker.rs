@@ -638,8 +638,13 @@ impl Worker {
             Some(b) => b.clone(),
             None => {
                 let mut body = call.clone();
-                // What became of the call's other actions by the first attempt.
-                if let Ok(others) = self.store.call_actions(a.call_id).await {
+                // What became of the call's other actions by the first attempt (a webhook at
+                // the call's end; `transfer.started` goes while they are still to come).
+                let at_end = body["type"] != "transfer.started";
+                if let Some(others) = match at_end {
+                    true => self.store.call_actions(a.call_id).await.ok(),
+                    false => None,
+                } {
                     body["actions"] = serde_json::json!(others
                         .iter()
                         .filter(|o| o.id != a.id)

@@ -17,6 +17,7 @@ mod prompts;
 pub mod recordings;
 mod scenarios;
 pub mod schemas;
+mod transfer_schemas;
 mod upload;
 
 pub use prompts::write_atomically as write_prompt_file;

@@ -32,7 +32,8 @@ pub const MAX_PROJECT_NAME: usize = 200;
 /// Create a project
 ///
 /// A new project is a `draft`. Only `name` and `scenario_id` are needed; the rules the
-/// settings drive are in docs/campaigns.md. Settings cannot be changed after creation.
+/// settings drive are in docs/campaigns.md. Settings cannot be changed after creation, but
+/// for the webhook and the transfer settings (`PATCH /projects/{id}`).
 #[utoipa::path(
     post,
     path = "/projects",
@@ -66,12 +67,13 @@ pub async fn create(
                 .with_details(json!({ "field": "webhook_url" }))
         })?;
     }
+    check_transfer(&s, &p.transfer)?;
     let id = s.campaigns.create_project(&p).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
 
 /// What `PATCH /projects/{id}` changes in this version: where the webhooks go and what signs
-/// them (the rest of a project's settings are fixed at creation).
+/// them, and the project's transfer settings (the rest are fixed at creation).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectChange {
@@ -84,6 +86,10 @@ pub struct ProjectChange {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, min_length = 16)]
     pub webhook_secret: Option<Option<String>>,
+    /// The project's transfer settings, replacing the ones it had (`{}`: the server's).
+    #[serde(default)]
+    #[schema(value_type = Option<super::schemas::TransferOptions>)]
+    pub transfer: Option<crate::store::TransferOptions>,
 }
 
 /// A field that is there, even as `null` (`Some(None)`), apart from one left out (`None`).
@@ -95,10 +101,11 @@ where
     T::deserialize(d).map(Some)
 }
 
-/// Change a project's webhook
+/// Change a project's webhook or transfer settings
 ///
-/// Its address or its secret (a rotation: `"whsec_NEW whsec_OLD"`, then `"whsec_NEW"` once
-/// every receiver has the new one). Only these can be changed in this version.
+/// The webhook's address or its secret (a rotation: `"whsec_NEW whsec_OLD"`, then
+/// `"whsec_NEW"` once every receiver has the new one), and the transfer settings (docs/agents.md,
+/// "Per project"; the whole object is replaced). Only these can be changed in this version.
 #[utoipa::path(
     patch,
     path = "/projects/{id}",
@@ -111,7 +118,7 @@ where
         (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
         (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
         (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
-        (status = 422, description = "A setting that cannot be changed in this version, a `webhook_url` webhooks may not go to, or a `webhook_secret` too short (`invalid`).", body = ErrorBody),
+        (status = 422, description = "A setting that cannot be changed in this version, a `webhook_url` webhooks may not go to, a `webhook_secret` too short, or a transfer setting out of range or hold music that is not a stored or bundled prompt (`invalid`).", body = ErrorBody),
     )
 )]
 pub async fn change(
@@ -122,23 +129,68 @@ pub async fn change(
     let v: Value = parse_json(&body)?;
     if !v.is_object() {
         return Err(ApiError::invalid(
-            "request body: a JSON object with webhook_url and/or webhook_secret",
+            "request body: a JSON object with webhook_url, webhook_secret and/or transfer",
         ));
     }
     let c: ProjectChange =
         serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
     s.campaigns.project(id).await?;
+    if let Some(t) = &c.transfer {
+        check_transfer(&s, t)?;
+    }
     if let Some(Some(url)) = &c.webhook_url {
         s.settings.webhooks.check(url.trim()).await.map_err(|why| {
             ApiError::invalid(format!("webhook_url: {why}"))
                 .with_details(json!({ "field": "webhook_url" }))
         })?;
     }
-    let v = s
-        .campaigns
-        .set_project_webhook(id, c.webhook_url, c.webhook_secret)
-        .await?;
+    let mut v = None;
+    if c.webhook_url.is_some() || c.webhook_secret.is_some() || c.transfer.is_none() {
+        v = Some(
+            s.campaigns
+                .set_project_webhook(id, c.webhook_url, c.webhook_secret)
+                .await?,
+        );
+    }
+    if let Some(t) = &c.transfer {
+        v = Some(s.campaigns.set_project_transfer(id, t).await?);
+    }
     Ok(Json(json!(v)))
+}
+
+/// A project's transfer settings: in range, and hold music that is there and plays (422
+/// naming the field otherwise).
+fn check_transfer(s: &AppState, t: &crate::store::TransferOptions) -> ApiResult<()> {
+    t.validate()
+        .map_err(|why| ApiError::invalid(why).with_details(json!({ "field": "transfer" })))?;
+    if let Some(name) = &t.hold_music {
+        let folders = [
+            s.settings.uploaded_prompts.as_path(),
+            s.settings.prompts_dir.as_path(),
+        ];
+        let bad = |why: String| {
+            ApiError::invalid(format!("transfer.hold_music: {why}"))
+                .with_details(json!({ "field": "transfer.hold_music" }))
+        };
+        match crate::media::prompt::Prompt::find(name.trim(), &folders) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(bad(format!(
+                    "\"{}\" is not among the stored or bundled prompts (store it with \
+                     PUT /api/v1/prompts/{{name}})",
+                    name.trim()
+                )))
+            }
+            Err(e) => {
+                return Err(bad(format!(
+                    "\"{}\" cannot be played: {}",
+                    name.trim(),
+                    e.reason()
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// All projects, oldest first.

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+pub use super::transfer_schemas::{TransferOptions, TransferTotals};
+
 pub use super::action_schemas::*;
 
 /// What every failed request answers, whatever the route (docs/api.md, "Errors").
@@ -239,7 +241,8 @@ pub struct NewProject {
     #[serde(default)]
     #[schema(default = json!(["new_first", "priority", "oldest_first"]))]
     pub ordering: Vec<OrderBy>,
-    /// An existing project, for transfers (not used by this version).
+    /// An existing project: where a transfer's caller who never reached an agent is added
+    /// when the scenario's `transfer` names no `callback_project` (docs/agents.md).
     #[serde(default)]
     pub callback_project_id: Option<i64>,
     #[serde(default)]
@@ -266,6 +269,9 @@ pub struct NewProject {
     #[serde(default)]
     #[schema(min_length = 16)]
     pub webhook_secret: Option<String>,
+    /// The project's own transfer settings; those not given follow the server's `[agents]`.
+    #[serde(default)]
+    pub transfer: TransferOptions,
 }
 
 /// What a phone number is for: from the import's header (`Телефон рабочий`) or the number.
@@ -363,6 +369,8 @@ pub struct Project {
     /// The webhook secret, masked (`whsec_…Ab3d`): whether one is set, never its value.
     #[schema(required = true)]
     pub webhook_secret: Option<String>,
+    /// The project's own transfer settings (only those it sets).
+    pub transfer: TransferOptions,
 }
 
 /// `GET /projects`: every project, oldest first.
@@ -419,25 +427,6 @@ pub struct Stats {
     /// (`null` otherwise).
     #[schema(required = true)]
     pub sms_service_note: Option<String>,
-}
-
-/// A project's transfers (`store::TransferStats`).
-#[derive(Serialize, ToSchema)]
-pub struct TransferTotals {
-    /// Calls that were transferred (to agents or a number).
-    pub transfers: u64,
-    /// Answered by an agent (or the external number).
-    pub answered: u64,
-    /// Callers who hung up before an agent answered (`queue_abandoned`).
-    pub abandoned: u64,
-    /// Callers who waited as long as allowed (`queue_timeout`).
-    pub timed_out: u64,
-    /// Seconds from the transfer to the answer (or the caller leaving), mean.
-    pub queue_avg_s: f64,
-    /// The same, 90th percentile.
-    pub queue_p90_s: f64,
-    /// Seconds talked with agents.
-    pub talk_s: u64,
 }
 
 /// The SMS service's state.

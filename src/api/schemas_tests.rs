@@ -188,10 +188,23 @@ fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
         status_reason: None,
         webhook_url: None,
         webhook_secret: None,
+        transfer: crate::store::TransferOptions {
+            wrap_up_s: Some(5),
+            agent_ring_s: Some(10),
+            queue_max_wait_s: Some(60),
+            queue_announce_s: Some(0),
+            hold_music: Some("hold.wav".into()),
+        },
     };
     assert_eq!(
         keys(&serde_json::to_value(&p).unwrap()),
         properties::<Project>()
+    );
+    // The transfer settings the API shows are the ones its schema names.
+    let tv = serde_json::to_value(&p).unwrap();
+    assert_eq!(
+        keys(&tv["transfer"]),
+        properties::<super::TransferOptions>()
     );
     let report = crate::import::ImportReport::default();
     assert_eq!(

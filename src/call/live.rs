@@ -201,6 +201,17 @@ pub struct CallWatch {
     pub transfer: Option<TransferContext>,
     /// Told the moment an agent answers a transfer (the dialer drops the held callback).
     pub on_transfer_answered: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Told the moment a transfer begins (the dialer posts `transfer.started`).
+    pub on_transfer_started: Option<tokio::sync::oneshot::Sender<TransferStarted>>,
+}
+
+/// A transfer beginning: where to, with the result and values the scenario had.
+#[derive(Debug, Clone)]
+pub struct TransferStarted {
+    /// `agents` or the external number.
+    pub to: String,
+    pub result: String,
+    pub captured: std::collections::BTreeMap<String, String>,
 }
 
 /// As `run_call`, telling `watch` what the call learns as it learns it.
@@ -284,7 +295,9 @@ async fn drive(
         on_decided,
         transfer: transfer_cx,
         on_transfer_answered,
+        on_transfer_started,
     } = watch;
+    let mut on_transfer_started = on_transfer_started;
     let mut on_transfer_answered = on_transfer_answered;
     // Hands a decision of the scenario on (a channel send: nothing waits on the tick).
     let tell = |runner: &mut CallRunner| {
@@ -416,6 +429,14 @@ async fn drive(
     tokio::pin!(no_media);
     let mut media_checked = false;
     let mut media_failed = false;
+    // A transfer plays the scenario's own prompts where it sets them.
+    let transfer_cx = transfer_cx.map(|mut cx| {
+        cx.settings.audio = cx
+            .settings
+            .audio
+            .for_scenario(&scenario.transfer_prompt, &scenario.queue_prompt);
+        cx
+    });
     let mut runner = CallRunner::new(scenario, cfg);
     let mut out: Frame = SILENT_FRAME;
     let mut packet = [0u8; 12 + FRAME_SAMPLES + 16];
@@ -458,7 +479,12 @@ async fn drive(
                             robot_hangup = true;
                             break;
                         };
-                        let (result, heard) = runner.finished().map(|o| (o.result.clone(), o.captured.clone().into_iter().collect())).unwrap_or_default();
+                        let (result, captured) = runner.finished().map(|o| (o.result.clone(), o.captured.clone())).unwrap_or_default();
+                        if let Some(tx) = on_transfer_started.take() {
+                            let to = match &target { transfer::Target::Agents => "agents".to_string(), transfer::Target::External(n) => n.clone() };
+                            let _ = tx.send(TransferStarted { to, result: result.clone(), captured: captured.clone() });
+                        }
+                        let heard = captured.into_iter().collect();
                         let caller = transfer::CallerLeg { leg: &mut leg, session: &mut session, tick: &mut tick, recording: &mut recording, hard_stop: hard_stop.deadline() };
                         let end = transfer::run(cx, target, caller, call_id, &result, heard, on_transfer_answered.take()).await;
                         let by = if end.caller_hung_up { EndedBy::Callee } else { EndedBy::Robot };

@@ -8,7 +8,7 @@ use super::recording::Recording;
 use crate::agents::pool::{AgentId, Miss};
 use crate::agents::service::{AgentDial, AgentLine, Agents, Offer, Ticket};
 use crate::media::{Frame, FRAME_MS, FRAME_SAMPLES, SILENT_FRAME};
-use crate::scenario::system_result;
+use crate::scenario::{system_result, OwnPrompt};
 use crate::telephony::session::{MediaEvent, MediaSession};
 use crate::telephony::trunk::{
     DialRequest, EndInfo, Leg, LegControl, LegEvent, MediaTransport, Trunk, TrunkError,
@@ -44,6 +44,15 @@ impl TransferAudio {
             queue: get("transfer/queue.wav")?,
             hold: get("transfer/hold.wav")?,
         })
+    }
+
+    /// This audio with a scenario's own transfer and queue prompts where it sets them.
+    pub fn for_scenario(&self, connecting: &OwnPrompt, queue: &OwnPrompt) -> Self {
+        Self {
+            connecting: connecting.samples_or(&self.connecting),
+            queue: queue.samples_or(&self.queue),
+            hold: self.hold.clone(),
+        }
     }
 }
 
@@ -516,6 +525,10 @@ pub async fn run(
                         session.set_relay(true);
                         report.answered = true;
                         report.agent_id = (ticket.is_some()).then_some(a.agent);
+                        if ticket.is_none() {
+                            // The external leg's final answer: 200 OK.
+                            report.sip_status = Some(200);
+                        }
                         report.agent_ring_ms = a.rang_at.elapsed().as_millis() as u64;
                         report.queue_ms = started.elapsed().as_millis() as u64;
                         if let Some(t) = ticket.as_mut() {

@@ -39,7 +39,53 @@ pub struct CallContext {
 #[derive(Clone)]
 pub struct TransferBase {
     pub agents: Arc<crate::agents::service::Agents>,
+    /// The server's `[agents]` settings, which a project's own settings override.
     pub settings: crate::call::transfer::TransferSettings,
+}
+
+impl TransferBase {
+    /// A project's transfer settings: its own where it sets them, the server's elsewhere.
+    /// Its hold music is a prompt found in `folders` (then among the bundled ones), decoded
+    /// once per process; one that cannot be found or played keeps the server's, logged.
+    pub fn for_project(
+        &self,
+        project: &str,
+        own: &crate::store::TransferOptions,
+        folders: &[&std::path::Path],
+    ) -> crate::call::transfer::TransferSettings {
+        let mut s = self.settings.clone();
+        let secs = |v: u32| Duration::from_secs(u64::from(v));
+        if let Some(v) = own.wrap_up_s {
+            s.wrap_up = secs(v);
+        }
+        if let Some(v) = own.agent_ring_s {
+            s.agent_ring = secs(v.max(1));
+        }
+        if let Some(v) = own.queue_max_wait_s {
+            s.queue_max_wait = secs(v.max(1));
+        }
+        if let Some(v) = own.queue_announce_s {
+            s.queue_announce = (v > 0).then(|| secs(v));
+        }
+        if let Some(name) = &own.hold_music {
+            match crate::media::prompt::Prompt::find(name, folders) {
+                Ok(Some(p)) => s.audio.hold = p.samples(),
+                Ok(None) => tracing::warn!(
+                    project,
+                    hold_music = %name,
+                    "the project's hold music is not among the stored or bundled prompts: \
+                     the server's plays"
+                ),
+                Err(e) => tracing::warn!(
+                    project,
+                    hold_music = %name,
+                    error = %e,
+                    "the project's hold music cannot be played: the server's plays"
+                ),
+            }
+        }
+        s
+    }
 }
 
 /// Calls up per project. A line is taken as a guard and given back when the guard drops, so
@@ -142,6 +188,7 @@ pub async fn run(
     contact: DueContact,
     call_id: i64,
     line: LineGuard,
+    transfer_settings: Option<crate::call::transfer::TransferSettings>,
 ) {
     let number = contact.numbers[contact.next_idx].e164.clone();
     let req = DialRequest {
@@ -178,7 +225,7 @@ pub async fn run(
             agents: b.agents.clone(),
             trunk: Some(ctx.trunk.clone()),
             project: p.id,
-            settings: b.settings.clone(),
+            settings: transfer_settings.unwrap_or_else(|| b.settings.clone()),
             contact_name: contact.name.clone(),
             fields: contact
                 .fields
@@ -186,6 +233,17 @@ pub async fn run(
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         });
+    // A transfer began: the project's webhook hears it at once (a CRM opens the card).
+    let (tell_started, transfer_started) =
+        tokio::sync::oneshot::channel::<crate::call::live::TransferStarted>();
+    let started_writer = tokio::spawn(post_transfer_started(
+        ctx.clone(),
+        p.clone(),
+        contact.clone(),
+        call_id,
+        number.clone(),
+        transfer_started,
+    ));
     // An agent answered: the transfer's held callback goes at once.
     let (tell_transfer, transfer_answered) = tokio::sync::oneshot::channel::<()>();
     let store = ctx.store.clone();
@@ -202,6 +260,7 @@ pub async fn run(
         on_decided: Some(on_decided),
         transfer,
         on_transfer_answered: Some(tell_transfer),
+        on_transfer_started: Some(tell_started),
     };
     let r = run_call_watched(
         ctx.trunk.as_ref(),
@@ -218,6 +277,7 @@ pub async fn run(
     let _ = answer_writer.await;
     let _ = decision_writer.await;
     let _ = transfer_writer.await;
+    let _ = started_writer.await;
     if r.answered {
         ctx.media
             .note(&p, r.reason.as_deref() == Some(NO_MEDIA_REASON));
@@ -288,6 +348,7 @@ async fn write_decisions(
             call_id,
             project_id: p.id,
             project_name: &p.name,
+            callback_project: p.callback_project.as_deref(),
             contact_name: contact.name.as_deref(),
             fields: &contact.fields,
             number: &number,
@@ -433,9 +494,22 @@ async fn finish(
         format!("{}: {}", r.outcome.result, outcome_words(p, &outcome)),
     )];
     log.extend(new.notes.iter().map(|(d, w)| (d.to_string(), w.clone())));
-    let cost = p
+    let mut cost = p
         .tariff
         .call_cost(r.answered, r.outcome.duration_ms, &answers_ms);
+    // An external transfer's second leg is an outgoing call of its own, priced by the tariff
+    // from its pickup (transfers to agents cost nothing more).
+    let mut transfer = r
+        .transfer
+        .as_ref()
+        .and_then(|t| serde_json::to_value(t).ok());
+    if let (Some(t), Some(v)) = (r.transfer.as_ref(), transfer.as_mut()) {
+        if t.to != "agents" {
+            let leg = p.tariff.call_cost(t.answered, t.talk_ms, &[]);
+            cost += leg;
+            v["cost"] = serde_json::json!(leg);
+        }
+    }
     let amd = r.answered.then(|| {
         (
             r.outcome.amd.verdict.as_str().to_string(),
@@ -469,10 +543,7 @@ async fn finish(
         actions: Vec::new(),
         actions_give_up_at: ended_at_ms + ctx.actions_give_up.as_millis() as i64,
         call_json: serde_json::Value::Null,
-        transfer: r
-            .transfer
-            .as_ref()
-            .and_then(|t| serde_json::to_value(t).ok()),
+        transfer,
     };
     let call_json = final_call_json(&finished, p, &contact, &r.outcome.captured);
     let numbers = contact.e164s();
@@ -481,6 +552,7 @@ async fn finish(
         call_id,
         project_id: p.id,
         project_name: &p.name,
+        callback_project: p.callback_project.as_deref(),
         contact_name: contact.name.as_deref(),
         fields: &contact.fields,
         number,
@@ -495,6 +567,45 @@ async fn finish(
     ctx.store.finish_call(&finished).await
 }
 
+/// Posts `transfer.started` to the project's webhook (docs/actions.md, "Webhooks") when a
+/// transfer begins: written to the outbox at once, so it goes while the caller waits.
+async fn post_transfer_started(
+    ctx: Arc<CallContext>,
+    p: Arc<ProjectRow>,
+    contact: DueContact,
+    call_id: i64,
+    number: String,
+    started: tokio::sync::oneshot::Receiver<crate::call::live::TransferStarted>,
+) {
+    let Ok(t) = started.await else { return };
+    let at_ms = ctx.clock.now_ms();
+    let body = serde_json::json!({
+        "type": "transfer.started",
+        "call_id": call_id,
+        "project": {"id": p.id, "name": p.name},
+        "contact": {"id": contact.id, "name": contact.name, "fields": contact.fields},
+        "number": number,
+        "result": t.result,
+        "result_label": system_result::label_ru(&t.result).unwrap_or(&t.result),
+        "captured": t.captured,
+        "transfer": {"to": t.to},
+        "at_ms": at_ms,
+    });
+    let Some(action) = crate::actions::transfer_started(p.webhook_url.as_deref(), p.id, body)
+    else {
+        return;
+    };
+    let give_up = at_ms + ctx.actions_give_up.as_millis() as i64;
+    let actions = [action];
+    let write = || {
+        ctx.store
+            .call_actions_now((call_id, p.id, contact.id), &actions, at_ms, give_up)
+    };
+    if let Err(e) = retrying(call_id, "the transfer.started webhook", write).await {
+        tracing::error!(call = call_id, error = %e, "cannot queue the transfer.started webhook");
+    }
+}
+
 /// A finished call as its webhooks post it (docs/actions.md, "Webhooks").
 pub(super) fn final_call_json(
     f: &FinishedCall<'_>,
@@ -503,6 +614,7 @@ pub(super) fn final_call_json(
     captured: &BTreeMap<String, String>,
 ) -> serde_json::Value {
     serde_json::json!({
+        "type": "call.finished",
         "call_id": f.call_id,
         "project": {"id": p.id, "name": p.name},
         "contact": {"id": contact.id, "name": contact.name, "fields": contact.fields},

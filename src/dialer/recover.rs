@@ -230,6 +230,7 @@ async fn close_one(
         call_id: c.call_id,
         project_id: p.id,
         project_name: &p.name,
+        callback_project: p.callback_project.as_deref(),
         contact_name: contact.name.as_deref(),
         fields: &contact.fields,
         number: &c.number,

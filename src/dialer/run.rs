@@ -13,6 +13,7 @@
 //! themselves run in real time.
 use super::calls::{self, CallContext, Lines};
 use crate::call::live::LiveSettings;
+use crate::call::transfer::TransferSettings;
 use crate::call::CallConfig;
 use crate::rules::decide::{self, Demand};
 use crate::rules::gate::Gate;
@@ -66,6 +67,8 @@ pub struct Dialer {
     ctx: Arc<CallContext>,
     clock: Clock,
     scenarios: HashMap<i64, Arc<Scenario>>,
+    /// Each project's transfer settings, for the project's own settings they were made from.
+    transfer_settings: HashMap<i64, (crate::store::TransferOptions, TransferSettings)>,
     /// When calls without a task were last swept (unix s, dialer clock).
     last_sweep: Option<i64>,
     /// Projects waiting for their start date-time: logged once each.
@@ -103,6 +106,7 @@ impl Dialer {
             ctx: Arc::new(ctx),
             clock,
             scenarios: HashMap::new(),
+            transfer_settings: HashMap::new(),
             last_sweep: None,
             waiting_start: HashSet::new(),
             uploaded_prompts: None,
@@ -254,6 +258,7 @@ impl Dialer {
                 let Some(call_id) = id else { continue };
                 report.started += 1;
                 let guard = self.ctx.lines.take(p.id);
+                let transfer = self.transfer_settings(&p);
                 let task = self.tasks.spawn(calls::run(
                     self.ctx.clone(),
                     p.clone(),
@@ -261,6 +266,7 @@ impl Dialer {
                     contact,
                     call_id,
                     guard,
+                    transfer,
                 ));
                 self.running.insert(task.id(), call_id);
             }
@@ -519,6 +525,24 @@ impl Dialer {
                 .await?;
         }
         Ok((dial, skipped))
+    }
+
+    /// The project's transfer settings (made again only when its own settings change).
+    fn transfer_settings(&mut self, p: &ProjectRow) -> Option<TransferSettings> {
+        let base = self.ctx.transfers.as_ref()?;
+        if let Some((own, s)) = self.transfer_settings.get(&p.id) {
+            if *own == p.transfer {
+                return Some(s.clone());
+            }
+        }
+        let prompts = &self.ctx.call_cfg.prompts_dir;
+        let mut folders: Vec<&std::path::Path> =
+            self.uploaded_prompts.iter().map(|d| d.as_path()).collect();
+        folders.push(prompts);
+        let s = base.for_project(&p.name, &p.transfer, &folders);
+        self.transfer_settings
+            .insert(p.id, (p.transfer.clone(), s.clone()));
+        Some(s)
     }
 
     fn scenario(&mut self, p: &ProjectRow) -> Result<Arc<Scenario>, String> {

@@ -76,6 +76,8 @@ const SCENARIO: Shape = Shape::Record(&[
     ("results", Shape::List(&Shape::Text), false),
     ("start", Shape::Text, true),
     ("fields", Shape::List(&Shape::Text), false),
+    ("transfer_prompt", Shape::Text, false),
+    ("queue_prompt", Shape::Text, false),
     ("steps", Shape::Map(&STEP), false),
 ]);
 

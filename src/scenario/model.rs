@@ -70,6 +70,12 @@ pub struct Scenario {
     /// The contact fields (import columns) its SMS templates use.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// What a transfer plays first (docs/scenarios.md#transfers).
+    #[serde(skip_serializing_if = "OwnPrompt::is_default")]
+    pub transfer_prompt: OwnPrompt,
+    /// What a caller waiting in the queue hears now and then.
+    #[serde(skip_serializing_if = "OwnPrompt::is_default")]
+    pub queue_prompt: OwnPrompt,
     /// What validation noticed without refusing it (an SMS of more than three parts), with
     /// its place; `check-scenario` and the API show them.
     #[serde(skip)]
@@ -87,6 +93,34 @@ impl Scenario {
         self.steps
             .values()
             .flat_map(|s| s.actions.iter().chain(s.on.iter().flat_map(|r| &r.actions)))
+    }
+}
+
+/// A prompt the scenario may set for itself, else the server's own is played.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnPrompt {
+    /// Not set: the server's (bundled) prompt.
+    #[default]
+    Default,
+    /// Set to `""`: nothing is played.
+    Silent,
+    /// The scenario's own.
+    Prompt(Prompt),
+}
+
+impl OwnPrompt {
+    pub fn is_default(&self) -> bool {
+        matches!(self, OwnPrompt::Default)
+    }
+
+    /// The samples to play: the scenario's, none, or `default`.
+    pub fn samples_or(&self, default: &std::sync::Arc<[i16]>) -> std::sync::Arc<[i16]> {
+        match self {
+            OwnPrompt::Default => default.clone(),
+            OwnPrompt::Silent => std::sync::Arc::from(Vec::new()),
+            OwnPrompt::Prompt(p) => p.samples(),
+        }
     }
 }
 

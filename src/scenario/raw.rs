@@ -14,6 +14,10 @@ pub struct RawScenario {
     /// The contact fields (import columns) the SMS templates use.
     #[serde(default)]
     pub fields: Vec<Spanned<String>>,
+    /// Played once when a transfer begins («соединяю с оператором»); `""`: nothing.
+    pub transfer_prompt: Option<Spanned<String>>,
+    /// Played now and then to a caller waiting for an agent («вы в очереди»); `""`: never.
+    pub queue_prompt: Option<Spanned<String>>,
     #[serde(default)]
     pub steps: BTreeMap<String, Spanned<RawStep>>,
 }

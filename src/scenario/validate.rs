@@ -118,6 +118,20 @@ pub(super) fn build(
         check_graph(&mut cx, &raw, &steps, &start);
     }
     let number_words = prepare_number_words(&mut cx, &raw, &steps, opts);
+    let transfer_prompt = own_prompt(
+        &mut cx,
+        raw.transfer_prompt.as_ref(),
+        "transfer_prompt",
+        base_dir,
+        opts,
+    );
+    let queue_prompt = own_prompt(
+        &mut cx,
+        raw.queue_prompt.as_ref(),
+        "queue_prompt",
+        base_dir,
+        opts,
+    );
     if cx.problems.is_empty() {
         Ok(Scenario {
             name,
@@ -125,11 +139,72 @@ pub(super) fn build(
             start,
             steps,
             fields,
+            transfer_prompt,
+            queue_prompt,
             notes: cx.notes,
             number_words,
         })
     } else {
         Err(cx.problems)
+    }
+}
+
+/// Finds and decodes a prompt a scenario names; a problem at its place when it cannot.
+fn resolve_prompt(
+    cx: &mut Ctx<'_>,
+    p: &Spanned<String>,
+    s: Option<&str>,
+    field: &str,
+    base_dir: Option<&Path>,
+    opts: &LoadOptions<'_>,
+) -> Option<Prompt> {
+    let v = p.get_ref().trim();
+    match prompts::resolve(v, base_dir, &opts.prompts_dir) {
+        Ok(Some(prompt)) => Some(prompt),
+        Ok(None) => {
+            let message = match cx.places {
+                PromptPlaces::Folders => format!(
+                    "prompt file \"{v}\" not found (looked in {}, in {} and among the \
+                     bundled prompts; {PROMPTS_FOLDER_HINT})",
+                    base_dir
+                        .map(|b| b.display().to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    opts.prompts_dir.display()
+                ),
+                PromptPlaces::StoredOrBundled => format!(
+                    "prompt \"{v}\" is not among the stored or bundled prompts \
+                     (store it with PUT /api/v1/prompts/{{name}})"
+                ),
+            };
+            cx.add(off(p), s, field, message);
+            None
+        }
+        Err(e) => {
+            let message = match cx.places {
+                PromptPlaces::Folders => format!("prompt file \"{v}\" cannot be played: {e}"),
+                PromptPlaces::StoredOrBundled => {
+                    format!("prompt \"{v}\" cannot be played: {}", e.reason())
+                }
+            };
+            cx.add(off(p), s, field, message);
+            None
+        }
+    }
+}
+
+/// A scenario's own transfer prompt: unset, `""` (none) or a prompt.
+fn own_prompt(
+    cx: &mut Ctx<'_>,
+    p: Option<&Spanned<String>>,
+    field: &str,
+    base_dir: Option<&Path>,
+    opts: &LoadOptions<'_>,
+) -> OwnPrompt {
+    match p {
+        None => OwnPrompt::Default,
+        Some(p) if p.get_ref().trim().is_empty() => OwnPrompt::Silent,
+        Some(p) => resolve_prompt(cx, p, None, field, base_dir, opts)
+            .map_or(OwnPrompt::Default, OwnPrompt::Prompt),
     }
 }
 
@@ -176,36 +251,8 @@ fn build_step(
             }
             play.push(PlayRef::Var(var.to_string()));
         } else {
-            match prompts::resolve(v, base_dir, &opts.prompts_dir) {
-                Ok(Some(prompt)) => play.push(PlayRef::Prompt(prompt)),
-                Ok(None) => {
-                    let message = match cx.places {
-                        PromptPlaces::Folders => format!(
-                            "prompt file \"{v}\" not found (looked in {}, in {} and among the \
-                             bundled prompts; {PROMPTS_FOLDER_HINT})",
-                            base_dir
-                                .map(|b| b.display().to_string())
-                                .unwrap_or_else(|| "-".into()),
-                            opts.prompts_dir.display()
-                        ),
-                        PromptPlaces::StoredOrBundled => format!(
-                            "prompt \"{v}\" is not among the stored or bundled prompts \
-                             (store it with PUT /api/v1/prompts/{{name}})"
-                        ),
-                    };
-                    cx.add(off(p), s, "play", message);
-                }
-                Err(e) => {
-                    let message = match cx.places {
-                        PromptPlaces::Folders => {
-                            format!("prompt file \"{v}\" cannot be played: {e}")
-                        }
-                        PromptPlaces::StoredOrBundled => {
-                            format!("prompt \"{v}\" cannot be played: {}", e.reason())
-                        }
-                    };
-                    cx.add(off(p), s, "play", message);
-                }
+            if let Some(prompt) = resolve_prompt(cx, p, s, "play", base_dir, opts) {
+                play.push(PlayRef::Prompt(prompt));
             }
         }
     }

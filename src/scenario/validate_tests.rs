@@ -197,3 +197,43 @@ fn stop_list_actions_parse_and_add_all_numbers_needs_stop_list() {
     let p = load(&with_actions("", r#"{ webhook = "https:///x" }"#)).unwrap_err();
     assert!(p[0].message.contains("has no host"), "{p:?}");
 }
+
+#[test]
+fn a_scenario_sets_its_own_transfer_prompts_or_silences_them_and_a_missing_one_is_placed() {
+    let src = |transfer: &str, queue: &str| {
+        format!(
+            r#"name = "x"
+results = ["Оператор"]
+start = "a"
+{transfer}
+{queue}
+[steps.a]
+play = ["a.wav"]
+result = "Оператор"
+actions = [{{ transfer = "agents" }}]
+"#
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    crate::media::prompt::write_test_wav(&dir.path().join("a.wav"), 20);
+    let opts = LoadOptions {
+        prompts_dir: dir.path().join("bundled"),
+        speech: None,
+    };
+    let load = |s: &str| load_str(s, Format::Toml, "t", Some(dir.path()), &opts);
+    let own = load(&src(r#"transfer_prompt = "a.wav""#, r#"queue_prompt = """#)).unwrap();
+    let bundled: std::sync::Arc<[i16]> = std::sync::Arc::from(vec![1i16; 5]);
+    assert_eq!(own.transfer_prompt.samples_or(&bundled).len(), 160);
+    assert!(
+        own.queue_prompt.samples_or(&bundled).is_empty(),
+        "\"\": none"
+    );
+    let plain = load(&src("", "")).unwrap();
+    assert_eq!(plain.transfer_prompt.samples_or(&bundled).len(), 5);
+    assert_eq!(plain.queue_prompt, crate::scenario::OwnPrompt::Default);
+    let bad = load(&src(r#"transfer_prompt = "nope.wav""#, "")).unwrap_err();
+    let p = &bad.problems[0];
+    assert_eq!(p.field.as_deref(), Some("transfer_prompt"), "{bad}");
+    assert_eq!(p.line, Some(4), "{bad}");
+    assert!(p.message.contains("nope.wav"), "{bad}");
+}

@@ -108,6 +108,12 @@ pub trait CampaignStore: Send + Sync {
         url: Option<Option<String>>,
         secret: Option<Option<String>>,
     ) -> Result<ProjectView, StoreError>;
+    /// Replaces a project's own transfer settings (the dialer's next call follows them).
+    async fn set_project_transfer(
+        &self,
+        id: i64,
+        transfer: &TransferOptions,
+    ) -> Result<ProjectView, StoreError>;
     /// One action with its delivery log.
     async fn action(&self, id: i64) -> Result<ActionView, StoreError>;
     /// Tries a failed action again from `now_ms` until `give_up_at` (an SMS is looked up at
@@ -277,6 +283,15 @@ pub trait DialerStore: Send + Sync {
     /// An agent answered call `call_id`'s transfer: its held callback (if any) is removed.
     /// Answers how many rows went.
     async fn transfer_answered(&self, call_id: i64) -> Result<u64, StoreError>;
+    /// Writes actions of call `call_id` that go at once (the `transfer.started` webhook),
+    /// each once (`(call, idx)` is unique); nothing when the call is closed already.
+    async fn call_actions_now(
+        &self,
+        call: (i64, i64, i64),
+        actions: &[NewAction],
+        at_ms: i64,
+        give_up_at: i64,
+    ) -> Result<bool, StoreError>;
     /// Closes a call in progress without touching its contact (whose row cannot be read):
     /// `system` with the reason. `false` when it was not in progress.
     async fn close_call_only(

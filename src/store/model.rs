@@ -38,6 +38,64 @@ pub struct NewProject {
     /// Every call's final JSON is posted here, signed with `webhook_secret` (docs/actions.md).
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
+    /// The project's own transfer settings; the ones not set follow the server's `[agents]`.
+    pub transfer: TransferOptions,
+}
+
+/// A project's own transfer settings (docs/agents.md, "Per project"): each one not set
+/// follows the server's `[agents]` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransferOptions {
+    /// After-call work, seconds (0 … 3600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_up_s: Option<u32>,
+    /// How long an agent's phone rings before the next agent is tried (1 … 300).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_ring_s: Option<u32>,
+    /// The longest wait in the queue (1 … 3600), then `queue_timeout`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_max_wait_s: Option<u32>,
+    /// How often «вы в очереди» interrupts the music (0: never; … 3600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_announce_s: Option<u32>,
+    /// The hold music: a stored prompt's name (`PUT /prompts/{name}`) or a bundled one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_music: Option<String>,
+}
+
+impl TransferOptions {
+    /// Checks the ranges (422 in the API, naming the field).
+    pub fn validate(&self) -> Result<(), String> {
+        let check = |name: &str, v: Option<u32>, min: u32, max: u32| match v {
+            Some(v) if v < min || v > max => Err(format!(
+                "transfer.{name}: {v} is out of range ({min} … {max} seconds)"
+            )),
+            _ => Ok(()),
+        };
+        check("wrap_up_s", self.wrap_up_s, 0, 3600)?;
+        check("agent_ring_s", self.agent_ring_s, 1, 300)?;
+        check("queue_max_wait_s", self.queue_max_wait_s, 1, 3600)?;
+        check("queue_announce_s", self.queue_announce_s, 0, 3600)?;
+        if let Some(m) = &self.hold_music {
+            let m = m.trim();
+            let path = std::path::Path::new(m);
+            if m.is_empty()
+                || m.len() > 200
+                || path.is_absolute()
+                || path
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(format!(
+                    "transfer.hold_music: {m:?} is not a prompt's name (a stored prompt, \
+                     PUT /api/v1/prompts/{{name}}, or a bundled one such as \
+                     \"transfer/hold.wav\")"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for NewProject {
@@ -58,6 +116,7 @@ impl Default for NewProject {
             type_windows: BTreeMap::new(),
             webhook_url: None,
             webhook_secret: None,
+            transfer: TransferOptions::default(),
         }
     }
 }
@@ -138,6 +197,8 @@ pub struct ProjectView {
     pub webhook_url: Option<String>,
     /// The webhook secret, masked (`whsec_…Ab3d`): whether one is set, never what it is.
     pub webhook_secret: Option<String>,
+    /// The project's own transfer settings (those set).
+    pub transfer: TransferOptions,
 }
 
 /// Which contacts `last_results` lists.
@@ -421,6 +482,11 @@ pub struct ProjectRow {
     pub type_windows: BTreeMap<String, Vec<String>>,
     /// Where every call's final JSON is posted, if anywhere.
     pub webhook_url: Option<String>,
+    /// Where a transfer's caller who never reached an agent goes when the scenario's transfer
+    /// names no `callback_project` (the project's `callback_project_id`, by name).
+    pub callback_project: Option<String>,
+    /// The project's own transfer settings.
+    pub transfer: TransferOptions,
 }
 
 impl ProjectRow {

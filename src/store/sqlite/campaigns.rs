@@ -94,6 +94,7 @@ impl CampaignStore for SqliteStore {
             return Err(StoreError::Invalid("name is empty".into()));
         }
         p.tariff.validate().map_err(StoreError::Invalid)?;
+        p.transfer.validate().map_err(StoreError::Invalid)?;
         if let Some(cb) = p.callback_project_id {
             self.project_name(cb).await.map_err(|_| {
                 StoreError::Invalid(format!("callback_project_id {cb}: no such project"))
@@ -112,8 +113,8 @@ impl CampaignStore for SqliteStore {
         let r = sqlx::query(
             "INSERT INTO projects (name, scenario_id, time_zone, schedule, lines, \
              max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at, \
-             starts_at, ends_at, type_windows, webhook_url, webhook_secret) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             starts_at, ends_at, type_windows, webhook_url, webhook_secret, transfer_settings) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(p.name.trim())
         .bind(p.scenario_id)
@@ -131,6 +132,7 @@ impl CampaignStore for SqliteStore {
         .bind(json(&p.type_windows))
         .bind(&p.webhook_url)
         .bind(&p.webhook_secret)
+        .bind(json(&p.transfer))
         .execute(&self.pool)
         .await
         .map_err(|e| match e {
@@ -350,6 +352,23 @@ impl CampaignStore for SqliteStore {
                 .await?;
         }
         tx.commit().await?;
+        self.project(id).await
+    }
+
+    async fn set_project_transfer(
+        &self,
+        id: i64,
+        transfer: &TransferOptions,
+    ) -> Result<ProjectView, StoreError> {
+        transfer.validate().map_err(StoreError::Invalid)?;
+        let r = sqlx::query("UPDATE projects SET transfer_settings = ? WHERE id = ?")
+            .bind(json(transfer))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("project {id}")));
+        }
         self.project(id).await
     }
 

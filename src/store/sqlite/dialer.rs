@@ -10,6 +10,9 @@
 //!   transaction;
 //! - `call_answered`: what an answered call knows at once (time, recording), so a crash keeps
 //!   it; `finish_call`: the result, the contact's new plan and the decisions, in one transaction.
+use super::call_actions::{
+    drop_transfer_callbacks, release_held_webhooks, release_transfer_callbacks, write_actions,
+};
 use super::contact_rows::{
     contact_number, due_contact, log, parse_attempts, quarantine, write_plan, Guard,
     IN_FLIGHT_NEXT_AT,
@@ -111,109 +114,6 @@ impl SqliteStore {
                 .collect(),
         )
     }
-}
-
-/// A webhook written when the scenario decided it waits here until the call has ended: it
-/// then carries the call's final JSON (`finish_call` releases it).
-pub(crate) const HELD_UNTIL_CALL_ENDS: i64 = i64::MAX;
-
-/// A transfer's callback waits here until the caller has reached an agent (it is removed) or
-/// the call ended without one (it is released).
-pub(crate) const HELD_FOR_TRANSFER: i64 = i64::MAX - 1;
-
-/// At a call's end, a transfer's callback still held is carried out: the caller never
-/// reached an agent (or the process died while they waited).
-async fn release_transfer_callbacks(
-    conn: &mut sqlx::SqliteConnection,
-    call_id: i64,
-    at_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE actions SET next_at = ? WHERE call_id = ? AND status = 'queued' AND next_at = ?",
-    )
-    .bind(at_ms)
-    .bind(call_id)
-    .bind(HELD_FOR_TRANSFER)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// An agent answered: the transfer's callback is not needed and goes.
-async fn drop_transfer_callbacks(
-    conn: &mut sqlx::SqliteConnection,
-    call_id: i64,
-) -> Result<u64, StoreError> {
-    Ok(sqlx::query(
-        "DELETE FROM actions WHERE call_id = ? AND status = 'queued' AND next_at = ? \
-         AND attempts = 0",
-    )
-    .bind(call_id)
-    .bind(HELD_FOR_TRANSFER)
-    .execute(conn)
-    .await?
-    .rows_affected())
-}
-
-/// Writes a call's actions into the outbox, each once (`(call, idx)` is unique: an action
-/// written when the scenario decided it stays as it was). Before the call's end (`held`)
-/// webhooks wait for it (`release_held_webhooks`).
-async fn write_actions(
-    conn: &mut sqlx::SqliteConnection,
-    (call_id, project_id, contact_id): (i64, i64, i64),
-    actions: &[crate::store::NewAction],
-    at_ms: i64,
-    give_up_at: i64,
-    held: bool,
-) -> Result<(), StoreError> {
-    for action in actions {
-        let webhook = action.payload.kind() == crate::store::ActionKind::Webhook;
-        let next_at = if action.transfer_callback {
-            HELD_FOR_TRANSFER
-        } else if webhook && held {
-            HELD_UNTIL_CALL_ENDS
-        } else {
-            at_ms
-        };
-        sqlx::query(
-            "INSERT INTO actions (call_id, idx, project_id, contact_id, kind, payload, next_at, \
-             give_up_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (call_id, idx) DO NOTHING",
-        )
-        .bind(call_id)
-        .bind(i64::from(action.idx))
-        .bind(project_id)
-        .bind(contact_id)
-        .bind(action.payload.kind().as_str())
-        .bind(json(&action.payload))
-        .bind(next_at)
-        .bind(give_up_at)
-        .bind(at_ms)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// At a call's end, its webhooks written at the decision are released, carrying the call's
-/// final JSON.
-async fn release_held_webhooks(
-    conn: &mut sqlx::SqliteConnection,
-    call_id: i64,
-    call_json: &serde_json::Value,
-    at_ms: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE actions SET next_at = ?, payload = json_set(payload, '$.call', json(?)) \
-         WHERE call_id = ? AND kind = 'webhook' AND status = 'queued' AND next_at = ?",
-    )
-    .bind(at_ms)
-    .bind(call_json.to_string())
-    .bind(call_id)
-    .bind(HELD_UNTIL_CALL_ENDS)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 #[async_trait]
@@ -682,6 +582,26 @@ impl DialerStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(closed)
+    }
+
+    async fn call_actions_now(
+        &self,
+        call: (i64, i64, i64),
+        actions: &[crate::store::NewAction],
+        at_ms: i64,
+        give_up_at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let open = sqlx::query("SELECT 1 FROM calls WHERE id = ? AND state = 'dialing'")
+            .bind(call.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if open {
+            write_actions(&mut tx, call, actions, at_ms, give_up_at, false).await?;
+        }
+        tx.commit().await?;
+        Ok(open)
     }
 
     async fn transfer_answered(&self, call_id: i64) -> Result<u64, StoreError> {

@@ -35,6 +35,7 @@ mod action_admin;
 mod action_reports;
 mod agents;
 mod auth;
+mod call_actions;
 mod campaigns;
 mod contact_rows;
 mod dialer;
@@ -218,7 +219,8 @@ impl SqliteStore {
         let rows = sqlx::query(
             "SELECT p.id, p.name, s.source, p.time_zone, p.schedule, p.lines, \
              p.max_calls_per_number, p.retry_rules, p.ordering, p.tariff, p.starts_at, p.ends_at, \
-             p.type_windows, p.webhook_url \
+             p.type_windows, p.webhook_url, p.transfer_settings, \
+             (SELECT c.name FROM projects c WHERE c.id = p.callback_project_id) \
              FROM projects p JOIN scenarios s ON s.id = p.scenario_id \
              WHERE (p.status = 'active' OR ?) ORDER BY p.id",
         )
@@ -278,6 +280,8 @@ fn project_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProjectRow, String> {
         ends_at: r.get(11),
         type_windows: parse(r, 12, "type_windows")?,
         webhook_url: r.get(13),
+        transfer: parse(r, 14, "transfer settings")?,
+        callback_project: r.get(15),
     })
 }
 
