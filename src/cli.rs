@@ -351,22 +351,50 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
     let report = rt.block_on(async {
         let trunk = match crate::telephony::start_trunk(&cfg.trunk, &engine.prompts).await {
             Ok(t) => t,
-            Err(e) => return Err(e),
+            Err(e) => return Err(format!("trunk: {e}")),
         };
         let req = crate::telephony::trunk::DialRequest {
             call_id: format!("call-{}", std::process::id()),
             number: a.number.clone(),
             caller_id: None,
         };
-        Ok(
-            crate::call::live::run_call(trunk.as_ref(), req, scenario, call_cfg, &settings, None)
-                .await,
+        // Transfers: to the number through the same trunk, to agents among the simulated
+        // ones of [agents.sim] (there is no store here for SIP agents).
+        let transfer =
+            crate::call::transfer::TransferSettings::from_config(&cfg.agents, &engine.prompts)?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let agents = crate::agents::sim::pool(&cfg.agents.sim, crate::clock::Clock::System)?;
+        if scenario.all_actions().any(|x| matches!(x, Action::Transfer { .. })) && cfg.agents.sim.count == 0 {
+            tracing::warn!("the scenario transfers to agents and `call` has only the simulated ones of [agents.sim], count = 0: a transfer waits agents.queue_max_wait_s and ends as queue_timeout");
+        }
+        tokio::spawn(agents.clone().run(stop.clone()));
+        let _stop = stop.drop_guard();
+        let watch = crate::call::live::CallWatch {
+            transfer: Some(crate::call::transfer::TransferContext {
+                agents,
+                trunk: Some(trunk.clone()),
+                project: 0,
+                settings: transfer,
+                contact_name: None,
+                fields: Vec::new(),
+            }),
+            ..Default::default()
+        };
+        Ok(crate::call::live::run_call_watched(
+            trunk.as_ref(),
+            req,
+            scenario,
+            call_cfg,
+            &settings,
+            None,
+            watch,
         )
+        .await)
     });
     let report = match report {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: trunk: {e}");
+            eprintln!("error: {e}");
             return Ok(ExitCode::from(2));
         }
     };
@@ -387,8 +415,43 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
         if let Some(r) = &report.recording {
             println!("recording: {r}");
         }
+        if let Some(t) = &report.transfer {
+            println!("{}", describe_transfer(t));
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A call's transfer for people.
+fn describe_transfer(t: &crate::call::transfer::TransferReport) -> String {
+    let whom = match t.agent_id {
+        Some(id) => format!("agent {id}"),
+        None => t.to.clone(),
+    };
+    let mut s = if t.answered {
+        format!(
+            "transfer: to {}, answered by {whom} after {} (rang {}), talked {}",
+            t.to,
+            seconds(t.queue_ms),
+            seconds(t.agent_ring_ms),
+            seconds(t.talk_ms)
+        )
+    } else {
+        format!(
+            "transfer: to {}, nobody answered; waited {}",
+            t.to,
+            seconds(t.queue_ms)
+        )
+    };
+    for m in &t.misses {
+        s.push_str(&format!(
+            "; agent {} {} after {}",
+            m.agent_id,
+            m.reason.replace('_', " "),
+            seconds(m.ring_ms)
+        ));
+    }
+    s
 }
 
 fn print_outcome(o: &CallOutcome, json: bool) -> anyhow::Result<()> {

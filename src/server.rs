@@ -511,7 +511,7 @@ async fn start_agents(
     Arc<crate::api::agents::AgentLines>,
     crate::dialer::calls::TransferBase,
 )> {
-    use crate::call::transfer::{TransferAudio, TransferSettings};
+    use crate::call::transfer::TransferSettings;
     use crate::store::AgentStore;
     let a = &cfg.agents;
     a.sim.check().map_err(anyhow::Error::msg)?;
@@ -537,27 +537,7 @@ async fn start_agents(
     for row in store.agents().await.context("reading the agents")? {
         lines.stored(&agents, &row);
     }
-    let mut audio = TransferAudio::bundled().map_err(anyhow::Error::msg)?;
-    if !a.hold_music.trim().is_empty() {
-        let path = {
-            let p = Path::new(a.hold_music.trim());
-            if p.is_absolute() || p.is_file() {
-                p.to_path_buf()
-            } else {
-                cfg.prompts.join(p)
-            }
-        };
-        audio.hold = crate::media::audio::decode_file_8k(&path)
-            .map_err(|e| anyhow::anyhow!("agents.hold_music: {e}"))?
-            .into();
-    }
-    let settings = TransferSettings {
-        wrap_up: Duration::from_secs(a.wrap_up_s),
-        agent_ring: Duration::from_secs(a.agent_ring_s.max(1)),
-        queue_max_wait: Duration::from_secs(a.queue_max_wait_s.max(1)),
-        queue_announce: (a.queue_announce_s > 0).then(|| Duration::from_secs(a.queue_announce_s)),
-        audio,
-    };
+    let settings = TransferSettings::from_config(a, &cfg.prompts).map_err(anyhow::Error::msg)?;
     let base = crate::dialer::calls::TransferBase {
         agents: agents.clone(),
         settings,

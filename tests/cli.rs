@@ -310,6 +310,56 @@ fn call_places_a_live_call_through_the_sim_carrier_and_prints_json() {
 }
 
 #[test]
+fn call_carries_out_a_transfer_to_a_simulated_agent_and_prints_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("autoinformer.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "data = {:?}\n[trunk.sim]\nring_min_s = 0.2\nring_max_s = 0.5\n[trunk.sim.numbers]\n\
+             \"+79160000003\" = \"keys:3\"\n[agents]\nwrap_up_s = 0\n\
+             [agents.sim]\ncount = 1\nanswer_min_s = 0.3\nanswer_max_s = 0.5\n\
+             talk_min_s = 1.0\ntalk_max_s = 2.0\nno_answer_share = 0.0\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = |json: bool| {
+        let mut cmd = bin();
+        cmd.args([
+            "call",
+            "+79160000003",
+            "--scenario",
+            "examples/survey/demo.toml",
+            "--config",
+        ])
+        .arg(&cfg);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let v: serde_json::Value = serde_json::from_str(&run(true)).expect("one JSON object");
+    let t = &v["transfer"];
+    assert_eq!(t["to"], "agents", "{v}");
+    assert_eq!(t["answered"], true, "{v}");
+    assert_eq!(t["agent_id"], 1, "{v}");
+    let talk = t["talk_ms"].as_u64().unwrap_or(0);
+    assert!((800..3_000).contains(&talk), "{v}");
+    let text = run(false);
+    assert!(
+        text.contains("transfer: to agents, answered by agent 1"),
+        "{text}"
+    );
+}
+
+#[test]
 fn call_reports_busy_with_its_sip_status_and_bad_config_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = sim_config(dir.path());

@@ -71,6 +71,36 @@ pub struct TransferSettings {
 }
 
 impl TransferSettings {
+    /// The server's settings (`[agents]`): its hold music is a path, used as it is when
+    /// absolute or found from the working directory, else a file in `prompts`; decoded here,
+    /// once (an error names the key).
+    pub fn from_config(
+        a: &crate::config::AgentsConfig,
+        prompts: &std::path::Path,
+    ) -> Result<Self, String> {
+        let mut audio = TransferAudio::bundled()?;
+        let music = a.hold_music.trim();
+        if !music.is_empty() {
+            let p = std::path::Path::new(music);
+            let path = if p.is_absolute() || p.is_file() {
+                p.to_path_buf()
+            } else {
+                prompts.join(p)
+            };
+            audio.hold = crate::media::audio::decode_file_8k(&path)
+                .map_err(|e| format!("agents.hold_music: {e}"))?
+                .into();
+        }
+        Ok(Self {
+            wrap_up: Duration::from_secs(a.wrap_up_s),
+            agent_ring: Duration::from_secs(a.agent_ring_s.max(1)),
+            queue_max_wait: Duration::from_secs(a.queue_max_wait_s.max(1)),
+            queue_announce: (a.queue_announce_s > 0)
+                .then(|| Duration::from_secs(a.queue_announce_s)),
+            audio,
+        })
+    }
+
     /// The defaults of docs/agents.md with the bundled audio.
     pub fn with_audio(audio: TransferAudio) -> Self {
         Self {
