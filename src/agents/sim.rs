@@ -238,6 +238,35 @@ impl SimAgentPhone {
     }
 }
 
+/// A pool of `cfg.count` simulated agents serving every project, on `clock` (what `call`
+/// transfers to: it has no store for SIP agents). Its `run` must be spawned beside.
+pub fn pool(
+    cfg: &SimAgentsConfig,
+    clock: crate::clock::Clock,
+) -> Result<Arc<super::service::Agents>, String> {
+    cfg.check()?;
+    let agents = super::service::Agents::new(Arc::new(move || clock.now_ms()));
+    let voice = SimAgentLine::bundled_voice()?;
+    for n in 1..=i64::from(cfg.count) {
+        agents.upsert(
+            super::pool::AgentInfo {
+                id: n,
+                name: format!("sim-{n}"),
+                projects: None,
+                enabled: true,
+                always_reachable: true,
+                missed_pause_ms: Some((cfg.missed_pause_s * 1000.0) as i64),
+            },
+            Some(Arc::new(SimAgentLine::new(
+                cfg.clone(),
+                voice.clone(),
+                n as u64,
+            ))),
+        );
+    }
+    Ok(agents)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,33 +310,4 @@ mod tests {
             "{unanswered} of 200 unanswered"
         );
     }
-}
-
-/// A pool of `cfg.count` simulated agents serving every project, on `clock` (what `call`
-/// transfers to: it has no store for SIP agents). Its `run` must be spawned beside.
-pub fn pool(
-    cfg: &SimAgentsConfig,
-    clock: crate::clock::Clock,
-) -> Result<Arc<super::service::Agents>, String> {
-    cfg.check()?;
-    let agents = super::service::Agents::new(Arc::new(move || clock.now_ms()));
-    let voice = SimAgentLine::bundled_voice()?;
-    for n in 1..=i64::from(cfg.count) {
-        agents.upsert(
-            super::pool::AgentInfo {
-                id: n,
-                name: format!("sim-{n}"),
-                projects: None,
-                enabled: true,
-                always_reachable: true,
-                missed_pause_ms: Some((cfg.missed_pause_s * 1000.0) as i64),
-            },
-            Some(Arc::new(SimAgentLine::new(
-                cfg.clone(),
-                voice.clone(),
-                n as u64,
-            ))),
-        );
-    }
-    Ok(agents)
 }
