@@ -78,13 +78,18 @@ fn windows(s: &[i16]) -> Vec<&[i16]> {
     s.chunks(1600).filter(|w| w.len() == 1600).collect()
 }
 
-/// The windows of the last `ms` before the agent was first heard in `s`, and those after.
+/// The windows of the last `ms` before the agent was first heard in `s` (without the one where
+/// the two meet), and those from the agent on.
 fn around_agent(s: &[i16], ms: u64) -> (Vec<&[i16]>, Vec<&[i16]>) {
     let w = windows(s);
     let at = w.iter().position(|w| is(w, AGENT_HZ));
     let at = at.expect("the agent was heard");
+    let before = at.saturating_sub(1);
     let n = (ms / 200) as usize;
-    (w[at.saturating_sub(n)..at].to_vec(), w[at..].to_vec())
+    (
+        w[before.saturating_sub(n)..before].to_vec(),
+        w[at..].to_vec(),
+    )
 }
 
 /// The caller tone a recording of the agent's is mostly made of.
