@@ -169,6 +169,13 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
             if let Some(t) = &s.generated_token {
                 println!("autoinformer: admin API token (shown once, keep it): {t}");
             }
+            if let Some(p) = &s.generated_password {
+                println!(
+                    "autoinformer: web UI http://{}/ user admin, password (shown once, keep it; \
+                     admin_password sets your own): {p}",
+                    s.addr
+                );
+            }
             if let Some(w) = &s.generated_webhook_secret {
                 println!(
                     "autoinformer: webhook secret of projects without their own (shown once, \

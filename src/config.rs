@@ -75,6 +75,9 @@ pub struct Config {
     /// The first admin API token (`AUTOINFORMER_ADMIN_TOKEN`); when empty and no token exists
     /// yet, `serve` generates one and prints it once.
     pub admin_token: Secret,
+    /// The password of the web UI's first user, `admin` (`AUTOINFORMER_ADMIN_PASSWORD`); when
+    /// empty and no user exists yet, `serve` generates one and prints it once.
+    pub admin_password: Secret,
     /// On a fresh data directory, `serve` creates a demo project on the sim carrier.
     pub demo: bool,
     /// The public numbering-plan registry files (CSV) to take callee time zones from, for
@@ -89,7 +92,24 @@ pub struct Config {
     pub actions: ActionsConfig,
     pub webhooks: WebhooksConfig,
     pub agents: AgentsConfig,
+    pub web: WebConfig,
     pub trunk: TrunkConfig,
+}
+
+/// The web UI (`[web]`, docs/users.md).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// A signed-in browser unused this long must sign in again, minutes.
+    pub session_idle_min: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_min: 120,
+        }
+    }
 }
 
 impl Default for Config {
@@ -100,6 +120,7 @@ impl Default for Config {
             prompts: DEFAULT_PROMPTS_DIR.into(),
             model: DEFAULT_MODEL_DIR.into(),
             admin_token: Secret::default(),
+            admin_password: Secret::default(),
             demo: true,
             numbering_registry: Vec::new(),
             calls: CallsConfig::default(),
@@ -111,6 +132,7 @@ impl Default for Config {
             actions: ActionsConfig::default(),
             webhooks: WebhooksConfig::default(),
             agents: AgentsConfig::default(),
+            web: WebConfig::default(),
             trunk: TrunkConfig::default(),
         }
     }

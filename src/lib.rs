@@ -53,6 +53,10 @@ pub mod server;
 #[cfg(feature = "campaigns")]
 pub mod store;
 pub mod telephony;
+#[cfg(feature = "campaigns")]
+pub mod users;
+#[cfg(feature = "campaigns")]
+pub mod web;
 
 /// A boxed, sendable future: trait methods that return one stay object-safe (`dyn Trunk`).
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

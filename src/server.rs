@@ -87,6 +87,8 @@ pub struct Started {
     pub addr: std::net::SocketAddr,
     /// The admin token, when this start generated it (shown once).
     pub generated_token: Option<String>,
+    /// The web UI's `admin` password, when this start generated it (shown once).
+    pub generated_password: Option<String>,
     /// The server's webhook secret, when this start made it (shown once).
     pub generated_webhook_secret: Option<String>,
     pub demo_project: Option<i64>,
@@ -146,6 +148,7 @@ async fn run_boxed(
         .await
         .context("opening the dialer's database connections")?;
     let generated_token = ensure_token(&store, &cfg).await?;
+    let generated_password = ensure_admin_user(&store, &cfg).await?;
     let uploaded = cfg.data.join(UPLOADED_PROMPTS);
     restore_prompts(&store, &uploaded).await?;
     let speech =
@@ -236,7 +239,16 @@ async fn run_boxed(
     tokio::spawn(api::metrics::upkeep(stop_http.clone()));
     let http = {
         let stop = stop_http.clone();
-        let app = api::router(state);
+        let web = crate::web::WebState {
+            app: state.clone(),
+            users: store.clone(),
+            now_ms: Arc::new(|| Clock::System.now_ms()),
+            throttle: Default::default(),
+            idle_ms: (cfg.web.session_idle_min.max(1) * 60_000) as i64,
+        };
+        let app = crate::web::router(web)
+            .merge(api::router(state))
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(stop.cancelled_owned())
@@ -247,6 +259,7 @@ async fn run_boxed(
     on_start(&Started {
         addr,
         generated_token,
+        generated_password,
         generated_webhook_secret,
         demo_project,
     });
@@ -436,6 +449,34 @@ async fn ensure_token(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Optio
     let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     store.add_token("admin (generated)", &token).await?;
     Ok(Some(token))
+}
+
+/// Makes sure the web UI has a user: on a database without any, `admin` with the configured
+/// password, or a generated one (answered, to print once).
+async fn ensure_admin_user(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Option<String>> {
+    use crate::store::UserStore;
+    if store.user_count().await? > 0 {
+        return Ok(None);
+    }
+    let configured = cfg.admin_password.0.trim().to_string();
+    let generated = configured.is_empty();
+    let password = if generated {
+        crate::web::session::random_token()[..20].to_string()
+    } else {
+        crate::users::password::check_new(&configured)
+            .map_err(|e| anyhow::anyhow!("admin_password (AUTOINFORMER_ADMIN_PASSWORD): {e}"))?;
+        configured
+    };
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || crate::users::password::hash(&pw))
+        .await
+        .context("hashing the admin password")?
+        .map_err(anyhow::Error::msg)?;
+    store
+        .create_user("admin", &hash, crate::users::Role::Admin, None)
+        .await
+        .context("creating the admin user")?;
+    Ok(generated.then_some(password))
 }
 
 /// Writes every stored prompt to the uploaded-prompts folder (the database is the truth).

@@ -20,6 +20,7 @@ pub mod schemas;
 mod transfer_schemas;
 mod upload;
 
+pub(crate) use projects::activate_project;
 pub use prompts::write_atomically as write_prompt_file;
 
 use crate::asr::SpeechModel;
@@ -180,7 +181,27 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
             .into_response();
     };
     match s.auth.check_token(token).await {
-        Ok(Some(_)) => next.run(req).await,
+        Ok(Some(owner)) => {
+            let path = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| req.uri().path().to_string());
+            if !crate::users::role::api_allows(owner.role, req.method().as_str(), &path) {
+                return ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!(
+                        "the token acts as a {} ({}), who may not {} {path}",
+                        owner.role,
+                        owner.role.label_ru(),
+                        req.method()
+                    ),
+                )
+                .into_response();
+            }
+            next.run(req).await
+        }
         Ok(None) => ApiError::unauthorized("the token is not valid").into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }

@@ -54,7 +54,7 @@ impl utoipa::Modify for Bearer {
 }
 
 /// The answers of the middlewares, added to every operation that needs the token.
-fn middleware_answers() -> [(&'static str, Value); 3] {
+fn middleware_answers() -> [(&'static str, Value); 4] {
     let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
     [
         (
@@ -62,6 +62,13 @@ fn middleware_answers() -> [(&'static str, Value); 3] {
             json!({
                 "description": "No `Authorization: Bearer TOKEN` header, or a token that is not valid (`unauthorized`).",
                 "headers": {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
+                "content": error,
+            }),
+        ),
+        (
+            "403",
+            json!({
+                "description": "The token's role may not do this (`forbidden`): reading needs `viewer`, changes `manager`, users `admin` (docs/users.md).",
                 "content": error,
             }),
         ),

@@ -244,6 +244,13 @@ pub async fn activate(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Value>> {
+    activate_project(&s, id).await?;
+    Ok(Json(json!({ "id": id, "status": "active" })))
+}
+
+/// Activates project `id` after checking its scenario again and what its actions need (the
+/// API's route and the web UI's button).
+pub(crate) async fn activate_project(s: &AppState, id: i64) -> ApiResult<()> {
     let project = s.campaigns.project(id).await?;
     let (_, source) = s.campaigns.scenario(project.scenario_id).await?;
     let state = s.clone();
@@ -251,9 +258,9 @@ pub async fn activate(
         .await
         .map_err(|e| ApiError::internal(format!("validation task: {e}")))?
         .map_err(|p| problems_error(&p))?;
-    super::actions::check_actions(&s, id, &scenario).await?;
+    super::actions::check_actions(s, id, &scenario).await?;
     s.campaigns.activate(id).await?;
-    Ok(Json(json!({ "id": id, "status": "active" })))
+    Ok(())
 }
 
 /// Pause a project

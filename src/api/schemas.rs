@@ -32,7 +32,7 @@ pub struct ErrorDetail {
 }
 
 /// The error's kind, for programs; each goes with one status: `bad_request` 400,
-/// `unauthorized` 401, `not_found` 404, `method_not_allowed` 405, `conflict` and
+/// `unauthorized` 401, `forbidden` 403, `not_found` 404, `method_not_allowed` 405, `conflict` and
 /// `too_many_active` 409, `too_large` 413, `invalid` 422, `internal` 500, `busy` 503.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -41,6 +41,8 @@ pub enum ErrorCode {
     BadRequest,
     /// 401: no valid bearer token.
     Unauthorized,
+    /// 403: the token's role may not do this (docs/users.md, "Roles").
+    Forbidden,
     /// 404: no such resource, or no such route.
     NotFound,
     /// 405: the route does not take that method.

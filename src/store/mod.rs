@@ -9,10 +9,12 @@ pub mod action;
 pub mod agents;
 pub mod model;
 pub mod sqlite;
+pub mod users;
 
 pub use action::{ActionKind, NewAction, Payload};
 pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore};
 pub use model::*;
+pub use users::{SessionRow, TokenOwner, TokenRow, UserRow, UserStore};
 
 use crate::import::{ImportLimits, ImportReport};
 use crate::rules::attempts::ContactAttempts;
@@ -197,8 +199,8 @@ pub trait AuthStore: Send + Sync {
     async fn add_token(&self, name: &str, token: &str) -> Result<(), StoreError>;
     /// How many API tokens exist.
     async fn token_count(&self) -> Result<i64, StoreError>;
-    /// The name of the token, if it is a valid one.
-    async fn check_token(&self, token: &str) -> Result<Option<String>, StoreError>;
+    /// Who the token acts as, if it is a valid one (a token of a disabled user is not).
+    async fn check_token(&self, token: &str) -> Result<Option<TokenOwner>, StoreError>;
 }
 
 /// What the dialer and its calls need (they see the store only through this).

@@ -2,7 +2,8 @@
 //! no API access.
 use super::reports::token_hash;
 use super::SqliteStore;
-use crate::store::{AuthStore, StoreError};
+use crate::store::{AuthStore, StoreError, TokenOwner};
+use crate::users::Role;
 use async_trait::async_trait;
 use sqlx::Row;
 
@@ -25,11 +26,21 @@ impl AuthStore for SqliteStore {
             .get(0))
     }
 
-    async fn check_token(&self, token: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query("SELECT name FROM api_tokens WHERE sha256 = ?")
-            .bind(token_hash(token))
-            .fetch_optional(&self.read)
-            .await?
-            .map(|r| r.get(0)))
+    async fn check_token(&self, token: &str) -> Result<Option<TokenOwner>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT t.name, t.role, t.user_id FROM api_tokens t \
+             LEFT JOIN users u ON u.id = t.user_id \
+             WHERE t.sha256 = ? AND COALESCE(u.disabled, 0) = 0",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(&self.read)
+        .await?
+        .and_then(|r| {
+            Some(TokenOwner {
+                name: r.get(0),
+                role: Role::parse(r.get::<&str, _>(1))?,
+                user_id: r.get(2),
+            })
+        }))
     }
 }

@@ -44,6 +44,7 @@ mod outbox;
 mod plans;
 mod reports;
 mod settings;
+mod users;
 
 pub use campaigns::check_webhook_secret;
 pub use settings::Installation;

@@ -1,0 +1,196 @@
+//! The web UI (docs/users.md): server-rendered pages (askama templates, checked when the crate
+//! compiles), htmx for partial updates, every script and stylesheet in the binary. Served by
+//! `serve` beside the API. Every page needs a signed-in user whose role may see it; every form
+//! carries the session's CSRF token; every answer carries the security headers (a CSP without
+//! inline scripts or styles, no framing, no referrer to other sites).
+pub mod assets;
+mod pages;
+pub mod session;
+
+use crate::api::AppState;
+use crate::store::{SessionRow, UserRow, UserStore};
+use crate::users::throttle::Throttle;
+use crate::users::Role;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::{Arc, Mutex};
+
+/// What the pages share.
+#[derive(Clone)]
+pub struct WebState {
+    pub app: AppState,
+    pub users: Arc<dyn UserStore>,
+    /// Unix ms (the injected clock).
+    pub now_ms: Arc<dyn Fn() -> i64 + Send + Sync>,
+    pub throttle: Arc<Mutex<Throttle>>,
+    /// A session unused this long is over.
+    pub idle_ms: i64,
+}
+
+/// The signed-in user of a request.
+#[derive(Clone)]
+pub struct Viewer {
+    pub user: UserRow,
+    pub csrf: String,
+}
+
+/// What `Page::for_user` needs to draw the frame.
+pub struct Page {
+    pub user: Option<UserRow>,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    pub error: Option<String>,
+    pub css: &'static assets::Asset,
+    pub js: &'static assets::Asset,
+    pub htmx: &'static assets::Asset,
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub here: bool,
+}
+
+impl Page {
+    pub fn new(viewer: Option<&Viewer>, here: &str) -> Self {
+        let nav = viewer
+            .map(|v| nav_for(v.user.role, here))
+            .unwrap_or_default();
+        Self {
+            user: viewer.map(|v| v.user.clone()),
+            csrf: viewer.map(|v| v.csrf.clone()).unwrap_or_default(),
+            nav,
+            error: None,
+            css: assets::get("app.css"),
+            js: assets::get("app.js"),
+            htmx: assets::get("htmx.js"),
+        }
+    }
+}
+
+/// The menu a role sees.
+fn nav_for(role: Role, here: &str) -> Vec<NavItem> {
+    let mut items = Vec::new();
+    if role.reads() {
+        items.push(("/", "Проекты"));
+    }
+    items
+        .into_iter()
+        .map(|(href, label)| NavItem {
+            href,
+            label,
+            here: href == here,
+        })
+        .collect()
+}
+
+/// The UI's routes.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/", get(pages::projects))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/projects/{id}/activate", post(pages::activate))
+        .route("/projects/{id}/pause", post(pages::pause))
+        .route("/static/{name}", get(assets::serve))
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// The headers every page and file carries.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             media-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; \
+             base-uri 'self'; form-action 'self'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// Why a request has no page: not signed in (to the login form), or a role that may not see
+/// it (403 page).
+pub enum Refused {
+    SignIn,
+    Forbidden(Viewer),
+    Failed(String),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::SignIn => Redirect::to("/login").into_response(),
+            Refused::Forbidden(v) => pages::forbidden(&v),
+            Refused::Failed(why) => {
+                tracing::error!(error = %why, "a page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Внутренняя ошибка; подробности в журнале сервера",
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+impl WebState {
+    /// The request's signed-in user, if its session is valid and not idle too long (a
+    /// session used again is touched at most once a minute).
+    pub async fn viewer(&self, headers: &HeaderMap) -> Result<Viewer, Refused> {
+        let Some(token) = session::cookie(headers, session::SESSION_COOKIE) else {
+            return Err(Refused::SignIn);
+        };
+        let key = session::hash(token);
+        let s: Option<SessionRow> = self
+            .users
+            .session(&key)
+            .await
+            .map_err(|e| Refused::Failed(e.to_string()))?;
+        let Some(s) = s else {
+            return Err(Refused::SignIn);
+        };
+        let now = (self.now_ms)();
+        if now - s.last_seen > self.idle_ms {
+            let _ = self.users.end_session(&key).await;
+            return Err(Refused::SignIn);
+        }
+        if now - s.last_seen > 60_000 {
+            let _ = self.users.touch_session(&key, now).await;
+        }
+        Ok(Viewer {
+            user: s.user,
+            csrf: s.csrf,
+        })
+    }
+
+    /// As `viewer`, for a page that needs `allowed(role)`.
+    pub async fn viewer_who(
+        &self,
+        headers: &HeaderMap,
+        allowed: fn(Role) -> bool,
+    ) -> Result<Viewer, Refused> {
+        let v = self.viewer(headers).await?;
+        if allowed(v.user.role) {
+            Ok(v)
+        } else {
+            Err(Refused::Forbidden(v))
+        }
+    }
+}
