@@ -232,6 +232,7 @@ async fn run_boxed(
         agent_store: store.clone(),
         agents: agents.clone(),
         agent_lines,
+        users: store.clone(),
     };
     let stop_agents = CancellationToken::new();
     tokio::spawn(agents.run(stop_agents.clone()));

@@ -2,7 +2,9 @@
 -- password (never the password), the agent an `agent` user works as.
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
-    username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    username      TEXT NOT NULL,
+    -- The name in lower case (Unicode): names are unique and found in any letter case.
+    login         TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL,
     role          TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'viewer', 'agent')),
     agent_id      INTEGER REFERENCES agents(id) ON DELETE SET NULL,

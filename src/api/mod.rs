@@ -19,6 +19,7 @@ mod scenarios;
 pub mod schemas;
 mod transfer_schemas;
 mod upload;
+mod users;
 
 pub(crate) use projects::activate_project;
 pub use prompts::write_atomically as write_prompt_file;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub agents: Arc<crate::agents::service::Agents>,
     /// How stored agents are reached.
     pub agent_lines: Arc<agents::AgentLines>,
+    /// Users of the web UI and the makers of API tokens.
+    pub users: Arc<dyn crate::store::UserStore>,
 }
 
 /// Fixed settings of the API.
@@ -120,6 +123,10 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(agents::create, agents::list))
         .routes(routes!(agents::get, agents::change, agents::delete))
         .routes(routes!(agents::set_state))
+        .routes(routes!(users::create, users::list))
+        .routes(routes!(users::change, users::delete))
+        .routes(routes!(users::create_token, users::list_tokens))
+        .routes(routes!(users::revoke_token))
         .routes(routes!(
             projects::stop_list,
             projects::add_to_stop_list,

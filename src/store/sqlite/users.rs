@@ -40,10 +40,11 @@ impl UserStore for SqliteStore {
             ));
         }
         let r = sqlx::query(
-            "INSERT INTO users (username, password_hash, role, agent_id, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO users (username, login, password_hash, role, agent_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(name)
+        .bind(name.to_lowercase())
         .bind(password_hash)
         .bind(role.as_str())
         .bind(agent_id)
@@ -63,14 +64,12 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
-        ))
-        .bind(username.trim())
-        .fetch_optional(&self.read)
-        .await?
-        .map(|r| user_row(&r, 0))
-        .transpose()
+        sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE login = ?"))
+            .bind(username.trim().to_lowercase())
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| user_row(&r, 0))
+            .transpose()
     }
 
     async fn user(&self, id: i64) -> Result<Option<UserRow>, StoreError> {

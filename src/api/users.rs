@@ -1,0 +1,324 @@
+//! Users and their API tokens in the API (docs/users.md), the admin's routes: create, list,
+//! change (role, password, disabled), remove; make, list and revoke a user's tokens. A token
+//! acts with its user's role; a password is kept only as its argon2id hash.
+use super::error::{ApiError, ApiResult};
+use super::schemas::ErrorBody;
+use super::{parse_json, ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
+use crate::store::UserRow;
+use crate::users::{password, Role};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+/// A user to create.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// Unique in any letter case; 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub username: String,
+    /// At least 8 characters; kept only as its hash.
+    #[schema(min_length = 8, write_only)]
+    pub password: String,
+    /// `admin`, `manager`, `viewer` or `agent`.
+    #[schema(value_type = RoleName)]
+    pub role: String,
+    /// The agent an `agent` user works as.
+    #[serde(default)]
+    pub agent_id: Option<i64>,
+}
+
+/// What to change of a user (the others stay).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    #[serde(default)]
+    #[schema(value_type = Option<RoleName>)]
+    pub role: Option<String>,
+    #[serde(default)]
+    #[schema(min_length = 8, write_only)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// A role's name (docs/users.md, "Roles").
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the `role` strings
+#[schema(rename_all = "snake_case")]
+pub enum RoleName {
+    Admin,
+    Manager,
+    Viewer,
+    Agent,
+}
+
+/// A token to make.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What it is for (shown in lists).
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+}
+
+fn role_of(text: &str) -> ApiResult<Role> {
+    Role::parse(text).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "role: {text:?} is not one of admin, manager, viewer, agent"
+        ))
+        .with_details(json!({ "field": "role" }))
+    })
+}
+
+async fn hash_of(pw: String) -> ApiResult<String> {
+    password::check_new(&pw)
+        .map_err(|e| ApiError::invalid(e).with_details(json!({ "field": "password" })))?;
+    tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| ApiError::internal(format!("hashing task: {e}")))?
+        .map_err(ApiError::internal)
+}
+
+fn view(u: &UserRow) -> Value {
+    json!(u)
+}
+
+/// The other admins than `id` who can still sign in.
+async fn other_admins(s: &AppState, id: i64) -> ApiResult<usize> {
+    Ok(s.users
+        .users()
+        .await?
+        .iter()
+        .filter(|u| u.id != id && u.role == Role::Admin && !u.disabled)
+        .count())
+}
+
+/// Create a user
+#[utoipa::path(
+    post,
+    path = "/users",
+    operation_id = "createUser",
+    tag = "users",
+    request_body(content = NewUser, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The user.", body = Object),
+        (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
+        (status = 409, description = "The name is taken (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "A bad name, role or agent, a password under 8 characters (`invalid`).", body = ErrorBody),
+    )
+)]
+pub async fn create(
+    State(s): State<AppState>,
+    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let u: NewUser = parse_json(&body)?;
+    let role = role_of(&u.role)?;
+    let hash = hash_of(u.password).await?;
+    let id = s
+        .users
+        .create_user(&u.username, &hash, role, u.agent_id)
+        .await?;
+    let row = s
+        .users
+        .user(id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the user just made is gone"))?;
+    Ok((StatusCode::CREATED, Json(view(&row))))
+}
+
+/// List users
+#[utoipa::path(
+    get,
+    path = "/users",
+    operation_id = "listUsers",
+    tag = "users",
+    responses((status = 200, description = "`items`: every user, by id.", body = Object))
+)]
+pub async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    let items: Vec<Value> = s.users.users().await?.iter().map(view).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// Change a user
+///
+/// A new role, password or a disabling signs the user out everywhere.
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    operation_id = "changeUser",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user's id.")),
+    request_body(content = UserChange, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The user.", body = Object),
+        (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 409, description = "It would leave no admin who can sign in (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "A bad role, a password under 8 characters (`invalid`).", body = ErrorBody),
+    )
+)]
+pub async fn change(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
+) -> ApiResult<Json<Value>> {
+    let c: UserChange = parse_json(&body)?;
+    let user = s
+        .users
+        .user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
+    let role = c.role.as_deref().map(role_of).transpose()?;
+    let demoted = role.is_some_and(|r| r != Role::Admin) || c.disabled == Some(true);
+    if user.role == Role::Admin && demoted && other_admins(&s, id).await? == 0 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "this is the last admin who can sign in: make another admin first",
+        ));
+    }
+    let hash = match c.password {
+        Some(p) => Some(hash_of(p).await?),
+        None => None,
+    };
+    s.users
+        .change_user(id, role, hash.as_deref(), c.disabled)
+        .await?;
+    let row = s
+        .users
+        .user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
+    Ok(Json(view(&row)))
+}
+
+/// Remove a user
+///
+/// Their sessions and tokens go with them.
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    operation_id = "deleteUser",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The last admin who can sign in (`conflict`).", body = ErrorBody),
+    )
+)]
+pub async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+    let user = s
+        .users
+        .user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
+    if user.role == Role::Admin && other_admins(&s, id).await? == 0 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "this is the last admin who can sign in: make another admin first",
+        ));
+    }
+    s.users.delete_user(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Make a token for a user
+///
+/// The token is in the answer once and never again (only its SHA-256 is kept); it acts with
+/// the user's role.
+#[utoipa::path(
+    post,
+    path = "/users/{id}/tokens",
+    operation_id = "createToken",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user's id.")),
+    request_body(content = NewToken, content_type = "application/json"),
+    responses(
+        (status = 201, description = "`id`, `name`, `role` and the `token` (shown once).", body = Object),
+        (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "No name (`invalid`).", body = ErrorBody),
+    )
+)]
+pub async fn create_token(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let t: NewToken = parse_json(&body)?;
+    let name = t.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(
+            ApiError::invalid("name: 1 to 100 characters").with_details(json!({ "field": "name" }))
+        );
+    }
+    let user = s
+        .users
+        .user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
+    let token = crate::web::session::random_token();
+    let tid = s.users.add_user_token(id, name, &token, user.role).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": tid, "name": name, "role": user.role, "token": token })),
+    ))
+}
+
+/// A user's tokens
+#[utoipa::path(
+    get,
+    path = "/users/{id}/tokens",
+    operation_id = "listTokens",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "`items`: the user's tokens (never the tokens themselves).", body = Object),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
+    )
+)]
+pub async fn list_tokens(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "items": s.users.tokens(Some(id)).await? })))
+}
+
+/// Revoke a user's token
+#[utoipa::path(
+    delete,
+    path = "/users/{id}/tokens/{token_id}",
+    operation_id = "revokeToken",
+    tag = "users",
+    params(
+        ("id" = i64, Path, description = "The user's id."),
+        ("token_id" = i64, Path, description = "The token's id."),
+    ),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 400, description = "An id is not a number (`bad_request`).", body = ErrorBody),
+        (status = 404, description = "No such token of this user (`not_found`).", body = ErrorBody),
+    )
+)]
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    ApiPath((id, token_id)): ApiPath<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    if s.users.revoke_token(token_id, Some(id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!(
+            "token {token_id} of user {id}"
+        )))
+    }
+}
