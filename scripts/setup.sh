@@ -10,7 +10,7 @@ want_test=0
 
 need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config curl)
 "${PYTHON:-python3}" -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
-[ $want_test = 1 ] && need_pkgs+=(libspandsp-dev sip-tester baresip-core kamailio netcat-openbsd faketime)
+[ $want_test = 1 ] && need_pkgs+=(libspandsp-dev sip-tester baresip-core kamailio netcat-openbsd faketime chromium chromium-driver)
 # schemathesis gets a venv of its own (below); Debian's python needs python3-venv for that.
 [ $want_test = 1 ] && ! "${PYTHON:-python3}" -c 'import ensurepip, venv' >/dev/null 2>&1 && need_pkgs+=(python3-venv)
 missing=()

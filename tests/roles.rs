@@ -27,7 +27,10 @@ async fn every_route_answers_each_role_as_its_rules_say() {
         assert_eq!(r.status, 201, "{}", r.text());
         let id = r.json()["id"].as_i64().unwrap();
         let r = s
-            .post_json(&format!("/api/v1/users/{id}/tokens"), json!({"name": "sweep"}))
+            .post_json(
+                &format!("/api/v1/users/{id}/tokens"),
+                json!({"name": "sweep"}),
+            )
             .await;
         assert_eq!(r.status, 201, "{}", r.text());
         assert_eq!(r.json()["role"], role.as_str());
@@ -48,7 +51,11 @@ async fn every_route_answers_each_role_as_its_rules_say() {
                 .replace("{number}", "+79990000000");
             let m = method.to_uppercase();
             for (role, token) in &tokens {
-                let body: &[u8] = if m == "GET" || m == "DELETE" { b"" } else { b"{}" };
+                let body: &[u8] = if m == "GET" || m == "DELETE" {
+                    b""
+                } else {
+                    b"{}"
+                };
                 let ctype = (!body.is_empty()).then_some("application/json");
                 let a = http::request(s.addr, &m, &concrete, Some(token), ctype, body).await;
                 let allowed = api_allows(*role, &m, path);

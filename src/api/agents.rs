@@ -401,11 +401,23 @@ pub async fn set_state(
     let v: Value = parse_json(&body)?;
     let b: StateBody =
         serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
+    let a = set_agent_state(&s, id, &b.state, b.reason).await?;
+    Ok(Json(view(&a, s.agents.live(id))))
+}
+
+/// Sets agent `id` available, paused (with a reason) or offline: the API's route and the
+/// agent desk's buttons. Answers the stored agent.
+pub(crate) async fn set_agent_state(
+    s: &AppState,
+    id: i64,
+    state: &str,
+    reason: Option<String>,
+) -> ApiResult<AgentRow> {
     let a = s.agent_store.agent(id).await?;
-    let to = match b.state.as_str() {
+    let to = match state {
         "available" => Manual::Available,
         "paused" => Manual::Paused(
-            b.reason
+            reason
                 .filter(|r| !r.trim().is_empty())
                 .unwrap_or_else(|| "break".into()),
         ),
@@ -442,5 +454,5 @@ pub async fn set_state(
             )))
         }
     }
-    Ok(Json(view(&a, s.agents.live(id))))
+    Ok(a)
 }

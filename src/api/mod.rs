@@ -21,6 +21,7 @@ mod transfer_schemas;
 mod upload;
 mod users;
 
+pub(crate) use agents::set_agent_state;
 pub(crate) use projects::activate_project;
 pub use prompts::write_atomically as write_prompt_file;
 

@@ -4,6 +4,7 @@
 //! carries the session's CSRF token; every answer carries the security headers (a CSP without
 //! inline scripts or styles, no framing, no referrer to other sites).
 pub mod assets;
+mod desk;
 mod pages;
 pub mod session;
 
@@ -78,6 +79,9 @@ fn nav_for(role: Role, here: &str) -> Vec<NavItem> {
     if role.reads() {
         items.push(("/", "Проекты"));
     }
+    if role == Role::Agent {
+        items.push(("/desk", "Рабочее место"));
+    }
     items
         .into_iter()
         .map(|(href, label)| NavItem {
@@ -94,6 +98,8 @@ pub fn router(state: WebState) -> Router {
         .route("/", get(pages::projects))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
+        .route("/desk", get(desk::desk))
+        .route("/desk/state", get(desk::state).post(desk::set_state))
         .route("/projects/{id}/activate", post(pages::activate))
         .route("/projects/{id}/pause", post(pages::pause))
         .route("/static/{name}", get(assets::serve))

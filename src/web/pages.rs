@@ -10,7 +10,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 
 /// Renders a template (a template that fails to render is a server error, logged).
-fn render(t: &impl Template, status: StatusCode) -> Response {
+pub(super) fn render(t: &impl Template, status: StatusCode) -> Response {
     match t.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => Refused::Failed(format!("rendering a page: {e}")).into_response(),

@@ -1,0 +1,316 @@
+//! The web UI in a real browser: Debian's chromium, headless with a fresh profile, driven over
+//! WebDriver (chromedriver, `fantoccini`). Signs in as admin and sees the projects, starts a
+//! project and watches its calls come in from the sim carrier, is refused with a wrong
+//! password, signs in as a viewer who gets no buttons, and as an agent who goes available on
+//! the agent desk. A screenshot of each step goes to `target/ui-screenshots/`.
+#[path = "common/http.rs"]
+mod http;
+#[path = "common/server.rs"]
+mod server;
+
+use autoinformer::config::Secret;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN_PASSWORD: &str = "пароль-админа-1";
+
+/// chromedriver on a free port; killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn driver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed by scripts/setup.sh --test (Debian's chromium-driver)");
+    let d = Driver { child, port };
+    let t = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    d
+}
+
+async fn browser(d: &Driver, profile: &std::path::Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", d.port))
+        .await
+        .expect("a chromium session")
+}
+
+fn shots() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ui-screenshots");
+    std::fs::create_dir_all(&d).expect("the screenshots folder");
+    d
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("a screenshot");
+    std::fs::write(shots().join(format!("{name}.png")), png).expect("writing a screenshot");
+}
+
+async fn sign_in(c: &Client, base: &str, user: &str, password: &str) {
+    c.goto(&format!("{base}/login"))
+        .await
+        .expect("the login page");
+    c.find(Locator::Id("username"))
+        .await
+        .expect("a user field")
+        .send_keys(user)
+        .await
+        .expect("typing");
+    c.find(Locator::Id("password"))
+        .await
+        .expect("a password field")
+        .send_keys(password)
+        .await
+        .expect("typing");
+    c.find(Locator::Css("form.login button"))
+        .await
+        .expect("the button")
+        .click()
+        .await
+        .expect("clicking");
+}
+
+async fn sign_out(c: &Client) {
+    c.find(Locator::Css("header .who button"))
+        .await
+        .expect("the sign-out button")
+        .click()
+        .await
+        .expect("clicking");
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("username"))
+        .await
+        .expect("back on the login form");
+}
+
+/// Waits until the page's text contains `what`.
+async fn until_text(c: &Client, what: &str, limit: Duration) -> String {
+    let t = Instant::now();
+    loop {
+        let body = c
+            .find(Locator::Css("body"))
+            .await
+            .expect("a body")
+            .text()
+            .await
+            .unwrap_or_default();
+        if body.contains(what) {
+            return body;
+        }
+        assert!(
+            t.elapsed() < limit,
+            "«{what}» never appeared; the page:\n{body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marketer_a_viewer_and_an_agent_use_the_ui_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server::start(dir.path(), |c| {
+        c.admin_password = Secret(ADMIN_PASSWORD.into());
+        c.agents.sim.count = 1;
+    })
+    .await;
+    let base = format!("http://{}", s.addr);
+    // A project with ten contacts on the sim carrier, a viewer, an agent and their user.
+    let scenario = "name = \"Опрос\"\nresults = [\"Прослушал\"]\nstart = \"m\"\n\
+                    [steps.m]\nplay = [\"transfer/connecting.wav\"]\nresult = \"Прослушал\"\n";
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/scenarios",
+            Some("application/toml"),
+            scenario.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let sc = r.json()["id"].as_i64().unwrap();
+    let r = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "Показания воды", "scenario_id": sc, "schedule": ["daily 00:00-24:00"], "lines": 5}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let p = r.json()["id"].as_i64().unwrap();
+    let mut csv = String::from("ФИО;Телефон\n");
+    for i in 0..10 {
+        csv.push_str(&format!("Абонент {i};+7999555{i:04}\n"));
+    }
+    let r = s
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{p}/contacts"),
+            Some("text/csv"),
+            csv.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = s
+        .post_json(
+            "/api/v1/users",
+            json!({"username": "vera", "password": "пароль-веры", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let agents = s.get("/api/v1/agents").await.json();
+    let agent_id = agents["items"][0]["id"]
+        .as_i64()
+        .expect("the simulated agent");
+    let r = s
+        .post_json(
+            "/api/v1/users",
+            json!({"username": "anna", "password": "пароль-анны", "role": "agent", "agent_id": agent_id}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    let d = driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&d, profile.path()).await;
+
+    // A page without a session goes to the login form.
+    c.goto(&base).await.expect("the site");
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("username"))
+        .await
+        .expect("the login form");
+    shot(&c, "01-login").await;
+    // A wrong password says so.
+    sign_in(&c, &base, "admin", "не тот пароль").await;
+    until_text(
+        &c,
+        "Неверное имя пользователя или пароль",
+        Duration::from_secs(10),
+    )
+    .await;
+    shot(&c, "02-login-wrong").await;
+    // The admin signs in and sees the project, then starts it.
+    sign_in(&c, &base, "admin", ADMIN_PASSWORD).await;
+    until_text(&c, "Показания воды", Duration::from_secs(10)).await;
+    shot(&c, "03-projects").await;
+    c.find(Locator::Css(&format!("tr[data-project=\"{p}\"] button")))
+        .await
+        .expect("the start button")
+        .click()
+        .await
+        .expect("clicking");
+    until_text(&c, "идёт", Duration::from_secs(10)).await;
+    // Calls come in from the sim carrier: reload until some are counted.
+    let t = Instant::now();
+    loop {
+        c.goto(&base).await.expect("the projects page");
+        let calls = c
+            .find(Locator::Css(&format!(
+                "tr[data-project=\"{p}\"] td:nth-child(5)"
+            )))
+            .await
+            .expect("the calls cell")
+            .text()
+            .await
+            .unwrap_or_default();
+        if calls.trim().parse::<u64>().unwrap_or(0) >= 3 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "no calls counted");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    shot(&c, "04-projects-running").await;
+    sign_out(&c).await;
+
+    // The viewer reads the page without buttons.
+    sign_in(&c, &base, "vera", "пароль-веры").await;
+    let body = until_text(&c, "Показания воды", Duration::from_secs(10)).await;
+    assert!(
+        body.contains("наблюдатель") && !body.contains("Пауза"),
+        "{body}"
+    );
+    assert!(
+        c.find_all(Locator::Css("tr[data-project] button"))
+            .await
+            .expect("a query")
+            .is_empty(),
+        "no buttons for a viewer"
+    );
+    shot(&c, "05-viewer").await;
+    sign_out(&c).await;
+
+    // The agent works from the desk: goes available.
+    sign_in(&c, &base, "anna", "пароль-анны").await;
+    until_text(&c, "Рабочее место оператора", Duration::from_secs(10)).await;
+    c.find(Locator::Id("go-paused"))
+        .await
+        .expect("the break button")
+        .click()
+        .await
+        .expect("clicking");
+    until_text(&c, "Перерыв", Duration::from_secs(10)).await;
+    c.find(Locator::Id("go-available"))
+        .await
+        .expect("the available button")
+        .click()
+        .await
+        .expect("clicking");
+    until_text(&c, "Готов", Duration::from_secs(10)).await;
+    shot(&c, "06-agent-desk").await;
+    let live = s.get(&format!("/api/v1/agents/{agent_id}")).await.json();
+    assert!(
+        matches!(
+            live["state"].as_str(),
+            Some("available" | "ringing" | "talking" | "wrap_up")
+        ),
+        "{live}"
+    );
+    c.close().await.expect("closing the browser");
+    s.stop().await;
+}
