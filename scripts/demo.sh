@@ -2,7 +2,8 @@
 # Sets up a fresh machine and runs the main job: `autoinformer serve` on a fresh data directory
 # (SQLite + the built-in simulated carrier). It creates and activates a demo campaign; this
 # script follows it through the HTTP API until every contact is closed (about a minute),
-# prints the report, the last results and the exports, then stops the server gracefully.
+# prints the report, the last results and the exports, then leaves the server running for the
+# web UI (the address, user and password are printed) until Ctrl-C (DEMO_EXIT=1: stop there).
 # Before that it replays the bundled survey offline against the bundled callee recordings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ done
 data=${DEMO_DATA:-data/demo}
 listen=${AUTOINFORMER_LISTEN:-127.0.0.1:8080}
 token=${AUTOINFORMER_ADMIN_TOKEN:-demo-token-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}
+password=${AUTOINFORMER_ADMIN_PASSWORD:-demo-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')}
 rm -rf "$data"   # the demo project is made on a fresh data directory
 cfg=$(mktemp --suffix=.toml)
 log=$(mktemp)
@@ -36,7 +38,7 @@ talk_min_s = 5.0
 talk_max_s = 15.0
 TOML
 echo "== autoinformer serve --data $data --listen $listen (sim carrier; log: $log)"
-AUTOINFORMER_ADMIN_TOKEN=$token AUTOINFORMER_LOG=${AUTOINFORMER_LOG:-info} \
+AUTOINFORMER_ADMIN_TOKEN=$token AUTOINFORMER_ADMIN_PASSWORD=$password AUTOINFORMER_LOG=${AUTOINFORMER_LOG:-info} \
   $bin serve --config "$cfg" --data "$data" --listen "$listen" >"$log" 2>&1 &
 server=$!
 cleanup() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -f "$cfg"; }
@@ -126,3 +128,8 @@ for report in calls last; do
 done
 echo "== exports: $data/calls.csv $data/calls.xlsx $data/last.csv $data/last.xlsx; recordings: $data/recordings/"
 echo "== the API stays documented at http://$listen/api/v1/openapi.json (token: $token)"
+if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
+echo
+echo "== the web UI: http://$listen/  user: admin  password: $password"
+echo "== (the server keeps running with the demo data; Ctrl-C stops it)"
+wait "$server"
