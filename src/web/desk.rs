@@ -2,7 +2,7 @@
 //! today's calls and talk time (refreshed every 2 s), and the buttons that set it available,
 //! on a break (with a reason) or offline — the same rules as the API's
 //! `POST /agents/{id}/state`.
-use super::pages::{csrf_ok, csrf_refused, forbidden, render};
+use super::pages::{forbidden, form_user, render};
 use super::{Page, WebState};
 use crate::agents::pool::{AgentLive, AgentState};
 use askama::Template;
@@ -160,13 +160,10 @@ pub async fn set_state(
     headers: HeaderMap,
     Form(f): Form<StateForm>,
 ) -> Response {
-    let v = match s.viewer(&headers).await {
+    let v = match form_user(&s, &headers, &f.csrf, |_| true).await {
         Ok(v) => v,
-        Err(r) => return r.into_response(),
+        Err(r) => return *r,
     };
-    if !csrf_ok(&v, &f.csrf) {
-        return csrf_refused(&v);
-    }
     let Some(id) = v.user.agent_id else {
         return forbidden(&v);
     };

@@ -179,13 +179,32 @@ pub struct CsrfForm {
     csrf: String,
 }
 
+/// The signed-in user who sent a form: with its session's token and a role `allowed` (else
+/// the answer: the login form, 403).
+pub(super) async fn form_user(
+    s: &WebState,
+    headers: &HeaderMap,
+    csrf: &str,
+    allowed: fn(Role) -> bool,
+) -> Result<Viewer, Box<Response>> {
+    let v = s
+        .viewer_who(headers, allowed)
+        .await
+        .map_err(|r| Box::new(r.into_response()))?;
+    if csrf_ok(&v, csrf) {
+        Ok(v)
+    } else {
+        Err(Box::new(csrf_refused(&v)))
+    }
+}
+
 /// Whether a form carries its session's token.
-pub(super) fn csrf_ok(v: &Viewer, sent: &str) -> bool {
+fn csrf_ok(v: &Viewer, sent: &str) -> bool {
     !sent.is_empty() && session::same_token(sent, &v.csrf)
 }
 
 /// The answer to a form without its session's token.
-pub(super) fn csrf_refused(v: &Viewer) -> Response {
+fn csrf_refused(v: &Viewer) -> Response {
     tracing::warn!(user = %v.user.username, "a form without its session's CSRF token");
     (
         StatusCode::FORBIDDEN,
@@ -200,12 +219,8 @@ pub async fn logout(
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let v = match s.viewer(&headers).await {
-        Ok(v) => v,
-        Err(r) => return r.into_response(),
-    };
-    if !csrf_ok(&v, &f.csrf) {
-        return csrf_refused(&v);
+    if let Err(r) = form_user(&s, &headers, &f.csrf, |_| true).await {
+        return *r;
     }
     if let Some(token) = session::cookie(&headers, session::SESSION_COOKIE) {
         let _ = s.users.end_session(&session::hash(token)).await;
@@ -357,13 +372,10 @@ pub async fn activate(
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let v = match s.viewer_who(&headers, Role::runs_campaigns).await {
+    let v = match form_user(&s, &headers, &f.csrf, Role::runs_campaigns).await {
         Ok(v) => v,
-        Err(r) => return r.into_response(),
+        Err(r) => return *r,
     };
-    if !csrf_ok(&v, &f.csrf) {
-        return csrf_refused(&v);
-    }
     match crate::api::activate_project(&s.app, id).await {
         Ok(()) => Redirect::to("/").into_response(),
         Err(e) => projects_page(&s, &v, Some(e.message), e.status).await,
@@ -377,13 +389,10 @@ pub async fn pause(
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let v = match s.viewer_who(&headers, Role::runs_campaigns).await {
+    let v = match form_user(&s, &headers, &f.csrf, Role::runs_campaigns).await {
         Ok(v) => v,
-        Err(r) => return r.into_response(),
+        Err(r) => return *r,
     };
-    if !csrf_ok(&v, &f.csrf) {
-        return csrf_refused(&v);
-    }
     match s.app.campaigns.pause(id).await {
         Ok(_) => Redirect::to("/").into_response(),
         Err(e) => {
