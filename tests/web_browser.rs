@@ -134,13 +134,11 @@ async fn sign_out(c: &Client) {
 async fn until_text(c: &Client, what: &str, limit: Duration) -> String {
     let t = Instant::now();
     loop {
-        let body = c
-            .find(Locator::Css("body"))
-            .await
-            .expect("a body")
-            .text()
-            .await
-            .unwrap_or_default();
+        // While a page loads, its body may not be there yet: that is "not yet".
+        let body = match c.find(Locator::Css("body")).await {
+            Ok(b) => b.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         if body.contains(what) {
             return body;
         }
