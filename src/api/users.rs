@@ -65,6 +65,15 @@ pub struct NewToken {
     pub name: String,
 }
 
+/// A body that must be a JSON object of `T`'s fields.
+fn object_of<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    let v: Value = parse_json(body)?;
+    if !v.is_object() {
+        return Err(ApiError::invalid("request body: a JSON object"));
+    }
+    serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))
+}
+
 fn role_of(text: &str) -> ApiResult<Role> {
     Role::parse(text).ok_or_else(|| {
         ApiError::invalid(format!(
@@ -116,7 +125,7 @@ pub async fn create(
     State(s): State<AppState>,
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let u: NewUser = parse_json(&body)?;
+    let u: NewUser = object_of(&body)?;
     let role = role_of(&u.role)?;
     let hash = hash_of(u.password).await?;
     let id = s
@@ -168,7 +177,7 @@ pub async fn change(
     ApiPath(id): ApiPath<i64>,
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<Json<Value>> {
-    let c: UserChange = parse_json(&body)?;
+    let c: UserChange = object_of(&body)?;
     let user = s
         .users
         .user(id)
@@ -255,7 +264,7 @@ pub async fn create_token(
     ApiPath(id): ApiPath<i64>,
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let t: NewToken = parse_json(&body)?;
+    let t: NewToken = object_of(&body)?;
     let name = t.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(
