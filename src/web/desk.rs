@@ -52,8 +52,8 @@ fn label(s: AgentState) -> &'static str {
     }
 }
 
-/// `HH:MM:SS` of a unix-ms moment, UTC offset of the server's zone not known here: shown in
-/// Moscow time, the product's default zone.
+/// `HH:MM:SS` of a unix-ms moment in Moscow time (the product's default zone; users have no
+/// zone of their own in this version).
 fn clock_text(ms: i64) -> String {
     use chrono::TimeZone;
     chrono_tz::Europe::Moscow
