@@ -1,7 +1,8 @@
 //! The web UI in a real browser: Debian's chromium, headless with a fresh profile, driven over
 //! WebDriver (chromedriver, `fantoccini`). Signs in as admin and sees the projects, starts a
-//! project and watches its calls come in from the sim carrier, is refused with a wrong
-//! password, signs in as a viewer who gets no buttons, and as an agent who goes available on
+//! project and watches its calls come in from the sim carrier, on its page without reloading
+//! (server-sent events), copies its contacts not called yet into another project, downloads its
+//! XLSX export, is refused with a wrong password, signs in as a viewer who gets no buttons, and as an agent who goes available on
 //! the agent desk. A screenshot of each step goes to `target/ui-screenshots/`.
 #[path = "common/http.rs"]
 mod http;
@@ -180,6 +181,13 @@ async fn a_marketer_a_viewer_and_an_agent_use_the_ui_in_chromium() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let p = r.json()["id"].as_i64().unwrap();
+    let r = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "Перезвон", "scenario_id": sc}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
     let mut csv = String::from("ФИО;Телефон\n");
     for i in 0..10 {
         csv.push_str(&format!("Абонент {i};+7999555{i:04}\n"));
@@ -264,6 +272,80 @@ async fn a_marketer_a_viewer_and_an_agent_use_the_ui_in_chromium() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     shot(&c, "04-projects-running").await;
+    // The project's page: its figures move on their own (server-sent events), no reload.
+    c.find(Locator::LinkText("Показания воды"))
+        .await
+        .expect("the project's link")
+        .click()
+        .await
+        .expect("clicking");
+    until_text(&c, "Журнал решений", Duration::from_secs(10)).await;
+    let calls_now = |c: &Client| {
+        let c = c.clone();
+        async move {
+            match c.find(Locator::Id("f-calls")).await {
+                Ok(e) => e
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .trim()
+                    .parse::<u64>()
+                    .unwrap_or(0),
+                Err(_) => 0,
+            }
+        }
+    };
+    let first = calls_now(&c).await;
+    let t = Instant::now();
+    while calls_now(&c).await <= first {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the calls figure stayed at {first} on the open page"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        c.find(Locator::Css("svg.chart rect")).await.is_ok(),
+        "a results chart"
+    );
+    shot(&c, "05-project-live").await;
+    // The contacts not called yet go to the call-back project, after a confirmation.
+    c.find(Locator::Css("select[name=status] option[value=not_called]"))
+        .await
+        .expect("the status option")
+        .click()
+        .await
+        .expect("choosing");
+    c.find(Locator::Id("copy-contacts"))
+        .await
+        .expect("the copy button")
+        .click()
+        .await
+        .expect("clicking");
+    c.accept_alert().await.expect("the confirmation");
+    until_text(&c, "Скопировано контактов:", Duration::from_secs(10)).await;
+    shot(&c, "05b-contacts-copied").await;
+    // The XLSX export downloads with the session.
+    let got = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.status, \
+             r.headers.get('content-type'), b.byteLength])));",
+            vec![json!(format!(
+                "/projects/{p}/export?report=calls&format=xlsx"
+            ))],
+        )
+        .await
+        .expect("fetching the export");
+    assert_eq!(got[0], 200, "{got}");
+    assert!(
+        got[1]
+            .as_str()
+            .unwrap_or_default()
+            .contains("spreadsheetml"),
+        "{got}"
+    );
+    assert!(got[2].as_u64().unwrap_or(0) > 1000, "{got}");
     sign_out(&c).await;
 
     // The viewer reads the page without buttons.
@@ -280,7 +362,7 @@ async fn a_marketer_a_viewer_and_an_agent_use_the_ui_in_chromium() {
             .is_empty(),
         "no buttons for a viewer"
     );
-    shot(&c, "05-viewer").await;
+    shot(&c, "06-viewer").await;
     sign_out(&c).await;
 
     // The agent works from the desk: goes available.
@@ -300,7 +382,7 @@ async fn a_marketer_a_viewer_and_an_agent_use_the_ui_in_chromium() {
         .await
         .expect("clicking");
     until_text(&c, "Готов", Duration::from_secs(10)).await;
-    shot(&c, "06-agent-desk").await;
+    shot(&c, "07-agent-desk").await;
     let live = s.get(&format!("/api/v1/agents/{agent_id}")).await.json();
     assert!(
         matches!(

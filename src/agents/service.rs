@@ -145,6 +145,11 @@ impl Agents {
         self.lock().pool.live(id).cloned()
     }
 
+    /// Callers of `project` waiting for an agent now.
+    pub fn waiting(&self, project: i64) -> usize {
+        self.lock().pool.waiting(project)
+    }
+
     /// Every agent's live state.
     pub fn all_live(&self) -> BTreeMap<AgentId, AgentLive> {
         let g = self.lock();

@@ -347,6 +347,17 @@ fn export_error(e: ExportError) -> ApiError {
     }
 }
 
+/// The export of `uri`'s query for project `id` (the web UI's download links, behind its
+/// session instead of a token); a bad query is the API's 400.
+pub(crate) async fn export_for(s: &AppState, id: i64, uri: &axum::http::Uri) -> Response {
+    match axum::extract::Query::<ExportQuery>::try_from_uri(uri) {
+        Ok(axum::extract::Query(q)) => export(State(s.clone()), ApiPath(id), ApiQuery(q))
+            .await
+            .into_response(),
+        Err(e) => ApiError::bad_request(format!("query: {}", e.body_text())).into_response(),
+    }
+}
+
 /// Export a report
 ///
 /// CSV (streamed; `;`-separated UTF-8 with a BOM, as Russian Excel opens

@@ -6,6 +6,7 @@
 mod action_schemas;
 pub(crate) mod actions;
 pub mod agents;
+pub(crate) mod contacts;
 pub mod error;
 mod exports;
 pub mod limit;
@@ -22,6 +23,7 @@ mod upload;
 mod users;
 
 pub(crate) use agents::set_agent_state;
+pub(crate) use exports::export_for;
 pub(crate) use projects::activate_project;
 pub use prompts::write_atomically as write_prompt_file;
 
@@ -108,6 +110,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::create, projects::list))
         .routes(routes!(projects::get, projects::change))
         .routes(routes!(upload::import_contacts))
+        .routes(routes!(contacts::copy))
         .routes(routes!(projects::activate))
         .routes(routes!(projects::pause))
         .routes(routes!(projects::stats))

@@ -14,6 +14,7 @@ pub mod users;
 pub use action::{ActionKind, NewAction, Payload};
 pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore};
 pub use model::*;
+pub use sqlite::CopyCount;
 pub use users::{SessionRow, TokenOwner, TokenRow, UserRow, UserStore};
 
 use crate::import::{ImportLimits, ImportReport};
@@ -110,6 +111,15 @@ pub trait CampaignStore: Send + Sync {
         url: Option<Option<String>>,
         secret: Option<Option<String>>,
     ) -> Result<ProjectView, StoreError>;
+    /// Copies every contact of `status` (`not_called`, `retry`, `reached`, `not_reached`) of
+    /// project `from` into project `to`, as new contacts not yet called (numbers the target has
+    /// or the stop list holds stay behind).
+    async fn copy_contacts(
+        &self,
+        from: i64,
+        status: crate::rules::attempts::ContactStatus,
+        to: i64,
+    ) -> Result<CopyCount, StoreError>;
     /// Replaces a project's own transfer settings (the dialer's next call follows them).
     async fn set_project_transfer(
         &self,

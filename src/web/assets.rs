@@ -1,5 +1,6 @@
 //! The UI's static files, all in the binary: our stylesheet and script, and the vendored
-//! htmx (0BSD, its licence beside it in src/web/static/vendor/). Each is served under a name
+//! htmx and its server-sent-events extension (both 0BSD, their licences beside them in
+//! src/web/static/vendor/). Each is served under a name
 //! that carries its content's hash, with a year-long `immutable` cache; pages link them with
 //! their Subresource Integrity hash, so a changed file is a new name and a tampered one is
 //! refused by the browser.
@@ -12,6 +13,8 @@ use std::sync::OnceLock;
 
 /// One static file.
 pub struct Asset {
+    /// The file's own name: `app.css`.
+    pub plain: String,
     /// The name pages link: `app-1a2b3c4d.css`.
     pub name: String,
     /// `sha384-…` for the `integrity` attribute.
@@ -20,13 +23,18 @@ pub struct Asset {
     pub body: &'static [u8],
 }
 
-const FILES: [(&str, &str, &[u8]); 3] = [
+const FILES: [(&str, &str, &[u8]); 4] = [
     ("app", "css", include_bytes!("static/app.css")),
     ("app", "js", include_bytes!("static/app.js")),
     (
         "htmx",
         "js",
         include_bytes!("static/vendor/htmx-2.0.11.min.js"),
+    ),
+    (
+        "htmx-sse",
+        "js",
+        include_bytes!("static/vendor/htmx-ext-sse-2.2.4.min.js"),
     ),
 ];
 
@@ -43,6 +51,7 @@ pub fn all() -> &'static [Asset] {
                     .map(|b| format!("{b:02x}"))
                     .collect();
                 Asset {
+                    plain: format!("{stem}.{ext}"),
                     name: format!("{stem}-{short}.{ext}"),
                     integrity: format!(
                         "sha384-{}",
@@ -61,12 +70,8 @@ pub fn all() -> &'static [Asset] {
 }
 
 /// The file named `stem`.`ext` (`app.css`), for links.
-pub fn get(stem_ext: &str) -> &'static Asset {
-    let (stem, ext) = stem_ext.split_once('.').unwrap_or((stem_ext, ""));
-    all()
-        .iter()
-        .find(|a| a.name.starts_with(&format!("{stem}-")) && a.name.ends_with(&format!(".{ext}")))
-        .unwrap_or(&all()[0])
+pub fn get(plain: &str) -> &'static Asset {
+    all().iter().find(|a| a.plain == plain).unwrap_or(&all()[0])
 }
 
 /// `GET /static/{name}`.

@@ -6,6 +6,7 @@
 pub mod assets;
 mod desk;
 mod pages;
+mod project;
 pub mod session;
 
 use crate::api::AppState;
@@ -48,6 +49,7 @@ pub struct Page {
     pub css: &'static assets::Asset,
     pub js: &'static assets::Asset,
     pub htmx: &'static assets::Asset,
+    pub sse: &'static assets::Asset,
 }
 
 pub struct NavItem {
@@ -69,6 +71,7 @@ impl Page {
             css: assets::get("app.css"),
             js: assets::get("app.js"),
             htmx: assets::get("htmx.js"),
+            sse: assets::get("htmx-sse.js"),
         }
     }
 }
@@ -100,6 +103,10 @@ pub fn router(state: WebState) -> Router {
         .route("/logout", post(pages::logout))
         .route("/desk", get(desk::desk))
         .route("/desk/state", get(desk::state).post(desk::set_state))
+        .route("/projects/{id}", get(project::page))
+        .route("/projects/{id}/live", get(project::live))
+        .route("/projects/{id}/export", get(project::export))
+        .route("/projects/{id}/contacts/copy", post(project::copy))
         .route("/projects/{id}/activate", post(pages::activate))
         .route("/projects/{id}/pause", post(pages::pause))
         .route("/static/{name}", get(assets::serve))

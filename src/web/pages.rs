@@ -272,7 +272,7 @@ const STATUSES: [(&str, &str); 5] = [
     ("not_reached", "не дозвонились"),
 ];
 
-fn status_label(s: &str) -> &'static str {
+pub(super) fn status_label(s: &str) -> &'static str {
     match s {
         "draft" => "черновик",
         "active" => "идёт",

@@ -355,6 +355,15 @@ impl CampaignStore for SqliteStore {
         self.project(id).await
     }
 
+    async fn copy_contacts(
+        &self,
+        from: i64,
+        status: crate::rules::attempts::ContactStatus,
+        to: i64,
+    ) -> Result<CopyCount, StoreError> {
+        self.copy_by_status(from, status, to).await
+    }
+
     async fn set_project_transfer(
         &self,
         id: i64,

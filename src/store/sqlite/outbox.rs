@@ -3,12 +3,9 @@
 //! delivery log. The actions that touch only the database — copying a contact into another
 //! project, listing numbers — commit together with their `done` mark, so a crash can never do
 //! them twice; the ones that leave the process (SMS, webhooks) are the worker's to make safe.
-use super::contact_rows::{log, status_text};
+use super::contact_copy::{copy_one, Source};
 use super::{json, SqliteStore};
-use crate::rules::attempts::ContactStatus;
-use crate::rules::gate::Gate;
 use crate::rules::money::Kopecks;
-use crate::rules::plan::pick_key;
 use crate::store::{ActionKind, Payload};
 use crate::store::{
     ActionRow, ActionStatus, ActionUpdate, ActionView, AttemptLog, CopyOutcome, OutboxStore,
@@ -273,33 +270,26 @@ impl OutboxStore for SqliteStore {
             tx.commit().await?;
             return Ok(CopyOutcome::NoSuchProject(why));
         };
-        let source = sqlx::query(
-            "SELECT c.name, c.fields, c.priority, p.name FROM contacts c \
-             JOIN projects p ON p.id = c.project_id WHERE c.id = ?",
+        let from_project: String = sqlx::query("SELECT name FROM projects WHERE id = ?")
+            .bind(a.project_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+        let from = Source {
+            project_id: a.project_id,
+            project_name: &from_project,
+            call_id: Some(a.call_id),
+            first_number: Some(first_number),
+        };
+        let Some(id) = copy_one(
+            &mut tx,
+            a.contact_id,
+            &target,
+            &from,
+            now_ms.div_euclid(1000),
         )
-        .bind(a.contact_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let (name, fields, priority, from_project): (Option<String>, String, i32, String) =
-            (source.get(0), source.get(1), source.get(2), source.get(3));
-        // The number that reached the person first, then the others in their order; numbers
-        // on the stop list or already in the target stay behind.
-        let mut numbers: Vec<(String, Option<String>, String)> = sqlx::query(
-            "SELECT n.e164, n.time_zone, n.kind FROM contact_numbers n WHERE n.contact_id = ? \
-             AND n.e164 NOT IN (SELECT e164 FROM stop_list) \
-             AND n.e164 NOT IN (SELECT e164 FROM contact_numbers WHERE project_id = ?) \
-             ORDER BY n.e164 <> ?, n.idx",
-        )
-        .bind(a.contact_id)
-        .bind(target.id)
-        .bind(first_number)
-        .fetch_all(&mut *tx)
         .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
-        numbers.dedup_by(|x, y| x.0 == y.0);
-        if numbers.is_empty() {
+        else {
             let note = format!(
                 "nothing copied to {project:?}: every number of the contact is there already or on the stop list"
             );
@@ -311,63 +301,7 @@ impl OutboxStore for SqliteStore {
             .await?;
             tx.commit().await?;
             return Ok(CopyOutcome::NothingToCopy(note));
-        }
-        let seq: i64 =
-            sqlx::query("SELECT COALESCE(MAX(seq), 0) + 1 FROM contacts WHERE project_id = ?")
-                .bind(target.id)
-                .fetch_one(&mut *tx)
-                .await?
-                .get(0);
-        let first = &numbers[0];
-        let gate = Gate {
-            zone: first.1.as_deref().and_then(|z| z.parse().ok()),
-            kind: first.2.parse().unwrap_or(crate::phone::NumberKind::Other),
         };
-        let key = pick_key(&target.ordering, ContactStatus::NotCalled, priority, seq, 0);
-        let now = now_ms.div_euclid(1000);
-        let id = sqlx::query(
-            "INSERT INTO contacts (project_id, seq, name, fields, priority, status, next_idx, gate, \
-             pick_key, ready, next_at, created_at, source_project_id, source_call_id) \
-             VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, 1, 0, ?, ?, ?)",
-        )
-        .bind(target.id)
-        .bind(seq)
-        .bind(&name)
-        .bind(&fields)
-        .bind(priority)
-        .bind(status_text(ContactStatus::NotCalled))
-        .bind(gate.key())
-        .bind(&key)
-        .bind(now)
-        .bind(a.project_id)
-        .bind(a.call_id)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-        for (i, (e164, zone, kind)) in numbers.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO contact_numbers (contact_id, project_id, idx, e164, time_zone, kind) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(target.id)
-            .bind(i as i64)
-            .bind(e164)
-            .bind(zone)
-            .bind(kind)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let reason = format!("added from project {from_project:?}, call {}", a.call_id);
-        log(
-            &mut tx,
-            (now, target.id),
-            Some(id),
-            Some(&first.0),
-            "added",
-            &reason,
-        )
-        .await?;
         write_update(
             &mut tx,
             a.id,
