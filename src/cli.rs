@@ -370,7 +370,7 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
         let transfer =
             crate::call::transfer::TransferSettings::from_config(&cfg.agents, &engine.prompts)?;
         let stop = tokio_util::sync::CancellationToken::new();
-        let agents = crate::agents::sim::pool(&cfg.agents.sim, crate::clock::Clock::System)?;
+        let agents = crate::agents::sim::pool(&cfg.agents.sim, Arc::new(crate::call::live::unix_ms))?;
         if scenario.all_actions().any(|x| matches!(x, Action::Transfer { .. })) && cfg.agents.sim.count == 0 {
             tracing::warn!("the scenario transfers to agents and `call` has only the simulated ones of [agents.sim], count = 0: a transfer waits agents.queue_max_wait_s and ends as queue_timeout");
         }

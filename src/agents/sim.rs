@@ -238,14 +238,14 @@ impl SimAgentPhone {
     }
 }
 
-/// A pool of `cfg.count` simulated agents serving every project, on `clock` (what `call`
-/// transfers to: it has no store for SIP agents). Its `run` must be spawned beside.
+/// A pool of `cfg.count` simulated agents serving every project, on the clock `now` (what
+/// `call` transfers to: it has no store for SIP agents). Its `run` must be spawned beside.
 pub fn pool(
     cfg: &SimAgentsConfig,
-    clock: crate::clock::Clock,
+    now: super::service::NowMs,
 ) -> Result<Arc<super::service::Agents>, String> {
     cfg.check()?;
-    let agents = super::service::Agents::new(Arc::new(move || clock.now_ms()));
+    let agents = super::service::Agents::new(now);
     let voice = SimAgentLine::bundled_voice()?;
     for n in 1..=i64::from(cfg.count) {
         agents.upsert(
