@@ -10,6 +10,8 @@ want_test=0
 
 need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config curl)
 "${PYTHON:-python3}" -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
+# chromium + chromium-driver (/usr/bin/chromedriver): the web UI's browser tests drive Debian's
+# own browser over WebDriver; nothing downloads a browser.
 [ $want_test = 1 ] && need_pkgs+=(libspandsp-dev sip-tester baresip-core kamailio netcat-openbsd faketime chromium chromium-driver)
 # schemathesis gets a venv of its own (below); Debian's python needs python3-venv for that.
 [ $want_test = 1 ] && ! "${PYTHON:-python3}" -c 'import ensurepip, venv' >/dev/null 2>&1 && need_pkgs+=(python3-venv)
@@ -22,6 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ $want_test = 1 ] && ! command -v chromedriver >/dev/null; then
+  echo "setup: chromium-driver is installed but chromedriver is not on PATH" >&2
+  exit 1
 fi
 
 PY=${PYTHON:-python3}

@@ -256,14 +256,7 @@ async fn a_campaign_with_three_sim_agents_accounts_for_every_transfer() {
     let busy_max = watcher.await.unwrap();
     assert!(busy_max <= 3, "{busy_max} agents busy at once out of 3");
 
-    let calls = store
-        .list_calls(&CallFilter {
-            project_id: Some(p),
-            limit: 0,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let calls = calls_of(&store, p).await;
     assert_eq!(calls.len(), 200, "one call per contact");
     let mut by_result: BTreeMap<String, usize> = BTreeMap::new();
     let (mut answered, mut transfers, mut misses) = (0, 0, 0);
@@ -343,15 +336,7 @@ async fn an_agent_who_does_not_answer_is_paused_and_the_next_one_takes_the_call(
     // Agent 1 never answers; agent 2 always does. One caller.
     let mut c = campaign(1, 0, &[1.0, 0.0], 30).await;
     run_to_the_end(&mut c).await;
-    let calls = c
-        .store
-        .list_calls(&CallFilter {
-            project_id: Some(c.p),
-            limit: 0,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let calls = calls_of(&c.store, c.p).await;
     assert_eq!(calls.len(), 1);
     let t = calls[0].transfer.clone().unwrap();
     assert_eq!(t["answered"], true, "{t}");
@@ -386,6 +371,18 @@ dtmf = "1"
 result = "Оператор"
 actions = [{ transfer = "agents" }]
 "#;
+
+/// All the project's calls, newest first.
+async fn calls_of(store: &SqliteStore, p: i64) -> Vec<autoinformer::store::CallView> {
+    store
+        .list_calls(&CallFilter {
+            project_id: Some(p),
+            limit: 0,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
 
 /// All the project's actions.
 async fn actions_of(store: &SqliteStore, p: i64) -> Vec<autoinformer::store::ActionView> {
@@ -425,15 +422,7 @@ async fn a_projects_own_transfer_settings_callback_project_and_transfer_started_
     let t = std::time::Instant::now();
     while !seen_while_waiting && t.elapsed() < Duration::from_secs(30) {
         c.dialer.pass().await.unwrap();
-        let calls = c
-            .store
-            .list_calls(&CallFilter {
-                project_id: Some(c.p),
-                limit: 0,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let calls = calls_of(&c.store, c.p).await;
         let up: BTreeSet<i64> = calls
             .iter()
             .filter(|c| c.state == "dialing")
@@ -452,15 +441,7 @@ async fn a_projects_own_transfer_settings_callback_project_and_transfer_started_
     );
     run_to_the_end(&mut c).await;
     c.stop.cancel();
-    let calls = c
-        .store
-        .list_calls(&CallFilter {
-            project_id: Some(c.p),
-            limit: 0,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let calls = calls_of(&c.store, c.p).await;
     assert_eq!(calls.len(), 12);
     for call in &calls {
         assert_eq!(call.result.as_deref(), Some("queue_timeout"), "{call:?}");
@@ -525,15 +506,7 @@ async fn an_external_transfer_is_bridged_and_its_leg_priced_from_its_pickup() {
     let mut c = campaign_with(EXTERNAL_SCENARIO, 4, 1, &[], 30, |_, _| {}).await;
     run_to_the_end(&mut c).await;
     c.stop.cancel();
-    let calls = c
-        .store
-        .list_calls(&CallFilter {
-            project_id: Some(c.p),
-            limit: 0,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let calls = calls_of(&c.store, c.p).await;
     assert_eq!(calls.len(), 4);
     for call in &calls {
         let t = call.transfer.clone().unwrap();

@@ -3,7 +3,7 @@
 //! stored.
 use super::error::{ApiError, ApiResult};
 use super::schemas::ErrorBody;
-use super::{parse_json, ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
+use super::{parse_json, parse_object, ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
 use crate::agents::pool::{AgentInfo, AgentLive, Manual, ManualError};
 use crate::store::{AgentChange, AgentKind, AgentRow};
 use axum::extract::State;
@@ -212,12 +212,7 @@ where
 }
 
 fn body_of(body: &[u8]) -> ApiResult<AgentChange> {
-    let v: Value = parse_json(body)?;
-    if !v.is_object() {
-        return Err(ApiError::invalid("request body: a JSON object"));
-    }
-    let b: AgentBody =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
+    let b: AgentBody = parse_object(body, "a JSON object")?;
     if b.password.as_deref().is_some_and(str::is_empty) {
         return Err(ApiError::invalid(
             "password: empty (leave it out to keep the current one)",

@@ -1,8 +1,8 @@
 //! Contacts in bulk (docs/api.md, "Contacts by status"): copy every contact of a status into
 //! another project — the way to dial the unreached again with other settings.
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::schemas::{ContactStatus as ContactStatusSchema, ErrorBody};
-use super::{parse_json, ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
+use super::{parse_object, ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
 use crate::rules::attempts::ContactStatus;
 use axum::extract::State;
 use axum::Json;
@@ -46,14 +46,7 @@ pub async fn copy(
     ApiPath(id): ApiPath<i64>,
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<Json<Value>> {
-    let v: Value = parse_json(&body)?;
-    if !v.is_object() {
-        return Err(ApiError::invalid(
-            "request body: a JSON object with status and to_project_id",
-        ));
-    }
-    let c: CopyContacts =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
+    let c: CopyContacts = parse_object(&body, "a JSON object with status and to_project_id")?;
     let n = s
         .campaigns
         .copy_contacts(id, c.status, c.to_project_id)

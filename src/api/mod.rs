@@ -339,6 +339,19 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResu
     })
 }
 
+/// A request body that must be one JSON object of `T`'s fields (serde would also take an
+/// array for a struct): 400 for broken JSON, 422 for another shape, naming `expected`.
+pub(crate) fn parse_object<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    expected: &str,
+) -> ApiResult<T> {
+    let v: serde_json::Value = parse_json(body)?;
+    if !v.is_object() {
+        return Err(ApiError::invalid(format!("request body: {expected}")));
+    }
+    serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{bearer_token, byte_size};

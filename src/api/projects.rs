@@ -11,7 +11,8 @@ use super::schemas::{
     StopChange, StopPage, StopRemoved,
 };
 use super::{
-    parse_json, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES, MAX_STOP_LIST_BYTES,
+    parse_json, parse_object, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES,
+    MAX_STOP_LIST_BYTES,
 };
 use crate::phone::normalize_ru;
 use crate::scenario::load::declared_results;
@@ -126,14 +127,10 @@ pub async fn change(
     ApiPath(id): ApiPath<i64>,
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<Json<Value>> {
-    let v: Value = parse_json(&body)?;
-    if !v.is_object() {
-        return Err(ApiError::invalid(
-            "request body: a JSON object with webhook_url, webhook_secret and/or transfer",
-        ));
-    }
-    let c: ProjectChange =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
+    let c: ProjectChange = parse_object(
+        &body,
+        "a JSON object with webhook_url, webhook_secret and/or transfer",
+    )?;
     s.campaigns.project(id).await?;
     if let Some(t) = &c.transfer {
         check_transfer(&s, t)?;

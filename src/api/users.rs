@@ -3,7 +3,7 @@
 //! acts with its user's role; a password is kept only as its argon2id hash.
 use super::error::{ApiError, ApiResult};
 use super::schemas::ErrorBody;
-use super::{parse_json, ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
+use super::{parse_object, ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
 use crate::store::UserRow;
 use crate::users::{password, Role};
 use axum::extract::State;
@@ -65,15 +65,6 @@ pub struct NewToken {
     pub name: String,
 }
 
-/// A body that must be a JSON object of `T`'s fields.
-fn object_of<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    let v: Value = parse_json(body)?;
-    if !v.is_object() {
-        return Err(ApiError::invalid("request body: a JSON object"));
-    }
-    serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))
-}
-
 fn role_of(text: &str) -> ApiResult<Role> {
     Role::parse(text).ok_or_else(|| {
         ApiError::invalid(format!(
@@ -125,7 +116,7 @@ pub async fn create(
     State(s): State<AppState>,
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let u: NewUser = object_of(&body)?;
+    let u: NewUser = parse_object(&body, "a JSON object")?;
     let role = role_of(&u.role)?;
     let hash = hash_of(u.password).await?;
     let id = s
@@ -177,7 +168,7 @@ pub async fn change(
     ApiPath(id): ApiPath<i64>,
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<Json<Value>> {
-    let c: UserChange = object_of(&body)?;
+    let c: UserChange = parse_object(&body, "a JSON object")?;
     let user = s
         .users
         .user(id)
@@ -264,7 +255,7 @@ pub async fn create_token(
     ApiPath(id): ApiPath<i64>,
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let t: NewToken = object_of(&body)?;
+    let t: NewToken = parse_object(&body, "a JSON object")?;
     let name = t.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(

@@ -429,14 +429,11 @@ async fn drive(
     tokio::pin!(no_media);
     let mut media_checked = false;
     let mut media_failed = false;
-    // A transfer plays the scenario's own prompts where it sets them.
-    let transfer_cx = transfer_cx.map(|mut cx| {
-        cx.settings.audio = cx
-            .settings
-            .audio
-            .for_scenario(&scenario.transfer_prompt, &scenario.queue_prompt);
-        cx
-    });
+    // A transfer plays the scenario's own prompts where it sets them (made when one begins).
+    let own_prompts = (
+        scenario.transfer_prompt.clone(),
+        scenario.queue_prompt.clone(),
+    );
     let mut runner = CallRunner::new(scenario, cfg);
     let mut out: Frame = SILENT_FRAME;
     let mut packet = [0u8; 12 + FRAME_SAMPLES + 16];
@@ -474,7 +471,7 @@ async fn drive(
                         leg.media.send(&packet[..n], session.remote());
                     }
                     if let Some(target) = transfer_of(&runner) {
-                        let Some(cx) = transfer_cx.as_ref() else {
+                        let Some(mut cx) = transfer_cx.clone() else {
                             tracing::warn!("the scenario asks for a transfer and no agents are set up here: not carried out");
                             robot_hangup = true;
                             break;
@@ -485,8 +482,9 @@ async fn drive(
                             let _ = tx.send(TransferStarted { to, result: result.clone(), captured: captured.clone() });
                         }
                         let heard = captured.into_iter().collect();
+                        cx.settings.audio = cx.settings.audio.for_scenario(&own_prompts.0, &own_prompts.1);
                         let caller = transfer::CallerLeg { leg: &mut leg, session: &mut session, tick: &mut tick, recording: &mut recording, hard_stop: hard_stop.deadline() };
-                        let end = transfer::run(cx, target, caller, call_id, &result, heard, on_transfer_answered.take()).await;
+                        let end = transfer::run(&cx, target, caller, call_id, &result, heard, on_transfer_answered.take()).await;
                         let by = if end.caller_hung_up { EndedBy::Callee } else { EndedBy::Robot };
                         runner.amend(end.result, by, end.ms);
                         tell(&mut runner);

@@ -233,17 +233,24 @@ pub async fn run(
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         });
-    // A transfer began: the project's webhook hears it at once (a CRM opens the card).
-    let (tell_started, transfer_started) =
-        tokio::sync::oneshot::channel::<crate::call::live::TransferStarted>();
-    let started_writer = tokio::spawn(post_transfer_started(
-        ctx.clone(),
-        p.clone(),
-        contact.clone(),
-        call_id,
-        number.clone(),
-        transfer_started,
-    ));
+    // A transfer began: the project's webhook hears it at once (a CRM opens the card); no
+    // task waits for it in a project without a webhook.
+    let (tell_started, started_writer) =
+        match p.webhook_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            Some(_) => {
+                let (tell, started) = tokio::sync::oneshot::channel();
+                let writer = tokio::spawn(post_transfer_started(
+                    ctx.clone(),
+                    p.clone(),
+                    contact.clone(),
+                    call_id,
+                    number.clone(),
+                    started,
+                ));
+                (Some(tell), Some(writer))
+            }
+            None => (None, None),
+        };
     // An agent answered: the transfer's held callback goes at once.
     let (tell_transfer, transfer_answered) = tokio::sync::oneshot::channel::<()>();
     let store = ctx.store.clone();
@@ -260,7 +267,7 @@ pub async fn run(
         on_decided: Some(on_decided),
         transfer,
         on_transfer_answered: Some(tell_transfer),
-        on_transfer_started: Some(tell_started),
+        on_transfer_started: tell_started,
     };
     let r = run_call_watched(
         ctx.trunk.as_ref(),
@@ -277,7 +284,9 @@ pub async fn run(
     let _ = answer_writer.await;
     let _ = decision_writer.await;
     let _ = transfer_writer.await;
-    let _ = started_writer.await;
+    if let Some(w) = started_writer {
+        let _ = w.await;
+    }
     if r.answered {
         ctx.media
             .note(&p, r.reason.as_deref() == Some(NO_MEDIA_REASON));

@@ -14,7 +14,6 @@ pub mod users;
 pub use action::{ActionKind, NewAction, Payload};
 pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore};
 pub use model::*;
-pub use sqlite::CopyCount;
 pub use users::{SessionRow, TokenOwner, TokenRow, UserRow, UserStore};
 
 use crate::import::{ImportLimits, ImportReport};

@@ -787,3 +787,13 @@ pub enum CopyOutcome {
     /// The action was not being carried out any more (done or given up meanwhile).
     NotClaimed,
 }
+
+/// What a copy by status did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CopyCount {
+    /// Contacts of that status in the source.
+    pub matched: u64,
+    pub copied: u64,
+    /// Left behind: every number of theirs in the target already or on the stop list.
+    pub skipped: u64,
+}

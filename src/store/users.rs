@@ -76,18 +76,19 @@ pub trait UserStore: Send + Sync {
     ) -> Result<(), StoreError>;
     async fn delete_user(&self, id: i64) -> Result<bool, StoreError>;
 
-    /// A session for `user_id` (the cookie's SHA-256 and the session's form token).
+    /// A session for `user_id` under the cookie value `token` (only its SHA-256 is kept, as
+    /// for API tokens) with the session's form token.
     async fn create_session(
         &self,
-        sha256: &str,
+        token: &str,
         user_id: i64,
         csrf: &str,
         now_ms: i64,
     ) -> Result<(), StoreError>;
     /// The session and its user, if both exist and the user is not disabled.
-    async fn session(&self, sha256: &str) -> Result<Option<SessionRow>, StoreError>;
-    async fn touch_session(&self, sha256: &str, now_ms: i64) -> Result<(), StoreError>;
-    async fn end_session(&self, sha256: &str) -> Result<(), StoreError>;
+    async fn session(&self, token: &str) -> Result<Option<SessionRow>, StoreError>;
+    async fn touch_session(&self, token: &str, now_ms: i64) -> Result<(), StoreError>;
+    async fn end_session(&self, token: &str) -> Result<(), StoreError>;
     /// Ends sessions idle since `before_ms`; answers how many.
     async fn end_idle_sessions(&self, before_ms: i64) -> Result<u64, StoreError>;
 

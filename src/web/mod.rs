@@ -170,10 +170,9 @@ impl WebState {
         let Some(token) = session::cookie(headers, session::SESSION_COOKIE) else {
             return Err(Refused::SignIn);
         };
-        let key = session::hash(token);
         let s: Option<SessionRow> = self
             .users
-            .session(&key)
+            .session(token)
             .await
             .map_err(|e| Refused::Failed(e.to_string()))?;
         let Some(s) = s else {
@@ -181,11 +180,11 @@ impl WebState {
         };
         let now = (self.now_ms)();
         if now - s.last_seen > self.idle_ms {
-            let _ = self.users.end_session(&key).await;
+            let _ = self.users.end_session(token).await;
             return Err(Refused::SignIn);
         }
         if now - s.last_seen > 60_000 {
-            let _ = self.users.touch_session(&key, now).await;
+            let _ = self.users.touch_session(token, now).await;
         }
         Ok(Viewer {
             user: s.user,

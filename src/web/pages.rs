@@ -146,11 +146,7 @@ pub async fn login(
         .succeeded(&f.username);
     let token = session::random_token();
     let csrf = session::random_token();
-    if let Err(e) = s
-        .users
-        .create_session(&session::hash(&token), user.id, &csrf, now)
-        .await
-    {
+    if let Err(e) = s.users.create_session(&token, user.id, &csrf, now).await {
         return Refused::Failed(e.to_string()).into_response();
     }
     tracing::info!(user = %user.username, role = %user.role, %addr, "signed in");
@@ -223,7 +219,7 @@ pub async fn logout(
         return *r;
     }
     if let Some(token) = session::cookie(&headers, session::SESSION_COOKIE) {
-        let _ = s.users.end_session(&session::hash(token)).await;
+        let _ = s.users.end_session(token).await;
     }
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut().append(
@@ -365,21 +361,49 @@ pub async fn projects(State(s): State<WebState>, headers: HeaderMap) -> Response
     projects_page(&s, &v, None, StatusCode::OK).await
 }
 
+/// A start or pause button's form: the session's token and the page to go back to.
+#[derive(Deserialize)]
+pub struct ProjectButton {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// A start or pause: back to the page the button was on, or the refusal on the projects page.
+async fn project_button(
+    s: &WebState,
+    headers: &HeaderMap,
+    f: &ProjectButton,
+    act: impl std::future::Future<Output = Result<(), crate::api::error::ApiError>>,
+) -> Response {
+    let v = match form_user(s, headers, &f.csrf, Role::runs_campaigns).await {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    // Only a project's page of this site (`/projects/7`); anything else goes home.
+    let back = match f.back.strip_prefix("/projects/") {
+        Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => f.back.as_str(),
+        _ => "/",
+    };
+    match act.await {
+        Ok(()) => Redirect::to(back).into_response(),
+        Err(e) => projects_page(s, &v, Some(e.message), e.status).await,
+    }
+}
+
 /// `POST /projects/{id}/activate`: as the API's, its refusal shown on the projects page.
 pub async fn activate(
     State(s): State<WebState>,
     Path(id): Path<i64>,
     headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<ProjectButton>,
 ) -> Response {
-    let v = match form_user(&s, &headers, &f.csrf, Role::runs_campaigns).await {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    match crate::api::activate_project(&s.app, id).await {
-        Ok(()) => Redirect::to("/").into_response(),
-        Err(e) => projects_page(&s, &v, Some(e.message), e.status).await,
-    }
+    let app = s.app.clone();
+    project_button(&s, &headers, &f, async move {
+        crate::api::activate_project(&app, id).await
+    })
+    .await
 }
 
 /// `POST /projects/{id}/pause`.
@@ -387,17 +411,15 @@ pub async fn pause(
     State(s): State<WebState>,
     Path(id): Path<i64>,
     headers: HeaderMap,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<ProjectButton>,
 ) -> Response {
-    let v = match form_user(&s, &headers, &f.csrf, Role::runs_campaigns).await {
-        Ok(v) => v,
-        Err(r) => return *r,
-    };
-    match s.app.campaigns.pause(id).await {
-        Ok(_) => Redirect::to("/").into_response(),
-        Err(e) => {
-            let e = crate::api::error::ApiError::from(e);
-            projects_page(&s, &v, Some(e.message), e.status).await
-        }
-    }
+    let app = s.app.clone();
+    project_button(&s, &headers, &f, async move {
+        app.campaigns
+            .pause(id)
+            .await
+            .map(|_| ())
+            .map_err(crate::api::error::ApiError::from)
+    })
+    .await
 }

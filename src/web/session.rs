@@ -6,7 +6,6 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::Engine;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "ai_session";
@@ -18,14 +17,6 @@ pub fn random_token() -> String {
     let mut b = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut b);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-}
-
-/// What the store keeps of a session's cookie.
-pub fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// A cookie's value from the request.
@@ -86,7 +77,6 @@ mod tests {
         let t = random_token();
         assert_eq!(t.len(), 43);
         assert_ne!(t, random_token());
-        assert_eq!(hash(&t).len(), 64);
         let c = set_cookie(SESSION_COOKIE, Some("v"), true);
         let c = c.to_str().unwrap();
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Secure"));

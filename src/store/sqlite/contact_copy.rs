@@ -7,7 +7,7 @@ use super::SqliteStore;
 use crate::rules::attempts::ContactStatus;
 use crate::rules::gate::Gate;
 use crate::rules::plan::pick_key;
-use crate::store::{ProjectRow, StoreError};
+use crate::store::{CopyCount, ProjectRow, StoreError};
 use sqlx::{Row, SqliteConnection};
 
 /// Where a copy comes from, for its decision-log line and its columns.
@@ -113,16 +113,6 @@ pub(super) async fn copy_one(
     )
     .await?;
     Ok(Some(id))
-}
-
-/// What a copy by status did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct CopyCount {
-    /// Contacts of that status in the source.
-    pub matched: u64,
-    pub copied: u64,
-    /// Left behind: every number of theirs in the target already or on the stop list.
-    pub skipped: u64,
 }
 
 /// Contacts copied per transaction: the write lock is let go between batches, so a copy of a

@@ -38,7 +38,6 @@ mod auth;
 mod call_actions;
 mod campaigns;
 mod contact_copy;
-pub use contact_copy::CopyCount;
 mod contact_rows;
 mod dialer;
 mod import;

@@ -1,5 +1,6 @@
 //! Users, sessions and user-made API tokens in SQLite (docs/users.md). A session is found by
-//! the SHA-256 of its cookie, a token by its own: neither is kept as it is.
+//! the SHA-256 of its cookie, a token by its own (`token_hash`, one for both): neither is kept
+//! as it is.
 use super::reports::token_hash;
 use super::SqliteStore;
 use crate::store::{SessionRow, StoreError, TokenRow, UserRow, UserStore};
@@ -147,7 +148,7 @@ impl UserStore for SqliteStore {
 
     async fn create_session(
         &self,
-        sha256: &str,
+        token: &str,
         user_id: i64,
         csrf: &str,
         now_ms: i64,
@@ -156,7 +157,7 @@ impl UserStore for SqliteStore {
             "INSERT INTO sessions (sha256, user_id, csrf, created_at, last_seen) \
              VALUES (?, ?, ?, ?, ?)",
         )
-        .bind(sha256)
+        .bind(token_hash(token))
         .bind(user_id)
         .bind(csrf)
         .bind(now_ms)
@@ -166,14 +167,14 @@ impl UserStore for SqliteStore {
         Ok(())
     }
 
-    async fn session(&self, sha256: &str) -> Result<Option<SessionRow>, StoreError> {
+    async fn session(&self, token: &str) -> Result<Option<SessionRow>, StoreError> {
         let row = sqlx::query(
             "SELECT s.csrf, s.created_at, s.last_seen, u.id, u.username, u.password_hash, \
              u.role, u.agent_id, u.disabled, u.created_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.sha256 = ? AND u.disabled = 0",
         )
-        .bind(sha256)
+        .bind(token_hash(token))
         .fetch_optional(&self.read)
         .await?;
         row.map(|r| {
@@ -187,18 +188,18 @@ impl UserStore for SqliteStore {
         .transpose()
     }
 
-    async fn touch_session(&self, sha256: &str, now_ms: i64) -> Result<(), StoreError> {
+    async fn touch_session(&self, token: &str, now_ms: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE sessions SET last_seen = ? WHERE sha256 = ?")
             .bind(now_ms)
-            .bind(sha256)
+            .bind(token_hash(token))
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    async fn end_session(&self, sha256: &str) -> Result<(), StoreError> {
+    async fn end_session(&self, token: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE sha256 = ?")
-            .bind(sha256)
+            .bind(token_hash(token))
             .execute(&self.pool)
             .await?;
         Ok(())
