@@ -13,6 +13,7 @@ pub mod limit;
 pub mod metrics;
 pub mod openapi;
 mod paging;
+mod project_edit;
 mod projects;
 mod prompts;
 pub mod recordings;
@@ -24,6 +25,7 @@ mod users;
 
 pub(crate) use agents::set_agent_state;
 pub(crate) use exports::export_for;
+pub(crate) use project_edit::{create_project, edit_project};
 pub(crate) use projects::activate_project;
 pub use prompts::write_atomically as write_prompt_file;
 
@@ -108,8 +110,8 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(scenarios::create))
         .routes(routes!(scenarios::get))
         .routes(routes!(projects::create, projects::list))
-        .routes(routes!(projects::get, projects::change))
-        .routes(routes!(upload::import_contacts))
+        .routes(routes!(projects::get, project_edit::change))
+        .routes(routes!(upload::import_contacts, contacts::delete))
         .routes(routes!(contacts::copy))
         .routes(routes!(projects::activate))
         .routes(routes!(projects::pause))

@@ -1,5 +1,5 @@
 //! Projects (`POST/GET /projects`, `GET /projects/{id}`, `/activate`, `/pause`, `/stats`,
-//! `/last-results`), calls (`GET /calls`, `GET /calls/{id}`) and the stop list. Activation
+//! `/last-results`; the settings' checks and `PATCH /projects/{id}` are `project_edit`'s), calls (`GET /calls`, `GET /calls/{id}`) and the stop list. Activation
 //! re-validates the project's scenario against today's prompts and model: a scenario that no
 //! longer loads never starts.
 use super::error::{ApiError, ApiResult};
@@ -11,8 +11,7 @@ use super::schemas::{
     StopChange, StopPage, StopRemoved,
 };
 use super::{
-    parse_json, parse_object, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES,
-    MAX_STOP_LIST_BYTES,
+    parse_json, ApiBody, ApiPath, ApiQuery, AppState, MAX_DOCUMENT_BYTES, MAX_STOP_LIST_BYTES,
 };
 use crate::phone::normalize_ru;
 use crate::scenario::load::declared_results;
@@ -27,14 +26,11 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use utoipa::IntoParams;
 
-/// Longest project name, in characters (it heads reports and export file names).
-pub const MAX_PROJECT_NAME: usize = 200;
-
 /// Create a project
 ///
 /// A new project is a `draft`. Only `name` and `scenario_id` are needed; the rules the
-/// settings drive are in docs/campaigns.md. Settings cannot be changed after creation, but
-/// for the webhook and the transfer settings (`PATCH /projects/{id}`).
+/// settings drive are in docs/campaigns.md. Every setting can be changed later
+/// (`PATCH /projects/{id}`).
 #[utoipa::path(
     post,
     path = "/projects",
@@ -54,140 +50,8 @@ pub async fn create(
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let p: NewProject = parse_json(&body)?;
-    let name_chars = p.name.trim().chars().count();
-    if name_chars > MAX_PROJECT_NAME {
-        return Err(ApiError::invalid(format!(
-            "name: {name_chars} characters; a project name has at most {MAX_PROJECT_NAME}"
-        ))
-        .with_details(json!({ "field": "name", "max_chars": MAX_PROJECT_NAME })));
-    }
-    if let Some(url) = p.webhook_url.as_deref().filter(|u| !u.trim().is_empty()) {
-        // Refused now, not discovered after the calls: the address the webhooks would go to.
-        s.settings.webhooks.check(url.trim()).await.map_err(|why| {
-            ApiError::invalid(format!("webhook_url: {why}"))
-                .with_details(json!({ "field": "webhook_url" }))
-        })?;
-    }
-    check_transfer(&s, &p.transfer)?;
-    let id = s.campaigns.create_project(&p).await?;
+    let id = super::project_edit::create_project(&s, &p).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
-}
-
-/// What `PATCH /projects/{id}` changes in this version: where the webhooks go and what signs
-/// them, and the project's transfer settings (the rest are fixed at creation).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectChange {
-    /// A new address for every call's JSON (checked as at creation); `null` removes it.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 8, pattern = "^https?://[^/?#\\s]+")]
-    pub webhook_url: Option<Option<String>>,
-    /// A new secret, or the new and the old space-separated while receivers move to the new
-    /// one (each signs); `null` goes back to the server's secret.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 16)]
-    pub webhook_secret: Option<Option<String>>,
-    /// The project's transfer settings, replacing the ones it had (`{}`: the server's).
-    #[serde(default)]
-    #[schema(value_type = Option<super::schemas::TransferOptions>)]
-    pub transfer: Option<crate::store::TransferOptions>,
-}
-
-/// A field that is there, even as `null` (`Some(None)`), apart from one left out (`None`).
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
-}
-
-/// Change a project's webhook or transfer settings
-///
-/// The webhook's address or its secret (a rotation: `"whsec_NEW whsec_OLD"`, then
-/// `"whsec_NEW"` once every receiver has the new one), and the transfer settings (docs/agents.md,
-/// "Per project"; the whole object is replaced). Only these can be changed in this version.
-#[utoipa::path(
-    patch,
-    path = "/projects/{id}",
-    operation_id = "changeProject",
-    tag = "projects",
-    params(("id" = i64, Path, description = "The project's id.")),
-    request_body(content = ProjectChange, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The project as it is now.", body = Project),
-        (status = 400, description = "The body is not JSON (`bad_request`).", body = ErrorBody),
-        (status = 404, description = "No such project (`not_found`).", body = ErrorBody),
-        (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
-        (status = 422, description = "A setting that cannot be changed in this version, a `webhook_url` webhooks may not go to, a `webhook_secret` too short, or a transfer setting out of range or hold music that is not a stored or bundled prompt (`invalid`).", body = ErrorBody),
-    )
-)]
-pub async fn change(
-    State(s): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
-    ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
-) -> ApiResult<Json<Value>> {
-    let c: ProjectChange = parse_object(
-        &body,
-        "a JSON object with webhook_url, webhook_secret and/or transfer",
-    )?;
-    s.campaigns.project(id).await?;
-    if let Some(t) = &c.transfer {
-        check_transfer(&s, t)?;
-    }
-    if let Some(Some(url)) = &c.webhook_url {
-        s.settings.webhooks.check(url.trim()).await.map_err(|why| {
-            ApiError::invalid(format!("webhook_url: {why}"))
-                .with_details(json!({ "field": "webhook_url" }))
-        })?;
-    }
-    let mut v = None;
-    if c.webhook_url.is_some() || c.webhook_secret.is_some() || c.transfer.is_none() {
-        v = Some(
-            s.campaigns
-                .set_project_webhook(id, c.webhook_url, c.webhook_secret)
-                .await?,
-        );
-    }
-    if let Some(t) = &c.transfer {
-        v = Some(s.campaigns.set_project_transfer(id, t).await?);
-    }
-    Ok(Json(json!(v)))
-}
-
-/// A project's transfer settings: in range, and hold music that is there and plays (422
-/// naming the field otherwise).
-fn check_transfer(s: &AppState, t: &crate::store::TransferOptions) -> ApiResult<()> {
-    t.validate()
-        .map_err(|why| ApiError::invalid(why).with_details(json!({ "field": "transfer" })))?;
-    if let Some(name) = &t.hold_music {
-        let folders = [
-            s.settings.uploaded_prompts.as_path(),
-            s.settings.prompts_dir.as_path(),
-        ];
-        let bad = |why: String| {
-            ApiError::invalid(format!("transfer.hold_music: {why}"))
-                .with_details(json!({ "field": "transfer.hold_music" }))
-        };
-        match crate::media::prompt::Prompt::find(name.trim(), &folders) {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                return Err(bad(format!(
-                    "\"{}\" is not among the stored or bundled prompts (store it with \
-                     PUT /api/v1/prompts/{{name}})",
-                    name.trim()
-                )))
-            }
-            Err(e) => {
-                return Err(bad(format!(
-                    "\"{}\" cannot be played: {}",
-                    name.trim(),
-                    e.reason()
-                )))
-            }
-        }
-    }
-    Ok(())
 }
 
 /// All projects, oldest first.

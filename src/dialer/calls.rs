@@ -304,7 +304,26 @@ pub async fn run(
     };
     if let Err(e) = retrying(call_id, "the call's result", write).await {
         tracing::error!(call = call_id, error = %e, "cannot write the call's result; the sweep closes it");
+        return;
     }
+    if let Err(e) = replan_if_edited(&ctx, &p, contact.id).await {
+        tracing::error!(call = call_id, error = %e, "cannot plan the contact under the project's edited settings");
+    }
+}
+
+/// The project's settings were edited while the call was up (its contact, parked for the
+/// call, was left out of the edit's re-plan, and the call's end planned it under the settings
+/// the call began with): plans the contact again under the settings of now. Read after the
+/// call's end is written, so an edit either is seen here or re-plans the contact itself.
+async fn replan_if_edited(
+    ctx: &CallContext,
+    p: &ProjectRow,
+    contact_id: i64,
+) -> Result<(), StoreError> {
+    if ctx.store.settings_version(p.id).await? != p.settings_version {
+        ctx.store.replan_one(p.id, contact_id).await?;
+    }
+    Ok(())
 }
 
 /// How long a write of a call's bookkeeping is tried again after the database failed, at most

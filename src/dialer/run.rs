@@ -66,13 +66,16 @@ pub struct Dialer {
     trunk: Arc<dyn Trunk>,
     ctx: Arc<CallContext>,
     clock: Clock,
-    scenarios: HashMap<i64, Arc<Scenario>>,
-    /// Each project's transfer settings, for the project's own settings they were made from.
-    transfer_settings: HashMap<i64, (crate::store::TransferOptions, TransferSettings)>,
+    /// Each project's scenario, loaded once per source: an edit that gives the project another
+    /// scenario (or a scenario changed in place) loads the new one for the next call.
+    scenarios: HashMap<i64, (String, Arc<Scenario>)>,
+    /// Each project's transfer settings, for the name and own settings they were made from
+    /// (an edit of either makes them again).
+    transfer_settings: HashMap<i64, (String, crate::store::TransferOptions, TransferSettings)>,
     /// When calls without a task were last swept (unix s, dialer clock).
     last_sweep: Option<i64>,
-    /// Projects waiting for their start date-time: logged once each.
-    waiting_start: HashSet<i64>,
+    /// Projects waiting for their start date-time (and which): logged once per start.
+    waiting_start: HashMap<i64, i64>,
     /// Where prompts stored through the API are (looked up before the prompts directory).
     uploaded_prompts: Option<std::path::PathBuf>,
     tasks: tokio::task::JoinSet<()>,
@@ -108,7 +111,7 @@ impl Dialer {
             scenarios: HashMap::new(),
             transfer_settings: HashMap::new(),
             last_sweep: None,
-            waiting_start: HashSet::new(),
+            waiting_start: HashMap::new(),
             uploaded_prompts: None,
             tasks: tokio::task::JoinSet::new(),
             running: HashMap::new(),
@@ -306,7 +309,7 @@ impl Dialer {
             return Ok(None);
         }
         if let Some(start) = p.starts_at.filter(|s| *s > t) {
-            if !self.waiting_start.contains(&p.id) {
+            if self.waiting_start.get(&p.id) != Some(&start) {
                 let tz = schedule.tz;
                 self.store
                     .log_decision(
@@ -323,7 +326,7 @@ impl Dialer {
                     )
                     .await
                     .map_err(|e| ("logging the wait for the start", e))?;
-                self.waiting_start.insert(p.id);
+                self.waiting_start.insert(p.id, start);
             }
             return Ok(None);
         }
@@ -530,8 +533,8 @@ impl Dialer {
     /// The project's transfer settings (made again only when its own settings change).
     fn transfer_settings(&mut self, p: &ProjectRow) -> Option<TransferSettings> {
         let base = self.ctx.transfers.as_ref()?;
-        if let Some((own, s)) = self.transfer_settings.get(&p.id) {
-            if *own == p.transfer {
+        if let Some((name, own, s)) = self.transfer_settings.get(&p.id) {
+            if *own == p.transfer && *name == p.name {
                 return Some(s.clone());
             }
         }
@@ -541,13 +544,15 @@ impl Dialer {
         folders.push(prompts);
         let s = base.for_project(&p.name, &p.transfer, &folders);
         self.transfer_settings
-            .insert(p.id, (p.transfer.clone(), s.clone()));
+            .insert(p.id, (p.name.clone(), p.transfer.clone(), s.clone()));
         Some(s)
     }
 
     fn scenario(&mut self, p: &ProjectRow) -> Result<Arc<Scenario>, String> {
-        if let Some(s) = self.scenarios.get(&p.id) {
-            return Ok(s.clone());
+        if let Some((source, s)) = self.scenarios.get(&p.id) {
+            if *source == p.scenario_source {
+                return Ok(s.clone());
+            }
         }
         let opts = LoadOptions {
             prompts_dir: self.ctx.call_cfg.prompts_dir.clone(),
@@ -566,7 +571,8 @@ impl Dialer {
         )
         .map_err(|e| e.to_string())?;
         let s = Arc::new(s);
-        self.scenarios.insert(p.id, s.clone());
+        self.scenarios
+            .insert(p.id, (p.scenario_source.clone(), s.clone()));
         Ok(s)
     }
 

@@ -296,6 +296,34 @@ impl ContactAttempts {
         Some(Outcome::NumberDone { reason })
     }
 
+    /// Brings an open contact's numbers under `rules` (a project's retry rules or max calls
+    /// were edited): a number over the new limits stops; one stopped only by the old limits, or
+    /// by a window the old schedule never met, goes on again (its plan checks the window anew).
+    /// Numbers on the stop list stay stopped, and a closed contact stays closed. The next
+    /// call's interval follows the new rule by itself (`next`).
+    pub fn apply_rules(&mut self, rules: &AttemptRules) {
+        if matches!(
+            self.status,
+            ContactStatus::Reached | ContactStatus::NotReached
+        ) {
+            return;
+        }
+        for n in &mut self.numbers {
+            if n.stop_listed {
+                continue;
+            }
+            let over_calls = n.calls >= rules.max_calls_per_number;
+            let over_row = n
+                .last_result
+                .as_deref()
+                .is_some_and(|r| RETRYABLE.contains(&r) && n.in_row >= rules.rule(r).attempts);
+            n.done = over_calls || over_row;
+        }
+        if self.numbers.iter().all(|n| n.done) {
+            self.status = ContactStatus::NotReached;
+        }
+    }
+
     /// The next call, if the contact is still to be called: numbers in order, never the same
     /// number twice in a row while another still has attempts; not before the retry interval
     /// of the last result.
@@ -462,6 +490,43 @@ mod tests {
         d.record(0, "Да", 0, &rules);
         assert_eq!(d.block(0), None);
         assert_eq!(d.status, ContactStatus::Reached);
+    }
+
+    #[test]
+    fn edited_rules_stop_numbers_over_the_new_limits_and_reopen_those_under_them() {
+        let old = AttemptRules::default();
+        let mut c = ContactAttempts::new(2);
+        c.record(0, "busy", 0, &old);
+        assert_eq!(c.next(&old).map(|n| n.not_before), Some(10 * MIN));
+        // The busy interval becomes 5 minutes: the pending retry moves to it.
+        let mut given = BTreeMap::new();
+        given.insert(
+            "busy".to_string(),
+            RetryRule {
+                attempts: 2,
+                interval_s: 300,
+            },
+        );
+        let shorter = AttemptRules::new(2, given.clone()).unwrap();
+        c.apply_rules(&shorter);
+        assert_eq!(c.next(&shorter).map(|n| n.not_before), Some(5 * MIN));
+        // One call per number: number 0 has had its call, number 1 goes on.
+        let one = AttemptRules::new(1, given).unwrap();
+        c.apply_rules(&one);
+        assert!(c.numbers[0].done && !c.numbers[1].done);
+        assert_eq!(c.next(&one).map(|n| n.number), Some(1));
+        // Two again: number 0 goes on too.
+        c.apply_rules(&shorter);
+        assert!(!c.numbers[0].done);
+        // A stop-listed number stays stopped; all numbers over the limits close the contact.
+        c.block(1);
+        c.apply_rules(&shorter);
+        assert!(c.numbers[1].done && c.status == ContactStatus::Retry);
+        c.apply_rules(&one);
+        assert_eq!(c.status, ContactStatus::NotReached);
+        // A closed contact is left as it is.
+        c.apply_rules(&shorter);
+        assert_eq!(c.status, ContactStatus::NotReached);
     }
 
     #[test]

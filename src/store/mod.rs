@@ -8,12 +8,14 @@
 pub mod action;
 pub mod agents;
 pub mod model;
+pub mod project_edit;
 pub mod sqlite;
 pub mod users;
 
 pub use action::{ActionKind, NewAction, Payload};
 pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore};
 pub use model::*;
+pub use project_edit::{check_settings, DeleteCount, ProjectEdit, SettingError, MAX_PROJECT_NAME};
 pub use users::{SessionRow, TokenOwner, TokenRow, UserRow, UserStore};
 
 use crate::import::{ImportLimits, ImportReport};
@@ -125,6 +127,24 @@ pub trait CampaignStore: Send + Sync {
         id: i64,
         transfer: &TransferOptions,
     ) -> Result<ProjectView, StoreError>;
+    /// Changes a project's settings (each given field; checked as at creation) and, when the
+    /// edit changes how contacts are planned, plans every open contact again under the new
+    /// settings, in batches (contacts in a call are planned when their call ends). Answers the
+    /// project as it is now.
+    async fn edit_project(&self, id: i64, edit: &ProjectEdit) -> Result<ProjectView, StoreError>;
+    /// Deletes the contacts of `status` of a project, never one in a call: those without calls
+    /// go; those with calls stay for their calls' history, hidden from every count, list and
+    /// export (`DeleteCount::kept_for_history`). In batches.
+    async fn delete_contacts(
+        &self,
+        id: i64,
+        status: crate::rules::attempts::ContactStatus,
+    ) -> Result<DeleteCount, StoreError>;
+    /// A project's settings as a creation gives them, its webhook secret in full (never shown:
+    /// the checks of an edit need it).
+    async fn project_settings(&self, id: i64) -> Result<NewProject, StoreError>;
+    /// Every stored scenario: (id, name), oldest first.
+    async fn scenario_list(&self) -> Result<Vec<(i64, String)>, StoreError>;
     /// One action with its delivery log.
     async fn action(&self, id: i64) -> Result<ActionView, StoreError>;
     /// Tries a failed action again from `now_ms` until `give_up_at` (an SMS is looked up at
@@ -313,6 +333,12 @@ pub trait DialerStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Records a callee zone learnt for a number (from the numbering-plan registry).
     async fn set_number_zone(&self, e164: &str, zone: &str) -> Result<(), StoreError>;
+    /// How many times a project's settings were edited (`ProjectRow::settings_version`).
+    async fn settings_version(&self, project_id: i64) -> Result<i64, StoreError>;
+    /// Plans a contact again under its project's settings of now (a call that ended after an
+    /// edit it began before planned it under the old ones); a contact in a call or closed is
+    /// left as it is. Answers whether it was planned again.
+    async fn replan_one(&self, project_id: i64, contact_id: i64) -> Result<bool, StoreError>;
     /// Calls that were in progress when the process stopped.
     async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError>;
     /// The attempt state and numbers of one contact.

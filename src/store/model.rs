@@ -487,6 +487,9 @@ pub struct ProjectRow {
     pub callback_project: Option<String>,
     /// The project's own transfer settings.
     pub transfer: TransferOptions,
+    /// How many times its settings were edited: a call planned under an older version plans
+    /// its contact again when it ends (docs/campaigns.md, "Editing a running project").
+    pub settings_version: i64,
 }
 
 impl ProjectRow {

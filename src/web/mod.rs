@@ -7,6 +7,7 @@ pub mod assets;
 mod desk;
 mod pages;
 mod project;
+mod project_form;
 pub mod session;
 
 use crate::api::AppState;
@@ -103,7 +104,16 @@ pub fn router(state: WebState) -> Router {
         .route("/logout", post(pages::logout))
         .route("/desk", get(desk::desk))
         .route("/desk/state", get(desk::state).post(desk::set_state))
+        .route(
+            "/projects/new",
+            get(project_form::new_form).post(project_form::create),
+        )
         .route("/projects/{id}", get(project::page))
+        .route(
+            "/projects/{id}/edit",
+            get(project_form::edit_form).post(project_form::save),
+        )
+        .route("/projects/{id}/contacts/delete", post(project::delete))
         .route("/projects/{id}/live", get(project::live))
         .route("/projects/{id}/export", get(project::export))
         .route("/projects/{id}/contacts/copy", post(project::copy))

@@ -74,8 +74,10 @@ struct ProjectPage {
     decisions: Vec<DecisionLine>,
     /// The other projects contacts may be copied into: (id, name).
     targets: Vec<(i64, String)>,
-    /// What the last copy did.
+    /// What the last copy, deletion or edit did.
     notice: Option<String>,
+    /// The statuses whose contacts may be deleted, with how many there are now.
+    deletable: Vec<ContactLine>,
 }
 
 /// Results that are not the callee's: system outcomes before a person spoke.
@@ -155,6 +157,9 @@ async fn figures(s: &WebState, id: i64) -> Result<Figures, Refused> {
 pub struct PageQuery {
     copied: Option<u64>,
     skipped: Option<u64>,
+    deleted: Option<u64>,
+    kept: Option<u64>,
+    saved: Option<u8>,
 }
 
 /// `GET /projects/{id}`.
@@ -208,12 +213,31 @@ pub async fn page(
             .collect(),
         Err(e) => return Refused::Failed(e.to_string()).into_response(),
     };
-    let notice = q.copied.map(|n| {
-        format!(
-            "Скопировано контактов: {n}; пропущено (все номера уже там или в стоп-листе): {}.",
-            q.skipped.unwrap_or(0)
-        )
-    });
+    let notice = q
+        .copied
+        .map(|n| {
+            format!(
+                "Скопировано контактов: {n}; пропущено (все номера уже там или в стоп-листе): {}.",
+                q.skipped.unwrap_or(0)
+            )
+        })
+        .or(q.deleted.map(|n| {
+            format!(
+                "Удалено контактов: {n} (из них {} остались скрытыми за своими звонками в отчётах).",
+                q.kept.unwrap_or(0)
+            )
+        }))
+        .or(q.saved.map(|_| "Настройки проекта сохранены.".to_string()));
+    let deletable = f
+        .contacts
+        .iter()
+        .filter(|c| c.class != "in_call")
+        .map(|c| ContactLine {
+            class: c.class,
+            label: c.label,
+            count: c.count,
+        })
+        .collect();
     let schedule = p
         .schedule
         .as_array()
@@ -240,9 +264,41 @@ pub async fn page(
             decisions,
             targets,
             notice,
+            deletable,
         },
         StatusCode::OK,
     )
+}
+
+#[derive(serde::Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+    status: crate::rules::attempts::ContactStatus,
+}
+
+/// `POST /projects/{id}/contacts/delete`: the API's deletion by status, back to the page with
+/// the count.
+pub async fn delete(
+    State(s): State<WebState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    if let Err(r) = form_user(&s, &headers, &f.csrf, Role::runs_campaigns).await {
+        return *r;
+    }
+    match s.app.campaigns.delete_contacts(id, f.status).await {
+        Ok(n) => Redirect::to(&format!(
+            "/projects/{id}?deleted={}&kept={}",
+            n.deleted, n.kept_for_history
+        ))
+        .into_response(),
+        Err(e) => {
+            let e = crate::api::error::ApiError::from(e);
+            (e.status, e.message).into_response()
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]

@@ -1,12 +1,11 @@
 //! Setting campaigns up in SQLite: scenarios, projects (creation with every value checked,
-//! activation under the five-active rule, pause), contact imports (written by `import`), the
-//! stop list (a listed number re-plans its contacts: `plans`) and stored prompts.
+//! activation under the five-active rule, pause; edits are `project_edit`'s), contact imports
+//! (written by `import`), the stop list (a listed number re-plans its contacts: `plans`) and
+//! stored prompts.
 use super::reports::{project_view, PROJECT_SELECT};
 use super::{json, SqliteStore};
 use crate::import::{ImportLimits, ImportReport};
-use crate::rules::attempts::AttemptRules;
 use crate::rules::decide::MAX_ACTIVE_PROJECTS;
-use crate::rules::schedule::{Schedule, TypeWindows};
 use crate::store::*;
 use async_trait::async_trait;
 use sqlx::Row;
@@ -55,61 +54,9 @@ impl CampaignStore for SqliteStore {
     }
 
     async fn create_project(&self, p: &NewProject) -> Result<i64, StoreError> {
-        let windows: Vec<&str> = p.schedule.iter().map(String::as_str).collect();
-        let schedule = Schedule::new(&p.time_zone, &windows)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        TypeWindows::parse(&p.type_windows)
-            .map_err(|e| StoreError::Invalid(format!("type_windows: {e}")))?;
-        let when = |key: &str, t: &Option<String>| {
-            t.as_deref()
-                .map(|t| parse_local_datetime(t, schedule.tz))
-                .transpose()
-                .map_err(|e| StoreError::Invalid(format!("{key}: {e}")))
-        };
-        let (starts_at, ends_at) = (
-            when("starts_at", &p.starts_at)?,
-            when("ends_at", &p.ends_at)?,
-        );
-        if let Some(url) = &p.webhook_url {
-            crate::scenario::check_webhook_url(url)
-                .map_err(|e| StoreError::Invalid(format!("webhook_url: {e}")))?;
-        }
-        if let Some(secret) = &p.webhook_secret {
-            check_webhook_secret(secret)
-                .map_err(|e| StoreError::Invalid(format!("webhook_secret: {e}")))?;
-        }
-        if let (Some(a), Some(b)) = (starts_at, ends_at) {
-            if b <= a {
-                return Err(StoreError::Invalid(
-                    "ends_at must be later than starts_at".into(),
-                ));
-            }
-        }
-        let rules = AttemptRules::new(p.max_calls_per_number, p.retry_rules.clone())
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        if p.lines == 0 {
-            return Err(StoreError::Invalid("lines must be at least 1".into()));
-        }
-        if p.name.trim().is_empty() {
-            return Err(StoreError::Invalid("name is empty".into()));
-        }
-        p.tariff.validate().map_err(StoreError::Invalid)?;
-        p.transfer.validate().map_err(StoreError::Invalid)?;
-        if let Some(cb) = p.callback_project_id {
-            self.project_name(cb).await.map_err(|_| {
-                StoreError::Invalid(format!("callback_project_id {cb}: no such project"))
-            })?;
-        }
-        let exists = sqlx::query("SELECT 1 FROM scenarios WHERE id = ?")
-            .bind(p.scenario_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        if exists.is_none() {
-            return Err(StoreError::Invalid(format!(
-                "scenario {} does not exist",
-                p.scenario_id
-            )));
-        }
+        let checked = check_settings(p)?;
+        let (starts_at, ends_at, rules) = (checked.starts_at, checked.ends_at, checked.rules);
+        self.check_references(p, None).await?;
         let r = sqlx::query(
             "INSERT INTO projects (name, scenario_id, time_zone, schedule, lines, \
              max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at, \
@@ -162,7 +109,8 @@ impl CampaignStore for SqliteStore {
         }
         let (contacts, open): (i64, i64) = {
             let r = sqlx::query(
-                "SELECT EXISTS (SELECT 1 FROM contacts WHERE project_id = ?1), \
+                "SELECT EXISTS (SELECT 1 FROM contacts WHERE project_id = ?1 \
+                         AND removed_at IS NULL), \
                  EXISTS (SELECT 1 FROM contacts WHERE project_id = ?1 \
                          AND status IN ('not_called', 'retry'))",
             )
@@ -379,6 +327,31 @@ impl CampaignStore for SqliteStore {
             return Err(StoreError::NotFound(format!("project {id}")));
         }
         self.project(id).await
+    }
+
+    async fn edit_project(&self, id: i64, edit: &ProjectEdit) -> Result<ProjectView, StoreError> {
+        self.edit_project_now(id, edit).await
+    }
+
+    async fn delete_contacts(
+        &self,
+        id: i64,
+        status: crate::rules::attempts::ContactStatus,
+    ) -> Result<DeleteCount, StoreError> {
+        self.delete_by_status(id, status).await
+    }
+
+    async fn project_settings(&self, id: i64) -> Result<NewProject, StoreError> {
+        Ok(self.stored_settings(id).await?.0)
+    }
+
+    async fn scenario_list(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query("SELECT id, name FROM scenarios ORDER BY id")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
     }
 
     async fn action(&self, id: i64) -> Result<ActionView, StoreError> {

@@ -141,15 +141,17 @@ impl SqliteStore {
             .iter()
             .find(|p| p.id == to)
             .ok_or_else(|| StoreError::Invalid(format!("to_project_id {to}: no such project")))?;
-        let ids: Vec<i64> =
-            sqlx::query("SELECT id FROM contacts WHERE project_id = ? AND status = ? ORDER BY id")
-                .bind(from)
-                .bind(status_text(status))
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
+        let ids: Vec<i64> = sqlx::query(
+            "SELECT id FROM contacts WHERE project_id = ? AND status = ? \
+                 AND removed_at IS NULL ORDER BY id",
+        )
+        .bind(from)
+        .bind(status_text(status))
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
         let mut count = CopyCount {
             matched: ids.len() as u64,
             ..Default::default()

@@ -622,6 +622,19 @@ impl DialerStore for SqliteStore {
         Ok(())
     }
 
+    async fn settings_version(&self, project_id: i64) -> Result<i64, StoreError> {
+        sqlx::query("SELECT settings_version FROM projects WHERE id = ?")
+            .bind(project_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get(0))
+            .ok_or(StoreError::NotFound(format!("project {project_id}")))
+    }
+
+    async fn replan_one(&self, project_id: i64, contact_id: i64) -> Result<bool, StoreError> {
+        self.replan_contact_now(project_id, contact_id).await
+    }
+
     async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError> {
         Ok(sqlx::query(
             "SELECT id, project_id, contact_id, number, dialed_at_ms, answered_at_ms, recording, \

@@ -29,7 +29,14 @@ pub struct SqliteStore {
     pub(super) registry: Option<std::sync::Arc<crate::phone::registry::Registry>>,
     /// What "now" is for every time the store writes or compares (the dialer's clock).
     pub(super) clock: crate::clock::Clock,
+    /// One re-plan of an edited project's contacts at a time, per project (`replan`).
+    replans: ReplanLocks,
 }
+
+/// The per-project locks of `replan`, shared by every handle on the store.
+type ReplanLocks = std::sync::Arc<
+    std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+>;
 
 mod action_admin;
 mod action_reports;
@@ -43,6 +50,8 @@ mod dialer;
 mod import;
 mod outbox;
 mod plans;
+mod project_edit;
+mod replan;
 mod reports;
 mod settings;
 mod users;
@@ -132,6 +141,7 @@ impl SqliteStore {
             opts,
             registry: None,
             clock,
+            replans: Default::default(),
         };
         // One process owns the file (single node): an import still marked running was cut
         // off by a stop. A failure here leaves its contacts hidden; opening still succeeds.
@@ -140,6 +150,9 @@ impl SqliteStore {
         }
         if let Err(e) = store.bring_plans_up_to_date().await {
             tracing::error!(error = %e, "planning contacts stored by an older version");
+        }
+        if let Err(e) = store.resume_replans().await {
+            tracing::error!(error = %e, "resuming the re-plans of edited projects");
         }
         Ok(store)
     }
@@ -156,6 +169,7 @@ impl SqliteStore {
             opts: self.opts.clone(),
             registry: self.registry.clone(),
             clock: self.clock.clone(),
+            replans: self.replans.clone(),
         })
     }
 
@@ -218,15 +232,26 @@ impl SqliteStore {
         &self,
         active_only: bool,
     ) -> Result<(Vec<ProjectRow>, Vec<(i64, String, String)>), StoreError> {
+        self.projects_of(active_only, None).await
+    }
+
+    /// As `projects_where`, of project `only` alone when given (active or not).
+    pub(super) async fn projects_of(
+        &self,
+        active_only: bool,
+        only: Option<i64>,
+    ) -> Result<(Vec<ProjectRow>, Vec<(i64, String, String)>), StoreError> {
         let rows = sqlx::query(
             "SELECT p.id, p.name, s.source, p.time_zone, p.schedule, p.lines, \
              p.max_calls_per_number, p.retry_rules, p.ordering, p.tariff, p.starts_at, p.ends_at, \
              p.type_windows, p.webhook_url, p.transfer_settings, \
-             (SELECT c.name FROM projects c WHERE c.id = p.callback_project_id) \
+             (SELECT c.name FROM projects c WHERE c.id = p.callback_project_id), \
+             p.settings_version \
              FROM projects p JOIN scenarios s ON s.id = p.scenario_id \
-             WHERE (p.status = 'active' OR ?) ORDER BY p.id",
+             WHERE (p.status = 'active' OR ?1) AND (?2 IS NULL OR p.id = ?2) ORDER BY p.id",
         )
         .bind(!active_only)
+        .bind(only)
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -284,6 +309,7 @@ fn project_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProjectRow, String> {
         webhook_url: r.get(13),
         transfer: parse(r, 14, "transfer settings")?,
         callback_project: r.get(15),
+        settings_version: r.get(16),
     })
 }
 

@@ -226,7 +226,7 @@ impl ReportStore for SqliteStore {
         // A contact in a call right now is counted there, not as still to call.
         for r in sqlx::query(
             "SELECT CASE WHEN next_at = ?2 THEN 'in_call' ELSE status END, COUNT(*) \
-             FROM contacts WHERE project_id = ?1 GROUP BY 1",
+             FROM contacts WHERE project_id = ?1 AND removed_at IS NULL GROUP BY 1",
         )
         .bind(id)
         .bind(super::contact_rows::IN_FLIGHT_NEXT_AT)
@@ -271,7 +271,7 @@ impl ReportStore for SqliteStore {
             sql.push_str(" AND k.result = ?");
         }
         if f.contact_status.is_some() {
-            sql.push_str(" AND c.status = ?");
+            sql.push_str(" AND c.status = ? AND c.removed_at IS NULL");
         }
         if f.before_id.is_some() {
             sql.push_str(" AND k.id < ?");
@@ -340,7 +340,8 @@ impl ReportStore for SqliteStore {
              {CALL_COLUMNS} \
              FROM contacts c {index} LEFT JOIN calls k ON k.id = \
                  (SELECT MAX(id) FROM calls WHERE contact_id = c.id) \
-             WHERE c.project_id = ? AND {status_filter} {result_filter} c.id > ? \
+             WHERE c.project_id = ? AND {status_filter} {result_filter} c.removed_at IS NULL \
+             AND c.id > ? \
              ORDER BY c.id LIMIT ?",
             // Pinned: each page walks its index from the cursor and stops at the page size.
             index = if status.is_some() {
@@ -421,7 +422,8 @@ impl ReportStore for SqliteStore {
 
     async fn field_names(&self, project_id: i64) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
-            "SELECT fields FROM contacts WHERE project_id = ? AND fields <> '{}' ORDER BY id LIMIT 1000",
+            "SELECT fields FROM contacts WHERE project_id = ? AND fields <> '{}' \
+             AND removed_at IS NULL ORDER BY id LIMIT 1000",
         )
         .bind(project_id)
         .fetch_all(&self.read)
