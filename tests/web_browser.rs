@@ -11,6 +11,8 @@ mod server;
 
 #[path = "browser/kit.rs"]
 mod kit;
+#[path = "browser/edit.rs"]
+mod edit;
 
 use autoinformer::config::Secret;
 use fantoccini::{Client, Locator};

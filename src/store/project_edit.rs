@@ -398,7 +398,8 @@ mod tests {
 
     #[test]
     fn each_refused_setting_names_its_field() {
-        let cases: Vec<(Box<dyn Fn(&mut NewProject)>, &str)> = vec![
+        type Spoil = Box<dyn Fn(&mut NewProject)>;
+        let cases: Vec<(Spoil, &str)> = vec![
             (Box::new(|p| p.name = " ".into()), "name"),
             (Box::new(|p| p.name = "я".repeat(201)), "name"),
             (Box::new(|p| p.time_zone = "MSK".into()), "time_zone"),
