@@ -62,8 +62,8 @@ mod tests {
     fn a_full_scale_sine_is_minus_3_dbfs_rms_and_0_peak() {
         let s: Vec<i16> = (0..8000)
             .map(|i| {
-                (32767.0 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 8000.0 + 0.3).sin())
-                    .round() as i16
+                (32767.0 * (2.0 * std::f64::consts::PI * 1004.0 * i as f64 / 8000.0).sin()).round()
+                    as i16
             })
             .collect();
         let (rms, peak) = dbfs(&s);

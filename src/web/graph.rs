@@ -2,7 +2,7 @@
 //! prompts, reactions (keys, phrases, silence) and completions as labelled arrows, the results
 //! a call ends with as end nodes, actions as badges under the arrow that triggers them. Laid
 //! out in layers by distance from `start` (top to bottom); arrows back to an earlier layer
-//! (a repeated question) run on the right. Pure: no I/O; every text is escaped here, so the
+//! (a repeated question) or within a layer run on the right. Pure: no I/O; every text is escaped here, so the
 //! SVG may go into a page as it is.
 use crate::media::prompt::PromptSource;
 use crate::scenario::{Action, PlayRef, Prompt, Scenario};
@@ -190,7 +190,7 @@ pub struct Edge {
     pub label: String,
     /// Badges: the result it sets on the way (when the call goes on) and its actions.
     pub badges: Vec<String>,
-    /// Goes back up (or to its own box): drawn on the right.
+    /// Goes back up, to its own box or to one of its own layer: drawn on the right.
     pub back: bool,
     /// The SVG path.
     pub d: String,

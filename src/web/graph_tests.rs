@@ -55,7 +55,11 @@ fn steps_are_layered_by_their_shortest_distance_from_start_and_results_end_below
     assert!(node(&l, "b").y > node(&l, "a").y + node(&l, "a").h);
     assert!(node(&l, "Готово").y > node(&l, "c").y + node(&l, "c").h);
     assert_eq!(l.edges.len(), 5);
-    assert!(l.edges.iter().all(|e| !e.back));
+    // b → c stays within its layer: drawn on the right, like an arrow back.
+    let side: Vec<&Edge> = l.edges.iter().filter(|e| e.back).collect();
+    assert_eq!(side.len(), 1, "{:?}", l.edges);
+    assert_eq!(side[0].label, "клавиша 1");
+    assert_eq!(l.nodes[side[0].from].step.as_deref(), Some("b"));
 }
 
 #[test]
