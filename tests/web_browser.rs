@@ -14,6 +14,9 @@ mod kit;
 #[path = "browser/edit.rs"]
 mod edit;
 
+#[path = "browser/scenarios.rs"]
+mod scenarios;
+
 use autoinformer::config::Secret;
 use fantoccini::{Client, Locator};
 use kit::{browser, driver, shot, sign_in, sign_out, until_text};

@@ -28,6 +28,8 @@ pub(crate) use exports::export_for;
 pub(crate) use project_edit::{create_project, edit_project};
 pub(crate) use projects::activate_project;
 pub use prompts::write_atomically as write_prompt_file;
+pub(crate) use prompts::{store_prompt, valid_name as valid_prompt_name};
+pub(crate) use scenarios::validate as validate_scenario;
 
 use crate::asr::SpeechModel;
 use crate::media::prompt::PromptCache;

@@ -65,30 +65,8 @@ pub async fn put(
     ApiPath(name): ApiPath<String>,
     ApiBody(body): ApiBody<MAX_PROMPT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    valid_name(&name).map_err(ApiError::invalid)?;
-    let hint = std::path::Path::new(&name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_string);
-    let bytes = body.clone();
-    let label = name.clone();
-    let samples = tokio::task::spawn_blocking(move || {
-        decode_bytes_8k(&bytes, hint.as_deref(), &label).map(|s| s.len())
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("decoder task: {e}")))?
-    .map_err(|e| {
-        // The client's bad file: one line here, no ERROR (the decoders' own logs are off).
-        tracing::info!(prompt = %name, bytes = body.len(), reason = %e, "prompt refused: the audio cannot be decoded");
-        ApiError::invalid(format!("cannot decode the audio: {e}"))
-    })?;
-    let created = s.campaigns.put_prompt(&name, &body).await?;
-    let path = s.settings.uploaded_prompts.join(&name);
-    write_atomically(&path, &body)
-        .await
-        .map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?;
-    s.settings.prompt_cache.invalidate(&path);
-    let status = if created {
+    let stored = store_prompt(&s, &name, body).await?;
+    let status = if stored.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
@@ -97,10 +75,60 @@ pub async fn put(
         status,
         Json(json!({
             "name": name,
-            "bytes": body.len(),
-            "duration_ms": samples as u64 / 8,
+            "bytes": stored.bytes,
+            "duration_ms": stored.samples.len() as u64 / 8,
         })),
     ))
+}
+
+/// A prompt decoded and stored.
+pub struct StoredPrompt {
+    /// No prompt had that name before.
+    pub created: bool,
+    pub bytes: usize,
+    /// What calls play: the audio at 8 kHz.
+    pub samples: Vec<i16>,
+    /// The file it was written to.
+    pub path: std::path::PathBuf,
+}
+
+/// Checks the name, decodes the audio (WAV, MP3, OGG/Vorbis, FLAC; 422 when it does not),
+/// keeps the original in the database and as a file under the data directory, and has
+/// loaded scenarios play the new audio from their next call: `PUT /prompts/{name}` and the
+/// web UI's upload.
+pub(crate) async fn store_prompt(
+    s: &AppState,
+    name: &str,
+    body: axum::body::Bytes,
+) -> ApiResult<StoredPrompt> {
+    valid_name(name).map_err(ApiError::invalid)?;
+    let hint = std::path::Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_string);
+    let bytes = body.clone();
+    let label = name.to_string();
+    let samples =
+        tokio::task::spawn_blocking(move || decode_bytes_8k(&bytes, hint.as_deref(), &label))
+            .await
+            .map_err(|e| ApiError::internal(format!("decoder task: {e}")))?
+            .map_err(|e| {
+                // The client's bad file: one line here, no ERROR (the decoders' own logs are off).
+                tracing::info!(prompt = %name, bytes = body.len(), reason = %e, "prompt refused: the audio cannot be decoded");
+                ApiError::invalid(format!("cannot decode the audio: {e}"))
+            })?;
+    let created = s.campaigns.put_prompt(name, &body).await?;
+    let path = s.settings.uploaded_prompts.join(name);
+    write_atomically(&path, &body)
+        .await
+        .map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?;
+    s.settings.prompt_cache.invalidate(&path);
+    Ok(StoredPrompt {
+        created,
+        bytes: body.len(),
+        samples,
+        path,
+    })
 }
 
 /// The stored prompts.

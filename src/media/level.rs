@@ -31,9 +31,48 @@ pub fn dbm0(samples: &[i16]) -> f32 {
     (db as f32).max(-100.0)
 }
 
+/// RMS and peak level in dBFS (0 dBFS: the 16-bit full scale, 32767; a full-scale sine is
+/// about −3 dBFS RMS), each clamped at −100 for silence.
+pub fn dbfs(samples: &[i16]) -> (f32, f32) {
+    if samples.is_empty() {
+        return (-100.0, -100.0);
+    }
+    let full = 32767.0f64;
+    let sum: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    let rms = (sum / samples.len() as f64).sqrt();
+    let peak = samples
+        .iter()
+        .map(|&s| f64::from(s).abs())
+        .fold(0.0, f64::max);
+    let db = |v: f64| {
+        if v <= 0.0 {
+            -100.0
+        } else {
+            ((20.0 * (v / full).log10()) as f32).max(-100.0)
+        }
+    };
+    (db(rms), db(peak))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_scale_sine_is_minus_3_dbfs_rms_and_0_peak() {
+        let s: Vec<i16> = (0..8000)
+            .map(|i| {
+                (32767.0 * (2.0 * std::f64::consts::PI * 1004.0 * i as f64 / 8000.0).sin()).round()
+                    as i16
+            })
+            .collect();
+        let (rms, peak) = dbfs(&s);
+        assert!((rms + 3.01).abs() < 0.05, "{rms}");
+        assert!(peak.abs() < 0.01, "{peak}");
+        assert_eq!(dbfs(&[0; 80]), (-100.0, -100.0));
+        let (rms, peak) = dbfs(&[3277, -3277]);
+        assert!((rms + 20.0).abs() < 0.01 && (peak + 20.0).abs() < 0.01);
+    }
 
     #[test]
     fn zero_dbm0_sine_measures_zero() {

@@ -168,6 +168,38 @@ pub fn declared_results(toml_src: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The prompts a scenario's text names — `play` of every step, `transfer_prompt`,
+/// `queue_prompt` — each once, in order; read-backs (`"{var}"`) aside. Read without validating
+/// the rest (the web UI shows which scenarios use a prompt, and plays them); text that does
+/// not parse names none.
+pub fn prompt_names(toml_src: &str) -> Vec<String> {
+    let Ok(table) = toml_src.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |v: &toml::Value| {
+        if let Some(n) = v.as_str().map(str::trim) {
+            let read_back = n.starts_with('{') && n.ends_with('}');
+            if !(n.is_empty() || read_back || out.iter().any(|x| x == n)) {
+                out.push(n.to_string());
+            }
+        }
+    };
+    if let Some(steps) = table.get("steps").and_then(toml::Value::as_table) {
+        for step in steps.values() {
+            if let Some(play) = step.get("play").and_then(toml::Value::as_array) {
+                play.iter().for_each(&mut add);
+            }
+        }
+    }
+    for key in ["transfer_prompt", "queue_prompt"] {
+        if let Some(v) = table.get(key) {
+            add(v);
+        }
+    }
+    out
+}
+
 /// Whether a stored scenario's steps or reactions send SMS (read without validating it: the
 /// stats say why SMS are not running only to projects that send them).
 pub fn sends_sms(toml_src: &str) -> bool {

@@ -237,3 +237,22 @@ actions = [{{ transfer = "agents" }}]
     assert_eq!(p.line, Some(4), "{bad}");
     assert!(p.message.contains("nope.wav"), "{bad}");
 }
+
+#[test]
+fn the_prompts_a_text_names_are_read_without_validating_it() {
+    let src = r#"name = "x"
+results = []
+start = "nowhere"
+transfer_prompt = "t.wav"
+queue_prompt = ""
+[steps.a]
+play = ["a.wav", "{reading}", " b.mp3 ", "a.wav"]
+[steps.b]
+play = ["numbers/5.wav"]
+"#;
+    assert_eq!(
+        crate::scenario::load::prompt_names(src),
+        vec!["a.wav", "b.mp3", "numbers/5.wav", "t.wav"]
+    );
+    assert!(crate::scenario::load::prompt_names("not = [toml").is_empty());
+}

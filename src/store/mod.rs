@@ -52,6 +52,17 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// A stored scenario. Scenarios are never changed once stored: projects refer to them by id.
+#[derive(Debug, Clone)]
+pub struct ScenarioRow {
+    pub id: i64,
+    pub name: String,
+    /// The scenario as TOML.
+    pub source: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// What setting campaigns up needs: scenarios, projects and their status, contact imports,
 /// the stop list, stored prompts (the API's write side).
 #[async_trait]
@@ -95,6 +106,8 @@ pub trait CampaignStore: Send + Sync {
     async fn prompts(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// A stored scenario: (name, TOML source).
     async fn scenario(&self, id: i64) -> Result<(String, String), StoreError>;
+    /// Every stored scenario, newest first (the web UI's list; a few hundred at most).
+    async fn list_scenarios(&self) -> Result<Vec<ScenarioRow>, StoreError>;
     /// The stop list, one page in number order after `after`: (E.164, reason, added at).
     async fn stop_list(
         &self,

@@ -4,10 +4,14 @@
 //! carries the session's CSRF token; every answer carries the security headers (a CSP without
 //! inline scripts or styles, no framing, no referrer to other sites).
 pub mod assets;
+mod catalogue;
 mod desk;
+pub mod graph;
 mod pages;
 mod project;
 mod project_form;
+mod prompts;
+mod scenarios;
 pub mod session;
 
 use crate::api::AppState;
@@ -83,6 +87,10 @@ fn nav_for(role: Role, here: &str) -> Vec<NavItem> {
     if role.reads() {
         items.push(("/", "Проекты"));
     }
+    if role.reads() {
+        items.push(("/scenarios", "Сценарии"));
+        items.push(("/prompts", "Аудиозаписи"));
+    }
     if role == Role::Agent {
         items.push(("/desk", "Рабочее место"));
     }
@@ -119,6 +127,18 @@ pub fn router(state: WebState) -> Router {
         .route("/projects/{id}/contacts/copy", post(project::copy))
         .route("/projects/{id}/activate", post(pages::activate))
         .route("/projects/{id}/pause", post(pages::pause))
+        .route("/scenarios", get(scenarios::list).post(scenarios::save))
+        .route("/scenarios/new", get(scenarios::new))
+        .route("/scenarios/{id}", get(scenarios::show))
+        .route(
+            "/prompts",
+            get(prompts::page)
+                .post(prompts::upload)
+                // The upload reads its own limit (and says so in the page).
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/prompts/table", get(prompts::table_part))
+        .route("/prompts/audio", get(prompts::audio))
         .route("/static/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)

@@ -200,7 +200,7 @@ fn csrf_ok(v: &Viewer, sent: &str) -> bool {
 }
 
 /// The answer to a form without its session's token.
-fn csrf_refused(v: &Viewer) -> Response {
+pub(super) fn csrf_refused(v: &Viewer) -> Response {
     tracing::warn!(user = %v.user.username, "a form without its session's CSRF token");
     (
         StatusCode::FORBIDDEN,

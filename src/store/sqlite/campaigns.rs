@@ -246,6 +246,22 @@ impl CampaignStore for SqliteStore {
             .ok_or(StoreError::NotFound(format!("scenario {id}")))
     }
 
+    async fn list_scenarios(&self) -> Result<Vec<ScenarioRow>, StoreError> {
+        Ok(
+            sqlx::query("SELECT id, name, source, created_at FROM scenarios ORDER BY id DESC")
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| ScenarioRow {
+                    id: r.get(0),
+                    name: r.get(1),
+                    source: r.get(2),
+                    created_at: r.get(3),
+                })
+                .collect(),
+        )
+    }
+
     async fn stop_list(
         &self,
         after: &str,
