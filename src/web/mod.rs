@@ -4,10 +4,13 @@
 //! carries the session's CSRF token; every answer carries the security headers (a CSP without
 //! inline scripts or styles, no framing, no referrer to other sites).
 pub mod assets;
+mod calls;
 mod desk;
 mod pages;
 mod project;
 pub mod session;
+mod timeline;
+mod waveform;
 
 use crate::api::AppState;
 use crate::store::{SessionRow, UserRow, UserStore};
@@ -81,6 +84,7 @@ fn nav_for(role: Role, here: &str) -> Vec<NavItem> {
     let mut items = Vec::new();
     if role.reads() {
         items.push(("/", "Проекты"));
+        items.push(("/calls", "Звонки"));
     }
     if role == Role::Agent {
         items.push(("/desk", "Рабочее место"));
@@ -103,6 +107,9 @@ pub fn router(state: WebState) -> Router {
         .route("/logout", post(pages::logout))
         .route("/desk", get(desk::desk))
         .route("/desk/state", get(desk::state).post(desk::set_state))
+        .route("/calls", get(calls::page))
+        .route("/calls/{id}", get(timeline::page))
+        .route("/calls/{id}/recording", get(timeline::recording))
         .route("/projects/{id}", get(project::page))
         .route("/projects/{id}/live", get(project::live))
         .route("/projects/{id}/export", get(project::export))

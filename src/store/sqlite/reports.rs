@@ -13,14 +13,14 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use std::collections::BTreeMap;
 
-const CALL_COLUMNS: &str = "k.id, k.project_id, k.contact_id, c.name, k.number, k.state, \
+pub(super) const CALL_COLUMNS: &str = "k.id, k.project_id, k.contact_id, c.name, k.number, k.state, \
      k.started_at, k.answered_at, k.ended_at, k.sip_status, k.result, k.reaction, k.transcript, \
      k.captured, k.amd_verdict, k.amd_reason, k.amd_ms, k.recording, k.cost_kop, k.ring_ms, k.talk_ms, \
      k.end_reason, (SELECT n.kind FROM contact_numbers n WHERE n.contact_id = k.contact_id \
      AND n.e164 = k.number), k.transfer";
 
 /// A call from the columns of `CALL_COLUMNS`, starting at column `at`.
-fn call_view(r: &SqliteRow, at: usize) -> CallView {
+pub(super) fn call_view(r: &SqliteRow, at: usize) -> CallView {
     let started_at: i64 = r.get(at + 6);
     let answered_at: Option<i64> = r.get(at + 7);
     let ended_at: Option<i64> = r.get(at + 8);
@@ -318,6 +318,14 @@ impl ReportStore for SqliteStore {
         super::action_reports::attach_briefs(&self.read, &mut one).await?;
         let [call] = one;
         Ok(call)
+    }
+
+    async fn search_calls(&self, f: &CallSearch) -> Result<CallPage, StoreError> {
+        self.find_calls(f).await
+    }
+
+    async fn call_timeline(&self, id: i64) -> Result<Option<String>, StoreError> {
+        self.timeline_of(id).await
     }
 
     async fn list_actions(&self, f: &ActionFilter) -> Result<Vec<ActionView>, StoreError> {
