@@ -35,7 +35,7 @@ const AXIS_Y: f64 = 278.0;
 /// The drawing's height.
 pub const HEIGHT: f64 = 300.0;
 /// Width of one action's badge.
-const BADGE_W: f64 = 130.0;
+const BADGE_W: f64 = 150.0;
 
 /// A waveform lane.
 pub struct Wave {
@@ -66,6 +66,8 @@ pub struct Mark {
     pub y: String,
     pub text_x: String,
     pub text_y: String,
+    /// `start`, or `end` near the right edge (the label goes to the mark's left).
+    pub anchor: &'static str,
     pub label: String,
     pub title: String,
     /// A line down the waveforms too.
@@ -142,6 +144,15 @@ fn at(ms: u64) -> String {
     format!("{}:{:02}.{}", ms / 60_000, ms / 1000 % 60, ms % 1000 / 100)
 }
 
+/// Milliseconds as `3,4 с` (under a minute) or `m:ss`.
+fn secs(ms: i64) -> String {
+    if ms < 60_000 {
+        format!("{},{} с", ms.max(0) / 1000, ms.max(0) % 1000 / 100)
+    } else {
+        mm_ss(ms)
+    }
+}
+
 /// The AMD verdict in Russian.
 pub fn verdict_ru(v: &str) -> &'static str {
     match v {
@@ -214,12 +225,15 @@ impl Scale {
 
     fn mark(&self, class: &'static str, y: f64, ms: u64, label: &str, title: String, guide: bool) -> Mark {
         let x = self.x(ms);
+        let room = label.chars().count() as f64 * 6.5 + 12.0;
+        let left = x + room > X0 + WIDTH + 8.0;
         Mark {
             class,
             x: f1(x),
             y: f1(y + LANE_H / 2.0),
-            text_x: f1((x + 8.0).min(X0 + WIDTH - 4.0)),
+            text_x: f1(if left { x - 9.0 } else { x + 9.0 }),
             text_y: f1(y + 13.0),
+            anchor: if left { "end" } else { "start" },
             label: label.to_string(),
             title,
             guide,
@@ -511,8 +525,8 @@ pub async fn page(State(s): State<WebState>, Path(id): Path<i64>, headers: axum:
             live: c.state == "dialing",
             result: c.result_label.clone().unwrap_or_default(),
             end_reason: c.end_reason.clone().unwrap_or_default(),
-            ring: c.ring_ms.map(mm_ss).unwrap_or_default(),
-            talk: c.talk_ms.map(mm_ss).unwrap_or_default(),
+            ring: c.ring_ms.map(secs).unwrap_or_default(),
+            talk: c.talk_ms.map(secs).unwrap_or_default(),
             cost: c.cost.decimal().replace('.', ","),
             sip: c.sip_status.map(|s| s.to_string()).unwrap_or_default(),
             recording: envelope.is_some(),
@@ -566,6 +580,13 @@ mod tests {
         assert_eq!(s.x(95_000), X0 + WIDTH);
         assert_eq!(s.x(500_000), X0 + WIDTH);
         assert_eq!(at(65_432), "1:05.4");
+        assert_eq!(secs(3_456), "3,4 с");
+        assert_eq!(secs(65_432), "1:05");
+        // A mark near the right edge is labelled on its left.
+        let m = s.mark("result", EVENTS_Y, 95_000, "Доволен", String::new(), true);
+        assert_eq!((m.anchor, m.text_x.as_str()), ("end", "1101.0"));
+        let m = s.mark("result", EVENTS_Y, 0, "Доволен", String::new(), true);
+        assert_eq!(m.anchor, "start");
         assert_eq!(amd_reason_ru("beep"), "сигнал автоответчика");
     }
 }
