@@ -154,6 +154,13 @@ pub trait ReportStore: Send + Sync {
     async fn search_calls(&self, f: &CallSearch) -> Result<CallPage, StoreError>;
     /// A call's timeline (`call::Timeline` as JSON), if it has one (`NotFound`: no such call).
     async fn call_timeline(&self, id: i64) -> Result<Option<String>, StoreError>;
+    /// A project's calls started at or after `since` (unix s) and their cost (the projects
+    /// page's "today").
+    async fn calls_since(
+        &self,
+        project_id: i64,
+        since: i64,
+    ) -> Result<(u64, crate::rules::money::Kopecks), StoreError>;
     /// A project's actions, newest first, one page, each with its delivery log.
     async fn list_actions(&self, f: &ActionFilter) -> Result<Vec<ActionView>, StoreError>;
     /// One row per contact of a project with its newest call, in import order, one page

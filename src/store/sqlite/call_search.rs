@@ -6,6 +6,7 @@
 //! call by call, and then within `SEARCH_WINDOW` ids per page.
 use super::reports::{call_view, CALL_COLUMNS};
 use super::SqliteStore;
+use crate::rules::money::Kopecks;
 use crate::store::{CallPage, CallSearch, StoreError, MAX_PAGE, SEARCH_WINDOW};
 use sqlx::Row;
 
@@ -125,6 +126,23 @@ impl SqliteStore {
             next,
             window_ended,
         })
+    }
+
+    /// A project's calls started since `since` and their cost, from `calls_project_day` alone.
+    pub(super) async fn calls_started_since(
+        &self,
+        project_id: i64,
+        since: i64,
+    ) -> Result<(u64, Kopecks), StoreError> {
+        let r = sqlx::query(
+            "SELECT COUNT(*), COALESCE(SUM(cost_kop), 0) FROM calls INDEXED BY calls_project_day \
+             WHERE project_id = ? AND started_at >= ?",
+        )
+        .bind(project_id)
+        .bind(since)
+        .fetch_one(&self.read)
+        .await?;
+        Ok((r.get::<i64, _>(0).max(0) as u64, Kopecks(r.get(1))))
     }
 
     /// A call's timeline as stored (JSON), if it has one (`NotFound`: no such call).

@@ -223,15 +223,12 @@ impl ReportStore for SqliteStore {
             status_reason: reason,
             ..Default::default()
         };
-        // A contact in a call right now is counted there, not as still to call.
-        for r in sqlx::query(
-            "SELECT CASE WHEN next_at = ?2 THEN 'in_call' ELSE status END, COUNT(*) \
-             FROM contacts WHERE project_id = ?1 GROUP BY 1",
-        )
-        .bind(id)
-        .bind(super::contact_rows::IN_FLIGHT_NEXT_AT)
-        .fetch_all(&self.pool)
-        .await?
+        // Kept by triggers (migration 0012): a few rows, whatever the project's size. A
+        // contact in a call right now is counted there, not as still to call.
+        for r in sqlx::query("SELECT status, n FROM contact_tallies WHERE project_id = ? AND n > 0")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
         {
             let (status, n): (String, i64) = (r.get(0), r.get(1));
             *s.contacts.entry(status).or_insert(0) += n as u64;
@@ -240,17 +237,16 @@ impl ReportStore for SqliteStore {
             s.contacts.entry(k.to_string()).or_insert(0);
         }
         for r in sqlx::query(
-            "SELECT result, COUNT(*), COALESCE(SUM(cost_kop), 0) FROM calls INDEXED BY calls_stats \
-             WHERE project_id = ? AND state = 'done' GROUP BY result",
+            "SELECT result, n, cost_kop FROM call_tallies WHERE project_id = ? AND n > 0",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?
         {
-            let (result, n, cost): (Option<String>, i64, i64) = (r.get(0), r.get(1), r.get(2));
+            let (result, n, cost): (String, i64, i64) = (r.get(0), r.get(1), r.get(2));
             s.calls += n as u64;
             s.cost += Kopecks(cost);
-            s.results.insert(result.unwrap_or_default(), n as u64);
+            s.results.insert(result, n as u64);
         }
         s.actions = super::action_reports::stats(&self.read, id).await?;
         s.transfers = transfer_stats(&self.pool, id).await?;
@@ -326,6 +322,10 @@ impl ReportStore for SqliteStore {
 
     async fn call_timeline(&self, id: i64) -> Result<Option<String>, StoreError> {
         self.timeline_of(id).await
+    }
+
+    async fn calls_since(&self, project_id: i64, since: i64) -> Result<(u64, Kopecks), StoreError> {
+        self.calls_started_since(project_id, since).await
     }
 
     async fn list_actions(&self, f: &ActionFilter) -> Result<Vec<ActionView>, StoreError> {
