@@ -99,7 +99,11 @@ fn person_presses_1_after_the_message() {
         })
         .collect();
     assert_eq!(digits, vec!['1']);
+    // The message played whole, before the key.
+    assert_eq!(o.prompts.len(), 1, "{o:?}");
+    assert!(o.prompts[0].end_ms - o.prompts[0].at_ms > 2_000, "{o:?}");
     let json = serde_json::to_value(&o).expect("json");
+    assert_eq!(json["prompts"][0]["name"], "offer.wav");
     assert_eq!(json["actions"][0]["kind"], "transfer");
     assert_eq!(json["actions"][0]["to"], "agents");
     assert_eq!(o.ended_by, EndedBy::Robot);
@@ -122,6 +126,23 @@ fn key_during_the_message_barges_in() {
         o.duration_ms < 8_000,
         "the robot ended the call right after the key: {o:?}"
     );
+    // The timeline: the message, cut off where the key was heard; the result set then.
+    let key_ms = o
+        .events
+        .iter()
+        .find_map(|e| match e {
+            CallEvent::Dtmf { at_ms, .. } => Some(*at_ms),
+            _ => None,
+        })
+        .expect("a key");
+    assert_eq!(o.prompts.len(), 1, "{o:?}");
+    let p = &o.prompts[0];
+    assert_eq!(p.name, "offer.wav");
+    assert!(
+        p.at_ms < key_ms && p.end_ms >= key_ms && p.end_ms <= key_ms + 200,
+        "the message is cut off at the key: {o:?}"
+    );
+    assert!(o.result_at_ms.is_some_and(|r| r >= key_ms), "{o:?}");
 }
 
 #[test]

@@ -17,6 +17,9 @@ mod edit;
 #[path = "browser/scenarios.rs"]
 mod scenarios;
 
+#[path = "browser/calls.rs"]
+mod calls;
+
 use autoinformer::config::Secret;
 use fantoccini::{Client, Locator};
 use kit::{browser, driver, shot, sign_in, sign_out, until_text};

@@ -31,6 +31,12 @@ pub async fn recording(
     ApiPath(id): ApiPath<i64>,
     req: Request,
 ) -> ApiResult<Response> {
+    serve(&s, id, req).await
+}
+
+/// Call `id`'s recording as an answer to `req` (its `Range` honoured): the API's route and
+/// the web UI's (`/calls/{id}/recording`, for a signed-in user) both answer with this.
+pub(crate) async fn serve(s: &AppState, id: i64, req: Request) -> ApiResult<Response> {
     let path = s
         .reports
         .recording_path(id)

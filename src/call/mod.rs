@@ -14,5 +14,5 @@ pub mod replay;
 mod runner;
 pub mod transfer;
 
-pub use outcome::{AmdSummary, CallEvent, CallOutcome, EndedBy};
+pub use outcome::{AmdSummary, CallEvent, CallOutcome, EndedBy, PlayedPrompt, Timeline};
 pub use runner::{CallConfig, CallError, CallRunner, Decision, FrameStatus};

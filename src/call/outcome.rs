@@ -1,11 +1,11 @@
 //! What one call produced: the JSON of `replay --json` (docs/api.md), built by the runner.
 use crate::media::amd::{AmdDecision, AmdReason, Verdict};
 use crate::scenario::Action;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Something the callee did, in the order it happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CallEvent {
     /// A key, in-band or RFC 4733.
@@ -16,6 +16,16 @@ pub enum CallEvent {
         text: String,
         end_ms: u64,
     },
+}
+
+/// A prompt the robot played: from its start to its end, or to where it was cut off (a key, a
+/// new step, the end of the call), in ms since the answer — the recording's time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayedPrompt {
+    pub at_ms: u64,
+    pub end_ms: u64,
+    /// The prompt's file name (`hello.wav`), or `число 42` for a number read back.
+    pub name: String,
 }
 
 /// The AMD part of the outcome.
@@ -72,6 +82,14 @@ pub struct CallOutcome {
     pub result: String,
     pub amd: AmdSummary,
     pub events: Vec<CallEvent>,
+    /// The prompts played, in order (the call timeline draws them).
+    pub prompts: Vec<PlayedPrompt>,
+    /// When the result was set (ms since the answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_at_ms: Option<u64>,
+    /// When a transfer began (ms since the answer), if there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer_at_ms: Option<u64>,
     pub actions: Vec<Action>,
     pub captured: BTreeMap<String, String>,
     /// Who ended the call.
@@ -80,8 +98,41 @@ pub struct CallOutcome {
     pub duration_ms: u64,
 }
 
+/// What a finished call keeps for its timeline (the store's `calls.timeline`, JSON; the web
+/// UI's call page draws it over the recording): times in ms since the answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    #[serde(default)]
+    pub prompts: Vec<PlayedPrompt>,
+    /// Keys and utterances.
+    #[serde(default)]
+    pub events: Vec<CallEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_at_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_at_ms: Option<u64>,
+    #[serde(default)]
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub ended_by: Option<EndedBy>,
+}
+
+impl Timeline {
+    /// The timeline of an answered call's outcome.
+    pub fn of(o: &CallOutcome) -> Self {
+        Self {
+            prompts: o.prompts.clone(),
+            events: o.events.clone(),
+            result_at_ms: o.result_at_ms,
+            transfer_at_ms: o.transfer_at_ms,
+            duration_ms: o.duration_ms,
+            ended_by: Some(o.ended_by),
+        }
+    }
+}
+
 /// Which side ended the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndedBy {
     Robot,
@@ -119,5 +170,36 @@ mod tests {
             "не определено / undecided, decided at 0.00 s: the call was not answered"
         );
         assert_eq!(seconds(7480), "7.48 s");
+    }
+
+    #[test]
+    fn a_timeline_is_kept_as_json_and_read_back() {
+        let t = Timeline {
+            prompts: vec![PlayedPrompt {
+                at_ms: 1200,
+                end_ms: 4300,
+                name: "hello.wav".into(),
+            }],
+            events: vec![
+                CallEvent::Dtmf {
+                    at_ms: 4000,
+                    digit: '1',
+                },
+                CallEvent::Speech {
+                    at_ms: 5000,
+                    text: "да".into(),
+                    end_ms: 5600,
+                },
+            ],
+            result_at_ms: Some(4100),
+            transfer_at_ms: None,
+            duration_ms: 6000,
+            ended_by: Some(EndedBy::Robot),
+        };
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<Timeline>(&json).unwrap(), t);
+        // An older or partial row reads as what it has.
+        let bare: Timeline = serde_json::from_str("{}").unwrap();
+        assert!(bare.prompts.is_empty() && bare.ended_by.is_none());
     }
 }

@@ -1,6 +1,6 @@
 //! The per-call state machine shared by replayed and live calls. Everything it plays was
 //! decoded when the scenario was loaded: a frame only copies samples.
-use super::outcome::{AmdSummary, CallEvent, CallOutcome, EndedBy};
+use super::outcome::{AmdSummary, CallEvent, CallOutcome, EndedBy, PlayedPrompt};
 use super::playback::Playback;
 use crate::asr::{Recognizer, SpeechModel, UtteranceFeed};
 use crate::media::amd::{Amd, AmdDecision, AmdReason, Verdict};
@@ -83,6 +83,11 @@ pub struct CallRunner {
     frames: u64,
     phase: Phase,
     events: Vec<CallEvent>,
+    /// The prompts played so far (the timeline's; written per `Play`, never per frame).
+    played: Vec<PlayedPrompt>,
+    /// When the result was last set, and when a transfer began (ms since the answer).
+    result_at_ms: Option<u64>,
+    transfer_at_ms: Option<u64>,
     result: Option<(Outcome, EndedBy)>,
     /// What the scenario decided and the call has not handed out yet (`take_decision`).
     decision: Option<Decision>,
@@ -123,6 +128,9 @@ impl CallRunner {
             frames: 0,
             phase: Phase::Greeting,
             events: Vec::new(),
+            played: Vec::new(),
+            result_at_ms: None,
+            transfer_at_ms: None,
             result: None,
             decision: None,
             error: None,
@@ -154,6 +162,7 @@ impl CallRunner {
     /// left the queue: `queue_abandoned`), `ended_by` says who hung up, and the transfer's time
     /// counts in the duration. A changed result is handed out as a decision, written at once.
     pub fn amend(&mut self, result: Option<&str>, ended_by: EndedBy, transfer_ms: u64) {
+        self.transfer_at_ms = Some(self.now_ms());
         self.frames += transfer_ms / FRAME_MS;
         let at_ms = self.now_ms();
         let Some((outcome, by)) = self.result.as_mut() else {
@@ -162,6 +171,7 @@ impl CallRunner {
         *by = ended_by;
         if let Some(r) = result {
             outcome.result = r.to_string();
+            self.result_at_ms = Some(at_ms);
             self.decision = Some(Decision {
                 at_ms,
                 outcome: outcome.clone(),
@@ -300,10 +310,14 @@ impl CallRunner {
             Some(d) => AmdSummary::from(d),
             None => AmdSummary::without_decision(AmdReason::NoDecision, duration_ms),
         };
+        self.cut_prompts(duration_ms);
         Ok(CallOutcome {
             result: outcome.result,
             amd,
             events: self.events,
+            prompts: self.played,
+            result_at_ms: self.result_at_ms,
+            transfer_at_ms: self.transfer_at_ms,
             actions: outcome.actions,
             captured: outcome.captured,
             ended_by,
@@ -327,6 +341,7 @@ impl CallRunner {
             Verdict::Machine => {
                 self.amd = None;
                 self.playback.stop();
+                self.cut_prompts(now_ms);
                 // SIT on an answered call is the network's announcement, not a voicemail.
                 let code = if sit {
                     system_result::SYSTEM
@@ -462,14 +477,21 @@ impl CallRunner {
             }
             match cmd {
                 Command::Play(items) => match self.load_items(&items) {
-                    Ok(samples) => self.playback.start(samples),
+                    Ok(loaded) => {
+                        self.cut_prompts(at_ms);
+                        self.note_played(loaded.played, at_ms);
+                        self.playback.start(loaded.samples);
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "cannot play prompt; ending the call");
                         self.error = Some(e);
                         self.finish_system(system_result::SYSTEM, EndedBy::Robot);
                     }
                 },
-                Command::StopPlayback => self.playback.stop(),
+                Command::StopPlayback => {
+                    self.playback.stop();
+                    self.cut_prompts(at_ms);
+                }
                 Command::Listen { voice, phrases, .. } => {
                     self.listen_voice = voice;
                     self.recognizer = None;
@@ -500,8 +522,10 @@ impl CallRunner {
                         outcome: outcome.clone(),
                         events: self.events.clone(),
                     });
+                    self.result_at_ms = Some(at_ms);
                     if ends {
                         self.playback.stop();
+                        self.cut_prompts(at_ms);
                         self.result = Some((outcome, EndedBy::Robot));
                         self.phase = Phase::Finished;
                     }
@@ -509,6 +533,8 @@ impl CallRunner {
                 Command::Finish(outcome) => {
                     tracing::debug!(result = %outcome.result, at_ms, "scenario finished");
                     self.playback.stop();
+                    self.cut_prompts(at_ms);
+                    self.result_at_ms = Some(at_ms);
                     self.result = Some((outcome, EndedBy::Robot));
                     self.phase = Phase::Finished;
                 }
@@ -516,25 +542,66 @@ impl CallRunner {
         }
     }
 
-    /// The samples of what to play, as loaded with the scenario (no file is read here).
-    fn load_items(&self, items: &[PlayItem]) -> Result<Vec<Arc<[i16]>>, CallError> {
+    /// The samples of what to play, as loaded with the scenario (no file is read here), and
+    /// each item's name and length in ms for the timeline.
+    fn load_items(
+        &self,
+        items: &[PlayItem],
+    ) -> Result<Loaded, CallError> {
         let mut out = Vec::with_capacity(items.len());
+        let mut played = Vec::with_capacity(items.len());
+        let ms = |samples: usize| samples as u64 * 1000 / u64::from(crate::media::SAMPLE_RATE);
         for item in items {
             match item {
-                PlayItem::Prompt(p) => out.push(p.samples()),
+                PlayItem::Prompt(p) => {
+                    let samples = p.samples();
+                    played.push((prompt_name(p.source()), ms(samples.len())));
+                    out.push(samples);
+                }
                 PlayItem::Number(digits) => {
+                    let mut len = 0;
                     for name in say_number::number_prompts(digits) {
                         let word = self
                             .scenario
                             .number_words
                             .get(&name)
                             .ok_or(CallError::NumberWord(name))?;
-                        out.push(word.samples());
+                        let samples = word.samples();
+                        len += samples.len();
+                        out.push(samples);
                     }
+                    played.push((format!("число {digits}"), ms(len)));
                 }
             }
         }
-        Ok(out)
+        Ok(Loaded {
+            samples: out,
+            played,
+        })
+    }
+
+    /// Notes prompts that start playing at `at_ms`, back to back.
+    fn note_played(&mut self, items: Vec<NamedLength>, at_ms: u64) {
+        let mut t = at_ms;
+        for (name, len) in items {
+            if len > 0 {
+                self.played.push(PlayedPrompt {
+                    at_ms: t,
+                    end_ms: t + len,
+                    name,
+                });
+            }
+            t += len;
+        }
+    }
+
+    /// Playback stopped at `at_ms`: prompts queued after it never played, the one playing ends
+    /// there.
+    fn cut_prompts(&mut self, at_ms: u64) {
+        self.played.retain(|p| p.at_ms < at_ms);
+        for p in &mut self.played {
+            p.end_ms = p.end_ms.min(at_ms);
+        }
     }
 
     fn finish_system(&mut self, code: &str, by: EndedBy) {
@@ -542,6 +609,9 @@ impl CallRunner {
             return;
         }
         let captured = Default::default();
+        let now = self.now_ms();
+        self.cut_prompts(now);
+        self.result_at_ms = Some(now);
         self.result = Some((
             Outcome {
                 result: code.to_string(),
@@ -551,6 +621,26 @@ impl CallRunner {
             by,
         ));
         self.phase = Phase::Finished;
+    }
+}
+
+/// A played item's name and length in ms.
+type NamedLength = (String, u64);
+
+/// What a `Play` loads: the samples to send, and each item's name and length.
+struct Loaded {
+    samples: Vec<Arc<[i16]>>,
+    played: Vec<NamedLength>,
+}
+
+/// A prompt's name on the timeline: its file name, or its bundled name.
+fn prompt_name(source: &crate::media::prompt::PromptSource) -> String {
+    match source {
+        crate::media::prompt::PromptSource::File(p) => p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string()),
+        crate::media::prompt::PromptSource::Bundled(n) => (*n).to_string(),
     }
 }
 

@@ -572,6 +572,10 @@ async fn finish(
         actions_give_up_at: ended_at_ms + ctx.actions_give_up.as_millis() as i64,
         call_json: serde_json::Value::Null,
         transfer,
+        timeline: r
+            .answered
+            .then(|| serde_json::to_string(&crate::call::Timeline::of(&r.outcome)).ok())
+            .flatten(),
     };
     let call_json = final_call_json(&finished, p, &contact, &r.outcome.captured);
     let numbers = contact.e164s();

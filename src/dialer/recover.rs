@@ -218,6 +218,8 @@ async fn close_one(
         actions_give_up_at: now_ms + ctx.actions_give_up.as_millis() as i64,
         call_json: serde_json::Value::Null,
         transfer: None,
+        // What happened inside the interrupted call died with the process.
+        timeline: None,
     };
     // The scenario's actions, if it decided any, are in the outbox already; the project's
     // webhook hears of the call's end.

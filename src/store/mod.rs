@@ -9,6 +9,7 @@ pub mod action;
 pub mod agents;
 pub mod model;
 pub mod project_edit;
+pub mod search;
 pub mod sqlite;
 pub mod users;
 
@@ -16,6 +17,7 @@ pub use action::{ActionKind, NewAction, Payload};
 pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore};
 pub use model::*;
 pub use project_edit::{check_settings, DeleteCount, ProjectEdit, SettingError, MAX_PROJECT_NAME};
+pub use search::{CallPage, CallSearch, SEARCH_WINDOW};
 pub use users::{SessionRow, TokenOwner, TokenRow, UserRow, UserStore};
 
 use crate::import::{ImportLimits, ImportReport};
@@ -181,6 +183,17 @@ pub trait ReportStore: Send + Sync {
     async fn list_calls(&self, f: &CallFilter) -> Result<Vec<CallView>, StoreError>;
     /// One call, with its actions.
     async fn call(&self, id: i64) -> Result<CallView, StoreError>;
+    /// Calls found by the web UI's filters, newest first, one keyset page (`search`).
+    async fn search_calls(&self, f: &CallSearch) -> Result<CallPage, StoreError>;
+    /// A call's timeline (`call::Timeline` as JSON), if it has one (`NotFound`: no such call).
+    async fn call_timeline(&self, id: i64) -> Result<Option<String>, StoreError>;
+    /// A project's calls started at or after `since` (unix s) and their cost (the projects
+    /// page's "today").
+    async fn calls_since(
+        &self,
+        project_id: i64,
+        since: i64,
+    ) -> Result<(u64, crate::rules::money::Kopecks), StoreError>;
     /// A project's actions, newest first, one page, each with its delivery log.
     async fn list_actions(&self, f: &ActionFilter) -> Result<Vec<ActionView>, StoreError>;
     /// One row per contact of a project with its newest call, in import order, one page

@@ -460,6 +460,9 @@ pub struct FinishedCall<'a> {
     pub call_json: serde_json::Value,
     /// The call's transfer (docs/agents.md), when there was one.
     pub transfer: Option<serde_json::Value>,
+    /// What happened when, for the call's timeline page (`call::Timeline` as JSON); answered
+    /// calls only.
+    pub timeline: Option<String>,
 }
 
 /// An active project as the dialer needs it.

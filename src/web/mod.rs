@@ -5,6 +5,7 @@
 //! inline scripts or styles, no framing, no referrer to other sites).
 pub mod assets;
 mod catalogue;
+mod calls;
 mod desk;
 pub mod graph;
 mod pages;
@@ -13,6 +14,8 @@ mod project_form;
 mod prompts;
 mod scenarios;
 pub mod session;
+mod timeline;
+mod waveform;
 
 use crate::api::AppState;
 use crate::store::{SessionRow, UserRow, UserStore};
@@ -86,6 +89,7 @@ fn nav_for(role: Role, here: &str) -> Vec<NavItem> {
     let mut items = Vec::new();
     if role.reads() {
         items.push(("/", "Проекты"));
+        items.push(("/calls", "Звонки"));
     }
     if role.reads() {
         items.push(("/scenarios", "Сценарии"));
@@ -116,6 +120,9 @@ pub fn router(state: WebState) -> Router {
             "/projects/new",
             get(project_form::new_form).post(project_form::create),
         )
+        .route("/calls", get(calls::page))
+        .route("/calls/{id}", get(timeline::page))
+        .route("/calls/{id}/recording", get(timeline::recording))
         .route("/projects/{id}", get(project::page))
         .route(
             "/projects/{id}/edit",

@@ -248,6 +248,7 @@ pub struct ProjectLine {
     pub contacts_total: u64,
     pub contacts_title: String,
     pub segments: Vec<Segment>,
+    /// Today's (in the project's time zone).
     pub calls: u64,
     pub cost: String,
 }
@@ -284,6 +285,21 @@ async fn project_lines(s: &WebState) -> Result<Vec<ProjectLine>, Refused> {
     let mut out = Vec::new();
     for p in s.app.campaigns.list_projects().await.map_err(fail)? {
         let st = s.app.reports.stats(p.id).await.map_err(fail)?;
+        // Today in the project's own time zone.
+        let tz: chrono_tz::Tz = p.time_zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
+        let midnight = chrono::DateTime::from_timestamp_millis((s.now_ms)())
+            .unwrap_or_default()
+            .with_timezone(&tz)
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| chrono::TimeZone::from_local_datetime(&tz, &t).earliest())
+            .map_or(0, |t| t.timestamp());
+        let (calls_today, cost_today) = s
+            .app
+            .reports
+            .calls_since(p.id, midnight)
+            .await
+            .map_err(fail)?;
         let count = |k: &str| st.contacts.get(k).copied().unwrap_or(0);
         let total: u64 = STATUSES.iter().map(|(k, _)| count(k)).sum();
         let mut x = 0.0;
@@ -317,8 +333,8 @@ async fn project_lines(s: &WebState) -> Result<Vec<ProjectLine>, Refused> {
             contacts_total: total,
             contacts_title: title,
             segments,
-            calls: st.calls,
-            cost: st.cost.decimal().replace('.', ","),
+            calls: calls_today,
+            cost: cost_today.decimal().replace('.', ","),
         });
     }
     Ok(out)

@@ -43,6 +43,7 @@ mod action_reports;
 mod agents;
 mod auth;
 mod call_actions;
+mod call_search;
 mod campaigns;
 mod contact_copy;
 mod contact_rows;
