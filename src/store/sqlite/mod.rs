@@ -32,6 +32,7 @@ pub struct SqliteStore {
 }
 
 mod action_admin;
+mod admin;
 mod action_reports;
 mod agents;
 mod auth;
@@ -41,6 +42,7 @@ mod contact_copy;
 mod contact_rows;
 mod dialer;
 mod import;
+mod import_watch;
 mod outbox;
 mod plans;
 mod reports;
