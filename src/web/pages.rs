@@ -195,12 +195,12 @@ pub(super) async fn form_user(
 }
 
 /// Whether a form carries its session's token.
-fn csrf_ok(v: &Viewer, sent: &str) -> bool {
+pub(super) fn csrf_ok(v: &Viewer, sent: &str) -> bool {
     !sent.is_empty() && session::same_token(sent, &v.csrf)
 }
 
 /// The answer to a form without its session's token.
-fn csrf_refused(v: &Viewer) -> Response {
+pub(super) fn csrf_refused(v: &Viewer) -> Response {
     tracing::warn!(user = %v.user.username, "a form without its session's CSRF token");
     (
         StatusCode::FORBIDDEN,
