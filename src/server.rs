@@ -193,6 +193,11 @@ async fn run_boxed(
         }),
         ..Default::default()
     };
+    let facts = crate::web::settings::ServerFacts::gather(
+        &cfg,
+        sip_trunk.clone(),
+        call_cfg.speech.is_some(),
+    );
     let (agents, agent_lines, transfers) = start_agents(&store, &cfg, sip_trunk).await?;
     let mut dialer = Dialer::new(Arc::new(dialer_store), trunk, call_cfg, live, Clock::System)
         .with_uploaded_prompts(uploaded)
@@ -246,6 +251,9 @@ async fn run_boxed(
             now_ms: Arc::new(|| Clock::System.now_ms()),
             throttle: Default::default(),
             idle_ms: (cfg.web.session_idle_min.max(1) * 60_000) as i64,
+            admin: store.clone(),
+            server: Arc::new(facts),
+            uploads: Default::default(),
         };
         let app = crate::web::router(web)
             .merge(api::router(state))

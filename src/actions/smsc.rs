@@ -196,6 +196,34 @@ pub fn read_status(status: u16, body: &str) -> Result<StatusAnswer, String> {
     })
 }
 
+#[derive(Deserialize)]
+struct BalanceJson {
+    balance: Option<serde_json::Value>,
+    error: Option<String>,
+    error_code: Option<i64>,
+}
+
+/// Reads balance.php's answer (`{"balance": "1024.50"}`, or `{error, error_code}`): the
+/// money left on the account.
+pub fn read_balance(status: u16, body: &str) -> Result<Kopecks, String> {
+    if status >= 500 {
+        return Err(format!("SMSC answered HTTP {status}"));
+    }
+    let j: BalanceJson = serde_json::from_str(body).map_err(|_| {
+        format!(
+            "SMSC's balance answer is not its JSON (HTTP {status}): {}",
+            body.chars().take(120).collect::<String>()
+        )
+    })?;
+    if let Some(code) = j.error_code {
+        return Err(format!(
+            "SMSC refused the balance request: {} (error {code})",
+            j.error.unwrap_or_default()
+        ));
+    }
+    money(&j.balance).ok_or_else(|| "SMSC's balance answer has no balance".to_string())
+}
+
 /// The client.
 pub struct SmscClient {
     http: reqwest::Client,
@@ -281,6 +309,32 @@ impl SmscClient {
     }
 }
 
+impl SmscClient {
+    /// The money left on the account (balance.php, as SMSC's API and its own client libraries
+    /// document it). Sends nothing; the settings page asks, through a cache.
+    pub async fn balance(&self) -> Result<Kopecks, String> {
+        let form = [
+            ("login", self.cfg.login.as_str()),
+            ("psw", self.cfg.password.0.as_str()),
+            ("fmt", "3"),
+            ("charset", "utf-8"),
+        ];
+        let r = self
+            .http
+            .post(self.endpoint("balance.php"))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| format!("asking SMSC: {}", without_url(e)))?;
+        let status = r.status().as_u16();
+        let body = r
+            .text()
+            .await
+            .map_err(|e| format!("reading SMSC's answer: {e}"))?;
+        read_balance(status, &body)
+    }
+}
+
 /// A request error's words without its URL (a GET would carry the password in it; ours are
 /// POSTs, but the rule holds anyway).
 fn without_url(e: reqwest::Error) -> String {
@@ -331,6 +385,20 @@ mod tests {
         assert!(matches!(read_send(502, "Bad Gateway"), Sent::Unknown(_)));
         assert!(matches!(read_send(200, "<html>"), Sent::Unknown(_)));
         assert!(matches!(read_send(200, "{}"), Sent::Unknown(_)));
+    }
+
+    #[test]
+    fn balance_answers_are_money_or_why_not() {
+        assert_eq!(
+            read_balance(200, r#"{"balance": "1024.50"}"#),
+            Ok(Kopecks(102_450))
+        );
+        assert_eq!(read_balance(200, r#"{"balance": 12.3}"#), Ok(Kopecks(1_230)));
+        let e = read_balance(200, r#"{"error": "authorise error", "error_code": 2}"#);
+        assert!(matches!(e, Err(ref w) if w.contains("error 2")), "{e:?}");
+        assert!(read_balance(200, "{}").is_err());
+        assert!(read_balance(503, "busy").is_err());
+        assert!(read_balance(200, "<html>").is_err());
     }
 
     #[test]

@@ -392,6 +392,15 @@ impl Pool {
         self.queue.iter().filter(|w| w.project == project).count()
     }
 
+    /// Since when the longest-waiting caller of `project` waits (unix ms), if any waits.
+    pub fn oldest_wait(&self, project: i64) -> Option<i64> {
+        self.queue
+            .iter()
+            .filter(|w| w.project == project)
+            .map(|w| w.since_ms)
+            .min()
+    }
+
     /// A caller's place in the queue of its project (1 = next).
     pub fn place(&self, call: &str) -> Option<usize> {
         let w = self.queue.iter().find(|w| w.call == call)?;

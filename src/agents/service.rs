@@ -150,6 +150,11 @@ impl Agents {
         self.lock().pool.waiting(project)
     }
 
+    /// Since when the longest-waiting caller of `project` waits (unix ms), if any waits.
+    pub fn oldest_wait(&self, project: i64) -> Option<i64> {
+        self.lock().pool.oldest_wait(project)
+    }
+
     /// Every agent's live state.
     pub fn all_live(&self) -> BTreeMap<AgentId, AgentLive> {
         let g = self.lock();

@@ -250,9 +250,16 @@ pub async fn create(
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let c = body_of(&body)?;
-    let a = s.agent_store.create_agent(&c).await?;
-    s.agent_lines.stored(&s.agents, &a);
+    let a = create_agent(&s, &c).await?;
     Ok((StatusCode::CREATED, Json(view(&a, s.agents.live(a.id)))))
+}
+
+/// Creates an agent (the store checks it) and makes it known to the registrar and the pool:
+/// the API's route and the agents page.
+pub(crate) async fn create_agent(s: &AppState, c: &AgentChange) -> ApiResult<AgentRow> {
+    let a = s.agent_store.create_agent(c).await?;
+    s.agent_lines.stored(&s.agents, &a);
+    Ok(a)
 }
 
 /// List agents
@@ -319,8 +326,15 @@ pub async fn change(
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<Json<Value>> {
     let c = body_of(&body)?;
+    let a = change_agent(&s, id, &c).await?;
+    Ok(Json(view(&a, s.agents.live(id))))
+}
+
+/// Changes an agent (the store checks it); a new SIP user or a disabling ends its old
+/// registration. The API's route and the agents page.
+pub(crate) async fn change_agent(s: &AppState, id: i64, c: &AgentChange) -> ApiResult<AgentRow> {
     let before = s.agent_store.agent(id).await?;
-    let a = s.agent_store.change_agent(id, &c).await?;
+    let a = s.agent_store.change_agent(id, c).await?;
     // A new SIP user (or a disabled agent) ends the old registration.
     if before.sip_user != a.sip_user || !a.enabled {
         if let Some(t) = &s.agent_lines.sip {
@@ -328,7 +342,7 @@ pub async fn change(
         }
     }
     s.agent_lines.stored(&s.agents, &a);
-    Ok(Json(view(&a, s.agents.live(id))))
+    Ok(a)
 }
 
 /// Remove an agent

@@ -510,10 +510,10 @@ fn disposition(id: i64, report: &str, ext: &str) -> String {
 
 /// A byte buffer the CSV writer fills and the streamer empties between pages.
 #[derive(Clone, Default)]
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct SharedBuf(Arc<Mutex<Vec<u8>>>);
 
 impl SharedBuf {
-    fn take(&self) -> Bytes {
+    pub(crate) fn take(&self) -> Bytes {
         self.0
             .lock()
             .map(|mut v| Bytes::from(std::mem::take(&mut *v)))

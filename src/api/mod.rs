@@ -20,13 +20,13 @@ pub mod recordings;
 mod scenarios;
 pub mod schemas;
 mod transfer_schemas;
-mod upload;
-mod users;
+pub(crate) mod upload;
+pub(crate) mod users;
 
-pub(crate) use agents::set_agent_state;
-pub(crate) use exports::export_for;
+pub(crate) use agents::{change_agent, create_agent, set_agent_state};
+pub(crate) use exports::{export_for, SharedBuf};
 pub(crate) use project_edit::{create_project, edit_project};
-pub(crate) use projects::activate_project;
+pub(crate) use projects::{activate_project, add_numbers as add_to_stop_list};
 pub use prompts::write_atomically as write_prompt_file;
 pub(crate) use prompts::{store_prompt, valid_name as valid_prompt_name};
 pub(crate) use scenarios::validate as validate_scenario;
@@ -163,7 +163,7 @@ pub fn router(state: AppState) -> Router {
     let protected = protected
         .method_not_allowed_fallback(method_not_allowed)
         // Contacts files stream past the default body limit (the import has its own).
-        .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
+        .layer(axum::extract::DefaultBodyLimit::max(upload::MAX_FORM_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -482,18 +482,33 @@ pub async fn add_to_stop_list(
             .with_details(json!({ "field": "numbers" })));
     }
     let reason = b.reason.unwrap_or_else(|| "added through the API".into());
+    let (added, rejected) = add_numbers(&s, &b.numbers, &reason).await?;
+    let rejected: Vec<Value> = rejected
+        .iter()
+        .map(|(raw, e)| json!({ "value": raw, "reason": e.to_string() }))
+        .collect();
+    Ok(Json(json!({ "added": added, "rejected": rejected })))
+}
+
+/// Puts numbers in any usual spelling on the stop list: answers those listed (E.164) and the
+/// values that are not Russian numbers, with why. The API's route and the stop-list page.
+pub(crate) async fn add_numbers(
+    s: &AppState,
+    numbers: &[String],
+    reason: &str,
+) -> ApiResult<(Vec<String>, Vec<(String, crate::phone::PhoneError)>)> {
     let mut added = Vec::new();
     let mut rejected = Vec::new();
-    for raw in &b.numbers {
+    for raw in numbers {
         match normalize_ru(raw) {
             Ok(n) => {
-                s.campaigns.add_to_stop_list(&n.e164, &reason).await?;
+                s.campaigns.add_to_stop_list(&n.e164, reason).await?;
                 added.push(n.e164);
             }
-            Err(e) => rejected.push(json!({ "value": raw, "reason": e.to_string() })),
+            Err(e) => rejected.push((raw.clone(), e)),
         }
     }
-    Ok(Json(json!({ "added": added, "rejected": rejected })))
+    Ok((added, rejected))
 }
 
 /// Remove numbers from the stop list

@@ -10,14 +10,19 @@ use super::error::{ApiError, ApiResult};
 use super::schemas::{Binary, ContactsForm, ErrorBody, ImportReport};
 use super::{ApiPath, AppState};
 use crate::import::ImportLimits;
+use crate::store::ImportWatch;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::Json;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::io::Read;
 use tokio::sync::mpsc;
+
+/// The largest multipart form the server reads (axum's `DefaultBodyLimit` on the routes that
+/// take one): bigger files go as the body itself.
+pub(crate) const MAX_FORM_BYTES: usize = 64 << 20;
 
 /// Chunks in flight between the request and the importer.
 const CHANNEL_CHUNKS: usize = 16;
@@ -89,70 +94,29 @@ pub async fn import_contacts(
     ApiPath(id): ApiPath<i64>,
     req: Request,
 ) -> ApiResult<Json<Value>> {
-    let limits: ImportLimits = s.settings.import_limits;
-    let max = limits.max_bytes;
-    let length = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if length.is_some_and(|n| n > max) {
-        return Err(ApiError::too_large(format!(
-            "the file is larger than the limit of {max} bytes; nothing was imported"
-        )));
-    }
-    if length == Some(0) {
-        return Err(ApiError::invalid("the file is empty"));
-    }
+    let length = content_length(req.headers());
+    check_length(&s, length)?;
     s.campaigns.project(id).await?;
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("multipart/form-data"));
-    let (tx, reader) = ChannelReader::new();
-    let import = s.campaigns.import_contacts(id, Box::new(reader), limits);
+    let watch = ImportWatch {
+        size: length,
+        begun: None,
+    };
     let report = if multipart {
         let mut form = Multipart::from_request(req, &s)
             .await
             .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let feed = async move {
-            // The first field that carries a file (or the only field) is the contacts file.
-            loop {
-                match form.next_field().await {
-                    Ok(Some(mut field)) => {
-                        if field.file_name().is_none() && field.name() != Some("file") {
-                            continue;
-                        }
-                        loop {
-                            match field.chunk().await {
-                                Ok(Some(c)) => {
-                                    if tx.send(Ok(c)).await.is_err() {
-                                        return Ok(());
-                                    }
-                                }
-                                Ok(None) => return Ok(()),
-                                Err(e) => {
-                                    let _ =
-                                        tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                                    return Ok(());
-                                }
-                            }
-                        }
-                    }
-                    Ok(None) => {
-                        return Err(ApiError::invalid(
-                            "the form has no file field (send the contacts file as `file`)",
-                        ))
-                    }
-                    Err(e) => return Err(ApiError::bad_request(e.body_text())),
-                }
-            }
-        };
-        let (fed, report) = tokio::join!(feed, import);
-        fed?;
-        report?
+        import_form(&s, id, &mut form, watch).await?
     } else {
+        let (tx, reader) = ChannelReader::new();
+        let limits: ImportLimits = s.settings.import_limits;
+        let import = s
+            .campaigns
+            .import_contacts_watched(id, Box::new(reader), limits, watch);
         let body: Body = req.into_body();
         let feed = async move {
             let mut stream = body.into_data_stream();
@@ -168,4 +132,85 @@ pub async fn import_contacts(
         report?
     };
     Ok(Json(json!(report)))
+}
+
+/// A request's `Content-Length`, if it has one.
+pub(crate) fn content_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// Refuses before reading a file announced larger than `import.max_bytes`, or empty.
+pub(crate) fn check_length(s: &AppState, length: Option<u64>) -> ApiResult<()> {
+    let max = s.settings.import_limits.max_bytes;
+    if length.is_some_and(|n| n > max) {
+        return Err(ApiError::too_large(format!(
+            "the file is larger than the limit of {max} bytes; nothing was imported"
+        )));
+    }
+    if length == Some(0) {
+        return Err(ApiError::invalid("the file is empty"));
+    }
+    Ok(())
+}
+
+/// Imports the contacts file of a multipart form: its next field that carries a file (or is
+/// named `file`) is streamed into the import; fields before it are skipped (the web's form
+/// reads its own first). The API's form and the web's import page share this.
+pub(crate) async fn import_form(
+    s: &AppState,
+    id: i64,
+    form: &mut Multipart,
+    watch: ImportWatch,
+) -> ApiResult<crate::import::ImportReport> {
+    let (tx, reader) = ChannelReader::new();
+    let limits: ImportLimits = s.settings.import_limits;
+    let import = s
+        .campaigns
+        .import_contacts_watched(id, Box::new(reader), limits, watch);
+    let feed = async move {
+        loop {
+            match form.next_field().await {
+                Ok(Some(mut field)) => {
+                    if field.file_name().is_none() && field.name() != Some("file") {
+                        continue;
+                    }
+                    loop {
+                        match field.chunk().await {
+                            Ok(Some(c)) => {
+                                if tx.send(Ok(c)).await.is_err() {
+                                    return Ok(());
+                                }
+                            }
+                            Ok(None) => return Ok(()),
+                            Err(e) => {
+                                let too_large = e.status() == StatusCode::PAYLOAD_TOO_LARGE;
+                                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                                return if too_large {
+                                    Err(ApiError::too_large(format!(
+                                        "the form is larger than the limit of {} MiB; nothing \
+                                         was imported (send big files as the body itself)",
+                                        MAX_FORM_BYTES >> 20
+                                    )))
+                                } else {
+                                    Ok(())
+                                };
+                            }
+                        }
+                    }
+                }
+                Ok(None) => {
+                    return Err(ApiError::invalid(
+                        "the form has no file field (send the contacts file as `file`)",
+                    ))
+                }
+                Err(e) => return Err(ApiError::bad_request(e.body_text())),
+            }
+        }
+    };
+    let (fed, report) = tokio::join!(feed, import);
+    fed?;
+    Ok(report?)
 }

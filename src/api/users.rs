@@ -117,18 +117,26 @@ pub async fn create(
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let u: NewUser = parse_object(&body, "a JSON object")?;
-    let role = role_of(&u.role)?;
-    let hash = hash_of(u.password).await?;
-    let id = s
-        .users
-        .create_user(&u.username, &hash, role, u.agent_id)
-        .await?;
-    let row = s
-        .users
+    let row = create_user(&s, &u.username, u.password, &u.role, u.agent_id).await?;
+    Ok((StatusCode::CREATED, Json(view(&row))))
+}
+
+/// Creates a user (the name unique in any letter case, a password of at least 8 characters,
+/// a known role): the API's route and the users page.
+pub(crate) async fn create_user(
+    s: &AppState,
+    username: &str,
+    password: String,
+    role: &str,
+    agent_id: Option<i64>,
+) -> ApiResult<UserRow> {
+    let role = role_of(role)?;
+    let hash = hash_of(password).await?;
+    let id = s.users.create_user(username, &hash, role, agent_id).await?;
+    s.users
         .user(id)
         .await?
-        .ok_or_else(|| ApiError::internal("the user just made is gone"))?;
-    Ok((StatusCode::CREATED, Json(view(&row))))
+        .ok_or_else(|| ApiError::internal("the user just made is gone"))
 }
 
 /// List users
@@ -169,6 +177,24 @@ pub async fn change(
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<Json<Value>> {
     let c: UserChange = parse_object(&body, "a JSON object")?;
+    let row = change_user(&s, id, c.role.as_deref(), c.password, c.disabled).await?;
+    Ok(Json(view(&row)))
+}
+
+/// Changes a user's role, password or disabled flag (`None`: unchanged); refuses to leave no
+/// admin who can sign in. The API's route and the users page.
+pub(crate) async fn change_user(
+    s: &AppState,
+    id: i64,
+    role: Option<&str>,
+    password: Option<String>,
+    disabled: Option<bool>,
+) -> ApiResult<UserRow> {
+    let c = UserChange {
+        role: role.map(str::to_string),
+        password,
+        disabled,
+    };
     let user = s
         .users
         .user(id)
@@ -176,7 +202,7 @@ pub async fn change(
         .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
     let role = c.role.as_deref().map(role_of).transpose()?;
     let demoted = role.is_some_and(|r| r != Role::Admin) || c.disabled == Some(true);
-    if user.role == Role::Admin && demoted && other_admins(&s, id).await? == 0 {
+    if user.role == Role::Admin && demoted && other_admins(s, id).await? == 0 {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
@@ -190,12 +216,10 @@ pub async fn change(
     s.users
         .change_user(id, role, hash.as_deref(), c.disabled)
         .await?;
-    let row = s
-        .users
+    s.users
         .user(id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
-    Ok(Json(view(&row)))
+        .ok_or_else(|| ApiError::not_found(format!("user {id}")))
 }
 
 /// Remove a user
@@ -215,12 +239,19 @@ pub async fn change(
     )
 )]
 pub async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+    delete_user(&s, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a user (their sessions and tokens go with them), never the last admin who can sign
+/// in. The API's route and the users page.
+pub(crate) async fn delete_user(s: &AppState, id: i64) -> ApiResult<()> {
     let user = s
         .users
         .user(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
-    if user.role == Role::Admin && other_admins(&s, id).await? == 0 {
+    if user.role == Role::Admin && other_admins(s, id).await? == 0 {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
@@ -228,7 +259,7 @@ pub async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> Api
         ));
     }
     s.users.delete_user(id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Make a token for a user
@@ -256,7 +287,17 @@ pub async fn create_token(
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let t: NewToken = parse_object(&body, "a JSON object")?;
-    let name = t.name.trim();
+    let (tid, token, role) = make_token(&s, id, &t.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": tid, "name": t.name.trim(), "role": role, "token": token })),
+    ))
+}
+
+/// Makes a token for user `id`, acting with the user's role: answers its id, the token (shown
+/// once: only its SHA-256 is kept) and the role. The API's route, the account and users pages.
+pub(crate) async fn make_token(s: &AppState, id: i64, name: &str) -> ApiResult<(i64, String, Role)> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(
             ApiError::invalid("name: 1 to 100 characters").with_details(json!({ "field": "name" }))
@@ -269,10 +310,7 @@ pub async fn create_token(
         .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
     let token = crate::web::session::random_token();
     let tid = s.users.add_user_token(id, name, &token, user.role).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": tid, "name": name, "role": user.role, "token": token })),
-    ))
+    Ok((tid, token, user.role))
 }
 
 /// A user's tokens

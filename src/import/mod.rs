@@ -35,6 +35,28 @@ pub struct ImportedContact {
     pub fields: BTreeMap<String, String>,
 }
 
+/// Where a reader's contacts go: `contact` answers whether the contact was new (false: merged
+/// into one the store has). A sink may also take every problem as it is found (the report
+/// lists only the first ones) and the figures after each row (an import's progress). Any
+/// `FnMut(ImportedContact) -> bool` is a sink that wants neither.
+pub trait ContactSink {
+    fn contact(&mut self, c: ImportedContact) -> bool;
+    /// Whether `problem` should get every problem (its reason is then written for each).
+    fn wants_every_problem(&self) -> bool {
+        false
+    }
+    /// A problem, in file order (only when `wants_every_problem`).
+    fn problem(&mut self, _p: RowProblem) {}
+    /// After each data row: rows read so far and the report as it stands.
+    fn row_read(&mut self, _rows: u64, _report: &ImportReport) {}
+}
+
+impl<F: FnMut(ImportedContact) -> bool> ContactSink for F {
+    fn contact(&mut self, c: ImportedContact) -> bool {
+        self(c)
+    }
+}
+
 /// Why a whole file cannot be imported.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -224,8 +246,13 @@ const SCIENTIFIC_REASON: &str = "the number was saved by Excel in scientific not
     paste the numbers again and export again";
 
 impl ContactRows {
-    /// From the header's texts (trimmed); refuses a header without a phone column.
-    pub(super) fn new(headers: Vec<String>, limits: ImportLimits) -> Result<Self, ImportError> {
+    /// From the header's texts (trimmed); refuses a header without a phone column. With
+    /// `every_problem`, each problem is also handed to the sink (`ContactSink::problem`).
+    pub(super) fn new(
+        headers: Vec<String>,
+        limits: ImportLimits,
+        every_problem: bool,
+    ) -> Result<Self, ImportError> {
         let ours = is_our_export(&headers);
         let columns: Vec<Column> = headers.iter().map(|h| classify_in(h, ours)).collect();
         if !columns.iter().any(|c| matches!(c, Column::Phone(_))) {
@@ -234,7 +261,10 @@ impl ContactRows {
         Ok(Self {
             columns,
             seen: HashSet::new(),
-            report: ImportReport::default(),
+            report: ImportReport {
+                every: every_problem.then(Vec::new),
+                ..ImportReport::default()
+            },
             limits,
             rows: 0,
         })
@@ -250,12 +280,28 @@ impl ContactRows {
     }
 
     /// Reports a row that could not be read at all.
-    pub(super) fn reject(&mut self, row: u64, reason: String) -> Result<(), ImportError> {
+    pub(super) fn reject(
+        &mut self,
+        row: u64,
+        reason: String,
+        sink: &mut impl ContactSink,
+    ) -> Result<(), ImportError> {
         self.count_row()?;
         let listed = self.limits.max_listed_problems;
         self.report
             .problem(listed, row, "", "unreadable_row", || reason);
+        self.hand_on(sink);
         Ok(())
+    }
+
+    /// Hands the row's problems and the figures so far to the sink.
+    fn hand_on(&mut self, sink: &mut impl ContactSink) {
+        if let Some(every) = self.report.every.as_mut() {
+            for p in every.drain(..) {
+                sink.problem(p);
+            }
+        }
+        sink.row_read(self.rows, &self.report);
     }
 
     /// One data row: `(column index, trimmed text)` in column order; columns beyond the header
@@ -266,9 +312,20 @@ impl ContactRows {
         &mut self,
         row: u64,
         cells: impl IntoIterator<Item = (usize, &'a str)>,
-        sink: &mut impl FnMut(ImportedContact) -> bool,
+        sink: &mut impl ContactSink,
     ) -> Result<(), ImportError> {
         self.count_row()?;
+        self.read_row(row, cells, sink);
+        self.hand_on(sink);
+        Ok(())
+    }
+
+    fn read_row<'a>(
+        &mut self,
+        row: u64,
+        cells: impl IntoIterator<Item = (usize, &'a str)>,
+        sink: &mut impl ContactSink,
+    ) {
         let mut c = ImportedContact {
             row,
             name: None,
@@ -360,7 +417,7 @@ impl ContactRows {
             }
         }
         if blank {
-            return Ok(());
+            return;
         }
         if c.numbers.is_empty() {
             if dup_numbers > 0 {
@@ -370,7 +427,7 @@ impl ContactRows {
                     "no phone number in this row".into()
                 });
             }
-            return Ok(());
+            return;
         }
         if !extensions.is_empty() {
             report.extensions += extensions.len() as u64;
@@ -379,12 +436,11 @@ impl ContactRows {
                 .entry(EXTENSION_FIELD.to_string())
                 .or_insert_with(|| extensions.join(", "));
         }
-        if sink(c) {
+        if sink.contact(c) {
             report.imported += 1;
         } else {
             report.duplicates += 1;
         }
-        Ok(())
     }
 
     pub(super) fn finish(mut self) -> ImportReport {
@@ -452,7 +508,7 @@ pub(super) const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
 pub fn read_contacts<R: Read>(
     mut input: R,
     limits: ImportLimits,
-    sink: impl FnMut(ImportedContact) -> bool,
+    sink: impl ContactSink,
 ) -> Result<ImportReport, ImportError> {
     let mut magic = Vec::with_capacity(ZIP_MAGIC.len());
     (&mut input)
@@ -472,7 +528,7 @@ pub fn read_contacts<R: Read>(
 pub fn read_csv<R: Read>(
     input: R,
     limits: ImportLimits,
-    mut sink: impl FnMut(ImportedContact) -> bool,
+    mut sink: impl ContactSink,
 ) -> Result<ImportReport, ImportError> {
     let too_large = |e: std::io::Error| -> ImportError {
         if is_limit(&e) {
@@ -544,7 +600,7 @@ pub fn read_csv<R: Read>(
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_string())
         .collect();
-    let mut rows = ContactRows::new(headers, limits)?;
+    let mut rows = ContactRows::new(headers, limits, sink.wants_every_problem())?;
     let mut record = csv::StringRecord::new();
     let mut row = 1u64;
     loop {
@@ -556,7 +612,7 @@ pub fn read_csv<R: Read>(
                 e @ (ImportError::TooLarge(_) | ImportError::Limit(_) | ImportError::Io(_)) => {
                     return Err(e)
                 }
-                other => rows.reject(row, other.to_string())?,
+                other => rows.reject(row, other.to_string(), &mut sink)?,
             },
         }
     }

@@ -36,6 +36,10 @@ pub struct ImportReport {
     pub extensions: u64,
     /// What the user should know about the import as a whole, in words.
     pub notes: Vec<String>,
+    /// Every problem since the last row was handed on, when the reader's sink wants them all
+    /// (`ContactSink::wants_every_problem`); `None` otherwise and once the file is read.
+    #[serde(skip)]
+    pub(crate) every: Option<Vec<RowProblem>>,
 }
 
 /// The contact field an extension typed after a number goes to (`+7 495 … доб. 123`).
@@ -74,6 +78,21 @@ impl ImportReport {
     ) {
         self.rejected_total += 1;
         *self.rejected_by_reason.entry(kind).or_default() += 1;
+        if let Some(every) = self.every.as_mut() {
+            let p = RowProblem {
+                row,
+                value: shown_value(value),
+                kind,
+                reason: reason(),
+            };
+            if self.rejected.len() < listed_max {
+                self.rejected.push(p.clone());
+            } else {
+                self.rejected_truncated = true;
+            }
+            every.push(p);
+            return;
+        }
         if self.rejected.len() < listed_max {
             self.rejected.push(RowProblem {
                 row,
@@ -88,6 +107,7 @@ impl ImportReport {
 
     /// Writes the notes once the file has been read.
     pub(crate) fn finish(&mut self) {
+        self.every = None;
         if self.rejected_truncated {
             self.notes.push(format!(
                 "only the first {} of {} problems are listed; rejected_by_reason counts them all \

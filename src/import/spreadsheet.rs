@@ -13,7 +13,7 @@
 //! xlsb sheets are then streamed cell by cell, xls and ods sheets are read as one range by
 //! calamine. One row's cells are bounded in number and text (`ImportLimits::max_row_bytes`).
 use super::{
-    read_all_limited, ContactRows, ImportError, ImportLimits, ImportReport, ImportedContact,
+    read_all_limited, ContactRows, ContactSink, ImportError, ImportLimits, ImportReport,
     LimitHit, OLE_MAGIC, ZIP_MAGIC,
 };
 use calamine::{
@@ -71,7 +71,7 @@ type RowCells = Vec<(usize, String)>;
 pub fn read_xlsx<R: Read>(
     input: R,
     limits: ImportLimits,
-    mut sink: impl FnMut(ImportedContact) -> bool,
+    mut sink: impl ContactSink,
 ) -> Result<ImportReport, ImportError> {
     let bytes = read_all_limited(input, limits.max_bytes.min(MAX_SPREADSHEET_BYTES))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -100,7 +100,11 @@ pub fn read_xlsx<R: Read>(
             for (c, t) in cells.drain(..) {
                 headers[c] = t;
             }
-            rows = Some(ContactRows::new(headers, limits)?);
+            rows = Some(ContactRows::new(
+                headers,
+                limits,
+                sink.wants_every_problem(),
+            )?);
         }
         Ok(())
     })?;

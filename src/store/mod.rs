@@ -6,6 +6,7 @@
 //! implements the same traits beside it. The file formats (reading contact files, writing
 //! reports) live outside, in `import` and `export`: nothing here parses a file.
 pub mod action;
+pub mod admin;
 pub mod agents;
 pub mod model;
 pub mod project_edit;
@@ -14,6 +15,7 @@ pub mod sqlite;
 pub mod users;
 
 pub use action::{ActionKind, NewAction, Payload};
+pub use admin::{AdminStore, ImportStatus, ImportWatch, RejectRow, ServerCounts, SmsOutcome};
 pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore};
 pub use model::*;
 pub use project_edit::{check_settings, DeleteCount, ProjectEdit, SettingError, MAX_PROJECT_NAME};
@@ -90,6 +92,18 @@ pub trait CampaignStore: Send + Sync {
         input: Box<dyn std::io::Read + Send>,
         limits: ImportLimits,
     ) -> Result<ImportReport, StoreError>;
+    /// As `import_contacts`, followed: the import's id as it begins, its progress against the
+    /// upload's size, every refused value kept (`AdminStore`). A backend that keeps no progress
+    /// imports as `import_contacts` does.
+    async fn import_contacts_watched(
+        &self,
+        project_id: i64,
+        input: Box<dyn std::io::Read + Send>,
+        limits: ImportLimits,
+        _watch: ImportWatch,
+    ) -> Result<ImportReport, StoreError> {
+        self.import_contacts(project_id, input, limits).await
+    }
     /// Adds a number to the stop list, and re-plans every open contact that has it in any
     /// project (those in a call are re-planned when the call ends). Answers how many contacts
     /// changed.

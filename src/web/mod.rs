@@ -3,11 +3,15 @@
 //! `serve` beside the API. Every page needs a signed-in user whose role may see it; every form
 //! carries the session's CSRF token; every answer carries the security headers (a CSP without
 //! inline scripts or styles, no framing, no referrer to other sites).
+mod account;
+mod admin;
+mod agents;
 pub mod assets;
 mod catalogue;
 mod calls;
 mod desk;
 pub mod graph;
+mod import;
 mod pages;
 mod project;
 mod project_form;
@@ -16,6 +20,9 @@ mod scenarios;
 pub mod session;
 mod timeline;
 mod waveform;
+pub mod settings;
+mod stoplist;
+mod users;
 
 use crate::api::AppState;
 use crate::store::{SessionRow, UserRow, UserStore};
@@ -39,6 +46,12 @@ pub struct WebState {
     pub throttle: Arc<Mutex<Throttle>>,
     /// A session unused this long is over.
     pub idle_ms: i64,
+    /// What the admin pages read (imports' progress, the stop list by prefix, counts).
+    pub admin: Arc<dyn crate::store::AdminStore>,
+    /// The server as the settings page shows it.
+    pub server: Arc<settings::ServerFacts>,
+    /// The import page's uploads, by the key the page gave each.
+    pub uploads: import::Uploads,
 }
 
 /// The signed-in user of a request.
@@ -98,6 +111,17 @@ fn nav_for(role: Role, here: &str) -> Vec<NavItem> {
     if role == Role::Agent {
         items.push(("/desk", "Рабочее место"));
     }
+    if role.runs_campaigns() {
+        items.push(("/agents", "Операторы"));
+    }
+    if role.reads() {
+        items.push(("/stop-list", "Стоп-лист"));
+    }
+    if role.administers() {
+        items.push(("/users", "Пользователи"));
+        items.push(("/settings", "Настройки"));
+    }
+    items.push(("/account", "Учётная запись"));
     items
         .into_iter()
         .map(|(href, label)| NavItem {
@@ -146,6 +170,31 @@ pub fn router(state: WebState) -> Router {
         )
         .route("/prompts/table", get(prompts::table_part))
         .route("/prompts/audio", get(prompts::audio))
+        .route(
+            "/projects/{id}/import",
+            get(import::page).post(import::upload).layer(
+                axum::extract::DefaultBodyLimit::max(crate::api::upload::MAX_FORM_BYTES),
+            ),
+        )
+        .route("/projects/{id}/import/status", get(import::status))
+        .route(
+            "/projects/{id}/import/{import_id}/rejected.csv",
+            get(import::rejected_csv),
+        )
+        .route("/agents", get(agents::page).post(agents::create))
+        .route("/agents/table", get(agents::table))
+        .route("/agents/{id}", get(agents::edit_form).post(agents::change))
+        .route("/stop-list", get(stoplist::page).post(stoplist::add))
+        .route("/stop-list/remove", post(stoplist::remove))
+        .route("/users", get(users::page).post(users::create))
+        .route("/users/{id}", get(users::user_page).post(users::change))
+        .route("/users/{id}/delete", post(users::delete))
+        .route("/users/{id}/tokens", post(users::make_token))
+        .route("/users/{id}/tokens/{token_id}/revoke", post(users::revoke_token))
+        .route("/account", get(account::page))
+        .route("/account/tokens", post(account::make_token))
+        .route("/account/tokens/{token_id}/revoke", post(account::revoke_token))
+        .route("/settings", get(settings::page))
         .route("/static/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)

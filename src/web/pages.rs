@@ -195,7 +195,7 @@ pub(super) async fn form_user(
 }
 
 /// Whether a form carries its session's token.
-fn csrf_ok(v: &Viewer, sent: &str) -> bool {
+pub(super) fn csrf_ok(v: &Viewer, sent: &str) -> bool {
     !sent.is_empty() && session::same_token(sent, &v.csrf)
 }
 

@@ -1,4 +1,4 @@
-//! A local fake of SMSC's HTTP API (`send.php`, `status.php` with `fmt=3`), answering as its
+//! A local fake of SMSC's HTTP API (`send.php`, `status.php`, `balance.php` with `fmt=3`), answering as its
 //! documentation says (docs/actions.md, "SMSC"): success with `id`, `cnt`, `cost`, `balance`;
 //! `{error, error_code}` for a wrong login (2), no money (3) and any code a test asks for; a
 //! slow answer; a connection closed after the request was read (the message *was* taken); a
@@ -445,6 +445,9 @@ fn decide(st: &mut State, script: &str, f: &HashMap<String, String>) -> Reply {
             }
             Reply::Now(body.to_string())
         }
+        "balance.php" => Reply::Now(
+            serde_json::json!({ "balance": format!("{:.2}", st.balance) }).to_string(),
+        ),
         _ => Reply::Now(error(1, "unknown script")),
     }
 }

@@ -166,7 +166,18 @@ impl CampaignStore for SqliteStore {
         input: Box<dyn std::io::Read + Send>,
         limits: ImportLimits,
     ) -> Result<ImportReport, StoreError> {
-        self.run_import(project_id, input, limits).await
+        self.run_import(project_id, input, limits, ImportWatch::default())
+            .await
+    }
+
+    async fn import_contacts_watched(
+        &self,
+        project_id: i64,
+        input: Box<dyn std::io::Read + Send>,
+        limits: ImportLimits,
+        watch: ImportWatch,
+    ) -> Result<ImportReport, StoreError> {
+        self.run_import(project_id, input, limits, watch).await
     }
 
     async fn add_to_stop_list(&self, e164: &str, reason: &str) -> Result<u64, StoreError> {

@@ -5,17 +5,18 @@
 //! has finished).
 use super::contact_rows::status_text;
 use super::SqliteStore;
-use crate::import::{read_contacts, ImportLimits, ImportReport, ImportedContact};
+use super::import_watch::{BatchSink, Counted, Progress, PROGRESS_EVERY};
+use crate::import::{read_contacts, ImportLimits, ImportReport, ImportedContact, RowProblem};
 use crate::phone::registry::Registry;
 use crate::rules::attempts::ContactAttempts;
 use crate::rules::plan::{plan, NumberFacts, OrderFacts, ProjectFacts};
-use crate::store::ProjectRow;
-use crate::store::StoreError;
+use crate::store::{ImportWatch, ProjectRow, StoreError};
 use chrono_tz::Tz;
 use sqlx::{Connection, Row, SqliteConnection};
 use std::collections::HashSet;
 use std::io::Read;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Contacts written per transaction during an import: enough to amortise a transaction's fixed
 /// work (the write lock, the commit, the check of existing numbers), few enough that the write
@@ -44,7 +45,8 @@ impl SqliteStore {
         limits: ImportLimits,
     ) -> Result<ImportReport, StoreError> {
         // Boxed here, so the import below is compiled once rather than for every reader type.
-        self.run_import(project_id, Box::new(input), limits).await
+        self.run_import(project_id, Box::new(input), limits, ImportWatch::default())
+            .await
     }
 
     /// Imports contacts into a project: good rows are stored in batches, bad values
@@ -52,29 +54,37 @@ impl SqliteStore {
     /// import is all or nothing for whole-file failures (a limit hit while streaming, an I/O
     /// or database error): the contacts it added are removed again and the error returned.
     /// Its contacts are dialed only once it has finished. One import at a time per project
-    /// (a second one meanwhile is a conflict).
+    /// (a second one meanwhile is a conflict). While it runs, its figures are written to its
+    /// row about once a second (`import_watch`); every refused value is kept with the batches.
     pub(super) async fn run_import(
         &self,
         project_id: i64,
         input: Box<dyn Read + Send>,
         limits: ImportLimits,
+        watch: ImportWatch,
     ) -> Result<ImportReport, StoreError> {
         let name = self.project_name(project_id).await?;
-        let mut import = PendingImport::begin(self, project_id, &name).await?;
+        let mut import = PendingImport::begin(self, project_id, &name, watch.size).await?;
+        if let Some(tx) = watch.begun {
+            let _ = tx.send(import.id);
+        }
+        let progress = Arc::new(Progress::default());
+        let input = Box::new(Counted::new(input, progress.clone()));
         let result = match self
-            .write_import(project_id, &mut import, input, limits)
+            .write_import(project_id, &mut import, input, limits, &progress)
             .await
         {
             Ok(report) => self
-                .finish_import(import.id, &report, &import.ranges)
+                .finish_import(import.id, &report, &import.ranges, &progress)
                 .await
                 .map(|()| report),
             Err(e) => Err(e),
         };
         import.finished();
-        if result.is_err() {
+        if let Err(e) = &result {
+            let why = e.to_string();
             if let Err(undo) = self
-                .discard_import(import.id, Some((&import.ranges, import.floor)))
+                .discard_import(import.id, Some((&import.ranges, import.floor)), &why)
                 .await
             {
                 // Its contacts stay hidden from the dialer; the next open removes them.
@@ -91,6 +101,7 @@ impl SqliteStore {
         import: &mut PendingImport,
         input: Box<dyn Read + Send>,
         limits: ImportLimits,
+        progress: &Arc<Progress>,
     ) -> Result<ImportReport, StoreError> {
         // The parser fills whole batches on its own thread while the previous one is written.
         // Each contact is packed into the batch and dropped at once, on the thread that
@@ -98,31 +109,20 @@ impl SqliteStore {
         // bulk); written batches come back to be reused, so a batch costs no allocation.
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Packed>(1);
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Packed>();
+        let parser_progress = progress.clone();
         let parser = tokio::task::spawn_blocking(move || {
-            let fresh = || match back_rx.try_recv() {
-                Ok(mut used) => {
-                    used.clear();
-                    used
-                }
-                Err(_) => Packed::default(),
+            let mut sink = BatchSink {
+                batch: Packed::default(),
+                back: back_rx,
+                tx,
+                open: true,
+                progress: parser_progress,
+                kept: 0,
             };
-            let mut batch = fresh();
-            let mut open = true;
-            let report = read_contacts(input, limits, |c| {
-                // The writer decides new vs merged. Once it has stopped (an error) the rest of
-                // the file is still read by `read_contacts`, but nothing more is kept.
-                if open {
-                    batch.push(&c);
-                    if batch.len() == IMPORT_BATCH || batch.buf.len() >= IMPORT_BATCH_BYTES {
-                        let full = std::mem::replace(&mut batch, fresh());
-                        open = tx.blocking_send(full).is_ok();
-                    }
-                }
-                true
-            });
-            if open && report.is_ok() && !batch.is_empty() {
+            let report = read_contacts(input, limits, &mut sink);
+            if sink.open && report.is_ok() && !sink.batch.is_empty() {
                 // A closed channel here means the writer failed; its error is what is returned.
-                let _ = tx.blocking_send(batch);
+                let _ = sink.tx.blocking_send(std::mem::take(&mut sink.batch));
             }
             report
         });
@@ -156,7 +156,19 @@ impl SqliteStore {
             project: &project,
             registry: self.registry.as_deref(),
         };
-        while let Some(batch) = rx.recv().await {
+        let mut tick = tokio::time::interval(PROGRESS_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let batch = tokio::select! {
+                b = rx.recv() => match b {
+                    Some(b) => b,
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    progress.write(&mut conn, import.id, merged).await?;
+                    continue;
+                }
+            };
             let written = write_batch(&mut conn, &ctx, seq, &batch).await?;
             seq += batch.len() as i64;
             merged += written.merged;
@@ -187,15 +199,18 @@ impl SqliteStore {
         import_id: i64,
         r: &ImportReport,
         ranges: &[(i64, i64)],
+        progress: &Progress,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE imports SET state = 'done', finished_at = ?, imported = ?, duplicates = ?, \
-             rejected = ? WHERE id = ?",
+             rejected = ?, rows_read = ?, bytes_read = ? WHERE id = ?",
         )
         .bind(self.now())
         .bind(r.imported as i64)
         .bind(r.duplicates as i64)
         .bind(r.rejected_total as i64)
+        .bind(progress.rows() as i64)
+        .bind(progress.bytes() as i64)
         .bind(import_id)
         .execute(&self.pool)
         .await?;
@@ -225,6 +240,7 @@ impl SqliteStore {
         &self,
         import_id: i64,
         known: Option<(&[(i64, i64)], i64)>,
+        why: &str,
     ) -> Result<(), StoreError> {
         // Numbers go with their contact (ON DELETE CASCADE).
         // Every range but the last in its own transaction; the last goes with the sweep and the
@@ -255,8 +271,9 @@ impl SqliteStore {
                     .await?;
             }
         }
-        sqlx::query("UPDATE imports SET state = 'failed', finished_at = ? WHERE id = ?")
+        sqlx::query("UPDATE imports SET state = 'failed', finished_at = ?, error = ? WHERE id = ?")
             .bind(self.now())
+            .bind(why)
             .bind(import_id)
             .execute(&mut *tx)
             .await?;
@@ -277,7 +294,8 @@ impl SqliteStore {
                 import = id,
                 "removing the contacts of an import interrupted by a stop"
             );
-            self.discard_import(id, None).await?;
+            self.discard_import(id, None, "interrupted by a stop of the server")
+                .await?;
         }
         Ok(())
     }
@@ -291,14 +309,36 @@ impl SqliteStore {
 /// one (counted as a duplicate); the kept numbers are indexed 0, 1, …. The transaction takes
 /// the write lock first (`BEGIN IMMEDIATE`), so the check of existing numbers and the ids
 /// chosen stay true until it commits.
+///
+/// The batch's refused values are kept in the same transaction (`import_rejects`).
 async fn write_batch(
     conn: &mut SqliteConnection,
     ctx: &BatchContext<'_>,
     seq_before: i64,
     batch: &Packed,
 ) -> Result<WrittenBatch, StoreError> {
-    let (project_id, import_id, created_at) = (ctx.project_id, ctx.import_id, ctx.created_at);
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let written = if batch.contacts.is_empty() {
+        WrittenBatch {
+            merged: 0,
+            ids: None,
+        }
+    } else {
+        write_contacts(&mut tx, ctx, seq_before, batch).await?
+    };
+    super::import_watch::keep_rejects(&mut tx, ctx.import_id, &batch.problems).await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// The contacts of a batch, inside its transaction (`write_batch`).
+async fn write_contacts(
+    tx: &mut SqliteConnection,
+    ctx: &BatchContext<'_>,
+    seq_before: i64,
+    batch: &Packed,
+) -> Result<WrittenBatch, StoreError> {
+    let (project_id, import_id, created_at) = (ctx.project_id, ctx.import_id, ctx.created_at);
     let all: Vec<&str> = batch.numbers.iter().map(|n| batch.text(&n.e164)).collect();
     let mut existing: HashSet<String> = HashSet::new();
     let mut listed: HashSet<String> = HashSet::new();
@@ -355,7 +395,6 @@ async fn write_batch(
         }
     }
     if kept.is_empty() {
-        tx.commit().await?;
         return Ok(WrittenBatch { merged, ids: None });
     }
     // Ids are chosen here (under the write lock) so the numbers can name their contact
@@ -482,7 +521,6 @@ async fn write_batch(
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(WrittenBatch {
         merged,
         ids: Some((first_id, first_id + kept.len() as i64 - 1)),
@@ -508,10 +546,12 @@ struct PlannedContact {
 /// Parsed contacts packed for writing: their text (names, fields as JSON, numbers) in one
 /// buffer, so a batch is a few allocations however many contacts it holds.
 #[derive(Default)]
-struct Packed {
+pub(super) struct Packed {
     buf: String,
     contacts: Vec<PackedContact>,
     numbers: Vec<PackedNumber>,
+    /// The values refused since the previous batch, to keep (`import_rejects`).
+    pub(super) problems: Vec<RowProblem>,
 }
 
 /// A contact in a `Packed` batch: ranges of its text and of its numbers.
@@ -531,7 +571,7 @@ struct PackedNumber {
 }
 
 impl Packed {
-    fn push(&mut self, c: &ImportedContact) {
+    pub(super) fn push(&mut self, c: &ImportedContact) {
         let name = c.name.as_deref().map(|n| self.add(n));
         let json = serde_json::to_string(&c.fields).unwrap_or_else(|_| "{}".into());
         let fields = self.add(&json);
@@ -563,18 +603,27 @@ impl Packed {
         self.buf.get(r.clone()).unwrap_or_default()
     }
 
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.contacts.len()
     }
 
-    fn is_empty(&self) -> bool {
-        self.contacts.is_empty()
+    /// No contact and no refused value.
+    pub(super) fn is_empty(&self) -> bool {
+        self.contacts.is_empty() && self.problems.is_empty()
     }
 
-    fn clear(&mut self) {
+    /// Whether the batch should be written now: enough contacts, text or refused values.
+    pub(super) fn is_full(&self) -> bool {
+        self.contacts.len() >= IMPORT_BATCH
+            || self.buf.len() >= IMPORT_BATCH_BYTES
+            || self.problems.len() >= IMPORT_BATCH
+    }
+
+    pub(super) fn clear(&mut self) {
         self.buf.clear();
         self.contacts.clear();
         self.numbers.clear();
+        self.problems.clear();
     }
 }
 
@@ -599,10 +648,18 @@ struct PendingImport {
 
 impl PendingImport {
     /// Registers an import into a project; refused while another one runs there.
-    async fn begin(store: &SqliteStore, project_id: i64, name: &str) -> Result<Self, StoreError> {
-        let r = sqlx::query("INSERT INTO imports (project_id, started_at) VALUES (?, ?)")
-            .bind(project_id)
-            .bind(store.now())
+    async fn begin(
+        store: &SqliteStore,
+        project_id: i64,
+        name: &str,
+        size: Option<u64>,
+    ) -> Result<Self, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO imports (project_id, started_at, bytes_total) VALUES (?, ?, ?)",
+        )
+        .bind(project_id)
+        .bind(store.now())
+        .bind(size.map(|n| n as i64))
             .execute(&store.pool)
             .await
             .map_err(|e| match e {
@@ -611,13 +668,15 @@ impl PendingImport {
                 ),
                 other => other.into(),
             })?;
+        let id = r.last_insert_rowid();
+        super::import_watch::drop_older_rejects(store, project_id, id).await?;
         let floor: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM contacts")
             .fetch_one(&store.pool)
             .await?
             .get(0);
         Ok(Self {
             store: store.clone(),
-            id: r.last_insert_rowid(),
+            id,
             ranges: Vec::new(),
             floor,
             done: false,
@@ -645,7 +704,8 @@ impl Drop for PendingImport {
                 self.floor,
             );
             rt.spawn(async move {
-                if let Err(e) = store.discard_import(id, Some((&ranges, floor))).await {
+                let known = Some((&ranges[..], floor));
+                if let Err(e) = store.discard_import(id, known, "cancelled: the upload stopped").await {
                     tracing::error!(import = id, error = %e, "removing a cancelled import");
                 }
             });

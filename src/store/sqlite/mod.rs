@@ -39,6 +39,7 @@ type ReplanLocks = std::sync::Arc<
 >;
 
 mod action_admin;
+mod admin;
 mod action_reports;
 mod agents;
 mod auth;
@@ -49,6 +50,7 @@ mod contact_copy;
 mod contact_rows;
 mod dialer;
 mod import;
+mod import_watch;
 mod outbox;
 mod plans;
 mod project_edit;

@@ -33,3 +33,15 @@ document.addEventListener("submit", function (e) {
     }
   });
 })();
+// Admin pages: a file input with data-max-bytes refuses a file larger than that before it is
+// sent (the server refuses it too): it shows the element named by data-size-error and keeps
+// the form from being sent.
+document.addEventListener("change", function (e) {
+  var input = e.target;
+  if (!input.matches || !input.matches("input[type=file][data-max-bytes]")) { return; }
+  var max = Number(input.getAttribute("data-max-bytes"));
+  var note = document.getElementById(input.getAttribute("data-size-error"));
+  var big = input.files && input.files[0] && input.files[0].size > max;
+  if (note) { note.hidden = !big; }
+  input.setCustomValidity(big && note ? note.textContent : "");
+});
