@@ -21,11 +21,13 @@ pub mod schemas;
 mod transfer_schemas;
 mod upload;
 mod users;
+mod wrap_up;
 
 pub(crate) use agents::set_agent_state;
 pub(crate) use exports::export_for;
 pub(crate) use projects::activate_project;
 pub use prompts::write_atomically as write_prompt_file;
+pub(crate) use wrap_up::{wrap_up_call, WrapUpInput, WrapUpRefused};
 
 use crate::asr::SpeechModel;
 use crate::media::prompt::PromptCache;
@@ -127,6 +129,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(agents::create, agents::list))
         .routes(routes!(agents::get, agents::change, agents::delete))
         .routes(routes!(agents::set_state))
+        .routes(routes!(wrap_up::wrap_up))
         .routes(routes!(users::create, users::list))
         .routes(routes!(users::change, users::delete))
         .routes(routes!(users::create_token, users::list_tokens))

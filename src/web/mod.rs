@@ -5,6 +5,7 @@
 //! inline scripts or styles, no framing, no referrer to other sites).
 pub mod assets;
 mod desk;
+mod hours;
 mod pages;
 mod project;
 pub mod session;
@@ -103,6 +104,8 @@ pub fn router(state: WebState) -> Router {
         .route("/logout", post(pages::logout))
         .route("/desk", get(desk::desk))
         .route("/desk/state", get(desk::state).post(desk::set_state))
+        .route("/desk/live", get(desk::live))
+        .route("/desk/wrap-up", post(desk::wrap_up))
         .route("/projects/{id}", get(project::page))
         .route("/projects/{id}/live", get(project::live))
         .route("/projects/{id}/export", get(project::export))
