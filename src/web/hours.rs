@@ -11,7 +11,7 @@ pub const HOURS: u32 = 24;
 
 /// The plot inside the SVG's `0 0 700 210` box (`project_figures.html`).
 const LEFT: f64 = 44.0;
-const RIGHT: f64 = 656.0;
+const RIGHT: f64 = 648.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 176.0;
 const BAR_SHARE: f64 = 0.7;
