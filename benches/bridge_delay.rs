@@ -379,8 +379,7 @@ async fn case(n: usize, codecs: (Codec, Codec), packets: usize, phones: &tokio::
         trunk: None,
         project: 1,
         settings,
-        contact_name: None,
-        fields: vec![],
+        card: Default::default(),
     };
     let (ready_tx, mut ready) = mpsc::unbounded_channel::<()>();
     let (start, start_rx) = watch::channel(None);

@@ -204,8 +204,10 @@ fn main() {
                 trunk: None,
                 project: 1,
                 settings: settings.clone(),
-                contact_name: Some(format!("Абонент {i}")),
-                fields: vec![],
+                card: autoinformer::agents::card::CallCard {
+                    contact_name: Some(format!("Абонент {i}")),
+                    ..Default::default()
+                },
             };
             tasks.push(tokio::spawn(async move {
                 let req = DialRequest {

@@ -382,8 +382,10 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
                 trunk: Some(trunk.clone()),
                 project: 0,
                 settings: transfer,
-                contact_name: None,
-                fields: Vec::new(),
+                card: crate::agents::card::CallCard {
+                    number: a.number.clone(),
+                    ..Default::default()
+                },
             }),
             ..Default::default()
         };

@@ -327,8 +327,7 @@ impl World {
                     trunk: None,
                     project: 1,
                     settings,
-                    contact_name: None,
-                    fields: vec![],
+                    card: Default::default(),
                 }),
                 ..Default::default()
             };

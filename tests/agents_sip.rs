@@ -205,8 +205,11 @@ async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
                 queue_announce: None,
                 audio: TransferAudio::bundled().unwrap(),
             },
-            contact_name: Some("Иванов Иван".into()),
-            fields: vec![("Лицевой счет".into(), "100201".into())],
+            card: autoinformer::agents::card::CallCard {
+                contact_name: Some("Иванов Иван".into()),
+                fields: vec![("Лицевой счет".into(), "100201".into())],
+                ..Default::default()
+            },
         }),
         ..Default::default()
     };

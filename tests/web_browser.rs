@@ -20,6 +20,9 @@ mod scenarios;
 #[path = "browser/calls.rs"]
 mod calls;
 
+#[path = "browser/desk.rs"]
+mod desk;
+
 use autoinformer::config::Secret;
 use fantoccini::{Client, Locator};
 use kit::{browser, driver, shot, sign_in, sign_out, until_text};

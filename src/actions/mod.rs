@@ -68,6 +68,24 @@ pub const PROJECT_WEBHOOK_IDX: u32 = 1_000;
 /// moment a transfer begins, not at the call's end).
 pub const TRANSFER_STARTED_IDX: u32 = 1_001;
 
+/// The place of a call back an agent asked for in a transferred call's wrap-up (docs/agents.md,
+/// "Wrap-up"): written once per call.
+pub const WRAP_UP_CALLBACK_IDX: u32 = 1_002;
+
+/// The outbox row of a call back an agent asked for: the contact copied into the callback
+/// project named `project`, the reached number first, not dialed before `at` (unix s).
+pub fn wrap_up_callback(project: &str, number: &str, at: i64) -> NewAction {
+    NewAction {
+        idx: WRAP_UP_CALLBACK_IDX,
+        payload: Payload::AddToProject {
+            project: project.to_string(),
+            first_number: number.to_string(),
+            not_before: Some(at),
+        },
+        transfer_callback: false,
+    }
+}
+
 /// The `transfer.started` webhook of a project with a `webhook_url` (`None` without one).
 pub fn transfer_started(
     project_webhook: Option<&str>,
@@ -120,6 +138,7 @@ pub fn actions_for(
                 Payload::AddToProject {
                     project: project.clone(),
                     first_number: f.number.to_string(),
+                    not_before: None,
                 },
                 false,
             ),
@@ -163,6 +182,7 @@ pub fn actions_for(
                         Payload::AddToProject {
                             project: project.to_string(),
                             first_number: f.number.to_string(),
+                            not_before: None,
                         },
                         true,
                     );

@@ -577,9 +577,10 @@ impl Worker {
             Payload::AddToProject {
                 project,
                 first_number,
+                not_before,
             } => self
                 .store
-                .copy_contact(a, project, first_number, now)
+                .copy_contact(a, project, first_number, *not_before, now)
                 .await
                 .map(|o| match &o {
                     CopyOutcome::NoSuchProject(why) => {

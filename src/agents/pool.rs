@@ -362,6 +362,20 @@ impl Pool {
         }
     }
 
+    /// The agent's wrap-up was written (the agent desk): after-call work ends now — available
+    /// (or offline, if that is what the agent is now). Answers whether it was in wrap-up.
+    pub fn end_wrap_up(&mut self, id: AgentId, now: i64) -> bool {
+        let Some(a) = self.agents.get_mut(&id) else {
+            return false;
+        };
+        if a.live.state != AgentState::WrapUp {
+            return false;
+        }
+        a.wrap_until_ms = None;
+        a.set_free(now);
+        true
+    }
+
     /// Ends the wrap-ups that are over; answers whether any agent became available.
     pub fn tick(&mut self, now: i64) -> bool {
         self.roll_day(now);

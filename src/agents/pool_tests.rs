@@ -239,3 +239,20 @@ fn a_timed_pause_after_a_missed_call_ends_by_itself() {
     assert!(p.tick(25_000));
     assert_eq!(state(&p, 1), AgentState::Available);
 }
+
+#[test]
+fn a_written_wrap_up_ends_after_call_work_early_and_nothing_else() {
+    let mut p = pool(&[agent(1, None)], 0);
+    assert!(!p.end_wrap_up(1, 0), "available: nothing to end");
+    p.enqueue("a", 1, 0);
+    p.assign(0);
+    p.answered("a", 1, 100);
+    assert!(!p.end_wrap_up(1, 200), "talking: the call goes on");
+    assert_eq!(state(&p, 1), AgentState::Talking);
+    p.ended(1, 3_600_000, 1_000);
+    assert_eq!(state(&p, 1), AgentState::WrapUp);
+    assert!(p.end_wrap_up(1, 5_000));
+    assert_eq!(state(&p, 1), AgentState::Available);
+    assert_eq!(p.next_wake(), None, "the wrap-up's timer is gone");
+    assert!(!p.end_wrap_up(9, 5_000), "no such agent");
+}

@@ -1,14 +1,17 @@
 //! The agents at run time: the pure `Pool` behind a lock, fed by calls (a caller waits, an
 //! agent answered, missed, ended), registrations and the API, on an injected clock. Each
 //! change hands the pool's assignments to the waiting calls (`Ticket`), which dial the agent
-//! through its `AgentLine` (SIP or simulated: the transfer code does not know which).
+//! through its `AgentLine` (SIP or simulated: the transfer code does not know which). Each
+//! ringing agent gets the waiting caller's card (`card`), which the agent desk shows; every
+//! change is announced on a `watch` the desks subscribe to (no polling).
+use super::card::{CallCard, DeskCall, DeskCalls};
 use super::pool::{AgentId, AgentInfo, AgentLive, Assignment, Manual, ManualError, Miss, Pool};
 use crate::telephony::trunk::{Leg, TrunkError};
 use crate::BoxFuture;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// Every agent state, as `/metrics` labels them.
 const STATES: [&str; 6] = [
@@ -54,6 +57,10 @@ struct Inner {
     lines: BTreeMap<AgentId, Arc<dyn AgentLine>>,
     names: BTreeMap<AgentId, String>,
     waiters: HashMap<String, mpsc::UnboundedSender<Offer>>,
+    /// The waiting callers' cards, by call.
+    cards: HashMap<String, Arc<CallCard>>,
+    /// Each agent's current or last transferred call (the agent desk).
+    desk: DeskCalls,
 }
 
 /// The agents of this process.
@@ -61,6 +68,8 @@ pub struct Agents {
     inner: Mutex<Inner>,
     now: NowMs,
     wake: Notify,
+    /// Counts changes of any agent's state or call: the agent desks wait on it.
+    changes: watch::Sender<u64>,
 }
 
 impl Agents {
@@ -71,10 +80,23 @@ impl Agents {
                 lines: BTreeMap::new(),
                 names: BTreeMap::new(),
                 waiters: HashMap::new(),
+                cards: HashMap::new(),
+                desk: DeskCalls::default(),
             }),
             now,
             wake: Notify::new(),
+            changes: watch::channel(0).0,
         })
+    }
+
+    /// Changes of the agents (states, calls) from now on: `changed()` wakes after each.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Tells the subscribers that something changed.
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -104,6 +126,8 @@ impl Agents {
         }
         g.pool.upsert(info, now);
         self.dispatch(&mut g, now);
+        drop(g);
+        self.changed();
     }
 
     /// Forgets an agent.
@@ -112,6 +136,9 @@ impl Agents {
         g.pool.remove(id);
         g.lines.remove(&id);
         g.names.remove(&id);
+        g.desk.remove(id);
+        drop(g);
+        self.changed();
     }
 
     /// A registration of `id` appeared (with the line to reach it) or ended.
@@ -129,6 +156,8 @@ impl Agents {
         }
         g.pool.set_registered(id, on, now);
         self.dispatch(&mut g, now);
+        drop(g);
+        self.changed();
     }
 
     /// An agent's own change of state.
@@ -137,7 +166,34 @@ impl Agents {
         let mut g = self.lock();
         g.pool.set_manual(id, to, now)?;
         self.dispatch(&mut g, now);
+        drop(g);
+        self.changed();
         Ok(())
+    }
+
+    /// Agent `id` wrote the wrap-up of stored call `call_id` (the agent desk, the API): its
+    /// after-call work ends now. Answers whether it was in wrap-up.
+    pub fn wrapped_up(&self, id: AgentId, call_id: i64, disposition: &str) -> bool {
+        let now = self.now_ms();
+        let mut g = self.lock();
+        g.desk.wrapped_up(id, call_id, disposition);
+        let ended = g.pool.end_wrap_up(id, now);
+        if ended {
+            self.dispatch(&mut g, now);
+        }
+        drop(g);
+        self.changed();
+        ended
+    }
+
+    /// Agent `id`'s current or last transferred call, as the agent desk shows it.
+    pub fn desk_call(&self, id: AgentId) -> Option<DeskCall> {
+        self.lock().desk.get(id).cloned()
+    }
+
+    /// Whether agent `id` answered stored call `call_id` (their current or last call).
+    pub fn answered_by(&self, id: AgentId, call_id: i64) -> bool {
+        self.lock().desk.answered_by(id, call_id)
     }
 
     /// One agent's live state.
@@ -164,15 +220,19 @@ impl Agents {
             .collect()
     }
 
-    /// A caller of `project` starts waiting for an agent. Dropping the ticket leaves the
-    /// queue (a caller who hung up or waited too long).
-    pub fn wait(self: &Arc<Self>, call: &str, project: i64) -> Ticket {
+    /// A caller of `project` starts waiting for an agent; the agent whose phone rings for
+    /// them gets `card`. Dropping the ticket leaves the queue (a caller who hung up or waited
+    /// too long).
+    pub fn wait(self: &Arc<Self>, call: &str, project: i64, card: Arc<CallCard>) -> Ticket {
         let now = self.now_ms();
         let (tx, rx) = mpsc::unbounded_channel();
         let mut g = self.lock();
         g.waiters.insert(call.to_string(), tx);
+        g.cards.insert(call.to_string(), card);
         g.pool.enqueue(call, project, now);
         self.dispatch(&mut g, now);
+        drop(g);
+        self.changed();
         Ticket {
             agents: self.clone(),
             call: call.to_string(),
@@ -186,7 +246,11 @@ impl Agents {
         let now = self.now_ms();
         let mut g = self.lock();
         g.waiters.remove(call);
+        g.cards.remove(call);
         g.pool.answered(call, agent, now);
+        g.desk.answered(agent, call);
+        drop(g);
+        self.changed();
     }
 
     /// The agent offered to `call` missed it; the caller waits on.
@@ -194,16 +258,27 @@ impl Agents {
         let now = self.now_ms();
         let mut g = self.lock();
         g.pool.missed(call, agent, how, now);
+        g.desk.gone(agent, call);
         self.dispatch(&mut g, now);
+        drop(g);
+        self.changed();
     }
 
-    /// The agent's call ended: wrap-up for `wrap_up`, then available.
+    /// The agent's call ended: wrap-up for `wrap_up`, then available (none when the agent
+    /// wrote the wrap-up during the call).
     pub fn ended(&self, agent: AgentId, wrap_up: Duration) {
         let now = self.now_ms();
         let mut g = self.lock();
-        g.pool.ended(agent, wrap_up.as_millis() as i64, now);
+        let written = g.desk.ended(agent);
+        let wrap_up_ms = if written {
+            0
+        } else {
+            wrap_up.as_millis() as i64
+        };
+        g.pool.ended(agent, wrap_up_ms, now);
         self.dispatch(&mut g, now);
         drop(g);
+        self.changed();
         self.wake.notify_one();
     }
 
@@ -211,8 +286,13 @@ impl Agents {
         let now = self.now_ms();
         let mut g = self.lock();
         g.waiters.remove(call);
-        g.pool.leave(call, now);
+        g.cards.remove(call);
+        if let Some(agent) = g.pool.leave(call, now) {
+            g.desk.gone(agent, call);
+        }
         self.dispatch(&mut g, now);
+        drop(g);
+        self.changed();
     }
 
     /// Hands the pool's assignments to the waiting calls. A call that is gone frees its agent
@@ -231,7 +311,13 @@ impl Agents {
                     line: line.clone(),
                 });
                 let sent = match (offer, g.waiters.get(&a.call)) {
-                    (Some(o), Some(tx)) => tx.send(o).is_ok(),
+                    (Some(o), Some(tx)) => {
+                        let sent = tx.send(o).is_ok();
+                        if let Some(card) = g.cards.get(&a.call).filter(|_| sent).cloned() {
+                            g.desk.ringing(a.agent, &a.call, card, now);
+                        }
+                        sent
+                    }
                     (None, Some(_)) => {
                         // No way to reach the agent now: offline, the caller waits on.
                         g.pool.missed(&a.call, a.agent, Miss::Unreachable, now);
@@ -248,6 +334,7 @@ impl Agents {
             }
             for call in gone {
                 g.waiters.remove(&call);
+                g.cards.remove(&call);
                 g.pool.leave(&call, now);
             }
         }
@@ -262,6 +349,7 @@ impl Agents {
                 let mut g = self.lock();
                 if g.pool.tick(now) {
                     self.dispatch(&mut g, now);
+                    self.changed();
                 }
                 let counts = g.pool.counts();
                 for s in STATES {

@@ -98,6 +98,9 @@ impl Pager {
                 "Стоимость, ₽",
                 "Действия",
                 "Перевод",
+                "Итог разговора",
+                "Заметка оператора",
+                "Перезвонить",
             ],
             Report::Last => &[
                 "Контакт",
@@ -211,6 +214,13 @@ impl Pager {
             Cell::Float(c.cost.rubles()),
             actions_text(&c.actions),
             transfer_text(c.transfer.as_ref()),
+            c.wrap_up.as_ref().map(|w| w.disposition.clone()).into(),
+            c.wrap_up
+                .as_ref()
+                .map(|w| w.note.clone())
+                .filter(|n| !n.is_empty())
+                .into(),
+            self.time(c.wrap_up.as_ref().and_then(|w| w.callback_at)),
         ]
     }
 

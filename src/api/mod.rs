@@ -22,6 +22,7 @@ pub mod schemas;
 mod transfer_schemas;
 pub(crate) mod upload;
 pub(crate) mod users;
+mod wrap_up;
 
 pub(crate) use agents::{change_agent, create_agent, set_agent_state};
 pub(crate) use exports::{export_for, SharedBuf};
@@ -30,6 +31,7 @@ pub(crate) use projects::{activate_project, add_numbers as add_to_stop_list};
 pub use prompts::write_atomically as write_prompt_file;
 pub(crate) use prompts::{store_prompt, valid_name as valid_prompt_name};
 pub(crate) use scenarios::validate as validate_scenario;
+pub(crate) use wrap_up::{wrap_up_call, WrapUpInput, WrapUpRefused};
 
 use crate::asr::SpeechModel;
 use crate::media::prompt::PromptCache;
@@ -131,6 +133,7 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(agents::create, agents::list))
         .routes(routes!(agents::get, agents::change, agents::delete))
         .routes(routes!(agents::set_state))
+        .routes(routes!(wrap_up::wrap_up))
         .routes(routes!(users::create, users::list))
         .routes(routes!(users::change, users::delete))
         .routes(routes!(users::create_token, users::list_tokens))

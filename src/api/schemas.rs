@@ -536,6 +536,27 @@ pub struct Call {
     pub actions: Vec<ActionBrief>,
     /// The transfer to agents or to a number (docs/agents.md); absent for calls without one.
     pub transfer: Option<Transfer>,
+    /// The agent's wrap-up after a transferred call (the agent desk, `POST
+    /// /agents/{id}/wrap-up`); absent until written.
+    pub wrap_up: Option<WrapUp>,
+}
+
+/// What the agent wrote after a transferred call.
+#[derive(Serialize, ToSchema)]
+pub struct WrapUp {
+    /// One of the project's `transfer.dispositions`.
+    pub disposition: String,
+    /// The agent's note; '' when none.
+    pub note: String,
+    /// The call back asked for, unix seconds: the contact was put into the callback project,
+    /// not dialed before then.
+    #[schema(required = true)]
+    pub callback_at: Option<i64>,
+    /// The agent who wrote it.
+    #[schema(required = true)]
+    pub agent_id: Option<i64>,
+    /// When it was written, unix ms.
+    pub at_ms: i64,
 }
 
 /// A call's transfer.

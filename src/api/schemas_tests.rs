@@ -79,6 +79,13 @@ fn a_call() -> CallView {
             })
             .unwrap(),
         ),
+        wrap_up: Some(crate::store::WrapUpView {
+            disposition: "Перезвонить".into(),
+            note: String::new(),
+            callback_at: Some(1),
+            agent_id: Some(1),
+            at_ms: 1,
+        }),
     }
 }
 
@@ -90,6 +97,7 @@ fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
     assert_eq!(keys(&v["amd"]), properties::<Amd>());
     assert_eq!(keys(&v["actions"][0]), properties::<ActionBrief>());
     assert_eq!(keys(&v["transfer"]), properties::<super::Transfer>());
+    assert_eq!(keys(&v["wrap_up"]), properties::<super::WrapUp>());
     assert_eq!(
         keys(&v["transfer"]["misses"][0]),
         properties::<super::TransferMiss>()
@@ -194,6 +202,7 @@ fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
             queue_max_wait_s: Some(60),
             queue_announce_s: Some(0),
             hold_music: Some("hold.wav".into()),
+            dispositions: Some(vec!["Договорились".into()]),
         },
     };
     assert_eq!(

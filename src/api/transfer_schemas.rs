@@ -28,6 +28,12 @@ pub struct TransferOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 200, example = "hold.wav")]
     pub hold_music: Option<String>,
+    /// What an agent picks from in the agent desk's wrap-up form (and `POST
+    /// /agents/{id}/wrap-up`): 1 … 50 names of 1 … 100 characters, no two alike; left out:
+    /// «Договорились», «Перезвонить», «Отказ», «Не целевой».
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_items = 1, max_items = 50, example = json!(["Договорились", "Перезвонить", "Отказ", "Не целевой"]))]
+    pub dispositions: Option<Vec<String>>,
 }
 
 /// A project's transfers (`store::TransferStats`).

@@ -484,6 +484,12 @@ async fn drive(
                             let to = match &target { transfer::Target::Agents => "agents".to_string(), transfer::Target::External(n) => n.clone() };
                             let _ = tx.send(TransferStarted { to, result: result.clone(), captured: captured.clone() });
                         }
+                        // The agent desk's card: what the robot heard, where a call back goes.
+                        let (keys, said) = heard_of(runner.events());
+                        cx.card.heard(&result, keys, said, &captured);
+                        if let Some(Action::Transfer { callback_project: Some(p), .. }) = runner.transfer() {
+                            cx.card.callback_project = Some(p.clone());
+                        }
                         let heard = captured.into_iter().collect();
                         cx.settings.audio = cx.settings.audio.for_scenario(&own_prompts.0, &own_prompts.1);
                         let caller = transfer::CallerLeg { leg: &mut leg, session: &mut session, tick: &mut tick, recording: &mut recording, hard_stop: hard_stop.deadline() };
@@ -603,6 +609,19 @@ async fn drive(
 
 /// The transfer a finished scenario asks for (its callback project is an outbox row held
 /// until the transfer's end: `actions_for`).
+/// The keys pressed and the utterances said, in order.
+fn heard_of(events: &[super::CallEvent]) -> (String, Vec<String>) {
+    let mut keys = String::new();
+    let mut said = Vec::new();
+    for e in events {
+        match e {
+            super::CallEvent::Dtmf { digit, .. } => keys.push(*digit),
+            super::CallEvent::Speech { text, .. } => said.push(text.clone()),
+        }
+    }
+    (keys, said)
+}
+
 fn transfer_of(runner: &CallRunner) -> Option<transfer::Target> {
     match runner.transfer()? {
         Action::Transfer { .. } => Some(transfer::Target::Agents),

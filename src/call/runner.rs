@@ -153,6 +153,11 @@ impl CallRunner {
             .find(|a| matches!(a, Action::Transfer { .. } | Action::TransferExternal { .. }))
     }
 
+    /// The keys and utterances heard so far, in order.
+    pub fn events(&self) -> &[CallEvent] {
+        &self.events
+    }
+
     /// The finished call's result and what the scenario captured.
     pub fn finished(&self) -> Option<&Outcome> {
         self.result.as_ref().map(|(o, _)| o)

@@ -5,6 +5,7 @@
 //! RFC 4733 events. An external transfer (`transfer_external`) is the same bridge to a number
 //! dialed through the trunk, without a queue. docs/agents.md is the user's reference.
 use super::recording::Recording;
+use crate::agents::card::CallCard;
 use crate::agents::pool::{AgentId, Miss};
 use crate::agents::service::{AgentDial, AgentLine, Agents, Offer, Ticket};
 use crate::media::{Frame, FRAME_MS, FRAME_SAMPLES, SILENT_FRAME};
@@ -114,17 +115,17 @@ impl TransferSettings {
 }
 
 /// What a call needs to transfer: the agents, the trunk (external transfers), the project and
-/// how the agent's phone is to show the caller.
+/// how the agent's phone and desk are to show the caller.
 #[derive(Clone)]
 pub struct TransferContext {
     pub agents: Arc<Agents>,
     pub trunk: Option<Arc<dyn Trunk>>,
     pub project: i64,
     pub settings: TransferSettings,
-    /// The contact's name (the From display name starts with it).
-    pub contact_name: Option<String>,
-    /// The contact's fields (`X-Autoinformer-Field-*`).
-    pub fields: Vec<(String, String)>,
+    /// The caller as the agent desk shows them: the contact's name (the From display name
+    /// starts with it), their fields (`X-Autoinformer-Field`), what the robot heard (filled
+    /// in when the transfer begins).
+    pub card: CallCard,
 }
 
 /// One agent who rang and did not take the call.
@@ -357,7 +358,10 @@ pub async fn run(
     let (to, mut ticket, external) = match target {
         Target::Agents => (
             "agents".to_string(),
-            Some(cx.agents.wait(call_id, cx.project)),
+            Some(
+                cx.agents
+                    .wait(call_id, cx.project, Arc::new(cx.card.clone())),
+            ),
             None,
         ),
         Target::External(n) => {
@@ -374,14 +378,15 @@ pub async fn run(
         to,
         ..Default::default()
     };
-    let display = match &cx.contact_name {
+    let display = match &cx.card.contact_name {
         Some(n) if !n.trim().is_empty() => format!("{} — {result}", n.trim()),
         _ => result.to_string(),
     };
     // One header per field and per captured value, `name=value` (names may be Cyrillic).
     let mut headers = vec![("X-Autoinformer-Result".to_string(), result.to_string())];
     headers.extend(
-        cx.fields
+        cx.card
+            .fields
             .iter()
             .map(|(k, v)| ("X-Autoinformer-Field".to_string(), format!("{k}={v}"))),
     );

@@ -226,12 +226,22 @@ pub async fn run(
             trunk: Some(ctx.trunk.clone()),
             project: p.id,
             settings: transfer_settings.unwrap_or_else(|| b.settings.clone()),
-            contact_name: contact.name.clone(),
-            fields: contact
-                .fields
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            card: crate::agents::card::CallCard {
+                call_id: Some(call_id),
+                project_id: p.id,
+                project_name: p.name.clone(),
+                time_zone: p.time_zone.clone(),
+                contact_name: contact.name.clone(),
+                fields: contact
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                number: number.clone(),
+                dispositions: p.transfer.dispositions_or_default(),
+                callback_project: p.callback_project.clone(),
+                ..Default::default()
+            },
         });
     // A transfer began: the project's webhook hears it at once (a CRM opens the card); no
     // task waits for it in a project without a webhook.

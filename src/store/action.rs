@@ -45,10 +45,13 @@ impl std::str::FromStr for ActionKind {
 pub enum Payload {
     /// One SMS to the number the call reached.
     Sms { phone: String, text: String },
-    /// Copy the contact into the project of this name, the reached number first.
+    /// Copy the contact into the project of this name, the reached number first (not
+    /// dialed before `not_before`, unix s, when set: a call back an agent asked for).
     AddToProject {
         project: String,
         first_number: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        not_before: Option<i64>,
     },
     /// Put these numbers on the stop list with this reason.
     StopList {

@@ -73,6 +73,25 @@ pub struct AgentChange {
     pub enabled: Option<bool>,
 }
 
+/// A transferred call's wrap-up, to keep with the call (the agent desk, `POST
+/// /agents/{id}/wrap-up`).
+#[derive(Debug, Clone)]
+pub struct WrapUpRecord {
+    pub call_id: i64,
+    pub agent_id: i64,
+    pub disposition: String,
+    pub note: String,
+    /// The call back asked for (unix s).
+    pub callback_at: Option<i64>,
+    /// The outbox row that copies the contact into the callback project (with the call, its
+    /// place makes it unique: written once).
+    pub callback: Option<super::NewAction>,
+    /// Now (unix ms).
+    pub at_ms: i64,
+    /// Until when the outbox tries the copy (unix ms).
+    pub give_up_at_ms: i64,
+}
+
 /// Agents in the store.
 #[async_trait]
 pub trait AgentStore: Send + Sync {
@@ -90,4 +109,7 @@ pub trait AgentStore: Send + Sync {
     async fn ensure_sim_agents(&self, count: u32) -> Result<Vec<AgentRow>, StoreError>;
     /// Enabled agents who serve `project` (member or all projects).
     async fn project_agents(&self, project: i64) -> Result<usize, StoreError>;
+    /// Keeps a call's wrap-up with it and queues its call back, in one transaction, once:
+    /// `NotFound` without the call, `Conflict` when it was wrapped up already.
+    async fn wrap_up_call(&self, w: &WrapUpRecord) -> Result<(), StoreError>;
 }

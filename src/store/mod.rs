@@ -12,11 +12,12 @@ pub mod model;
 pub mod project_edit;
 pub mod search;
 pub mod sqlite;
+pub mod transfer_options;
 pub mod users;
 
 pub use action::{ActionKind, NewAction, Payload};
 pub use admin::{AdminStore, ImportStatus, ImportWatch, RejectRow, ServerCounts, SmsOutcome};
-pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore};
+pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore, WrapUpRecord};
 pub use model::*;
 pub use project_edit::{check_settings, DeleteCount, ProjectEdit, SettingError, MAX_PROJECT_NAME};
 pub use search::{CallPage, CallSearch, SEARCH_WINDOW};
@@ -259,6 +260,22 @@ pub trait ReportStore: Send + Sync {
     /// Calls up now, finished calls by result, and answered calls that got no audio from the
     /// callee, over all projects (metrics).
     async fn call_totals(&self) -> Result<CallTotals, StoreError>;
+    /// A project's calls started and answered in each of `hours` hours from `from` (unix s,
+    /// 3600 s apart), oldest first: the project page's chart by hour.
+    async fn calls_by_hour(
+        &self,
+        project_id: i64,
+        from: i64,
+        hours: u32,
+    ) -> Result<Vec<HourCalls>, StoreError>;
+}
+
+/// One hour of a project's calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HourCalls {
+    pub calls: u64,
+    /// Of them answered (by a person or a machine).
+    pub answered: u64,
 }
 
 /// API tokens (only their SHA-256 is kept).
@@ -434,13 +451,14 @@ pub trait OutboxStore: Send + Sync {
     /// A line in an action's log without a change of state (a delivery poll).
     async fn log_attempt(&self, id: i64, a: &AttemptLog) -> Result<(), StoreError>;
     /// Copies the action's contact into the project named `project` (the reached number
-    /// first, stop-listed and already present numbers left out) and marks the action done,
-    /// in one transaction.
+    /// first, stop-listed and already present numbers left out; not dialed before
+    /// `not_before`, unix s, when given) and marks the action done, in one transaction.
     async fn copy_contact(
         &self,
         a: &ActionRow,
         project: &str,
         first_number: &str,
+        not_before: Option<i64>,
         now_ms: i64,
     ) -> Result<CopyOutcome, StoreError>;
     /// Puts the numbers on the stop list and marks the action done, in one transaction, then

@@ -11,6 +11,8 @@ use crate::scenario::system_result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use super::transfer_options::*;
+
 /// A project to create: everything but the name and scenario has a default.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -40,62 +42,6 @@ pub struct NewProject {
     pub webhook_secret: Option<String>,
     /// The project's own transfer settings; the ones not set follow the server's `[agents]`.
     pub transfer: TransferOptions,
-}
-
-/// A project's own transfer settings (docs/agents.md, "Per project"): each one not set
-/// follows the server's `[agents]` section.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TransferOptions {
-    /// After-call work, seconds (0 … 3600).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wrap_up_s: Option<u32>,
-    /// How long an agent's phone rings before the next agent is tried (1 … 300).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent_ring_s: Option<u32>,
-    /// The longest wait in the queue (1 … 3600), then `queue_timeout`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queue_max_wait_s: Option<u32>,
-    /// How often «вы в очереди» interrupts the music (0: never; … 3600).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queue_announce_s: Option<u32>,
-    /// The hold music: a stored prompt's name (`PUT /prompts/{name}`) or a bundled one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hold_music: Option<String>,
-}
-
-impl TransferOptions {
-    /// Checks the ranges (422 in the API, naming the field).
-    pub fn validate(&self) -> Result<(), String> {
-        let check = |name: &str, v: Option<u32>, min: u32, max: u32| match v {
-            Some(v) if v < min || v > max => Err(format!(
-                "transfer.{name}: {v} is out of range ({min} … {max} seconds)"
-            )),
-            _ => Ok(()),
-        };
-        check("wrap_up_s", self.wrap_up_s, 0, 3600)?;
-        check("agent_ring_s", self.agent_ring_s, 1, 300)?;
-        check("queue_max_wait_s", self.queue_max_wait_s, 1, 3600)?;
-        check("queue_announce_s", self.queue_announce_s, 0, 3600)?;
-        if let Some(m) = &self.hold_music {
-            let m = m.trim();
-            let path = std::path::Path::new(m);
-            if m.is_empty()
-                || m.len() > 200
-                || path.is_absolute()
-                || path
-                    .components()
-                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
-            {
-                return Err(format!(
-                    "transfer.hold_music: {m:?} is not a prompt's name (a stored prompt, \
-                     PUT /api/v1/prompts/{{name}}, or a bundled one such as \
-                     \"transfer/hold.wav\")"
-                ));
-            }
-        }
-        Ok(())
-    }
 }
 
 impl Default for NewProject {
@@ -276,6 +222,24 @@ pub struct CallView {
     /// The transfer to agents or to a number (docs/agents.md), when there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer: Option<serde_json::Value>,
+    /// What the agent wrote after a transferred call (the agent desk's wrap-up), once written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_up: Option<WrapUpView>,
+}
+
+/// A call's wrap-up by the agent who talked to the caller.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WrapUpView {
+    /// One of the project's dispositions.
+    pub disposition: String,
+    /// The agent's note ('' when none).
+    pub note: String,
+    /// The call back asked for (unix s): the contact is copied into the callback project and
+    /// not dialed before then.
+    pub callback_at: Option<i64>,
+    pub agent_id: Option<i64>,
+    /// When it was written (unix ms).
+    pub at_ms: i64,
 }
 
 /// One action of a call, in short (`GET /calls/{id}`, the calls export).

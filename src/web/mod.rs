@@ -12,6 +12,7 @@ mod calls;
 mod desk;
 pub mod graph;
 mod import;
+mod hours;
 mod pages;
 mod project;
 mod project_form;
@@ -147,6 +148,8 @@ pub fn router(state: WebState) -> Router {
         .route("/calls", get(calls::page))
         .route("/calls/{id}", get(timeline::page))
         .route("/calls/{id}/recording", get(timeline::recording))
+        .route("/desk/live", get(desk::live))
+        .route("/desk/wrap-up", post(desk::wrap_up))
         .route("/projects/{id}", get(project::page))
         .route(
             "/projects/{id}/edit",

@@ -1,7 +1,7 @@
 //! A project's page (docs/users.md, "The project page"): its live figures — calls up now, calls,
 //! answered, machines, transfers and callers waiting, cost, contacts by status, the results as
-//! a chart — pushed to the page every 2 s over server-sent events, the exports, and the
-//! dialer's decision log.
+//! a chart, calls and their answer rate by hour — pushed to the page every 2 s over
+//! server-sent events, the exports, and the dialer's decision log.
 use super::pages::{forbidden, form_user, render, status_label};
 use super::{Page, Refused, WebState};
 use crate::scenario::system_result;
@@ -42,6 +42,8 @@ pub struct Figures {
     pub contacts: Vec<ContactLine>,
     pub results: Vec<ResultBar>,
     pub chart_height: u32,
+    /// Calls and answer rate by hour, the last 24 hours.
+    pub hours: super::hours::HourChart,
 }
 
 #[derive(Template)]
@@ -88,11 +90,18 @@ const NOT_ANSWERED: [&str; 4] = [
     system_result::SYSTEM,
 ];
 
-async fn figures(s: &WebState, id: i64) -> Result<Figures, Refused> {
+async fn figures(s: &WebState, id: i64, zone: &str) -> Result<Figures, Refused> {
     let st = s
         .app
         .reports
         .stats(id)
+        .await
+        .map_err(|e| Refused::Failed(e.to_string()))?;
+    let from = super::hours::start((s.now_ms)().div_euclid(1000), zone);
+    let by_hour = s
+        .app
+        .reports
+        .calls_by_hour(id, from, super::hours::HOURS)
         .await
         .map_err(|e| Refused::Failed(e.to_string()))?;
     let count = |k: &str| st.contacts.get(k).copied().unwrap_or(0);
@@ -150,6 +159,7 @@ async fn figures(s: &WebState, id: i64) -> Result<Figures, Refused> {
         contacts,
         chart_height: bars.len() as u32 * 22 + 8,
         results: bars,
+        hours: super::hours::chart(&by_hour, from, zone),
     })
 }
 
@@ -180,7 +190,7 @@ pub async fn page(
         }
         Err(e) => return Refused::Failed(e.to_string()).into_response(),
     };
-    let f = match figures(&s, id).await {
+    let f = match figures(&s, id, &p.time_zone).await {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
@@ -346,14 +356,21 @@ pub async fn live(State(s): State<WebState>, Path(id): Path<i64>, headers: Heade
         Err(r) => return r.into_response(),
     };
     drop(v);
-    let stream = futures_util::stream::unfold(
-        (s, String::new(), true),
-        move |(s, last, first)| async move {
+    let zone = match s.app.campaigns.project(id).await {
+        Ok(p) => p.time_zone,
+        Err(crate::store::StoreError::NotFound(_)) => {
+            return (StatusCode::NOT_FOUND, "Нет такого проекта").into_response()
+        }
+        Err(e) => return Refused::Failed(e.to_string()).into_response(),
+    };
+    let stream = futures_util::stream::unfold((s, String::new(), true), move |(s, last, first)| {
+        let zone = zone.clone();
+        async move {
             loop {
                 if !first {
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
-                let html = match figures(&s, id).await {
+                let html = match figures(&s, id, &zone).await {
                     Ok(f) => FiguresPart { f }.render().unwrap_or_default(),
                     Err(_) => String::new(),
                 };
@@ -365,8 +382,8 @@ pub async fn live(State(s): State<WebState>, Path(id): Path<i64>, headers: Heade
                     return Some((Ok(Event::default().comment("no change")), (s, last, false)));
                 }
             }
-        },
-    );
+        }
+    });
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()

@@ -1,6 +1,6 @@
 //! Agents in SQLite (migrations/sqlite/0009_agents.sql).
 use super::SqliteStore;
-use crate::store::agents::{ha1, AgentChange, AgentKind, AgentRow, AgentStore};
+use crate::store::agents::{ha1, AgentChange, AgentKind, AgentRow, AgentStore, WrapUpRecord};
 use crate::store::StoreError;
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -313,5 +313,49 @@ impl AgentStore for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(n as usize)
+    }
+
+    async fn wrap_up_call(&self, w: &WrapUpRecord) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let Some(row) =
+            sqlx::query("SELECT project_id, contact_id, wrapped_up_at_ms FROM calls WHERE id = ?")
+                .bind(w.call_id)
+                .fetch_optional(&mut *tx)
+                .await?
+        else {
+            return Err(StoreError::NotFound(format!("call {}", w.call_id)));
+        };
+        if row.get::<Option<i64>, _>(2).is_some() {
+            return Err(StoreError::Conflict(format!(
+                "call {} was wrapped up already: its disposition stays as written",
+                w.call_id
+            )));
+        }
+        let (project_id, contact_id): (i64, i64) = (row.get(0), row.get(1));
+        sqlx::query(
+            "UPDATE calls SET disposition = ?, note = ?, callback_at = ?, wrap_up_agent_id = ?, \
+             wrapped_up_at_ms = ? WHERE id = ?",
+        )
+        .bind(&w.disposition)
+        .bind(&w.note)
+        .bind(w.callback_at)
+        .bind(w.agent_id)
+        .bind(w.at_ms)
+        .bind(w.call_id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(a) = &w.callback {
+            super::call_actions::write_actions(
+                &mut tx,
+                (w.call_id, project_id, contact_id),
+                std::slice::from_ref(a),
+                w.at_ms,
+                w.give_up_at_ms,
+                false,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

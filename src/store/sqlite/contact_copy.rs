@@ -18,6 +18,8 @@ pub(super) struct Source<'a> {
     pub call_id: Option<i64>,
     /// The number to put first (the one that reached the person), if any.
     pub first_number: Option<&'a str>,
+    /// Not dialed before this (unix s): a call back an agent asked for.
+    pub not_before: Option<i64>,
 }
 
 /// Copies contact `contact_id` into `target`; `None` when none of its numbers could go (in
@@ -66,10 +68,12 @@ pub(super) async fn copy_one(
         kind: first.2.parse().unwrap_or(crate::phone::NumberKind::Other),
     };
     let key = pick_key(&target.ordering, ContactStatus::NotCalled, priority, seq, 0);
+    // A call back waits for its time (`promote_due` makes it ready then); a copy is ready now.
+    let wait_until = from.not_before.filter(|t| *t > now);
     let id = sqlx::query(
         "INSERT INTO contacts (project_id, seq, name, fields, priority, status, next_idx, gate, \
          pick_key, ready, next_at, created_at, source_project_id, source_call_id) \
-         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, 1, 0, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(target.id)
     .bind(seq)
@@ -79,6 +83,8 @@ pub(super) async fn copy_one(
     .bind(status_text(ContactStatus::NotCalled))
     .bind(gate.key())
     .bind(&key)
+    .bind(i64::from(wait_until.is_none()))
+    .bind(wait_until.unwrap_or(0))
     .bind(now)
     .bind(from.project_id)
     .bind(from.call_id)
@@ -99,10 +105,24 @@ pub(super) async fn copy_one(
         .execute(&mut *tx)
         .await?;
     }
-    let reason = match from.call_id {
+    let mut reason = match from.call_id {
         Some(call) => format!("added from project {:?}, call {call}", from.project_name),
         None => format!("copied from project {:?}", from.project_name),
     };
+    if let Some(t) = wait_until {
+        let tz: chrono_tz::Tz = target
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Europe::Moscow);
+        let at = chrono::DateTime::from_timestamp(t, 0)
+            .unwrap_or_default()
+            .with_timezone(&tz);
+        reason.push_str(&format!(
+            "; call back not before {} {}",
+            at.format("%d.%m %H:%M"),
+            tz.name()
+        ));
+    }
     log(
         tx,
         (now, target.id),
@@ -161,6 +181,7 @@ impl SqliteStore {
             project_name: &source.name,
             call_id: None,
             first_number: None,
+            not_before: None,
         };
         for batch in ids.chunks(BATCH) {
             let mut tx = self.write_tx().await?;

@@ -1,4 +1,4 @@
-//! An import's progress and its refused values (migrations/sqlite/0012_import_progress.sql):
+//! An import's progress and its refused values (migrations/sqlite/0014_import_progress.sql):
 //! the figures the parser and the reader keep in atomics (a few relaxed increments per row),
 //! written to the import's row about once a second by the import's writer; the parser's sink
 //! that packs contacts and refused values into batches; and the refused values written with

@@ -249,6 +249,7 @@ impl OutboxStore for SqliteStore {
         a: &ActionRow,
         project: &str,
         first_number: &str,
+        not_before: Option<i64>,
         now_ms: i64,
     ) -> Result<CopyOutcome, StoreError> {
         let target: Option<ProjectRow> = self
@@ -280,6 +281,7 @@ impl OutboxStore for SqliteStore {
             project_name: &from_project,
             call_id: Some(a.call_id),
             first_number: Some(first_number),
+            not_before,
         };
         let Some(id) = copy_one(
             &mut tx,
