@@ -92,6 +92,8 @@ pub struct Values {
     pub clear_secret: bool,
     pub transfer: BTreeMap<String, String>,
     pub hold_music: String,
+    /// The agent desk's dispositions, one per line (empty: the defaults).
+    pub dispositions: String,
     pub agents: Vec<i64>,
 }
 
@@ -174,6 +176,7 @@ impl Values {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
             hold_music: t.hold_music.clone().unwrap_or_default(),
+            dispositions: t.dispositions.clone().unwrap_or_default().join("\n"),
             agents,
         }
     }
@@ -236,6 +239,7 @@ impl Values {
                 .map(|(k, _, _)| (k.to_string(), one(k)))
                 .collect(),
             hold_music: one("hold_music"),
+            dispositions: one("dispositions"),
             agents: all("agent").iter().filter_map(|a| a.parse().ok()).collect(),
         }
     }
@@ -335,6 +339,10 @@ impl Values {
                 queue_max_wait_s: optional("transfer", transfer("queue_max_wait_s"))?,
                 queue_announce_s: optional("transfer", transfer("queue_announce_s"))?,
                 hold_music: text(&self.hold_music),
+                dispositions: {
+                    let list: Vec<String> = lines_of(&self.dispositions);
+                    (!list.is_empty()).then_some(list)
+                },
             },
         })
     }
@@ -541,6 +549,7 @@ fn refusal(e: &ApiError) -> (String, String) {
     let field = match (e.code, field.as_str()) {
         ("conflict", _) => "name".to_string(),
         (_, "transfer.hold_music") => "transfer".to_string(),
+        (_, f) if f.starts_with("transfer.dispositions") => "transfer".to_string(),
         _ => field,
     };
     let ru = match field.as_str() {
