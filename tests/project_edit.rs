@@ -7,19 +7,19 @@
 //! and the next picks follow the new ordering and schedule. Then the API: every setting
 //! editable, unknown fields, bad values and names taken refused as at creation, deleting
 //! contacts by status.
-#[path = "common/dialer.rs"]
-mod rig;
 #[path = "common/http.rs"]
 mod http;
+#[path = "common/dialer.rs"]
+mod rig;
 #[path = "common/server.rs"]
 mod server;
 
 use autoinformer::rules::attempts::{ContactAttempts, ContactStatus};
 use autoinformer::rules::decide::OrderBy;
 use autoinformer::rules::plan::pick_key;
-use autoinformer::store::{NewProject, ProjectEdit};
 #[allow(unused_imports)]
 use autoinformer::store::{CampaignStore, DialerStore, ReportStore};
+use autoinformer::store::{NewProject, ProjectEdit};
 use rig::*;
 use serde_json::json;
 use sqlx::Row;
@@ -37,19 +37,27 @@ async fn rows(s: &Setup, sql: &str, p: i64) -> Vec<sqlx::sqlite::SqliteRow> {
 
 /// The contacts called after call `after`, in dialing order.
 async fn called_after(s: &Setup, after: i64) -> Vec<i64> {
-    rows(s, "SELECT contact_id FROM calls WHERE id > ? ORDER BY id", after)
-        .await
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    rows(
+        s,
+        "SELECT contact_id FROM calls WHERE id > ? ORDER BY id",
+        after,
+    )
+    .await
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 async fn last_call(s: &Setup) -> i64 {
-    rows(s, "SELECT COALESCE(MAX(id), 0) FROM calls WHERE ? IS NOT NULL", 0)
-        .await
-        .first()
-        .map(|r| r.get(0))
-        .unwrap_or(0)
+    rows(
+        s,
+        "SELECT COALESCE(MAX(id), 0) FROM calls WHERE ? IS NOT NULL",
+        0,
+    )
+    .await
+    .first()
+    .map(|r| r.get(0))
+    .unwrap_or(0)
 }
 
 /// 10,000 contacts, in this import order: Moscow (priority 0–6), Yekaterinburg, mobile of
@@ -197,17 +205,24 @@ async fn a_mid_campaign_edit_recomputes_every_plan_and_the_next_picks_follow_it(
             retries += 1;
         } else if number.starts_with("+7415") {
             // 21:40 in Kamchatka: still outside the window, held until 09:00 there.
-            assert!(!ready && next_at == msk(2026, 12, 2, 0, 0).timestamp(), "{id}");
+            assert!(
+                !ready && next_at == msk(2026, 12, 2, 0, 0).timestamp(),
+                "{id}"
+            );
         } else {
             // Vladivostok (19:40 there) is inside the new window: callable now.
             assert!(ready && next_at <= t1, "contact {id} ({number})");
         }
     }
-    assert_eq!(retries, 600, "400 called before the edit, 200 in a call during it");
+    assert_eq!(
+        retries, 600,
+        "400 called before the edit, 200 in a call during it"
+    );
     let log = s.store.decisions(p, None, 5_000).await.unwrap();
     assert!(
         log.iter().any(|d| d.decision == "edit"
-            && d.reason.starts_with("settings changed: schedule, retry_rules, ordering")),
+            && d.reason
+                .starts_with("settings changed: schedule, retry_rules, ordering")),
         "{log:?}"
     );
     assert!(
@@ -347,7 +362,10 @@ async fn the_api_edits_every_setting_and_refuses_as_creation_does() {
     ] {
         assert_eq!(v[k], want, "{k}: {v}");
     }
-    assert_eq!(v["retry_rules"]["busy"], json!({"attempts": 1, "interval_s": 120}));
+    assert_eq!(
+        v["retry_rules"]["busy"],
+        json!({"attempts": 1, "interval_s": 120})
+    );
     assert_eq!(v["retry_rules"]["no_answer"]["interval_s"], 1800, "{v}");
     assert_eq!(v["tariff"]["per_second"], 0.05);
     assert!(v["webhook_secret"].as_str().unwrap().ends_with("LaSw"));
@@ -356,7 +374,11 @@ async fn the_api_edits_every_setting_and_refuses_as_creation_does() {
     assert_eq!(r.status, 200, "{}", r.text());
     let v = r.json();
     assert_eq!(
-        (v["starts_at"].clone(), v["ends_at"].clone(), v["lines"].clone()),
+        (
+            v["starts_at"].clone(),
+            v["ends_at"].clone(),
+            v["lines"].clone()
+        ),
         (json!(null), json!("2027-01-31 19:00"), json!(3))
     );
     // Refused as at creation, each naming its field.
@@ -367,24 +389,45 @@ async fn the_api_edits_every_setting_and_refuses_as_creation_does() {
         (json!({"schedule": ["mon-fri 9-21"]}), Some("schedule")),
         (json!({"schedule": []}), Some("schedule")),
         (json!({"time_zone": "MSK"}), Some("time_zone")),
-        (json!({"max_calls_per_number": 3}), Some("max_calls_per_number")),
+        (
+            json!({"max_calls_per_number": 3}),
+            Some("max_calls_per_number"),
+        ),
         (
             json!({"retry_rules": {"answered": {"attempts": 1, "interval_s": 0}}}),
             Some("retry_rules"),
         ),
         (json!({"ordering": ["loudest_first"]}), None),
         (json!({"starts_at": "завтра"}), Some("starts_at")),
-        (json!({"ends_at": "2020-01-01 00:00", "starts_at": "2021-01-01 00:00"}), Some("ends_at")),
-        (json!({"type_windows": {"pager": ["daily 09:00-10:00"]}}), Some("type_windows")),
+        (
+            json!({"ends_at": "2020-01-01 00:00", "starts_at": "2021-01-01 00:00"}),
+            Some("ends_at"),
+        ),
+        (
+            json!({"type_windows": {"pager": ["daily 09:00-10:00"]}}),
+            Some("type_windows"),
+        ),
         (json!({"tariff": {"per_second": -1}}), Some("tariff")),
         (json!({"transfer": {"agent_ring_s": 0}}), Some("transfer")),
-        (json!({"transfer": {"hold_music": "nope.wav"}}), Some("transfer.hold_music")),
+        (
+            json!({"transfer": {"hold_music": "nope.wav"}}),
+            Some("transfer.hold_music"),
+        ),
         (json!({"webhook_url": "ftp://crm"}), Some("webhook_url")),
-        (json!({"webhook_url": "http://10.0.0.5/h"}), Some("webhook_url")),
+        (
+            json!({"webhook_url": "http://10.0.0.5/h"}),
+            Some("webhook_url"),
+        ),
         (json!({"webhook_secret": "short"}), Some("webhook_secret")),
         (json!({"scenario_id": 999}), Some("scenario_id")),
-        (json!({"callback_project_id": a}), Some("callback_project_id")),
-        (json!({"callback_project_id": 999}), Some("callback_project_id")),
+        (
+            json!({"callback_project_id": a}),
+            Some("callback_project_id"),
+        ),
+        (
+            json!({"callback_project_id": 999}),
+            Some("callback_project_id"),
+        ),
         (json!({"agents": [999]}), Some("agents")),
         (json!({"name": "я".repeat(201)}), Some("name")),
         (json!(["lines", 3]), None),
@@ -393,12 +436,20 @@ async fn the_api_edits_every_setting_and_refuses_as_creation_does() {
         assert_eq!(r.status, 422, "{body}: {}", r.text());
         assert_eq!(server::error_code(&r), "invalid", "{body}");
         if let Some(f) = field {
-            assert_eq!(r.json()["error"]["details"]["field"], f, "{body}: {}", r.text());
+            assert_eq!(
+                r.json()["error"]["details"]["field"],
+                f,
+                "{body}: {}",
+                r.text()
+            );
         }
     }
     // Nothing of the refused edits stuck.
     let v = s.get(&format!("/api/v1/projects/{a}")).await.json();
-    assert_eq!((v["lines"].clone(), v["time_zone"].clone()), (json!(3), json!("Europe/Moscow")));
+    assert_eq!(
+        (v["lines"].clone(), v["time_zone"].clone()),
+        (json!(3), json!("Europe/Moscow"))
+    );
     // Another project's name: 409; no such project: 404.
     let r = patch(json!({"name": "Перезвон"}), a).await;
     assert_eq!(r.status, 409, "{}", r.text());
@@ -447,7 +498,10 @@ async fn the_api_edits_every_setting_and_refuses_as_creation_does() {
     for (path, code) in [
         (format!("/api/v1/projects/{b}/contacts?status=lost"), 400),
         (format!("/api/v1/projects/{b}/contacts"), 400),
-        ("/api/v1/projects/999/contacts?status=retry".to_string(), 404),
+        (
+            "/api/v1/projects/999/contacts?status=retry".to_string(),
+            404,
+        ),
     ] {
         let r = s.call("DELETE", &path, None, b"").await;
         assert_eq!(r.status, code, "{path}: {}", r.text());

@@ -9,10 +9,10 @@ mod http;
 #[path = "common/server.rs"]
 mod server;
 
-#[path = "browser/kit.rs"]
-mod kit;
 #[path = "browser/edit.rs"]
 mod edit;
+#[path = "browser/kit.rs"]
+mod kit;
 
 #[path = "browser/scenarios.rs"]
 mod scenarios;

@@ -104,14 +104,22 @@ fn filled(html: &str, changes: &[(&str, &str)]) -> Vec<(String, String)> {
         out.push((name, attr("value").unwrap_or_default()));
     }
     for part in html.split("<textarea").skip(1) {
-        let name = part.split("name=\"").nth(1).and_then(|v| v.split('"').next());
-        let text = part.split_once('>').map(|(_, t)| t.split("</textarea>").next().unwrap_or(""));
+        let name = part
+            .split("name=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next());
+        let text = part
+            .split_once('>')
+            .map(|(_, t)| t.split("</textarea>").next().unwrap_or(""));
         if let (Some(n), Some(t)) = (name, text) {
             out.push((n.to_string(), unescape(t)));
         }
     }
     for part in html.split("<select").skip(1) {
-        let name = part.split("name=\"").nth(1).and_then(|v| v.split('"').next());
+        let name = part
+            .split("name=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next());
         let body = part.split("</select>").next().unwrap_or("");
         // A browser sends the first option when none is selected.
         let options: Vec<&str> = body.split("<option").skip(1).collect();
@@ -199,7 +207,10 @@ async fn managers_create_and_edit_viewers_and_forged_forms_are_refused() {
     assert!(back.contains("value=\"Опрос &#60;жильцов&#62;\""), "{back}");
     assert!(!back.contains("<жильцов>"), "escaped");
     // A number that is not one, at its field.
-    let bad = filled(&back, &[("lines", "пять"), ("schedule", "daily 09:00-21:00")]);
+    let bad = filled(
+        &back,
+        &[("lines", "пять"), ("schedule", "daily 09:00-21:00")],
+    );
     let pairs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let a = post(&s, "/projects/new", &admin, &pairs).await;
     assert_eq!(a.status, 422);
@@ -211,11 +222,20 @@ async fn managers_create_and_edit_viewers_and_forged_forms_are_refused() {
     assert_eq!(a.status, 303, "{}", a.text());
     let to = a.header("location").unwrap_or_default().to_string();
     assert!(to.starts_with("/projects/"), "{to}");
-    let id: i64 = to["/projects/".len()..].split('?').next().unwrap().parse().unwrap();
+    let id: i64 = to["/projects/".len()..]
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let v = s.get(&format!("/api/v1/projects/{id}")).await.json();
     assert_eq!(
         (v["name"].clone(), v["lines"].clone(), v["schedule"].clone()),
-        (json!("Опрос <жильцов>"), json!(5), json!(["daily 09:00-21:00"]))
+        (
+            json!("Опрос <жильцов>"),
+            json!(5),
+            json!(["daily 09:00-21:00"])
+        )
     );
     // The same name again: at the name field.
     let a = post(&s, "/projects/new", &admin, &pairs).await;
@@ -225,10 +245,18 @@ async fn managers_create_and_edit_viewers_and_forged_forms_are_refused() {
     // Editing: the page has a link; only what changed is an edit.
     let project_page = page(&s, &to, &admin).await.text();
     assert!(project_page.contains(&format!("href=\"/projects/{id}/edit\"")));
-    assert!(project_page.contains("Настройки проекта сохранены"), "{project_page}");
-    let edit = page(&s, &format!("/projects/{id}/edit"), &admin).await.text();
+    assert!(
+        project_page.contains("Настройки проекта сохранены"),
+        "{project_page}"
+    );
+    let edit = page(&s, &format!("/projects/{id}/edit"), &admin)
+        .await
+        .text();
     let changed = filled(&edit, &[("lines", "1"), ("retry_busy_minutes", "5")]);
-    let pairs: Vec<(&str, &str)> = changed.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = changed
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let a = post(&s, &format!("/projects/{id}/edit"), &admin, &pairs).await;
     assert_eq!(a.status, 303, "{}", a.text());
     let v = s.get(&format!("/api/v1/projects/{id}")).await.json();
@@ -239,14 +267,10 @@ async fn managers_create_and_edit_viewers_and_forged_forms_are_refused() {
         .await
         .json();
     assert!(
-        log["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["reason"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("settings changed: lines, retry_rules;")),
+        log["items"].as_array().unwrap().iter().any(|d| d["reason"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("settings changed: lines, retry_rules;")),
         "{log}"
     );
     // A bad value on the edit page: at its field, nothing saved.
@@ -263,8 +287,10 @@ async fn managers_create_and_edit_viewers_and_forged_forms_are_refused() {
     // A forged or missing token: 403, nothing changed.
     for token in ["forged", ""] {
         let forged = filled(&edit, &[("lines", "9"), ("csrf", token)]);
-        let pairs: Vec<(&str, &str)> =
-            forged.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = forged
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         for path in [format!("/projects/{id}/edit"), "/projects/new".to_string()] {
             let a = post(&s, &path, &admin, &pairs).await;
             assert_eq!(a.status, 403, "{path} {token:?}: {}", a.text());
@@ -278,7 +304,10 @@ async fn managers_create_and_edit_viewers_and_forged_forms_are_refused() {
         .await;
         assert_eq!(a.status, 403, "{}", a.text());
     }
-    assert_eq!(s.get(&format!("/api/v1/projects/{id}")).await.json()["lines"], 1);
+    assert_eq!(
+        s.get(&format!("/api/v1/projects/{id}")).await.json()["lines"],
+        1
+    );
 
     // Deleting contacts by status from the project page: the buttons state the counts.
     let mut csv = String::from("ФИО;Телефон\n");
@@ -322,7 +351,10 @@ async fn managers_create_and_edit_viewers_and_forged_forms_are_refused() {
     let home = page(&s, "/", &viewer).await.text();
     assert!(!home.contains("/projects/new"), "{home}");
     let pp = page(&s, &format!("/projects/{id}"), &viewer).await.text();
-    assert!(!pp.contains("/edit\"") && !pp.contains("contacts/delete"), "{pp}");
+    assert!(
+        !pp.contains("/edit\"") && !pp.contains("contacts/delete"),
+        "{pp}"
+    );
     let vcsrf = csrf_field(&home);
     for path in ["/projects/new".to_string(), format!("/projects/{id}/edit")] {
         let a = page(&s, &path, &viewer).await;
@@ -340,7 +372,9 @@ async fn managers_create_and_edit_viewers_and_forged_forms_are_refused() {
     .await;
     assert_eq!(a.status, 403, "{}", a.text());
     // No session: the login form.
-    let a = s.raw("GET", &format!("/projects/{id}/edit"), &[], b"").await;
+    let a = s
+        .raw("GET", &format!("/projects/{id}/edit"), &[], b"")
+        .await;
     assert_eq!(a.status, 303);
     assert_eq!(a.header("location"), Some("/login"));
     s.stop().await;

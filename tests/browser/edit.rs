@@ -40,13 +40,21 @@ async fn scroll_to(c: &Client, id: &str) {
 async fn lines_cell(c: &Client, base: &str, p: i64) -> (u32, String) {
     c.goto(base).await.expect("the projects page");
     let text = c
-        .find(Locator::Css(&format!("tr[data-project=\"{p}\"] td:nth-child(3)")))
+        .find(Locator::Css(&format!(
+            "tr[data-project=\"{p}\"] td:nth-child(3)"
+        )))
         .await
         .expect("the lines cell")
         .text()
         .await
         .unwrap_or_default();
-    let up = text.split('/').next().unwrap_or("").trim().parse().unwrap_or(0);
+    let up = text
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .unwrap_or(0);
     (up, text)
 }
 
@@ -94,7 +102,10 @@ async fn a_project_is_created_edited_while_running_and_its_contacts_deleted() {
         .text()
         .await
         .unwrap_or_default();
-    assert!(err.contains("круглосуточно") && err.contains("ЧЧ:ММ"), "{err}\n{body}");
+    assert!(
+        err.contains("круглосуточно") && err.contains("ЧЧ:ММ"),
+        "{err}\n{body}"
+    );
     let kept = c
         .find(Locator::Id("f-name"))
         .await
@@ -102,7 +113,11 @@ async fn a_project_is_created_edited_while_running_and_its_contacts_deleted() {
         .prop("value")
         .await
         .expect("its value");
-    assert_eq!(kept.as_deref(), Some("Показания счётчиков"), "what was typed is kept");
+    assert_eq!(
+        kept.as_deref(),
+        Some("Показания счётчиков"),
+        "what was typed is kept"
+    );
     scroll_to(&c, "err-schedule").await;
     shot(&c, "20-edit-error").await;
     // Fixed: created, on its page.
@@ -133,7 +148,9 @@ async fn a_project_is_created_edited_while_running_and_its_contacts_deleted() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    c.goto(&format!("{base}/projects/{p}")).await.expect("its page");
+    c.goto(&format!("{base}/projects/{p}"))
+        .await
+        .expect("its page");
     c.find(Locator::Css("form[action$=\"/activate\"] button"))
         .await
         .expect("the start button")
@@ -149,16 +166,23 @@ async fn a_project_is_created_edited_while_running_and_its_contacts_deleted() {
             assert!(text.ends_with("/ 5"), "{text}");
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "never 2 lines up: {text}");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "never 2 lines up: {text}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     shot(&c, "20-edit-running").await;
 
     // The running project's lines go from 5 to 1.
-    c.goto(&format!("{base}/projects/{p}")).await.expect("its page");
+    c.goto(&format!("{base}/projects/{p}"))
+        .await
+        .expect("its page");
     click(&c, "edit-project").await;
     until_text(&c, "Изменить проект", Duration::from_secs(10)).await;
-    assert!(until_text(&c, "Проект идёт", Duration::from_secs(5)).await.contains("сразу"));
+    assert!(until_text(&c, "Проект идёт", Duration::from_secs(5))
+        .await
+        .contains("сразу"));
     type_into(&c, "f-lines", "1").await;
     scroll_to(&c, "f-name").await;
     shot(&c, "20-edit-form").await;
@@ -169,7 +193,10 @@ async fn a_project_is_created_edited_while_running_and_its_contacts_deleted() {
     // The calls up finish as they began (4 s at most); from then on one line at most.
     let t = Instant::now();
     while lines_cell(&c, &base, p).await.0 > 1 {
-        assert!(t.elapsed() < Duration::from_secs(15), "the calls up never ended");
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "the calls up never ended"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let t = Instant::now();
@@ -186,9 +213,14 @@ async fn a_project_is_created_edited_while_running_and_its_contacts_deleted() {
     assert!(seen_one, "the project went on calling on its one line");
 
     // The contacts not called yet go, after a confirmation that states how many.
-    c.goto(&format!("{base}/projects/{p}")).await.expect("its page");
+    c.goto(&format!("{base}/projects/{p}"))
+        .await
+        .expect("its page");
     let before = s.get(&format!("/api/v1/projects/{p}/stats")).await.json();
-    assert!(before["contacts"]["not_called"].as_u64().unwrap_or(0) > 0, "{before}");
+    assert!(
+        before["contacts"]["not_called"].as_u64().unwrap_or(0) > 0,
+        "{before}"
+    );
     click(&c, "delete-not_called").await;
     let asked = c.get_alert_text().await.expect("the confirmation");
     assert!(
