@@ -1,8 +1,8 @@
 //! A scenario drawn as a graph (docs/users.md, "Scenarios"): steps as boxes listing their
 //! prompts, reactions (keys, phrases, silence) and completions as labelled arrows, the results
 //! a call ends with as end nodes, actions as badges under the arrow that triggers them. Laid
-//! out in layers by distance from `start` (top to bottom); arrows back to an earlier layer
-//! (a repeated question) or within a layer run on the right. Pure: no I/O; every text is escaped here, so the
+//! out in rows by the longest way from `start` (top to bottom); arrows that close a loop (a
+//! repeated question) run on the right. Pure: no I/O; every text is escaped here, so the
 //! SVG may go into a page as it is.
 use crate::media::prompt::PromptSource;
 use crate::scenario::{Action, PlayRef, Prompt, Scenario};
@@ -53,6 +53,8 @@ const LINE_H: i32 = 17;
 const END_W: i32 = 180;
 const END_H: i32 = 34;
 const GAP_X: i32 = 40;
+/// Width a waypoint of a long arrow takes in its row.
+const WAYPOINT_W: i32 = 16;
 const MARGIN: i32 = 16;
 /// Vertical room one arrow's label and badges take below its box.
 const LABEL_ROW: i32 = 38;
@@ -168,11 +170,12 @@ fn badge(a: &Action) -> String {
     }
 }
 
-/// A box or an end node, placed.
+/// A box, an end node or a waypoint (neither a step nor an end: not drawn), placed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    /// A step's name, or the result an end node stands for (`None`: «конец»).
+    /// A step's name.
     pub step: Option<String>,
+    /// The result an end node stands for (`Some(None)`: «конец»).
     pub end: Option<Option<String>>,
     pub lines: Vec<String>,
     pub layer: usize,
@@ -190,7 +193,7 @@ pub struct Edge {
     pub label: String,
     /// Badges: the result it sets on the way (when the call goes on) and its actions.
     pub badges: Vec<String>,
-    /// Goes back up, to its own box or to one of its own layer: drawn on the right.
+    /// Closes a loop (back up, or to its own box): drawn on the right.
     pub back: bool,
     /// The SVG path.
     pub d: String,
@@ -206,43 +209,90 @@ pub struct Layout {
     pub edges: Vec<Edge>,
 }
 
-/// Places the steps in layers by their distance from `start` (steps not reached from it
-/// last), each end node one layer below the lowest box that ends there; within a layer, by
-/// where the boxes leading to them are.
+/// Places the steps in layers: each one row below the lowest step that leads to it, going
+/// round no loop (the longest way from `start`), so every arrow but those closing a loop
+/// points down; each end node one row below the lowest box that ends there. An arrow over
+/// several rows passes through a waypoint in each, placed like a narrow box. Within a row,
+/// boxes sit under the boxes that lead to them.
 pub fn layout(flow: &Flow) -> Layout {
+    let n = flow.steps.len();
     let index: HashMap<&str, usize> = flow
         .steps
         .iter()
         .enumerate()
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
-    // Steps by breadth-first distance from start; discovery order breaks ties.
-    let mut layer: Vec<Option<usize>> = vec![None; flow.steps.len()];
+    let step_of = |e: &Exit| match &e.to {
+        Target::Step(t) => index.get(t.as_str()).copied(),
+        Target::End(_) => None,
+    };
+    // Depth-first from start (then from any step it does not reach): an arrow to a step still
+    // being walked closes a loop.
     let mut order: Vec<usize> = Vec::new();
-    let mut queue = VecDeque::new();
-    if let Some(&s) = index.get(flow.start.as_str()) {
-        layer[s] = Some(0);
-        queue.push_back(s);
-    }
-    while let Some(i) = queue.pop_front() {
-        order.push(i);
-        let l = layer[i].unwrap_or(0);
-        for e in &flow.steps[i].exits {
-            if let Target::Step(n) = &e.to {
-                if let Some(&j) = index.get(n.as_str()) {
-                    if layer[j].is_none() {
-                        layer[j] = Some(l + 1);
-                        queue.push_back(j);
+    let mut state = vec![0u8; n]; // 0 unseen, 1 on the path, 2 done
+    let mut closes_loop: Vec<Vec<bool>> = flow
+        .steps
+        .iter()
+        .map(|s| vec![false; s.exits.len()])
+        .collect();
+    let roots = index
+        .get(flow.start.as_str())
+        .copied()
+        .into_iter()
+        .chain(0..n);
+    for root in roots {
+        if state[root] != 0 {
+            continue;
+        }
+        state[root] = 1;
+        order.push(root);
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (i, k) = *top;
+            top.1 += 1;
+            if let Some(e) = flow.steps[i].exits.get(k) {
+                if let Some(j) = step_of(e) {
+                    match state[j] {
+                        0 => {
+                            state[j] = 1;
+                            order.push(j);
+                            stack.push((j, 0));
+                        }
+                        1 => closes_loop[i][k] = true,
+                        _ => {}
                     }
                 }
+            } else {
+                state[i] = 2;
+                stack.pop();
             }
         }
     }
-    let reached_depth = layer.iter().flatten().max().map_or(0, |m| m + 1);
-    for (i, l) in layer.iter_mut().enumerate() {
-        if l.is_none() {
-            *l = Some(reached_depth);
-            order.push(i);
+    // The longest way down, over the arrows that close no loop (in walking order: a step
+    // comes after every step that leads to it).
+    let mut layer = vec![0usize; n];
+    let mut incoming = vec![0usize; n];
+    for (i, s) in flow.steps.iter().enumerate() {
+        for (k, e) in s.exits.iter().enumerate() {
+            if let (Some(j), false) = (step_of(e), closes_loop[i][k]) {
+                incoming[j] += 1;
+            }
+        }
+    }
+    let mut ready: VecDeque<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| incoming[i] == 0)
+        .collect();
+    while let Some(i) = ready.pop_front() {
+        for (k, e) in flow.steps[i].exits.iter().enumerate() {
+            if let (Some(j), false) = (step_of(e), closes_loop[i][k]) {
+                layer[j] = layer[j].max(layer[i] + 1);
+                incoming[j] -= 1;
+                if incoming[j] == 0 {
+                    ready.push_back(j);
+                }
+            }
         }
     }
     let mut nodes: Vec<Node> = order
@@ -253,7 +303,7 @@ pub fn layout(flow: &Flow) -> Layout {
                 step: Some(s.name.clone()),
                 end: None,
                 lines: s.lines.clone(),
-                layer: layer[i].unwrap_or(0),
+                layer: layer[i],
                 x: 0,
                 y: 0,
                 w: BOX_W,
@@ -261,69 +311,119 @@ pub fn layout(flow: &Flow) -> Layout {
             }
         })
         .collect();
-    let node_of_step: HashMap<&str, usize> = order
-        .iter()
-        .enumerate()
-        .map(|(n, &i)| (flow.steps[i].name.as_str(), n))
-        .collect();
-    // End nodes, in the order arrows reach them.
+    let node_of_step: HashMap<usize, usize> =
+        order.iter().enumerate().map(|(nd, &i)| (i, nd)).collect();
+    // End nodes, in the order arrows reach them, one row below their lowest box.
     let mut ends: Vec<Option<String>> = Vec::new();
-    let mut raw_edges: Vec<(usize, Target, &Exit)> = Vec::new();
     for &i in &order {
-        let from = node_of_step[flow.steps[i].name.as_str()];
         for e in &flow.steps[i].exits {
             if let Target::End(r) = &e.to {
-                if !ends.contains(r) {
-                    ends.push(r.clone());
+                let below = layer[i] + 1;
+                match ends.iter().position(|x| x == r) {
+                    Some(p) => {
+                        let nd = n + p;
+                        nodes[nd].layer = nodes[nd].layer.max(below);
+                    }
+                    None => {
+                        ends.push(r.clone());
+                        nodes.push(Node {
+                            step: None,
+                            end: Some(r.clone()),
+                            lines: Vec::new(),
+                            layer: below,
+                            x: 0,
+                            y: 0,
+                            w: END_W,
+                            h: END_H,
+                        });
+                    }
                 }
             }
-            raw_edges.push((from, e.to.clone(), e));
         }
     }
-    for r in &ends {
-        let lowest = raw_edges
-            .iter()
-            .filter(|(_, t, _)| *t == Target::End(r.clone()))
-            .map(|(f, _, _)| nodes[*f].layer)
-            .max()
-            .unwrap_or(0);
-        nodes.push(Node {
-            step: None,
-            end: Some(r.clone()),
-            lines: Vec::new(),
-            layer: lowest + 1,
-            x: 0,
-            y: 0,
-            w: END_W,
-            h: END_H,
-        });
-    }
-    let end_node = |r: &Option<String>| {
-        nodes.len() - ends.len() + ends.iter().position(|x| x == r).unwrap_or(0)
-    };
-    let mut edges: Vec<(usize, usize, &Exit)> = raw_edges
-        .iter()
-        .filter_map(|(f, t, e)| {
-            let to = match t {
-                Target::Step(n) => *node_of_step.get(n.as_str())?,
-                Target::End(r) => end_node(r),
+    // Every arrow, with the waypoints of one over several rows.
+    let mut arrows: Vec<Arrow> = Vec::new();
+    for &i in &order {
+        for (k, e) in flow.steps[i].exits.iter().enumerate() {
+            let from = node_of_step[&i];
+            let to = match &e.to {
+                Target::Step(_) => match step_of(e) {
+                    Some(j) => node_of_step[&j],
+                    None => continue,
+                },
+                Target::End(r) => n + ends.iter().position(|x| x == r).unwrap_or(0),
             };
-            Some((*f, to, *e))
-        })
-        .collect();
-    place(&mut nodes, &edges);
-    edges.sort_by_key(|(f, t, _)| (*f, nodes[*t].x));
-    route(nodes, &edges)
+            let back = closes_loop[i][k] || nodes[to].layer <= nodes[from].layer;
+            let mut via = Vec::new();
+            if !back {
+                for l in nodes[from].layer + 1..nodes[to].layer {
+                    via.push(nodes.len());
+                    nodes.push(Node {
+                        step: None,
+                        end: None,
+                        lines: Vec::new(),
+                        layer: l,
+                        x: 0,
+                        y: 0,
+                        w: WAYPOINT_W,
+                        h: 0,
+                    });
+                }
+            }
+            arrows.push(Arrow {
+                from,
+                to,
+                via,
+                back,
+                exit: e,
+            });
+        }
+    }
+    place(&mut nodes, &arrows);
+    // Arrows leave a box left to right in the order of where they go.
+    arrows.sort_by_key(|a| (a.from, nodes[a.first_hop()].x));
+    route(nodes, &arrows)
 }
 
-/// Orders each layer by the mean x of the nodes above that lead to it, then sets x and y.
-fn place(nodes: &mut [Node], edges: &[(usize, usize, &Exit)]) {
+/// An arrow while it is laid out.
+struct Arrow<'a> {
+    from: usize,
+    to: usize,
+    /// Waypoints, one a row, top to bottom.
+    via: Vec<usize>,
+    back: bool,
+    exit: &'a Exit,
+}
+
+impl Arrow<'_> {
+    fn first_hop(&self) -> usize {
+        self.via.first().copied().unwrap_or(self.to)
+    }
+
+    fn last_hop(&self) -> usize {
+        self.via.last().copied().unwrap_or(self.from)
+    }
+
+    /// Each downward link (node above, node below).
+    fn links(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let chain: Vec<usize> = std::iter::once(self.from)
+            .chain(self.via.iter().copied())
+            .chain(std::iter::once(self.to))
+            .collect();
+        (0..chain.len() - 1)
+            .filter(move |_| !self.back)
+            .map(move |i| (chain[i], chain[i + 1]))
+    }
+}
+
+/// Orders each row by the mean x of the nodes above that lead to it, then sets x and y.
+fn place(nodes: &mut [Node], arrows: &[Arrow<'_>]) {
+    let links: Vec<(usize, usize)> = arrows.iter().flat_map(|a| a.links()).collect();
     let layers = nodes.iter().map(|n| n.layer).max().map_or(0, |m| m + 1);
     let mut rows: Vec<Vec<usize>> = vec![Vec::new(); layers];
     for (i, n) in nodes.iter().enumerate() {
         rows[n.layer].push(i);
     }
-    // Widest row first so the others centre under it.
     let row_width = |row: &[usize], nodes: &[Node]| -> i32 {
         row.iter().map(|&i| nodes[i].w).sum::<i32>() + GAP_X * (row.len() as i32 - 1).max(0)
     };
@@ -331,39 +431,42 @@ fn place(nodes: &mut [Node], edges: &[(usize, usize, &Exit)]) {
     let mut y = MARGIN;
     for (l, slot) in rows.iter_mut().enumerate() {
         let mut row = std::mem::take(slot);
-        let key = |i: usize, nodes: &[Node]| -> f32 {
-            let above: Vec<f32> = edges
-                .iter()
-                .filter(|(f, t, _)| *t == i && nodes[*f].layer < l)
-                .map(|(f, _, _)| (nodes[*f].x + nodes[*f].w / 2) as f32)
-                .collect();
-            if above.is_empty() {
-                f32::MAX
-            } else {
-                above.iter().sum::<f32>() / above.len() as f32
-            }
-        };
         if l > 0 {
-            let keys: HashMap<usize, f32> = row.iter().map(|&i| (i, key(i, nodes))).collect();
+            let key = |i: usize| -> f32 {
+                let above: Vec<f32> = links
+                    .iter()
+                    .filter(|(_, b)| *b == i)
+                    .map(|(a, _)| (nodes[*a].x + nodes[*a].w / 2) as f32)
+                    .collect();
+                if above.is_empty() {
+                    f32::MAX
+                } else {
+                    above.iter().sum::<f32>() / above.len() as f32
+                }
+            };
+            let keys: HashMap<usize, f32> = row.iter().map(|&i| (i, key(i))).collect();
             row.sort_by(|a, b| keys[a].total_cmp(&keys[b]));
         }
         let mut x = MARGIN + (width - row_width(&row, nodes)) / 2;
-        let mut tallest = 0;
+        let tallest = row
+            .iter()
+            .filter(|&&i| nodes[i].step.is_some() || nodes[i].end.is_some())
+            .map(|&i| nodes[i].h)
+            .max()
+            .unwrap_or(0);
         for &i in &row {
             nodes[i].x = x;
             nodes[i].y = y;
+            if nodes[i].step.is_none() && nodes[i].end.is_none() {
+                // A waypoint spans its row.
+                nodes[i].h = tallest;
+            }
             x += nodes[i].w + GAP_X;
-            tallest = tallest.max(nodes[i].h);
         }
-        // Room below for the labels of the arrows leaving this row downwards.
+        // Room below for the labels of the arrows leaving this row's boxes.
         let most_exits = row
             .iter()
-            .map(|&i| {
-                edges
-                    .iter()
-                    .filter(|(f, t, _)| *f == i && nodes[*t].layer > l)
-                    .count() as i32
-            })
+            .map(|&i| arrows.iter().filter(|a| a.from == i && !a.back).count() as i32)
             .max()
             .unwrap_or(0);
         y += tallest + 30 + LABEL_ROW * most_exits.max(1);
@@ -371,15 +474,17 @@ fn place(nodes: &mut [Node], edges: &[(usize, usize, &Exit)]) {
     }
 }
 
-/// Draws the arrows: downwards from the bottom of a box to the top of the next (labels near
-/// their box, one row each), backwards along a lane on the right.
-fn route(nodes: Vec<Node>, edges: &[(usize, usize, &Exit)]) -> Layout {
+/// Draws the arrows: downwards from the bottom of a box through its waypoints to the top of
+/// the next (labels near their box, one row each), backwards along a lane on the right.
+fn route(nodes: Vec<Node>, arrows: &[Arrow<'_>]) -> Layout {
     let right = nodes.iter().map(|n| n.x + n.w).max().unwrap_or(0);
     let mut out = Vec::new();
     let mut lanes = 0;
+    let mut back_labels: Vec<i32> = Vec::new();
     let mut widest = right + MARGIN;
-    for (ei, (from, to, e)) in edges.iter().enumerate() {
-        let (f, t) = (&nodes[*from], &nodes[*to]);
+    for (ai, a) in arrows.iter().enumerate() {
+        let e = a.exit;
+        let (f, t) = (&nodes[a.from], &nodes[a.to]);
         let mut badges = Vec::new();
         if let (Some(r), Target::Step(_)) = (&e.result, &e.to) {
             badges.push(format!("результат: {r}"));
@@ -392,61 +497,86 @@ fn route(nodes: Vec<Node>, edges: &[(usize, usize, &Exit)]) -> Layout {
                 .map(|b| text_width(&clip(b, BADGE_CHARS)) + 14)
                 .sum::<i32>(),
         );
-        if t.layer > f.layer {
+        let (d, label_x, label_y) = if !a.back {
             // This arrow's place among those leaving its box downwards, and among those
             // arriving at its target from above.
-            let outs: Vec<usize> = (0..edges.len())
-                .filter(|&x| edges[x].0 == *from && nodes[edges[x].1].layer > f.layer)
+            let outs: Vec<usize> = (0..arrows.len())
+                .filter(|&x| arrows[x].from == a.from && !arrows[x].back)
                 .collect();
-            let k = outs.iter().position(|&x| x == ei).unwrap_or(0) as i32;
-            let n = outs.len() as i32;
-            let mut ins: Vec<usize> = (0..edges.len())
-                .filter(|&x| edges[x].1 == *to && nodes[edges[x].0].layer < t.layer)
+            let k = outs.iter().position(|&x| x == ai).unwrap_or(0) as i32;
+            let mut ins: Vec<usize> = (0..arrows.len())
+                .filter(|&x| arrows[x].to == a.to && !arrows[x].back)
                 .collect();
-            ins.sort_by_key(|&x| nodes[edges[x].0].x);
-            let m = ins.len() as i32;
-            let j = ins.iter().position(|&x| x == ei).unwrap_or(0) as i32;
-            let (x1, y1) = (f.x + f.w * (k + 1) / (n + 1), f.y + f.h);
-            let (x2, y2) = (t.x + t.w * (j + 1) / (m + 1), t.y - 2);
-            // The label sits on the arrow, one row per arrow of the box.
-            let ly = y1 + 16 + LABEL_ROW * k;
-            let frac = if y2 == y1 {
+            ins.sort_by_key(|&x| nodes[arrows[x].last_hop()].x);
+            let j = ins.iter().position(|&x| x == ai).unwrap_or(0) as i32;
+            let (x1, y1) = (f.x + f.w * (k + 1) / (outs.len() as i32 + 1), f.y + f.h);
+            let (x2, y2) = (t.x + t.w * (j + 1) / (ins.len() as i32 + 1), t.y - 2);
+            let mut points = vec![(x1, y1)];
+            for &w in &a.via {
+                let c = nodes[w].x + nodes[w].w / 2;
+                points.push((c, nodes[w].y));
+                points.push((c, nodes[w].y + nodes[w].h));
+            }
+            points.push((x2, y2));
+            // The label sits on the first stretch, one row per arrow of the box.
+            let (nx, ny) = points[1];
+            let ly = (y1 + 16 + LABEL_ROW * k).min(ny.max(y1 + 16));
+            let frac = if ny == y1 {
                 0.0
             } else {
-                (ly - y1) as f32 / (y2 - y1) as f32
+                (ly - y1) as f32 / (ny - y1) as f32
             };
-            let lx = x1 + ((x2 - x1) as f32 * frac) as i32 + 6;
-            widest = widest.max(lx + text_w + MARGIN);
-            out.push(Edge {
-                from: *from,
-                to: *to,
-                label,
-                badges,
-                back: false,
-                d: format!("M{x1},{y1} L{x2},{y2}"),
-                label_x: lx,
-                label_y: ly,
-            });
+            let lx = x1 + ((nx - x1) as f32 * frac) as i32 + 6;
+            let d = points
+                .iter()
+                .enumerate()
+                .map(|(i, (x, y))| format!("{}{x},{y}", if i == 0 { "M" } else { "L" }))
+                .collect::<Vec<_>>()
+                .join(" ");
+            (d, lx, ly)
         } else {
+            // Arrows back from one box leave it one under the other.
+            let j = arrows[..ai]
+                .iter()
+                .filter(|x| x.back && x.from == a.from)
+                .count() as i32;
             let lane = right + 30 + 22 * lanes;
             lanes += 1;
-            let y1 = f.y + f.h / 2 + 6;
+            let y1 = f.y + f.h / 2 + 6 + 8 * j;
             let y2 = t.y + t.h / 2 - 6;
             let (x1, x2) = (f.x + f.w, t.x + t.w + 2);
-            let d = format!("M{x1},{y1} C{lane},{y1} {lane},{y2} {x2},{y2}");
-            let (lx, ly) = (lane + 6, (y1 + y2) / 2 + 4);
-            widest = widest.max(lx + text_w + MARGIN);
-            out.push(Edge {
-                from: *from,
-                to: *to,
-                label,
-                badges,
-                back: true,
-                d,
-                label_x: lx,
-                label_y: ly,
-            });
-        }
+            // Out to the lane, along it, and back in, with rounded corners.
+            let r = ((y1 - y2).abs() / 2).min(10);
+            let dir = if y2 < y1 { -1 } else { 1 };
+            let d = format!(
+                "M{x1},{y1} L{a},{y1} Q{lane},{y1} {lane},{b1} L{lane},{b2} Q{lane},{y2} {a},{y2} L{x2},{y2}",
+                a = lane - r,
+                b1 = y1 + dir * r,
+                b2 = y2 - dir * r,
+            );
+            // The label beside the lane, below any other there already.
+            let lx = lane + 6;
+            let mut ly = (y1 + y2) / 2 + 4;
+            while back_labels
+                .iter()
+                .any(|&y: &i32| (y - ly).abs() < LABEL_ROW)
+            {
+                ly += LABEL_ROW;
+            }
+            back_labels.push(ly);
+            (d, lx, ly)
+        };
+        widest = widest.max(label_x + text_w + MARGIN);
+        out.push(Edge {
+            from: a.from,
+            to: a.to,
+            label,
+            badges,
+            back: a.back,
+            d,
+            label_x,
+            label_y,
+        });
     }
     let height = nodes
         .iter()
@@ -627,7 +757,8 @@ pub fn layers(l: &Layout) -> BTreeMap<usize, Vec<String>> {
         let name = match (&n.step, &n.end) {
             (Some(s), _) => s.clone(),
             (None, Some(Some(r))) => format!("= {r}"),
-            _ => "= конец".into(),
+            (None, Some(None)) => "= конец".into(),
+            (None, None) => continue,
         };
         out.entry(n.layer).or_default().push(name);
     }

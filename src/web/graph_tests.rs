@@ -34,7 +34,7 @@ fn node<'a>(l: &'a Layout, name: &str) -> &'a Node {
 }
 
 #[test]
-fn steps_are_layered_by_their_shortest_distance_from_start_and_results_end_below() {
+fn every_arrow_but_a_loop_points_down_and_a_long_one_passes_waypoints() {
     let f = Flow {
         start: "a".into(),
         steps: vec![
@@ -46,20 +46,31 @@ fn steps_are_layered_by_their_shortest_distance_from_start_and_results_end_below
     let l = layout(&f);
     let layers = layers(&l);
     assert_eq!(layers[&0], vec!["a"]);
-    let mut one = layers[&1].clone();
-    one.sort();
-    assert_eq!(one, vec!["b", "c"], "c is one step from a, whatever b does");
-    assert!(layers[&2].contains(&"= Готово".to_string()));
-    assert!(layers[&2].contains(&"= Отказ".to_string()));
-    // Each layer lies below the one before, arrows go down from the bottom of their box.
+    assert_eq!(layers[&1], vec!["b"]);
+    let mut two = layers[&2].clone();
+    two.sort();
+    assert_eq!(
+        two,
+        vec!["= Отказ", "c"],
+        "c comes after b, which leads to it"
+    );
+    assert_eq!(layers[&3], vec!["= Готово"]);
+    // Each row lies below the one before; arrows go down from the bottom of their box.
     assert!(node(&l, "b").y > node(&l, "a").y + node(&l, "a").h);
     assert!(node(&l, "Готово").y > node(&l, "c").y + node(&l, "c").h);
     assert_eq!(l.edges.len(), 5);
-    // b → c stays within its layer: drawn on the right, like an arrow back.
-    let side: Vec<&Edge> = l.edges.iter().filter(|e| e.back).collect();
-    assert_eq!(side.len(), 1, "{:?}", l.edges);
-    assert_eq!(side[0].label, "клавиша 1");
-    assert_eq!(l.nodes[side[0].from].step.as_deref(), Some("b"));
+    assert!(l.edges.iter().all(|e| !e.back), "{:?}", l.edges);
+    // a → c passes a waypoint in b's row, beside b.
+    let ac = l.edges.iter().find(|e| e.label == "клавиша 3").unwrap();
+    assert_eq!(ac.d.matches('L').count(), 3, "{}", ac.d);
+    let waypoint = l
+        .nodes
+        .iter()
+        .find(|n| n.step.is_none() && n.end.is_none())
+        .unwrap();
+    assert_eq!(waypoint.layer, 1);
+    let b = node(&l, "b");
+    assert!(waypoint.x + waypoint.w <= b.x || waypoint.x >= b.x + b.w);
 }
 
 #[test]
@@ -121,7 +132,11 @@ fn an_arrow_back_to_the_same_or_an_earlier_step_runs_on_the_right() {
     let right = l.nodes.iter().map(|n| n.x + n.w).max().unwrap();
     for e in back {
         assert!(e.label_x > right, "{e:?}");
-        assert!(e.d.contains('C'), "a curve: {}", e.d);
+        assert!(
+            e.d.contains('Q'),
+            "along a lane with rounded corners: {}",
+            e.d
+        );
     }
     let svg = svg(&l);
     assert!(svg.contains("тишина 10 с") && svg.contains("клавиша 0"));
