@@ -223,7 +223,7 @@ impl ReportStore for SqliteStore {
             status_reason: reason,
             ..Default::default()
         };
-        // Kept by triggers (migration 0012): a few rows, whatever the project's size. A
+        // Kept by triggers (migration 0015): a few rows, whatever the project's size. A
         // contact in a call right now is counted there, not as still to call.
         for r in sqlx::query("SELECT status, n FROM contact_tallies WHERE project_id = ? AND n > 0")
             .bind(id)
