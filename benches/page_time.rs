@@ -293,7 +293,11 @@ fn write_recording(path: &std::path::Path, secs: u32) {
         let t = f64::from(i) / 8000.0;
         let tone = (t * 2.0 * std::f64::consts::PI * 300.0).sin() * 8000.0;
         let robot_talks = (t as u32 / 4).is_multiple_of(2);
-        let (l, r) = if robot_talks { (0.0, tone) } else { (tone * 0.6, 0.0) };
+        let (l, r) = if robot_talks {
+            (0.0, tone)
+        } else {
+            (tone * 0.6, 0.0)
+        };
         w.write_sample(l as i16).expect("sample");
         w.write_sample(r as i16).expect("sample");
     }

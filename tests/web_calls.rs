@@ -58,8 +58,13 @@ async fn sign_in(s: &Server, user: &str, password: &str) -> String {
 }
 
 async fn page(s: &Server, path: &str, session: &str) -> http::Answer {
-    s.raw("GET", path, &[&format!("Cookie: ai_session={session}")], b"")
-        .await
+    s.raw(
+        "GET",
+        path,
+        &[&format!("Cookie: ai_session={session}")],
+        b"",
+    )
+    .await
 }
 
 /// The link of the "next page" anchor, if there is one.
@@ -105,7 +110,12 @@ async fn scenario(s: &Server) -> i64 {
                 [[steps.q.on]]\ndtmf = \"1\"\nresult = \"Доволен\"\nactions = [{ add_to_project = \"Перезвон\" }]\n\
                 [[steps.q.on]]\ndtmf = \"2\"\nresult = \"Недоволен\"\n";
     let r = s
-        .call("POST", "/api/v1/scenarios", Some("application/toml"), toml.as_bytes())
+        .call(
+            "POST",
+            "/api/v1/scenarios",
+            Some("application/toml"),
+            toml.as_bytes(),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     r.json()["id"].as_i64().unwrap()
@@ -214,10 +224,16 @@ async fn filters_and_keyset_pages_over_a_few_hundred_calls_and_a_timeline_escape
     assert!(html.contains("href=\"/calls\" class=\"here\"") || html.contains("Звонки"));
     assert_eq!(call_ids(&html).len(), 50);
     assert_eq!(call_ids(&html)[0], calls.last().unwrap().0);
-    assert!(html.contains("href=\"/calls/"), "calls link to their timeline");
+    assert!(
+        html.contains("href=\"/calls/"),
+        "calls link to their timeline"
+    );
     let (ids, _) = walk(&s, "/calls", &admin).await;
     assert_eq!(ids.len(), 400);
-    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats");
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats"
+    );
 
     // One project; one project's one result.
     let (ids, pages) = walk(&s, &format!("/calls?project={a}"), &admin).await;
@@ -232,7 +248,12 @@ async fn filters_and_keyset_pages_over_a_few_hundred_calls_and_a_timeline_escape
         .collect();
     assert_eq!(ids, want);
     // One result over every project.
-    let (ids, _) = walk(&s, "/calls?result=%D0%94%D0%BE%D0%B2%D0%BE%D0%BB%D0%B5%D0%BD", &admin).await;
+    let (ids, _) = walk(
+        &s,
+        "/calls?result=%D0%94%D0%BE%D0%B2%D0%BE%D0%BB%D0%B5%D0%BD",
+        &admin,
+    )
+    .await;
     assert_eq!(ids.len(), 100);
 
     // Dates: 2 March in Moscow, typed either way.
@@ -268,7 +289,12 @@ async fn filters_and_keyset_pages_over_a_few_hundred_calls_and_a_timeline_escape
     assert_eq!(ids.len(), 60);
 
     // Bad filters are shown at their fields, nothing listed.
-    let r = page(&s, "/calls?number=позвонить&from=вчера&status=x&project=999", &admin).await;
+    let r = page(
+        &s,
+        "/calls?number=позвонить&from=вчера&status=x&project=999",
+        &admin,
+    )
+    .await;
     assert_eq!(r.status, 422);
     let html = r.text();
     for want in [
@@ -297,14 +323,21 @@ async fn filters_and_keyset_pages_over_a_few_hundred_calls_and_a_timeline_escape
     }
     assert_eq!(contacts_seen.len(), 150);
     assert!(contacts_seen.windows(2).all(|w| w[0] < w[1]));
-    let html = page(&s, &format!("/calls?tab=last&project={a}&status=reached"), &admin)
-        .await
-        .text();
+    let html = page(
+        &s,
+        &format!("/calls?tab=last&project={a}&status=reached"),
+        &admin,
+    )
+    .await
+    .text();
     assert_eq!(html.matches("data-contact=\"").count(), 30);
 
     // The project's page links to its calls.
     let html = page(&s, &format!("/projects/{a}"), &admin).await.text();
-    assert!(html.contains(&format!("href=\"/calls?project={a}\"")), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/calls?project={a}\"")),
+        "{html}"
+    );
 
     // A timeline written as a finished call writes it, with text that must stay text.
     let evil = "<script>alert(1)</script> \"><img src=x onerror=alert(2)>";
@@ -347,7 +380,9 @@ async fn filters_and_keyset_pages_over_a_few_hundred_calls_and_a_timeline_escape
     }
     // The transcript, in the facts, the drawing's tooltip and the table: escaped each time.
     assert!(
-        html.matches("&#60;script&#62;alert(1)&#60;/script&#62;").count() >= 3,
+        html.matches("&#60;script&#62;alert(1)&#60;/script&#62;")
+            .count()
+            >= 3,
         "{html}"
     );
     assert!(!html.contains("<script>alert"), "{html}");
@@ -415,8 +450,13 @@ async fn a_sim_call_is_drawn_and_its_recording_served_with_ranges_to_signed_in_r
     ] {
         assert!(html.contains(want), "{want}: {html}");
     }
-    let listed = page(&s, &format!("/calls?project={p}"), &admin).await.text();
-    assert!(listed.contains(&format!("href=\"/calls/{id}\"")), "{listed}");
+    let listed = page(&s, &format!("/calls?project={p}"), &admin)
+        .await
+        .text();
+    assert!(
+        listed.contains(&format!("href=\"/calls/{id}\"")),
+        "{listed}"
+    );
 
     // The recording: whole, a range (206, the right bytes), and nothing without a session.
     let recordings: Vec<_> = std::fs::read_dir(dir.path().join("recordings"))
@@ -449,7 +489,12 @@ async fn a_sim_call_is_drawn_and_its_recording_served_with_ranges_to_signed_in_r
     assert_eq!(r.header("content-type"), Some("audio/wav"));
     assert_eq!(r.body, &file[100..1124]);
     let r = s
-        .raw("GET", &format!("/calls/{id}/recording"), &["Range: bytes=0-99"], b"")
+        .raw(
+            "GET",
+            &format!("/calls/{id}/recording"),
+            &["Range: bytes=0-99"],
+            b"",
+        )
         .await;
     assert_eq!((r.status, r.header("location")), (303, Some("/login")));
     assert!(r.body.len() < 1000 && !r.body.starts_with(b"RIFF"));

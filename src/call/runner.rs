@@ -549,10 +549,7 @@ impl CallRunner {
 
     /// The samples of what to play, as loaded with the scenario (no file is read here), and
     /// each item's name and length in ms for the timeline.
-    fn load_items(
-        &self,
-        items: &[PlayItem],
-    ) -> Result<Loaded, CallError> {
+    fn load_items(&self, items: &[PlayItem]) -> Result<Loaded, CallError> {
         let mut out = Vec::with_capacity(items.len());
         let mut played = Vec::with_capacity(items.len());
         let ms = |samples: usize| samples as u64 * 1000 / u64::from(crate::media::SAMPLE_RATE);

@@ -135,9 +135,7 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
 /// Midnight of `d` in `tz`, as unix s.
 fn midnight(d: NaiveDate, tz: chrono_tz::Tz) -> Option<i64> {
     let t = d.and_hms_opt(0, 0, 0)?;
-    tz.from_local_datetime(&t)
-        .earliest()
-        .map(|t| t.timestamp())
+    tz.from_local_datetime(&t).earliest().map(|t| t.timestamp())
 }
 
 /// Milliseconds as `m:ss`.
@@ -343,9 +341,7 @@ pub async fn page(
             contact_status: Some(status.to_string()).filter(|s| !s.is_empty()),
             number,
             from: from.and_then(|d| midnight(d, tz)),
-            to: to
-                .and_then(|d| d.succ_opt())
-                .and_then(|d| midnight(d, tz)),
+            to: to.and_then(|d| d.succ_opt()).and_then(|d| midnight(d, tz)),
             before_id: q.before.trim().parse().ok(),
             limit: PAGE_ROWS,
         };
@@ -392,10 +388,7 @@ pub async fn page(
                         .as_ref()
                         .map(|c| local_time(c.started_at, tz))
                         .unwrap_or_default(),
-                    result: r
-                        .last_call
-                        .and_then(|c| c.result_label)
-                        .unwrap_or_default(),
+                    result: r.last_call.and_then(|c| c.result_label).unwrap_or_default(),
                 })
                 .collect();
         }
@@ -454,8 +447,14 @@ mod tests {
 
     #[test]
     fn dates_times_and_paging_links_read_as_people_write_them() {
-        assert_eq!(parse_date("2026-05-20"), NaiveDate::from_ymd_opt(2026, 5, 20));
-        assert_eq!(parse_date("20.05.2026"), NaiveDate::from_ymd_opt(2026, 5, 20));
+        assert_eq!(
+            parse_date("2026-05-20"),
+            NaiveDate::from_ymd_opt(2026, 5, 20)
+        );
+        assert_eq!(
+            parse_date("20.05.2026"),
+            NaiveDate::from_ymd_opt(2026, 5, 20)
+        );
         assert_eq!(parse_date("вчера"), None);
         let d = NaiveDate::from_ymd_opt(2026, 5, 20).unwrap();
         // Midnight in Moscow is 21:00 UTC the day before.

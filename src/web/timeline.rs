@@ -208,7 +208,15 @@ impl Scale {
         X0 + (ms.min(self.total_ms) as f64 / self.total_ms.max(1) as f64) * WIDTH
     }
 
-    fn span(&self, class: &'static str, y: f64, from: u64, to: u64, label: &str, title: String) -> Span {
+    fn span(
+        &self,
+        class: &'static str,
+        y: f64,
+        from: u64,
+        to: u64,
+        label: &str,
+        title: String,
+    ) -> Span {
         let x = self.x(from);
         let w = (self.x(to) - x).max(2.0);
         Span {
@@ -223,7 +231,15 @@ impl Scale {
         }
     }
 
-    fn mark(&self, class: &'static str, y: f64, ms: u64, label: &str, title: String, guide: bool) -> Mark {
+    fn mark(
+        &self,
+        class: &'static str,
+        y: f64,
+        ms: u64,
+        label: &str,
+        title: String,
+        guide: bool,
+    ) -> Mark {
         let x = self.x(ms);
         let room = label.chars().count() as f64 * 6.5 + 12.0;
         let left = x + room > X0 + WIDTH + 8.0;
@@ -242,7 +258,9 @@ impl Scale {
 
     /// Ticks at a round step, 5 to 12 of them.
     fn ticks(&self) -> Vec<Tick> {
-        let steps = [1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000];
+        let steps = [
+            1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000,
+        ];
         let step = steps
             .into_iter()
             .find(|s| self.total_ms / s <= 12)
@@ -283,9 +301,19 @@ fn draw(c: &CallView, t: &Timeline, agent: Option<String>, scale: &Scale) -> Dra
     };
     for p in &t.prompts {
         let title = format!("Промпт {} ({}–{})", p.name, at(p.at_ms), at(p.end_ms));
-        d.spans
-            .push(scale.span("prompt", PROMPTS_Y, p.at_ms, p.end_ms, &p.name, title.clone()));
-        d.rows.push(row(p.at_ms, "Промпт", format!("{} до {}", p.name, at(p.end_ms))));
+        d.spans.push(scale.span(
+            "prompt",
+            PROMPTS_Y,
+            p.at_ms,
+            p.end_ms,
+            &p.name,
+            title.clone(),
+        ));
+        d.rows.push(row(
+            p.at_ms,
+            "Промпт",
+            format!("{} до {}", p.name, at(p.end_ms)),
+        ));
     }
     for e in &t.events {
         match e {
@@ -313,14 +341,8 @@ fn draw(c: &CallView, t: &Timeline, agent: Option<String>, scale: &Scale) -> Dra
         let reason = a.reason.as_deref().map(amd_reason_ru).unwrap_or("");
         let verdict = verdict_ru(&a.verdict);
         let title = format!("Автоответчик? {verdict}: {reason} ({})", at(ms));
-        d.marks.push(scale.mark(
-            "amd",
-            EVENTS_Y,
-            ms,
-            &format!("АМД: {verdict}"),
-            title,
-            true,
-        ));
+        d.marks
+            .push(scale.mark("amd", EVENTS_Y, ms, &format!("АМД: {verdict}"), title, true));
         d.rows.push(row(ms, "АМД", format!("{verdict}: {reason}")));
     }
     let end_ms = scale.total_ms;
@@ -338,7 +360,10 @@ fn draw(c: &CallView, t: &Timeline, agent: Option<String>, scale: &Scale) -> Dra
         d.rows.push(row(result_ms, "Результат", result.clone()));
     }
     // The actions follow the result that set them: badges side by side from there.
-    let mut x = scale.x(result_ms).min(X0 + WIDTH - BADGE_W * c.actions.len() as f64).max(X0);
+    let mut x = scale
+        .x(result_ms)
+        .min(X0 + WIDTH - BADGE_W * c.actions.len() as f64)
+        .max(X0);
     for a in &c.actions {
         let words = action_words(&a.kind, &a.status);
         let title = match &a.last_error {
@@ -346,7 +371,11 @@ fn draw(c: &CallView, t: &Timeline, agent: Option<String>, scale: &Scale) -> Dra
             None => format!("{words}; попыток {}", a.attempts),
         };
         d.spans.push(Span {
-            class: if a.status == "failed" { "action failed" } else { "action" },
+            class: if a.status == "failed" {
+                "action failed"
+            } else {
+                "action"
+            },
             x: f1(x),
             y: f1(ACTIONS_Y),
             width: f1(BADGE_W - 4.0),
@@ -397,13 +426,18 @@ fn draw(c: &CallView, t: &Timeline, agent: Option<String>, scale: &Scale) -> Dra
             EndedBy::Robot => "робот положил трубку",
             EndedBy::Callee => "абонент положил трубку",
         };
-        d.rows.push(row(t.duration_ms.max(result_ms), "Конец", who.into()));
+        d.rows
+            .push(row(t.duration_ms.max(result_ms), "Конец", who.into()));
     }
     d
 }
 
 /// `GET /calls/{id}`.
-pub async fn page(State(s): State<WebState>, Path(id): Path<i64>, headers: axum::http::HeaderMap) -> Response {
+pub async fn page(
+    State(s): State<WebState>,
+    Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let v = match s.viewer_who(&headers, Role::reads).await {
         Ok(v) => v,
         Err(r) => return r.into_response(),
@@ -434,16 +468,23 @@ pub async fn page(State(s): State<WebState>, Path(id): Path<i64>, headers: axum:
     };
     let (envelope, no_recording) = match path {
         None if c.answered_at.is_none() => (None, Some("Записи нет: звонок не был отвечен.")),
-        None => (None, Some("Записи нет: запись звонков выключена или прервана.")),
+        None => (
+            None,
+            Some("Записи нет: запись звонков выключена или прервана."),
+        ),
         Some(p) => {
-            match tokio::task::spawn_blocking(move || waveform::envelope(&p, WIDTH as usize)).await {
+            match tokio::task::spawn_blocking(move || waveform::envelope(&p, WIDTH as usize)).await
+            {
                 Ok(Ok(e)) => (Some(e), None),
                 Ok(Err(waveform::WaveError::Read(hound::Error::IoError(_)))) => {
                     (None, Some("Записи нет: файл удалён с сервера."))
                 }
                 Ok(Err(e)) => {
                     tracing::warn!(call = id, error = %e, "a recording that cannot be drawn");
-                    (None, Some("Запись повреждена: её нельзя ни показать, ни проиграть."))
+                    (
+                        None,
+                        Some("Запись повреждена: её нельзя ни показать, ни проиграть."),
+                    )
                 }
                 Err(e) => return Refused::Failed(e.to_string()).into_response(),
             }
@@ -476,7 +517,10 @@ pub async fn page(State(s): State<WebState>, Path(id): Path<i64>, headers: axum:
     let waves = envelope
         .as_ref()
         .map(|e| {
-            let names = [("Абонент", "callee", CALLEE_MID), ("Робот", "robot", ROBOT_MID)];
+            let names = [
+                ("Абонент", "callee", CALLEE_MID),
+                ("Робот", "robot", ROBOT_MID),
+            ];
             e.channels
                 .iter()
                 .zip(names)

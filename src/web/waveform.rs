@@ -56,7 +56,11 @@ pub fn envelope(path: &Path, columns: usize) -> Result<Envelope, WaveError> {
             }
         }
         for (k, env) in channels.iter_mut().enumerate() {
-            env[c] = if lo[k] <= hi[k] { (lo[k], hi[k]) } else { (0, 0) };
+            env[c] = if lo[k] <= hi[k] {
+                (lo[k], hi[k])
+            } else {
+                (0, 0)
+            };
         }
     }
     Ok(Envelope {

@@ -33,7 +33,12 @@ async fn a_marketer_finds_a_call_and_plays_it_on_its_timeline() {
                 [[steps.q.on]]\ndtmf = \"1\"\nresult = \"Доволен\"\nactions = [{ add_to_project = \"Перезвон\" }]\n\
                 [[steps.q.on]]\ndtmf = \"2\"\nresult = \"Недоволен\"\n";
     let r = s
-        .call("POST", "/api/v1/scenarios", Some("application/toml"), toml.as_bytes())
+        .call(
+            "POST",
+            "/api/v1/scenarios",
+            Some("application/toml"),
+            toml.as_bytes(),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let sc = r.json()["id"].as_i64().unwrap();
@@ -55,7 +60,12 @@ async fn a_marketer_finds_a_call_and_plays_it_on_its_timeline() {
         csv.push_str(&format!("Жилец {i};+7999555100{d}\n"));
     }
     let r = s
-        .call("POST", &format!("/api/v1/projects/{p}/contacts"), Some("text/csv"), csv.as_bytes())
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{p}/contacts"),
+            Some("text/csv"),
+            csv.as_bytes(),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let r = s
@@ -75,7 +85,10 @@ async fn a_marketer_finds_a_call_and_plays_it_on_its_timeline() {
                 .and_then(|c| c["id"].as_i64())
                 .expect("the call that pressed 1");
         }
-        assert!(t.elapsed() < Duration::from_secs(90), "calls did not end: {v}");
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "calls did not end: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
 
@@ -92,7 +105,10 @@ async fn a_marketer_finds_a_call_and_plays_it_on_its_timeline() {
         .await
         .expect("clicking");
     until_text(&c, "Последние результаты", Duration::from_secs(10)).await;
-    let rows = c.find_all(Locator::Css("tr[data-call]")).await.expect("rows");
+    let rows = c
+        .find_all(Locator::Css("tr[data-call]"))
+        .await
+        .expect("rows");
     assert_eq!(rows.len(), 6);
     shot(&c, "40-calls-all").await;
     // Filter by project and result through the form.
@@ -101,7 +117,10 @@ async fn a_marketer_finds_a_call_and_plays_it_on_its_timeline() {
     click(&c, "form.calls-filter button").await;
     let t = Instant::now();
     loop {
-        let rows = c.find_all(Locator::Css("tr[data-call]")).await.expect("rows");
+        let rows = c
+            .find_all(Locator::Css("tr[data-call]"))
+            .await
+            .expect("rows");
         if rows.len() == 1 {
             break;
         }
@@ -118,15 +137,25 @@ async fn a_marketer_finds_a_call_and_plays_it_on_its_timeline() {
         .await
         .expect("clicking");
     until_text(&c, "Звонков", Duration::from_secs(10)).await;
-    let rows = c.find_all(Locator::Css("tr[data-contact]")).await.expect("rows");
+    let rows = c
+        .find_all(Locator::Css("tr[data-contact]"))
+        .await
+        .expect("rows");
     assert_eq!(rows.len(), 6);
     shot(&c, "40-calls-last").await;
 
     // The call that pressed 1, from the list: drawn, and its recording plays.
-    c.goto(&format!("{base}/calls?project={p}")).await.expect("the calls");
+    c.goto(&format!("{base}/calls?project={p}"))
+        .await
+        .expect("the calls");
     click(&c, &format!("tr[data-call=\"{pressed}\"] td a")).await;
     until_text(&c, "Что происходило", Duration::from_secs(10)).await;
-    for css in ["svg.timeline path.wave.callee", "svg.timeline .span.prompt", "svg.timeline .mark.key", "svg.timeline .mark.result"] {
+    for css in [
+        "svg.timeline path.wave.callee",
+        "svg.timeline .span.prompt",
+        "svg.timeline .mark.key",
+        "svg.timeline .mark.result",
+    ] {
         assert!(c.find(Locator::Css(css)).await.is_ok(), "{css}");
     }
     let got = c
@@ -143,19 +172,28 @@ async fn a_marketer_finds_a_call_and_plays_it_on_its_timeline() {
         .await
         .expect("the player's metadata");
     let duration = got[0].as_f64().unwrap_or(-1.0);
-    assert!(duration > 1.0, "the player reports the recording's length: {got}");
+    assert!(
+        duration > 1.0,
+        "the player reports the recording's length: {got}"
+    );
     shot(&c, "41-timeline-call").await;
     // A click on the drawing plays from there (a user's gesture: the browser lets it play).
     let time = || async {
-        c.execute("return document.querySelector('audio').currentTime;", vec![])
-            .await
-            .expect("the player's time")
-            .as_f64()
-            .unwrap_or(0.0)
+        c.execute(
+            "return document.querySelector('audio').currentTime;",
+            vec![],
+        )
+        .await
+        .expect("the player's time")
+        .as_f64()
+        .unwrap_or(0.0)
     };
     click(&c, "svg.timeline").await;
     let from = time().await;
-    assert!(from > 0.5, "the click moved the player to the middle: {from}");
+    assert!(
+        from > 0.5,
+        "the click moved the player to the middle: {from}"
+    );
     let t = Instant::now();
     while time().await < from + 0.5 {
         assert!(

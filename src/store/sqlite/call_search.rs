@@ -128,7 +128,7 @@ impl SqliteStore {
         })
     }
 
-    /// A project's calls started since `since` and their cost, from `calls_project_day` alone (migration 0015).
+    /// A project's calls started since `since` and their cost, from `calls_project_day` alone (widened by migration 0015).
     pub(super) async fn calls_started_since(
         &self,
         project_id: i64,
