@@ -12,6 +12,9 @@ mod server;
 #[path = "browser/kit.rs"]
 mod kit;
 
+#[path = "browser/admin.rs"]
+mod admin;
+
 use autoinformer::config::Secret;
 use fantoccini::{Client, Locator};
 use kit::{browser, driver, shot, sign_in, sign_out, until_text};
