@@ -22,6 +22,8 @@ mod calls;
 
 #[path = "browser/desk.rs"]
 mod desk;
+#[path = "browser/admin.rs"]
+mod admin;
 
 use autoinformer::config::Secret;
 use fantoccini::{Client, Locator};

@@ -119,8 +119,10 @@ impl ServerFacts {
                  номерам"
                     .into(),
                 format!(
-                    "гудки {:.1}–{:.1} с, не больше {} звонков одновременно",
-                    t.sim.ring_min_s, t.sim.ring_max_s, t.sim.max_calls
+                    "гудки {}–{} с, не больше {} звонков одновременно",
+                    format!("{:.1}", t.sim.ring_min_s).replace('.', ","),
+                    format!("{:.1}", t.sim.ring_max_s).replace('.', ","),
+                    t.sim.max_calls
                 ),
                 format!("номеров с заданным поведением: {}", t.sim.numbers.len()),
             ]
