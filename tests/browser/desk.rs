@@ -179,10 +179,7 @@ async fn an_agent_sees_the_transferred_calls_card_and_wraps_the_call_up() {
     shot(&c, "63-desk-wrapped-up").await;
     let a = s.get(&format!("/api/v1/agents/{agent}")).await.json();
     assert_eq!(a["state"], "available", "{a}");
-    let calls = s
-        .get(&format!("/api/v1/calls?project_id={p}"))
-        .await
-        .json();
+    let calls = s.get(&format!("/api/v1/calls?project_id={p}")).await.json();
     assert_eq!(
         calls["items"][0]["wrap_up"]["disposition"], "Перезвонить",
         "{calls}"
@@ -197,7 +194,9 @@ async fn an_agent_sees_the_transferred_calls_card_and_wraps_the_call_up() {
         .expect("the project's page");
     until_text(&c, "Звонки по часам", Duration::from_secs(10)).await;
     assert!(
-        c.find(Locator::Css("#hours-chart circle.rate")).await.is_ok(),
+        c.find(Locator::Css("#hours-chart circle.rate"))
+            .await
+            .is_ok(),
         "an answer-rate point"
     );
     c.execute(
