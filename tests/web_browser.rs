@@ -20,10 +20,10 @@ mod scenarios;
 #[path = "browser/calls.rs"]
 mod calls;
 
-#[path = "browser/desk.rs"]
-mod desk;
 #[path = "browser/admin.rs"]
 mod admin;
+#[path = "browser/desk.rs"]
+mod desk;
 
 use autoinformer::config::Secret;
 use fantoccini::{Client, Locator};

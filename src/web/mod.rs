@@ -7,23 +7,23 @@ mod account;
 mod admin;
 mod agents;
 pub mod assets;
-mod catalogue;
 mod calls;
+mod catalogue;
 mod desk;
 pub mod graph;
-mod import;
 mod hours;
+mod import;
 mod pages;
 mod project;
 mod project_form;
 mod prompts;
 mod scenarios;
 pub mod session;
-mod timeline;
-mod waveform;
 pub mod settings;
 mod stoplist;
+mod timeline;
 mod users;
+mod waveform;
 
 use crate::api::AppState;
 use crate::store::{SessionRow, UserRow, UserStore};
@@ -175,9 +175,11 @@ pub fn router(state: WebState) -> Router {
         .route("/prompts/audio", get(prompts::audio))
         .route(
             "/projects/{id}/import",
-            get(import::page).post(import::upload).layer(
-                axum::extract::DefaultBodyLimit::max(crate::api::upload::MAX_FORM_BYTES),
-            ),
+            get(import::page)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::api::upload::MAX_FORM_BYTES,
+                )),
         )
         .route("/projects/{id}/import/status", get(import::status))
         .route(
@@ -193,10 +195,16 @@ pub fn router(state: WebState) -> Router {
         .route("/users/{id}", get(users::user_page).post(users::change))
         .route("/users/{id}/delete", post(users::delete))
         .route("/users/{id}/tokens", post(users::make_token))
-        .route("/users/{id}/tokens/{token_id}/revoke", post(users::revoke_token))
+        .route(
+            "/users/{id}/tokens/{token_id}/revoke",
+            post(users::revoke_token),
+        )
         .route("/account", get(account::page))
         .route("/account/tokens", post(account::make_token))
-        .route("/account/tokens/{token_id}/revoke", post(account::revoke_token))
+        .route(
+            "/account/tokens/{token_id}/revoke",
+            post(account::revoke_token),
+        )
         .route("/settings", get(settings::page))
         .route("/static/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))

@@ -39,8 +39,8 @@ type ReplanLocks = std::sync::Arc<
 >;
 
 mod action_admin;
-mod admin;
 mod action_reports;
+mod admin;
 mod agents;
 mod auth;
 mod call_actions;

@@ -235,11 +235,13 @@ impl ReportStore for SqliteStore {
         // Kept by triggers (migration 0013): a few rows, whatever the project's size. A
         // contact in a call right now is counted there, not as still to call; one
         // deleted but kept for its calls' history is counted apart and not shown.
-        for r in sqlx::query("SELECT status, n FROM contact_tallies \
-             WHERE project_id = ? AND n > 0 AND status <> 'removed'")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
+        for r in sqlx::query(
+            "SELECT status, n FROM contact_tallies \
+             WHERE project_id = ? AND n > 0 AND status <> 'removed'",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
         {
             let (status, n): (String, i64) = (r.get(0), r.get(1));
             *s.contacts.entry(status).or_insert(0) += n as u64;
