@@ -230,6 +230,13 @@ async fn a_mid_campaign_edit_recomputes_every_plan_and_the_next_picks_follow_it(
             .any(|d| d.decision == "edit" && d.reason.contains("open contacts planned again")),
         "{log:?}"
     );
+    // The calls up at the edit planned their contacts again when they ended.
+    let after_call = log
+        .iter()
+        .filter(|d| d.decision == "edit" && d.reason.contains("the call began before the edit"))
+        .filter(|d| d.contact_id.is_some_and(|c| in_call.contains(&c)))
+        .count();
+    assert!(after_call > 0, "{log:?}");
 
     // Six minutes on, every retry is due: the next three passes call the 600 retries, newest
     // imported first; then come the contacts never called, newest first — Vladivostok's,

@@ -20,18 +20,27 @@ pub(super) const REPLAN_BATCH: i64 = 1_000;
 
 /// Open contacts not in a call, as the planner reads them (the array `contact_rows::due_contact`
 /// parses: no name or fields, which planning does not need), with whether they are held back
-/// by an import still running. `?1` project, `?2` the contact id after which to go on,
-/// `?3` one contact only (or NULL), `?4` the batch size.
-const OPEN_CONTACTS_SQL: &str = "\
-    SELECT json_array(c.id, c.seq, c.priority, c.attempts, c.next_idx, NULL, json('{}'), \
-        json((SELECT json_group_array(json_array(n.e164, n.time_zone, n.kind) ORDER BY n.idx) \
-              FROM contact_numbers n WHERE n.contact_id = c.id)), c.version), \
-        c.ready = 0 AND c.next_at IS NULL \
-    FROM contacts c INDEXED BY contacts_project_order \
-    WHERE c.project_id = ?1 AND c.id > ?2 AND (?3 IS NULL OR c.id = ?3) \
-      AND c.status IN ('not_called', 'retry') AND c.removed_at IS NULL \
-      AND (c.next_at IS NULL OR c.next_at <> ?5) \
-    ORDER BY c.id LIMIT ?4";
+/// by an import still running: the next batch of project `?1` after contact `?2` in id order
+/// (`?4` of them), or (`one`) contact `?2` alone. `?3` is the in-a-call mark.
+fn open_contacts_sql(one: bool) -> String {
+    let (index, which) = if one {
+        ("", "c.id = ?2")
+    } else {
+        ("INDEXED BY contacts_project_order", "c.id > ?2")
+    };
+    format!(
+        "SELECT json_array(c.id, c.seq, c.priority, c.attempts, c.next_idx, NULL, json('{{}}'), \
+             json((SELECT json_group_array(json_array(n.e164, n.time_zone, n.kind) \
+                   ORDER BY n.idx) FROM contact_numbers n WHERE n.contact_id = c.id)), \
+             c.version), \
+             c.ready = 0 AND c.next_at IS NULL \
+         FROM contacts c {index} \
+         WHERE c.project_id = ?1 AND {which} \
+           AND c.status IN ('not_called', 'retry') AND c.removed_at IS NULL \
+           AND (c.next_at IS NULL OR c.next_at <> ?3) \
+         ORDER BY c.id LIMIT ?4"
+    )
+}
 
 impl SqliteStore {
     /// The lock that lets one re-plan of project `id` run at a time in this process.
@@ -154,12 +163,11 @@ impl SqliteStore {
         only: Option<i64>,
         at: i64,
     ) -> Result<(u64, Option<i64>), StoreError> {
-        let rows = sqlx::query(OPEN_CONTACTS_SQL)
+        let rows = sqlx::query(&open_contacts_sql(only.is_some()))
             .bind(p.id)
-            .bind(after)
-            .bind(only)
-            .bind(REPLAN_BATCH)
+            .bind(only.unwrap_or(after))
             .bind(IN_FLIGHT_NEXT_AT)
+            .bind(REPLAN_BATCH)
             .fetch_all(&mut *tx)
             .await?;
         let mut last = None;
