@@ -3,7 +3,8 @@
 //! number and time its plan has under the new schedule, windows, retry rules and ordering —
 //! as if the project had always had them. Walked in contact-id order in batches of
 //! `REPLAN_BATCH`, each one transaction that reads, plans and writes under the write lock (so
-//! no other writer can slip in between; the lock is let go between batches), the place reached
+//! no other writer can slip in between; the lock is let go between batches, long enough for a
+//! waiting writer to take it), the place reached
 //! kept in `projects.replan_after` so that a stop part-way through resumes when the store opens
 //! again. Contacts in a call are planned when their call ends (`replan_one`).
 use super::contact_rows::{due_contact, log, quarantine, write_plan, Guard, IN_FLIGHT_NEXT_AT};
@@ -17,6 +18,12 @@ use std::sync::Arc;
 /// Contacts planned again per transaction: a batch holds the write lock for tens of
 /// milliseconds, so the dialer and the API go on between batches even on a base of millions.
 pub(super) const REPLAN_BATCH: i64 = 1_000;
+
+/// After each batch the re-plan waits as long as the batch took (within these bounds) before
+/// taking the write lock again: a writer waiting for it polls (SQLite's busy handler sleeps
+/// between tries), and one that never found it free would wait for the whole re-plan.
+const REPLAN_PAUSE_MIN: std::time::Duration = std::time::Duration::from_millis(5);
+const REPLAN_PAUSE_MAX: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Open contacts not in a call, as the planner reads them (the array `contact_rows::due_contact`
 /// parses: no name or fields, which planning does not need), with whether they are held back
@@ -98,6 +105,7 @@ impl SqliteStore {
                 // No such project, or its settings do not parse (the dialer says so).
                 return Ok(total);
             };
+            let batch_started = std::time::Instant::now();
             let mut tx = self.write_tx().await?;
             let state =
                 sqlx::query("SELECT replan_after, settings_version FROM projects WHERE id = ?")
@@ -128,7 +136,10 @@ impl SqliteStore {
                         .await?;
                     tx.commit().await?;
                     total += planned;
-                    tokio::task::yield_now().await;
+                    let pause = batch_started
+                        .elapsed()
+                        .clamp(REPLAN_PAUSE_MIN, REPLAN_PAUSE_MAX);
+                    tokio::time::sleep(pause).await;
                 }
                 None => {
                     sqlx::query("UPDATE projects SET replan_after = NULL WHERE id = ?")
