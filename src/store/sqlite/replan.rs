@@ -3,7 +3,8 @@
 //! number and time its plan has under the new schedule, windows, retry rules and ordering —
 //! as if the project had always had them. Walked in contact-id order in batches of
 //! `REPLAN_BATCH`, each one transaction that reads, plans and writes under the write lock (so
-//! no other writer can slip in between; the lock is let go between batches), the place reached
+//! no other writer can slip in between; the lock is let go between batches, long enough for a
+//! waiting writer to take it), the place reached
 //! kept in `projects.replan_after` so that a stop part-way through resumes when the store opens
 //! again. Contacts in a call are planned when their call ends (`replan_one`).
 use super::contact_rows::{due_contact, log, quarantine, write_plan, Guard, IN_FLIGHT_NEXT_AT};
@@ -18,20 +19,35 @@ use std::sync::Arc;
 /// milliseconds, so the dialer and the API go on between batches even on a base of millions.
 pub(super) const REPLAN_BATCH: i64 = 1_000;
 
+/// After each batch the re-plan waits as long as the batch took (within these bounds) before
+/// taking the write lock again: a writer waiting for it polls (SQLite's busy handler sleeps
+/// between tries), and one that never found it free would wait for the whole re-plan.
+const REPLAN_PAUSE_MIN: std::time::Duration = std::time::Duration::from_millis(5);
+const REPLAN_PAUSE_MAX: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Open contacts not in a call, as the planner reads them (the array `contact_rows::due_contact`
 /// parses: no name or fields, which planning does not need), with whether they are held back
-/// by an import still running. `?1` project, `?2` the contact id after which to go on,
-/// `?3` one contact only (or NULL), `?4` the batch size.
-const OPEN_CONTACTS_SQL: &str = "\
-    SELECT json_array(c.id, c.seq, c.priority, c.attempts, c.next_idx, NULL, json('{}'), \
-        json((SELECT json_group_array(json_array(n.e164, n.time_zone, n.kind) ORDER BY n.idx) \
-              FROM contact_numbers n WHERE n.contact_id = c.id)), c.version), \
-        c.ready = 0 AND c.next_at IS NULL \
-    FROM contacts c INDEXED BY contacts_project_order \
-    WHERE c.project_id = ?1 AND c.id > ?2 AND (?3 IS NULL OR c.id = ?3) \
-      AND c.status IN ('not_called', 'retry') AND c.removed_at IS NULL \
-      AND (c.next_at IS NULL OR c.next_at <> ?5) \
-    ORDER BY c.id LIMIT ?4";
+/// by an import still running: the next batch of project `?1` after contact `?2` in id order
+/// (`?4` of them), or (`one`) contact `?2` alone. `?3` is the in-a-call mark.
+fn open_contacts_sql(one: bool) -> String {
+    let (index, which) = if one {
+        ("", "c.id = ?2")
+    } else {
+        ("INDEXED BY contacts_project_order", "c.id > ?2")
+    };
+    format!(
+        "SELECT json_array(c.id, c.seq, c.priority, c.attempts, c.next_idx, NULL, json('{{}}'), \
+             json((SELECT json_group_array(json_array(n.e164, n.time_zone, n.kind) \
+                   ORDER BY n.idx) FROM contact_numbers n WHERE n.contact_id = c.id)), \
+             c.version), \
+             c.ready = 0 AND c.next_at IS NULL \
+         FROM contacts c {index} \
+         WHERE c.project_id = ?1 AND {which} \
+           AND c.status IN ('not_called', 'retry') AND c.removed_at IS NULL \
+           AND (c.next_at IS NULL OR c.next_at <> ?3) \
+         ORDER BY c.id LIMIT ?4"
+    )
+}
 
 impl SqliteStore {
     /// The lock that lets one re-plan of project `id` run at a time in this process.
@@ -89,6 +105,7 @@ impl SqliteStore {
                 // No such project, or its settings do not parse (the dialer says so).
                 return Ok(total);
             };
+            let batch_started = std::time::Instant::now();
             let mut tx = self.write_tx().await?;
             let state =
                 sqlx::query("SELECT replan_after, settings_version FROM projects WHERE id = ?")
@@ -119,7 +136,10 @@ impl SqliteStore {
                         .await?;
                     tx.commit().await?;
                     total += planned;
-                    tokio::task::yield_now().await;
+                    let pause = batch_started
+                        .elapsed()
+                        .clamp(REPLAN_PAUSE_MIN, REPLAN_PAUSE_MAX);
+                    tokio::time::sleep(pause).await;
                 }
                 None => {
                     sqlx::query("UPDATE projects SET replan_after = NULL WHERE id = ?")
@@ -154,12 +174,11 @@ impl SqliteStore {
         only: Option<i64>,
         at: i64,
     ) -> Result<(u64, Option<i64>), StoreError> {
-        let rows = sqlx::query(OPEN_CONTACTS_SQL)
+        let rows = sqlx::query(&open_contacts_sql(only.is_some()))
             .bind(p.id)
-            .bind(after)
-            .bind(only)
-            .bind(REPLAN_BATCH)
+            .bind(only.unwrap_or(after))
             .bind(IN_FLIGHT_NEXT_AT)
+            .bind(REPLAN_BATCH)
             .fetch_all(&mut *tx)
             .await?;
         let mut last = None;
