@@ -277,6 +277,14 @@ pub fn measure_missing(list: &[Entry]) -> bool {
         .is_ok()
     {
         let job = move || {
+            // Free for the next job however this one ends.
+            struct Done;
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    BUSY.store(false, Ordering::Release);
+                }
+            }
+            let _done = Done;
             for e in missing {
                 let m = match samples(&e) {
                     Ok(s) => Measured::Ready(level_of(&s)),
@@ -288,7 +296,6 @@ pub fn measure_missing(list: &[Entry]) -> bool {
                 }
                 c.insert(e.key, m);
             }
-            BUSY.store(false, Ordering::Release);
         };
         match tokio::runtime::Handle::try_current() {
             Ok(h) => drop(h.spawn_blocking(job)),
