@@ -385,7 +385,7 @@ fn render_iso_datetime(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::read_csv;
+    use crate::import::{read_csv, ImportedContact};
     use calamine::{CellErrorType, Data, ExcelDateTimeType};
     use rust_xlsxwriter::{Format, Formula, Workbook};
 
