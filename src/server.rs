@@ -246,6 +246,7 @@ async fn run_boxed(
             now_ms: Arc::new(|| Clock::System.now_ms()),
             throttle: Default::default(),
             idle_ms: (cfg.web.session_idle_min.max(1) * 60_000) as i64,
+            hours: Default::default(),
         };
         let app = crate::web::router(web)
             .merge(api::router(state))

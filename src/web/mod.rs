@@ -5,7 +5,7 @@
 //! inline scripts or styles, no framing, no referrer to other sites).
 pub mod assets;
 mod desk;
-mod hours;
+pub mod hours;
 mod pages;
 mod project;
 pub mod session;
@@ -32,6 +32,8 @@ pub struct WebState {
     pub throttle: Arc<Mutex<Throttle>>,
     /// A session unused this long is over.
     pub idle_ms: i64,
+    /// The project pages' calls by hour that are over (read once).
+    pub hours: Arc<hours::HourCache>,
 }
 
 /// The signed-in user of a request.
