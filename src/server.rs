@@ -254,6 +254,7 @@ async fn run_boxed(
             admin: store.clone(),
             server: Arc::new(facts),
             uploads: Default::default(),
+            hours: Default::default(),
         };
         let app = crate::web::router(web)
             .merge(api::router(state))

@@ -187,7 +187,7 @@ async fn a_marketer_a_viewer_and_an_agent_use_the_ui_in_chromium() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert!(
-        c.find(Locator::Css("svg.chart rect")).await.is_ok(),
+        c.find(Locator::Css("#results-chart rect")).await.is_ok(),
         "a results chart"
     );
     shot(&c, "05-project-live").await;

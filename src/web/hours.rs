@@ -2,9 +2,12 @@
 //! page"): the last 24 hours in the project's time zone, bars for the calls started in each
 //! hour, a line with points for the share of them answered. Geometry only, drawn by the
 //! `project_figures.html` template (which escapes every text); pure: the hours and the time
-//! come in.
+//! come in. `HourCache` keeps the hours that are over, so that each update of an open page
+//! reads only the hours still open from the store.
 use crate::store::HourCalls;
 use chrono::TimeZone;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 /// Hours the chart shows.
 pub const HOURS: u32 = 24;
@@ -56,6 +59,67 @@ pub fn start(now: i64, zone: &str) -> i64 {
         })
         .unwrap_or_else(|| now.rem_euclid(3600));
     now - into_hour - i64::from(HOURS - 1) * 3600
+}
+
+/// An hour's counts are final this long after it ended: a call started in it is answered
+/// within the ring timeout, and its answer written at once.
+const SETTLE_S: i64 = 600;
+
+/// The counts of hours that are over, per project (one server's: its pages share it).
+#[derive(Default)]
+pub struct HourCache(Mutex<HashMap<i64, BTreeMap<i64, HourCalls>>>);
+
+impl HourCache {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<i64, BTreeMap<i64, HourCalls>>> {
+        // Whole values are inserted and removed: a panic elsewhere cannot leave one half-made.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The first hour from `from` whose counts are not kept: the store is asked from there.
+    pub fn first_missing(&self, project: i64, from: i64) -> i64 {
+        let m = self.map();
+        let mut h = from;
+        if let Some(kept) = m.get(&project) {
+            while h < from + i64::from(HOURS) * 3600 && kept.contains_key(&h) {
+                h += 3600;
+            }
+        }
+        h
+    }
+
+    /// The chart's hours from `from`: the kept ones, then `fresh` (read from `first`); keeps
+    /// the fresh hours that are over by now and forgets those before `from`.
+    pub fn merge(
+        &self,
+        project: i64,
+        from: i64,
+        first: i64,
+        fresh: &[HourCalls],
+        now: i64,
+    ) -> Vec<HourCalls> {
+        let mut m = self.map();
+        let kept = m.entry(project).or_default();
+        kept.retain(|h, _| *h >= from);
+        for (i, h) in fresh.iter().enumerate() {
+            let start = first + i as i64 * 3600;
+            if start + 3600 + SETTLE_S <= now {
+                kept.insert(start, *h);
+            }
+        }
+        (0..i64::from(HOURS))
+            .map(|i| {
+                let start = from + i * 3600;
+                if start >= first {
+                    fresh
+                        .get(((start - first) / 3600) as usize)
+                        .copied()
+                        .unwrap_or_default()
+                } else {
+                    kept.get(&start).copied().unwrap_or_default()
+                }
+            })
+            .collect()
+    }
 }
 
 fn num(v: f64) -> String {
@@ -135,6 +199,56 @@ mod tests {
         // India is +05:30: local hours start at :30 UTC.
         let from = start(now, "Asia/Kolkata");
         assert_eq!((from - 1800).rem_euclid(3600), 0, "{from}");
+    }
+
+    #[test]
+    fn hours_that_are_over_are_read_once_and_the_open_ones_each_time() {
+        let c = HourCache::default();
+        let from = 1_796_104_800 - 23 * 3600;
+        let now = 1_796_104_800 + 120; // 2 min into the last hour
+        assert_eq!(c.first_missing(7, from), from, "nothing kept yet");
+        let all: Vec<HourCalls> = (0..24)
+            .map(|i| HourCalls {
+                calls: i,
+                answered: 0,
+            })
+            .collect();
+        let got = c.merge(7, from, from, &all, now);
+        assert_eq!(got, all);
+        // The last two hours are not settled yet (the previous one ended 2 min ago).
+        assert_eq!(c.first_missing(7, from), from + 22 * 3600);
+        assert_eq!(c.first_missing(8, from), from, "per project");
+        // The next read brings the two open hours only.
+        let fresh = [
+            HourCalls {
+                calls: 100,
+                answered: 50,
+            },
+            HourCalls {
+                calls: 5,
+                answered: 1,
+            },
+        ];
+        let got = c.merge(7, from, from + 22 * 3600, &fresh, now + 600);
+        assert_eq!(got[21].calls, 21);
+        assert_eq!(got[22], fresh[0]);
+        assert_eq!(got[23], fresh[1]);
+        // An hour later the chart starts an hour later: the oldest kept hour goes.
+        let later = from + 3600;
+        assert_eq!(
+            c.first_missing(7, later),
+            later + 22 * 3600,
+            "hour 22 settled"
+        );
+        let got = c.merge(
+            7,
+            later,
+            later + 22 * 3600,
+            &[HourCalls::default(); 2],
+            now + 3600,
+        );
+        assert_eq!(got[0].calls, 1);
+        assert_eq!(got.len(), 24);
     }
 
     #[test]

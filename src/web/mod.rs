@@ -11,7 +11,7 @@ mod calls;
 mod catalogue;
 mod desk;
 pub mod graph;
-mod hours;
+pub mod hours;
 mod import;
 mod pages;
 mod project;
@@ -53,6 +53,8 @@ pub struct WebState {
     pub server: Arc<settings::ServerFacts>,
     /// The import page's uploads, by the key the page gave each.
     pub uploads: import::Uploads,
+    /// The project pages' calls by hour that are over (read once).
+    pub hours: Arc<hours::HourCache>,
 }
 
 /// The signed-in user of a request.

@@ -97,13 +97,18 @@ async fn figures(s: &WebState, id: i64, zone: &str) -> Result<Figures, Refused> 
         .stats(id)
         .await
         .map_err(|e| Refused::Failed(e.to_string()))?;
-    let from = super::hours::start((s.now_ms)().div_euclid(1000), zone);
-    let by_hour = s
+    // Only the hours still open are read: those that are over are kept (`HourCache`).
+    let now = (s.now_ms)().div_euclid(1000);
+    let from = super::hours::start(now, zone);
+    let first = s.hours.first_missing(id, from);
+    let open = ((from + i64::from(super::hours::HOURS) * 3600 - first) / 3600) as u32;
+    let fresh = s
         .app
         .reports
-        .calls_by_hour(id, from, super::hours::HOURS)
+        .calls_by_hour(id, first, open)
         .await
         .map_err(|e| Refused::Failed(e.to_string()))?;
+    let by_hour = s.hours.merge(id, from, first, &fresh, now);
     let count = |k: &str| st.contacts.get(k).copied().unwrap_or(0);
     let contacts = [
         ("not_called", "не звонили"),
