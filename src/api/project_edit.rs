@@ -76,8 +76,9 @@ pub struct ProjectChange {
 /// Any setting of `POST /projects` (and `agents`, who serve it); those left out stay. Checked
 /// as at creation. On a running project the change takes effect at once: its open contacts
 /// are planned again under the new schedule, windows, retry rules and ordering (in batches;
-/// the answer comes when they are), the next calls use the new lines, scenario and transfer
-/// settings; calls in progress finish as they began and their contacts follow the new rules.
+/// the answer comes when they are, or after 20 s), the next calls use the new lines, scenario
+/// and transfer settings; calls in progress finish as they began and their contacts follow the
+/// new rules.
 #[utoipa::path(
     patch,
     path = "/projects/{id}",

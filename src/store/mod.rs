@@ -159,8 +159,9 @@ pub trait CampaignStore: Send + Sync {
     ) -> Result<ProjectView, StoreError>;
     /// Changes a project's settings (each given field; checked as at creation) and, when the
     /// edit changes how contacts are planned, plans every open contact again under the new
-    /// settings, in batches (contacts in a call are planned when their call ends). Answers the
-    /// project as it is now.
+    /// settings, in batches (contacts in a call are planned when their call ends), waiting for
+    /// that up to 20 s (a larger base goes on in the background). Answers the project as it is
+    /// now.
     async fn edit_project(&self, id: i64, edit: &ProjectEdit) -> Result<ProjectView, StoreError>;
     /// Deletes the contacts of `status` of a project, never one in a call: those without calls
     /// go; those with calls stay for their calls' history, hidden from every count, list and

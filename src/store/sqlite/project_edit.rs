@@ -10,6 +10,9 @@ use sqlx::Row;
 
 /// Contacts deleted per transaction: the write lock is let go between batches.
 const DELETE_BATCH: i64 = 500;
+/// How long an edit waits for its project's open contacts to be planned again before it
+/// answers (a larger base goes on in the background: a browser or a client would give up).
+const EDIT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The columns `stored_settings` reads.
 const SETTINGS_SELECT: &str = "SELECT name, scenario_id, time_zone, schedule, lines, \
@@ -179,7 +182,7 @@ impl SqliteStore {
         log(&mut tx, (at, id), None, None, "edit", &reason).await?;
         tx.commit().await?;
         if replans {
-            self.replan_project(id).await?;
+            self.replan_project_within(id, EDIT_WAIT).await?;
         }
         self.project(id).await
     }

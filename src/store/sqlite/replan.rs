@@ -64,14 +64,41 @@ impl SqliteStore {
     /// none is left. Runs as a task of its own (a caller that goes away does not cut it
     /// short); answers how many contacts were planned.
     pub(super) async fn replan_project(&self, id: i64) -> Result<u64, StoreError> {
+        self.spawn_replan(id)
+            .await
+            .map_err(|e| StoreError::Db(format!("re-planning project {id}: {e}")))?
+    }
+
+    /// As `replan_project`, waiting for it at most `limit`: a re-plan not done by then goes
+    /// on in the background (its end is in the decision log). Answers whether it was done.
+    pub(super) async fn replan_project_within(
+        &self,
+        id: i64,
+        limit: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        match tokio::time::timeout(limit, self.spawn_replan(id)).await {
+            Ok(done) => {
+                done.map_err(|e| StoreError::Db(format!("re-planning project {id}: {e}")))??;
+                Ok(true)
+            }
+            Err(_) => {
+                tracing::info!(
+                    project_id = id,
+                    "an edited project's contacts are still being planned again, in the background"
+                );
+                Ok(false)
+            }
+        }
+    }
+
+    /// The re-plan of project `id` as a task of its own, after any other of the same project.
+    fn spawn_replan(&self, id: i64) -> tokio::task::JoinHandle<Result<u64, StoreError>> {
         let lock = self.replan_lock(id);
         let store = self.clone();
         tokio::spawn(async move {
             let _one_at_a_time = lock.lock().await;
             store.replan_pending(id).await
         })
-        .await
-        .map_err(|e| StoreError::Db(format!("re-planning project {id}: {e}")))?
     }
 
     /// Resumes the re-plans a stop cut short (in the background).
