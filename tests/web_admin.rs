@@ -145,7 +145,9 @@ fn big_csv() -> (Vec<u8>, u64, u64) {
     let (mut bad, mut dups) = (0, 0);
     for i in 0..40_000u32 {
         if i % 250 == 7 {
-            csv.push_str(&format!("Абонент {i};<img src=x{i} onerror=alert(1)>;{i}\n"));
+            csv.push_str(&format!(
+                "Абонент {i};<img src=x{i} onerror=alert(1)>;{i}\n"
+            ));
             bad += 1;
         } else if i % 100 == 3 {
             csv.push_str(&format!("Абонент {i};;{i}\n"));
@@ -170,7 +172,9 @@ async fn the_import_page_shows_progress_then_every_refused_value_and_refuses_big
     .await;
     let p = project(&s, "Показания").await;
     let admin = sign_in(&s, "admin", PASSWORD).await;
-    let html = page(&s, &format!("/projects/{p}/import"), &admin).await.text();
+    let html = page(&s, &format!("/projects/{p}/import"), &admin)
+        .await
+        .text();
     assert!(html.contains("ещё ничего не импортировали"), "{html}");
     assert!(html.contains("data-max-bytes=\"8388608\""), "{html}");
 
@@ -205,7 +209,10 @@ async fn the_import_page_shows_progress_then_every_refused_value_and_refuses_big
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(running.contains("<progress"), "{running}");
-    assert!(running.contains("hx-trigger=\"load delay:700ms\""), "{running}");
+    assert!(
+        running.contains("hx-trigger=\"load delay:700ms\""),
+        "{running}"
+    );
     // The rest: the answer is the finished import.
     conn.write_all(&body[half..]).await.unwrap();
     let mut raw = Vec::new();
@@ -216,7 +223,10 @@ async fn the_import_page_shows_progress_then_every_refused_value_and_refuses_big
     assert!(html.contains("Импорт завершён"), "{html}");
     assert!(html.contains("Отклонённые значения"), "{html}");
     assert!(!html.contains("<img src=x"), "values are escaped: {html}");
-    assert!(html.contains("&#60;img src=x7 onerror=alert(1)&#62;"), "{html}");
+    assert!(
+        html.contains("&#60;img src=x7 onerror=alert(1)&#62;"),
+        "{html}"
+    );
     assert!(html.contains("в строке нет номера"), "{html}");
     let listed = html.matches("<tr><td class=\"num\">").count();
     assert_eq!(listed, 100, "the first 100 on the page");
@@ -241,10 +251,17 @@ async fn the_import_page_shows_progress_then_every_refused_value_and_refuses_big
         .starts_with("text/csv"));
     let text = csv.text();
     let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
-    assert_eq!(lines.len() as u64, bad + 1, "a header and every refused value");
+    assert_eq!(
+        lines.len() as u64,
+        bad + 1,
+        "a header and every refused value"
+    );
     assert!(lines[0].contains("Строка;Значение;Причина"), "{}", lines[0]);
     assert!(lines[1].starts_with("5;;"), "{}", lines[1]);
-    assert!(text.contains("<img src=x7 onerror=alert(1)>"), "the CSV keeps the value");
+    assert!(
+        text.contains("<img src=x7 onerror=alert(1)>"),
+        "the CSV keeps the value"
+    );
     // The API sees the imported contacts (duplicates merged).
     let stats = s.get(&format!("/api/v1/projects/{p}/stats")).await.json();
     let not_called = stats["contacts"]["not_called"].as_u64().unwrap();
@@ -271,9 +288,13 @@ async fn the_import_page_shows_progress_then_every_refused_value_and_refuses_big
         .await;
     assert_eq!(a.status, 413, "{}", a.text());
     assert!(a.text().contains("Файл больше 8 МБ"), "{}", a.text());
-    let st = page(&s, &format!("/projects/{p}/import/status?upload={key}"), &admin)
-        .await
-        .text();
+    let st = page(
+        &s,
+        &format!("/projects/{p}/import/status?upload={key}"),
+        &admin,
+    )
+    .await
+    .text();
     assert!(st.contains("Файл больше 8 МБ"), "{st}");
     // A file without a phone column: the reason on the page, nothing imported.
     let (action, csrf) = import_form(&s, p, &admin).await;
@@ -333,7 +354,10 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
         &admin,
         &[
             ("csrf", &csrf),
-            ("numbers", "8 (912) 345-67-89\n+79123450000, 89991112233\nне номер"),
+            (
+                "numbers",
+                "8 (912) 345-67-89\n+79123450000, 89991112233\nне номер",
+            ),
             ("reason", EVIL),
         ],
     )
@@ -342,7 +366,10 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
     let html = a.text();
     assert!(html.contains("добавлено номеров: 3"), "{html}");
     assert!(html.contains("не номер телефона"), "{html}");
-    assert!(!html.contains("<script>alert") && !html.contains("<img src=x"), "{html}");
+    assert!(
+        !html.contains("<script>alert") && !html.contains("<img src=x"),
+        "{html}"
+    );
     let listed = s.get("/api/v1/stop-list").await.json();
     assert_eq!(listed["items"].as_array().unwrap().len(), 3, "{listed}");
     // Found by the start of the number in any spelling.
@@ -361,7 +388,10 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
     .await;
     assert_eq!(a.status, 303, "{}", a.text());
     let back = a.header("location").unwrap_or_default().to_string();
-    assert!(back.starts_with("/stop-list?removed=%2B79123450000"), "{back}");
+    assert!(
+        back.starts_with("/stop-list?removed=%2B79123450000"),
+        "{back}"
+    );
     let html = page(&s, &back, &admin).await.text();
     assert!(html.contains("убран из стоп-листа") && !html.contains("data-number=\"+79123450000\""));
 
@@ -374,7 +404,12 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
         &s,
         "/users",
         &admin,
-        &[("csrf", &csrf), ("username", "anna"), ("password", "пароль-анны"), ("role", "agent")],
+        &[
+            ("csrf", &csrf),
+            ("username", "anna"),
+            ("password", "пароль-анны"),
+            ("role", "agent"),
+        ],
     )
     .await;
     assert_eq!(a.status, 422);
@@ -389,7 +424,13 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
             &s,
             "/users",
             &admin,
-            &[("csrf", &csrf), ("username", name), ("password", pw), ("role", role), ("agent_id", agent)],
+            &[
+                ("csrf", &csrf),
+                ("username", name),
+                ("password", pw),
+                ("role", role),
+                ("agent_id", agent),
+            ],
         )
         .await;
         assert_eq!(a.status, 303, "{name}: {}", a.text());
@@ -398,7 +439,12 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
         &s,
         "/users",
         &admin,
-        &[("csrf", &csrf), ("username", "VERA"), ("password", "пароль-123"), ("role", "viewer")],
+        &[
+            ("csrf", &csrf),
+            ("username", "VERA"),
+            ("password", "пароль-123"),
+            ("role", "viewer"),
+        ],
     )
     .await;
     assert_eq!(a.status, 422);
@@ -407,7 +453,12 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
         &s,
         "/users",
         &admin,
-        &[("csrf", &csrf), ("username", "short"), ("password", "123"), ("role", "viewer")],
+        &[
+            ("csrf", &csrf),
+            ("username", "short"),
+            ("password", "123"),
+            ("role", "viewer"),
+        ],
     )
     .await;
     assert_eq!(a.status, 422);
@@ -429,7 +480,12 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
         &s,
         &format!("/users/{max}"),
         &admin,
-        &[("csrf", &csrf), ("role", "manager"), ("password", ""), ("enabled", "on")],
+        &[
+            ("csrf", &csrf),
+            ("role", "manager"),
+            ("password", ""),
+            ("enabled", "on"),
+        ],
     )
     .await;
     assert_eq!(a.status, 303, "{}", a.text());
@@ -443,7 +499,10 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
     assert_eq!(a.status, 422);
     assert!(a.text().contains("последний администратор"), "{}", a.text());
     let html = page(&s, "/users", &admin).await.text();
-    assert!(!html.contains("<script>alert") && !html.contains("<img src=x"), "{html}");
+    assert!(
+        !html.contains("<script>alert") && !html.contains("<img src=x"),
+        "{html}"
+    );
     assert!(html.contains("&#60;script&#62;alert(1)"), "{html}");
 
     // Tokens: made in /account, shown once, a Bearer token with the user's role, revoked.
@@ -451,7 +510,13 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
     let html = page(&s, "/account", &manager).await.text();
     assert!(html.contains("Токенов нет"), "{html}");
     let mcsrf = csrf_field(&html);
-    let a = post_form(&s, "/account/tokens", &manager, &[("csrf", &mcsrf), ("name", EVIL)]).await;
+    let a = post_form(
+        &s,
+        "/account/tokens",
+        &manager,
+        &[("csrf", &mcsrf), ("name", EVIL)],
+    )
+    .await;
     assert_eq!(a.status, 200, "{}", a.text());
     assert_eq!(a.header("cache-control"), Some("no-store"));
     let html = a.text();
@@ -477,14 +542,32 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
     // Another user cannot revoke it; its owner can.
     let vera = sign_in(&s, "vera", "пароль-веры").await;
     let vcsrf = csrf_field(&page(&s, "/account", &vera).await.text());
-    let a = post_form(&s, &format!("/account/tokens/{tid}/revoke"), &vera, &[("csrf", &vcsrf)]).await;
+    let a = post_form(
+        &s,
+        &format!("/account/tokens/{tid}/revoke"),
+        &vera,
+        &[("csrf", &vcsrf)],
+    )
+    .await;
     assert_eq!(a.status, 404);
-    let a = post_form(&s, &format!("/account/tokens/{tid}/revoke"), &manager, &[("csrf", &mcsrf)]).await;
+    let a = post_form(
+        &s,
+        &format!("/account/tokens/{tid}/revoke"),
+        &manager,
+        &[("csrf", &mcsrf)],
+    )
+    .await;
     assert_eq!(a.status, 303);
     let r = http::request(s.addr, "GET", "/api/v1/projects", Some(&token), None, b"").await;
     assert_eq!(r.status, 401, "revoked: {}", r.text());
     // The admin makes one for vera on her page.
-    let a = post_form(&s, &format!("/users/{}/tokens", id_of("vera")), &admin, &[("csrf", &csrf), ("name", "отчёты")]).await;
+    let a = post_form(
+        &s,
+        &format!("/users/{}/tokens", id_of("vera")),
+        &admin,
+        &[("csrf", &csrf), ("name", "отчёты")],
+    )
+    .await;
     assert_eq!(a.status, 200, "{}", a.text());
     assert!(a.text().contains("id=\"new-token-value\""));
 
@@ -514,14 +597,29 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
         let a = page(&s, path, session).await;
         assert_eq!(a.status, want, "{who} {path}: {}", a.text());
     }
-    let a = post_form(&s, "/stop-list", &vera, &[("csrf", &vcsrf), ("numbers", "89121112233")]).await;
+    let a = post_form(
+        &s,
+        "/stop-list",
+        &vera,
+        &[("csrf", &vcsrf), ("numbers", "89121112233")],
+    )
+    .await;
     assert_eq!(a.status, 403, "{}", a.text());
     let html = page(&s, "/stop-list", &vera).await.text();
-    assert!(!html.contains("Убрать") && !html.contains("id=\"stop-add\""), "{html}");
+    assert!(
+        !html.contains("Убрать") && !html.contains("id=\"stop-add\""),
+        "{html}"
+    );
     let nav = page(&s, "/account", &agent).await.text();
-    assert!(nav.contains("/desk") && !nav.contains("href=\"/stop-list\""), "{nav}");
+    assert!(
+        nav.contains("/desk") && !nav.contains("href=\"/stop-list\""),
+        "{nav}"
+    );
     let nav = page(&s, "/agents", &manager).await.text();
-    assert!(nav.contains("href=\"/stop-list\"") && !nav.contains("href=\"/users\""), "{nav}");
+    assert!(
+        nav.contains("href=\"/stop-list\"") && !nav.contains("href=\"/users\""),
+        "{nav}"
+    );
     // No session: the login form.
     let a = s.raw("GET", "/settings", &[], b"").await;
     assert_eq!(a.header("location"), Some("/login"));
@@ -540,13 +638,20 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
         "/account/tokens".into(),
         "/account/tokens/1/revoke".into(),
     ] {
-        for fields in [&[("csrf", "forged"), ("name", "x")][..], &[("name", "x")][..]] {
+        for fields in [
+            &[("csrf", "forged"), ("name", "x")][..],
+            &[("name", "x")][..],
+        ] {
             let a = post_form(&s, &path, &admin, fields).await;
             assert_eq!(a.status, 403, "{path}: {}", a.text());
         }
     }
     let users = s.get("/api/v1/users").await.json();
-    assert_eq!(users["items"].as_array().unwrap().len(), 5, "nothing changed");
+    assert_eq!(
+        users["items"].as_array().unwrap().len(),
+        5,
+        "nothing changed"
+    );
     s.stop().await;
 }
 
@@ -568,7 +673,10 @@ async fn agents_and_settings_pages() {
 
     // The agents with their states; the table part alone for the poll.
     let html = page(&s, "/agents", &admin).await.text();
-    assert!(html.contains("sim-1") && html.contains("симулятор"), "{html}");
+    assert!(
+        html.contains("sim-1") && html.contains("симулятор"),
+        "{html}"
+    );
     assert!(html.contains("hx-get=\"/agents/table\""), "{html}");
     let part = page(&s, "/agents/table", &admin).await;
     assert_eq!(part.status, 200);
@@ -580,11 +688,21 @@ async fn agents_and_settings_pages() {
         &s,
         "/agents",
         &admin,
-        &[("csrf", &csrf), ("name", EVIL), ("sip_user", "bad user"), ("password", "x"), ("enabled", "on")],
+        &[
+            ("csrf", &csrf),
+            ("name", EVIL),
+            ("sip_user", "bad user"),
+            ("password", "x"),
+            ("enabled", "on"),
+        ],
     )
     .await;
     assert_eq!(a.status, 422, "{}", a.text());
-    assert!(a.text().contains("SIP-логин: от 1 до 64 символов"), "{}", a.text());
+    assert!(
+        a.text().contains("SIP-логин: от 1 до 64 символов"),
+        "{}",
+        a.text()
+    );
     let a = post_form(
         &s,
         "/agents",
@@ -598,7 +716,14 @@ async fn agents_and_settings_pages() {
         &s,
         "/agents",
         &admin,
-        &[("csrf", &csrf), ("name", EVIL), ("sip_user", "101"), ("password", "sip-пароль"), ("enabled", "on"), (&box_, "on")],
+        &[
+            ("csrf", &csrf),
+            ("name", EVIL),
+            ("sip_user", "101"),
+            ("password", "sip-пароль"),
+            ("enabled", "on"),
+            (&box_, "on"),
+        ],
     )
     .await;
     assert_eq!(a.status, 303, "{}", a.text());
@@ -606,11 +731,20 @@ async fn agents_and_settings_pages() {
         &s,
         "/agents",
         &admin,
-        &[("csrf", &csrf), ("name", "Ещё"), ("sip_user", "101"), ("password", "sip-пароль")],
+        &[
+            ("csrf", &csrf),
+            ("name", "Ещё"),
+            ("sip_user", "101"),
+            ("password", "sip-пароль"),
+        ],
     )
     .await;
     assert_eq!(a.status, 422);
-    assert!(a.text().contains("с таким SIP-логином уже есть"), "{}", a.text());
+    assert!(
+        a.text().contains("с таким SIP-логином уже есть"),
+        "{}",
+        a.text()
+    );
     let agents = s.get("/api/v1/agents").await.json();
     let new = agents["items"]
         .as_array()
@@ -622,8 +756,14 @@ async fn agents_and_settings_pages() {
     assert_eq!(new["projects"], json!([p]), "{new}");
     let id = new["id"].as_i64().unwrap();
     let html = page(&s, "/agents", &admin).await.text();
-    assert!(!html.contains("<script>alert") && !html.contains("<img src=x"), "{html}");
-    assert!(html.contains("Перезвон"), "the queue of the project it serves: {html}");
+    assert!(
+        !html.contains("<script>alert") && !html.contains("<img src=x"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Перезвон"),
+        "the queue of the project it serves: {html}"
+    );
     // Changed: renamed, taken off the project, the password kept.
     let edit = page(&s, &format!("/agents/{id}"), &admin).await.text();
     assert!(!edit.contains("<script>alert"), "{edit}");
@@ -631,7 +771,13 @@ async fn agents_and_settings_pages() {
         &s,
         &format!("/agents/{id}"),
         &admin,
-        &[("csrf", &csrf), ("name", "Ольга"), ("sip_user", "101"), ("password", ""), ("uri", "")],
+        &[
+            ("csrf", &csrf),
+            ("name", "Ольга"),
+            ("sip_user", "101"),
+            ("password", ""),
+            ("uri", ""),
+        ],
     )
     .await;
     assert_eq!(a.status, 303, "{}", a.text());

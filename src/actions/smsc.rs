@@ -393,7 +393,10 @@ mod tests {
             read_balance(200, r#"{"balance": "1024.50"}"#),
             Ok(Kopecks(102_450))
         );
-        assert_eq!(read_balance(200, r#"{"balance": 12.3}"#), Ok(Kopecks(1_230)));
+        assert_eq!(
+            read_balance(200, r#"{"balance": 12.3}"#),
+            Ok(Kopecks(1_230))
+        );
         let e = read_balance(200, r#"{"error": "authorise error", "error_code": 2}"#);
         assert!(matches!(e, Err(ref w) if w.contains("error 2")), "{e:?}");
         assert!(read_balance(200, "{}").is_err());

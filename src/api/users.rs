@@ -296,7 +296,11 @@ pub async fn create_token(
 
 /// Makes a token for user `id`, acting with the user's role: answers its id, the token (shown
 /// once: only its SHA-256 is kept) and the role. The API's route, the account and users pages.
-pub(crate) async fn make_token(s: &AppState, id: i64, name: &str) -> ApiResult<(i64, String, Role)> {
+pub(crate) async fn make_token(
+    s: &AppState,
+    id: i64,
+    name: &str,
+) -> ApiResult<(i64, String, Role)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(

@@ -13,8 +13,8 @@
 //! xlsb sheets are then streamed cell by cell, xls and ods sheets are read as one range by
 //! calamine. One row's cells are bounded in number and text (`ImportLimits::max_row_bytes`).
 use super::{
-    read_all_limited, ContactRows, ContactSink, ImportError, ImportLimits, ImportReport,
-    LimitHit, OLE_MAGIC, ZIP_MAGIC,
+    read_all_limited, ContactRows, ContactSink, ImportError, ImportLimits, ImportReport, LimitHit,
+    OLE_MAGIC, ZIP_MAGIC,
 };
 use calamine::{
     Cell, DataRef, DataType, ExcelDateTime, Ods, OdsError, Reader, SheetType, SheetVisible, Sheets,

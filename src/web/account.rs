@@ -115,7 +115,9 @@ pub async fn page(
         Ok(v) => v,
         Err(r) => return r.into_response(),
     };
-    let notice = q.revoked.map(|_| "Токен отозван: он больше не действует.".to_string());
+    let notice = q
+        .revoked
+        .map(|_| "Токен отозван: он больше не действует.".to_string());
     account_page(&s, &v, None, FieldErrors::new(), notice, StatusCode::OK).await
 }
 
@@ -167,15 +169,7 @@ pub async fn make_token(
             account_page(&s, &v, Some(t), FieldErrors::new(), None, StatusCode::OK).await
         }
         Ok(Err(errors)) => {
-            account_page(
-                &s,
-                &v,
-                None,
-                errors,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            account_page(&s, &v, None, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(r) => r,
     }

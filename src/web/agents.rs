@@ -291,10 +291,9 @@ fn refusal(e: &crate::api::error::ApiError, errors: &mut FieldErrors) {
                 .into(),
         ),
         Some("uri") => ("uri", "SIP-адрес вида sip:101@192.0.2.10:5060.".into()),
-        Some("password") if e.message.contains("new sip_user") => (
-            "password",
-            "Новому SIP-логину нужен пароль заново.".into(),
-        ),
+        Some("password") if e.message.contains("new sip_user") => {
+            ("password", "Новому SIP-логину нужен пароль заново.".into())
+        }
         Some("password") => (
             "password",
             "Оператору, который регистрируется сам, нужен пароль (или укажите постоянный \
@@ -352,15 +351,7 @@ pub async fn create(
         projects,
         ..AgentForm::default()
     };
-    agents_page(
-        &s,
-        &v,
-        form,
-        errors,
-        None,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await
+    agents_page(&s, &v, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 async fn form_of(s: &WebState, a: &AgentRow) -> Result<AgentForm, Refused> {
@@ -431,10 +422,7 @@ pub async fn change(
     let change = AgentChange {
         name: Some(field(&f, "name").to_string()),
         sip_user: (!sim && user != a.sip_user).then(|| user.to_string()),
-        password: f
-            .get("password")
-            .cloned()
-            .filter(|p| !sim && !p.is_empty()),
+        password: f.get("password").cloned().filter(|p| !sim && !p.is_empty()),
         uri: match (sim, uri.is_empty(), a.uri.is_some()) {
             (true, _, _) | (false, true, false) => None,
             (false, true, true) => Some(None),

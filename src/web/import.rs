@@ -11,7 +11,7 @@ use super::pages::{csrf_ok, csrf_refused, render};
 use super::{Page, Refused, Viewer, WebState};
 use crate::api::upload::{content_length, import_form, MAX_FORM_BYTES};
 use crate::api::SharedBuf;
-use crate::export::{CsvExport, Cell};
+use crate::export::{Cell, CsvExport};
 use crate::store::{ImportStatus, ImportWatch, StoreError};
 use crate::users::Role;
 use askama::Template;
@@ -91,8 +91,11 @@ impl Uploads {
 
 /// An upload key as pages make them (`session::random_token`); anything else is ignored.
 fn valid_key(k: &str) -> Option<&str> {
-    (k.len() >= 20 && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then_some(k)
+    (k.len() >= 20
+        && k.len() <= 64
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then_some(k)
 }
 
 /// The largest file the page takes: the form limit, or `import.max_bytes` if lower.
@@ -188,11 +191,7 @@ async fn status_view(s: &WebState, st: &ImportStatus) -> Result<StatusView, Refu
     v.rejected = count_text(st.rejected);
     let total = st.bytes_total.filter(|&t| t > 0);
     v.bytes = match total {
-        Some(t) => format!(
-            "{} из {}",
-            bytes_text(st.bytes_read.min(t)),
-            bytes_text(t)
-        ),
+        Some(t) => format!("{} из {}", bytes_text(st.bytes_read.min(t)), bytes_text(t)),
         None => bytes_text(st.bytes_read),
     };
     match st.state.as_str() {
@@ -491,7 +490,8 @@ pub async fn rejected_csv(
         Ok(c) => c,
         Err(e) => return Refused::Failed(e.to_string()).into_response(),
     };
-    if let Err(e) = csv.header(&["Строка", "Значение", "Причина", "Подробно"]) {
+    if let Err(e) = csv.header(&["Строка", "Значение", "Причина", "Подробно"])
+    {
         return Refused::Failed(e.to_string()).into_response();
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);

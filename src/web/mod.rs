@@ -135,9 +135,11 @@ pub fn router(state: WebState) -> Router {
         .route("/projects/{id}/pause", post(pages::pause))
         .route(
             "/projects/{id}/import",
-            get(import::page).post(import::upload).layer(
-                axum::extract::DefaultBodyLimit::max(crate::api::upload::MAX_FORM_BYTES),
-            ),
+            get(import::page)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::api::upload::MAX_FORM_BYTES,
+                )),
         )
         .route("/projects/{id}/import/status", get(import::status))
         .route(
@@ -153,10 +155,16 @@ pub fn router(state: WebState) -> Router {
         .route("/users/{id}", get(users::user_page).post(users::change))
         .route("/users/{id}/delete", post(users::delete))
         .route("/users/{id}/tokens", post(users::make_token))
-        .route("/users/{id}/tokens/{token_id}/revoke", post(users::revoke_token))
+        .route(
+            "/users/{id}/tokens/{token_id}/revoke",
+            post(users::revoke_token),
+        )
         .route("/account", get(account::page))
         .route("/account/tokens", post(account::make_token))
-        .route("/account/tokens/{token_id}/revoke", post(account::revoke_token))
+        .route(
+            "/account/tokens/{token_id}/revoke",
+            post(account::revoke_token),
+        )
         .route("/settings", get(settings::page))
         .route("/static/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(security_headers))

@@ -264,7 +264,11 @@ pub async fn page(State(s): State<WebState>, headers: HeaderMap) -> Response {
                 .map(|p| p.display().to_string())
                 .collect(),
             import_max: bytes_text(limits.max_bytes),
-            form_max: bytes_text(limits.max_bytes.min(crate::api::upload::MAX_FORM_BYTES as u64)),
+            form_max: bytes_text(
+                limits
+                    .max_bytes
+                    .min(crate::api::upload::MAX_FORM_BYTES as u64),
+            ),
             import_rows: count_text(limits.max_rows as i64),
             counts: vec![
                 ("проектов", count_text(counts.projects)),

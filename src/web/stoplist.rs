@@ -178,7 +178,10 @@ pub async fn add(
         .collect();
     let mut errors = FieldErrors::new();
     if values.is_empty() {
-        errors.insert("numbers", "Введите номер или вставьте список номеров.".into());
+        errors.insert(
+            "numbers",
+            "Введите номер или вставьте список номеров.".into(),
+        );
     } else if values.len() > MAX_ADDED {
         errors.insert(
             "numbers",
@@ -228,7 +231,10 @@ pub async fn add(
     };
     let mut errors = FieldErrors::new();
     if added.is_empty() {
-        errors.insert("numbers", "Ни одно значение не похоже на российский номер.".into());
+        errors.insert(
+            "numbers",
+            "Ни одно значение не похоже на российский номер.".into(),
+        );
     }
     let shown = Shown {
         notice: (!added.is_empty()).then(|| {

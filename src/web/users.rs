@@ -60,7 +60,10 @@ struct UserPage {
 }
 
 fn roles() -> Vec<(&'static str, &'static str)> {
-    Role::ALL.iter().map(|r| (r.as_str(), r.label_ru())).collect()
+    Role::ALL
+        .iter()
+        .map(|r| (r.as_str(), r.label_ru()))
+        .collect()
 }
 
 async fn agent_names(s: &WebState) -> Result<BTreeMap<i64, String>, Refused> {
@@ -235,15 +238,7 @@ pub async fn create(
         role: f.role,
         agent_id: f.agent_id,
     };
-    users_page(
-        &s,
-        &v,
-        form,
-        errors,
-        None,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await
+    users_page(&s, &v, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// The user's page, with what the last form did.
@@ -360,14 +355,8 @@ pub async fn change(
     let password = Some(f.password).filter(|p| !p.is_empty());
     let disabled = Some(f.enabled.is_none()).filter(|d| *d != u.disabled);
     if errors.is_empty() {
-        match crate::api::users::change_user(
-            &s.app,
-            id,
-            role.map(Role::as_str),
-            password,
-            disabled,
-        )
-        .await
+        match crate::api::users::change_user(&s.app, id, role.map(Role::as_str), password, disabled)
+            .await
         {
             Ok(_) => {
                 tracing::info!(user = %v.user.username, changed = %u.username, "user changed from the web");
@@ -435,7 +424,16 @@ pub async fn make_token(
     match make(&s, id, &f.name).await {
         Ok(Ok(t)) => {
             tracing::info!(user = %v.user.username, for_user = id, token = %t.name, "API token made from the web");
-            show_user(&s, &v, id, FieldErrors::new(), None, Some(t), StatusCode::OK).await
+            show_user(
+                &s,
+                &v,
+                id,
+                FieldErrors::new(),
+                None,
+                Some(t),
+                StatusCode::OK,
+            )
+            .await
         }
         Ok(Err(errors)) => {
             show_user(
@@ -469,7 +467,11 @@ pub async fn revoke_token(
             tracing::info!(user = %v.user.username, for_user = id, token = token_id, "API token revoked from the web");
             Redirect::to(&format!("/users/{id}?revoked=1")).into_response()
         }
-        Ok(false) => (StatusCode::NOT_FOUND, "Нет такого токена у этого пользователя").into_response(),
+        Ok(false) => (
+            StatusCode::NOT_FOUND,
+            "Нет такого токена у этого пользователя",
+        )
+            .into_response(),
         Err(e) => Refused::Failed(e.to_string()).into_response(),
     }
 }

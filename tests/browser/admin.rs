@@ -108,7 +108,10 @@ async fn an_admin_imports_makes_a_token_and_reads_the_admin_pages() {
         );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    assert!(saw_running, "the progress was never shown while the file streamed");
+    assert!(
+        saw_running,
+        "the progress was never shown while the file streamed"
+    );
     let body = until_text(&c, "Отклонённые значения", Duration::from_secs(10)).await;
     assert!(body.contains("номер Казахстана"), "{body}");
     assert!(body.contains("в строке нет номера"), "{body}");

@@ -445,9 +445,9 @@ fn decide(st: &mut State, script: &str, f: &HashMap<String, String>) -> Reply {
             }
             Reply::Now(body.to_string())
         }
-        "balance.php" => Reply::Now(
-            serde_json::json!({ "balance": format!("{:.2}", st.balance) }).to_string(),
-        ),
+        "balance.php" => {
+            Reply::Now(serde_json::json!({ "balance": format!("{:.2}", st.balance) }).to_string())
+        }
         _ => Reply::Now(error(1, "unknown script")),
     }
 }

@@ -4,8 +4,8 @@
 //! cancelled request or a crash removes what it wrote (its contacts are never dialed before it
 //! has finished).
 use super::contact_rows::status_text;
-use super::SqliteStore;
 use super::import_watch::{BatchSink, Counted, Progress, PROGRESS_EVERY};
+use super::SqliteStore;
 use crate::import::{read_contacts, ImportLimits, ImportReport, ImportedContact, RowProblem};
 use crate::phone::registry::Registry;
 use crate::rules::attempts::ContactAttempts;
@@ -660,14 +660,14 @@ impl PendingImport {
         .bind(project_id)
         .bind(store.now())
         .bind(size.map(|n| n as i64))
-            .execute(&store.pool)
-            .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
-                    format!("an import into project {name:?} is running; try again when it ends"),
-                ),
-                other => other.into(),
-            })?;
+        .execute(&store.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!(
+                "an import into project {name:?} is running; try again when it ends"
+            )),
+            other => other.into(),
+        })?;
         let id = r.last_insert_rowid();
         super::import_watch::drop_older_rejects(store, project_id, id).await?;
         let floor: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM contacts")
@@ -705,7 +705,10 @@ impl Drop for PendingImport {
             );
             rt.spawn(async move {
                 let known = Some((&ranges[..], floor));
-                if let Err(e) = store.discard_import(id, known, "cancelled: the upload stopped").await {
+                if let Err(e) = store
+                    .discard_import(id, known, "cancelled: the upload stopped")
+                    .await
+                {
                     tracing::error!(import = id, error = %e, "removing a cancelled import");
                 }
             });

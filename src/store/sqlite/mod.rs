@@ -32,8 +32,8 @@ pub struct SqliteStore {
 }
 
 mod action_admin;
-mod admin;
 mod action_reports;
+mod admin;
 mod agents;
 mod auth;
 mod call_actions;
