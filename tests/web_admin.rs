@@ -127,6 +127,25 @@ fn multipart(csrf: &str, file: &[u8]) -> (Vec<u8>, usize) {
     (b, file_at)
 }
 
+/// Sends an import form announcing `length` bytes (htmx's request when `htmx`).
+async fn post_multipart(
+    s: &Server,
+    action: &str,
+    session: &str,
+    body: &[u8],
+    length: usize,
+    htmx: bool,
+) -> http::Answer {
+    let cookie = format!("Cookie: ai_session={session}");
+    let ctype = format!("Content-Type: multipart/form-data; boundary={BOUNDARY}");
+    let length = format!("Content-Length: {length}");
+    let mut headers = vec![cookie.as_str(), ctype.as_str(), length.as_str()];
+    if htmx {
+        headers.push("HX-Request: true");
+    }
+    s.raw("POST", action, &headers, body).await
+}
+
 /// The import form's address (`/projects/{id}/import?upload=KEY`) and its CSRF token.
 async fn import_form(s: &Server, p: i64, session: &str) -> (String, String) {
     let html = page(s, &format!("/projects/{p}/import"), session).await;
@@ -274,18 +293,7 @@ async fn the_import_page_shows_progress_then_every_refused_value_and_refuses_big
     let (action, csrf) = import_form(&s, p, &admin).await;
     let key = action.split("upload=").nth(1).unwrap().to_string();
     let (small, _) = multipart(&csrf, b"x");
-    let a = s
-        .raw(
-            "POST",
-            &action,
-            &[
-                &format!("Cookie: ai_session={admin}"),
-                &format!("Content-Type: multipart/form-data; boundary={BOUNDARY}"),
-                &format!("Content-Length: {}", 9 << 20),
-            ],
-            &small,
-        )
-        .await;
+    let a = post_multipart(&s, &action, &admin, &small, 9 << 20, false).await;
     assert_eq!(a.status, 413, "{}", a.text());
     assert!(a.text().contains("Файл больше 8 МБ"), "{}", a.text());
     let st = page(
@@ -299,36 +307,13 @@ async fn the_import_page_shows_progress_then_every_refused_value_and_refuses_big
     // A file without a phone column: the reason on the page, nothing imported.
     let (action, csrf) = import_form(&s, p, &admin).await;
     let (body, _) = multipart(&csrf, "Имя;Город\nИван;Пермь\n".as_bytes());
-    let a = s
-        .raw(
-            "POST",
-            &action,
-            &[
-                &format!("Cookie: ai_session={admin}"),
-                &format!("Content-Type: multipart/form-data; boundary={BOUNDARY}"),
-                &format!("Content-Length: {}", body.len()),
-                "HX-Request: true",
-            ],
-            &body,
-        )
-        .await;
+    let a = post_multipart(&s, &action, &admin, &body, body.len(), true).await;
     assert_eq!(a.status, 200, "htmx gets the part: {}", a.text());
     assert!(a.text().contains("нет колонки с телефоном"), "{}", a.text());
     // A forged token: refused, nothing read.
     let (action, _) = import_form(&s, p, &admin).await;
     let (body, _) = multipart("forged", b"\xd0\xa2\xd0\xb5\xd0\xbb\n+79991234567\n");
-    let a = s
-        .raw(
-            "POST",
-            &action,
-            &[
-                &format!("Cookie: ai_session={admin}"),
-                &format!("Content-Type: multipart/form-data; boundary={BOUNDARY}"),
-                &format!("Content-Length: {}", body.len()),
-            ],
-            &body,
-        )
-        .await;
+    let a = post_multipart(&s, &action, &admin, &body, body.len(), false).await;
     assert_eq!(a.status, 403, "{}", a.text());
     s.stop().await;
 }
@@ -804,14 +789,11 @@ async fn agents_and_settings_pages() {
     assert!(!html.contains("секрет"), "never the password");
     // Asked once, then kept.
     let _ = page(&s, "/settings", &admin).await;
-    let asked = fake_balance_requests(&fake);
+    let asked = fake
+        .log()
+        .iter()
+        .filter(|(p, _)| p == "balance.php")
+        .count();
     assert_eq!(asked, 1, "the balance is kept a while");
     s.stop().await;
-}
-
-fn fake_balance_requests(fake: &smsc::FakeSmsc) -> usize {
-    fake.log()
-        .iter()
-        .filter(|(script, _)| script == "balance.php")
-        .count()
 }
