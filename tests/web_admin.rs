@@ -11,105 +11,18 @@ mod http;
 mod server;
 #[path = "common/smsc.rs"]
 mod smsc;
+#[path = "common/web.rs"]
+mod web;
 
 use autoinformer::config::Secret;
 use serde_json::json;
 use server::{start, Server};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use web::{csrf_field, page, post_form, project, sign_in};
 
 const PASSWORD: &str = "пароль-админа-1";
 const EVIL: &str = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
-
-fn cookie_of(a: &http::Answer, name: &str) -> Option<String> {
-    a.headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .find_map(|(_, c)| {
-            let (k, v) = c.split(';').next()?.split_once('=')?;
-            (k.trim() == name && !v.is_empty()).then(|| v.to_string())
-        })
-}
-
-/// The value of the first hidden `csrf` field of a page.
-fn csrf_field(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..].split('"').next().unwrap_or_default().to_string()
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut f = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in fields {
-        f.append_pair(k, v);
-    }
-    f.finish().into_bytes()
-}
-
-async fn sign_in(s: &Server, user: &str, password: &str) -> String {
-    let page = s.raw("GET", "/login", &[], b"").await;
-    let csrf = cookie_of(&page, "ai_login_csrf").expect("a login csrf cookie");
-    let body = form(&[("username", user), ("password", password), ("csrf", &csrf)]);
-    let a = s
-        .raw(
-            "POST",
-            "/login",
-            &[
-                &format!("Cookie: ai_login_csrf={csrf}"),
-                "Content-Type: application/x-www-form-urlencoded",
-                &format!("Content-Length: {}", body.len()),
-            ],
-            &body,
-        )
-        .await;
-    assert_eq!(a.status, 303, "signing in as {user}: {}", a.text());
-    cookie_of(&a, "ai_session").expect("a session cookie")
-}
-
-async fn page(s: &Server, path: &str, session: &str) -> http::Answer {
-    s.raw(
-        "GET",
-        path,
-        &[&format!("Cookie: ai_session={session}")],
-        b"",
-    )
-    .await
-}
-
-async fn post_form(s: &Server, path: &str, session: &str, fields: &[(&str, &str)]) -> http::Answer {
-    let body = form(fields);
-    s.raw(
-        "POST",
-        path,
-        &[
-            &format!("Cookie: ai_session={session}"),
-            "Content-Type: application/x-www-form-urlencoded",
-            &format!("Content-Length: {}", body.len()),
-        ],
-        &body,
-    )
-    .await
-}
-
-/// A scenario and a project named `name`; answers the project's id.
-async fn project(s: &Server, name: &str) -> i64 {
-    let scenario = "name = \"Опрос\"\nresults = [\"Прослушал\"]\nstart = \"m\"\n\
-                    [steps.m]\nplay = [\"transfer/connecting.wav\"]\nresult = \"Прослушал\"\n";
-    let r = s
-        .call(
-            "POST",
-            "/api/v1/scenarios",
-            Some("application/toml"),
-            scenario.as_bytes(),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let sc = r.json()["id"].as_i64().unwrap();
-    let r = s
-        .post_json("/api/v1/projects", json!({"name": name, "scenario_id": sc}))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["id"].as_i64().unwrap()
-}
 
 const BOUNDARY: &str = "----autoinformer-test-boundary";
 
@@ -605,6 +518,21 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
         nav.contains("href=\"/stop-list\"") && !nav.contains("href=\"/users\""),
         "{nav}"
     );
+    // The project's and the user's names on every page that shows them, escaped.
+    let evil_user = format!("/users/{}", id_of(EVIL));
+    for (path, session) in [
+        ("/agents", &manager),
+        (import.as_str(), &manager),
+        (evil_user.as_str(), &admin),
+        ("/stop-list", &vera),
+    ] {
+        let html = page(&s, path, session).await.text();
+        assert!(
+            !html.contains("<script>alert") && !html.contains("<img src=x"),
+            "{path}: {html}"
+        );
+        assert!(html.contains("&#60;script&#62;alert(1)"), "{path}: {html}");
+    }
     // No session: the login form.
     let a = s.raw("GET", "/settings", &[], b"").await;
     assert_eq!(a.header("location"), Some("/login"));
