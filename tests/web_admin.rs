@@ -11,105 +11,18 @@ mod http;
 mod server;
 #[path = "common/smsc.rs"]
 mod smsc;
+#[path = "common/web.rs"]
+mod web;
 
 use autoinformer::config::Secret;
 use serde_json::json;
 use server::{start, Server};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use web::{csrf_field, page, post_form, project, sign_in};
 
 const PASSWORD: &str = "пароль-админа-1";
 const EVIL: &str = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>";
-
-fn cookie_of(a: &http::Answer, name: &str) -> Option<String> {
-    a.headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .find_map(|(_, c)| {
-            let (k, v) = c.split(';').next()?.split_once('=')?;
-            (k.trim() == name && !v.is_empty()).then(|| v.to_string())
-        })
-}
-
-/// The value of the first hidden `csrf` field of a page.
-fn csrf_field(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..].split('"').next().unwrap_or_default().to_string()
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut f = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in fields {
-        f.append_pair(k, v);
-    }
-    f.finish().into_bytes()
-}
-
-async fn sign_in(s: &Server, user: &str, password: &str) -> String {
-    let page = s.raw("GET", "/login", &[], b"").await;
-    let csrf = cookie_of(&page, "ai_login_csrf").expect("a login csrf cookie");
-    let body = form(&[("username", user), ("password", password), ("csrf", &csrf)]);
-    let a = s
-        .raw(
-            "POST",
-            "/login",
-            &[
-                &format!("Cookie: ai_login_csrf={csrf}"),
-                "Content-Type: application/x-www-form-urlencoded",
-                &format!("Content-Length: {}", body.len()),
-            ],
-            &body,
-        )
-        .await;
-    assert_eq!(a.status, 303, "signing in as {user}: {}", a.text());
-    cookie_of(&a, "ai_session").expect("a session cookie")
-}
-
-async fn page(s: &Server, path: &str, session: &str) -> http::Answer {
-    s.raw(
-        "GET",
-        path,
-        &[&format!("Cookie: ai_session={session}")],
-        b"",
-    )
-    .await
-}
-
-async fn post_form(s: &Server, path: &str, session: &str, fields: &[(&str, &str)]) -> http::Answer {
-    let body = form(fields);
-    s.raw(
-        "POST",
-        path,
-        &[
-            &format!("Cookie: ai_session={session}"),
-            "Content-Type: application/x-www-form-urlencoded",
-            &format!("Content-Length: {}", body.len()),
-        ],
-        &body,
-    )
-    .await
-}
-
-/// A scenario and a project named `name`; answers the project's id.
-async fn project(s: &Server, name: &str) -> i64 {
-    let scenario = "name = \"Опрос\"\nresults = [\"Прослушал\"]\nstart = \"m\"\n\
-                    [steps.m]\nplay = [\"transfer/connecting.wav\"]\nresult = \"Прослушал\"\n";
-    let r = s
-        .call(
-            "POST",
-            "/api/v1/scenarios",
-            Some("application/toml"),
-            scenario.as_bytes(),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let sc = r.json()["id"].as_i64().unwrap();
-    let r = s
-        .post_json("/api/v1/projects", json!({"name": name, "scenario_id": sc}))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()["id"].as_i64().unwrap()
-}
 
 const BOUNDARY: &str = "----autoinformer-test-boundary";
 
@@ -125,6 +38,25 @@ fn multipart(csrf: &str, file: &[u8]) -> (Vec<u8>, usize) {
     b.extend_from_slice(file);
     b.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     (b, file_at)
+}
+
+/// Sends an import form announcing `length` bytes (htmx's request when `htmx`).
+async fn post_multipart(
+    s: &Server,
+    action: &str,
+    session: &str,
+    body: &[u8],
+    length: usize,
+    htmx: bool,
+) -> http::Answer {
+    let cookie = format!("Cookie: ai_session={session}");
+    let ctype = format!("Content-Type: multipart/form-data; boundary={BOUNDARY}");
+    let length = format!("Content-Length: {length}");
+    let mut headers = vec![cookie.as_str(), ctype.as_str(), length.as_str()];
+    if htmx {
+        headers.push("HX-Request: true");
+    }
+    s.raw("POST", action, &headers, body).await
 }
 
 /// The import form's address (`/projects/{id}/import?upload=KEY`) and its CSRF token.
@@ -274,18 +206,7 @@ async fn the_import_page_shows_progress_then_every_refused_value_and_refuses_big
     let (action, csrf) = import_form(&s, p, &admin).await;
     let key = action.split("upload=").nth(1).unwrap().to_string();
     let (small, _) = multipart(&csrf, b"x");
-    let a = s
-        .raw(
-            "POST",
-            &action,
-            &[
-                &format!("Cookie: ai_session={admin}"),
-                &format!("Content-Type: multipart/form-data; boundary={BOUNDARY}"),
-                &format!("Content-Length: {}", 9 << 20),
-            ],
-            &small,
-        )
-        .await;
+    let a = post_multipart(&s, &action, &admin, &small, 9 << 20, false).await;
     assert_eq!(a.status, 413, "{}", a.text());
     assert!(a.text().contains("Файл больше 8 МБ"), "{}", a.text());
     let st = page(
@@ -299,36 +220,13 @@ async fn the_import_page_shows_progress_then_every_refused_value_and_refuses_big
     // A file without a phone column: the reason on the page, nothing imported.
     let (action, csrf) = import_form(&s, p, &admin).await;
     let (body, _) = multipart(&csrf, "Имя;Город\nИван;Пермь\n".as_bytes());
-    let a = s
-        .raw(
-            "POST",
-            &action,
-            &[
-                &format!("Cookie: ai_session={admin}"),
-                &format!("Content-Type: multipart/form-data; boundary={BOUNDARY}"),
-                &format!("Content-Length: {}", body.len()),
-                "HX-Request: true",
-            ],
-            &body,
-        )
-        .await;
+    let a = post_multipart(&s, &action, &admin, &body, body.len(), true).await;
     assert_eq!(a.status, 200, "htmx gets the part: {}", a.text());
     assert!(a.text().contains("нет колонки с телефоном"), "{}", a.text());
     // A forged token: refused, nothing read.
     let (action, _) = import_form(&s, p, &admin).await;
     let (body, _) = multipart("forged", b"\xd0\xa2\xd0\xb5\xd0\xbb\n+79991234567\n");
-    let a = s
-        .raw(
-            "POST",
-            &action,
-            &[
-                &format!("Cookie: ai_session={admin}"),
-                &format!("Content-Type: multipart/form-data; boundary={BOUNDARY}"),
-                &format!("Content-Length: {}", body.len()),
-            ],
-            &body,
-        )
-        .await;
+    let a = post_multipart(&s, &action, &admin, &body, body.len(), false).await;
     assert_eq!(a.status, 403, "{}", a.text());
     s.stop().await;
 }
@@ -620,6 +518,21 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
         nav.contains("href=\"/stop-list\"") && !nav.contains("href=\"/users\""),
         "{nav}"
     );
+    // The project's and the user's names on every page that shows them, escaped.
+    let evil_user = format!("/users/{}", id_of(EVIL));
+    for (path, session) in [
+        ("/agents", &manager),
+        (import.as_str(), &manager),
+        (evil_user.as_str(), &admin),
+        ("/stop-list", &vera),
+    ] {
+        let html = page(&s, path, session).await.text();
+        assert!(
+            !html.contains("<script>alert") && !html.contains("<img src=x"),
+            "{path}: {html}"
+        );
+        assert!(html.contains("&#60;script&#62;alert(1)"), "{path}: {html}");
+    }
     // No session: the login form.
     let a = s.raw("GET", "/settings", &[], b"").await;
     assert_eq!(a.header("location"), Some("/login"));
@@ -804,14 +717,11 @@ async fn agents_and_settings_pages() {
     assert!(!html.contains("секрет"), "never the password");
     // Asked once, then kept.
     let _ = page(&s, "/settings", &admin).await;
-    let asked = fake_balance_requests(&fake);
+    let asked = fake
+        .log()
+        .iter()
+        .filter(|(p, _)| p == "balance.php")
+        .count();
     assert_eq!(asked, 1, "the balance is kept a while");
     s.stop().await;
-}
-
-fn fake_balance_requests(fake: &smsc::FakeSmsc) -> usize {
-    fake.log()
-        .iter()
-        .filter(|(script, _)| script == "balance.php")
-        .count()
 }
