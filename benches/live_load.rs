@@ -112,6 +112,7 @@ async fn load(
             prompts_dir: root().join("prompts"),
             speech: None,
             amd,
+            greetings: None,
         };
         tasks.push(tokio::spawn(async move {
             let req = DialRequest {

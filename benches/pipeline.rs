@@ -75,6 +75,7 @@ fn main() {
         fields: vec![],
         transfer_prompt: Default::default(),
         queue_prompt: Default::default(),
+        on_assistant: None,
         notes: vec![],
         number_words: Default::default(),
     });
@@ -82,6 +83,7 @@ fn main() {
         prompts_dir: dir.path().to_path_buf(),
         speech: None,
         amd: true,
+        greetings: None,
     };
 
     // Check the call does what we measure; it ends at the key, so the audio analysed is the
@@ -113,4 +115,113 @@ fn main() {
         "pipeline: that is {:.0} concurrent calls' media analysis per core",
         rt
     );
+    learned_greetings(&scenario, &cfg, &callee, audio_s, best / calls as f64);
+}
+
+/// Resident memory of this process (bytes), from /proc.
+fn rss() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// The learned greetings' share (docs/amd.md, "Learned greetings"): the fingerprint alone,
+/// the same calls matching an empty book and one of 10,000 greetings, the memory a greeting
+/// takes, beside the pipeline above.
+fn learned_greetings(
+    scenario: &Arc<Scenario>,
+    cfg: &CallConfig,
+    callee: &[i16],
+    audio_s: f64,
+    plain_s: f64,
+) {
+    use autoinformer::call::greetings::GreetingBook;
+    use autoinformer::media::fingerprint::{Fingerprinter, Landmark};
+    use autoinformer::media::greetings::{Greeting, Library, MAX_LANDMARKS};
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        for _ in 0..40 {
+            let mut f = Fingerprinter::new();
+            let mut out = Vec::new();
+            for frame in callee.chunks(160) {
+                f.push(frame, false, &mut out);
+            }
+            std::hint::black_box(out);
+        }
+        best = best.min(t.elapsed().as_secs_f64() / 40.0);
+    }
+    let all_s = callee.len() as f64 / 8000.0;
+    println!(
+        "greetings: the fingerprint alone: {:.0}x real time per core ({:.1} µs per second of audio)",
+        all_s / best,
+        best / all_s * 1e6
+    );
+    // 10,000 greetings of MAX_LANDMARKS landmarks each, hashes spread as a fingerprint's are.
+    let before = rss();
+    let mut library = Library::new(2);
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for id in 1..=10_000 {
+        let landmarks: Vec<Landmark> = (0..MAX_LANDMARKS as u32)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                Landmark {
+                    hash: (x as u32) & 0x7_ffff,
+                    t: i / 2,
+                }
+            })
+            .collect();
+        library.add(Greeting {
+            id,
+            landmarks,
+            numbers: vec![1, 2, 3],
+            numbers_seen: 3,
+            times_seen: 3,
+            first_seen: 0,
+            last_seen: 0,
+            label: None,
+            not_machine: false,
+            uploaded: false,
+        });
+    }
+    let per = (rss().saturating_sub(before)) as f64 / 10_000.0;
+    println!(
+        "greetings: 10,000 learned greetings of {MAX_LANDMARKS} landmarks: {:.1} KB each in memory ({:.0} MB in all; {} postings)",
+        per / 1024.0,
+        per * 10_000.0 / 1e6,
+        library.index.postings()
+    );
+    for (what, lib) in [
+        ("an empty book", Library::new(2)),
+        ("10,000 greetings", library),
+    ] {
+        let mut cfg = cfg.clone();
+        cfg.greetings = Some(GreetingBook::new(lib));
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let t = Instant::now();
+            for i in 0..40 {
+                let o = replay::run_to(
+                    scenario.clone(),
+                    cfg.clone(),
+                    Some(&format!("+7999000{i:04}")),
+                    callee,
+                    None,
+                )
+                .expect("replay");
+                std::hint::black_box(o);
+            }
+            best = best.min(t.elapsed().as_secs_f64() / 40.0);
+        }
+        println!(
+            "greetings: the pipeline matching {what}: {:.0}x real time per core; {:.2} ms per call against {:.2} ms without (+{:.0} %)",
+            audio_s / best,
+            best * 1e3,
+            plain_s * 1e3,
+            (best / plain_s - 1.0) * 100.0
+        );
+    }
 }

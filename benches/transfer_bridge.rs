@@ -122,6 +122,7 @@ fn main() {
             prompts_dir: root().join("prompts"),
             speech: None,
             amd: true,
+            greetings: None,
         };
         let live = LiveSettings {
             ring_timeout: Duration::from_secs(10),

@@ -70,6 +70,8 @@ WHY = {"short_greeting_then_silence": "short greeting, then silence",
        "sit": "special information tones (a network announcement)",
        "long_speech_after_greeting": "kept talking after the greeting",
        "carrier_phrase": "a voicemail phrase was heard", "dtmf": "a key was pressed",
+       "known_greeting": "a recorded greeting heard before on other numbers (learned)",
+       "assistant": "the recorded greeting of a voice assistant (learned)",
        "no_decision": "the call ended before a decision", "not_answered": "the call was not answered"}
 def result(code):
     return SYSTEM.get(code, code)
@@ -116,6 +118,24 @@ for r in json.load(sys.stdin)["items"]:
         what.append("answered by: %s, decided at %.2f s: %s" % (VERDICT.get(amd["verdict"], amd["verdict"]),
                     amd["decided_at_ms"] / 1000, WHY.get(amd["reason"], amd["reason"])))
     print("    last call to %s: %s" % (k.get("number", ""), "; ".join(what)))'
+echo "== learned greetings (docs/amd.md): the sim carrier's voicemail is one recording"
+api "calls?project_id=$project&limit=200" | python3 -c '
+import json, sys
+calls = sorted(json.load(sys.stdin)["items"], key=lambda c: c["id"])
+vm = [c for c in calls if (c.get("amd") or {}).get("verdict") == "machine"]
+for c in vm:
+    a = c["amd"]
+    print("    call %d to %s: machine at %.2f s (%s)" % (c["id"], c["number"], a["decided_at_ms"] / 1000, a["reason"]))
+known = [c for c in vm if c["amd"]["reason"] == "known_greeting"]
+if known:
+    print("    %d of %d machines known by their greeting, in %.2f s at most; the others by their length or beep"
+          % (len(known), len(vm), max(c["amd"]["decided_at_ms"] for c in known) / 1000))'
+api greetings | python3 -c '
+import json, sys
+g = json.load(sys.stdin)
+for x in g["items"]:
+    if x["numbers_seen"] > 1:
+        print("    greeting %d: heard on %d numbers, %d calls; decides: %s" % (x["id"], x["numbers_seen"], x["times_seen"], x["decides"]))'
 echo "== agents (docs/agents.md)"
 api agents | python3 -c '
 import json, sys
@@ -131,5 +151,9 @@ echo "== the API stays documented at http://$listen/api/v1/openapi.json (token: 
 if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
 echo
 echo "== the web UI: http://$listen/  user: admin  password: $password"
+desk=$(sed -n 's/.*agent desk .* user operator, password (shown once): //p' "$log" | head -n 1)
+if [ -n "$desk" ]; then
+  echo "== the agent desk of «Оператор-симулятор 1»: http://$listen/desk  user: operator  password: $desk"
+fi
 echo "== (the server keeps running with the demo data; Ctrl-C stops it)"
 wait "$server"

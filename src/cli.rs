@@ -111,6 +111,16 @@ pub struct ReplayArgs {
     /// Switch off answering-machine detection.
     #[arg(long)]
     pub no_amd: bool,
+    /// Learned greetings (JSON): matched, and updated with what this call teaches
+    /// (docs/amd.md, "Learned greetings"); created when missing.
+    #[arg(long)]
+    pub greetings: Option<PathBuf>,
+    /// The number this call went to, for learning greetings (default: the callee file's name).
+    #[arg(long)]
+    pub number: Option<String>,
+    /// A greeting heard on calls to this many other numbers is a recording.
+    #[arg(long, default_value_t = 2)]
+    pub learn_after_numbers: usize,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -185,6 +195,13 @@ fn serve_cmd(a: ServeArgs) -> anyhow::Result<ExitCode> {
             if let Some(p) = s.demo_project {
                 println!(
                     "autoinformer: created and activated the demo project {p} on the sim carrier"
+                );
+            }
+            if let Some(pw) = &s.demo_desk_password {
+                println!(
+                    "autoinformer: agent desk http://{}/desk user {}, password (shown once): {pw}",
+                    s.addr,
+                    crate::server::DEMO_DESK_USER
                 );
             }
         })
@@ -289,10 +306,30 @@ fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let book = match &a.greetings {
+        Some(path) => match replay::GreetingsFile::read(path) {
+            Ok(f) => Some(crate::call::greetings::GreetingBook::new(
+                f.library(a.learn_after_numbers.max(1)),
+            )),
+            Err(e) => {
+                eprintln!("error: --greetings: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
+    let number = a.number.clone().unwrap_or_else(|| {
+        a.callee
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    let number = book.as_ref().map(|_| number.as_str());
     let cfg = CallConfig {
         prompts_dir: a.engine.prompts.clone(),
         speech,
         amd: !a.no_amd,
+        greetings: book.clone(),
     };
     let outcome = match &a.record {
         Some(path) => {
@@ -306,7 +343,7 @@ fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
             };
-            let o = replay::run(scenario, cfg, &callee, Some(&mut rec))?;
+            let o = replay::run_to(scenario, cfg, number, &callee, Some(&mut rec))?;
             if let Some(e) = err {
                 return Err(e).with_context(|| format!("writing {}", path.display()));
             }
@@ -314,8 +351,22 @@ fn replay_cmd(a: ReplayArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("finishing {}", path.display()))?;
             o
         }
-        None => replay::run(scenario, cfg, &callee, None)?,
+        None => replay::run_to(scenario, cfg, number, &callee, None)?,
     };
+    if let (Some(path), Some(book), Some(heard)) = (&a.greetings, &book, &outcome.greeting) {
+        let mut library = book
+            .library
+            .write()
+            .map_err(|_| anyhow::anyhow!("the greetings book was poisoned"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let note = replay::GreetingsFile::learn(&mut library, heard, now);
+        replay::GreetingsFile::of(&library)
+            .write(path)
+            .map_err(anyhow::Error::msg)?;
+        eprintln!("greetings: {note} ({} known)", library.greetings.len());
+    }
     print_outcome(&outcome, a.json)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -344,6 +395,7 @@ fn call_cmd(a: CallArgs) -> anyhow::Result<ExitCode> {
         prompts_dir: engine.prompts.clone(),
         speech,
         amd: cfg.calls.amd,
+        greetings: None,
     };
     let settings = crate::call::live::LiveSettings {
         ring_timeout: std::time::Duration::from_secs(cfg.calls.ring_timeout_s),

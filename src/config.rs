@@ -373,6 +373,10 @@ pub struct CallsConfig {
     pub record: bool,
     /// Answering-machine detection.
     pub amd: bool,
+    /// Learn the recorded greetings calls meet (docs/amd.md, "Learned greetings").
+    pub learn_greetings: bool,
+    /// A greeting heard on calls to this many other numbers is a recording.
+    pub learn_after_numbers: u32,
 }
 
 impl Default for CallsConfig {
@@ -382,6 +386,8 @@ impl Default for CallsConfig {
             max_call_s: 600,
             record: true,
             amd: true,
+            learn_greetings: true,
+            learn_after_numbers: crate::media::greetings::MIN_NUMBERS as u32,
         }
     }
 }

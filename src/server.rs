@@ -10,6 +10,7 @@ use crate::api::{self, ApiSettings, AppState};
 use crate::call::live::LiveSettings;
 use crate::call::CallConfig;
 use crate::config::Config;
+use crate::dialer::greetings::GreetingKeeper;
 use crate::dialer::run::{Clock, Dialer};
 use crate::import::ImportLimits;
 use crate::media::prompt::PromptCache;
@@ -50,6 +51,8 @@ const DEMO_PROMPTS: [(&str, &[u8]); 2] = [
 ];
 /// The demo project's name.
 pub const DEMO_PROJECT: &str = "Демо: опрос жильцов";
+/// The demo's agent user (docs/agents.md, "The demo").
+pub const DEMO_DESK_USER: &str = "operator";
 /// Where the demo survey copies those who are unhappy (its `add_to_project`).
 pub const DEMO_CALLBACK_PROJECT: &str = "Перезвон: жалобы";
 
@@ -92,6 +95,9 @@ pub struct Started {
     /// The server's webhook secret, when this start made it (shown once).
     pub generated_webhook_secret: Option<String>,
     pub demo_project: Option<i64>,
+    /// The password of the demo's agent user `operator` (its first simulated agent's desk),
+    /// when this start made the demo (shown once).
+    pub demo_desk_password: Option<String>,
 }
 
 /// Runs everything until `shutdown` fires. `on_start` is called once the API is reachable.
@@ -181,6 +187,7 @@ async fn run_boxed(
         prompts_dir: cfg.prompts.clone(),
         speech,
         amd: cfg.calls.amd,
+        greetings: None,
     };
     let live = LiveSettings {
         ring_timeout: Duration::from_secs(cfg.calls.ring_timeout_s),
@@ -199,12 +206,29 @@ async fn run_boxed(
         call_cfg.speech.is_some(),
     );
     let (agents, agent_lines, transfers) = start_agents(&store, &cfg, sip_trunk).await?;
+    let demo_desk_password = match demo_project {
+        Some(_) => demo_desk_user(&store).await?,
+        None => None,
+    };
+    let greetings = if cfg.calls.learn_greetings && cfg.calls.amd {
+        let n = cfg.calls.learn_after_numbers.clamp(1, 10) as usize;
+        let keeper = GreetingKeeper::load(Arc::new(store.clone()), n, Clock::System)
+            .await
+            .context("loading the learned greetings")?;
+        tracing::info!(greetings = keeper.len(), "learned greetings loaded");
+        Some(Arc::new(keeper))
+    } else {
+        None
+    };
     let mut dialer = Dialer::new(Arc::new(dialer_store), trunk, call_cfg, live, Clock::System)
         .with_uploaded_prompts(uploaded)
         .with_transfers(transfers)
         .with_actions_give_up(Duration::from_secs(cfg.actions.give_up_after_h * 3600));
     if let Some(r) = registry {
         dialer = dialer.with_registry(r);
+    }
+    if let Some(k) = &greetings {
+        dialer = dialer.with_greetings(k.clone());
     }
     let stop_dialing = CancellationToken::new();
     let dialer_task = tokio::spawn(dialer.run(
@@ -238,6 +262,7 @@ async fn run_boxed(
         agents: agents.clone(),
         agent_lines,
         users: store.clone(),
+        greetings: greetings.clone(),
     };
     let stop_agents = CancellationToken::new();
     tokio::spawn(agents.run(stop_agents.clone()));
@@ -272,6 +297,7 @@ async fn run_boxed(
         generated_password,
         generated_webhook_secret,
         demo_project,
+        demo_desk_password,
     });
     shutdown.cancelled().await;
     tracing::info!("shutting down: no new calls");
@@ -489,6 +515,39 @@ async fn ensure_admin_user(store: &SqliteStore, cfg: &Config) -> anyhow::Result<
     Ok(generated.then_some(password))
 }
 
+/// The demo's agent user: `operator`, at the desk of the first simulated agent, so a fresh
+/// install shows the agent desk's cards as the demo's callers are transferred. Answers its
+/// generated password; none without a simulated agent or when the name is taken.
+async fn demo_desk_user(store: &SqliteStore) -> anyhow::Result<Option<String>> {
+    use crate::store::{AgentKind, AgentStore, UserStore};
+    let agents = store.agents().await.context("reading the agents")?;
+    let Some(agent) = agents
+        .iter()
+        .find(|a| a.kind == AgentKind::Sim && a.enabled)
+    else {
+        return Ok(None);
+    };
+    if store.user_by_name(DEMO_DESK_USER).await?.is_some() {
+        return Ok(None);
+    }
+    let password = crate::web::session::random_token()[..20].to_string();
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || crate::users::password::hash(&pw))
+        .await
+        .context("hashing the demo agent's password")?
+        .map_err(anyhow::Error::msg)?;
+    store
+        .create_user(
+            DEMO_DESK_USER,
+            &hash,
+            crate::users::Role::Agent,
+            Some(agent.id),
+        )
+        .await
+        .context("creating the demo's agent user")?;
+    Ok(Some(password))
+}
+
 /// Writes every stored prompt to the uploaded-prompts folder (the database is the truth).
 async fn restore_prompts(store: &SqliteStore, dir: &Path) -> anyhow::Result<()> {
     for (name, data) in store.prompts().await? {
@@ -618,5 +677,17 @@ fn demo_contacts() -> String {
     for (i, (name, number, _)) in DEMO_TRANSFER_CALLERS.iter().enumerate() {
         csv.push_str(&format!("{name};{number};;{}\n", 100_301 + i));
     }
+    // More subscribers the carrier's voicemail takes (last digit 4): one recording, so it is
+    // learned and decided in about a second once heard on two numbers (docs/amd.md).
+    for (i, (name, number)) in DEMO_VOICEMAIL_CALLERS.iter().enumerate() {
+        csv.push_str(&format!("{name};{number};;{}\n", 100_401 + i));
+    }
     csv
 }
+
+/// The demo's further voicemail subscribers (docs/amd.md, "Learned greetings").
+const DEMO_VOICEMAIL_CALLERS: [(&str, &str); 3] = [
+    ("Орлова Светлана", "+79991000214"),
+    ("Лебедев Кирилл", "+79991000224"),
+    ("Зайцева Ксения", "+79991000234"),
+];

@@ -287,6 +287,7 @@ impl World {
                 prompts_dir: prompts,
                 speech: None,
                 amd: false,
+                greetings: None,
             },
             live: LiveSettings {
                 ring_timeout: Duration::from_secs(20),

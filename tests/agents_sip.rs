@@ -187,6 +187,7 @@ async fn a_registered_baresip_agent_takes_the_call_and_audio_flows_both_ways() {
         speech: None,
         // A phone that sends a steady tone is no answering machine here.
         amd: false,
+        greetings: None,
     };
     let live = LiveSettings {
         ring_timeout: Duration::from_secs(20),

@@ -56,6 +56,7 @@ fn load(dir: &Path, speech: Option<Arc<dyn SpeechModel>>) -> (Arc<Scenario>, Cal
         prompts_dir,
         speech,
         amd: true,
+        greetings: None,
     };
     (Arc::new(scenario), cfg)
 }
@@ -301,6 +302,7 @@ fn replay_counting_robot_frames(
         prompts_dir,
         speech: None,
         amd: true,
+        greetings: None,
     };
     let mut rec = |_c: &autoinformer::media::Frame, r: &autoinformer::media::Frame| {
         if r.iter().any(|&s| s != 0) {

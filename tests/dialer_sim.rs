@@ -66,6 +66,7 @@ async fn setup(dir: &Path, csv: &str) -> (SqliteStore, i64, Dialer, Clock) {
         prompts_dir: prompts,
         speech: None,
         amd: true,
+        greetings: None,
     };
     let live = LiveSettings {
         ring_timeout: Duration::from_secs(3),

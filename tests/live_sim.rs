@@ -51,6 +51,7 @@ async fn call_with(
         prompts_dir,
         speech: None,
         amd: true,
+        greetings: None,
     };
     let settings = LiveSettings {
         recordings: rec,

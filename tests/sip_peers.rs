@@ -191,6 +191,7 @@ async fn call(trunk: &SipTrunk, number: &str, ring_timeout_s: u64, rec: &Path) -
         prompts_dir,
         speech: None,
         amd: true,
+        greetings: None,
     };
     let settings = LiveSettings {
         ring_timeout: Duration::from_secs(ring_timeout_s),
@@ -630,6 +631,7 @@ async fn a_trunk_that_never_responds_is_a_system_failure_not_a_hang() {
         prompts_dir: root().join("prompts"),
         speech: None,
         amd: true,
+        greetings: None,
     };
     let started = Instant::now();
     let req = DialRequest {

@@ -191,6 +191,7 @@ async fn campaign_with(
         prompts_dir: prompts,
         speech: None,
         amd: true,
+        greetings: None,
     };
     let live = LiveSettings {
         ring_timeout: Duration::from_secs(3),

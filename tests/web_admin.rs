@@ -387,6 +387,104 @@ async fn stop_list_users_tokens_roles_csrf_and_escaping() {
     )
     .await;
     assert_eq!(a.status, 303, "{}", a.text());
+    // anna works as another agent from now on: the page sets it, her sessions end; a user who
+    // stops being an agent keeps none; only an agent user works as one (API).
+    let anna = id_of("anna");
+    let r = s
+        .post_json(
+            "/api/v1/agents",
+            json!({"name": "Ольга Вторая", "sip_user": "olga2", "password": "секрет-ольги"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let second = r.json()["id"].as_i64().unwrap();
+    let anna_session = sign_in(&s, "anna", "пароль-анны").await;
+    assert_eq!(page(&s, "/desk", &anna_session).await.status, 200);
+    let html = page(&s, &format!("/users/{anna}"), &admin).await.text();
+    assert!(
+        html.contains(&format!("<option value=\"{agent_id}\" selected>")),
+        "{html}"
+    );
+    let a = post_form(
+        &s,
+        &format!("/users/{anna}"),
+        &admin,
+        &[
+            ("csrf", &csrf),
+            ("role", "agent"),
+            ("agent_id", &second.to_string()),
+            ("enabled", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, 303, "{}", a.text());
+    let u = s.get("/api/v1/users").await.json();
+    let row = |u: &serde_json::Value, id: i64| {
+        u["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row(&u, anna)["agent_id"], second, "{u}");
+    assert_ne!(
+        page(&s, "/desk", &anna_session).await.status,
+        200,
+        "a new agent signs anna out"
+    );
+    let anna_session = sign_in(&s, "anna", "пароль-анны").await;
+    let desk = page(&s, "/desk", &anna_session).await.text();
+    assert!(desk.contains("Ольга Вторая"), "{desk}");
+    let r = s
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{anna}"),
+            Some("application/json"),
+            br#"{"agent_id": 987654}"#,
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let r = s
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{}", id_of("vera")),
+            Some("application/json"),
+            format!("{{\"agent_id\": {second}}}").as_bytes(),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        422,
+        "only an agent user works as an agent: {}",
+        r.text()
+    );
+    let r = s
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{anna}"),
+            Some("application/json"),
+            br#"{"role": "viewer"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["agent_id"],
+        serde_json::Value::Null,
+        "{}",
+        r.text()
+    );
+    let r = s
+        .call(
+            "PATCH",
+            &format!("/api/v1/users/{anna}"),
+            Some("application/json"),
+            format!("{{\"role\": \"agent\", \"agent_id\": {agent_id}}}").as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["agent_id"].to_string(), agent_id, "{}", r.text());
     let a = post_form(
         &s,
         &format!("/users/{}", id_of("admin")),

@@ -27,7 +27,7 @@ mod desk;
 
 use autoinformer::config::Secret;
 use fantoccini::{Client, Locator};
-use kit::{browser, driver, shot, sign_in, sign_out, until_text};
+use kit::{browser, click_id, driver, shot, sign_in, sign_out, until_text};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -198,12 +198,7 @@ async fn a_marketer_a_viewer_and_an_agent_use_the_ui_in_chromium() {
         .click()
         .await
         .expect("choosing");
-    c.find(Locator::Id("copy-contacts"))
-        .await
-        .expect("the copy button")
-        .click()
-        .await
-        .expect("clicking");
+    click_id(&c, "copy-contacts", "the copy button").await;
     c.accept_alert().await.expect("the confirmation");
     until_text(&c, "Скопировано контактов:", Duration::from_secs(10)).await;
     shot(&c, "05b-contacts-copied").await;
@@ -250,19 +245,9 @@ async fn a_marketer_a_viewer_and_an_agent_use_the_ui_in_chromium() {
     // The agent works from the desk: goes available.
     sign_in(&c, &base, "anna", "пароль-анны").await;
     until_text(&c, "Рабочее место оператора", Duration::from_secs(10)).await;
-    c.find(Locator::Id("go-paused"))
-        .await
-        .expect("the break button")
-        .click()
-        .await
-        .expect("clicking");
+    click_id(&c, "go-paused", "the break button").await;
     until_text(&c, "Перерыв", Duration::from_secs(10)).await;
-    c.find(Locator::Id("go-available"))
-        .await
-        .expect("the available button")
-        .click()
-        .await
-        .expect("clicking");
+    click_id(&c, "go-available", "the available button").await;
     until_text(&c, "Готов", Duration::from_secs(10)).await;
     shot(&c, "07-agent-desk").await;
     let live = s.get(&format!("/api/v1/agents/{agent_id}")).await.json();

@@ -8,64 +8,18 @@
 mod http;
 #[path = "common/server.rs"]
 mod server;
+#[path = "common/web.rs"]
+mod web;
 
 use autoinformer::config::Secret;
 use serde_json::json;
 use server::{start, Server};
 use std::time::{Duration, Instant};
+use web::{page, sign_in};
 
 const PASSWORD: &str = "пароль-админа-1";
 /// 2026-03-01 00:00 Moscow time.
 const DAY0: i64 = 1_772_312_400;
-
-fn cookie_of(a: &http::Answer, name: &str) -> Option<String> {
-    a.headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .find_map(|(_, c)| {
-            let (k, v) = c.split(';').next()?.split_once('=')?;
-            (k.trim() == name && !v.is_empty()).then(|| v.to_string())
-        })
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut f = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in fields {
-        f.append_pair(k, v);
-    }
-    f.finish().into_bytes()
-}
-
-/// Signs in; answers the session cookie.
-async fn sign_in(s: &Server, user: &str, password: &str) -> String {
-    let page = s.raw("GET", "/login", &[], b"").await;
-    let csrf = cookie_of(&page, "ai_login_csrf").expect("a login csrf cookie");
-    let body = form(&[("username", user), ("password", password), ("csrf", &csrf)]);
-    let a = s
-        .raw(
-            "POST",
-            "/login",
-            &[
-                &format!("Cookie: ai_login_csrf={csrf}"),
-                "Content-Type: application/x-www-form-urlencoded",
-                &format!("Content-Length: {}", body.len()),
-            ],
-            &body,
-        )
-        .await;
-    assert_eq!(a.status, 303, "{}", a.text());
-    cookie_of(&a, "ai_session").expect("a session")
-}
-
-async fn page(s: &Server, path: &str, session: &str) -> http::Answer {
-    s.raw(
-        "GET",
-        path,
-        &[&format!("Cookie: ai_session={session}")],
-        b"",
-    )
-    .await
-}
 
 /// The link of the "next page" anchor, if there is one.
 fn next_link(html: &str) -> Option<String> {
@@ -414,7 +368,8 @@ async fn filters_and_keyset_pages_over_a_few_hundred_calls_and_a_timeline_escape
     });
     sqlx::query(
         "UPDATE calls SET timeline = ?, transcript = ?, amd_verdict = 'human', \
-         amd_reason = 'short_greeting_then_silence', amd_ms = 1100, recording = ? WHERE id = ?",
+         amd_reason = 'short_greeting_then_silence', amd_ms = 1100, recording = ?, \
+         captured = '{\"показания\": \"01234\"}' WHERE id = ?",
     )
     .bind(timeline.to_string())
     .bind(evil)
@@ -437,6 +392,7 @@ async fn filters_and_keyset_pages_over_a_few_hundred_calls_and_a_timeline_escape
         "class=\"mark result\"",
         "Доволен",
         "Записи нет: файл удалён с сервера.",
+        "<dt>Собрано: показания</dt><dd class=\"captured\">01234</dd>",
     ] {
         assert!(html.contains(want), "{want}: {html}");
     }

@@ -11,6 +11,8 @@
 mod http;
 #[path = "common/server.rs"]
 mod server;
+#[path = "common/web.rs"]
+mod web;
 
 use autoinformer::config::Secret;
 use chrono::TimeZone;
@@ -18,6 +20,7 @@ use serde_json::json;
 use server::{start, Server};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use web::{csrf_field, form, sign_in};
 
 const CALLER: &str = "+79995550001";
 const SCENARIO: &str = r#"
@@ -34,49 +37,6 @@ dtmf = "1"
 result = "Оператор"
 actions = [{ transfer = "agents" }]
 "#;
-
-fn cookie_of(a: &http::Answer, name: &str) -> Option<String> {
-    a.headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .find_map(|(_, c)| {
-            let (k, v) = c.split(';').next()?.split_once('=')?;
-            (k.trim() == name && !v.is_empty()).then(|| v.to_string())
-        })
-}
-
-fn csrf_field(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..].split('"').next().unwrap_or_default().to_string()
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut f = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in fields {
-        f.append_pair(k, v);
-    }
-    f.finish().into_bytes()
-}
-
-async fn sign_in(s: &Server, user: &str, password: &str) -> String {
-    let page = s.raw("GET", "/login", &[], b"").await;
-    let csrf = cookie_of(&page, "ai_login_csrf").expect("a login csrf cookie");
-    let body = form(&[("username", user), ("password", password), ("csrf", &csrf)]);
-    let a = s
-        .raw(
-            "POST",
-            "/login",
-            &[
-                &format!("Cookie: ai_login_csrf={csrf}"),
-                "Content-Type: application/x-www-form-urlencoded",
-                &format!("Content-Length: {}", body.len()),
-            ],
-            &body,
-        )
-        .await;
-    assert_eq!(a.status, 303, "{}", a.text());
-    cookie_of(&a, "ai_session").expect("a session")
-}
 
 async fn post_form(
     s: &Server,
@@ -547,6 +507,31 @@ async fn a_transferred_calls_card_arrives_at_once_and_the_wrap_up_ends_after_cal
         export.contains("Итог разговора") && export.contains("Перезвонить"),
         "{export}"
     );
+    // The call's page shows the wrap-up beside the contact file's columns, escaped.
+    let html = web::page(&s, &format!("/calls/{call}"), &session).await;
+    assert_eq!(html.status, 403, "an agent does not read calls");
+    let admin = sign_in(&s, "admin", "пароль-админа-1").await;
+    let html = web::page(&s, &format!("/calls/{call}"), &admin)
+        .await
+        .text();
+    let wrap = &html[html
+        .find("id=\"wrap-up\"")
+        .expect("the wrap-up on the call page")..];
+    for want in [
+        "Перезвонить",
+        "&#60;b&#62;просит&#60;/b&#62; после обеда",
+        &at.format("%d.%m.%Y %H:%M").to_string(),
+        "Оператор-симулятор 1",
+    ] {
+        assert!(wrap.contains(want), "{want}: {wrap}");
+    }
+    let fields = &html[html
+        .find("id=\"contact-fields\"")
+        .expect("the contact's columns")..];
+    assert!(
+        fields.contains("Комментарий") && fields.contains("&#60;img src=x onerror=alert(2)&#62;"),
+        "{fields}"
+    );
 
     // The callback project holds the contact, waiting for its time.
     let t = Instant::now();
@@ -572,8 +557,40 @@ async fn a_transferred_calls_card_arrives_at_once_and_the_wrap_up_ends_after_cal
         .json();
     assert!(log.to_string().contains("call back not before"), "{log}");
 
+    // An edit of the callback project re-plans its contacts: the call back still waits for its
+    // time. Started with a schedule open all day, the project dials no one before then.
+    let r = s
+        .call(
+            "PATCH",
+            &format!("/api/v1/projects/{callback}"),
+            Some("application/json"),
+            json!({"schedule": ["daily 00:00-24:00"], "ordering": ["newest_first"]})
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = s
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{callback}/activate"),
+            None,
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let calls = s
+        .get(&format!("/api/v1/calls?project_id={callback}&limit=10"))
+        .await
+        .json();
+    assert_eq!(
+        calls["items"].as_array().map(Vec::len),
+        Some(0),
+        "the call back was dialed before its time after an edit: {calls}"
+    );
+
     // The project page draws the calls by hour, with the answered call.
-    let admin = sign_in(&s, "admin", "пароль-админа-1").await;
     let page = s
         .raw(
             "GET",

@@ -8,82 +8,17 @@
 mod http;
 #[path = "common/server.rs"]
 mod server;
+#[path = "common/web.rs"]
+mod web;
 
 use autoinformer::config::Secret;
 use serde_json::json;
 use server::{start, Server};
+use web::{csrf_field, page, post_form, sign_in};
 
 const PASSWORD: &str = "пароль-админа-1";
 const EVIL_SCRIPT: &str = "<script>alert(1)</script>";
 const EVIL_IMG: &str = "\"><img src=x onerror=alert(2)>";
-
-fn cookie_of(a: &http::Answer, name: &str) -> Option<String> {
-    a.headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .find_map(|(_, c)| {
-            let (k, v) = c.split(';').next()?.split_once('=')?;
-            (k.trim() == name && !v.is_empty()).then(|| v.to_string())
-        })
-}
-
-fn csrf_field(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..].split('"').next().unwrap_or_default().to_string()
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut f = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in fields {
-        f.append_pair(k, v);
-    }
-    f.finish().into_bytes()
-}
-
-async fn sign_in(s: &Server, user: &str, password: &str) -> String {
-    let page = s.raw("GET", "/login", &[], b"").await;
-    let csrf = cookie_of(&page, "ai_login_csrf").expect("a login csrf cookie");
-    let body = form(&[("username", user), ("password", password), ("csrf", &csrf)]);
-    let a = s
-        .raw(
-            "POST",
-            "/login",
-            &[
-                &format!("Cookie: ai_login_csrf={csrf}"),
-                "Content-Type: application/x-www-form-urlencoded",
-                &format!("Content-Length: {}", body.len()),
-            ],
-            &body,
-        )
-        .await;
-    assert_eq!(a.status, 303, "{}", a.text());
-    cookie_of(&a, "ai_session").expect("a session")
-}
-
-async fn page(s: &Server, path: &str, session: &str) -> http::Answer {
-    s.raw(
-        "GET",
-        path,
-        &[&format!("Cookie: ai_session={session}")],
-        b"",
-    )
-    .await
-}
-
-async fn post_form(s: &Server, path: &str, session: &str, fields: &[(&str, &str)]) -> http::Answer {
-    let body = form(fields);
-    s.raw(
-        "POST",
-        path,
-        &[
-            &format!("Cookie: ai_session={session}"),
-            "Content-Type: application/x-www-form-urlencoded",
-            &format!("Content-Length: {}", body.len()),
-        ],
-        &body,
-    )
-    .await
-}
 
 /// A multipart form: text fields, then the file.
 fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u8>) {

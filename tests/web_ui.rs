@@ -6,91 +6,23 @@
 mod http;
 #[path = "common/server.rs"]
 mod server;
+#[path = "common/web.rs"]
+mod web;
 
 use autoinformer::config::Secret;
 use serde_json::json;
 use server::{start, Server};
+use web::{cookie_of, csrf_field, form, page, post_form};
 
 const PASSWORD: &str = "пароль-админа-1";
 
-fn cookies(a: &http::Answer) -> Vec<String> {
-    a.headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
-/// The value of cookie `name` set by `a`.
-fn cookie_of(a: &http::Answer, name: &str) -> Option<String> {
-    cookies(a).iter().find_map(|c| {
-        let first = c.split(';').next()?;
-        let (k, v) = first.split_once('=')?;
-        (k.trim() == name && !v.is_empty()).then(|| v.to_string())
-    })
-}
-
-/// The value of the hidden `csrf` field of a page.
-fn csrf_field(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..].split('"').next().unwrap_or_default().to_string()
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    let mut f = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in fields {
-        f.append_pair(k, v);
-    }
-    f.finish().into_bytes()
-}
-
-/// Signs in; answers the session cookie.
+/// Signs in; answers the session cookie. The login form's hidden field carries its cookie's
+/// CSRF token.
 async fn sign_in(s: &Server, user: &str, password: &str) -> Result<String, http::Answer> {
     let page = s.raw("GET", "/login", &[], b"").await;
     let csrf = cookie_of(&page, "ai_login_csrf").expect("a login csrf cookie");
     assert_eq!(csrf_field(&page.text()), csrf);
-    let body = form(&[("username", user), ("password", password), ("csrf", &csrf)]);
-    let a = s
-        .raw(
-            "POST",
-            "/login",
-            &[
-                &format!("Cookie: ai_login_csrf={csrf}"),
-                "Content-Type: application/x-www-form-urlencoded",
-                &format!("Content-Length: {}", body.len()),
-            ],
-            &body,
-        )
-        .await;
-    match cookie_of(&a, "ai_session") {
-        Some(c) if a.status == 303 => Ok(c),
-        _ => Err(a),
-    }
-}
-
-async fn page(s: &Server, path: &str, session: &str) -> http::Answer {
-    s.raw(
-        "GET",
-        path,
-        &[&format!("Cookie: ai_session={session}")],
-        b"",
-    )
-    .await
-}
-
-async fn post_form(s: &Server, path: &str, session: &str, fields: &[(&str, &str)]) -> http::Answer {
-    let body = form(fields);
-    s.raw(
-        "POST",
-        path,
-        &[
-            &format!("Cookie: ai_session={session}"),
-            "Content-Type: application/x-www-form-urlencoded",
-            &format!("Content-Length: {}", body.len()),
-        ],
-        &body,
-    )
-    .await
+    web::try_sign_in(s, user, password).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,4 +227,55 @@ async fn a_fresh_server_makes_admin_with_a_password_printed_once() {
     assert_eq!(rx.await.unwrap(), None);
     stop.cancel();
     task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_has_an_agent_user_at_a_simulated_agents_desk() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), |c| {
+        c.demo = true;
+        c.admin_password = Secret(PASSWORD.into());
+    })
+    .await;
+    let password = s
+        .started
+        .demo_desk_password
+        .clone()
+        .expect("the demo's agent user and its password, shown once");
+    let users = s.get("/api/v1/users").await.json();
+    let operator = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == autoinformer::server::DEMO_DESK_USER)
+        .cloned()
+        .unwrap_or_else(|| panic!("{users}"));
+    assert_eq!(operator["role"], "agent", "{operator}");
+    let agent = operator["agent_id"].as_i64().expect("bound to an agent");
+    let a = s.get(&format!("/api/v1/agents/{agent}")).await.json();
+    assert_eq!(a["kind"], "sim", "{a}");
+    let session = sign_in(&s, autoinformer::server::DEMO_DESK_USER, &password)
+        .await
+        .unwrap_or_else(|a| panic!("signing in: {}", a.text()));
+    let desk = page(&s, "/desk", &session).await;
+    assert_eq!(desk.status, 200, "{}", desk.text());
+    assert!(
+        desk.text().contains("Оператор-симулятор 1"),
+        "{}",
+        desk.text()
+    );
+    assert_eq!(
+        page(&s, "/", &session).await.status,
+        303,
+        "an agent's home is the desk"
+    );
+    s.stop().await;
+    // A restart makes no second user and shows no password.
+    let s = start(dir.path(), |c| {
+        c.demo = true;
+        c.admin_password = Secret(PASSWORD.into());
+    })
+    .await;
+    assert_eq!(s.started.demo_desk_password, None);
+    s.stop().await;
 }

@@ -2,6 +2,7 @@
 //! (available, a break, offline); each answer shows the agent's live state beside what is
 //! stored.
 use super::error::{ApiError, ApiResult};
+use super::present;
 use super::schemas::ErrorBody;
 use super::{parse_json, parse_object, ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
 use crate::agents::pool::{AgentInfo, AgentLive, Manual, ManualError};
@@ -201,14 +202,6 @@ pub struct NewAgentBody {
     /// The projects the agent serves, by id.
     pub projects: Option<Vec<i64>>,
     pub enabled: Option<bool>,
-}
-
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
 }
 
 fn body_of(body: &[u8]) -> ApiResult<AgentChange> {

@@ -9,6 +9,7 @@ pub mod agents;
 pub(crate) mod contacts;
 pub mod error;
 mod exports;
+mod greetings;
 pub mod limit;
 pub mod metrics;
 pub mod openapi;
@@ -48,6 +49,17 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// For `#[serde(default, deserialize_with = "present")]` on an `Option<T>` field: a field
+/// that is there gives `Some` (with `T = Option<U>`, `null` gives `Some(None)`), one that is
+/// absent stays `None` — "unchanged" and "cleared" told apart.
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
@@ -71,6 +83,8 @@ pub struct AppState {
     pub agent_lines: Arc<agents::AgentLines>,
     /// Users of the web UI and the makers of API tokens.
     pub users: Arc<dyn crate::store::UserStore>,
+    /// The learned greetings (docs/amd.md); `None` when they are off.
+    pub greetings: Option<Arc<crate::dialer::greetings::GreetingKeeper>>,
 }
 
 /// Fixed settings of the API.
@@ -134,6 +148,13 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(agents::get, agents::change, agents::delete))
         .routes(routes!(agents::set_state))
         .routes(routes!(wrap_up::wrap_up))
+        .routes(routes!(greetings::list, greetings::upload))
+        .routes(routes!(
+            greetings::get,
+            greetings::change,
+            greetings::delete
+        ))
+        .routes(routes!(greetings::sample))
         .routes(routes!(users::create, users::list))
         .routes(routes!(users::change, users::delete))
         .routes(routes!(users::create_token, users::list_tokens))

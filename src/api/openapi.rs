@@ -33,6 +33,7 @@ use utoipa::OpenApi;
         (name = "actions", description = "The outbox: trying a failed action again, cancelling a waiting one"),
         (name = "stop-list", description = "The global do-not-call list"),
         (name = "agents", description = "Live agents transferred calls go to (docs/agents.md)"),
+        (name = "greetings", description = "Recorded greetings learned from calls: answering machines known in a second (docs/amd.md)"),
         (name = "users", description = "People who sign in and their API tokens, the admin's (docs/users.md)"),
         (name = "server", description = "Health, metrics and this document")
     )

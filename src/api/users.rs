@@ -2,9 +2,10 @@
 //! change (role, password, disabled), remove; make, list and revoke a user's tokens. A token
 //! acts with its user's role; a password is kept only as its argon2id hash.
 use super::error::{ApiError, ApiResult};
+use super::present;
 use super::schemas::ErrorBody;
 use super::{parse_object, ApiBody, ApiPath, AppState, MAX_DOCUMENT_BYTES};
-use crate::store::UserRow;
+use crate::store::{StoreError, UserEdit, UserRow};
 use crate::users::{password, Role};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -43,6 +44,10 @@ pub struct UserChange {
     pub password: Option<String>,
     #[serde(default)]
     pub disabled: Option<bool>,
+    /// The agent an `agent` user works as; `null` for none (other roles).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable)]
+    pub agent_id: Option<Option<i64>>,
 }
 
 /// A role's name (docs/users.md, "Roles").
@@ -72,6 +77,17 @@ fn role_of(text: &str) -> ApiResult<Role> {
         ))
         .with_details(json!({ "field": "role" }))
     })
+}
+
+/// Only an `agent` user works as an agent.
+fn no_agent(agent_id: Option<i64>) -> ApiResult<()> {
+    match agent_id {
+        None => Ok(()),
+        Some(_) => Err(ApiError::invalid(
+            "agent_id: only a user with the role agent works as an agent",
+        )
+        .with_details(json!({ "field": "agent_id" }))),
+    }
 }
 
 async fn hash_of(pw: String) -> ApiResult<String> {
@@ -131,6 +147,9 @@ pub(crate) async fn create_user(
     agent_id: Option<i64>,
 ) -> ApiResult<UserRow> {
     let role = role_of(role)?;
+    if role != Role::Agent {
+        no_agent(agent_id)?;
+    }
     let hash = hash_of(password).await?;
     let id = s.users.create_user(username, &hash, role, agent_id).await?;
     s.users
@@ -154,7 +173,7 @@ pub async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
 
 /// Change a user
 ///
-/// A new role, password or a disabling signs the user out everywhere.
+/// A new role, password, agent or a disabling signs the user out everywhere.
 #[utoipa::path(
     patch,
     path = "/users/{id}",
@@ -168,7 +187,7 @@ pub async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
         (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
         (status = 409, description = "It would leave no admin who can sign in (`conflict`).", body = ErrorBody),
         (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
-        (status = 422, description = "A bad role, a password under 8 characters (`invalid`).", body = ErrorBody),
+        (status = 422, description = "A bad role, a password under 8 characters, an agent for a user who is not an `agent`, an agent that does not exist (`invalid`).", body = ErrorBody),
     )
 )]
 pub async fn change(
@@ -177,24 +196,15 @@ pub async fn change(
     ApiBody(body): ApiBody<MAX_DOCUMENT_BYTES>,
 ) -> ApiResult<Json<Value>> {
     let c: UserChange = parse_object(&body, "a JSON object")?;
-    let row = change_user(&s, id, c.role.as_deref(), c.password, c.disabled).await?;
+    let row = change_user(&s, id, c).await?;
     Ok(Json(view(&row)))
 }
 
-/// Changes a user's role, password or disabled flag (`None`: unchanged); refuses to leave no
-/// admin who can sign in. The API's route and the users page.
-pub(crate) async fn change_user(
-    s: &AppState,
-    id: i64,
-    role: Option<&str>,
-    password: Option<String>,
-    disabled: Option<bool>,
-) -> ApiResult<UserRow> {
-    let c = UserChange {
-        role: role.map(str::to_string),
-        password,
-        disabled,
-    };
+/// Changes a user's role, password, disabled flag or agent (`None`: unchanged); refuses to
+/// leave no admin who can sign in. Only an `agent` user works as an agent (one without sees
+/// on the desk that an admin names one); a user whose role changes from `agent` keeps none.
+/// The API's route and the users page.
+pub(crate) async fn change_user(s: &AppState, id: i64, c: UserChange) -> ApiResult<UserRow> {
     let user = s
         .users
         .user(id)
@@ -209,13 +219,27 @@ pub(crate) async fn change_user(
             "this is the last admin who can sign in: make another admin first",
         ));
     }
+    let agent_id = if role.unwrap_or(user.role) == Role::Agent {
+        c.agent_id
+    } else {
+        no_agent(c.agent_id.flatten())?;
+        // A user who no longer works as an agent keeps none.
+        user.agent_id.map(|_| None)
+    };
     let hash = match c.password {
         Some(p) => Some(hash_of(p).await?),
         None => None,
     };
-    s.users
-        .change_user(id, role, hash.as_deref(), c.disabled)
-        .await?;
+    let edit = UserEdit {
+        role,
+        password_hash: hash.as_deref(),
+        disabled: c.disabled,
+        agent_id,
+    };
+    s.users.change_user(id, &edit).await.map_err(|e| match e {
+        StoreError::Invalid(m) => ApiError::invalid(m).with_details(json!({ "field": "agent_id" })),
+        other => other.into(),
+    })?;
     s.users
         .user(id)
         .await?

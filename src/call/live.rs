@@ -227,10 +227,17 @@ pub async fn run_call_watched(
     let span = tracing::info_span!("call", call_id = %req.call_id, number = %req.number, trunk = trunk.name());
     async move {
         let call_id = req.call_id.clone();
+        let number = req.number.clone();
         let dialed_at_ms = unix_ms();
         tracing::info!("dialing");
         let mut report = match trunk.dial(req).await {
-            Ok(leg) => drive(leg, &call_id, scenario, cfg, settings, probe, watch).await,
+            Ok(leg) => {
+                let call = Placed {
+                    call_id: &call_id,
+                    number: &number,
+                };
+                drive(leg, call, scenario, cfg, settings, probe, watch).await
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "call could not be placed");
                 unanswered(system_result::SYSTEM, None, 0, Some(e.to_string()))
@@ -265,6 +272,7 @@ fn unanswered(
             captured: Default::default(),
             ended_by: EndedBy::Callee,
             duration_ms: 0,
+            greeting: None,
         },
         sip_status,
         ring_ms,
@@ -283,10 +291,17 @@ pub(super) fn new_session(answer: &crate::telephony::sdp::MediaAnswer) -> MediaS
     MediaSession::new(answer, Ssrc(rng.gen()), rng.gen(), rng.gen())
 }
 
+/// Which call was placed, to whom.
+#[derive(Clone, Copy)]
+struct Placed<'a> {
+    call_id: &'a str,
+    number: &'a str,
+}
+
 /// Runs a placed call to its end.
 async fn drive(
     mut leg: crate::telephony::trunk::Leg,
-    call_id: &str,
+    placed: Placed<'_>,
     scenario: Arc<Scenario>,
     cfg: CallConfig,
     settings: &LiveSettings,
@@ -300,6 +315,7 @@ async fn drive(
         on_transfer_answered,
         on_transfer_started,
     } = watch;
+    let Placed { call_id, number } = placed;
     let mut on_transfer_started = on_transfer_started;
     let mut on_transfer_answered = on_transfer_answered;
     // Hands a decision of the scenario on (a channel send: nothing waits on the tick).
@@ -438,6 +454,7 @@ async fn drive(
         scenario.queue_prompt.clone(),
     );
     let mut runner = CallRunner::new(scenario, cfg);
+    runner.listen_for_greetings(number);
     let mut out: Frame = SILENT_FRAME;
     let mut packet = [0u8; 12 + FRAME_SAMPLES + 16];
     let mut packet_len: Option<usize> = None;
@@ -607,8 +624,6 @@ async fn drive(
     }
 }
 
-/// The transfer a finished scenario asks for (its callback project is an outbox row held
-/// until the transfer's end: `actions_for`).
 /// The keys pressed and the utterances said, in order.
 fn heard_of(events: &[super::CallEvent]) -> (String, Vec<String>) {
     let mut keys = String::new();
@@ -622,6 +637,8 @@ fn heard_of(events: &[super::CallEvent]) -> (String, Vec<String>) {
     (keys, said)
 }
 
+/// The transfer a finished scenario asks for (its callback project is an outbox row held
+/// until the transfer's end: `actions_for`).
 fn transfer_of(runner: &CallRunner) -> Option<transfer::Target> {
     match runner.transfer()? {
         Action::Transfer { .. } => Some(transfer::Target::Agents),

@@ -6,6 +6,7 @@
 //! dials through a trunk and feeds it every 20 ms.
 
 pub mod early;
+pub mod greetings;
 pub mod live;
 pub mod outcome;
 pub mod playback;

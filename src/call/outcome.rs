@@ -96,6 +96,10 @@ pub struct CallOutcome {
     pub ended_by: EndedBy,
     /// Length of the answered part of the call.
     pub duration_ms: u64,
+    /// What the call heard of the callee's greeting, to be learned (docs/amd.md, "Learned
+    /// greetings"); none without a greeting book.
+    #[serde(skip)]
+    pub greeting: Option<super::greetings::HeardGreeting>,
 }
 
 /// What a finished call keeps for its timeline (the store's `calls.timeline`, JSON; the web

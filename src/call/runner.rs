@@ -1,10 +1,12 @@
 //! The per-call state machine shared by replayed and live calls. Everything it plays was
 //! decoded when the scenario was loaded: a frame only copies samples.
+use super::greetings::{GreetingBook, GreetingEar};
 use super::outcome::{AmdSummary, CallEvent, CallOutcome, EndedBy, PlayedPrompt};
 use super::playback::Playback;
 use crate::asr::{Recognizer, SpeechModel, UtteranceFeed};
 use crate::media::amd::{Amd, AmdDecision, AmdReason, Verdict};
 use crate::media::dtmf::{DtmfDigit, DtmfReceiver};
+use crate::media::greetings::{number_key, Label};
 use crate::media::vad::VadEvent;
 use crate::media::{Frame, FrameAnalyzer, FrameFeatures, FRAME_MS, FRAME_SAMPLES};
 use crate::scenario::interp::{Command, Input, Interpreter, Outcome, PlayItem};
@@ -42,6 +44,8 @@ pub struct CallConfig {
     pub speech: Option<Arc<dyn SpeechModel>>,
     /// Run answering-machine detection (on by default).
     pub amd: bool,
+    /// The learned greetings calls match and learn (docs/amd.md); none: not used.
+    pub greetings: Option<Arc<GreetingBook>>,
 }
 
 /// What the caller of `on_frame` should do next.
@@ -69,6 +73,8 @@ pub struct CallRunner {
     interp: Interpreter,
     amd: Option<Amd>,
     amd_decision: Option<AmdDecision>,
+    /// Fingerprints the greeting and matches the learned ones (`listen_for_greetings`).
+    ear: Option<GreetingEar>,
     analyzer: FrameAnalyzer,
     /// The robot's frame of the previous period (what the line may echo back now).
     last_out: Frame,
@@ -115,6 +121,7 @@ impl CallRunner {
             scenario,
             amd,
             amd_decision: None,
+            ear: None,
             analyzer: FrameAnalyzer::new(),
             last_out: crate::media::SILENT_FRAME,
             dtmf: DtmfReceiver::new(),
@@ -217,6 +224,7 @@ impl CallRunner {
             self.analyzer.analyze_live(callee, &self.last_out, at_ms);
 
         self.run_amd(&features);
+        self.run_ear(callee, features.voiced, at_ms);
         if self.phase == Phase::Greeting && at_ms + FRAME_MS >= MAX_SILENT_WAIT_MS {
             let talking = self.amd.as_ref().is_some_and(Amd::callee_talking);
             if !talking || at_ms + FRAME_MS >= MAX_GREETING_WAIT_MS {
@@ -316,6 +324,12 @@ impl CallRunner {
             None => AmdSummary::without_decision(AmdReason::NoDecision, duration_ms),
         };
         self.cut_prompts(duration_ms);
+        // A key pressed is a person: their greeting is never learned.
+        let person = self
+            .events
+            .iter()
+            .any(|e| matches!(e, CallEvent::Dtmf { .. }));
+        let greeting = self.ear.take().map(|e| e.heard(person));
         Ok(CallOutcome {
             result: outcome.result,
             amd,
@@ -327,7 +341,36 @@ impl CallRunner {
             captured: outcome.captured,
             ended_by,
             duration_ms,
+            greeting,
         })
+    }
+
+    /// Matches the greeting against the learned ones; a recording heard before decides.
+    fn run_ear(&mut self, callee: &Frame, voiced: bool, at_ms: u64) {
+        let Some(ear) = self.ear.as_mut() else {
+            return;
+        };
+        let robot_talked = self.last_out.iter().any(|&s| s != 0);
+        let Some(label) = ear.hear(callee, robot_talked, voiced, at_ms) else {
+            return;
+        };
+        let now = at_ms + FRAME_MS;
+        let assistant = label == Some(Label::Assistant);
+        tracing::info!(at_ms = now, assistant, "a learned greeting");
+        if let Some(d) = self
+            .amd
+            .as_mut()
+            .and_then(|a| a.note_known_greeting(assistant, now))
+        {
+            self.on_amd_decision(d, now);
+        }
+    }
+
+    /// Fingerprints this call's greeting for the learned greetings, on a call to `number`.
+    pub fn listen_for_greetings(&mut self, number: &str) {
+        if let (Some(book), true) = (&self.cfg.greetings, self.cfg.amd) {
+            self.ear = Some(GreetingEar::new(book.clone(), number_key(number)));
+        }
     }
 
     fn run_amd(&mut self, features: &FrameFeatures) {
@@ -342,7 +385,17 @@ impl CallRunner {
         tracing::debug!(verdict = ?verdict, at_ms = decision.decided_at_ms, reason = decision.reason.as_str(), "amd decision");
         let sit = decision.reason == AmdReason::Sit;
         self.amd_decision = Some(decision);
+        let assistant = self.amd_decision.as_ref().map(|d| d.reason) == Some(AmdReason::Assistant);
         match verdict {
+            Verdict::Machine if assistant && self.scenario.on_assistant.is_some() => {
+                // A voice assistant: the scenario's own step for it (a short message, a
+                // result, actions), from the start or from wherever it was.
+                self.amd = None;
+                self.playback.stop();
+                self.cut_prompts(now_ms);
+                self.phase = Phase::Scenario;
+                self.apply_input(Input::Assistant, now_ms);
+            }
             Verdict::Machine => {
                 self.amd = None;
                 self.playback.stop();

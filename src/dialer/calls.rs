@@ -33,6 +33,8 @@ pub struct CallContext {
     pub actions_give_up: Duration,
     /// The agents transfers go to (docs/agents.md); `None`: transfers are not carried out.
     pub transfers: Option<TransferBase>,
+    /// The learned greetings (docs/amd.md); `None`: none are learned.
+    pub greetings: Option<Arc<super::greetings::GreetingKeeper>>,
 }
 
 /// What every transfer of this dialer shares.
@@ -318,6 +320,12 @@ pub async fn run(
     }
     if let Err(e) = replan_if_edited(&ctx, &p, contact.id).await {
         tracing::error!(call = call_id, error = %e, "cannot plan the contact under the project's edited settings");
+    }
+    if let (Some(keeper), Some(heard)) = (&ctx.greetings, r.outcome.greeting.as_ref()) {
+        let now = ctx.clock.now().timestamp();
+        if let Err(e) = keeper.learn(heard, now).await {
+            tracing::warn!(call = call_id, error = %e, "cannot keep what the call taught of greetings");
+        }
     }
 }
 

@@ -102,6 +102,7 @@ impl Dialer {
             media: Default::default(),
             actions_give_up: DEFAULT_ACTIONS_GIVE_UP,
             transfers: None,
+            greetings: None,
         };
         Self {
             store,
@@ -136,6 +137,15 @@ impl Dialer {
     }
 
     /// Transfers go to these agents (docs/agents.md).
+    /// Calls match the learned greetings and teach them (docs/amd.md, "Learned greetings").
+    pub fn with_greetings(mut self, k: Arc<super::greetings::GreetingKeeper>) -> Self {
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.call_cfg.greetings = Some(k.book.clone());
+            ctx.greetings = Some(k);
+        }
+        self
+    }
+
     pub fn with_transfers(mut self, t: super::calls::TransferBase) -> Self {
         if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
             ctx.transfers = Some(t);

@@ -147,6 +147,11 @@ pub enum AmdReason {
     LongSpeechAfterGreeting,
     /// A carrier voicemail phrase was recognised.
     CarrierPhrase,
+    /// A recorded greeting heard before on calls to other numbers (docs/amd.md, "Learned
+    /// greetings").
+    KnownGreeting,
+    /// Such a greeting labelled a voice assistant's.
+    Assistant,
     /// A key was pressed (machines press none).
     Dtmf,
     /// The call ended before any decision.
@@ -157,7 +162,7 @@ pub enum AmdReason {
 
 impl AmdReason {
     /// Every reason.
-    pub const ALL: [AmdReason; 13] = [
+    pub const ALL: [AmdReason; 15] = [
         AmdReason::ShortGreetingThenSilence,
         AmdReason::LongGreeting,
         AmdReason::LongGreetingThenSilence,
@@ -168,6 +173,8 @@ impl AmdReason {
         AmdReason::Sit,
         AmdReason::LongSpeechAfterGreeting,
         AmdReason::CarrierPhrase,
+        AmdReason::KnownGreeting,
+        AmdReason::Assistant,
         AmdReason::Dtmf,
         AmdReason::NoDecision,
         AmdReason::NotAnswered,
@@ -186,6 +193,8 @@ impl AmdReason {
             AmdReason::Sit => "sit",
             AmdReason::LongSpeechAfterGreeting => "long_speech_after_greeting",
             AmdReason::CarrierPhrase => "carrier_phrase",
+            AmdReason::KnownGreeting => "known_greeting",
+            AmdReason::Assistant => "assistant",
             AmdReason::Dtmf => "dtmf",
             AmdReason::NoDecision => "no_decision",
             AmdReason::NotAnswered => "not_answered",
@@ -212,6 +221,8 @@ impl AmdReason {
             AmdReason::Sit => "special information tones (a network announcement)",
             AmdReason::LongSpeechAfterGreeting => "kept talking after the greeting",
             AmdReason::CarrierPhrase => "a voicemail phrase was heard",
+            AmdReason::KnownGreeting => "a recorded greeting heard before on other numbers",
+            AmdReason::Assistant => "a voice assistant's recorded greeting",
             AmdReason::Dtmf => "a key was pressed",
             AmdReason::NoDecision => "the call ended before a decision",
             AmdReason::NotAnswered => "the call was not answered",
@@ -550,6 +561,20 @@ impl Amd {
             return self.decide(Verdict::Machine, at_ms, AmdReason::CarrierPhrase);
         }
         None
+    }
+
+    /// Tells the detector that a learned greeting was heard (`assistant`: one labelled a
+    /// voice assistant's). A recording is a machine, at first or as a revision.
+    pub fn note_known_greeting(&mut self, assistant: bool, at_ms: u64) -> Option<AmdDecision> {
+        if self.finished || at_ms >= REVISE_UNTIL_MS {
+            return None;
+        }
+        let reason = if assistant {
+            AmdReason::Assistant
+        } else {
+            AmdReason::KnownGreeting
+        };
+        self.decide(Verdict::Machine, at_ms, reason)
     }
 }
 

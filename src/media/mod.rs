@@ -1,15 +1,18 @@
 //! Pure DSP: frames in, events out. Owns audio formats (G.711, prompt decoding), the prompts
-//! bundled in the binary, the DTMF receiver, tone detectors, the VAD wrapper and
-//! answering-machine detection. Never touches sockets or clocks; the only file access is
-//! decoding a named prompt (`prompt`, which steps off an async worker while it decodes).
+//! bundled in the binary, the DTMF receiver, tone detectors, the VAD wrapper,
+//! answering-machine detection and the fingerprints of learned greetings. Never touches
+//! sockets or clocks; the only file access is decoding a named prompt (`prompt`, which steps
+//! off an async worker while it decodes).
 
 pub mod amd;
 pub mod audio;
 pub mod bundled;
 pub mod dtmf;
 pub mod echo;
+pub mod fingerprint;
 pub mod g711;
 pub mod goertzel;
+pub mod greetings;
 pub mod level;
 pub mod prompt;
 pub mod tones;

@@ -51,6 +51,87 @@ fn beeps_of_many_frequencies_and_levels_are_found() {
 }
 
 #[test]
+fn a_beep_at_the_band_edge_is_found_as_a_mobile_codec_detunes_it_and_a_fax_tone_is_not() {
+    // AMR-NB moves a 2000 Hz beep's measured frequency to 1998.8–2004.5 Hz (and 440 Hz to
+    // 440–452 Hz): the band's edges must hold them. CED (2100 Hz) is no voicemail beep.
+    for (f, beep) in [
+        (2004.5, true),
+        (2012.0, true),
+        (439.0, true),
+        (2100.0, false),
+    ] {
+        let mut x = silence(300);
+        x.extend(sine(f, 400, -20.0, 0.4));
+        x.extend(silence(500));
+        let e = events(&x);
+        assert_eq!(
+            matches!(e.as_slice(), [ToneEvent::Beep { .. }]),
+            beep,
+            "{f} Hz: {e:?}"
+        );
+    }
+}
+
+/// Pink-ish noise (Voss-McCartney, 8 rows) scaled to `dbm0`, deterministic for `seed`.
+fn pink(seed: u64, n: usize, dbm0: f64) -> Vec<f64> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+    let mut white = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    };
+    let mut rows = [0f64; 8];
+    let mut x: Vec<f64> = (0..n)
+        .map(|i| {
+            let k = (i + 1).trailing_zeros() as usize;
+            if k < rows.len() {
+                rows[k] = white();
+            }
+            rows.iter().sum::<f64>() + white()
+        })
+        .collect();
+    let rms = (x.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
+    let want = sine_peak_for_dbm0(dbm0) / 2f64.sqrt();
+    x.iter_mut().for_each(|v| *v *= want / rms);
+    x
+}
+
+#[test]
+fn a_beep_in_line_noise_15_db_under_it_is_still_one_beep() {
+    // Pink noise 15 dB under the beep leaves about half its frames impure by the fit: the
+    // segment must go on through them (measured at its frequency), or the beep breaks into
+    // pieces too short to count. 18 dB under it, every beep.
+    let mut found = [0; 2];
+    let mut total = 0;
+    for (k, f) in [440.0, 600.0, 850.0, 1000.0, 1200.0, 1400.0, 1700.0, 2000.0]
+        .into_iter()
+        .enumerate()
+    {
+        for take in 0..4u64 {
+            total += 1;
+            for (i, snr) in [18.0, 15.0].into_iter().enumerate() {
+                let mut x = silence(250);
+                x.extend(sine(f, 300 + 150 * take, -18.0, 0.3 * take as f64));
+                x.extend(silence(250));
+                let noise = pink(k as u64 * 10 + take, x.len(), -18.0 - snr);
+                let x: Vec<i16> = x
+                    .iter()
+                    .zip(noise)
+                    .map(|(&v, n)| (f64::from(v) + n).round().clamp(-32768.0, 32767.0) as i16)
+                    .collect();
+                let e = events(&x);
+                if e.iter().any(|ev| matches!(ev, ToneEvent::Beep { .. })) {
+                    found[i] += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(found[0], total, "18 dB: {} of {total}", found[0]);
+    assert!(found[1] * 10 >= total * 8, "15 dB: {} of {total}", found[1]);
+}
+
+#[test]
 fn sit_is_one_event_not_three_beeps() {
     for (f1, f2, f3, ms) in [
         (950.0, 1400.0, 1800.0, 330),

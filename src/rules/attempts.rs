@@ -154,6 +154,11 @@ pub struct ContactAttempts {
     pub status: ContactStatus,
     /// The last call: (number index, unix time in s, result).
     pub last_call: Option<(usize, i64, String)>,
+    /// Not to be called before this unix time (s), whatever the rules say: a call back an
+    /// agent asked for. Kept with the attempts so every re-plan (an edit of the project, the
+    /// stop list) keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_until: Option<i64>,
 }
 
 /// What one result did to a contact (for the decision log).
@@ -214,6 +219,15 @@ impl ContactAttempts {
             numbers: vec![NumberState::default(); numbers],
             status: ContactStatus::NotCalled,
             last_call: None,
+            wait_until: None,
+        }
+    }
+
+    /// A contact with `numbers` numbers, never called, not to be called before `at`.
+    pub fn waiting(numbers: usize, at: i64) -> Self {
+        Self {
+            wait_until: Some(at),
+            ..Self::new(numbers)
         }
     }
 
@@ -338,10 +352,11 @@ impl ContactAttempts {
             .filter(|&i| !self.numbers[i].done)
             .collect();
         let first = *open.first()?;
+        let wait = self.wait_until.unwrap_or(i64::MIN);
         let Some((last, at, result)) = &self.last_call else {
             return Some(NextCall {
                 number: first,
-                not_before: i64::MIN,
+                not_before: wait,
             });
         };
         let number = open
@@ -352,13 +367,32 @@ impl ContactAttempts {
             .unwrap_or(first);
         Some(NextCall {
             number,
-            not_before: at + rules.rule(result).interval_s as i64,
+            not_before: (at + rules.rule(result).interval_s as i64).max(wait),
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_call_back_waits_for_its_time_whatever_the_rules_say() {
+        let rules = AttemptRules::default();
+        let mut a = ContactAttempts::waiting(2, 5_000);
+        assert_eq!(a.next(&rules).map(|n| n.not_before), Some(5_000));
+        // Kept through the attempts' JSON, as the store keeps them.
+        let back: ContactAttempts =
+            serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(back, a);
+        // A call before then (the wait is later than the retry interval) keeps the wait.
+        a.last_call = Some((0, 1_000, "no_answer".into()));
+        assert_eq!(a.next(&rules).map(|n| n.not_before), Some(5_000));
+        // A contact without a wait is due as the rules say.
+        assert_eq!(
+            ContactAttempts::new(1).next(&rules).map(|n| n.not_before),
+            Some(i64::MIN)
+        );
+    }
+
     use super::*;
 
     const MIN: i64 = 60;

@@ -35,6 +35,9 @@ pub enum Input<'a> {
     Speech { text: &'a str },
     /// The callee hung up.
     CalleeHungUp,
+    /// A voice assistant's recorded greeting answered (docs/amd.md): the scenario goes to its
+    /// `on_assistant` step, whatever it was doing.
+    Assistant,
     /// Time passed (the runner calls this at or after `next_deadline`).
     Tick,
 }
@@ -128,6 +131,11 @@ impl Interpreter {
                 if self.phase == Phase::NotStarted {
                     let start = self.scenario.start.clone();
                     self.enter(&start, now_ms, &mut out);
+                }
+            }
+            Input::Assistant => {
+                if let Some(step) = self.scenario.on_assistant.clone() {
+                    self.enter(&step, now_ms, &mut out);
                 }
             }
             Input::PromptsFinished => {

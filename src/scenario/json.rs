@@ -78,6 +78,7 @@ const SCENARIO: Shape = Shape::Record(&[
     ("fields", Shape::List(&Shape::Text), false),
     ("transfer_prompt", Shape::Text, false),
     ("queue_prompt", Shape::Text, false),
+    ("on_assistant", Shape::Text, false),
     ("steps", Shape::Map(&STEP), false),
 ]);
 

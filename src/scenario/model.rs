@@ -76,6 +76,10 @@ pub struct Scenario {
     /// What a caller waiting in the queue hears now and then.
     #[serde(skip_serializing_if = "OwnPrompt::is_default")]
     pub queue_prompt: OwnPrompt,
+    /// The step a voice assistant's recorded greeting leads to (docs/amd.md, "Voice
+    /// assistants"); none: such a call ends as `answering_machine`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_assistant: Option<String>,
     /// What validation noticed without refusing it (an SMS of more than three parts), with
     /// its place; `check-scenario` and the API show them.
     #[serde(skip)]

@@ -18,6 +18,9 @@ pub struct RawScenario {
     pub transfer_prompt: Option<Spanned<String>>,
     /// Played now and then to a caller waiting for an agent («вы в очереди»); `""`: never.
     pub queue_prompt: Option<Spanned<String>>,
+    /// The step a voice assistant's recorded greeting leads to (docs/amd.md); none: the call
+    /// ends as `answering_machine`.
+    pub on_assistant: Option<Spanned<String>>,
     #[serde(default)]
     pub steps: BTreeMap<String, Spanned<RawStep>>,
 }

@@ -84,6 +84,17 @@ pub(super) fn build(
             format!("unknown step `{start}` (steps: {})", list(&step_names)),
         );
     }
+    let on_assistant = raw.on_assistant.as_ref().map(|a| a.get_ref().clone());
+    if let (Some(a), Some(spanned)) = (&on_assistant, raw.on_assistant.as_ref()) {
+        if !raw.steps.is_empty() && !step_names.contains(a.as_str()) {
+            cx.add(
+                off(spanned),
+                None,
+                "on_assistant",
+                format!("unknown step `{a}` (steps: {})", list(&step_names)),
+            );
+        }
+    }
     let vars: BTreeSet<String> = raw
         .steps
         .values()
@@ -115,7 +126,14 @@ pub(super) fn build(
         steps.insert(sname.clone(), step);
     }
     if step_names.contains(start.as_str()) {
-        check_graph(&mut cx, &raw, &steps, &start);
+        let mut roots = vec![start.clone()];
+        roots.extend(
+            on_assistant
+                .iter()
+                .filter(|a| step_names.contains(a.as_str()))
+                .cloned(),
+        );
+        check_graph(&mut cx, &raw, &steps, &roots);
     }
     let number_words = prepare_number_words(&mut cx, &raw, &steps, opts);
     let transfer_prompt = own_prompt(
@@ -141,6 +159,7 @@ pub(super) fn build(
             fields,
             transfer_prompt,
             queue_prompt,
+            on_assistant,
             notes: cx.notes,
             number_words,
         })
@@ -661,10 +680,15 @@ fn prepare_number_words(
 }
 
 /// Unreachable steps, and endings that can be reached without any result set.
-fn check_graph(cx: &mut Ctx<'_>, raw: &RawScenario, steps: &BTreeMap<String, Step>, start: &str) {
+fn check_graph(
+    cx: &mut Ctx<'_>,
+    raw: &RawScenario,
+    steps: &BTreeMap<String, Step>,
+    roots: &[String],
+) {
     // States: (step, a result has been set on the way).
     let mut seen: BTreeSet<(String, bool)> = BTreeSet::new();
-    let mut queue = VecDeque::from([(start.to_string(), false)]);
+    let mut queue: VecDeque<(String, bool)> = roots.iter().map(|r| (r.clone(), false)).collect();
     let mut reached: BTreeSet<String> = BTreeSet::new();
     let mut resultless_end: BTreeSet<String> = BTreeSet::new();
     while let Some((name, has)) = queue.pop_front() {
@@ -696,7 +720,7 @@ fn check_graph(cx: &mut Ctx<'_>, raw: &RawScenario, steps: &BTreeMap<String, Ste
                 off(s),
                 Some(name),
                 "",
-                "unreachable: no path from `start` leads here",
+                "unreachable: no path from `start` (or `on_assistant`) leads here",
             );
         }
     }

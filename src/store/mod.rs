@@ -8,6 +8,7 @@
 pub mod action;
 pub mod admin;
 pub mod agents;
+pub mod greetings;
 pub mod model;
 pub mod project_edit;
 pub mod search;
@@ -18,10 +19,11 @@ pub mod users;
 pub use action::{ActionKind, NewAction, Payload};
 pub use admin::{AdminStore, ImportStatus, ImportWatch, RejectRow, ServerCounts, SmsOutcome};
 pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore, WrapUpRecord};
+pub use greetings::{GreetingEdit, GreetingStore, GreetingView};
 pub use model::*;
 pub use project_edit::{check_settings, DeleteCount, ProjectEdit, SettingError, MAX_PROJECT_NAME};
 pub use search::{CallPage, CallSearch, SEARCH_WINDOW};
-pub use users::{SessionRow, TokenOwner, TokenRow, UserRow, UserStore};
+pub use users::{SessionRow, TokenOwner, TokenRow, UserEdit, UserRow, UserStore};
 
 use crate::import::{ImportLimits, ImportReport};
 use crate::rules::attempts::ContactAttempts;
@@ -203,6 +205,11 @@ pub trait ReportStore: Send + Sync {
     async fn search_calls(&self, f: &CallSearch) -> Result<CallPage, StoreError>;
     /// A call's timeline (`call::Timeline` as JSON), if it has one (`NotFound`: no such call).
     async fn call_timeline(&self, id: i64) -> Result<Option<String>, StoreError>;
+    /// The import's other columns of a contact (the call page shows them).
+    async fn contact_fields(
+        &self,
+        contact_id: i64,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError>;
     /// A project's calls started at or after `since` (unix s) and their cost (the projects
     /// page's "today").
     async fn calls_since(

@@ -51,6 +51,16 @@ pub struct TokenOwner {
     pub user_id: Option<i64>,
 }
 
+/// What to change of a user (`None`: unchanged).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UserEdit<'a> {
+    pub role: Option<Role>,
+    pub password_hash: Option<&'a str>,
+    pub disabled: Option<bool>,
+    /// `Some(None)`: no agent any more.
+    pub agent_id: Option<Option<i64>>,
+}
+
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// A new user (`Conflict` when the name is taken, in any letter case).
@@ -65,15 +75,10 @@ pub trait UserStore: Send + Sync {
     async fn user(&self, id: i64) -> Result<Option<UserRow>, StoreError>;
     async fn users(&self) -> Result<Vec<UserRow>, StoreError>;
     async fn user_count(&self) -> Result<i64, StoreError>;
-    /// Changes a user's role, password hash or disabled flag (`None`: unchanged); a change of
-    /// password, role or a disabling ends the user's sessions.
-    async fn change_user(
-        &self,
-        id: i64,
-        role: Option<Role>,
-        password_hash: Option<&str>,
-        disabled: Option<bool>,
-    ) -> Result<(), StoreError>;
+    /// Changes a user's role, password hash, disabled flag or agent (`None`: unchanged); a
+    /// change of password, role, agent or a disabling ends the user's sessions. `Invalid` for
+    /// an agent that does not exist.
+    async fn change_user(&self, id: i64, e: &UserEdit<'_>) -> Result<(), StoreError>;
     async fn delete_user(&self, id: i64) -> Result<bool, StoreError>;
 
     /// A session for `user_id` under the cookie value `token` (only its SHA-256 is kept, as

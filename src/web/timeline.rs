@@ -59,6 +59,9 @@ pub struct Span {
     pub title: String,
 }
 
+/// The width a mark's label takes per character (11 px sans).
+const MARK_CHAR_W: f64 = 6.5;
+
 /// A moment on a lane (a key, the verdict, the result, an action, the end).
 pub struct Mark {
     pub class: &'static str,
@@ -133,6 +136,36 @@ struct CallPage {
     rows: Vec<Row>,
     actions: Vec<ActionLine>,
     transcript: String,
+    /// The contact file's other columns.
+    fields: Vec<(String, String)>,
+    /// What the scenario captured (`capture` steps: a meter reading, a date).
+    captured: Vec<(String, String)>,
+    /// The agent's wrap-up of a transferred call, once written.
+    wrap_up: Option<WrapUpLine>,
+}
+
+/// An agent's wrap-up as the page shows it.
+pub struct WrapUpLine {
+    pub disposition: String,
+    pub note: String,
+    /// The call back asked for, in the project's time, or ''.
+    pub callback: String,
+    pub agent: String,
+    pub at: String,
+}
+
+/// Captured values as `name: text` pairs (strings without their quotes).
+fn captured_pairs(v: &serde_json::Value) -> Vec<(String, String)> {
+    v.as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    (k.clone(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn f1(v: f64) -> String {
@@ -175,6 +208,8 @@ pub fn amd_reason_ru(code: &str) -> &'static str {
         "sit" => "сигналы оператора связи (SIT)",
         "long_speech_after_greeting" => "долго говорил после приветствия",
         "carrier_phrase" => "фраза автоответчика оператора",
+        "known_greeting" => "запись, звучавшая на других номерах",
+        "assistant" => "голосовой помощник (знакомая запись)",
         "dtmf" => "нажал клавишу",
         "no_decision" => "звонок кончился раньше решения",
         "not_answered" => "звонок не отвечен",
@@ -241,7 +276,7 @@ impl Scale {
         guide: bool,
     ) -> Mark {
         let x = self.x(ms);
-        let room = label.chars().count() as f64 * 6.5 + 12.0;
+        let room = label.chars().count() as f64 * MARK_CHAR_W + 12.0;
         let left = x + room > X0 + WIDTH + 8.0;
         Mark {
             class,
@@ -429,7 +464,36 @@ fn draw(c: &CallView, t: &Timeline, agent: Option<String>, scale: &Scale) -> Dra
         d.rows
             .push(row(t.duration_ms.max(result_ms), "Конец", who.into()));
     }
+    declutter(&mut d.marks);
     d
+}
+
+/// Labels of marks on one lane that would print over each other: the later mark keeps its
+/// label (the result over the verdict that led to it), the earlier keeps its dot and tooltip;
+/// the table under the drawing lists both.
+fn declutter(marks: &mut [Mark]) {
+    let extent = |m: &Mark| {
+        let x: f64 = m.text_x.parse().unwrap_or(0.0);
+        let w = m.label.chars().count() as f64 * MARK_CHAR_W;
+        if m.anchor == "end" {
+            (x - w, x)
+        } else {
+            (x, x + w)
+        }
+    };
+    for i in (0..marks.len()).rev() {
+        if marks[i].label.is_empty() {
+            continue;
+        }
+        let (a0, a1) = extent(&marks[i]);
+        let hidden = marks[i + 1..].iter().any(|m| {
+            let (b0, b1) = extent(m);
+            m.text_y == marks[i].text_y && !m.label.is_empty() && a0 < b1 && b0 < a1
+        });
+        if hidden {
+            marks[i].label.clear();
+        }
+    }
 }
 
 /// `GET /calls/{id}`.
@@ -489,6 +553,30 @@ pub async fn page(
                 Err(e) => return Refused::Failed(e.to_string()).into_response(),
             }
         }
+    };
+    let fields = match s.app.reports.contact_fields(c.contact_id).await {
+        Ok(f) => f
+            .into_iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect(),
+        Err(StoreError::NotFound(_)) => Vec::new(),
+        Err(e) => return fail(e),
+    };
+    let wrap_up = match &c.wrap_up {
+        Some(w) => {
+            let agent = match w.agent_id {
+                Some(a) => s.app.agent_store.agent(a).await.ok().map(|a| a.name),
+                None => None,
+            };
+            Some(WrapUpLine {
+                disposition: w.disposition.clone(),
+                note: w.note.clone(),
+                callback: w.callback_at.map(|t| local_time(t, tz)).unwrap_or_default(),
+                agent: agent.unwrap_or_default(),
+                at: local_time(w.at_ms.div_euclid(1000), tz),
+            })
+        }
+        None => None,
     };
     let answered = c.answered_at.is_some();
     let total_ms = envelope
@@ -590,6 +678,9 @@ pub async fn page(
             rows: rows.into_iter().map(|(_, r)| r).collect(),
             actions,
             transcript: c.transcript.clone().unwrap_or_default(),
+            fields,
+            captured: captured_pairs(&c.captured),
+            wrap_up,
         },
         StatusCode::OK,
     )
@@ -632,5 +723,41 @@ mod tests {
         let m = s.mark("result", EVENTS_Y, 0, "Доволен", String::new(), true);
         assert_eq!(m.anchor, "start");
         assert_eq!(amd_reason_ru("beep"), "сигнал автоответчика");
+    }
+
+    #[test]
+    fn labels_that_would_print_over_each_other_leave_the_later_one() {
+        // A machine decided at 1.08 s of a 1.1 s call: the verdict and the result, both at the
+        // right edge. A key at the start keeps its label.
+        let s = Scale { total_ms: 1_100 };
+        let mut marks = vec![
+            s.mark("key", EVENTS_Y, 0, "1", String::new(), false),
+            s.mark(
+                "amd",
+                EVENTS_Y,
+                1_080,
+                "АМД: автоответчик",
+                String::new(),
+                true,
+            ),
+            s.mark(
+                "result",
+                EVENTS_Y,
+                1_100,
+                "Автоответчик",
+                String::new(),
+                true,
+            ),
+        ];
+        declutter(&mut marks);
+        let labels: Vec<&str> = marks.iter().map(|m| m.label.as_str()).collect();
+        assert_eq!(labels, ["1", "", "Автоответчик"]);
+        // Far apart, both stay.
+        let mut marks = vec![
+            s.mark("amd", EVENTS_Y, 0, "АМД: человек", String::new(), true),
+            s.mark("result", EVENTS_Y, 1_100, "Прослушал", String::new(), true),
+        ];
+        declutter(&mut marks);
+        assert!(marks.iter().all(|m| !m.label.is_empty()));
     }
 }

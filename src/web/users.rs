@@ -54,6 +54,9 @@ struct UserPage {
     u: UserLine,
     role: &'static str,
     roles: Vec<(&'static str, &'static str)>,
+    agents: Vec<(i64, String)>,
+    /// The agent chosen (as typed, or the user's).
+    agent_id: String,
     errors: FieldErrors,
     notice: Option<String>,
     t: Tokens,
@@ -176,7 +179,14 @@ fn refusal(e: &crate::api::error::ApiError, errors: &mut FieldErrors) {
             "Пароль — не короче 8 символов (и не длиннее 1024).".into(),
         ),
         Some("role") => ("role", "Выберите роль.".into()),
-        Some("agent_id") => ("agent_id", "Такого оператора нет.".into()),
+        Some("agent_id") if e.message.contains("no such agent") => {
+            ("agent_id", "Такого оператора нет.".into())
+        }
+        Some("agent_id") => (
+            "agent_id",
+            "Выберите оператора, за которого работает пользователь (только для роли «оператор»)."
+                .into(),
+        ),
         _ => ("", format!("Не сохранено: {}", e.message)),
     };
     errors.insert(key, text);
@@ -275,7 +285,9 @@ async fn show_user(
         &UserPage {
             page,
             role: u.role.as_str(),
+            agent_id: u.agent_id.map(|a| a.to_string()).unwrap_or_default(),
             u: line(&u, &agents),
+            agents: agents.into_iter().collect(),
             roles: roles(),
             errors,
             notice,
@@ -326,6 +338,9 @@ pub struct ChangeFields {
     /// Present when the "may sign in" box is ticked.
     #[serde(default)]
     enabled: Option<String>,
+    /// The agent an `agent` user works as.
+    #[serde(default)]
+    agent_id: String,
 }
 
 /// `POST /users/{id}`: a new role, a new password (empty: unchanged), disabled or enabled.
@@ -354,10 +369,31 @@ pub async fn change(
     };
     let password = Some(f.password).filter(|p| !p.is_empty());
     let disabled = Some(f.enabled.is_none()).filter(|d| *d != u.disabled);
+    let agent_id = match f.agent_id.trim() {
+        "" => None,
+        a => match a.parse::<i64>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                errors.insert("agent_id", "Такого оператора нет.".into());
+                None
+            }
+        },
+    };
+    let agent_id = if role.unwrap_or(u.role) == Role::Agent {
+        // None: the desk says an admin names the agent.
+        Some(agent_id).filter(|a| *a != u.agent_id)
+    } else {
+        // The API clears the agent of a user who is not an agent.
+        None
+    };
     if errors.is_empty() {
-        match crate::api::users::change_user(&s.app, id, role.map(Role::as_str), password, disabled)
-            .await
-        {
+        let change = crate::api::users::UserChange {
+            role: role.map(|r| r.as_str().to_string()),
+            password,
+            disabled,
+            agent_id,
+        };
+        match crate::api::users::change_user(&s.app, id, change).await {
             Ok(_) => {
                 tracing::info!(user = %v.user.username, changed = %u.username, "user changed from the web");
                 return Redirect::to(&format!("/users/{id}?saved=1")).into_response();

@@ -157,7 +157,30 @@ fn random_speech(rng: &mut StdRng, text: &str) -> Vec<f64> {
 }
 
 /// Scales so the speech's active level (frames above −50 dBm0) is `dbm0`.
-fn set_level(x: &mut [f64], target: f64) {
+/// One person's take of what espeak said: espeak says a phrase the same way every time,
+/// consonants and all, at one pitch and speed, as no person does. A take runs it through a
+/// vocal tract `factor` times as long (every frequency scaled) at a pace that drifts as a
+/// person's does (±`drift` around it, over a period of 0.4–1.2 s): a resampling whose rate
+/// wanders.
+pub fn take(rng: &mut StdRng, x: &[f64], factor: f64, drift: f64) -> Vec<f64> {
+    let period = rng.gen_range(3_200.0..9_600.0);
+    let phase = rng.gen_range(0.0..std::f64::consts::TAU);
+    let mut out = Vec::with_capacity((x.len() as f64 * factor * 1.1) as usize);
+    let mut t = 0.0f64;
+    let mut i = 0usize;
+    while (t as usize) + 1 < x.len() {
+        let k = t.floor() as usize;
+        let f = t - k as f64;
+        out.push(x[k] + (x[k + 1] - x[k]) * f);
+        let rate =
+            factor * (1.0 + drift * (std::f64::consts::TAU * i as f64 / period + phase).sin());
+        t += 1.0 / rate;
+        i += 1;
+    }
+    out
+}
+
+pub fn set_level(x: &mut [f64], target: f64) {
     let frames: Vec<f64> = x
         .chunks(160)
         .map(|c| c.iter().map(|v| v * v).sum::<f64>() / c.len() as f64)
@@ -172,11 +195,11 @@ fn set_level(x: &mut [f64], target: f64) {
     x.iter_mut().for_each(|v| *v *= g);
 }
 
-fn silence(ms: u64) -> Vec<f64> {
+pub fn silence(ms: u64) -> Vec<f64> {
     vec![0.0; (ms * 8) as usize]
 }
 
-fn beep(rng: &mut StdRng, level: f64) -> Vec<f64> {
+pub fn beep(rng: &mut StdRng, level: f64) -> Vec<f64> {
     let f = [440.0, 600.0, 850.0, 1000.0, 1200.0, 1400.0, 1700.0, 2000.0]
         .choose(rng)
         .copied()
@@ -188,13 +211,13 @@ fn beep(rng: &mut StdRng, level: f64) -> Vec<f64> {
         .collect()
 }
 
-fn gauss(rng: &mut StdRng) -> f64 {
+pub fn gauss(rng: &mut StdRng) -> f64 {
     let (u1, u2): (f64, f64) = (rng.gen_range(1e-12..1.0), rng.gen());
     (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
 /// Adds noise at `level` dBm0: white, pink (Voss-McCartney-like), or babble.
-fn add_noise(rng: &mut StdRng, x: &mut [f64], kind: &str, level: f64) {
+pub fn add_noise(rng: &mut StdRng, x: &mut [f64], kind: &str, level: f64) {
     let sigma = sine_peak_for_dbm0(level) / 2f64.sqrt();
     match kind {
         "babble" => {
@@ -268,30 +291,65 @@ fn sentences(rng: &mut StdRng, parts: &[&str], level: f64) -> Vec<f64> {
     x
 }
 
-/// The recording through the AMR-NB codec at 12.2 kbit/s and back (sox), as on a mobile leg
-/// (cached under target/amd-corpus/amr).
+/// The recording through the AMR-NB codec and back (sox), as on a mobile leg: at sox's default
+/// mode, which is 4.75 kbit/s (the lowest; `amr_round_trip_mode` picks one).
 pub fn amr_round_trip(samples: &[i16]) -> Vec<i16> {
+    amr_through(samples, None)
+}
+
+/// The recording through AMR-NB at one of its modes (sox `-C`: 0 is 4.75 kbit/s, 4 is 7.4,
+/// 7 is 12.2) and back.
+pub fn amr_round_trip_mode(samples: &[i16], mode: u8) -> Vec<i16> {
+    amr_through(samples, Some(mode))
+}
+
+/// Through AMR-NB at `mode` (sox's default without one) and back; cached under
+/// target/amd-corpus/amr (default) or amr-modes.
+fn amr_through(samples: &[i16], mode: Option<u8>) -> Vec<i16> {
     use std::ffi::OsStr;
-    let mut back = crate::common::cached_wav("amd-corpus/amr", samples, |dir, stem, tmp| {
-        let src = crate::common::write_wav(&dir.join(format!("{stem}.src.wav")), samples);
-        let amr = dir.join(format!("{stem}.amr-nb"));
-        for (from, to) in [(src.as_path(), amr.as_path()), (amr.as_path(), tmp)] {
-            let ok = crate::common::sox(&[
-                from.as_os_str(),
+    let (cache, mode_text) = match mode {
+        None => ("amd-corpus/amr", None),
+        Some(m) => ("amd-corpus/amr-modes", Some(m.to_string())),
+    };
+    let key = (samples, mode);
+    let make = |dir: &std::path::Path, stem: &str, tmp: &std::path::Path| {
+        let src = crate::common::write_wav(
+            &dir.join(format!("{stem}.{}.src.wav", std::process::id())),
+            samples,
+        );
+        let amr = dir.join(format!("{stem}.{}.amr-nb", std::process::id()));
+        let mut encode = vec![src.as_os_str()];
+        if let Some(m) = &mode_text {
+            encode.extend([OsStr::new("-C"), OsStr::new(m)]);
+        }
+        encode.extend([
+            OsStr::new("-r"),
+            OsStr::new("8000"),
+            OsStr::new("-c"),
+            OsStr::new("1"),
+        ]);
+        encode.push(amr.as_os_str());
+        let ok = crate::common::sox(&encode)
+            && crate::common::sox(&[
+                amr.as_os_str(),
                 OsStr::new("-r"),
                 OsStr::new("8000"),
                 OsStr::new("-c"),
                 OsStr::new("1"),
-                to.as_os_str(),
+                tmp.as_os_str(),
             ]);
-            assert!(
-                ok,
-                "sox cannot write AMR-NB (libsox-fmt-all: scripts/setup.sh)"
-            );
-        }
+        assert!(
+            ok,
+            "sox cannot write AMR-NB (libsox-fmt-all: scripts/setup.sh)"
+        );
         let _ = std::fs::remove_file(src);
         let _ = std::fs::remove_file(amr);
-    });
+    };
+    let mut back = match mode {
+        // The default's cache keeps its old key (the samples alone).
+        None => crate::common::cached_wav(cache, samples, make),
+        Some(_) => crate::common::cached_wav(cache, key, make),
+    };
     back.resize(samples.len(), 0);
     back
 }

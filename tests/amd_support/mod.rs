@@ -1,3 +1,5 @@
-//! Support code for the AMD corpus test: the corpus generator and the app_amd baseline.
+//! Support code for the AMD tests: the corpus generators and the app_amd baseline.
+#![allow(dead_code)]
 pub mod baseline;
+pub mod campaign;
 pub mod corpus;

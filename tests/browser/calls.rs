@@ -1,7 +1,8 @@
 //! The calls page and a call's timeline in chromium: the sim carrier makes calls; the admin
 //! lists them, filters them by project and result, looks at the last results, opens the call
 //! where a key was pressed, sees it drawn and plays its recording (the player reports the
-//! recording's length, and playing moves on). Screenshots `40-calls-*`, `41-timeline-*`.
+//! recording's length, and playing moves on); a call decided by a learned greeting names it.
+//! Screenshots `40-calls-*`, `41-timeline-*`, `42-timeline-known-greeting`.
 use crate::kit::{browser, driver, shot, sign_in, until_text};
 use crate::server;
 use autoinformer::config::Secret;
@@ -209,6 +210,90 @@ async fn a_marketer_finds_a_call_and_plays_it_on_its_timeline() {
     .await
     .expect("pausing");
     shot(&c, "41-timeline-playing").await;
+    c.close().await.expect("closing the browser");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_decided_by_a_learned_greeting_says_so_on_its_timeline() {
+    // The sim carrier's voicemail (last digit 4) is one recording: from the third number on it
+    // is a known greeting, and the call's page names the reason in Russian.
+    let dir = tempfile::tempdir().unwrap();
+    let s = server::start(dir.path(), |c| {
+        c.admin_password = Secret(PASSWORD.into());
+    })
+    .await;
+    let base = format!("http://{}", s.addr);
+    let toml = "name = \"Опрос\"\nresults = [\"Прослушал\"]\nstart = \"m\"\n\
+                [steps.m]\nplay = [\"transfer/connecting.wav\"]\nresult = \"Прослушал\"\n";
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/scenarios",
+            Some("application/toml"),
+            toml.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let sc = r.json()["id"].as_i64().unwrap();
+    let r = s
+        .post_json(
+            "/api/v1/projects",
+            json!({"name": "Автоответчики", "scenario_id": sc, "schedule": ["daily 00:00-24:00"], "lines": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let p = r.json()["id"].as_i64().unwrap();
+    let csv: String = std::iter::once("ФИО;Телефон\n".to_string())
+        .chain((0..3).map(|i| format!("Абонент {i};+7999700{i:03}4\n")))
+        .collect();
+    let r = s
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{p}/contacts"),
+            Some("text/csv"),
+            csv.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = s
+        .call("POST", &format!("/api/v1/projects/{p}/activate"), None, b"")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = Instant::now();
+    let known = loop {
+        let v = s.get(&format!("/api/v1/calls?project_id={p}")).await.json();
+        let items = v["items"].as_array().cloned().unwrap_or_default();
+        if items.len() >= 3 && items.iter().all(|c| c["state"] == "done") {
+            break items
+                .iter()
+                .find(|c| c["amd"]["reason"] == "known_greeting")
+                .and_then(|c| c["id"].as_i64())
+                .unwrap_or_else(|| panic!("no call decided by the learned greeting: {v}"));
+        }
+        assert!(t.elapsed() < Duration::from_secs(120), "{v}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let d = driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&d, profile.path()).await;
+    sign_in(&c, &base, "admin", PASSWORD).await;
+    // Signed in once the projects page is up; only then to the call.
+    until_text(&c, "Автоответчики", Duration::from_secs(10)).await;
+    c.goto(&format!("{base}/calls/{known}"))
+        .await
+        .expect("the call's page");
+    until_text(
+        &c,
+        "запись, звучавшая на других номерах",
+        Duration::from_secs(10),
+    )
+    .await;
+    // The table of events under the drawing gives the verdict's reason.
+    c.execute("window.scrollTo(0, document.body.scrollHeight);", vec![])
+        .await
+        .expect("scrolling to the events");
+    shot(&c, "42-timeline-known-greeting").await;
     c.close().await.expect("closing the browser");
     s.stop().await;
 }

@@ -2,7 +2,7 @@
 //! available, and sees a transferred call's card appear without reloading (server-sent
 //! events); after the call the wrap-up form takes a disposition, a note and a call back, and
 //! the agent is available again. Screenshots `60-desk-*`; the project's chart by hour too.
-use crate::kit::{browser, driver, shot, sign_in, until_text};
+use crate::kit::{browser, click_id, driver, shot, sign_in, until_text};
 use crate::server;
 use autoinformer::config::Secret;
 use fantoccini::Locator;
@@ -93,19 +93,9 @@ async fn an_agent_sees_the_transferred_calls_card_and_wraps_the_call_up() {
     // The agent signs in, takes a break and comes back: available, no call yet.
     sign_in(&c, &base, "olga", "пароль-ольги").await;
     until_text(&c, "Рабочее место оператора", Duration::from_secs(10)).await;
-    c.find(Locator::Id("go-paused"))
-        .await
-        .expect("the break button")
-        .click()
-        .await
-        .expect("clicking");
+    click_id(&c, "go-paused", "the break button").await;
     until_text(&c, "Перерыв", Duration::from_secs(10)).await;
-    c.find(Locator::Id("go-available"))
-        .await
-        .expect("the available button")
-        .click()
-        .await
-        .expect("clicking");
+    click_id(&c, "go-available", "the available button").await;
     until_text(&c, "Звонка нет", Duration::from_secs(10)).await;
     shot(&c, "60-desk-waiting").await;
 
@@ -154,12 +144,7 @@ async fn an_agent_sees_the_transferred_calls_card_and_wraps_the_call_up() {
     .await
     .expect("setting the call back");
     shot(&c, "62-desk-wrap-up").await;
-    c.find(Locator::Id("wrap-up-submit"))
-        .await
-        .expect("the button")
-        .click()
-        .await
-        .expect("clicking");
+    click_id(&c, "wrap-up-submit", "the button").await;
     until_text(&c, "Итог записан: Перезвонить", Duration::from_secs(10)).await;
     let t = Instant::now();
     loop {
@@ -206,6 +191,19 @@ async fn an_agent_sees_the_transferred_calls_card_and_wraps_the_call_up() {
     .await
     .expect("scrolling to the chart");
     shot(&c, "64-desk-project-hours").await;
+    // The call's page: the agent's wrap-up beside the contact file's columns.
+    let call = calls["items"][0]["id"].as_i64().unwrap();
+    c.goto(&format!("{base}/calls/{call}"))
+        .await
+        .expect("the call's page");
+    until_text(&c, "Итог оператора", Duration::from_secs(10)).await;
+    c.execute(
+        "document.getElementById('contact-fields').scrollIntoView({block: 'start'});",
+        vec![],
+    )
+    .await
+    .expect("scrolling to the contact's columns");
+    shot(&c, "65-call-wrapped-up").await;
     c.close().await.expect("closing the browser");
     s.stop().await;
 }

@@ -140,3 +140,13 @@ pub async fn until_text(c: &Client, what: &str, limit: Duration) -> String {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Clicks the element with `id` (`what` names it in the failure).
+pub async fn click_id(c: &Client, id: &str, what: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("{what} (#{id}): {e}"))
+        .click()
+        .await
+        .expect("clicking");
+}

@@ -162,6 +162,7 @@ pub fn call_config() -> CallConfig {
         prompts_dir: root().join("examples/survey"),
         speech: None,
         amd: true,
+        greetings: None,
     }
 }
 

@@ -122,16 +122,20 @@ pub fn cached_wav(
     std::fs::create_dir_all(&dir).expect("cache dir");
     let out = dir.join(format!("{stem}.wav"));
     if !out.exists() {
-        let tmp = dir.join(format!("{stem}.tmp.wav"));
+        // Test binaries run side by side: each makes its own, and the last rename wins.
+        let tmp = dir.join(format!("{stem}.{}.tmp.wav", std::process::id()));
         make(&dir, &stem, &tmp);
         std::fs::rename(&tmp, &out).expect("rename");
     }
     read_wav(&out)
 }
 
-/// Runs sox with these arguments; whether it succeeded.
+/// Runs sox with these arguments; whether it succeeded. Without dither (`-D`): sox dithers
+/// with a new random seed on every run, so a cached file made on another machine differed in
+/// its last bit everywhere, and a test's outcome with it.
 pub fn sox(args: &[&std::ffi::OsStr]) -> bool {
     Command::new("sox")
+        .arg("-D")
         .args(args)
         .status()
         .map(|s| s.success())
@@ -152,7 +156,7 @@ pub fn cached_speech(
         cache,
         (text, voice, speed, pitch, effects),
         |dir, stem, tmp| {
-            let raw = dir.join(format!("{stem}.raw.wav"));
+            let raw = dir.join(format!("{stem}.{}.raw.wav", std::process::id()));
             let ok = Command::new("espeak-ng")
                 .args([
                     "-v",

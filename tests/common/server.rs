@@ -19,6 +19,8 @@ pub fn root() -> PathBuf {
 
 pub struct Server {
     pub addr: SocketAddr,
+    /// What the server reported at its start (generated secrets, the demo).
+    pub started: autoinformer::server::Started,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -49,14 +51,19 @@ pub async fn start(data: &std::path::Path, tweak: impl FnOnce(&mut Config)) -> S
         listener,
         stop.clone(),
         move |s| {
-            let _ = tx.send(s.addr);
+            let _ = tx.send(s.clone());
         },
     ));
-    let addr = tokio::time::timeout(Duration::from_secs(30), rx)
+    let started = tokio::time::timeout(Duration::from_secs(30), rx)
         .await
         .expect("the server starts within 30 s")
         .expect("the server reports its start");
-    Server { addr, stop, task }
+    Server {
+        addr: started.addr,
+        started,
+        stop,
+        task,
+    }
 }
 
 impl Server {

@@ -154,4 +154,18 @@ impl SqliteStore {
             .map(|r| r.get::<Option<String>, _>(0))
             .ok_or(StoreError::NotFound(format!("call {id}")))
     }
+
+    /// The import's other columns of a contact, by column name (`NotFound`: no such contact).
+    pub(super) async fn fields_of(
+        &self,
+        contact_id: i64,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let raw: String = sqlx::query("SELECT fields FROM contacts WHERE id = ?")
+            .bind(contact_id)
+            .fetch_optional(&self.read)
+            .await?
+            .map(|r| r.get(0))
+            .ok_or(StoreError::NotFound(format!("contact {contact_id}")))?;
+        Ok(serde_json::from_str(&raw).unwrap_or_default())
+    }
 }

@@ -4,7 +4,7 @@
 //! with the numbers the target does not have and the stop list does not hold.
 use super::contact_rows::{log, status_text};
 use super::SqliteStore;
-use crate::rules::attempts::ContactStatus;
+use crate::rules::attempts::{ContactAttempts, ContactStatus};
 use crate::rules::gate::Gate;
 use crate::rules::plan::pick_key;
 use crate::store::{CopyCount, ProjectRow, StoreError};
@@ -72,8 +72,8 @@ pub(super) async fn copy_one(
     let wait_until = from.not_before.filter(|t| *t > now);
     let id = sqlx::query(
         "INSERT INTO contacts (project_id, seq, name, fields, priority, status, next_idx, gate, \
-         pick_key, ready, next_at, created_at, source_project_id, source_call_id) \
-         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
+         pick_key, ready, next_at, created_at, source_project_id, source_call_id, attempts) \
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(target.id)
     .bind(seq)
@@ -88,6 +88,8 @@ pub(super) async fn copy_one(
     .bind(now)
     .bind(from.project_id)
     .bind(from.call_id)
+    // The wait lives in the attempts too, so a re-plan (an edit of the target project) keeps it.
+    .bind(wait_until.map(|t| super::json(&ContactAttempts::waiting(numbers.len(), t))))
     .execute(&mut *tx)
     .await?
     .last_insert_rowid();

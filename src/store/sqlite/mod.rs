@@ -49,6 +49,7 @@ mod campaigns;
 mod contact_copy;
 mod contact_rows;
 mod dialer;
+mod greetings;
 mod import;
 mod import_watch;
 mod outbox;

@@ -337,6 +337,13 @@ impl ReportStore for SqliteStore {
         self.timeline_of(id).await
     }
 
+    async fn contact_fields(
+        &self,
+        contact_id: i64,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        self.fields_of(contact_id).await
+    }
+
     async fn calls_since(&self, project_id: i64, since: i64) -> Result<(u64, Kopecks), StoreError> {
         self.calls_started_since(project_id, since).await
     }

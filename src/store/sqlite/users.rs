@@ -3,7 +3,7 @@
 //! as it is.
 use super::reports::token_hash;
 use super::SqliteStore;
-use crate::store::{SessionRow, StoreError, TokenRow, UserRow, UserStore};
+use crate::store::{SessionRow, StoreError, TokenRow, UserEdit, UserRow, UserStore};
 use crate::users::Role;
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -98,35 +98,42 @@ impl UserStore for SqliteStore {
             .get(0))
     }
 
-    async fn change_user(
-        &self,
-        id: i64,
-        role: Option<Role>,
-        password_hash: Option<&str>,
-        disabled: Option<bool>,
-    ) -> Result<(), StoreError> {
+    async fn change_user(&self, id: i64, e: &UserEdit<'_>) -> Result<(), StoreError> {
         let mut tx = self.write_first_tx().await?;
         let r = sqlx::query(
             "UPDATE users SET role = COALESCE(?, role), \
-             password_hash = COALESCE(?, password_hash), disabled = COALESCE(?, disabled) \
+             password_hash = COALESCE(?, password_hash), disabled = COALESCE(?, disabled), \
+             agent_id = CASE WHEN ? THEN ? ELSE agent_id END \
              WHERE id = ?",
         )
-        .bind(role.map(Role::as_str))
-        .bind(password_hash)
-        .bind(disabled.map(i64::from))
+        .bind(e.role.map(Role::as_str))
+        .bind(e.password_hash)
+        .bind(e.disabled.map(i64::from))
+        .bind(e.agent_id.is_some())
+        .bind(e.agent_id.flatten())
         .bind(id)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|err| match err {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::Invalid(
+                format!("agent_id {:?}: no such agent", e.agent_id.flatten()),
+            ),
+            other => other.into(),
+        })?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user {id}")));
         }
-        if role.is_some() || password_hash.is_some() || disabled == Some(true) {
+        if e.role.is_some()
+            || e.password_hash.is_some()
+            || e.disabled == Some(true)
+            || e.agent_id.is_some()
+        {
             sqlx::query("DELETE FROM sessions WHERE user_id = ?")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }
-        if let Some(role) = role {
+        if let Some(role) = e.role {
             sqlx::query("UPDATE api_tokens SET role = ? WHERE user_id = ?")
                 .bind(role.as_str())
                 .bind(id)

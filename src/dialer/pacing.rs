@@ -1,0 +1,351 @@
+//! Pacing: how many calls a project may have in flight now, by its mode. These are the
+//! decisions only: the dialer does not follow them yet (a project still has fixed lines), and
+//! the user docs will describe the modes once it does. Pure: the caller hands over the floor —
+//! its agents and the transfer queue — and the injected clock's `now`; the pacer answers a
+//! number of calls and why, and learns from the transfers' outcomes. Nothing here reads a
+//! clock, a socket or the store.
+//!
+//! - `robot`: the project's lines. With transfers in the scenario the lines are a ceiling: the
+//!   robot lowers its effective lines while a new caller's expected wait in the transfer queue
+//!   passes `queue_target_ms`, and raises them again as agents free up.
+//! - `progressive`: a call only for an agent free now (calls in flight ≤ free agents ×
+//!   `calls_per_agent`), so nobody answered waits.
+//! - `predictive` (the UIS rule): at start `calls_per_agent` × free agents; then calls for the
+//!   agents expected to be free when a new call is answered — an agent on a call counts once
+//!   its call has lasted the predicted talk time + wrap-up − the time a new call takes to be
+//!   answered — at an adaptive dial level that keeps the share of abandoned transfers under
+//!   `abandon_target`. Below `MIN_PREDICTIVE_AGENTS` agents online it dials as progressive
+//!   (CWSL: prediction needs more than about ten agents to average over).
+//! - `preview`: no call of its own; each is placed on an agent's press.
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// How a project paces its calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Robot,
+    Progressive,
+    Predictive,
+    Preview,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Robot => "robot",
+            Mode::Progressive => "progressive",
+            Mode::Predictive => "predictive",
+            Mode::Preview => "preview",
+        }
+    }
+}
+
+/// Fewer agents online than this, and `predictive` dials as `progressive`.
+pub const MIN_PREDICTIVE_AGENTS: usize = 10;
+/// Samples a measured mean needs before it replaces the configured figure.
+pub const MIN_MEASURED: u64 = 20;
+/// The predictive dial level's bounds (1.0: exactly the calls the prediction asks for).
+pub const LEVEL_MIN: f64 = 0.5;
+pub const LEVEL_MAX: f64 = 3.0;
+/// Abandons this close together are a burst: the level is halved at once.
+pub const BURST_MS: i64 = 60_000;
+/// Transfer outcomes kept for the abandon share.
+pub const ABANDON_WINDOW_MS: i64 = 15 * 60_000;
+/// The robot's effective lines change at most this often.
+pub const LINES_STEP_MS: i64 = 5_000;
+
+/// A project's pacing settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub mode: Mode,
+    /// The project's lines: the ceiling in every mode.
+    pub lines: u32,
+    /// Calls per free agent until the share of calls that reach an agent is measured.
+    pub calls_per_agent: f64,
+    /// `robot` with transfers: the longest expected wait in the transfer queue.
+    pub queue_target_ms: u64,
+    /// `predictive`: the share of abandoned transfers to stay under.
+    pub abandon_target: f64,
+    /// Predicted until measured: an agent's talk time, wrap-up, and the time from dialing to
+    /// the callee asking for an agent.
+    pub talk_ms: u64,
+    pub wrap_ms: u64,
+    pub answer_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Robot,
+            lines: 10,
+            calls_per_agent: 1.0,
+            queue_target_ms: 20_000,
+            abandon_target: 0.03,
+            talk_ms: 60_000,
+            wrap_ms: 10_000,
+            answer_ms: 20_000,
+        }
+    }
+}
+
+/// One agent as pacing sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agent {
+    Available,
+    Talking { since_ms: i64 },
+    WrapUp { since_ms: i64 },
+    Offline,
+}
+
+/// The project's floor now.
+#[derive(Debug, Clone, Copy)]
+pub struct Floor<'a> {
+    pub now_ms: i64,
+    pub agents: &'a [Agent],
+    /// Callers waiting in the transfer queue.
+    pub queue: u32,
+    /// Whether the scenario transfers to agents.
+    pub transfers: bool,
+}
+
+/// A running mean that stands in for a configured figure once it has `MIN_MEASURED` samples.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Mean {
+    sum: f64,
+    n: u64,
+}
+
+impl Mean {
+    pub fn add(&mut self, x: f64) {
+        self.sum += x;
+        self.n += 1;
+    }
+
+    /// The measured mean, if it has enough samples.
+    pub fn measured(&self) -> Option<f64> {
+        (self.n >= MIN_MEASURED).then(|| self.sum / self.n as f64)
+    }
+
+    /// The measured mean, else `configured`.
+    pub fn or(&self, configured: f64) -> f64 {
+        self.measured().unwrap_or(configured)
+    }
+}
+
+/// What the project measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Measured {
+    pub talk_ms: Mean,
+    pub wrap_ms: Mean,
+    pub answer_ms: Mean,
+    /// Of the calls placed, the share that reached the transfer queue (1 or 0 per call).
+    pub reach: Mean,
+}
+
+/// How many calls may be in flight now, the mode that decided it, and why, in words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub allowed: u32,
+    pub mode: Mode,
+    pub why: String,
+}
+
+/// A project's pacing state: the predictive dial level, the robot's effective lines, the
+/// transfers' recent outcomes and the measured means.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    level: f64,
+    effective_lines: Option<u32>,
+    lines_changed_ms: Option<i64>,
+    /// Transfer outcomes: (at, abandoned), oldest first, within `ABANDON_WINDOW_MS`.
+    outcomes: VecDeque<(i64, bool)>,
+    pub measured: Measured,
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pacer {
+    pub fn new() -> Self {
+        Self {
+            level: 1.0,
+            effective_lines: None,
+            lines_changed_ms: None,
+            outcomes: VecDeque::new(),
+            measured: Measured::default(),
+        }
+    }
+
+    /// The predictive dial level now.
+    pub fn level(&self) -> f64 {
+        self.level
+    }
+
+    /// Calls in flight allowed now (the dialer places `allowed` − in flight).
+    pub fn allowed(&mut self, s: &Settings, f: &Floor) -> Decision {
+        let online = f.agents.iter().filter(|a| **a != Agent::Offline).count();
+        let free = f.agents.iter().filter(|a| **a == Agent::Available).count();
+        match s.mode {
+            Mode::Preview => Decision {
+                allowed: 0,
+                mode: Mode::Preview,
+                why: "preview: each call is placed when an agent presses «call»".into(),
+            },
+            Mode::Robot if !f.transfers => Decision {
+                allowed: s.lines,
+                mode: Mode::Robot,
+                why: format!("robot: {} lines", s.lines),
+            },
+            Mode::Robot => self.robot_lines(s, f, online, free),
+            Mode::Progressive => progressive(s, free, f.queue, "progressive"),
+            Mode::Predictive if online < MIN_PREDICTIVE_AGENTS => progressive(
+                s,
+                free,
+                f.queue,
+                &format!(
+                    "predictive needs {MIN_PREDICTIVE_AGENTS} agents online, {online} now: \
+                     dialing as progressive"
+                ),
+            ),
+            Mode::Predictive => self.predictive(s, f, free),
+        }
+    }
+
+    fn per_agent(&self, s: &Settings) -> f64 {
+        match self.measured.reach.measured() {
+            Some(r) if r > 0.0 => (1.0 / r).clamp(1.0, 20.0),
+            _ => s.calls_per_agent.max(1.0),
+        }
+    }
+
+    fn predictive(&mut self, s: &Settings, f: &Floor, free: usize) -> Decision {
+        let talk = self.measured.talk_ms.or(s.talk_ms as f64);
+        let wrap = self.measured.wrap_ms.or(s.wrap_ms as f64);
+        let answer = self.measured.answer_ms.or(s.answer_ms as f64);
+        // Free when a call placed now is answered: free now, or done by then as predicted.
+        let soon = f
+            .agents
+            .iter()
+            .filter(|a| match **a {
+                Agent::Talking { since_ms } => (f.now_ms - since_ms) as f64 >= talk + wrap - answer,
+                Agent::WrapUp { since_ms } => (f.now_ms - since_ms) as f64 >= wrap - answer,
+                _ => false,
+            })
+            .count();
+        let need = (free + soon).saturating_sub(f.queue as usize);
+        let per_agent = self.per_agent(s);
+        let want = (need as f64 * per_agent * self.level).ceil() as u32;
+        Decision {
+            allowed: want.min(s.lines),
+            mode: Mode::Predictive,
+            why: format!(
+                "predictive: {free} agents free and {soon} expected free within {:.0} s, \
+                 {} waiting; {per_agent:.1} calls per agent at level {:.2}",
+                answer / 1000.0,
+                f.queue,
+                self.level
+            ),
+        }
+    }
+
+    fn robot_lines(&mut self, s: &Settings, f: &Floor, online: usize, free: usize) -> Decision {
+        let talk = self.measured.talk_ms.or(s.talk_ms as f64);
+        let wrap = self.measured.wrap_ms.or(s.wrap_ms as f64);
+        // A new caller waits for the callers ahead and then for the first agent to free up.
+        let wait_ms = if free > f.queue as usize {
+            0.0
+        } else if online == 0 {
+            f64::INFINITY
+        } else {
+            (f64::from(f.queue) + 1.0) * (talk + wrap) / online as f64
+        };
+        let mut eff = self.effective_lines.unwrap_or(s.lines).min(s.lines);
+        let may_change = self
+            .lines_changed_ms
+            .is_none_or(|t| f.now_ms - t >= LINES_STEP_MS);
+        let target = s.queue_target_ms as f64;
+        if may_change && wait_ms > target && eff > 1 {
+            eff -= (eff / 5).max(1);
+            self.lines_changed_ms = Some(f.now_ms);
+        } else if may_change && wait_ms <= target / 2.0 && eff < s.lines {
+            eff += 1;
+            self.lines_changed_ms = Some(f.now_ms);
+        }
+        self.effective_lines = Some(eff);
+        let why = if eff < s.lines {
+            format!(
+                "robot: {eff} of {} lines, the transfer queue's expected wait {:.0} s against \
+                 a target of {:.0} s",
+                s.lines,
+                wait_ms.min(99_999_000.0) / 1000.0,
+                target / 1000.0
+            )
+        } else {
+            format!("robot: {} lines, agents keep up", s.lines)
+        };
+        Decision {
+            allowed: eff,
+            mode: Mode::Robot,
+            why,
+        }
+    }
+
+    /// A transfer ended at `at_ms`: served by an agent, or abandoned (no agent within the
+    /// wait, or the caller hung up in the queue). Moves the predictive dial level: down hard
+    /// on a burst of abandons, down on one over the target, slowly up while under it.
+    pub fn transfer_ended(&mut self, s: &Settings, at_ms: i64, abandoned: bool) {
+        self.outcomes.push_back((at_ms, abandoned));
+        while self
+            .outcomes
+            .front()
+            .is_some_and(|(t, _)| at_ms - t > ABANDON_WINDOW_MS)
+        {
+            self.outcomes.pop_front();
+        }
+        let share = self.abandon_share().unwrap_or(0.0);
+        if abandoned {
+            let burst = self
+                .outcomes
+                .iter()
+                .filter(|(t, a)| *a && at_ms - t <= BURST_MS)
+                .count()
+                >= 2;
+            if burst {
+                self.level *= 0.5;
+            } else if share > s.abandon_target {
+                self.level *= 0.85;
+            }
+        } else if share <= s.abandon_target {
+            self.level += 0.01;
+        }
+        self.level = self.level.clamp(LEVEL_MIN, LEVEL_MAX);
+    }
+
+    /// The share of abandoned transfers over the last `ABANDON_WINDOW_MS`, if any ended.
+    pub fn abandon_share(&self) -> Option<f64> {
+        if self.outcomes.is_empty() {
+            return None;
+        }
+        let abandoned = self.outcomes.iter().filter(|(_, a)| *a).count();
+        Some(abandoned as f64 / self.outcomes.len() as f64)
+    }
+}
+
+fn progressive(s: &Settings, free: usize, queue: u32, why: &str) -> Decision {
+    let free = free.saturating_sub(queue as usize);
+    let allowed = ((free as f64) * s.calls_per_agent.max(1.0)).floor() as u32;
+    Decision {
+        allowed: allowed.min(s.lines),
+        mode: Mode::Progressive,
+        why: format!("{why}: {free} agents free"),
+    }
+}
+
+#[cfg(test)]
+#[path = "pacing_tests.rs"]
+mod tests;
