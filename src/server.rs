@@ -230,6 +230,8 @@ async fn run_boxed(
     if let Some(k) = &greetings {
         dialer = dialer.with_greetings(k.clone());
     }
+    let pacing = dialer.pacing_board();
+    let preview = Some(dialer.preview_sender());
     let stop_dialing = CancellationToken::new();
     let dialer_task = tokio::spawn(dialer.run(
         Duration::from_millis(cfg.dialer.pass_ms.max(10)),
@@ -263,6 +265,8 @@ async fn run_boxed(
         agent_lines,
         users: store.clone(),
         greetings: greetings.clone(),
+        pacing,
+        preview,
     };
     let stop_agents = CancellationToken::new();
     tokio::spawn(agents.run(stop_agents.clone()));

@@ -36,6 +36,8 @@ pub struct CallCard {
     /// Where a call back the agent asks for goes (`None`: the project has none, the form
     /// offers no call back).
     pub callback_project: Option<String>,
+    /// A preview call (docs/pacing.md): the agent who pressed «call», the only one it goes to.
+    pub preview_agent: Option<i64>,
 }
 
 impl CallCard {

@@ -26,6 +26,15 @@ pub enum AgentState {
 }
 
 impl AgentState {
+    pub const NAMES: [&'static str; 6] = [
+        "offline",
+        "available",
+        "ringing",
+        "talking",
+        "wrap_up",
+        "paused",
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AgentState::Offline => "offline",
@@ -40,6 +49,9 @@ impl AgentState {
 
 /// The reason the robot gives an agent it pauses after an unanswered transfer.
 pub const MISSED_A_CALL: &str = "missed a call";
+/// The reason of an agent held for the preview call they placed (docs/pacing.md): offered no
+/// other caller until it reaches them or ends.
+pub const PREVIEW_CALL: &str = "preview call";
 
 /// An agent as configured (from the store).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +96,8 @@ struct Agent {
     wrap_until_ms: Option<i64>,
     /// When the current call was answered.
     talk_from_ms: Option<i64>,
+    /// The project of the call the agent is on or wrapping up (pacing's measurements).
+    serving: Option<i64>,
     /// The UTC day the `_today` counters are of.
     day: i64,
 }
@@ -98,7 +112,41 @@ struct Waiting {
     ringing: Option<AgentId>,
     /// Agents already tried for this caller (each missed it).
     tried: BTreeSet<AgentId>,
+    /// A preview call's caller goes to this agent alone.
+    only: Option<AgentId>,
 }
+
+/// What pacing learns from the floor (docs/pacing.md), in order; the dialer takes them each
+/// pass (`Pool::take_events`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FloorEvent {
+    /// A caller of `project` started waiting for an agent.
+    Queued {
+        project: i64,
+        call: String,
+        at_ms: i64,
+    },
+    /// An agent answered a caller who had waited `wait_ms`.
+    Served {
+        project: i64,
+        wait_ms: i64,
+        at_ms: i64,
+    },
+    /// A caller left the queue without an agent (hung up, or waited the longest allowed).
+    Left {
+        project: i64,
+        wait_ms: i64,
+        at_ms: i64,
+    },
+    /// An agent's call ended after `ms` of talk.
+    Talked { project: i64, ms: i64 },
+    /// An agent's after-call work ended after `ms` (0: written during the call).
+    Wrapped { project: i64, ms: i64 },
+}
+
+/// Floor events kept for a dialer that does not take them (a `call` without one): the
+/// oldest go first.
+const MAX_EVENTS: usize = 10_000;
 
 /// An agent chosen for a waiting caller: the service dials the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +193,7 @@ const DAY_MS: i64 = 86_400_000;
 pub struct Pool {
     agents: BTreeMap<AgentId, Agent>,
     queue: VecDeque<Waiting>,
+    events: VecDeque<FloorEvent>,
 }
 
 impl Pool {
@@ -190,6 +239,7 @@ impl Pool {
                         registered: false,
                         wrap_until_ms: None,
                         talk_from_ms: None,
+                        serving: None,
                         day,
                     },
                 );
@@ -219,6 +269,29 @@ impl Pool {
                 a.set(AgentState::Offline, now, Some("registration ended".into()))
             }
             _ => {}
+        }
+    }
+
+    /// Holds an available agent for the preview call they place: paused (`PREVIEW_CALL`), so
+    /// no other caller is offered to them; their own caller is.
+    pub fn hold_for_preview(&mut self, id: AgentId, now: i64) -> Result<(), ManualError> {
+        let a = self.agents.get_mut(&id).ok_or(ManualError::NoSuchAgent)?;
+        if !a.info.enabled {
+            return Err(ManualError::Disabled);
+        }
+        if a.live.state != AgentState::Available {
+            return Err(ManualError::OnACall(a.live.state));
+        }
+        a.set(AgentState::Paused, now, Some(PREVIEW_CALL.into()));
+        Ok(())
+    }
+
+    /// The preview call ended without reaching the agent: available again (if still held).
+    pub fn release_preview(&mut self, id: AgentId, now: i64) {
+        if let Some(a) = self.agents.get_mut(&id) {
+            if a.held_for_preview() {
+                a.set_free(now);
+            }
         }
     }
 
@@ -253,6 +326,11 @@ impl Pool {
 
     /// A caller of `project` starts waiting (first come, first served).
     pub fn enqueue(&mut self, call: &str, project: i64, now: i64) {
+        self.enqueue_for(call, project, None, now);
+    }
+
+    /// As `enqueue`, for one agent alone when `only` names one (a preview call).
+    pub fn enqueue_for(&mut self, call: &str, project: i64, only: Option<AgentId>, now: i64) {
         if self.queue.iter().any(|w| w.call == call) {
             return;
         }
@@ -262,7 +340,43 @@ impl Pool {
             since_ms: now,
             ringing: None,
             tried: BTreeSet::new(),
+            only,
         });
+        self.event(FloorEvent::Queued {
+            project,
+            call: call.to_string(),
+            at_ms: now,
+        });
+    }
+
+    fn event(&mut self, e: FloorEvent) {
+        if self.events.len() >= MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(e);
+    }
+
+    /// The floor events since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<FloorEvent> {
+        self.events.drain(..).collect()
+    }
+
+    /// The agents who serve `project`, as (state, since when), and how many of them are on a
+    /// call of this project now (ringing for one of its callers, or talking to one).
+    pub fn floor(&self, project: i64) -> (Vec<(AgentState, i64)>, usize) {
+        let mut on_its_calls = 0;
+        let states = self
+            .agents
+            .values()
+            .filter(|a| a.info.enabled && a.serves(project))
+            .map(|a| {
+                if a.live.state == AgentState::Talking && a.serving == Some(project) {
+                    on_its_calls += 1;
+                }
+                (a.live.state, a.live.since_ms)
+            })
+            .collect();
+        (states, on_its_calls)
     }
 
     /// The caller stops waiting (hung up, timed out): answers the agent that was ringing for
@@ -270,6 +384,11 @@ impl Pool {
     pub fn leave(&mut self, call: &str, now: i64) -> Option<AgentId> {
         let pos = self.queue.iter().position(|w| w.call == call)?;
         let w = self.queue.remove(pos)?;
+        self.event(FloorEvent::Left {
+            project: w.project,
+            wait_ms: now - w.since_ms,
+            at_ms: now,
+        });
         if let Some(agent) = w.ringing {
             self.release(agent, now);
         }
@@ -287,10 +406,14 @@ impl Pool {
                 .agents
                 .values()
                 .filter(|a| {
-                    a.live.state == AgentState::Available
-                        && a.info.enabled
-                        && a.serves(w.project)
-                        && !w.tried.contains(&a.info.id)
+                    let free = match w.only {
+                        None => a.live.state == AgentState::Available,
+                        Some(only) => {
+                            a.info.id == only
+                                && (a.live.state == AgentState::Available || a.held_for_preview())
+                        }
+                    };
+                    free && a.info.enabled && a.serves(w.project) && !w.tried.contains(&a.info.id)
                 })
                 .min_by_key(|a| (a.idle_since(), a.info.id))
                 .map(|a| a.info.id);
@@ -309,12 +432,21 @@ impl Pool {
 
     /// The agent ringing for `call` answered: the caller leaves the queue, the agent talks.
     pub fn answered(&mut self, call: &str, agent: AgentId, now: i64) {
+        let mut project = None;
         if let Some(pos) = self.queue.iter().position(|w| w.call == call) {
-            self.queue.remove(pos);
+            if let Some(w) = self.queue.remove(pos) {
+                project = Some(w.project);
+                self.event(FloorEvent::Served {
+                    project: w.project,
+                    wait_ms: now - w.since_ms,
+                    at_ms: now,
+                });
+            }
         }
         if let Some(a) = self.agents.get_mut(&agent) {
             a.set(AgentState::Talking, now, None);
             a.talk_from_ms = Some(now);
+            a.serving = project;
         }
     }
 
@@ -349,16 +481,25 @@ impl Pool {
         let Some(a) = self.agents.get_mut(&agent) else {
             return;
         };
+        let mut talked = None;
         if let Some(from) = a.talk_from_ms.take() {
             a.live.calls_today += 1;
             a.live.talk_ms_today += (now - from).max(0) as u64;
+            talked = a.serving.map(|project| (project, (now - from).max(0)));
         }
         a.live.last_call_end_ms = Some(now);
         if wrap_up_ms > 0 {
             a.wrap_until_ms = Some(now + wrap_up_ms);
             a.set(AgentState::WrapUp, now, None);
         } else {
+            a.serving = None;
             a.set_free(now);
+        }
+        if let Some((project, ms)) = talked {
+            self.event(FloorEvent::Talked { project, ms });
+            if wrap_up_ms <= 0 {
+                self.event(FloorEvent::Wrapped { project, ms: 0 });
+            }
         }
     }
 
@@ -371,8 +512,15 @@ impl Pool {
         if a.live.state != AgentState::WrapUp {
             return false;
         }
+        let (since, project) = (a.live.since_ms, a.serving.take());
         a.wrap_until_ms = None;
         a.set_free(now);
+        if let Some(project) = project {
+            self.event(FloorEvent::Wrapped {
+                project,
+                ms: now - since,
+            });
+        }
         true
     }
 
@@ -380,13 +528,22 @@ impl Pool {
     pub fn tick(&mut self, now: i64) -> bool {
         self.roll_day(now);
         let mut freed = false;
+        let mut wrapped = Vec::new();
         for a in self.agents.values_mut() {
             let timed = matches!(a.live.state, AgentState::WrapUp | AgentState::Paused);
             if timed && a.wrap_until_ms.is_some_and(|t| t <= now) {
+                if a.live.state == AgentState::WrapUp {
+                    if let Some(project) = a.serving.take() {
+                        wrapped.push((project, now - a.live.since_ms));
+                    }
+                }
                 a.wrap_until_ms = None;
                 a.set_free(now);
                 freed = true;
             }
+        }
+        for (project, ms) in wrapped {
+            self.event(FloorEvent::Wrapped { project, ms });
         }
         freed
     }
@@ -432,6 +589,13 @@ impl Pool {
         self.queue.len()
     }
 
+    /// Whether agent `id` is enabled and serves `project`.
+    pub fn serves(&self, id: AgentId, project: i64) -> bool {
+        self.agents
+            .get(&id)
+            .is_some_and(|a| a.info.enabled && a.serves(project))
+    }
+
     /// Agents who serve `project` and are enabled (whatever their state).
     pub fn members(&self, project: i64) -> usize {
         self.agents
@@ -474,6 +638,10 @@ impl Agent {
         self.live.state = state;
         self.live.since_ms = now;
         self.live.reason = reason;
+    }
+
+    fn held_for_preview(&self) -> bool {
+        self.live.state == AgentState::Paused && self.live.reason.as_deref() == Some(PREVIEW_CALL)
     }
 
     fn on_a_call(&self) -> bool {

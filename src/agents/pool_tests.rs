@@ -256,3 +256,114 @@ fn a_written_wrap_up_ends_after_call_work_early_and_nothing_else() {
     assert_eq!(p.next_wake(), None, "the wrap-up's timer is gone");
     assert!(!p.end_wrap_up(9, 5_000), "no such agent");
 }
+
+#[test]
+fn the_floor_tells_pacing_what_happened_project_by_project() {
+    let mut p = pool(&[agent(1, Some(&[7])), agent(2, Some(&[7, 8]))], 0);
+    p.enqueue("c1", 7, 1_000);
+    p.enqueue("c2", 8, 1_500);
+    let a = p.assign(2_000);
+    assert_eq!(a.len(), 2, "{a:?}");
+    p.answered("c1", 1, 3_000);
+    p.answered("c2", 2, 3_500);
+    let (states, talking) = p.floor(7);
+    assert_eq!(states.len(), 2);
+    // Agent 2 talks to project 8's caller: only agent 1 talks to project 7's.
+    assert_eq!(talking, 1);
+    p.ended(1, 5_000, 63_000);
+    p.ended(2, 0, 10_000);
+    p.tick(68_000);
+    p.enqueue("c3", 7, 70_000);
+    p.leave("c3", 75_000);
+    let e = p.take_events();
+    assert_eq!(
+        e,
+        vec![
+            FloorEvent::Queued {
+                project: 7,
+                call: "c1".into(),
+                at_ms: 1_000
+            },
+            FloorEvent::Queued {
+                project: 8,
+                call: "c2".into(),
+                at_ms: 1_500
+            },
+            FloorEvent::Served {
+                project: 7,
+                wait_ms: 2_000,
+                at_ms: 3_000
+            },
+            FloorEvent::Served {
+                project: 8,
+                wait_ms: 2_000,
+                at_ms: 3_500
+            },
+            FloorEvent::Talked {
+                project: 7,
+                ms: 60_000
+            },
+            FloorEvent::Talked {
+                project: 8,
+                ms: 6_500
+            },
+            FloorEvent::Wrapped { project: 8, ms: 0 },
+            FloorEvent::Wrapped {
+                project: 7,
+                ms: 5_000
+            },
+            FloorEvent::Queued {
+                project: 7,
+                call: "c3".into(),
+                at_ms: 70_000
+            },
+            FloorEvent::Left {
+                project: 7,
+                wait_ms: 5_000,
+                at_ms: 75_000
+            },
+        ]
+    );
+    assert!(p.take_events().is_empty());
+}
+
+#[test]
+fn a_preview_caller_goes_to_the_agent_who_pressed_call_alone() {
+    let mut p = pool(&[agent(1, None), agent(2, None)], 0);
+    p.hold_for_preview(2, 0).unwrap();
+    assert_eq!(state(&p, 2), AgentState::Paused);
+    // Held: no other caller is offered to agent 2, though it idled longest.
+    p.enqueue("other", 7, 100);
+    let a = p.assign(100);
+    assert_eq!(
+        a,
+        vec![Assignment {
+            call: "other".into(),
+            agent: 1
+        }]
+    );
+    // Their own caller is, and only to them.
+    p.enqueue_for("mine", 7, Some(2), 200);
+    let a = p.assign(200);
+    assert_eq!(
+        a,
+        vec![Assignment {
+            call: "mine".into(),
+            agent: 2
+        }]
+    );
+    p.answered("mine", 2, 300);
+    assert_eq!(state(&p, 2), AgentState::Talking);
+    // A held agent who is not available cannot be held again; one whose call never came is
+    // let go.
+    assert!(p.hold_for_preview(2, 400).is_err());
+    p.ended(2, 0, 500);
+    p.hold_for_preview(2, 600).unwrap();
+    p.release_preview(2, 700);
+    assert_eq!(state(&p, 2), AgentState::Available);
+    // Release touches only a preview hold, not a break.
+    p.leave("other", 750);
+    p.set_manual(1, Manual::Paused("обед".into()), 800).unwrap();
+    p.release_preview(1, 900);
+    assert_eq!(state(&p, 1), AgentState::Paused);
+}

@@ -5,7 +5,9 @@
 //! ringing agent gets the waiting caller's card (`card`), which the agent desk shows; every
 //! change is announced on a `watch` the desks subscribe to (no polling).
 use super::card::{CallCard, DeskCall, DeskCalls};
-use super::pool::{AgentId, AgentInfo, AgentLive, Assignment, Manual, ManualError, Miss, Pool};
+use super::pool::{
+    AgentId, AgentInfo, AgentLive, AgentState, Assignment, Manual, ManualError, Miss, Pool,
+};
 use crate::telephony::trunk::{Leg, TrunkError};
 use crate::BoxFuture;
 use std::collections::{BTreeMap, HashMap};
@@ -206,6 +208,43 @@ impl Agents {
         self.lock().pool.waiting(project)
     }
 
+    /// Holds an available agent for the preview call they place (docs/pacing.md).
+    pub fn hold_for_preview(&self, id: AgentId) -> Result<(), ManualError> {
+        let now = self.now_ms();
+        let r = self.lock().pool.hold_for_preview(id, now);
+        self.changed();
+        r
+    }
+
+    /// A preview call ended: its agent, if still held for it, is available again.
+    pub fn release_preview(&self, id: AgentId) {
+        let now = self.now_ms();
+        let mut g = self.lock();
+        g.pool.release_preview(id, now);
+        self.dispatch(&mut g, now);
+        drop(g);
+        self.changed();
+    }
+
+    /// Whether agent `id` serves `project` (and is enabled).
+    pub fn serves(&self, id: AgentId, project: i64) -> bool {
+        let g = self.lock();
+        g.pool.serves(id, project)
+    }
+
+    /// The floor events since the last call (pacing, docs/pacing.md).
+    pub fn take_events(&self) -> Vec<crate::agents::pool::FloorEvent> {
+        self.lock().pool.take_events()
+    }
+
+    /// The agents serving `project` as (state, since when), how many talk to its callers now,
+    /// and how many of its callers wait (ringing agents included).
+    pub fn floor(&self, project: i64) -> (Vec<(AgentState, i64)>, usize, usize) {
+        let g = self.lock();
+        let (states, talking) = g.pool.floor(project);
+        (states, talking, g.pool.waiting(project))
+    }
+
     /// Since when the longest-waiting caller of `project` waits (unix ms), if any waits.
     pub fn oldest_wait(&self, project: i64) -> Option<i64> {
         self.lock().pool.oldest_wait(project)
@@ -228,8 +267,9 @@ impl Agents {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut g = self.lock();
         g.waiters.insert(call.to_string(), tx);
+        let only = card.preview_agent;
         g.cards.insert(call.to_string(), card);
-        g.pool.enqueue(call, project, now);
+        g.pool.enqueue_for(call, project, only, now);
         self.dispatch(&mut g, now);
         drop(g);
         self.changed();

@@ -41,6 +41,16 @@ pub const RTP_SEND_LATENESS: &str = "autoinformer_rtp_send_lateness_seconds";
 pub const ACTIONS_TOTAL: &str = "autoinformer_actions_total";
 /// The SMS service's state, 1 for the current one (the worker's lane).
 pub const SMS_SERVICE: &str = "autoinformer_sms_service";
+/// Each dialing project's pacing at the dialer's last pass (docs/pacing.md), by `project`
+/// id: the dial level, the calls allowed, in flight and waiting, agents by state, the abandon
+/// share (`window` today or 15min) and the measured averages (`what` talk, wrap_up, answer).
+pub const PACING_LEVEL: &str = "autoinformer_pacing_dial_level";
+pub const PACING_ALLOWED: &str = "autoinformer_pacing_allowed_calls";
+pub const PACING_IN_FLIGHT: &str = "autoinformer_pacing_calls_in_flight";
+pub const PACING_QUEUE: &str = "autoinformer_pacing_queue";
+pub const PACING_AGENTS: &str = "autoinformer_pacing_agents";
+pub const PACING_ABANDON: &str = "autoinformer_pacing_abandon_share";
+pub const PACING_MEASURED: &str = "autoinformer_pacing_measured_seconds";
 /// How long one dialer pass took (`dialer::run`).
 pub const DIALER_PASS: &str = "autoinformer_dialer_pass_seconds";
 
@@ -208,6 +218,25 @@ fn describe() {
         SMS_SERVICE,
         "The SMS service: 1 for its state now (off, running, held for money, stopped on a refused login)."
     );
+    describe_gauge!(
+        PACING_LEVEL,
+        "A dialing project's predictive dial level (1.0: the calls the prediction asks for)."
+    );
+    describe_gauge!(PACING_ALLOWED, "Calls a dialing project's pacing allows now (robot: lines in use as a ceiling; agents' modes: calls on their way to the agents).");
+    describe_gauge!(PACING_IN_FLIGHT, "A dialing project's calls up now.");
+    describe_gauge!(
+        PACING_QUEUE,
+        "A dialing project's callers waiting for an agent now."
+    );
+    describe_gauge!(PACING_AGENTS, "A dialing project's agents by state.");
+    describe_gauge!(
+        PACING_ABANDON,
+        "A dialing project's share of abandoned transfers, today and over the last 15 minutes."
+    );
+    describe_gauge!(
+        PACING_MEASURED,
+        "A dialing project's measured talk, wrap-up and time-to-queue averages, seconds."
+    );
     describe_histogram!(
         DIALER_PASS,
         Unit::Seconds,
@@ -254,6 +283,35 @@ pub async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
         for status in ["draft", "active", "paused", "finished"] {
             let n = projects.iter().filter(|p| p.status == status).count();
             metrics::gauge!(PROJECTS, "status" => status).set(n as f64);
+        }
+        let board = s.pacing.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for (id, v) in &board {
+            let p = id.to_string();
+            metrics::gauge!(PACING_LEVEL, "project" => p.clone()).set(v.dial_level);
+            metrics::gauge!(PACING_ALLOWED, "project" => p.clone()).set(f64::from(v.allowed));
+            metrics::gauge!(PACING_IN_FLIGHT, "project" => p.clone()).set(f64::from(v.in_flight));
+            metrics::gauge!(PACING_QUEUE, "project" => p.clone()).set(f64::from(v.queue));
+            for st in crate::agents::pool::AgentState::NAMES {
+                let n = v.agents.get(st).copied().unwrap_or(0);
+                metrics::gauge!(PACING_AGENTS, "project" => p.clone(), "state" => st)
+                    .set(f64::from(n));
+            }
+            for (window, share) in [
+                ("today", v.abandon_share_today),
+                ("15min", v.abandon_share_15min),
+            ] {
+                metrics::gauge!(PACING_ABANDON, "project" => p.clone(), "window" => window)
+                    .set(share.unwrap_or(0.0));
+            }
+            for (what, x) in [
+                ("talk", v.talk_s),
+                ("wrap_up", v.wrap_up_s),
+                ("answer", v.answer_s),
+            ] {
+                if let Some(x) = x {
+                    metrics::gauge!(PACING_MEASURED, "project" => p.clone(), "what" => what).set(x);
+                }
+            }
         }
         let sms = s.sms_lane.get();
         for state in crate::actions::worker::SmsState::NAMES {

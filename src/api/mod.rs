@@ -14,6 +14,7 @@ pub mod limit;
 pub mod metrics;
 pub mod openapi;
 mod paging;
+mod preview;
 mod project_edit;
 mod projects;
 mod prompts;
@@ -27,6 +28,7 @@ mod wrap_up;
 
 pub(crate) use agents::{change_agent, create_agent, set_agent_state};
 pub(crate) use exports::{export_for, SharedBuf};
+pub(crate) use preview::{call_card, next_card, skip_card};
 pub(crate) use project_edit::{create_project, edit_project};
 pub(crate) use projects::{activate_project, add_numbers as add_to_stop_list};
 pub use prompts::write_atomically as write_prompt_file;
@@ -85,6 +87,10 @@ pub struct AppState {
     pub users: Arc<dyn crate::store::UserStore>,
     /// The learned greetings (docs/amd.md); `None` when they are off.
     pub greetings: Option<Arc<crate::dialer::greetings::GreetingKeeper>>,
+    /// What each dialing project's pacing decided last (docs/pacing.md).
+    pub pacing: crate::dialer::floor::PacingBoard,
+    /// Preview dialing's requests to the dialer (`None`: no dialer in this process).
+    pub preview: Option<tokio::sync::mpsc::UnboundedSender<crate::dialer::preview::PreviewRequest>>,
 }
 
 /// Fixed settings of the API.
@@ -148,6 +154,9 @@ fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(agents::get, agents::change, agents::delete))
         .routes(routes!(agents::set_state))
         .routes(routes!(wrap_up::wrap_up))
+        .routes(routes!(preview::next))
+        .routes(routes!(preview::call))
+        .routes(routes!(preview::skip))
         .routes(routes!(greetings::list, greetings::upload))
         .routes(routes!(
             greetings::get,

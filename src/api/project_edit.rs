@@ -66,6 +66,12 @@ pub struct ProjectChange {
     /// Replaces the project's transfer settings (`{}`: the server's).
     #[schema(nullable = false)]
     transfer: Option<TransferSchema>,
+    /// Another pacing mode: the dialer follows it from its next pass (docs/pacing.md).
+    #[schema(nullable = false)]
+    mode: Option<super::schemas::PacingMode>,
+    /// Replaces the pacing settings (`{}`: the defaults).
+    #[schema(nullable = false)]
+    pacing: Option<super::schemas::PacingOptions>,
     /// The agents (ids) who serve the project, replacing those who did.
     #[schema(nullable = false)]
     agents: Option<Vec<i64>>,
@@ -172,6 +178,22 @@ async fn check_project(
             }
             other => {
                 other?;
+            }
+        }
+    }
+    if p.mode.for_agents() && edit.is_none_or(|e| e.mode.is_some() || e.scenario_id.is_some()) {
+        if let Ok((name, source)) = s.campaigns.scenario(p.scenario_id).await {
+            if !crate::scenario::load::transfers_to_agents(&source) {
+                return Err(field_error(
+                    "mode",
+                    format!(
+                        "mode {}: it places calls for agents, and the scenario «{name}» \
+                         transfers nobody to them; give the step where the callee asks for an \
+                         agent actions = [{{ transfer = \"agents\" }}], or use mode robot \
+                         (docs/pacing.md)",
+                        p.mode.as_str()
+                    ),
+                ));
             }
         }
     }

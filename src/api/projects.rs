@@ -167,6 +167,13 @@ pub async fn stats(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiR
     let (_, source) = s.campaigns.scenario(project.scenario_id).await?;
     let sends = crate::scenario::load::sends_sms(&source);
     v["sms_service_note"] = json!(note.filter(|_| sends));
+    let pacing = s
+        .pacing
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+        .cloned();
+    v["pacing"] = json!(pacing);
     Ok(Json(v))
 }
 

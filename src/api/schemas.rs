@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-pub use super::transfer_schemas::{TransferOptions, TransferTotals};
+pub use super::transfer_schemas::{
+    Pacing, PacingMode, PacingOptions, TransferOptions, TransferTotals,
+};
 
 pub use super::action_schemas::*;
 
@@ -274,6 +276,12 @@ pub struct NewProject {
     /// The project's own transfer settings; those not given follow the server's `[agents]`.
     #[serde(default)]
     pub transfer: TransferOptions,
+    /// How calls are placed (docs/pacing.md); default `robot`.
+    #[serde(default)]
+    pub mode: Option<PacingMode>,
+    /// The mode's settings; those not given take their defaults.
+    #[serde(default)]
+    pub pacing: PacingOptions,
 }
 
 /// What a phone number is for: from the import's header (`Телефон рабочий`) or the number.
@@ -373,6 +381,10 @@ pub struct Project {
     pub webhook_secret: Option<String>,
     /// The project's own transfer settings (only those it sets).
     pub transfer: TransferOptions,
+    /// How calls are placed (docs/pacing.md).
+    pub mode: PacingMode,
+    /// The pacing settings it sets.
+    pub pacing: PacingOptions,
 }
 
 /// `GET /projects`: every project, oldest first.
@@ -429,6 +441,10 @@ pub struct Stats {
     /// (`null` otherwise).
     #[schema(required = true)]
     pub sms_service_note: Option<String>,
+    /// What the project's pacing decided at the dialer's last pass (docs/pacing.md); `null`
+    /// while the project is not dialing (not active, outside its schedule).
+    #[schema(required = true)]
+    pub pacing: Option<Pacing>,
 }
 
 /// The SMS service's state.

@@ -136,7 +136,25 @@ fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
     let (service, note) = crate::api::actions::sms_service(&Default::default());
     sv["sms_service"] = json!(service);
     sv["sms_service_note"] = json!(note);
+    sv["pacing"] = json!(null);
     assert_eq!(keys(&sv), properties::<Stats>());
+    // The pacing figures as the dialer shows them.
+    let view = crate::dialer::floor::ProjectPacing::default().view(
+        &crate::dialer::pacing::Settings::default(),
+        &crate::dialer::floor::FloorNow {
+            now_ms: 0,
+            agents: &[],
+            talking: 0,
+            queue: 0,
+            active: 0,
+            transfers: true,
+        },
+        0,
+    );
+    assert_eq!(
+        keys(&serde_json::to_value(&view).unwrap()),
+        properties::<super::Pacing>()
+    );
     assert_eq!(keys(&sv["actions"]), properties::<ActionTotals>());
     assert_eq!(
         keys(&sv["transfers"]),
@@ -204,6 +222,8 @@ fn the_schemas_have_exactly_the_fields_of_the_rows_the_api_answers() {
             hold_music: Some("hold.wav".into()),
             dispositions: Some(vec!["Договорились".into()]),
         },
+        mode: crate::store::Mode::Robot,
+        pacing: Default::default(),
     };
     assert_eq!(
         keys(&serde_json::to_value(&p).unwrap()),

@@ -54,3 +54,103 @@ pub struct TransferTotals {
     /// Seconds talked with agents.
     pub talk_s: u64,
 }
+
+/// How a project places its calls (docs/pacing.md).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PacingMode {
+    /// Its lines; with transfers to agents a ceiling the robot lowers while the queue's
+    /// expected wait passes `pacing.queue_target_s`.
+    Robot,
+    /// A call only for an agent free now: nobody answered waits.
+    Progressive,
+    /// Calls for the agents expected free when they are answered, keeping the abandon share
+    /// under `pacing.abandon_target` (below 10 agents online: as progressive).
+    Predictive,
+    /// A call only when an agent presses «call» on the next contact's card.
+    Preview,
+}
+
+/// A project's pacing settings (docs/pacing.md); each one left out takes its default.
+#[derive(Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PacingOptions {
+    /// Calls per free agent until the share that reaches an agent is measured (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 10)]
+    pub calls_per_agent: Option<f64>,
+    /// `robot` with transfers: the longest expected queue wait before the robot lowers its
+    /// lines, seconds (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 5, maximum = 600)]
+    pub queue_target_s: Option<u32>,
+    /// `predictive`: the share of abandoned transfers to stay under (default 0.03).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.005, maximum = 0.2)]
+    pub abandon_target: Option<f64>,
+    /// A callee who waits longer for an agent counts as abandoned, seconds (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 600)]
+    pub max_wait_s: Option<u32>,
+    /// Predicted talk time until measured, seconds (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 3600)]
+    pub talk_s: Option<u32>,
+    /// Predicted after-call work until measured, seconds (default: `transfer.wrap_up_s`, else
+    /// 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 3600)]
+    pub wrap_s: Option<u32>,
+    /// Predicted time from dialing to the callee waiting for an agent until measured, seconds
+    /// (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 3600)]
+    pub answer_s: Option<u32>,
+}
+
+/// A project's pacing now (`dialer::floor::PacingView`, docs/pacing.md).
+#[derive(Serialize, ToSchema)]
+pub struct Pacing {
+    pub mode: PacingMode,
+    /// The mode that decided now: `predictive` with fewer than 10 agents online dials as
+    /// `progressive`.
+    pub acting_mode: PacingMode,
+    /// Why the dialer places what it places now.
+    pub why: String,
+    /// The predictive dial level (1.0: the calls the prediction asks for; 0.5 … 3.0).
+    pub dial_level: f64,
+    pub lines: u32,
+    /// `robot`: the lines in use as a ceiling now (lower than `lines` while agents cannot
+    /// keep up); the agents' modes: the calls on their way to the agents allowed now.
+    pub allowed: u32,
+    /// Calls up now, and those of them not yet waiting for or talking to an agent.
+    pub in_flight: u32,
+    pub on_the_way: u32,
+    /// Callers waiting for an agent now.
+    pub queue: u32,
+    /// The project's agents by state (`available`, `ringing`, `talking`, `wrap_up`, `paused`,
+    /// `offline`).
+    pub agents: std::collections::BTreeMap<String, u32>,
+    /// Transfers today (the project's zone) and those abandoned: left the queue, or waited
+    /// longer than `pacing.max_wait_s`.
+    pub transfers_today: u32,
+    pub abandoned_today: u32,
+    #[schema(required = true)]
+    pub abandon_share_today: Option<f64>,
+    /// Over the last 15 minutes.
+    #[schema(required = true)]
+    pub abandon_share_15min: Option<f64>,
+    /// Measured averages, seconds (used once 20 calls are measured; the configured figures
+    /// until then).
+    #[schema(required = true)]
+    pub talk_s: Option<f64>,
+    #[schema(required = true)]
+    pub wrap_up_s: Option<f64>,
+    #[schema(required = true)]
+    pub answer_s: Option<f64>,
+    /// Talks measured.
+    pub samples: u64,
+    /// Of the calls placed, the share that reached the queue.
+    #[schema(required = true)]
+    pub reach: Option<f64>,
+}

@@ -180,6 +180,14 @@ impl MediaWatch {
     }
 }
 
+/// How a call's transfer goes: the project's transfer settings (`None`: the server's), and
+/// for a preview call the agent who pressed «call» (docs/pacing.md), the only one it reaches.
+#[derive(Clone, Default)]
+pub struct CallTransfer {
+    pub settings: Option<crate::call::transfer::TransferSettings>,
+    pub preview_agent: Option<crate::agents::pool::AgentId>,
+}
+
 /// One call: dials, writes the answer at once and each decision of the scenario at once,
 /// frees the line when it ends, then writes the result and the contact's next step (tried
 /// again with a backoff if the database fails; the sweep closes the call if it never can).
@@ -190,7 +198,7 @@ pub async fn run(
     contact: DueContact,
     call_id: i64,
     line: LineGuard,
-    transfer_settings: Option<crate::call::transfer::TransferSettings>,
+    how: CallTransfer,
 ) {
     let number = contact.numbers[contact.next_idx].e164.clone();
     let req = DialRequest {
@@ -227,7 +235,7 @@ pub async fn run(
             agents: b.agents.clone(),
             trunk: Some(ctx.trunk.clone()),
             project: p.id,
-            settings: transfer_settings.unwrap_or_else(|| b.settings.clone()),
+            settings: how.settings.clone().unwrap_or_else(|| b.settings.clone()),
             card: crate::agents::card::CallCard {
                 call_id: Some(call_id),
                 project_id: p.id,
@@ -242,6 +250,7 @@ pub async fn run(
                 number: number.clone(),
                 dispositions: p.transfer.dispositions_or_default(),
                 callback_project: p.callback_project.clone(),
+                preview_agent: how.preview_agent,
                 ..Default::default()
             },
         });
@@ -291,8 +300,12 @@ pub async fn run(
         watch,
     )
     .await;
-    // The line is free the moment the call is over; the bookkeeping follows.
+    // The line is free the moment the call is over; the bookkeeping follows. A preview call
+    // that never reached its agent lets the agent go.
     drop(line);
+    if let (Some(agent), Some(b)) = (how.preview_agent, ctx.transfers.as_ref()) {
+        b.agents.release_preview(agent);
+    }
     let _ = answer_writer.await;
     let _ = decision_writer.await;
     let _ = transfer_writer.await;

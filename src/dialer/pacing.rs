@@ -1,6 +1,7 @@
-//! Pacing: how many calls a project may have in flight now, by its mode. These are the
-//! decisions only: the dialer does not follow them yet (a project still has fixed lines), and
-//! the user docs will describe the modes once it does. Pure: the caller hands over the floor —
+//! Pacing: how many calls a project may have in flight now, by its mode (docs/pacing.md).
+//! These are the decisions; `super::floor` keeps one project's pacer fed with what its agents
+//! and transfer queue do, for the dialer and the shift simulation alike. Pure: the caller
+//! hands over the floor —
 //! its agents and the transfer queue — and the injected clock's `now`; the pacer answers a
 //! number of calls and why, and learns from the transfers' outcomes. Nothing here reads a
 //! clock, a socket or the store.
@@ -17,30 +18,9 @@
 //!   `abandon_target`. Below `MIN_PREDICTIVE_AGENTS` agents online it dials as progressive
 //!   (CWSL: prediction needs more than about ten agents to average over).
 //! - `preview`: no call of its own; each is placed on an agent's press.
-use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-/// How a project paces its calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    #[default]
-    Robot,
-    Progressive,
-    Predictive,
-    Preview,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Robot => "robot",
-            Mode::Progressive => "progressive",
-            Mode::Predictive => "predictive",
-            Mode::Preview => "preview",
-        }
-    }
-}
+pub use crate::store::Mode;
 
 /// Fewer agents online than this, and `predictive` dials as `progressive`.
 pub const MIN_PREDICTIVE_AGENTS: usize = 10;
@@ -73,6 +53,31 @@ pub struct Settings {
     pub talk_ms: u64,
     pub wrap_ms: u64,
     pub answer_ms: u64,
+    /// A callee who waits longer than this for an agent counts as abandoned.
+    pub max_wait_ms: u64,
+}
+
+impl Settings {
+    /// A project's settings: its mode, lines and pacing options (`transfer_wrap_up_s`: its
+    /// transfer settings' wrap-up, the predicted one when pacing gives none).
+    pub fn of(
+        mode: Mode,
+        lines: u32,
+        o: &crate::store::PacingOptions,
+        transfer_wrap_up_s: Option<u32>,
+    ) -> Self {
+        Self {
+            mode,
+            lines,
+            calls_per_agent: o.calls_per_agent(),
+            queue_target_ms: u64::from(o.queue_target_s()) * 1000,
+            abandon_target: o.abandon_target(),
+            talk_ms: u64::from(o.talk_s()) * 1000,
+            wrap_ms: u64::from(o.wrap_s(transfer_wrap_up_s)) * 1000,
+            answer_ms: u64::from(o.answer_s()) * 1000,
+            max_wait_ms: u64::from(o.max_wait_s()) * 1000,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -86,6 +91,7 @@ impl Default for Settings {
             talk_ms: 60_000,
             wrap_ms: 10_000,
             answer_ms: 20_000,
+            max_wait_ms: 10_000,
         }
     }
 }
@@ -132,6 +138,14 @@ impl Mean {
     pub fn or(&self, configured: f64) -> f64 {
         self.measured().unwrap_or(configured)
     }
+
+    /// The samples so far, and their mean (shown before it is used).
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+    pub fn mean(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.sum / self.n as f64)
+    }
 }
 
 /// What the project measured.
@@ -144,12 +158,27 @@ pub struct Measured {
     pub reach: Mean,
 }
 
-/// How many calls may be in flight now, the mode that decided it, and why, in words.
+/// How many calls may be in flight now, the mode that decided it, and why, in words. In
+/// `robot` mode `allowed` counts every call up; in the agents' modes it counts the calls on
+/// their way to the agents (dialing, ringing, in the robot's part), not those already waiting
+/// in the queue or talking to an agent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub allowed: u32,
     pub mode: Mode,
     pub why: String,
+}
+
+impl Decision {
+    /// Calls to place now, given the project's calls up (`active`), those of them on their
+    /// way to the agents, and its lines (always the ceiling).
+    pub fn place(&self, active: u32, on_the_way: u32, lines: u32) -> u32 {
+        let room = lines.saturating_sub(active);
+        match self.mode {
+            Mode::Robot => self.allowed.saturating_sub(active).min(room),
+            _ => self.allowed.saturating_sub(on_the_way).min(room),
+        }
+    }
 }
 
 /// A project's pacing state: the predictive dial level, the robot's effective lines, the
@@ -260,7 +289,12 @@ impl Pacer {
         let wait_ms = if free > f.queue as usize {
             0.0
         } else if online == 0 {
-            f64::INFINITY
+            // Nobody to wait for: lower the lines only once callers do wait.
+            if f.queue == 0 {
+                0.0
+            } else {
+                f64::INFINITY
+            }
         } else {
             (f64::from(f.queue) + 1.0) * (talk + wrap) / online as f64
         };

@@ -47,6 +47,12 @@ fn step_failed(p: &ProjectRow, step: &str, e: &StoreError) {
 
 pub use crate::clock::Clock;
 
+#[path = "run_pacing.rs"]
+mod run_pacing;
+#[path = "run_preview.rs"]
+mod run_preview;
+pub use run_pacing::transfers_to_agents;
+
 /// What one pass did (logs and tests).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PassReport {
@@ -81,6 +87,15 @@ pub struct Dialer {
     tasks: tokio::task::JoinSet<()>,
     /// The call each task runs, to close it if the task fails.
     running: HashMap<tokio::task::Id, i64>,
+    /// The project of each call a task runs (pacing counts the calls that end).
+    call_project: HashMap<i64, i64>,
+    /// Each project's pacing (docs/pacing.md), and what it decided, for the API.
+    paced: HashMap<i64, run_pacing::Paced>,
+    board: super::floor::PacingBoard,
+    /// Preview dialing: the API's requests, and the cards agents hold.
+    preview_tx: tokio::sync::mpsc::UnboundedSender<super::preview::PreviewRequest>,
+    preview_rx: tokio::sync::mpsc::UnboundedReceiver<super::preview::PreviewRequest>,
+    book: super::preview::Book,
 }
 
 impl Dialer {
@@ -104,6 +119,7 @@ impl Dialer {
             transfers: None,
             greetings: None,
         };
+        let (preview_tx, preview_rx) = tokio::sync::mpsc::unbounded_channel();
         Self {
             store,
             trunk,
@@ -116,7 +132,18 @@ impl Dialer {
             uploaded_prompts: None,
             tasks: tokio::task::JoinSet::new(),
             running: HashMap::new(),
+            call_project: HashMap::new(),
+            paced: HashMap::new(),
+            board: Default::default(),
+            preview_tx,
+            preview_rx,
+            book: Default::default(),
         }
+    }
+
+    /// What each dialing project's pacing decided last (the API's stats, `/metrics`).
+    pub fn pacing_board(&self) -> super::floor::PacingBoard {
+        self.board.clone()
     }
 
     /// Numbers whose zone the import did not know take it from the numbering-plan registry
@@ -178,6 +205,8 @@ impl Dialer {
         while let Some(done) = self.tasks.try_join_next_with_id() {
             self.reaped(done).await;
         }
+        self.floor_events();
+        self.previews().await;
         let now = self.clock.now();
         let t = now.timestamp();
         let mut report = PassReport::default();
@@ -198,9 +227,13 @@ impl Dialer {
         let trunk_free = (self.trunk.max_calls() as u32).saturating_sub(up.values().sum());
         let mut demands = Vec::new();
         let mut picks: HashMap<i64, Vec<DueContact>> = HashMap::new();
+        self.board_keeps(&open.iter().map(|(p, _)| p.id).collect::<Vec<_>>());
         for (p, _) in &open {
             let active = up.get(&p.id).copied().unwrap_or(0);
-            let room = p.lines.saturating_sub(active).min(trunk_free);
+            let scenario = self.scenario(p).ok();
+            let room = self
+                .paced_room(p, scenario.as_deref(), active, now)
+                .min(trunk_free);
             if room == 0 {
                 continue;
             }
@@ -267,11 +300,17 @@ impl Dialer {
                 }
             };
             drop(starts);
+            let placed: Vec<i64> = ids.iter().flatten().copied().collect();
+            self.paced_calls_placed(p.id, &placed);
             for (contact, id) in dial.into_iter().zip(ids) {
                 let Some(call_id) = id else { continue };
                 report.started += 1;
+                self.call_project.insert(call_id, p.id);
                 let guard = self.ctx.lines.take(p.id);
-                let transfer = self.transfer_settings(&p);
+                let transfer = calls::CallTransfer {
+                    settings: self.transfer_settings(&p),
+                    preview_agent: None,
+                };
                 let task = self.tasks.spawn(calls::run(
                     self.ctx.clone(),
                     p.clone(),
@@ -610,6 +649,7 @@ impl Dialer {
                     }
                     metrics::histogram!("autoinformer_dialer_pass_seconds").record(started.elapsed());
                 }
+                Some(r) = self.preview_rx.recv() => self.preview(r).await,
                 _ = stop.cancelled() => break,
             }
         }
@@ -646,6 +686,9 @@ impl Dialer {
             Err(e) => (e.id(), Some(e)),
         };
         let call = self.running.remove(&id);
+        if let Some(project) = call.and_then(|c| self.call_project.remove(&c)) {
+            self.paced_call_ended(project, call.unwrap_or_default());
+        }
         if let (Some(e), Some(call)) = (failed, call) {
             if e.is_panic() {
                 tracing::error!(call, "the call's task failed; closing the call as system");

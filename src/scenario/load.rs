@@ -218,6 +218,23 @@ pub fn sends_sms(toml_src: &str) -> bool {
     })
 }
 
+/// Whether a scenario's text transfers callers to the agents (a cheap look without loading
+/// it: the pacing modes that place calls for agents need one; docs/pacing.md).
+pub fn transfers_to_agents(toml_src: &str) -> bool {
+    let Ok(raw) = toml::from_str::<super::raw::RawScenario>(toml_src) else {
+        return false;
+    };
+    let to_agents = |a: &super::raw::RawAction| a.transfer.as_deref() == Some("agents");
+    raw.steps.values().any(|step| {
+        let step = step.get_ref();
+        step.actions.iter().any(|a| to_agents(a.get_ref()))
+            || step
+                .on
+                .iter()
+                .any(|r| r.get_ref().actions.iter().any(|a| to_agents(a.get_ref())))
+    })
+}
+
 /// JSON has the same structure as TOML: convert, so one set of rules (and spans) serves both.
 /// The TOML text of a JSON scenario (the API stores every scenario as TOML).
 pub fn json_to_toml(src: &str) -> Result<String, Problem> {

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod agents;
 pub mod greetings;
 pub mod model;
+pub mod pacing_options;
 pub mod project_edit;
 pub mod search;
 pub mod sqlite;

@@ -11,6 +11,7 @@ use crate::scenario::system_result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use super::pacing_options::{Mode, PacingOptions};
 pub use super::transfer_options::*;
 
 /// A project to create: everything but the name and scenario has a default.
@@ -42,6 +43,10 @@ pub struct NewProject {
     pub webhook_secret: Option<String>,
     /// The project's own transfer settings; the ones not set follow the server's `[agents]`.
     pub transfer: TransferOptions,
+    /// How calls are placed (docs/pacing.md).
+    pub mode: Mode,
+    /// The mode's settings; those not set take the defaults.
+    pub pacing: PacingOptions,
 }
 
 impl Default for NewProject {
@@ -63,6 +68,8 @@ impl Default for NewProject {
             webhook_url: None,
             webhook_secret: None,
             transfer: TransferOptions::default(),
+            mode: Mode::Robot,
+            pacing: PacingOptions::default(),
         }
     }
 }
@@ -145,6 +152,10 @@ pub struct ProjectView {
     pub webhook_secret: Option<String>,
     /// The project's own transfer settings (those set).
     pub transfer: TransferOptions,
+    /// How calls are placed (docs/pacing.md).
+    pub mode: Mode,
+    /// The pacing settings it sets.
+    pub pacing: PacingOptions,
 }
 
 /// Which contacts `last_results` lists.
@@ -454,6 +465,9 @@ pub struct ProjectRow {
     pub callback_project: Option<String>,
     /// The project's own transfer settings.
     pub transfer: TransferOptions,
+    /// How calls are placed, and the mode's settings (docs/pacing.md).
+    pub mode: Mode,
+    pub pacing: PacingOptions,
     /// How many times its settings were edited: a call planned under an older version plans
     /// its contact again when it ends (docs/campaigns.md, "Editing a running project").
     pub settings_version: i64,

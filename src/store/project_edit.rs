@@ -3,7 +3,7 @@
 //! refuse the same values with the same messages, each naming its field), and an edit as the
 //! fields it changes. Pure: whatever needs the database (a scenario that exists, a name not
 //! taken) is the store's.
-use super::{parse_local_datetime, NewProject, StoreError, TransferOptions};
+use super::{parse_local_datetime, Mode, NewProject, PacingOptions, StoreError, TransferOptions};
 use crate::rules::attempts::{AttemptRules, RetryRule, RuleError};
 use crate::rules::decide::OrderBy;
 use crate::rules::schedule::{Schedule, ScheduleError, TypeWindows};
@@ -198,6 +198,15 @@ pub fn check_settings(p: &NewProject) -> Result<CheckedSettings, SettingError> {
         };
         SettingError::new("transfer", e, ru)
     })?;
+    p.pacing.validate().map_err(|e| {
+        SettingError::new(
+            "pacing",
+            e,
+            "Значение вне допустимых пределов: звонков на оператора 1–10, ожидание в очереди \
+             5–600 с, доля брошенных 0,005–0,2, ожидание оператора 1–600 с, время разговора, \
+             после звонка и до ответа 1–3600 с.",
+        )
+    })?;
     Ok(CheckedSettings {
         schedule,
         rules,
@@ -253,6 +262,12 @@ pub struct ProjectEdit {
     /// Replaces the project's transfer settings (`{}`: the server's).
     #[serde(default, deserialize_with = "present")]
     pub transfer: Option<TransferOptions>,
+    /// Another pacing mode: takes effect at the dialer's next pass (docs/pacing.md).
+    #[serde(default, deserialize_with = "present")]
+    pub mode: Option<Mode>,
+    /// Replaces the pacing settings (`{}`: the defaults).
+    #[serde(default, deserialize_with = "present")]
+    pub pacing: Option<PacingOptions>,
     /// The agents who serve the project (by id), replacing those who did; agents who serve
     /// every project (the simulated ones) stay so.
     #[serde(default, deserialize_with = "present")]
@@ -297,6 +312,8 @@ impl ProjectEdit {
         set(&mut p.webhook_url, &self.webhook_url);
         set(&mut p.webhook_secret, &self.webhook_secret);
         set(&mut p.transfer, &self.transfer);
+        set(&mut p.mode, &self.mode);
+        set(&mut p.pacing, &self.pacing);
         p
     }
 
@@ -335,6 +352,8 @@ impl ProjectEdit {
         same(&mut self.webhook_url, &current.webhook_url);
         same(&mut self.webhook_secret, &current.webhook_secret);
         same(&mut self.transfer, &current.transfer);
+        same(&mut self.mode, &current.mode);
+        same(&mut self.pacing, &current.pacing);
         self
     }
 
@@ -368,6 +387,8 @@ impl ProjectEdit {
             ("webhook_url", self.webhook_url.is_some()),
             ("webhook_secret", self.webhook_secret.is_some()),
             ("transfer", self.transfer.is_some()),
+            ("mode", self.mode.is_some()),
+            ("pacing", self.pacing.is_some()),
             ("agents", self.agents.is_some()),
         ];
         given.iter().filter(|(_, g)| *g).map(|(n, _)| *n).collect()

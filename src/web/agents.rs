@@ -91,6 +91,21 @@ fn state_label(s: AgentState) -> &'static str {
     }
 }
 
+/// The label of a state given by its name (`available`).
+pub(super) fn state_label_of(name: &str) -> &'static str {
+    [
+        AgentState::Offline,
+        AgentState::Available,
+        AgentState::Ringing,
+        AgentState::Talking,
+        AgentState::WrapUp,
+        AgentState::Paused,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == name)
+    .map_or("?", state_label)
+}
+
 fn kind_label(k: AgentKind) -> &'static str {
     match k {
         AgentKind::Sip => "регистрируется (SIP)",

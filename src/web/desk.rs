@@ -81,6 +81,10 @@ struct DeskPage {
     agent: Option<AgentCard>,
     s: StateView,
     c: CardBox,
+    /// Preview dialing (docs/pacing.md): the next contact's card while no call is on the
+    /// desk, and what the last press did.
+    preview: Option<crate::dialer::preview::PreviewCard>,
+    preview_note: Option<String>,
 }
 
 #[derive(Template)]
@@ -175,7 +179,11 @@ fn card_box(s: &WebState, agent: i64, csrf: &str, form: FormView) -> CardBox {
 }
 
 /// `GET /desk`.
-pub async fn desk(State(s): State<WebState>, headers: HeaderMap) -> Response {
+pub async fn desk(
+    State(s): State<WebState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<super::desk_preview::DeskQuery>,
+) -> Response {
     let v = match s.viewer(&headers).await {
         Ok(v) => v,
         Err(r) => return r.into_response(),
@@ -194,30 +202,48 @@ pub async fn desk(State(s): State<WebState>, headers: HeaderMap) -> Response {
                     csrf: v.csrf.clone(),
                     form: FormView::default(),
                 },
+                preview: None,
+                preview_note: None,
             },
             StatusCode::OK,
         );
     };
-    page_with(&s, &v, id, FormView::default(), StatusCode::OK).await
+    let note = super::desk_preview::note_of(&q.preview);
+    page_with(&s, &v, id, FormView::default(), StatusCode::OK, note).await
 }
 
-async fn page_with(
+pub(super) async fn page_with(
     s: &WebState,
     v: &super::Viewer,
     id: i64,
     form: FormView,
     status: StatusCode,
+    preview_note: Option<String>,
 ) -> Response {
     let name = match s.app.agent_store.agent(id).await {
         Ok(a) => a.name,
         Err(_) => format!("№ {id}"),
+    };
+    let c = card_box(s, id, &v.csrf, form);
+    // The next preview card while the agent is free (none without a dialer here).
+    let free = s
+        .app
+        .agents
+        .live(id)
+        .is_some_and(|l| l.state == AgentState::Available);
+    let preview = if free {
+        crate::api::next_card(&s.app, id).await.ok().flatten()
+    } else {
+        None
     };
     render(
         &DeskPage {
             page: Page::new(Some(v), "/desk"),
             agent: Some(AgentCard { id, name }),
             s: state_of(s.app.agents.live(id)),
-            c: card_box(s, id, &v.csrf, form),
+            c,
+            preview,
+            preview_note,
         },
         status,
     )
@@ -431,6 +457,6 @@ pub async fn wrap_up(
             StatusCode::OK,
         )
     } else {
-        page_with(&s, &v, id, form, status).await
+        page_with(&s, &v, id, form, status, None).await
     }
 }

@@ -10,12 +10,14 @@ pub mod assets;
 mod calls;
 mod catalogue;
 mod desk;
+mod desk_preview;
 pub mod graph;
 pub mod hours;
 mod import;
 mod pages;
 mod project;
 mod project_form;
+mod project_pacing;
 mod prompts;
 mod scenarios;
 pub mod session;
@@ -152,6 +154,8 @@ pub fn router(state: WebState) -> Router {
         .route("/calls/{id}/recording", get(timeline::recording))
         .route("/desk/live", get(desk::live))
         .route("/desk/wrap-up", post(desk::wrap_up))
+        .route("/desk/preview/call", post(desk_preview::call))
+        .route("/desk/preview/skip", post(desk_preview::skip))
         .route("/projects/{id}", get(project::page))
         .route(
             "/projects/{id}/edit",

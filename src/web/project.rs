@@ -44,6 +44,62 @@ pub struct Figures {
     pub chart_height: u32,
     /// Calls and answer rate by hour, the last 24 hours.
     pub hours: super::hours::HourChart,
+    /// What the project's pacing decided at the dialer's last pass (docs/pacing.md).
+    pub pacing: Option<PacingLine>,
+}
+
+/// The pacing block of the project page.
+pub struct PacingLine {
+    pub mode: &'static str,
+    pub acting: &'static str,
+    pub why: String,
+    pub dial_level: String,
+    pub allowed: u32,
+    pub lines: u32,
+    pub in_flight: u32,
+    pub queue: u32,
+    pub agents: String,
+    pub abandon_today: String,
+    pub abandon_15min: String,
+    pub measured: String,
+}
+
+fn pacing_line(v: &crate::dialer::floor::PacingView) -> PacingLine {
+    let share = |x: Option<f64>| {
+        x.map(|x| format!("{:.1} %", x * 100.0).replace('.', ","))
+            .unwrap_or_else(|| "—".into())
+    };
+    let secs = |x: Option<f64>| x.map(|x| format!("{x:.0} с")).unwrap_or_else(|| "—".into());
+    PacingLine {
+        mode: v.mode.label_ru(),
+        acting: v.acting_mode.label_ru(),
+        why: v.why.clone(),
+        dial_level: format!("{:.2}", v.dial_level).replace('.', ","),
+        allowed: v.allowed,
+        lines: v.lines,
+        in_flight: v.in_flight,
+        queue: v.queue,
+        agents: v
+            .agents
+            .iter()
+            .map(|(st, n)| format!("{} {n}", super::agents::state_label_of(st)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        abandon_today: format!(
+            "{} ({} из {})",
+            share(v.abandon_share_today),
+            v.abandoned_today,
+            v.transfers_today
+        ),
+        abandon_15min: share(v.abandon_share_15min),
+        measured: format!(
+            "разговор {}, после звонка {}, до очереди {} (замеров: {})",
+            secs(v.talk_s),
+            secs(v.wrap_up_s),
+            secs(v.answer_s),
+            v.samples
+        ),
+    }
 }
 
 #[derive(Template)]
@@ -165,6 +221,13 @@ async fn figures(s: &WebState, id: i64, zone: &str) -> Result<Figures, Refused> 
         chart_height: bars.len() as u32 * 22 + 8,
         results: bars,
         hours: super::hours::chart(&by_hour, from, zone),
+        pacing: s
+            .app
+            .pacing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .map(pacing_line),
     })
 }
 

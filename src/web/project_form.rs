@@ -95,6 +95,9 @@ pub struct Values {
     /// The agent desk's dispositions, one per line (empty: the defaults).
     pub dispositions: String,
     pub agents: Vec<i64>,
+    /// Pacing (docs/pacing.md): the mode and its settings.
+    pub mode: String,
+    pub pacing: BTreeMap<String, String>,
 }
 
 /// Minutes as the form shows them (`1.5` when not whole).
@@ -178,6 +181,8 @@ impl Values {
             hold_music: t.hold_music.clone().unwrap_or_default(),
             dispositions: t.dispositions.clone().unwrap_or_default().join("\n"),
             agents,
+            mode: p.mode.as_str().to_string(),
+            pacing: super::project_pacing::values_of(&p.pacing),
         }
     }
 
@@ -241,6 +246,8 @@ impl Values {
             hold_music: one("hold_music"),
             dispositions: one("dispositions"),
             agents: all("agent").iter().filter_map(|a| a.parse().ok()).collect(),
+            mode: one("mode"),
+            pacing: super::project_pacing::from_form(one),
         }
     }
 
@@ -344,6 +351,8 @@ impl Values {
                     (!list.is_empty()).then_some(list)
                 },
             },
+            mode: crate::store::Mode::parse(&self.mode).unwrap_or_default(),
+            pacing: super::project_pacing::options(&self.pacing)?,
         })
     }
 }
@@ -404,6 +413,8 @@ struct FormPage {
     retry: Vec<RetryLine>,
     types: Vec<TypeField>,
     transfer: Vec<TransferField>,
+    modes: Vec<Choice>,
+    pacing: Vec<TransferField>,
     /// One select per place in the order.
     order_slots: Vec<Vec<Choice>>,
     /// The secret stored, masked (`whsec_…Ab3d`).
@@ -522,6 +533,8 @@ async fn form_page(
     } else if !errors.is_empty() {
         page.error = Some("Проект не сохранён: исправьте отмеченные поля.".into());
     }
+    let modes = super::project_pacing::modes(&values.mode);
+    let pacing = super::project_pacing::fields(&values.pacing);
     render(
         &FormPage {
             page,
@@ -536,6 +549,8 @@ async fn form_page(
             retry,
             types,
             transfer,
+            modes,
+            pacing,
             order_slots,
             secret_set,
         },
@@ -561,6 +576,10 @@ fn refusal(e: &ApiError) -> (String, String) {
         "webhook_url" => format!("Вебхуки не могут идти на этот адрес: {}", e.message),
         "transfer" => format!("Музыка ожидания не найдена или не играет: {}", e.message),
         "agents" => "Такого оператора нет.".into(),
+        "mode" => "Этот режим набирает номера под операторов, а сценарий никого не переводит \
+                   на операторов (действие transfer = \"agents\"): выберите режим «робот» или \
+                   другой сценарий."
+            .into(),
         "" => format!("Не сохранено: {}", e.message),
         _ => e.message.clone(),
     };
@@ -749,6 +768,8 @@ pub async fn save(
         webhook_url: Some(p.webhook_url),
         webhook_secret: Some(p.webhook_secret),
         transfer: Some(p.transfer),
+        mode: Some(p.mode),
+        pacing: Some(p.pacing),
         agents: None,
     }
     .changes_from(&current);

@@ -60,8 +60,8 @@ impl CampaignStore for SqliteStore {
         let r = sqlx::query(
             "INSERT INTO projects (name, scenario_id, time_zone, schedule, lines, \
              max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at, \
-             starts_at, ends_at, type_windows, webhook_url, webhook_secret, transfer_settings) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             starts_at, ends_at, type_windows, webhook_url, webhook_secret, transfer_settings, \
+             mode, pacing_settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(p.name.trim())
         .bind(p.scenario_id)
@@ -80,6 +80,8 @@ impl CampaignStore for SqliteStore {
         .bind(&p.webhook_url)
         .bind(&p.webhook_secret)
         .bind(json(&p.transfer))
+        .bind(p.mode.as_str())
+        .bind(json(&p.pacing))
         .execute(&self.pool)
         .await
         .map_err(|e| match e {

@@ -9,7 +9,7 @@
 //! read through the read pool; the dialer and its calls get their own handle on the same file
 //! (`own_connections`), so no number of API readers can make a call's bookkeeping wait in
 //! their queue (SQLite in WAL mode lets readers and the one writer work side by side).
-use super::{ProjectRow, StoreError};
+use super::{Mode, ProjectRow, StoreError};
 use crate::rules::attempts::AttemptRules;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -250,7 +250,7 @@ impl SqliteStore {
              p.max_calls_per_number, p.retry_rules, p.ordering, p.tariff, p.starts_at, p.ends_at, \
              p.type_windows, p.webhook_url, p.transfer_settings, \
              (SELECT c.name FROM projects c WHERE c.id = p.callback_project_id), \
-             p.settings_version \
+             p.settings_version, p.mode, p.pacing_settings \
              FROM projects p JOIN scenarios s ON s.id = p.scenario_id \
              WHERE (p.status = 'active' OR ?1) AND (?2 IS NULL OR p.id = ?2) ORDER BY p.id",
         )
@@ -314,6 +314,8 @@ fn project_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProjectRow, String> {
         transfer: parse(r, 14, "transfer settings")?,
         callback_project: r.get(15),
         settings_version: r.get(16),
+        mode: Mode::parse(r.get(17)).ok_or("its pacing mode is unknown")?,
+        pacing: parse(r, 18, "pacing settings")?,
     })
 }
 

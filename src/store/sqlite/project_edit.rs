@@ -17,8 +17,8 @@ const EDIT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 /// The columns `stored_settings` reads.
 const SETTINGS_SELECT: &str = "SELECT name, scenario_id, time_zone, schedule, lines, \
      max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, starts_at, \
-     ends_at, type_windows, webhook_url, webhook_secret, transfer_settings FROM projects \
-     WHERE id = ?";
+     ends_at, type_windows, webhook_url, webhook_secret, transfer_settings, mode, \
+     pacing_settings FROM projects WHERE id = ?";
 
 /// A JSON column of a project row, `None` (and its field noted as damaged) when it does not
 /// parse.
@@ -89,6 +89,7 @@ impl SqliteStore {
         let tariff = column(&r, 9, "tariff", &mut damaged);
         let types = column(&r, 12, "type_windows", &mut damaged);
         let transfer = column(&r, 15, "transfer", &mut damaged);
+        let pacing = column(&r, 17, "pacing", &mut damaged);
         let time_zone: String = r.get(2);
         let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
         let local = |t: Option<i64>| t.map(|t| local_datetime(t, tz));
@@ -109,6 +110,8 @@ impl SqliteStore {
             webhook_url: r.get(13),
             webhook_secret: r.get(14),
             transfer: transfer.unwrap_or_default(),
+            mode: Mode::parse(r.get(16)).unwrap_or_default(),
+            pacing: pacing.unwrap_or_default(),
         };
         Ok((p, damaged))
     }
@@ -136,8 +139,8 @@ impl SqliteStore {
             "UPDATE projects SET name = ?, scenario_id = ?, time_zone = ?, schedule = ?, \
              lines = ?, max_calls_per_number = ?, retry_rules = ?, ordering = ?, \
              callback_project_id = ?, tariff = ?, starts_at = ?, ends_at = ?, type_windows = ?, \
-             webhook_url = ?, webhook_secret = ?, transfer_settings = ?, \
-             settings_version = settings_version + 1, \
+             webhook_url = ?, webhook_secret = ?, transfer_settings = ?, mode = ?, \
+             pacing_settings = ?, settings_version = settings_version + 1, \
              replan_after = CASE WHEN ? THEN 0 ELSE replan_after END WHERE id = ?",
         )
         .bind(next.name.trim())
@@ -156,6 +159,8 @@ impl SqliteStore {
         .bind(next.webhook_url.as_deref().map(str::trim))
         .bind(&next.webhook_secret)
         .bind(json(&next.transfer))
+        .bind(next.mode.as_str())
+        .bind(json(&next.pacing))
         .bind(replans)
         .bind(id)
         .execute(&mut *tx)

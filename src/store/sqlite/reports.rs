@@ -123,8 +123,8 @@ fn parse_json(text: &str) -> serde_json::Value {
 
 pub(super) const PROJECT_SELECT: &str = "SELECT id, name, scenario_id, status, time_zone, schedule, lines, \
      max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, created_at, starts_at, \
-     ends_at, type_windows, finished_at, status_reason, webhook_url, webhook_secret, transfer_settings \
-     FROM projects";
+     ends_at, type_windows, finished_at, status_reason, webhook_url, webhook_secret, transfer_settings, \
+     mode, pacing_settings FROM projects";
 
 pub(super) fn project_view(r: &SqliteRow) -> ProjectView {
     ProjectView {
@@ -149,6 +149,8 @@ pub(super) fn project_view(r: &SqliteRow) -> ProjectView {
         webhook_url: r.get(18),
         webhook_secret: r.get::<Option<String>, _>(19).map(|s| mask_secret(&s)),
         transfer: serde_json::from_str(r.get(20)).unwrap_or_default(),
+        mode: Mode::parse(r.get(21)).unwrap_or_default(),
+        pacing: serde_json::from_str(r.get(22)).unwrap_or_default(),
     }
 }
 

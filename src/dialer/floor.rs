@@ -1,0 +1,300 @@
+//! One project's pacing kept fed (docs/pacing.md): the calls it placed, what its agents and
+//! transfer queue did (`FloorEvent`s from the agents' pool), the measured averages and the
+//! abandon counts, and the figures the API, the project page and `/metrics` show. The dialer
+//! keeps one per project; the shift simulation (`super::shift`) drives the same code on
+//! virtual time. Pure: times come in as unix ms from the caller's clock.
+use super::pacing::{Agent, Decision, Floor, Mode, Pacer, Settings};
+use crate::agents::pool::{AgentState, FloorEvent};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// One project's pacer and what it has seen.
+#[derive(Debug, Default)]
+pub struct ProjectPacing {
+    pub pacer: Pacer,
+    /// Calls placed and not ended: when, and whether the callee reached the queue.
+    placed: HashMap<String, (i64, bool)>,
+    /// Transfers today (the day the caller names): served, abandoned.
+    today: (i64, u32, u32),
+    last: Option<Decision>,
+}
+
+/// What the pacing of a project shows (`GET /projects/{id}/stats` → `pacing`, the project
+/// page, `/metrics`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PacingView {
+    /// The project's mode, and the mode that decided now (`predictive` below its minimum of
+    /// agents dials as `progressive`).
+    pub mode: Mode,
+    pub acting_mode: Mode,
+    /// Why the dialer places what it places now, in words.
+    pub why: String,
+    /// The predictive dial level (1.0: the calls the prediction asks for).
+    pub dial_level: f64,
+    pub lines: u32,
+    /// `robot`: the lines in use as a ceiling now; the agents' modes: the calls on their way
+    /// to the agents allowed now.
+    pub allowed: u32,
+    /// Calls up now, and those of them on their way to the agents.
+    pub in_flight: u32,
+    pub on_the_way: u32,
+    /// Callers waiting for an agent now.
+    pub queue: u32,
+    /// The project's agents by state.
+    pub agents: BTreeMap<&'static str, u32>,
+    /// Transfers today and abandoned today; the abandon share today and over the last 15 min.
+    pub transfers_today: u32,
+    pub abandoned_today: u32,
+    pub abandon_share_today: Option<f64>,
+    pub abandon_share_15min: Option<f64>,
+    /// Measured averages (seconds) and their sample counts; the configured figures are used
+    /// until a measure has `MIN_MEASURED` samples.
+    pub talk_s: Option<f64>,
+    pub wrap_up_s: Option<f64>,
+    pub answer_s: Option<f64>,
+    pub samples: u64,
+    /// Of the calls placed, the share that reached the queue.
+    pub reach: Option<f64>,
+}
+
+/// The pacing of every project the dialer paces, for the API and `/metrics`.
+pub type PacingBoard = Arc<Mutex<BTreeMap<i64, PacingView>>>;
+
+/// A pool state as pacing sees it: a ringing agent is about to talk.
+pub fn agent(state: AgentState, since_ms: i64, now_ms: i64) -> Agent {
+    match state {
+        AgentState::Available => Agent::Available,
+        AgentState::Ringing => Agent::Talking { since_ms: now_ms },
+        AgentState::Talking => Agent::Talking { since_ms },
+        AgentState::WrapUp => Agent::WrapUp { since_ms },
+        AgentState::Paused | AgentState::Offline => Agent::Offline,
+    }
+}
+
+/// The floor of a project now, as the agents' pool gives it.
+pub struct FloorNow<'a> {
+    pub now_ms: i64,
+    /// The project's agents: (state, since when).
+    pub agents: &'a [(AgentState, i64)],
+    /// Its agents talking to its callers now.
+    pub talking: u32,
+    /// Its callers waiting for an agent.
+    pub queue: u32,
+    /// Its calls up.
+    pub active: u32,
+    /// Whether its scenario transfers to agents.
+    pub transfers: bool,
+}
+
+impl ProjectPacing {
+    /// A call was placed.
+    pub fn placed(&mut self, call: String, now_ms: i64) {
+        self.placed.insert(call, (now_ms, false));
+    }
+
+    /// A call ended: it counts toward the share of calls that reach an agent.
+    pub fn ended(&mut self, call: &str) {
+        if let Some((_, queued)) = self.placed.remove(call) {
+            self.pacer
+                .measured
+                .reach
+                .add(if queued { 1.0 } else { 0.0 });
+        }
+    }
+
+    /// What the floor did; `day` is the current day's number (for "today").
+    pub fn observe(&mut self, s: &Settings, e: &FloorEvent, day: i64) {
+        let m = &mut self.pacer.measured;
+        match e {
+            FloorEvent::Queued { call, at_ms, .. } => {
+                if let Some((placed, queued)) = self.placed.get_mut(call) {
+                    if !*queued {
+                        *queued = true;
+                        m.answer_ms.add((at_ms - *placed).max(0) as f64);
+                    }
+                }
+            }
+            FloorEvent::Talked { ms, .. } => m.talk_ms.add(*ms as f64),
+            FloorEvent::Wrapped { ms, .. } => m.wrap_ms.add(*ms as f64),
+            FloorEvent::Served { wait_ms, at_ms, .. } => {
+                let abandoned = *wait_ms as u64 > s.max_wait_ms;
+                self.transfer(s, *at_ms, abandoned, day);
+            }
+            FloorEvent::Left { at_ms, .. } => self.transfer(s, *at_ms, true, day),
+        }
+    }
+
+    fn transfer(&mut self, s: &Settings, at_ms: i64, abandoned: bool, day: i64) {
+        if self.today.0 != day {
+            self.today = (day, 0, 0);
+        }
+        self.today.1 += 1;
+        self.today.2 += u32::from(abandoned);
+        self.pacer.transfer_ended(s, at_ms, abandoned);
+    }
+
+    /// The decision now and the calls to place.
+    pub fn decide(&mut self, s: &Settings, f: &FloorNow) -> (Decision, u32) {
+        let agents: Vec<Agent> = f
+            .agents
+            .iter()
+            .map(|(st, since)| agent(*st, *since, f.now_ms))
+            .collect();
+        let d = self.pacer.allowed(
+            s,
+            &Floor {
+                now_ms: f.now_ms,
+                agents: &agents,
+                queue: f.queue,
+                transfers: f.transfers,
+            },
+        );
+        let place = d.place(f.active, on_the_way(f), s.lines);
+        self.last = Some(d.clone());
+        (d, place)
+    }
+
+    /// The figures to show after a decision.
+    pub fn view(&self, s: &Settings, f: &FloorNow, day: i64) -> PacingView {
+        let mut agents = BTreeMap::new();
+        for (st, _) in f.agents {
+            *agents.entry(st.as_str()).or_insert(0) += 1;
+        }
+        let (served, abandoned) = if self.today.0 == day {
+            (self.today.1, self.today.2)
+        } else {
+            (0, 0)
+        };
+        let m = &self.pacer.measured;
+        let secs = |x: Option<f64>| x.map(|ms| (ms / 100.0).round() / 10.0);
+        let (acting, why, allowed) = match &self.last {
+            Some(d) => (d.mode, d.why.clone(), d.allowed),
+            None => (s.mode, String::new(), 0),
+        };
+        PacingView {
+            mode: s.mode,
+            acting_mode: acting,
+            why,
+            dial_level: (self.pacer.level() * 100.0).round() / 100.0,
+            lines: s.lines,
+            allowed,
+            in_flight: f.active,
+            on_the_way: on_the_way(f),
+            queue: f.queue,
+            agents,
+            transfers_today: served,
+            abandoned_today: abandoned,
+            abandon_share_today: (served > 0).then(|| f64::from(abandoned) / f64::from(served)),
+            abandon_share_15min: self.pacer.abandon_share(),
+            talk_s: secs(m.talk_ms.mean()),
+            wrap_up_s: secs(m.wrap_ms.mean()),
+            answer_s: secs(m.answer_ms.mean()),
+            samples: m.talk_ms.count(),
+            reach: m.reach.mean().map(|r| (r * 1000.0).round() / 1000.0),
+        }
+    }
+}
+
+/// The day number of a unix-ms time in a zone offset (seconds east of UTC).
+pub fn day_of(now_ms: i64, offset_s: i64) -> i64 {
+    (now_ms + offset_s * 1000).div_euclid(DAY_MS)
+}
+
+fn on_the_way(f: &FloorNow) -> u32 {
+    f.active.saturating_sub(f.talking).saturating_sub(f.queue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn floor<'a>(
+        agents: &'a [(AgentState, i64)],
+        active: u32,
+        talking: u32,
+        queue: u32,
+    ) -> FloorNow<'a> {
+        FloorNow {
+            now_ms: 1_000_000,
+            agents,
+            talking,
+            queue,
+            active,
+            transfers: true,
+        }
+    }
+
+    #[test]
+    fn progressive_places_for_free_agents_less_the_calls_already_on_their_way() {
+        let s = Settings {
+            mode: Mode::Progressive,
+            lines: 50,
+            ..Settings::default()
+        };
+        let agents = [
+            (AgentState::Available, 0),
+            (AgentState::Available, 0),
+            (AgentState::Available, 0),
+            (AgentState::Talking, 0),
+            (AgentState::Paused, 0),
+        ];
+        let mut p = ProjectPacing::default();
+        // Three free, one talking to its caller, one call dialing: two more.
+        let (d, place) = p.decide(&s, &floor(&agents, 2, 1, 0));
+        assert_eq!((d.allowed, place), (3, 2), "{}", d.why);
+        // A caller waiting takes a free agent: one free left, and one call dialing for it.
+        let (_, place) = p.decide(&s, &floor(&agents, 3, 1, 1));
+        assert_eq!(place, 1);
+        let v = p.view(&s, &floor(&agents, 3, 1, 1), 0);
+        assert_eq!((v.in_flight, v.on_the_way, v.queue), (3, 1, 1));
+        assert_eq!(v.agents.get("available"), Some(&3));
+    }
+
+    #[test]
+    fn the_floor_events_feed_the_measures_and_the_abandon_counts() {
+        let s = Settings::default();
+        let mut p = ProjectPacing::default();
+        p.placed("1".into(), 0);
+        p.placed("2".into(), 0);
+        let q = |call: &str, at_ms| FloorEvent::Queued {
+            project: 1,
+            call: call.into(),
+            at_ms,
+        };
+        p.observe(&s, &q("1", 15_000), 0);
+        p.observe(
+            &s,
+            &FloorEvent::Served {
+                project: 1,
+                wait_ms: 2_000,
+                at_ms: 17_000,
+            },
+            0,
+        );
+        // Served after more than `max_wait_ms`: abandoned all the same.
+        p.observe(&s, &q("2", 20_000), 0);
+        p.observe(
+            &s,
+            &FloorEvent::Served {
+                project: 1,
+                wait_ms: 10_001,
+                at_ms: 30_001,
+            },
+            0,
+        );
+        p.ended("1");
+        p.ended("2");
+        p.ended("3");
+        let v = p.view(&s, &floor(&[], 0, 0, 0), 0);
+        assert_eq!((v.transfers_today, v.abandoned_today), (2, 1));
+        assert_eq!(v.abandon_share_today, Some(0.5));
+        assert_eq!(v.answer_s, Some(17.5));
+        assert_eq!(v.reach, Some(1.0));
+        // The next day starts from nothing.
+        let v = p.view(&s, &floor(&[], 0, 0, 0), 1);
+        assert_eq!((v.transfers_today, v.abandon_share_today), (0, None));
+    }
+}

@@ -1,0 +1,79 @@
+//! Pacing over simulated shifts (docs/pacing.md): the dialer's pacing code and the agents'
+//! pool on virtual time with simulated callees (`dialer::shift`), deterministic by seed. The
+//! full 8-hour table is the `pacing_shift` benchmark; these are the guarantees.
+use autoinformer::dialer::shift::{run, Burst, Pacing, Shift};
+
+fn shift(agents: usize, pacing: Pacing, seed: u64, hours: f64) -> Shift {
+    let mut sh = Shift::new(agents, pacing, seed);
+    sh.length_ms = (hours * 3_600_000.0) as i64;
+    sh
+}
+
+#[test]
+fn progressive_never_abandons_in_a_thousand_call_run() {
+    for seed in [1, 2, 3] {
+        let mut sh = shift(8, Pacing::Progressive, seed, 8.0);
+        sh.max_calls = 1_000;
+        let r = run(&sh);
+        assert_eq!(r.calls, 1_000, "seed {seed}: {r:?}");
+        assert!(r.transfers > 100, "seed {seed}: {r:?}");
+        assert_eq!((r.abandoned, r.left), (0, 0), "seed {seed}: {r:?}");
+        // Nobody waited longer than an agent's ring (2 s) and a pass.
+        assert!(r.p95_wait_ms <= 3_000.0, "seed {seed}: {r:?}");
+    }
+}
+
+#[test]
+fn predictive_keeps_the_abandon_share_under_its_target_across_a_burst_of_short_calls() {
+    for (target, seed) in [(0.03, 5), (0.01, 6)] {
+        let mut sh = shift(20, Pacing::Predictive(target), seed, 3.0);
+        // An hour in, for 20 minutes: twice the answers, calls a third as long.
+        sh.population.burst = Some(Burst {
+            from_ms: 3_600_000,
+            to_ms: 3_600_000 + 20 * 60_000,
+            answer_rate: 0.9,
+            talk_mean_ms: 30_000.0,
+        });
+        let r = run(&sh);
+        assert!(r.transfers > 1_000, "{r:?}");
+        assert!(
+            r.abandon_share() <= target,
+            "target {target}: abandon {:.4} ({} of {})",
+            r.abandon_share(),
+            r.abandoned,
+            r.transfers
+        );
+    }
+}
+
+#[test]
+fn predictive_keeps_agents_busier_than_progressive_at_its_target() {
+    let prog = run(&shift(20, Pacing::Progressive, 9, 2.0));
+    let pred = run(&shift(20, Pacing::Predictive(0.03), 9, 2.0));
+    assert!(
+        pred.occupancy > prog.occupancy + 0.05,
+        "predictive {:.3} vs progressive {:.3}",
+        pred.occupancy,
+        prog.occupancy
+    );
+    assert!(pred.served_per_agent_hour > prog.served_per_agent_hour);
+    assert!(pred.abandon_share() <= 0.03, "{pred:?}");
+}
+
+#[test]
+fn robot_auto_lines_keep_the_queue_wait_short_where_fixed_lines_let_it_grow() {
+    let fixed = run(&shift(20, Pacing::Fixed, 11, 2.0));
+    let auto = run(&shift(20, Pacing::RobotAuto, 11, 2.0));
+    assert!(fixed.p95_wait_ms > 60_000.0, "{fixed:?}");
+    assert!(auto.p95_wait_ms <= 30_000.0, "{auto:?}");
+    assert!(auto.abandon_share() < fixed.abandon_share());
+}
+
+#[test]
+fn the_same_seed_gives_the_same_shift() {
+    let a = run(&shift(20, Pacing::Predictive(0.03), 3, 1.0));
+    let b = run(&shift(20, Pacing::Predictive(0.03), 3, 1.0));
+    assert_eq!(a, b);
+    let c = run(&shift(20, Pacing::Predictive(0.03), 4, 1.0));
+    assert_ne!(a, c);
+}
