@@ -33,9 +33,9 @@ fn main() {
     for agents in [5usize, 20, 50] {
         println!("\n{agents} agents");
         println!(
-            "| mode | occupancy | abandon | mean wait | p95 wait | served / agent h | people reached | calls placed | peak calls |"
+            "| mode | occupancy | abandon | mean wait | p95 wait | served / agent h | people reached | calls placed | peak calls | dial level (min–max) |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|");
         let mut got: Vec<(Pacing, Report)> = Vec::new();
         let started = Instant::now();
         for m in modes {
@@ -43,7 +43,7 @@ fn main() {
             sh.length_ms = hours * 3_600_000;
             let r = run(&sh);
             println!(
-                "| {} | {:.1} % | {:.2} % | {:.1} s | {:.1} s | {:.1} | {} | {} | {} |",
+                "| {} | {:.1} % | {:.2} % | {:.1} s | {:.1} s | {:.1} | {} | {} | {} | {:.2} ({:.2}–{:.2}) |",
                 m.label(),
                 r.occupancy * 100.0,
                 r.abandon_share() * 100.0,
@@ -53,6 +53,9 @@ fn main() {
                 r.people_reached,
                 r.calls,
                 r.peak_calls,
+                r.level_mean,
+                r.level_min,
+                r.level_max,
             );
             got.push((m, r));
         }

@@ -17,7 +17,7 @@ fn edit(v: serde_json::Value) -> ProjectEdit {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progressive_places_calls_only_for_free_agents_and_nobody_waits() {
-    let mut c = campaign_with(SCENARIO, 40, 0, &[0.0, 0.0, 0.0], 30, |p, _| {
+    let mut c = campaign_with(SCENARIO, 24, 0, &[0.0, 0.0, 0.0], 30, |p, _| {
         p.mode = Mode::Progressive;
         p.lines = 30;
     })
@@ -42,8 +42,8 @@ async fn progressive_places_calls_only_for_free_agents_and_nobody_waits() {
     // Each agent has at most one call: on its way to them, or with them.
     assert!(most_up <= 3, "{most_up} calls up for 3 agents");
     let st = c.store.stats(c.p).await.unwrap();
-    assert_eq!(st.transfers.transfers, 40, "{st:?}");
-    assert_eq!(st.transfers.answered, 40, "nobody abandoned: {st:?}");
+    assert_eq!(st.transfers.transfers, 24, "{st:?}");
+    assert_eq!(st.transfers.answered, 24, "nobody abandoned: {st:?}");
     assert_eq!(st.transfers.abandoned + st.transfers.timed_out, 0, "{st:?}");
     let board = c.dialer.pacing_board();
     let v = board.lock().unwrap().get(&c.p).cloned();

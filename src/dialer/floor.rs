@@ -15,8 +15,9 @@ const DAY_MS: i64 = 86_400_000;
 #[derive(Debug, Default)]
 pub struct ProjectPacing {
     pub pacer: Pacer,
-    /// Calls placed and not ended: when, and whether the callee reached the queue.
-    placed: HashMap<String, (i64, bool)>,
+    /// Calls placed and not ended: when, whether the callee reached the queue, whether the
+    /// call was answered.
+    placed: HashMap<String, (i64, bool, bool)>,
     /// Transfers today (the day the caller names): served, abandoned.
     today: (i64, u32, u32),
     last: Option<Decision>,
@@ -92,16 +93,24 @@ pub struct FloorNow<'a> {
 impl ProjectPacing {
     /// A call was placed.
     pub fn placed(&mut self, call: String, now_ms: i64) {
-        self.placed.insert(call, (now_ms, false));
+        self.placed.insert(call, (now_ms, false, false));
     }
 
-    /// A call ended: it counts toward the share of calls that reach an agent.
+    /// A call placed was answered (by a person or a machine: the robot's part begins).
+    pub fn answered(&mut self, call: &str) {
+        if let Some(c) = self.placed.get_mut(call) {
+            c.2 = true;
+        }
+    }
+
+    /// A call ended: one that never reached the queue counts toward the share of calls that
+    /// reach an agent (one that did counted when it did).
     pub fn ended(&mut self, call: &str) {
-        if let Some((_, queued)) = self.placed.remove(call) {
-            self.pacer
-                .measured
-                .reach
-                .add(if queued { 1.0 } else { 0.0 });
+        if let Some((_, false, answered)) = self.placed.remove(call) {
+            self.pacer.measured.reach.add(0.0);
+            if answered {
+                self.pacer.measured.answered_reach.add(0.0);
+            }
         }
     }
 
@@ -110,14 +119,19 @@ impl ProjectPacing {
         let m = &mut self.pacer.measured;
         match e {
             FloorEvent::Queued { call, at_ms, .. } => {
-                if let Some((placed, queued)) = self.placed.get_mut(call) {
+                if let Some((placed, queued, answered)) = self.placed.get_mut(call) {
                     if !*queued {
                         *queued = true;
                         m.answer_ms.add((at_ms - *placed).max(0) as f64);
+                        m.reach.add(1.0);
+                        // A call that reached the queue was answered, whether or not the
+                        // answer was told.
+                        *answered = true;
+                        m.answered_reach.add(1.0);
                     }
                 }
             }
-            FloorEvent::Talked { ms, .. } => m.talk_ms.add(*ms as f64),
+            FloorEvent::Talked { ms, .. } => m.talked(*ms as f64),
             FloorEvent::Wrapped { ms, .. } => m.wrap_ms.add(*ms as f64),
             FloorEvent::Served { wait_ms, at_ms, .. } => {
                 let abandoned = *wait_ms as u64 > s.max_wait_ms;
@@ -143,6 +157,11 @@ impl ProjectPacing {
             .iter()
             .map(|(st, since)| agent(*st, *since, f.now_ms))
             .collect();
+        let answered = self
+            .placed
+            .values()
+            .filter(|(_, queued, answered)| *answered && !*queued)
+            .count() as u32;
         let d = self.pacer.allowed(
             s,
             &Floor {
@@ -150,6 +169,8 @@ impl ProjectPacing {
                 agents: &agents,
                 queue: f.queue,
                 transfers: f.transfers,
+                on_the_way: on_the_way(f),
+                answered: answered.min(on_the_way(f)),
             },
         );
         let place = d.place(f.active, on_the_way(f), s.lines);

@@ -29,8 +29,10 @@ pub const MIN_MEASURED: u64 = 20;
 /// The predictive dial level's bounds (1.0: exactly the calls the prediction asks for).
 pub const LEVEL_MIN: f64 = 0.5;
 pub const LEVEL_MAX: f64 = 3.0;
-/// Abandons this close together are a burst: the level is halved at once.
+/// `BURST_ABANDONS` abandons within `BURST_MS`, over twice the target's share of that
+/// minute's transfers, are a burst: the level is halved at once.
 pub const BURST_MS: i64 = 60_000;
+pub const BURST_ABANDONS: usize = 3;
 /// Transfer outcomes kept for the abandon share.
 pub const ABANDON_WINDOW_MS: i64 = 15 * 60_000;
 /// The robot's effective lines change at most this often.
@@ -114,6 +116,10 @@ pub struct Floor<'a> {
     pub queue: u32,
     /// Whether the scenario transfers to agents.
     pub transfers: bool,
+    /// Calls on their way to the agents (dialing, ringing, in the robot's part), and those of
+    /// them answered already (each far likelier to reach the queue than one still ringing).
+    pub on_the_way: u32,
+    pub answered: u32,
 }
 
 /// A running mean that stands in for a configured figure once it has `MIN_MEASURED` samples.
@@ -148,14 +154,55 @@ impl Mean {
     }
 }
 
+/// Recent talk times kept for the chance that a call ends soon.
+pub const TALKS_KEPT: usize = 400;
+
 /// What the project measured.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Measured {
     pub talk_ms: Mean,
     pub wrap_ms: Mean,
     pub answer_ms: Mean,
     /// Of the calls placed, the share that reached the transfer queue (1 or 0 per call).
     pub reach: Mean,
+    /// Of the calls answered, the share that reached the transfer queue.
+    pub answered_reach: Mean,
+    /// The last `TALKS_KEPT` talk times, oldest first.
+    pub talks: VecDeque<f64>,
+}
+
+impl Measured {
+    /// A talk ended after `ms`.
+    pub fn talked(&mut self, ms: f64) {
+        self.talk_ms.add(ms);
+        if self.talks.len() == TALKS_KEPT {
+            self.talks.pop_front();
+        }
+        self.talks.push_back(ms);
+    }
+
+    /// The chance that a call which has lasted `elapsed` ms ends within `within` ms: of the
+    /// recent talks longer than `elapsed`, the share that ended by `elapsed + within`. `None`
+    /// until `MIN_MEASURED` talks are known (the rule of thumb decides until then).
+    pub fn ends_within(&self, elapsed: f64, within: f64) -> Option<f64> {
+        if (self.talks.len() as u64) < MIN_MEASURED {
+            return None;
+        }
+        if within < 0.0 {
+            return Some(0.0);
+        }
+        let longer = self.talks.iter().filter(|t| **t > elapsed).count();
+        if longer == 0 {
+            // Longer than every call seen: it can only end soon.
+            return Some(1.0);
+        }
+        let ended = self
+            .talks
+            .iter()
+            .filter(|t| **t > elapsed && **t <= elapsed + within)
+            .count();
+        Some(ended as f64 / longer as f64)
+    }
 }
 
 /// How many calls may be in flight now, the mode that decided it, and why, in words. In
@@ -256,27 +303,48 @@ impl Pacer {
         let talk = self.measured.talk_ms.or(s.talk_ms as f64);
         let wrap = self.measured.wrap_ms.or(s.wrap_ms as f64);
         let answer = self.measured.answer_ms.or(s.answer_ms as f64);
-        // Free when a call placed now is answered: free now, or done by then as predicted.
-        let soon = f
+        // Free when a call placed now is answered: free now, or done by then — by the rule
+        // (its call has lasted talk + wrap-up − answer) until talks are measured, then by the
+        // chance that a call of its length ends within answer − wrap-up, from the recent talks
+        // (a long call is not "about to end" just because it passed the average).
+        let soon: f64 = f
             .agents
             .iter()
-            .filter(|a| match **a {
-                Agent::Talking { since_ms } => (f.now_ms - since_ms) as f64 >= talk + wrap - answer,
-                Agent::WrapUp { since_ms } => (f.now_ms - since_ms) as f64 >= wrap - answer,
-                _ => false,
+            .map(|a| match *a {
+                Agent::Talking { since_ms } => {
+                    let elapsed = (f.now_ms - since_ms) as f64;
+                    self.measured.ends_within(elapsed, answer - wrap).unwrap_or(
+                        if elapsed >= talk + wrap - answer {
+                            1.0
+                        } else {
+                            0.0
+                        },
+                    )
+                }
+                Agent::WrapUp { since_ms } if (f.now_ms - since_ms) as f64 >= wrap - answer => 1.0,
+                _ => 0.0,
             })
-            .count();
-        let need = (free + soon).saturating_sub(f.queue as usize);
+            .sum();
+        let need = (free as f64 + soon - f64::from(f.queue)).max(0.0);
         let per_agent = self.per_agent(s);
-        let want = (need as f64 * per_agent * self.level).ceil() as u32;
+        // The callers the calls on their way will bring: an answered call by the measured
+        // share of answered calls that reach the queue, one still ringing by the share of all.
+        let reach = 1.0 / per_agent;
+        let answered_reach = self.measured.answered_reach.or(reach).max(reach);
+        let coming = f64::from(f.answered) * answered_reach
+            + f64::from(f.on_the_way.saturating_sub(f.answered)) * reach;
+        let more = ((need * self.level - coming) / reach).round().max(0.0) as u32;
+        let want = f.on_the_way + more;
         Decision {
             allowed: want.min(s.lines),
             mode: Mode::Predictive,
             why: format!(
-                "predictive: {free} agents free and {soon} expected free within {:.0} s, \
-                 {} waiting; {per_agent:.1} calls per agent at level {:.2}",
+                "predictive: {free} agents free and {soon:.1} expected free within {:.0} s, \
+                 {} waiting, {coming:.1} callers coming from {} calls on their way; \
+                 {per_agent:.1} calls per agent at level {:.2}",
                 answer / 1000.0,
                 f.queue,
+                f.on_the_way,
                 self.level
             ),
         }
@@ -343,12 +411,15 @@ impl Pacer {
         }
         let share = self.abandon_share().unwrap_or(0.0);
         if abandoned {
-            let burst = self
-                .outcomes
-                .iter()
-                .filter(|(t, a)| *a && at_ms - t <= BURST_MS)
-                .count()
-                >= 2;
+            // A burst: at least `BURST_ABANDONS` abandons within a minute, and over twice
+            // the target's share of that minute's transfers.
+            let (mut ended, mut lost) = (0usize, 0usize);
+            for (_, a) in self.outcomes.iter().filter(|(t, _)| at_ms - t <= BURST_MS) {
+                ended += 1;
+                lost += usize::from(*a);
+            }
+            let burst =
+                lost >= BURST_ABANDONS && lost as f64 > 2.0 * s.abandon_target * ended as f64;
             if burst {
                 self.level *= 0.5;
             } else if share > s.abandon_target {

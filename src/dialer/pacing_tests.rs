@@ -15,6 +15,8 @@ fn floor(now_ms: i64, agents: &[Agent], queue: u32) -> Floor<'_> {
         agents,
         queue,
         transfers: true,
+        on_the_way: 0,
+        answered: 0,
     }
 }
 
@@ -58,7 +60,7 @@ fn measured_figures_replace_the_configured_ones_once_there_are_enough() {
     let s = settings(Mode::Predictive);
     let mut p = Pacer::new();
     for _ in 0..MIN_MEASURED {
-        p.measured.talk_ms.add(200_000.0);
+        p.measured.talked(200_000.0);
         // One call in four reaches an agent: four calls per free agent.
         for k in 0..4 {
             p.measured.reach.add(if k == 0 { 1.0 } else { 0.0 });

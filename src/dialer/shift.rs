@@ -57,11 +57,11 @@ impl Default for Population {
         Self {
             answer_rate: 0.45,
             machine_share: 0.25,
-            ring_ms: (3_000, 20_000),
+            ring_ms: (4_000, 15_000),
             no_answer_ms: 30_000,
-            robot_ms: (5_000, 10_000),
+            robot_ms: (3_000, 6_000),
             machine_ms: (2_000, 5_000),
-            wants_agent: 0.7,
+            wants_agent: 0.8,
             talk_mean_ms: 90_000.0,
             talk_cv: 0.7,
             patience_min_ms: 5_000,
@@ -153,6 +153,10 @@ pub struct Report {
     pub people_reached: u64,
     /// The most calls up at once.
     pub peak_calls: u32,
+    /// The predictive dial level: its mean over the passes, and its lowest and highest.
+    pub level_mean: f64,
+    pub level_min: f64,
+    pub level_max: f64,
 }
 
 impl Report {
@@ -232,6 +236,7 @@ pub fn run(sh: &Shift) -> Report {
     let mut r = Report::default();
     let mut waits: Vec<i64> = Vec::new();
     let (mut busy_ms, mut wake_at) = (0i64, None::<i64>);
+    let mut levels = (0.0f64, 0u64);
     while let Some(Reverse((now, _, e))) = heap.pop() {
         if now > sh.length_ms {
             break;
@@ -277,6 +282,15 @@ pub fn run(sh: &Shift) -> Report {
                     transfers,
                 };
                 let (_, place) = pacing.decide(&s, &f);
+                let level = pacing.pacer.level();
+                levels.0 += level;
+                levels.1 += 1;
+                r.level_min = if levels.1 == 1 {
+                    level
+                } else {
+                    r.level_min.min(level)
+                };
+                r.level_max = r.level_max.max(level);
                 for _ in 0..place {
                     if sh.max_calls > 0 && r.calls >= sh.max_calls {
                         break;
@@ -315,6 +329,9 @@ pub fn run(sh: &Shift) -> Report {
             }
             Event::Answer(call) => {
                 let p = &sh.population;
+                if !matches!(callees[call as usize], Callee::NoAnswer) {
+                    pacing.answered(&call.to_string());
+                }
                 match callees[call as usize] {
                     Callee::NoAnswer => end_call(&mut active, &mut pacing, call),
                     Callee::Machine => {
@@ -396,6 +413,7 @@ pub fn run(sh: &Shift) -> Report {
         r.p95_wait_ms = waits[(waits.len() * 95 / 100).min(waits.len() - 1)] as f64;
     }
     r.served_per_agent_hour = r.served as f64 / (staffed / 3_600_000.0);
+    r.level_mean = levels.0 / levels.1.max(1) as f64;
     r
 }
 
