@@ -35,6 +35,9 @@ pub struct CallContext {
     pub transfers: Option<TransferBase>,
     /// The learned greetings (docs/amd.md); `None`: none are learned.
     pub greetings: Option<Arc<super::greetings::GreetingKeeper>>,
+    /// Calls answered and still up (pacing weighs an answered call on its way to the agents
+    /// apart from one still ringing; docs/pacing.md).
+    pub answered: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 /// What every transfer of this dialer shares.
@@ -209,8 +212,13 @@ pub async fn run(
     let dialed_at_ms = ctx.clock.now_ms();
     let (tell, answered) = tokio::sync::oneshot::channel::<crate::call::live::Answered>();
     let store = ctx.store.clone();
+    let told = ctx.clone();
     let answer_writer = tokio::spawn(async move {
         if let Ok(a) = answered.await {
+            told.answered
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(call_id);
             // On the dialer's clock, like the call's other times.
             let at_ms = dialed_at_ms + a.ring_ms as i64;
             let write = || store.call_answered(call_id, at_ms, a.recording.as_deref());
@@ -303,6 +311,10 @@ pub async fn run(
     // The line is free the moment the call is over; the bookkeeping follows. A preview call
     // that never reached its agent lets the agent go.
     drop(line);
+    ctx.answered
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&call_id);
     if let (Some(agent), Some(b)) = (how.preview_agent, ctx.transfers.as_ref()) {
         b.agents.release_preview(agent);
     }

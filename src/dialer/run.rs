@@ -118,6 +118,7 @@ impl Dialer {
             actions_give_up: DEFAULT_ACTIONS_GIVE_UP,
             transfers: None,
             greetings: None,
+            answered: Default::default(),
         };
         let (preview_tx, preview_rx) = tokio::sync::mpsc::unbounded_channel();
         Self {

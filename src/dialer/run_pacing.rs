@@ -92,6 +92,14 @@ impl Dialer {
             None => (Vec::new(), 0, 0),
         };
         let now_ms = now.timestamp_millis();
+        let answered: Vec<i64> = {
+            let up = self.ctx.answered.lock().unwrap_or_else(|e| e.into_inner());
+            self.call_project
+                .iter()
+                .filter(|(call, project)| **project == p.id && up.contains(call))
+                .map(|(call, _)| *call)
+                .collect()
+        };
         let f = FloorNow {
             now_ms,
             agents: &agents,
@@ -101,6 +109,9 @@ impl Dialer {
             transfers,
         };
         let paced = self.paced.entry(p.id).or_default();
+        for call in answered {
+            paced.pacing.answered(&format!("c{call}"));
+        }
         paced.settings = settings;
         paced.offset_s = offset_s;
         let (decision, place) = paced.pacing.decide(&paced.settings, &f);
