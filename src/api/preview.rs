@@ -132,6 +132,7 @@ pub(crate) async fn skip_card(
     params(("id" = i64, Path, description = "The agent's id.")),
     responses(
         (status = 200, description = "The card, or `null`.", body = NextCard),
+        (status = 400, description = "The id is not a number (`bad_request`).", body = ErrorBody),
         (status = 404, description = "No such agent (`not_found`).", body = ErrorBody),
         (status = 503, description = "The dialer does not run in this process (`unavailable`).", body = ErrorBody),
     )
@@ -160,6 +161,7 @@ pub async fn next(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiRe
         (status = 404, description = "No such agent (`not_found`).", body = ErrorBody),
         (status = 409, description = "Not the agent's card, no longer callable (called, held, stop-listed since), no free line, the agent not available, the project not dialing (`conflict`); the message says which.", body = ErrorBody),
         (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "The body is not an object with `contact_id` (`invalid`).", body = ErrorBody),
         (status = 503, description = "The dialer does not run in this process (`unavailable`).", body = ErrorBody),
     )
 )]
@@ -190,6 +192,7 @@ pub async fn call(
         (status = 404, description = "No such agent (`not_found`).", body = ErrorBody),
         (status = 409, description = "Not the agent's card, or a reason that is empty or over 200 characters (`conflict`).", body = ErrorBody),
         (status = 413, description = "The body is over 1 MiB (`too_large`).", body = ErrorBody),
+        (status = 422, description = "The body is not an object with `contact_id` and a `reason` of 1 … 200 characters (`invalid`).", body = ErrorBody),
         (status = 503, description = "The dialer does not run in this process (`unavailable`).", body = ErrorBody),
     )
 )]

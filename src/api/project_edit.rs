@@ -36,7 +36,7 @@ pub struct ProjectChange {
     time_zone: Option<String>,
     #[schema(nullable = false, min_items = 1)]
     schedule: Option<Vec<String>>,
-    #[schema(nullable = false, minimum = 1, maximum = 4294967295_u64)]
+    #[schema(nullable = false, minimum = 1, maximum = 100000)]
     lines: Option<u32>,
     #[schema(nullable = false, minimum = 1, maximum = 2)]
     max_calls_per_number: Option<u32>,

@@ -235,7 +235,7 @@ pub struct NewProject {
     pub schedule: Vec<String>,
     /// Calls of this project up at once.
     #[serde(default)]
-    #[schema(minimum = 1, maximum = 4294967295_u64, default = 10)]
+    #[schema(minimum = 1, maximum = 100000, default = 10)]
     pub lines: u32,
     #[serde(default)]
     #[schema(minimum = 1, maximum = 2, default = 2)]
@@ -278,6 +278,7 @@ pub struct NewProject {
     pub transfer: TransferOptions,
     /// How calls are placed (docs/pacing.md); default `robot`.
     #[serde(default)]
+    #[schema(nullable = false)]
     pub mode: Option<PacingMode>,
     /// The mode's settings; those not given take their defaults.
     #[serde(default)]

@@ -119,16 +119,20 @@ fn abandons_lower_the_dial_level_a_burst_halves_it_and_it_climbs_back_slowly() {
     t += 10_000;
     p.transfer_ended(&s, t, true);
     assert_eq!(p.level(), high);
-    // A second within a minute: a burst.
+    // A second: 2 in 52 is over 3 %, the level steps down by 15 %.
     t += 20_000;
     p.transfer_ended(&s, t, true);
-    assert!((p.level() - (high * 0.5).max(LEVEL_MIN)).abs() < 1e-9);
+    assert!((p.level() - high * 0.85).abs() < 1e-9, "{}", p.level());
+    // A third within the minute, half of that minute's transfers: a burst halves it.
+    t += 5_000;
+    p.transfer_ended(&s, t, true);
+    assert!((p.level() - (high * 0.85 * 0.5).max(LEVEL_MIN)).abs() < 1e-9);
     let low = p.level();
     for _ in 0..10 {
         t += 10_000;
         p.transfer_ended(&s, t, false);
     }
-    // Two abandons in 63 is over 3 %: no climb yet.
+    // Three abandons in 63 is over 3 %: no climb yet.
     assert_eq!(p.level(), low);
     assert!(p.abandon_share().is_some_and(|a| a > 0.03));
     // Fifteen minutes on, the window has forgotten them and the level climbs a step a call.

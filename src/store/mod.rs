@@ -22,7 +22,9 @@ pub use admin::{AdminStore, ImportStatus, ImportWatch, RejectRow, ServerCounts, 
 pub use agents::{AgentChange, AgentKind, AgentRow, AgentStore, WrapUpRecord};
 pub use greetings::{GreetingEdit, GreetingStore, GreetingView};
 pub use model::*;
-pub use project_edit::{check_settings, DeleteCount, ProjectEdit, SettingError, MAX_PROJECT_NAME};
+pub use project_edit::{
+    check_settings, DeleteCount, ProjectEdit, SettingError, MAX_LINES, MAX_PROJECT_NAME,
+};
 pub use search::{CallPage, CallSearch, SEARCH_WINDOW};
 pub use users::{SessionRow, TokenOwner, TokenRow, UserEdit, UserRow, UserStore};
 

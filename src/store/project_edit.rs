@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 /// Longest project name, in characters (it heads reports and export file names).
 pub const MAX_PROJECT_NAME: usize = 200;
 
+/// The most lines a project may have (far above any trunk: a typo, not a campaign).
+pub const MAX_LINES: u32 = 100_000;
+
 /// A setting refused: the field (`schedule`, `transfer`, …), why in a message that names it
 /// (the API's), and the same for people in Russian (the web UI's forms).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +185,13 @@ pub fn check_settings(p: &NewProject) -> Result<CheckedSettings, SettingError> {
             "lines",
             "lines must be at least 1",
             "Линий — не меньше одной.",
+        ));
+    }
+    if p.lines > MAX_LINES {
+        return Err(SettingError::new(
+            "lines",
+            format!("lines: {}; a project has at most {MAX_LINES}", p.lines),
+            format!("Линий — не больше {MAX_LINES}."),
         ));
     }
     p.tariff
