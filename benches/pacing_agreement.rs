@@ -21,8 +21,10 @@ const TALK_S: (f64, f64) = (20.0, 40.0);
 const ANSWER_S: (f64, f64) = (1.0, 2.0);
 const RING_S: (f64, f64) = (2.0, 8.0);
 const NO_ANSWER_S: u64 = 15;
-const PATIENCE_MIN_S: u32 = 5;
-const PATIENCE_MEAN_S: f64 = 15.0;
+/// The longest a caller waits for an agent (`queue_max_wait_s`): then `queue_timeout`, an
+/// abandon. (The simulated carrier's callers wait that long; its `keys:1/N` would hang up N s
+/// after the key, in the queue or talking to the agent alike, which no shift population does.)
+const QUEUE_MAX_WAIT_S: u64 = 20;
 const CONTACTS: usize = 4_000;
 
 const SCENARIO: &str = r#"
@@ -56,7 +58,7 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(19);
     // The population: 55 % never answer, 11 % machines, 34 % people — 7 in 10 of them press 1
-    // for an agent (and hang up after 5 s + exp(15 s) in the queue), the rest press 2.
+    // for an agent (and wait up to the queue's longest wait), the rest press 2.
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut numbers = std::collections::BTreeMap::new();
     let mut csv = String::from("Имя;Телефон\n");
@@ -68,9 +70,7 @@ async fn main() {
         } else if x < 0.66 {
             "voicemail".to_string()
         } else if rng.gen_bool(0.7) {
-            let patience =
-                f64::from(PATIENCE_MIN_S) - PATIENCE_MEAN_S * (1.0 - rng.gen::<f64>()).ln();
-            format!("keys:1/{}", patience.round().max(1.0) as u32)
+            "keys:1".to_string()
         } else {
             "keys:2".to_string()
         };
@@ -85,7 +85,7 @@ async fn main() {
         cfg.calls.ring_timeout_s = NO_ANSWER_S;
         cfg.dialer.pass_ms = 1_000;
         cfg.agents.wrap_up_s = WRAP_S;
-        cfg.agents.queue_max_wait_s = 120;
+        cfg.agents.queue_max_wait_s = QUEUE_MAX_WAIT_S;
         cfg.agents.queue_announce_s = 0;
         cfg.agents.sim.count = AGENTS;
         cfg.agents.sim.talk_min_s = TALK_S.0;
@@ -161,6 +161,7 @@ async fn main() {
     }
     let busy = talk_s + served * (WRAP_S as f64 + (ANSWER_S.0 + ANSWER_S.1) / 2.0);
     let real = Figures {
+        transfers: last["transfers_today"].as_f64().unwrap_or(0.0),
         occupancy: busy / (f64::from(AGENTS) * elapsed),
         abandon: share(&last),
         served_per_agent_hour: served / (f64::from(AGENTS) * elapsed / 3600.0),
@@ -179,7 +180,7 @@ async fn main() {
     sh.lines = 60;
     sh.wrap_ms = WRAP_S as i64 * 1000;
     sh.agent_ring_ms = ((ANSWER_S.0 + ANSWER_S.1) / 2.0 * 1000.0) as i64;
-    sh.queue_max_wait_ms = 120_000;
+    sh.queue_max_wait_ms = QUEUE_MAX_WAIT_S as i64 * 1000;
     sh.population = shift::Population {
         answer_rate: 0.45,
         machine_share: 11.0 / 45.0,
@@ -191,12 +192,13 @@ async fn main() {
         talk_mean_ms: (TALK_S.0 + TALK_S.1) / 2.0 * 1000.0,
         // The coefficient of variation of a uniform 20–40 s.
         talk_cv: (TALK_S.1 - TALK_S.0) / 12f64.sqrt() / ((TALK_S.0 + TALK_S.1) / 2.0),
-        patience_min_ms: i64::from(PATIENCE_MIN_S) * 1000,
-        patience_mean_ms: PATIENCE_MEAN_S * 1000.0,
+        patience_min_ms: QUEUE_MAX_WAIT_S as i64 * 1000,
+        patience_mean_ms: 0.0,
         burst: None,
     };
     let v = shift::run(&sh);
     let virt = Figures {
+        transfers: v.transfers as f64,
         occupancy: v.occupancy,
         abandon: v.abandon_share(),
         served_per_agent_hour: v.served_per_agent_hour,
@@ -206,6 +208,10 @@ async fn main() {
         "\nmeasured on serve: time from dialing to the queue {answer_s:.1} s; the simulation's \
          robot part set to {:.1} s",
         robot_ms as f64 / 1000.0
+    );
+    println!(
+        "transfers: {:.0} on serve, {} simulated",
+        real.transfers, v.transfers
     );
     println!("\n| figure | serve, real time | simulation | difference | tolerance | |");
     println!("|---|---|---|---|---|---|");
@@ -253,11 +259,16 @@ async fn main() {
         true,
         false,
     );
+    // Five minutes hold a few dozen transfers: the abandon shares are held to two standard
+    // errors of their difference (at least 3 points), the sampling noise of such counts.
+    let (n1, n2) = (real.transfers.max(1.0), (v.transfers as f64).max(1.0));
+    let pooled = (real.abandon * n1 + virt.abandon * n2) / (n1 + n2);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
     row(
         "abandon share",
         real.abandon,
         virt.abandon,
-        0.03,
+        (2.0 * se).max(0.03),
         true,
         false,
     );
@@ -288,6 +299,7 @@ async fn main() {
 }
 
 struct Figures {
+    transfers: f64,
     occupancy: f64,
     abandon: f64,
     served_per_agent_hour: f64,
