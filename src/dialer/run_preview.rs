@@ -140,6 +140,9 @@ impl Dialer {
                     .into(),
             );
         };
+        let scenario = self
+            .scenario(&p)
+            .map_err(|e| format!("the project's scenario does not load: {e}"))?;
         let agents = self
             .ctx
             .transfers
@@ -174,10 +177,6 @@ impl Dialer {
         };
         self.book.done(contact_id, None);
         self.paced_calls_placed(p.id, &[call_id]);
-        let scenario = self.scenario(&p).map_err(|e| {
-            agents.release_preview(agent);
-            format!("the project's scenario does not load: {e}")
-        })?;
         let guard = self.ctx.lines.take(p.id);
         let transfer = CallTransfer {
             settings: self.transfer_settings(&p),
