@@ -50,6 +50,9 @@ pub struct Figures {
 
 /// The pacing block of the project page.
 pub struct PacingLine {
+    /// Whether agents figure in the pacing (an agents' mode, or transfers under way): else
+    /// only the mode, the decision and the lines are shown.
+    pub with_agents: bool,
     pub mode: &'static str,
     pub acting: &'static str,
     pub why: String,
@@ -71,6 +74,7 @@ fn pacing_line(v: &crate::dialer::floor::PacingView) -> PacingLine {
     };
     let secs = |x: Option<f64>| x.map(|x| format!("{x:.0} с")).unwrap_or_else(|| "—".into());
     PacingLine {
+        with_agents: v.mode != crate::store::Mode::Robot || v.transfers_today > 0 || v.queue > 0,
         mode: v.mode.label_ru(),
         acting: v.acting_mode.label_ru(),
         why: v.why.clone(),
