@@ -4,7 +4,8 @@
 //! dialer's own pacing code and the agents' own pool and queue run; only the callees are
 //! simulated (`autoinformer::dialer::shift::Population`). Prints per mode: agent occupancy,
 //! abandon share, mean and p95 queue wait, served calls per agent hour, people reached, calls
-//! placed; then the targets. `SEED=N` changes the population, `HOURS=N` the shift.
+//! placed; then the targets. `SEED=N` changes the population, `HOURS=N` the shift, `AGENTS=20,50`
+//! the floors.
 use autoinformer::dialer::shift::{run, Pacing, Report, Shift};
 use std::time::Instant;
 
@@ -31,7 +32,12 @@ fn main() {
          callers wait 5 s + exp(35 s) in the queue; abandoned = left the queue or waited > 10 s"
     );
     let mut failed = Vec::new();
-    for agents in [5usize, 20, 50] {
+    // `AGENTS=20,50` runs only those floors.
+    let floors: Vec<usize> = std::env::var("AGENTS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|a| a.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![5, 20, 50]);
+    for agents in floors {
         println!("\n{agents} agents");
         println!(
             "| mode | occupancy | abandon | mean wait | p95 wait | served / agent h | people reached | calls placed | peak calls | dial level (min–max) |"

@@ -1,10 +1,9 @@
 //! Pacing over simulated shifts (docs/pacing.md): the dialer's pacing code and the agents'
 //! pool on virtual time with simulated callees (`dialer::shift`), deterministic by seed. The
 //! full 8-hour table is the `pacing_shift` benchmark; these are the guarantees it keeps today.
-//! Predictive does not yet meet the targets on this population (occupancy about 82 %
-//! at an abandon share of 3–4 % for a 3 % target): the tests hold what it does — the abandon
-//! share follows its target within two points, a lower target abandons less, and it keeps
-//! agents far busier than progressive.
+//! Predictive keeps 20 agents at least 85 % busy with abandons under a 3 % target, stays
+//! under its target across a burst of short calls, and keeps agents far busier than
+//! progressive, which never abandons.
 use autoinformer::dialer::shift::{run, Burst, Pacing, Shift};
 
 fn shift(agents: usize, pacing: Pacing, seed: u64, hours: f64) -> Shift {
@@ -40,18 +39,20 @@ fn predictive_follows_its_abandon_target_across_a_burst_of_short_calls() {
         });
         run(&sh)
     };
+    // The 3 % target holds across the burst; a 1 % target abandons less, though three hours
+    // with a burst are too few for it to settle under 1 % (docs/pacing.md).
     let (at3, at1) = (run_at(0.03), run_at(0.01));
-    for (target, r) in [(0.03, &at3), (0.01, &at1)] {
+    for (target, r) in [(0.03, &at3), (0.025, &at1)] {
         assert!(r.transfers > 1_000, "{r:?}");
         assert!(
-            r.abandon_share() <= target + 0.02,
+            r.abandon_share() <= target,
             "target {target}: abandon {:.4} ({} of {})",
             r.abandon_share(),
             r.abandoned,
             r.transfers
         );
-        // The burst's abandons pulled the dial level down to its floor at some point.
-        assert!(r.level_min < 0.6, "{r:?}");
+        // The burst's abandons pulled the dial level well down at some point.
+        assert!(r.level_min < 0.5, "{r:?}");
     }
     assert!(at1.abandon_share() < at3.abandon_share(), "{at1:?} {at3:?}");
 }
@@ -85,6 +86,31 @@ fn predictive_keeps_agents_far_busier_than_progressive() {
         prog.occupancy
     );
     assert!(pred.served_per_agent_hour > prog.served_per_agent_hour * 1.3);
-    assert!(pred.abandon_share() <= 0.05, "{pred:?}");
+    assert!(pred.abandon_share() <= 0.03, "{pred:?}");
     assert_eq!(prog.abandoned, 0);
+}
+
+#[test]
+fn predictive_keeps_twenty_agents_busy_at_least_85_percent_with_abandons_under_target() {
+    for seed in [1, 2, 3] {
+        let at3 = run(&shift(20, Pacing::Predictive(0.03), seed, 4.0));
+        let at1 = run(&shift(20, Pacing::Predictive(0.01), seed, 4.0));
+        eprintln!(
+            "seed {seed}: 3 %: {:.3} busy, {:.4} abandoned; 1 %: {:.3} busy, {:.4} abandoned",
+            at3.occupancy,
+            at3.abandon_share(),
+            at1.occupancy,
+            at1.abandon_share()
+        );
+        assert!(at3.occupancy >= 0.85, "seed {seed}: {at3:?}");
+        assert!(at3.abandon_share() <= 0.03, "seed {seed}: {at3:?}");
+        // A 1 % target abandons less; four hours are too few for it to settle under 1 %
+        // (the eight-hour shift does: docs/pacing.md).
+        assert!(
+            at1.abandon_share() < at3.abandon_share(),
+            "seed {seed}: {at1:?}"
+        );
+        assert!(at1.abandon_share() <= 0.015, "seed {seed}: {at1:?}");
+        assert!(at1.occupancy >= 0.80, "seed {seed}: {at1:?}");
+    }
 }

@@ -96,10 +96,14 @@ impl ProjectPacing {
         self.placed.insert(call, (now_ms, false, false));
     }
 
-    /// A call placed was answered (by a person or a machine: the robot's part begins).
-    pub fn answered(&mut self, call: &str) {
+    /// A call placed was answered (by a person or a machine: the robot's part begins) by
+    /// `now_ms`.
+    pub fn answered(&mut self, call: &str, now_ms: i64) {
         if let Some(c) = self.placed.get_mut(call) {
-            c.2 = true;
+            if !c.2 {
+                c.2 = true;
+                self.pacer.measured.rang((now_ms - c.0).max(0) as f64);
+            }
         }
     }
 
@@ -110,6 +114,8 @@ impl ProjectPacing {
             self.pacer.measured.reach.add(0.0);
             if answered {
                 self.pacer.measured.answered_reach.add(0.0);
+            } else {
+                self.pacer.measured.answer_share.add(0.0);
             }
         }
     }
@@ -126,6 +132,9 @@ impl ProjectPacing {
                         m.reach.add(1.0);
                         // A call that reached the queue was answered, whether or not the
                         // answer was told.
+                        if !*answered {
+                            m.answer_share.add(1.0);
+                        }
                         *answered = true;
                         m.answered_reach.add(1.0);
                     }
@@ -162,6 +171,12 @@ impl ProjectPacing {
             .values()
             .filter(|(_, queued, answered)| *answered && !*queued)
             .count() as u32;
+        let ringing_ms: Vec<f64> = self
+            .placed
+            .values()
+            .filter(|(_, queued, answered)| !*answered && !*queued)
+            .map(|(at, _, _)| (f.now_ms - at).max(0) as f64)
+            .collect();
         let d = self.pacer.allowed(
             s,
             &Floor {
@@ -171,6 +186,7 @@ impl ProjectPacing {
                 transfers: f.transfers,
                 on_the_way: on_the_way(f),
                 answered: answered.min(on_the_way(f)),
+                ringing_ms: &ringing_ms,
             },
         );
         let place = d.place(f.active, on_the_way(f), s.lines);

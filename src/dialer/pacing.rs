@@ -14,8 +14,10 @@
 //! - `predictive` (the UIS rule): at start `calls_per_agent` × free agents; then calls for the
 //!   agents expected to be free when a new call is answered — an agent on a call counts once
 //!   its call has lasted the predicted talk time + wrap-up − the time a new call takes to be
-//!   answered — at an adaptive dial level that keeps the share of abandoned transfers under
-//!   `abandon_target`. Below `MIN_PREDICTIVE_AGENTS` agents online it dials as progressive
+//!   answered. Once talks and answers are measured, by the odds: the callers coming and the
+//!   agents freeing up are sums of chances, and it places the most calls whose expected
+//!   callers left without an agent stay within `abandon_target` × an adaptive dial level,
+//!   which keeps the share of abandoned transfers under the target. Below `MIN_PREDICTIVE_AGENTS` agents online it dials as progressive
 //!   (CWSL: prediction needs more than about ten agents to average over).
 //! - `preview`: no call of its own; each is placed on an agent's press.
 use std::collections::VecDeque;
@@ -26,13 +28,21 @@ pub use crate::store::Mode;
 pub const MIN_PREDICTIVE_AGENTS: usize = 10;
 /// Samples a measured mean needs before it replaces the configured figure.
 pub const MIN_MEASURED: u64 = 20;
-/// The predictive dial level's bounds (1.0: exactly the calls the prediction asks for).
-pub const LEVEL_MIN: f64 = 0.5;
+/// The predictive dial level's bounds. The level scales the callers predictive lets go
+/// without an agent: 1.0 dials until the expected ones are the abandon target's share of the
+/// callers expected.
+pub const LEVEL_MIN: f64 = 0.05;
 pub const LEVEL_MAX: f64 = 3.0;
+/// How far one transfer's outcome moves the level, and the abandoned share it aims at, as a
+/// part of the target (a margin for the share's noise).
+pub const LEVEL_STEP: f64 = 0.05;
+pub const AIM: f64 = 0.8;
 /// `BURST_ABANDONS` abandons within `BURST_MS`, over twice the target's share of that
-/// minute's transfers, are a burst: the level is halved at once.
+/// minute's transfers, are a burst: the level is cut by `BURST_CUT` at once, at most once a
+/// `BURST_MS`.
 pub const BURST_MS: i64 = 60_000;
 pub const BURST_ABANDONS: usize = 3;
+pub const BURST_CUT: f64 = 0.7;
 /// Transfer outcomes kept for the abandon share.
 pub const ABANDON_WINDOW_MS: i64 = 15 * 60_000;
 /// The robot's effective lines change at most this often.
@@ -120,6 +130,8 @@ pub struct Floor<'a> {
     /// them answered already (each far likelier to reach the queue than one still ringing).
     pub on_the_way: u32,
     pub answered: u32,
+    /// How long each call on its way and not yet answered has rung (ms).
+    pub ringing_ms: &'a [f64],
 }
 
 /// A running mean that stands in for a configured figure once it has `MIN_MEASURED` samples.
@@ -167,6 +179,10 @@ pub struct Measured {
     pub reach: Mean,
     /// Of the calls answered, the share that reached the transfer queue.
     pub answered_reach: Mean,
+    /// Of the calls placed, the share answered; and the last `TALKS_KEPT` ring times of the
+    /// answered ones.
+    pub answer_share: Mean,
+    pub rings: VecDeque<f64>,
     /// The last `TALKS_KEPT` talk times, oldest first.
     pub talks: VecDeque<f64>,
 }
@@ -179,6 +195,32 @@ impl Measured {
             self.talks.pop_front();
         }
         self.talks.push_back(ms);
+    }
+
+    /// A call placed was answered after ringing `ms`.
+    pub fn rang(&mut self, ms: f64) {
+        self.answer_share.add(1.0);
+        if self.rings.len() == TALKS_KEPT {
+            self.rings.pop_front();
+        }
+        self.rings.push_back(ms);
+    }
+
+    /// The chance that a call still ringing after `ms` is answered yet: of the calls answered,
+    /// the share that rang longer, against the share never answered. `None` until
+    /// `MIN_MEASURED` answers are known.
+    pub fn answered_yet(&self, ms: f64) -> Option<f64> {
+        let p = self.answer_share.measured()?;
+        if (self.rings.len() as u64) < MIN_MEASURED {
+            return None;
+        }
+        let later = self.rings.iter().filter(|r| **r > ms).count() as f64 / self.rings.len() as f64;
+        let yet = p * later;
+        Some(if yet + (1.0 - p) > 0.0 {
+            yet / (yet + (1.0 - p))
+        } else {
+            0.0
+        })
     }
 
     /// The chance that a call which has lasted `elapsed` ms ends within `within` ms: of the
@@ -235,6 +277,8 @@ pub struct Pacer {
     level: f64,
     effective_lines: Option<u32>,
     lines_changed_ms: Option<i64>,
+    /// When a burst of abandons last cut the level.
+    burst_ms: Option<i64>,
     /// Transfer outcomes: (at, abandoned), oldest first, within `ABANDON_WINDOW_MS`.
     outcomes: VecDeque<(i64, bool)>,
     pub measured: Measured,
@@ -252,6 +296,7 @@ impl Pacer {
             level: 1.0,
             effective_lines: None,
             lines_changed_ms: None,
+            burst_ms: None,
             outcomes: VecDeque::new(),
             measured: Measured::default(),
         }
@@ -299,27 +344,28 @@ impl Pacer {
         }
     }
 
+    /// Whether the floor is measured well enough to dial by the odds (else the UIS rule).
+    fn learned(&self) -> bool {
+        self.measured.reach.measured().is_some() && self.measured.talks.len() as u64 >= MIN_MEASURED
+    }
+
     fn predictive(&mut self, s: &Settings, f: &Floor, free: usize) -> Decision {
+        if self.learned() {
+            return self.by_odds(s, f, free);
+        }
         let talk = self.measured.talk_ms.or(s.talk_ms as f64);
         let wrap = self.measured.wrap_ms.or(s.wrap_ms as f64);
         let answer = self.measured.answer_ms.or(s.answer_ms as f64);
-        // Free when a call placed now is answered: free now, or done by then — by the rule
-        // (its call has lasted talk + wrap-up − answer) until talks are measured, then by the
-        // chance that a call of its length ends within answer − wrap-up, from the recent talks
-        // (a long call is not "about to end" just because it passed the average).
+        // The UIS rule until the floor is measured: free when a call placed now is answered —
+        // free now, or its call has lasted talk + wrap-up − answer.
         let soon: f64 = f
             .agents
             .iter()
             .map(|a| match *a {
-                Agent::Talking { since_ms } => {
-                    let elapsed = (f.now_ms - since_ms) as f64;
-                    self.measured.ends_within(elapsed, answer - wrap).unwrap_or(
-                        if elapsed >= talk + wrap - answer {
-                            1.0
-                        } else {
-                            0.0
-                        },
-                    )
+                Agent::Talking { since_ms }
+                    if (f.now_ms - since_ms) as f64 >= talk + wrap - answer =>
+                {
+                    1.0
                 }
                 Agent::WrapUp { since_ms } if (f.now_ms - since_ms) as f64 >= wrap - answer => 1.0,
                 _ => 0.0,
@@ -327,23 +373,104 @@ impl Pacer {
             .sum();
         let need = (free as f64 + soon - f64::from(f.queue)).max(0.0);
         let per_agent = self.per_agent(s);
-        // The callers the calls on their way will bring: an answered call by the measured
-        // share of answered calls that reach the queue, one still ringing by the share of all.
         let reach = 1.0 / per_agent;
-        let answered_reach = self.measured.answered_reach.or(reach).max(reach);
-        let coming = f64::from(f.answered) * answered_reach
-            + f64::from(f.on_the_way.saturating_sub(f.answered)) * reach;
-        let more = ((need * self.level - coming) / reach).round().max(0.0) as u32;
+        let coming = f64::from(f.on_the_way) * reach;
+        let more = ((need - coming) / reach).round().max(0.0) as u32;
         let want = f.on_the_way + more;
         Decision {
             allowed: want.min(s.lines),
             mode: Mode::Predictive,
             why: format!(
-                "predictive: {free} agents free and {soon:.1} expected free within {:.0} s, \
-                 {} waiting, {coming:.1} callers coming from {} calls on their way; \
-                 {per_agent:.1} calls per agent at level {:.2}",
+                "predictive, until talks and answers are measured: {free} agents free and \
+                 {soon:.0} expected free within {:.0} s, {} waiting, {} calls on their way; \
+                 {per_agent:.1} calls per agent",
                 answer / 1000.0,
                 f.queue,
+                f.on_the_way,
+            ),
+        }
+    }
+
+    /// Predictive once measured: the callers that the calls on their way and `k` new ones
+    /// will bring, and the agents free by the time they have waited `max_wait`, are sums of
+    /// chances (each ringing call by how long it has rung, each talking agent by how long
+    /// the recent talks of that length went on); place the most calls whose expected callers
+    /// left without an agent stay within the abandon target × the dial level of the callers
+    /// expected.
+    fn by_odds(&mut self, s: &Settings, f: &Floor, free: usize) -> Decision {
+        let wrap = self.measured.wrap_ms.or(s.wrap_ms as f64);
+        let answer = self.measured.answer_ms.or(s.answer_ms as f64);
+        let horizon = answer;
+        let mut supply = vec![1.0];
+        let mut sure_free = free;
+        for a in f.agents {
+            match *a {
+                Agent::Talking { since_ms } => {
+                    let elapsed = (f.now_ms - since_ms) as f64;
+                    let q = self
+                        .measured
+                        .ends_within(elapsed, horizon - wrap)
+                        .unwrap_or(0.0);
+                    add_trial(&mut supply, q);
+                }
+                Agent::WrapUp { since_ms } if wrap - (f.now_ms - since_ms) as f64 <= horizon => {
+                    sure_free += 1;
+                }
+                _ => {}
+            }
+        }
+        let per_agent = self.per_agent(s);
+        let reach = 1.0 / per_agent;
+        let answered_reach = self.measured.answered_reach.or(reach).max(reach);
+        let mut demand = vec![1.0];
+        let mut expected = f64::from(f.queue);
+        let mut chance = |p: f64, demand: &mut Vec<f64>| {
+            expected += p;
+            add_trial(demand, p);
+        };
+        for _ in 0..f.answered {
+            chance(answered_reach, &mut demand);
+        }
+        let ringing = f.on_the_way.saturating_sub(f.answered);
+        for ms in f.ringing_ms.iter().take(ringing as usize) {
+            let p = self
+                .measured
+                .answered_yet(*ms)
+                .map_or(reach, |p| p * answered_reach);
+            chance(p, &mut demand);
+        }
+        for _ in f.ringing_ms.len() as u32..ringing {
+            chance(reach, &mut demand);
+        }
+        // Callers beyond the agents: E[(queue + demand − sure free − supply)+].
+        let offset = i64::from(f.queue) - sure_free as i64;
+        let room = s.lines.saturating_sub(f.on_the_way);
+        let mut more = 0u32;
+        let mut over = overflow(&demand, &supply, offset);
+        while more < room {
+            let mut next = demand.clone();
+            add_trial(&mut next, reach);
+            let over_next = overflow(&next, &supply, offset);
+            if over_next > self.level * s.abandon_target * (expected + reach) {
+                break;
+            }
+            demand = next;
+            over = over_next;
+            expected += reach;
+            more += 1;
+        }
+        let freeing: f64 = supply.iter().enumerate().map(|(i, p)| i as f64 * p).sum();
+        Decision {
+            allowed: (f.on_the_way + more).min(s.lines),
+            mode: Mode::Predictive,
+            why: format!(
+                "predictive: {free} agents free, {:.1} more expected free within {:.0} s; \
+                 {} waiting and {:.1} callers expected from {} calls on their way and {more} \
+                 new; {over:.2} expected left without an agent at level {:.2}",
+                sure_free as f64 - free as f64 + freeing,
+                horizon / 1000.0,
+                f.queue,
+                expected - f64::from(f.queue),
                 f.on_the_way,
                 self.level
             ),
@@ -353,8 +480,13 @@ impl Pacer {
     fn robot_lines(&mut self, s: &Settings, f: &Floor, online: usize, free: usize) -> Decision {
         let talk = self.measured.talk_ms.or(s.talk_ms as f64);
         let wrap = self.measured.wrap_ms.or(s.wrap_ms as f64);
-        // A new caller waits for the callers ahead and then for the first agent to free up.
-        let wait_ms = if free > f.queue as usize {
+        // A new caller waits for the callers ahead — those in the queue and those answered
+        // and on their way to it, by the measured share that gets there — and then for the
+        // first agent to free up.
+        let reach = 1.0 / self.per_agent(s);
+        let ahead = f64::from(f.queue)
+            + f64::from(f.answered) * self.measured.answered_reach.or(reach).max(reach);
+        let wait_ms = if free as f64 > ahead {
             0.0
         } else if online == 0 {
             // Nobody to wait for: lower the lines only once callers do wait.
@@ -364,7 +496,7 @@ impl Pacer {
                 f64::INFINITY
             }
         } else {
-            (f64::from(f.queue) + 1.0) * (talk + wrap) / online as f64
+            (ahead - free as f64 + 1.0) * (talk + wrap) / online as f64
         };
         let mut eff = self.effective_lines.unwrap_or(s.lines).min(s.lines);
         let may_change = self
@@ -409,24 +541,28 @@ impl Pacer {
         {
             self.outcomes.pop_front();
         }
-        let share = self.abandon_share().unwrap_or(0.0);
+        // Each outcome moves the level by exp(LEVEL_STEP × (aim − outcome)): up a little per
+        // served call, down more per abandon, so the level settles where the abandoned
+        // share is the aim (a stochastic approximation; a fixed step never settles).
+        let aim = s.abandon_target * AIM;
+        let outcome = if abandoned { 1.0 } else { 0.0 };
+        self.level *= (LEVEL_STEP * (aim - outcome)).exp();
         if abandoned {
-            // A burst: at least `BURST_ABANDONS` abandons within a minute, and over twice
-            // the target's share of that minute's transfers.
+            // A burst: at least `BURST_ABANDONS` abandons within a minute, over twice the
+            // target's share of that minute's transfers — cut once per minute.
             let (mut ended, mut lost) = (0usize, 0usize);
             for (_, a) in self.outcomes.iter().filter(|(t, _)| at_ms - t <= BURST_MS) {
                 ended += 1;
                 lost += usize::from(*a);
             }
-            let burst =
-                lost >= BURST_ABANDONS && lost as f64 > 2.0 * s.abandon_target * ended as f64;
-            if burst {
-                self.level *= 0.5;
-            } else if share > s.abandon_target {
-                self.level *= 0.85;
+            let cooled = self.burst_ms.is_none_or(|t| at_ms - t > BURST_MS);
+            if cooled
+                && lost >= BURST_ABANDONS
+                && lost as f64 > 2.0 * s.abandon_target * ended as f64
+            {
+                self.level *= BURST_CUT;
+                self.burst_ms = Some(at_ms);
             }
-        } else if share <= s.abandon_target {
-            self.level += 0.01;
         }
         self.level = self.level.clamp(LEVEL_MIN, LEVEL_MAX);
     }
@@ -439,6 +575,38 @@ impl Pacer {
         let abandoned = self.outcomes.iter().filter(|(_, a)| *a).count();
         Some(abandoned as f64 / self.outcomes.len() as f64)
     }
+}
+
+/// Adds an independent trial of chance `p` to the distribution of a count.
+fn add_trial(dist: &mut Vec<f64>, p: f64) {
+    let p = p.clamp(0.0, 1.0);
+    dist.push(0.0);
+    for i in (1..dist.len()).rev() {
+        dist[i] = dist[i] * (1.0 - p) + dist[i - 1] * p;
+    }
+    dist[0] *= 1.0 - p;
+}
+
+/// E[(offset + X − Y)+] for independent counts X (`demand`) and Y (`supply`).
+fn overflow(demand: &[f64], supply: &[f64], offset: i64) -> f64 {
+    // g(n) = E[(n − Y)+]; g(n + 1) = g(n) + P(Y ≤ n).
+    let mut total = 0.0;
+    for (x, px) in demand.iter().enumerate() {
+        if *px < 1e-12 {
+            continue;
+        }
+        let n = offset + x as i64;
+        if n <= 0 {
+            continue;
+        }
+        let g: f64 = supply
+            .iter()
+            .enumerate()
+            .map(|(y, py)| py * (n - y as i64).max(0) as f64)
+            .sum();
+        total += px * g;
+    }
+    total
 }
 
 fn progressive(s: &Settings, free: usize, queue: u32, why: &str) -> Decision {

@@ -110,7 +110,7 @@ impl Dialer {
         };
         let paced = self.paced.entry(p.id).or_default();
         for call in answered {
-            paced.pacing.answered(&format!("c{call}"));
+            paced.pacing.answered(&format!("c{call}"), now_ms);
         }
         paced.settings = settings;
         paced.offset_s = offset_s;

@@ -330,7 +330,7 @@ pub fn run(sh: &Shift) -> Report {
             Event::Answer(call) => {
                 let p = &sh.population;
                 if !matches!(callees[call as usize], Callee::NoAnswer) {
-                    pacing.answered(&call.to_string());
+                    pacing.answered(&call.to_string(), now);
                 }
                 match callees[call as usize] {
                     Callee::NoAnswer => end_call(&mut active, &mut pacing, call),
