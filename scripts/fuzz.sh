@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the fuzz targets (scenario loader, audio reader, RTP/SDP/media session, SIP parser) under
+# Runs the fuzz targets (scenario loader, audio reader, RTP/SDP/media session, SIP parser,
+# the registrar's REGISTER handling) under
 # libFuzzer, for N seconds each (default 30), or — with FUZZ_DETERMINISTIC=1, as CI does — a
 # fixed number of runs from a fixed seed, so a run's result does not depend on the machine's
 # speed. `scripts/fuzz.sh --build-only` builds the targets and stops (CI builds them while the
@@ -32,15 +33,18 @@ cargo build --quiet --release --manifest-path fuzz/Cargo.toml --target "$triple"
 [ $build_only = 1 ] && exit 0
 bin=fuzz/target/$triple/release
 
-mkdir -p fuzz/corpus/audio_reader fuzz/corpus/scenario_loader fuzz/corpus/rtp_sdp fuzz/corpus/sip_message
+mkdir -p fuzz/corpus/audio_reader fuzz/corpus/scenario_loader fuzz/corpus/rtp_sdp fuzz/corpus/sip_message fuzz/corpus/sip_register
 cp -n examples/callee/*.wav prompts/numbers/1.wav fuzz/corpus/audio_reader/ 2>/dev/null || true
 cp -n examples/*/scenario.toml fuzz/corpus/scenario_loader/ 2>/dev/null || true
 # Seeds: real SIP messages from the peer scenarios' shapes.
 printf 'SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n' > fuzz/corpus/sip_message/ok200
 printf 'BYE sip:robot@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK2\r\nFrom: <sip:c@d>;tag=2\r\nTo: <sip:a@b>;tag=1\r\nCall-ID: x\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n' > fuzz/corpus/sip_message/bye
-declare -A runs=([scenario_loader]=300000 [audio_reader]=4000 [rtp_sdp]=300000 [sip_message]=200000)
+# An agent's REGISTER as softphones send it, with and without credentials.
+printf 'REGISTER sip:127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK3;rport\r\nFrom: <sip:101@127.0.0.1>;tag=7\r\nTo: <sip:101@127.0.0.1>\r\nCall-ID: r1\r\nCSeq: 1 REGISTER\r\nContact: <sip:101@127.0.0.1:5062>;expires=60\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n' > fuzz/corpus/sip_register/register
+printf 'REGISTER sip:127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK4;received=192.0.2.9\r\nFrom: <sip:101@127.0.0.1>;tag=7\r\nTo: <sip:101@127.0.0.1>\r\nCall-ID: r1\r\nCSeq: 2 REGISTER\r\nAuthorization: Digest username="101", realm="autoinformer", nonce="abc", uri="sip:127.0.0.1:5060", response="0123", qop=auth, nc=00000001, cnonce="x"\r\nContact: *\r\nExpires: 0\r\nContent-Length: 0\r\n\r\n' > fuzz/corpus/sip_register/unregister
+declare -A runs=([scenario_loader]=300000 [audio_reader]=4000 [rtp_sdp]=300000 [sip_message]=200000 [sip_register]=200000)
 status=0
-for t in scenario_loader audio_reader rtp_sdp sip_message; do
+for t in scenario_loader audio_reader rtp_sdp sip_message sip_register; do
   if [ "${FUZZ_DETERMINISTIC:-0}" = 1 ]; then
     limit=(-runs="${runs[$t]}" -seed=1)
     echo "== fuzz $t: ${runs[$t]} runs, seed 1"

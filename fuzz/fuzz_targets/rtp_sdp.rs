@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
         event_pt: Some(101),
     };
     let mut s = MediaSession::new(&answer, Ssrc(7), 65_000, 0);
-    let sources = ["127.0.0.1:4000".parse().unwrap(), "10.0.0.1:9".parse().unwrap()];
+    let sources = [
+        "127.0.0.1:4000".parse().unwrap(),
+        "10.0.0.1:9".parse().unwrap(),
+    ];
     let mut frame = [0i16; 160];
     let mut out = [0u8; 256];
     for (i, chunk) in data.chunks(64).enumerate() {

@@ -220,7 +220,7 @@ fn describe() {
     );
     describe_gauge!(
         PACING_LEVEL,
-        "A dialing project's predictive dial level (1.0: the calls the prediction asks for)."
+        "A dialing project's predictive dial level (1.0: callers left without an agent expected at the abandon target)."
     );
     describe_gauge!(PACING_ALLOWED, "Calls a dialing project's pacing allows now (robot: lines in use as a ceiling; agents' modes: calls on their way to the agents).");
     describe_gauge!(PACING_IN_FLIGHT, "A dialing project's calls up now.");

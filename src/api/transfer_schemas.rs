@@ -117,7 +117,8 @@ pub struct Pacing {
     pub acting_mode: PacingMode,
     /// Why the dialer places what it places now.
     pub why: String,
-    /// The predictive dial level (1.0: the calls the prediction asks for; 0.5 … 3.0).
+    /// The predictive dial level (1.0: the expected callers left without an agent are the
+    /// abandon target's share of those expected; 0.05 … 3.0).
     pub dial_level: f64,
     pub lines: u32,
     /// `robot`: the lines in use as a ceiling now (lower than `lines` while agents cannot

@@ -33,7 +33,7 @@ pub struct PacingView {
     pub acting_mode: Mode,
     /// Why the dialer places what it places now, in words.
     pub why: String,
-    /// The predictive dial level (1.0: the calls the prediction asks for).
+    /// The predictive dial level (docs/pacing.md#predictive).
     pub dial_level: f64,
     pub lines: u32,
     /// `robot`: the lines in use as a ceiling now; the agents' modes: the calls on their way

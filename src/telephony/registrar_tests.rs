@@ -153,3 +153,32 @@ fn an_unknown_nonce_is_stale_and_digest_parsing_takes_quoted_commas() {
         Some(("sip:1@h:5".into(), Some(30)))
     );
 }
+
+#[test]
+fn a_register_datagram_is_read_as_the_listener_reads_it() {
+    use crate::telephony::sip_agents::register_datagram;
+    let (r, d, t0) = (Registrar::new(), dir(), Instant::now());
+    let datagram = |auth: &str| {
+        format!(
+            "REGISTER sip:127.0.0.1:5060 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK3;received=192.0.2.9\r\n\
+             From: <sip:101@127.0.0.1>;tag=7\r\nTo: \"Оператор\" <sip:101@127.0.0.1>\r\n\
+             Call-ID: r1\r\nCSeq: 1 REGISTER\r\n{auth}\
+             Contact: <sip:101@192.0.2.9:5062>\r\nExpires: 90\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    let c = register_datagram(&r, &d, datagram("").as_bytes(), t0).expect("a REGISTER");
+    let auth = format!(
+        "Authorization: {}\r\n",
+        authorization("101", "secret", &nonce_of(&c))
+    );
+    let ok = register_datagram(&r, &d, datagram(&auth).as_bytes(), t0);
+    assert_eq!(
+        ok,
+        Some(Answer::Ok(Some(("sip:101@192.0.2.9:5062".into(), 90))))
+    );
+    // Not a REGISTER, not SIP: nothing for the registrar.
+    let options = datagram("").replacen("REGISTER sip", "OPTIONS sip", 1);
+    assert_eq!(register_datagram(&r, &d, options.as_bytes(), t0), None);
+    assert_eq!(register_datagram(&r, &d, b"\xff\xfe", t0), None);
+}

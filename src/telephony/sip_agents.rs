@@ -3,7 +3,7 @@
 //! nobody is bridged on their own INVITE). Everything else without a dialog gets 481.
 use super::registrar::{AgentDirectory, Answer, Register, Registrar};
 use rsipstack::sip::headers::untyped::{Contact, Expires, WwwAuthenticate};
-use rsipstack::sip::{Header, Method, StatusCode};
+use rsipstack::sip::{Header, Method, Request, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
@@ -12,9 +12,8 @@ use std::time::Instant;
 /// The agents the registrar checks against, set once agents exist (`SipTrunk::set_directory`).
 pub type Directory = Arc<RwLock<Option<Arc<dyn AgentDirectory>>>>;
 
-fn header<'a>(tx: &'a Transaction, name: &str) -> Option<&'a str> {
-    tx.original
-        .headers
+fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers
         .iter()
         .find(|h| h.name().eq_ignore_ascii_case(name))
         .map(Header::value)
@@ -34,9 +33,9 @@ fn user_of(value: &str) -> String {
 }
 
 /// Where a request came from: the top Via's `received`, else its host.
-fn source_of(tx: &Transaction) -> IpAddr {
+fn source_of(req: &Request) -> IpAddr {
     let fallback = IpAddr::from([0, 0, 0, 0]);
-    let Some(via) = header(tx, "Via") else {
+    let Some(via) = header(req, "Via") else {
         return fallback;
     };
     let first = via.split(',').next().unwrap_or(via);
@@ -61,6 +60,58 @@ fn source_of(tx: &Transaction) -> IpAddr {
         .unwrap_or(fallback)
 }
 
+/// What the registrar reads off a REGISTER: the To user, the Authorization, Contact and
+/// Expires headers, and where it came from.
+#[derive(Debug, Clone)]
+pub struct RegisterFields {
+    pub user: String,
+    pub authorization: Option<String>,
+    pub contact: Option<String>,
+    pub expires: Option<u32>,
+    pub source: IpAddr,
+}
+
+impl RegisterFields {
+    pub fn of(req: &Request) -> Self {
+        Self {
+            user: user_of(header(req, "To").unwrap_or_default()),
+            authorization: header(req, "Authorization").map(str::to_string),
+            contact: header(req, "Contact").map(str::to_string),
+            expires: header(req, "Expires").and_then(|e| e.trim().parse().ok()),
+            source: source_of(req),
+        }
+    }
+
+    pub fn as_register(&self) -> Register<'_> {
+        Register {
+            user: &self.user,
+            authorization: self.authorization.as_deref(),
+            contact: self.contact.as_deref(),
+            expires: self.expires,
+            source: self.source,
+        }
+    }
+}
+
+/// A datagram taken the way the listener takes a REGISTER: parsed, its fields read, the
+/// registrar asked at `now`. `None` when it is not a SIP REGISTER. (The fuzz target
+/// `sip_register` drives the registrar through this.)
+pub fn register_datagram(
+    registrar: &Registrar,
+    dir: &dyn AgentDirectory,
+    data: &[u8],
+    now: Instant,
+) -> Option<Answer> {
+    let text = std::str::from_utf8(data).ok()?;
+    let rsipstack::sip::SipMessage::Request(req) =
+        rsipstack::sip::SipMessage::try_from(text).ok()?
+    else {
+        return None;
+    };
+    (req.method == Method::Register)
+        .then(|| registrar.register(dir, &RegisterFields::of(&req).as_register(), now))
+}
+
 /// Answers a request that belongs to no call of ours.
 pub async fn serve(mut tx: Transaction, registrar: Arc<Registrar>, directory: Directory) {
     let method = tx.original.method;
@@ -68,8 +119,8 @@ pub async fn serve(mut tx: Transaction, registrar: Arc<Registrar>, directory: Di
         Method::Register => register(&mut tx, &registrar, &directory).await,
         Method::Options => tx.reply(StatusCode::OK).await,
         Method::Invite => {
-            let from = header(&tx, "From").unwrap_or_default().to_string();
-            tracing::warn!(from = %from, source = %source_of(&tx), "INVITE from outside refused (403): the robot takes no incoming calls");
+            let from = header(&tx.original, "From").unwrap_or_default().to_string();
+            tracing::warn!(from = %from, source = %source_of(&tx.original), "INVITE from outside refused (403): the robot takes no incoming calls");
             tx.reply(StatusCode::Forbidden).await
         }
         Method::Ack => Ok(()),
@@ -87,26 +138,12 @@ async fn register(
 ) -> rsipstack::Result<()> {
     let dir = directory.read().ok().and_then(|d| d.clone());
     let Some(dir) = dir else {
-        tracing::warn!(source = %source_of(tx), "REGISTER refused: no agents are served here");
+        tracing::warn!(source = %source_of(&tx.original), "REGISTER refused: no agents are served here");
         return tx.reply(StatusCode::Forbidden).await;
     };
-    let to = header(tx, "To").unwrap_or_default().to_string();
-    let user = user_of(&to);
-    let authorization = header(tx, "Authorization").map(str::to_string);
-    let contact = header(tx, "Contact").map(str::to_string);
-    let expires = header(tx, "Expires").and_then(|e| e.trim().parse().ok());
-    let source = source_of(tx);
-    let answer = registrar.register(
-        dir.as_ref(),
-        &Register {
-            user: &user,
-            authorization: authorization.as_deref(),
-            contact: contact.as_deref(),
-            expires,
-            source,
-        },
-        Instant::now(),
-    );
+    let fields = RegisterFields::of(&tx.original);
+    let source = fields.source;
+    let answer = registrar.register(dir.as_ref(), &fields.as_register(), Instant::now());
     match answer {
         Answer::Challenge(h) => {
             tx.reply_with(
