@@ -144,13 +144,25 @@ async fn main() {
     let length = Duration::from_secs_f64(minutes * 60.0);
     println!("serve: {AGENTS} simulated agents, predictive at 3 %, {minutes} min of real time…");
     let mut last = serde_json::Value::Null;
+    // How often `serve` acted as another mode than predictive (fewer than 10 agents online),
+    // and its most calls up: what the simulation is compared with.
+    let (mut polls, mut other_mode, mut peak) = (0u32, 0u32, 0u64);
     while started.elapsed() < length {
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
         let st = s.get(&format!("/api/v1/projects/{p}/stats")).await.json();
         if !st["pacing"].is_null() {
             last = st["pacing"].clone();
+            polls += 1;
+            other_mode += u32::from(last["acting_mode"] != "predictive");
+            peak = peak.max(last["in_flight"].as_u64().unwrap_or(0));
         }
     }
+    println!(
+        "serve: acted as predictive at {} of {polls} looks ({other_mode} as another mode: {}); \
+         at most {peak} calls up",
+        polls - other_mode,
+        last["why"].as_str().unwrap_or("")
+    );
     let elapsed = started.elapsed().as_secs_f64();
     let st = s.get(&format!("/api/v1/projects/{p}/stats")).await.json();
     let agents = s.get("/api/v1/agents").await.json();

@@ -15,12 +15,20 @@ const DAY_MS: i64 = 86_400_000;
 #[derive(Debug, Default)]
 pub struct ProjectPacing {
     pub pacer: Pacer,
-    /// Calls placed and not ended: when, whether the callee reached the queue, whether the
-    /// call was answered.
-    placed: HashMap<String, (i64, bool, bool)>,
+    /// Calls placed and not ended.
+    placed: HashMap<String, Placed>,
     /// Transfers today (the day the caller names): served, abandoned.
     today: (i64, u32, u32),
     last: Option<Decision>,
+}
+
+/// A call placed and not ended: when, whether the callee reached the queue, and when it was
+/// answered (the robot's part began).
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    at_ms: i64,
+    queued: bool,
+    answered_ms: Option<i64>,
 }
 
 /// What the pacing of a project shows (`GET /projects/{id}/stats` → `pacing`, the project
@@ -93,30 +101,45 @@ pub struct FloorNow<'a> {
 impl ProjectPacing {
     /// A call was placed.
     pub fn placed(&mut self, call: String, now_ms: i64) {
-        self.placed.insert(call, (now_ms, false, false));
+        self.placed.insert(
+            call,
+            Placed {
+                at_ms: now_ms,
+                queued: false,
+                answered_ms: None,
+            },
+        );
     }
 
     /// A call placed was answered (by a person or a machine: the robot's part begins) by
     /// `now_ms`.
     pub fn answered(&mut self, call: &str, now_ms: i64) {
         if let Some(c) = self.placed.get_mut(call) {
-            if !c.2 {
-                c.2 = true;
-                self.pacer.measured.rang((now_ms - c.0).max(0) as f64);
+            if c.answered_ms.is_none() {
+                c.answered_ms = Some(now_ms);
+                self.pacer.measured.rang((now_ms - c.at_ms).max(0) as f64);
             }
         }
     }
 
-    /// A call ended: one that never reached the queue counts toward the share of calls that
-    /// reach an agent (one that did counted when it did).
-    pub fn ended(&mut self, call: &str) {
-        if let Some((_, false, answered)) = self.placed.remove(call) {
-            self.pacer.measured.reach.add(0.0);
-            if answered {
-                self.pacer.measured.answered_reach.add(0.0);
-            } else {
-                self.pacer.measured.answer_share.add(0.0);
+    /// A call ended at `now_ms`: one that never reached the queue counts toward the share of
+    /// calls that reach an agent (one that did counted when it did), and, if answered, toward
+    /// how long the robot's part of calls that reach nobody lasts.
+    pub fn ended(&mut self, call: &str, now_ms: i64) {
+        let Some(c) = self.placed.remove(call) else {
+            return;
+        };
+        if c.queued {
+            return;
+        }
+        let m = &mut self.pacer.measured;
+        m.reach.add(0.0);
+        match c.answered_ms {
+            Some(t) => {
+                m.answered_reach.add(0.0);
+                m.robot_part((now_ms - t).max(0) as f64, false);
             }
+            None => m.answer_share.add(0.0),
         }
     }
 
@@ -125,17 +148,20 @@ impl ProjectPacing {
         let m = &mut self.pacer.measured;
         match e {
             FloorEvent::Queued { call, at_ms, .. } => {
-                if let Some((placed, queued, answered)) = self.placed.get_mut(call) {
-                    if !*queued {
-                        *queued = true;
-                        m.answer_ms.add((at_ms - *placed).max(0) as f64);
+                if let Some(c) = self.placed.get_mut(call) {
+                    if !c.queued {
+                        c.queued = true;
+                        m.answer_ms.add((at_ms - c.at_ms).max(0) as f64);
                         m.reach.add(1.0);
                         // A call that reached the queue was answered, whether or not the
                         // answer was told.
-                        if !*answered {
-                            m.answer_share.add(1.0);
+                        match c.answered_ms {
+                            Some(t) => m.robot_part((at_ms - t).max(0) as f64, true),
+                            None => {
+                                m.answer_share.add(1.0);
+                                c.answered_ms = Some(*at_ms);
+                            }
                         }
-                        *answered = true;
                         m.answered_reach.add(1.0);
                     }
                 }
@@ -166,17 +192,17 @@ impl ProjectPacing {
             .iter()
             .map(|(st, since)| agent(*st, *since, f.now_ms))
             .collect();
-        let answered = self
-            .placed
-            .values()
-            .filter(|(_, queued, answered)| *answered && !*queued)
-            .count() as u32;
-        let ringing_ms: Vec<f64> = self
-            .placed
-            .values()
-            .filter(|(_, queued, answered)| !*answered && !*queued)
-            .map(|(at, _, _)| (f.now_ms - at).max(0) as f64)
+        let not_queued = self.placed.values().filter(|c| !c.queued);
+        let answered_ms: Vec<f64> = not_queued
+            .clone()
+            .filter_map(|c| c.answered_ms)
+            .map(|t| (f.now_ms - t).max(0) as f64)
             .collect();
+        let ringing_ms: Vec<f64> = not_queued
+            .filter(|c| c.answered_ms.is_none())
+            .map(|c| (f.now_ms - c.at_ms).max(0) as f64)
+            .collect();
+        let answered = answered_ms.len() as u32;
         let d = self.pacer.allowed(
             s,
             &Floor {
@@ -187,6 +213,7 @@ impl ProjectPacing {
                 on_the_way: on_the_way(f),
                 answered: answered.min(on_the_way(f)),
                 ringing_ms: &ringing_ms,
+                answered_ms: &answered_ms,
             },
         );
         let place = d.place(f.active, on_the_way(f), s.lines);
@@ -322,9 +349,9 @@ mod tests {
             },
             0,
         );
-        p.ended("1");
-        p.ended("2");
-        p.ended("3");
+        p.ended("1", 40_000);
+        p.ended("2", 40_000);
+        p.ended("3", 40_000);
         let v = p.view(&s, &floor(&[], 0, 0, 0), 0);
         assert_eq!((v.transfers_today, v.abandoned_today), (2, 1));
         assert_eq!(v.abandon_share_today, Some(0.5));

@@ -130,8 +130,10 @@ pub struct Floor<'a> {
     /// them answered already (each far likelier to reach the queue than one still ringing).
     pub on_the_way: u32,
     pub answered: u32,
-    /// How long each call on its way and not yet answered has rung (ms).
+    /// How long each call on its way and not yet answered has rung (ms), and how long each
+    /// answered one has been in the robot's part.
     pub ringing_ms: &'a [f64],
+    pub answered_ms: &'a [f64],
 }
 
 /// A running mean that stands in for a configured figure once it has `MIN_MEASURED` samples.
@@ -185,6 +187,10 @@ pub struct Measured {
     pub rings: VecDeque<f64>,
     /// The last `TALKS_KEPT` talk times, oldest first.
     pub talks: VecDeque<f64>,
+    /// The last `TALKS_KEPT` robot's parts of answered calls: how long from the answer to the
+    /// queue, or to the end for a call that reached nobody (a machine, a callee who wanted no
+    /// agent), and which.
+    pub robot: VecDeque<(f64, bool)>,
 }
 
 impl Measured {
@@ -195,6 +201,36 @@ impl Measured {
             self.talks.pop_front();
         }
         self.talks.push_back(ms);
+    }
+
+    /// An answered call reached the queue (`reached`) or ended without, `ms` after the answer.
+    pub fn robot_part(&mut self, ms: f64, reached: bool) {
+        if self.robot.len() == TALKS_KEPT {
+            self.robot.pop_front();
+        }
+        self.robot.push_back((ms, reached));
+    }
+
+    /// The chance that a call answered `ms` ago and still in the robot's part reaches the
+    /// queue: of the recent robot's parts longer than that, the share that reached it. `None`
+    /// until `MIN_MEASURED` are known.
+    pub fn reaches_yet(&self, ms: f64) -> Option<f64> {
+        if (self.robot.len() as u64) < MIN_MEASURED {
+            return None;
+        }
+        let (mut longer, mut reached) = (0usize, 0usize);
+        for (t, r) in &self.robot {
+            if *t > ms {
+                longer += 1;
+                reached += usize::from(*r);
+            }
+        }
+        // Longer than every one seen: as likely as any answered call.
+        Some(if longer == 0 {
+            reached_share(&self.robot)
+        } else {
+            reached as f64 / longer as f64
+        })
     }
 
     /// A call placed was answered after ringing `ms`.
@@ -428,8 +464,13 @@ impl Pacer {
             expected += p;
             add_trial(demand, p);
         };
-        for _ in 0..f.answered {
-            chance(answered_reach, &mut demand);
+        for i in 0..f.answered as usize {
+            let p = f
+                .answered_ms
+                .get(i)
+                .and_then(|ms| self.measured.reaches_yet(*ms))
+                .unwrap_or(answered_reach);
+            chance(p, &mut demand);
         }
         let ringing = f.on_the_way.saturating_sub(f.answered);
         for ms in f.ringing_ms.iter().take(ringing as usize) {
@@ -575,6 +616,11 @@ impl Pacer {
         let abandoned = self.outcomes.iter().filter(|(_, a)| *a).count();
         Some(abandoned as f64 / self.outcomes.len() as f64)
     }
+}
+
+fn reached_share(robot: &VecDeque<(f64, bool)>) -> f64 {
+    let reached = robot.iter().filter(|(_, r)| *r).count();
+    reached as f64 / robot.len().max(1) as f64
 }
 
 /// Adds an independent trial of chance `p` to the distribution of a count.

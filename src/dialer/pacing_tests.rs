@@ -18,6 +18,7 @@ fn floor(now_ms: i64, agents: &[Agent], queue: u32) -> Floor<'_> {
         on_the_way: 0,
         answered: 0,
         ringing_ms: &[],
+        answered_ms: &[],
     }
 }
 
@@ -244,4 +245,27 @@ fn preview_never_dials_by_itself() {
         &floor(0, &[Agent::Available; 20], 0),
     );
     assert_eq!(d.allowed, 0);
+}
+
+#[test]
+fn an_answered_call_counts_by_how_long_it_has_been_with_the_robot() {
+    let mut m = Measured::default();
+    assert_eq!(m.reaches_yet(0.0), None);
+    // People who ask for an agent get there after 10 s; machines end after 4 s, people who
+    // want nobody after 15 s.
+    for _ in 0..30 {
+        m.robot_part(10_000.0, true);
+    }
+    for _ in 0..20 {
+        m.robot_part(4_000.0, false);
+        m.robot_part(15_000.0, false);
+    }
+    let near = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-9);
+    assert!(near(m.reaches_yet(0.0), 30.0 / 70.0));
+    // Past a machine's part: the machines are out of the running.
+    assert!(near(m.reaches_yet(6_000.0), 30.0 / 50.0));
+    // Past the point where callers ask for an agent: this one will not.
+    assert!(near(m.reaches_yet(12_000.0), 0.0));
+    // Longer than every one seen: as likely as any.
+    assert!(near(m.reaches_yet(60_000.0), 30.0 / 70.0));
 }

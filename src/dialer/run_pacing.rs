@@ -48,8 +48,9 @@ impl Dialer {
 
     /// A call the dialer placed has ended.
     pub(super) fn paced_call_ended(&mut self, project: i64, call_id: i64) {
+        let now_ms = self.clock.now_ms();
         if let Some(p) = self.paced.get_mut(&project) {
-            p.pacing.ended(&format!("c{call_id}"));
+            p.pacing.ended(&format!("c{call_id}"), now_ms);
         }
     }
 

@@ -243,7 +243,7 @@ pub fn run(sh: &Shift) -> Report {
         }
         let end_call = |active: &mut u32, pacing: &mut ProjectPacing, call: u64| {
             *active -= 1;
-            pacing.ended(&call.to_string());
+            pacing.ended(&call.to_string(), now);
         };
         match e {
             Event::Pass => {
