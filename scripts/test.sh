@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs every test need (Debian packages, libvosk, the Korean Vosk test model, schemathesis)
-# and runs all tests, formatting and lint checks, the date-dependent suites once more with the
-# system clock a year ahead, and the fuzz targets. This is the README's second command and
-# what CI runs. At the end it prints where the time went.
+# Installs every test need (Debian packages, libvosk, the Korean Vosk test model, schemathesis,
+# cargo-deny) and runs all tests, formatting, lint and cargo-deny checks, the date-dependent
+# suites once more with the system clock a year ahead, and the fuzz targets. This is the
+# README's second command and what CI runs. At the end it prints where the time went.
 #
 # One build serves lints and tests: clippy-driver wraps rustc for this crate only
 # (RUSTC_WORKSPACE_WRAPPER, the way `cargo clippy` runs it), so the real build of every target
@@ -40,6 +40,9 @@ export CARGO_INCREMENTAL=0
 
 phase "cargo fmt --check"
 cargo fmt --check
+
+phase "cargo deny (licenses, sources, duplicate versions; advisories where GitHub is reachable)"
+scripts/deny.sh
 
 driver=$(command -v clippy-driver || true)
 [ -n "$driver" ] || driver="$(rustc --print sysroot)/bin/clippy-driver"

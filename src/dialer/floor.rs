@@ -6,7 +6,7 @@
 use super::pacing::{Agent, Decision, Floor, Mode, Pacer, Settings};
 use crate::agents::pool::{AgentState, FloorEvent};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 const DAY_MS: i64 = 86_400_000;
@@ -17,6 +17,12 @@ pub struct ProjectPacing {
     pub pacer: Pacer,
     /// Calls placed and not ended.
     placed: HashMap<String, Placed>,
+    /// Calls in the order placed, and the fates known of them: the shares of calls answered
+    /// and reaching the queue count a call only once every call placed before it is settled
+    /// (fast failures — machines, quick refusals, short rings — would otherwise be counted
+    /// before the slow successes, and the first minutes' shares would be far too low).
+    order: VecDeque<String>,
+    fates: HashMap<String, Fate>,
     /// Transfers today (the day the caller names): served, abandoned.
     today: (i64, u32, u32),
     last: Option<Decision>,
@@ -30,6 +36,16 @@ struct Placed {
     queued: bool,
     answered_ms: Option<i64>,
 }
+
+/// A call's fate once known.
+#[derive(Debug, Clone, Copy)]
+struct Fate {
+    answered: bool,
+    reached: bool,
+}
+
+/// A call still unsettled this long after it was placed leaves the ordered count uncounted.
+const SETTLE_MS: i64 = 120_000;
 
 /// What the pacing of a project shows (`GET /projects/{id}/stats` → `pacing`, the project
 /// page, `/metrics`).
@@ -101,6 +117,7 @@ pub struct FloorNow<'a> {
 impl ProjectPacing {
     /// A call was placed.
     pub fn placed(&mut self, call: String, now_ms: i64) {
+        self.order.push_back(call.clone());
         self.placed.insert(
             call,
             Placed {
@@ -132,14 +149,37 @@ impl ProjectPacing {
         if c.queued {
             return;
         }
+        if let Some(t) = c.answered_ms {
+            self.pacer
+                .measured
+                .robot_part((now_ms - t).max(0) as f64, false);
+        }
+        let fate = Fate {
+            answered: c.answered_ms.is_some(),
+            reached: false,
+        };
+        self.fates.insert(call.to_string(), fate);
+        self.settle(now_ms);
+    }
+
+    /// Counts the fates of the oldest calls, in the order placed, up to the first unsettled.
+    fn settle(&mut self, now_ms: i64) {
         let m = &mut self.pacer.measured;
-        m.reach.add(0.0);
-        match c.answered_ms {
-            Some(t) => {
-                m.answered_reach.add(0.0);
-                m.robot_part((now_ms - t).max(0) as f64, false);
+        while let Some(front) = self.order.front() {
+            if let Some(f) = self.fates.remove(front) {
+                m.reach.add(f64::from(u8::from(f.reached)));
+                m.answer_share.add(f64::from(u8::from(f.answered)));
+                if f.answered {
+                    m.answered_reach.add(f64::from(u8::from(f.reached)));
+                }
+            } else if self
+                .placed
+                .get(front)
+                .is_some_and(|c| now_ms - c.at_ms <= SETTLE_MS)
+            {
+                break;
             }
-            None => m.answer_share.add(0.0),
+            self.order.pop_front();
         }
     }
 
@@ -152,17 +192,18 @@ impl ProjectPacing {
                     if !c.queued {
                         c.queued = true;
                         m.answer_ms.add((at_ms - c.at_ms).max(0) as f64);
-                        m.reach.add(1.0);
                         // A call that reached the queue was answered, whether or not the
                         // answer was told.
                         match c.answered_ms {
                             Some(t) => m.robot_part((at_ms - t).max(0) as f64, true),
-                            None => {
-                                m.answer_share.add(1.0);
-                                c.answered_ms = Some(*at_ms);
-                            }
+                            None => c.answered_ms = Some(*at_ms),
                         }
-                        m.answered_reach.add(1.0);
+                        let fate = Fate {
+                            answered: true,
+                            reached: true,
+                        };
+                        self.fates.insert(call.clone(), fate);
+                        self.settle(*at_ms);
                     }
                 }
             }

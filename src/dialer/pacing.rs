@@ -33,6 +33,9 @@ pub const MIN_MEASURED: u64 = 20;
 /// callers expected.
 pub const LEVEL_MIN: f64 = 0.05;
 pub const LEVEL_MAX: f64 = 3.0;
+/// Where the level starts (a lower start only lost occupancy on the shift simulation: the
+/// outcomes bring it down within minutes).
+pub const LEVEL_START: f64 = 1.0;
 /// How far one transfer's outcome moves the level, and the abandoned share it aims at, as a
 /// part of the target (a margin for the share's noise).
 pub const LEVEL_STEP: f64 = 0.05;
@@ -235,7 +238,6 @@ impl Measured {
 
     /// A call placed was answered after ringing `ms`.
     pub fn rang(&mut self, ms: f64) {
-        self.answer_share.add(1.0);
         if self.rings.len() == TALKS_KEPT {
             self.rings.pop_front();
         }
@@ -329,7 +331,7 @@ impl Default for Pacer {
 impl Pacer {
     pub fn new() -> Self {
         Self {
-            level: 1.0,
+            level: LEVEL_START,
             effective_lines: None,
             lines_changed_ms: None,
             burst_ms: None,

@@ -96,7 +96,7 @@ fn measured_predictive_dials_by_the_odds_of_callers_left_without_an_agent() {
         }
         sum as f64 / runs as f64
     };
-    let budget = |n: u32| 0.03 * 0.25 * f64::from(n);
+    let budget = |n: u32| LEVEL_START * 0.03 * 0.25 * f64::from(n);
     assert!(over(k, &mut rng) <= budget(k) * 1.05, "{k}");
     assert!(over(k + 1, &mut rng) > budget(k + 1) * 0.95, "{k}");
     // An agent about to end the call is counted by its chance; a looser target dials more.
@@ -165,7 +165,7 @@ fn abandons_lower_the_dial_level_a_burst_cuts_it_and_it_settles_at_the_aimed_sha
     // Each served call raises the level a little.
     let high = p.level();
     assert!(
-        (high - (50.0 * LEVEL_STEP * aim).exp()).abs() < 1e-9,
+        (high - LEVEL_START * (50.0 * LEVEL_STEP * aim).exp()).abs() < 1e-9,
         "{high}"
     );
     // An abandon lowers it far more.
