@@ -82,7 +82,7 @@ grep -E '^test result|FAILED|panicked' "$ahead" || true
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "a year ahead: %d passed, %d failed\n", p, f }' "$ahead"
 
-phase "fuzz (scenario loader, audio reader, RTP/SDP/media session, SIP parser; fixed seed and run counts)"
+phase "fuzz (scenario loader, audio reader, RTP/SDP/media session, SIP parser, REGISTER, contacts import, SMSC answers; fixed seed and run counts)"
 wait "$fuzz_build" || { cat "$fuzz_log"; status=1; }
 FUZZ_DETERMINISTIC=1 scripts/fuzz.sh || status=$?
 
