@@ -20,7 +20,6 @@ use smsc::FakeSmsc;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOKEN: &str = "ai-tok-Kq81sXw93LmZp0Ra";
 const ADMIN_PASSWORD: &str = "Adm1n-Pw-Rz7Lq2Vb";
@@ -37,51 +36,16 @@ async fn call(addr: SocketAddr, method: &str, path: &str, ct: Option<&str>, body
     child::call(addr, TOKEN, method, path, ct, body).await
 }
 
-/// One request with these extra header lines; the answer.
-async fn raw(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[String],
-    body: &[u8],
-) -> http::Answer {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for h in headers {
-        head.push_str(h);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).await.expect("write");
-    s.write_all(body).await.expect("write");
-    let mut got = Vec::new();
-    s.read_to_end(&mut got).await.expect("read");
-    http::parse(&got)
-}
-
-fn cookie(a: &http::Answer, name: &str) -> Option<String> {
-    a.headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .find_map(|(_, c)| {
-            let (k, v) = c.split(';').next()?.split_once('=')?;
-            (k.trim() == name && !v.is_empty()).then(|| v.to_string())
-        })
-}
-
 /// Signs in through the login form; the answer's status.
 async fn sign_in(addr: SocketAddr, user: &str, password: &str) -> u16 {
-    let page = raw(addr, "GET", "/login", &[], b"").await;
-    let csrf = cookie(&page, "ai_login_csrf").expect("a login csrf cookie");
+    let page = http::request_with(addr, "GET", "/login", &[], b"").await;
+    let csrf = page.cookie("ai_login_csrf").expect("a login csrf cookie");
     let body = form_urlencoded::Serializer::new(String::new())
         .append_pair("username", user)
         .append_pair("password", password)
         .append_pair("csrf", &csrf)
         .finish();
-    let a = raw(
+    let a = http::request_with(
         addr,
         "POST",
         "/login",

@@ -35,6 +35,9 @@ struct Placed {
     at_ms: i64,
     queued: bool,
     answered_ms: Option<i64>,
+    /// Still in `order` (false once it went unsettled past `SETTLE_MS`: its fate, when known,
+    /// is not kept).
+    in_order: bool,
 }
 
 /// A call's fate once known.
@@ -124,6 +127,7 @@ impl ProjectPacing {
                 at_ms: now_ms,
                 queued: false,
                 answered_ms: None,
+                in_order: true,
             },
         );
     }
@@ -154,11 +158,13 @@ impl ProjectPacing {
                 .measured
                 .robot_part((now_ms - t).max(0) as f64, false);
         }
-        let fate = Fate {
-            answered: c.answered_ms.is_some(),
-            reached: false,
-        };
-        self.fates.insert(call.to_string(), fate);
+        if c.in_order {
+            let fate = Fate {
+                answered: c.answered_ms.is_some(),
+                reached: false,
+            };
+            self.fates.insert(call.to_string(), fate);
+        }
         self.settle(now_ms);
     }
 
@@ -172,12 +178,11 @@ impl ProjectPacing {
                 if f.answered {
                     m.answered_reach.add(f64::from(u8::from(f.reached)));
                 }
-            } else if self
-                .placed
-                .get(front)
-                .is_some_and(|c| now_ms - c.at_ms <= SETTLE_MS)
-            {
-                break;
+            } else if let Some(c) = self.placed.get_mut(front) {
+                if now_ms - c.at_ms <= SETTLE_MS {
+                    break;
+                }
+                c.in_order = false;
             }
             self.order.pop_front();
         }
@@ -198,11 +203,13 @@ impl ProjectPacing {
                             Some(t) => m.robot_part((at_ms - t).max(0) as f64, true),
                             None => c.answered_ms = Some(*at_ms),
                         }
-                        let fate = Fate {
-                            answered: true,
-                            reached: true,
-                        };
-                        self.fates.insert(call.clone(), fate);
+                        if c.in_order {
+                            let fate = Fate {
+                                answered: true,
+                                reached: true,
+                            };
+                            self.fates.insert(call.clone(), fate);
+                        }
                         self.settle(*at_ms);
                     }
                 }
@@ -356,6 +363,24 @@ mod tests {
         let v = p.view(&s, &floor(&agents, 3, 1, 1), 0);
         assert_eq!((v.in_flight, v.on_the_way, v.queue), (3, 1, 1));
         assert_eq!(v.agents.get("available"), Some(&3));
+    }
+
+    #[test]
+    fn shares_count_in_the_order_placed_and_a_call_stuck_past_the_settle_time_stops_them_not() {
+        let mut p = ProjectPacing::default();
+        p.placed("slow".into(), 0);
+        p.placed("fast".into(), 1_000);
+        // The second call failed first: it waits for the first to settle.
+        p.ended("fast", 5_000);
+        assert_eq!(p.pacer.measured.reach.count(), 0);
+        // The first never settles: past SETTLE_MS it leaves the count, the second is counted.
+        p.placed("next".into(), SETTLE_MS + 1);
+        p.ended("next", SETTLE_MS + 2);
+        assert_eq!(p.pacer.measured.reach.count(), 2);
+        // Its fate, when it comes, is not kept waiting for an order it left.
+        p.ended("slow", SETTLE_MS + 3);
+        assert!(p.fates.is_empty() && p.order.is_empty());
+        assert_eq!(p.pacer.measured.reach.count(), 2);
     }
 
     #[test]

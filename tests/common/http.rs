@@ -32,6 +32,17 @@ impl Answer {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// The value of the cookie `name` this answer sets, if any.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .find_map(|(_, c)| {
+                let (k, v) = c.split(';').next()?.split_once('=')?;
+                (k.trim() == name && !v.is_empty()).then(|| v.to_string())
+            })
+    }
 }
 
 /// Sends one request; `token` becomes `Authorization: Bearer`.
@@ -43,16 +54,32 @@ pub async fn request(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Answer {
+    let mut headers = Vec::new();
+    if let Some(t) = token {
+        headers.push(format!("Authorization: Bearer {t}"));
+    }
+    if let Some(c) = content_type {
+        headers.push(format!("Content-Type: {c}"));
+    }
+    request_with(addr, method, path, &headers, body).await
+}
+
+/// Sends one request with these header lines (and its Content-Length).
+pub async fn request_with(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[String],
+    body: &[u8],
+) -> Answer {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    if let Some(t) = token {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    if let Some(c) = content_type {
-        head.push_str(&format!("Content-Type: {c}\r\n"));
+    for h in headers {
+        head.push_str(h);
+        head.push_str("\r\n");
     }
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).await.expect("write head");

@@ -8,13 +8,7 @@ use crate::server::Server;
 use serde_json::json;
 
 pub fn cookie_of(a: &http::Answer, name: &str) -> Option<String> {
-    a.headers
-        .iter()
-        .filter(|(k, _)| k == "set-cookie")
-        .find_map(|(_, c)| {
-            let (k, v) = c.split(';').next()?.split_once('=')?;
-            (k.trim() == name && !v.is_empty()).then(|| v.to_string())
-        })
+    a.cookie(name)
 }
 
 /// The value of the first hidden `csrf` field of a page.
