@@ -547,6 +547,9 @@ pub struct Call {
     /// The stereo WAV on the server, when recorded.
     #[schema(required = true)]
     pub recording: Option<String>,
+    /// Why the recording stopped early or is missing (a write failed: the disk full); the
+    /// call went on. Absent when the recording is whole or recording is off.
+    pub recording_error: Option<String>,
     /// Roubles, by the project's tariff.
     pub cost: f64,
     /// What the call's actions came to, in order (docs/actions.md).

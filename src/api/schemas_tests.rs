@@ -51,6 +51,7 @@ fn a_call() -> CallView {
             decided_at_ms: None,
         }),
         recording: None,
+        recording_error: Some("No space left on device (os error 28)".into()),
         cost: crate::rules::money::Kopecks(0),
         actions: vec![crate::store::ActionBrief {
             id: 1,

@@ -58,8 +58,12 @@ pub struct LiveReport {
     pub ring_ms: u64,
     /// Whether the callee answered.
     pub answered: bool,
-    /// The stereo recording, when one was written.
+    /// The stereo recording, when one was written (complete, or up to a failed write).
     pub recording: Option<String>,
+    /// Why the recording stopped early or is missing, when a write failed (the disk full):
+    /// the call itself went on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording_error: Option<String>,
     /// Why a call that never reached the scenario ended (or why an answered one was cut).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -278,6 +282,7 @@ fn unanswered(
         ring_ms,
         answered: false,
         recording: None,
+        recording_error: None,
         reason,
         transfer: None,
         dialed_at_ms: 0,
@@ -575,15 +580,13 @@ async fn drive(
             tracing::debug!(detail = %info.detail, "hang-up confirmed");
         }
     }
-    let recording = match recording {
-        Some(r) => match r.finish().await {
-            Ok(p) => Some(p.display().to_string()),
-            Err(e) => {
-                tracing::warn!(error = %e, "the recording could not be written");
-                None
-            }
-        },
-        None => None,
+    // A failed write was logged by the writer as it happened; the call keeps why.
+    let (recording, recording_error) = match recording {
+        Some(r) => {
+            let done = r.finish().await;
+            (done.path.map(|p| p.display().to_string()), done.error)
+        }
+        None => (None, None),
     };
     let stats = session.stats;
     let outcome = match runner.into_outcome() {
@@ -598,6 +601,7 @@ async fn drive(
             );
             r.answered = true;
             r.recording = recording;
+            r.recording_error = recording_error;
             r.answered_at_ms = Some(answered_at_ms);
             return r;
         }
@@ -617,6 +621,7 @@ async fn drive(
         ring_ms,
         answered: true,
         recording,
+        recording_error,
         reason,
         transfer: transfer_report,
         dialed_at_ms: 0,

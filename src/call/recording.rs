@@ -6,6 +6,11 @@
 //! mid-call leaves a playable file missing at most the last hand-over's audio; `repair` sets
 //! the sizes from the file's length after a crash (the server runs it for every call a stop
 //! interrupted). The tick itself never touches a file.
+//!
+//! A write that fails (the disk full, the folder gone) stops that recording, not the call: the
+//! writer logs it at once (a `warn` line naming the file and the error), keeps what was
+//! written before as a valid WAV, and the call ends with `Finished::error` set — the call's
+//! `recording_error` in the store and the API (docs/operations.md, "Recordings").
 use crate::media::{Frame, SAMPLE_RATE};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -43,8 +48,25 @@ enum Cmd {
     },
     Close {
         id: u64,
-        done: tokio::sync::oneshot::Sender<Result<(), String>>,
+        done: tokio::sync::oneshot::Sender<Finished>,
     },
+}
+
+/// A recording's end: the file (if any audio, or at least a header, is on disk) and why it
+/// is incomplete or missing, when a write failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// The recording on disk: complete, or what was written before a write failed.
+    pub path: Option<PathBuf>,
+    /// Why the recording stopped early or was never written (e.g. "No space left on device").
+    pub error: Option<String>,
+}
+
+/// One recording in the writer: the open file and its audio length, or the failure that
+/// stopped it (with the file, when what was written before is kept).
+enum Slot {
+    Open(File, u64),
+    Failed { kept: bool, error: String },
 }
 
 /// The writer thread, started on first use.
@@ -55,33 +77,69 @@ fn writer() -> &'static Sender<Cmd> {
         let spawned = std::thread::Builder::new()
             .name("recordings".into())
             .spawn(move || {
-                let mut open: HashMap<u64, Result<(File, u64), String>> = HashMap::new();
+                let mut open: HashMap<u64, (PathBuf, Slot)> = HashMap::new();
                 while let Ok(cmd) = rx.recv() {
                     match cmd {
                         Cmd::Open { id, path } => {
-                            open.insert(
-                                id,
-                                create(&path)
-                                    .map(|f| (f, 0))
-                                    .map_err(|e| format!("{}: {e}", path.display())),
-                            );
+                            let slot = match create(&path) {
+                                Ok(f) => Slot::Open(f, 0),
+                                Err(e) => {
+                                    failed(&path, &e, "cannot be created");
+                                    // A header half-written on a full disk is no recording.
+                                    let _ = std::fs::remove_file(&path);
+                                    Slot::Failed {
+                                        kept: false,
+                                        error: e.to_string(),
+                                    }
+                                }
+                            };
+                            open.insert(id, (path, slot));
                         }
                         Cmd::Append { id, bytes } => {
-                            if let Some(Ok((file, len))) = open.get_mut(&id) {
-                                let r = append(file, *len, &bytes);
-                                match r {
-                                    Ok(()) => *len += bytes.len() as u64,
-                                    Err(e) => {
-                                        open.insert(id, Err(e.to_string()));
+                            if let Some((path, slot)) = open.get_mut(&id) {
+                                if let Slot::Open(file, len) = slot {
+                                    match append(file, *len, &bytes) {
+                                        Ok(()) => *len += bytes.len() as u64,
+                                        Err(e) => {
+                                            failed(
+                                                path,
+                                                &e,
+                                                "stopped: the call goes on unrecorded",
+                                            );
+                                            // The header still holds the last good length.
+                                            let _ = file.set_len(HEADER_LEN + *len);
+                                            *slot = Slot::Failed {
+                                                kept: true,
+                                                error: e.to_string(),
+                                            };
+                                        }
                                     }
                                 }
                             }
                         }
                         Cmd::Close { id, done } => {
                             let r = match open.remove(&id) {
-                                Some(Ok((file, _))) => file.sync_data().map_err(|e| e.to_string()),
-                                Some(Err(e)) => Err(e),
-                                None => Err("the recording was never opened".into()),
+                                Some((path, Slot::Open(file, _))) => match file.sync_data() {
+                                    Ok(()) => Finished {
+                                        path: Some(path),
+                                        error: None,
+                                    },
+                                    Err(e) => {
+                                        failed(&path, &e, "could not be completed");
+                                        Finished {
+                                            path: Some(path),
+                                            error: Some(e.to_string()),
+                                        }
+                                    }
+                                },
+                                Some((path, Slot::Failed { kept, error })) => Finished {
+                                    path: kept.then_some(path),
+                                    error: Some(error),
+                                },
+                                None => Finished {
+                                    path: None,
+                                    error: Some("the recording was never opened".into()),
+                                },
                             };
                             let _ = done.send(r);
                         }
@@ -190,17 +248,26 @@ impl Recording {
         let _ = self.tx.send(Cmd::Append { id: self.id, bytes });
     }
 
-    /// Writes the rest and closes the file; answers its path once it is complete on disk.
-    pub async fn finish(mut self) -> Result<PathBuf, String> {
+    /// Writes the rest and closes the file; answers once it is complete on disk, with why it
+    /// is not when a write failed.
+    pub async fn finish(mut self) -> Finished {
         self.hand_over();
         let (done, wait) = tokio::sync::oneshot::channel();
-        self.tx
-            .send(Cmd::Close { id: self.id, done })
-            .map_err(|_| "the recordings writer has stopped".to_string())?;
-        wait.await
-            .map_err(|_| "the recordings writer has stopped".to_string())??;
-        Ok(self.path.clone())
+        let stopped = || Finished {
+            path: None,
+            error: Some("the recordings writer has stopped".into()),
+        };
+        if self.tx.send(Cmd::Close { id: self.id, done }).is_err() {
+            return stopped();
+        }
+        wait.await.unwrap_or_else(|_| stopped())
     }
+}
+
+/// The one log line of a recording that failed, as it fails.
+fn failed(path: &Path, e: &io::Error, what: &str) {
+    metrics::counter!("autoinformer_recording_failures_total").increment(1);
+    tracing::warn!(path = %path.display(), error = %e, "the recording {what}");
 }
 
 fn buffer_bytes() -> usize {
@@ -249,7 +316,8 @@ mod tests {
         }
         assert_eq!(seen, 3 * FLUSH_EVERY_FRAMES * FRAME_SAMPLES as u32);
         r.write(&[100; FRAME_SAMPLES], &[-100; FRAME_SAMPLES]);
-        assert_eq!(r.finish().await.unwrap(), path);
+        let done = r.finish().await;
+        assert_eq!((done.path, done.error), (Some(path.clone()), None));
         let reader = hound::WavReader::open(&path).unwrap();
         assert_eq!(reader.spec().channels, 2);
         assert_eq!(
@@ -285,6 +353,26 @@ mod tests {
         std::fs::write(&blocker, b"x").unwrap();
         let mut r = Recording::create(&blocker.join("sub/1.wav"));
         r.write(&[0; FRAME_SAMPLES], &[0; FRAME_SAMPLES]);
-        assert!(r.finish().await.is_err());
+        let done = r.finish().await;
+        assert_eq!(done.path, None);
+        assert!(done.error.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_leaves_no_recording_and_says_why() {
+        // /dev/full answers every write with ENOSPC, as a full disk does.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.wav");
+        std::os::unix::fs::symlink("/dev/full", &path).unwrap();
+        let mut r = Recording::create(&path);
+        for _ in 0..(FLUSH_EVERY_FRAMES * 2) {
+            r.write(&[5; FRAME_SAMPLES], &[-5; FRAME_SAMPLES]);
+        }
+        let done = r.finish().await;
+        assert_eq!(done.path, None);
+        let error = done.error.unwrap();
+        assert!(error.contains("No space left on device"), "{error}");
+        // The failed file is not left behind for the recordings listing.
+        assert!(std::fs::symlink_metadata(&path).is_err());
     }
 }

@@ -210,6 +210,7 @@ async fn close_one(
         captured: decided.map_or_else(|| "{}".into(), |d| d.captured.clone()),
         amd: None,
         recording: recording.map(|p| p.display().to_string()),
+        recording_error: None,
         cost: p.tariff.call_cost(answered, talk, &[]),
         attempts: &contact.attempts,
         plan: &new,

@@ -227,6 +227,10 @@ pub struct CallView {
     pub captured: serde_json::Value,
     pub amd: Option<AmdView>,
     pub recording: Option<String>,
+    /// Why the recording stopped early or is missing (a write failed: the disk full); the
+    /// call itself went on. Absent when the recording is whole or recording is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording_error: Option<String>,
     pub cost: Kopecks,
     /// What the call's actions came to, in order (docs/actions.md).
     pub actions: Vec<ActionBrief>,
@@ -422,6 +426,8 @@ pub struct FinishedCall<'a> {
     /// Verdict, reason, decided at (ms).
     pub amd: Option<(String, String, i64)>,
     pub recording: Option<String>,
+    /// Why the recording stopped early or is missing, when a write failed.
+    pub recording_error: Option<String>,
     pub cost: Kopecks,
     pub attempts: &'a ContactAttempts,
     pub plan: &'a Plan,

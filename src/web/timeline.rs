@@ -120,6 +120,8 @@ struct CallPage {
     /// The recording can be played; else why not.
     recording: bool,
     no_recording: Option<&'static str>,
+    /// Why the recording stopped early or is missing (a failed write), in the server's words.
+    recording_error: Option<String>,
     /// The drawing (answered calls).
     drawn: bool,
     total_ms: u64,
@@ -663,6 +665,7 @@ pub async fn page(
             sip: c.sip_status.map(|s| s.to_string()).unwrap_or_default(),
             recording: envelope.is_some(),
             no_recording,
+            recording_error: c.recording_error.clone(),
             drawn: answered,
             total_ms,
             x0: X0,

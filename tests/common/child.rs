@@ -63,6 +63,37 @@ pub fn start(data: &Path, addr: SocketAddr, config: &Path, token: &str) -> Serve
     Serve(child)
 }
 
+/// As `start`, with the server's log at `level` appended to the file `log`.
+pub fn start_logged(
+    data: &Path,
+    addr: SocketAddr,
+    config: &Path,
+    token: &str,
+    level: &str,
+    log: &Path,
+) -> Serve {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("the log file opens");
+    let child = Command::new(env!("CARGO_BIN_EXE_autoinformer"))
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .arg("--data")
+        .arg(data)
+        .arg("--listen")
+        .arg(addr.to_string())
+        .env("AUTOINFORMER_ADMIN_TOKEN", token)
+        .env("AUTOINFORMER_LOG", level)
+        .stdout(Stdio::null())
+        .stderr(out)
+        .spawn()
+        .expect("serve starts");
+    Serve(child)
+}
+
 pub async fn wait_healthy(addr: SocketAddr) {
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(30) {

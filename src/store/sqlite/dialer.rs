@@ -385,8 +385,8 @@ impl DialerStore for SqliteStore {
              answered_at = ?, answered_at_ms = ?, ended_at = ?, ended_at_ms = ?, \
              dialed_at_ms = COALESCE(?, dialed_at_ms), ring_ms = ?, talk_ms = ?, end_reason = ?, \
              reaction = ?, transcript = ?, captured = ?, amd_verdict = ?, amd_reason = ?, \
-             amd_ms = ?, recording = ?, cost_kop = ?, transfer = ?, timeline = ? \
-             WHERE id = ? AND state = 'dialing'",
+             amd_ms = ?, recording = ?, recording_error = ?, cost_kop = ?, transfer = ?, \
+             timeline = ? WHERE id = ? AND state = 'dialing'",
         )
         .bind(f.result)
         .bind(f.sip_status.map(i64::from))
@@ -405,6 +405,7 @@ impl DialerStore for SqliteStore {
         .bind(f.amd.as_ref().map(|a| a.1.clone()))
         .bind(f.amd.as_ref().map(|a| a.2))
         .bind(&f.recording)
+        .bind(&f.recording_error)
         .bind(f.cost.0)
         .bind(f.transfer.as_ref().map(|t| t.to_string()))
         .bind(&f.timeline)

@@ -18,7 +18,7 @@ pub(super) const CALL_COLUMNS: &str = "k.id, k.project_id, k.contact_id, c.name,
      k.captured, k.amd_verdict, k.amd_reason, k.amd_ms, k.recording, k.cost_kop, k.ring_ms, k.talk_ms, \
      k.end_reason, (SELECT n.kind FROM contact_numbers n WHERE n.contact_id = k.contact_id \
      AND n.e164 = k.number), k.transfer, k.disposition, k.note, k.callback_at, k.wrap_up_agent_id, \
-     k.wrapped_up_at_ms";
+     k.wrapped_up_at_ms, k.recording_error";
 
 /// A call from the columns of `CALL_COLUMNS`, starting at column `at`.
 pub(super) fn call_view(r: &SqliteRow, at: usize) -> CallView {
@@ -62,6 +62,7 @@ pub(super) fn call_view(r: &SqliteRow, at: usize) -> CallView {
         recording: r
             .get::<Option<String>, _>(at + 17)
             .map(|_| crate::store::recording_url(r.get(at))),
+        recording_error: r.get(at + 29),
         cost: Kopecks(r.get(at + 18)),
         actions: Vec::new(),
         transfer: r
@@ -198,6 +199,7 @@ fn damaged_view(contact_id: i64, project_id: i64, why: &str, at: i64) -> CallVie
         captured: serde_json::json!({}),
         amd: None,
         recording: None,
+        recording_error: None,
         cost: Kopecks::ZERO,
         actions: Vec::new(),
         transfer: None,

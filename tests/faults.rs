@@ -1,0 +1,400 @@
+//! Faults on one node (issue 20 §3), each on the real `autoinformer serve` (a child process on
+//! the sim carrier or a SIP trunk) and each ending with every call accounted for:
+//! - SIGKILL while 200 calls are up, then a restart: the calls the kill cut are closed as
+//!   interrupted, no number is dialed twice at once, no contact over its call cap, the campaign
+//!   ends with every contact in a final status;
+//! - the recordings disk full (a small tmpfs mounted over the recordings folder): the calls go
+//!   on unrecorded, each says why (`recording_error`), the log says it as it happens;
+//! - the trunk unreachable (a SIP server address where nobody answers): every call ends as
+//!   `system` with the reason, nothing is left dialing.
+//!
+//! The SMSC failing is `tests/outbox.rs` (`smsc_down_…`) and `tests/outbox_worker.rs`.
+#[path = "common/child.rs"]
+mod child;
+#[path = "common/http.rs"]
+mod http;
+
+use child::{free_addr, root, start, start_logged, unix_ms, wait_healthy, Serve};
+use serde_json::{json, Value};
+use sqlx::sqlite::SqlitePoolOptions;
+use sqlx::Row;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "faults-test-token-0123456789";
+
+async fn call(addr: SocketAddr, method: &str, path: &str, ct: Option<&str>, body: &[u8]) -> Value {
+    child::call(addr, TOKEN, method, path, ct, body).await
+}
+
+async fn get(addr: SocketAddr, path: &str) -> Value {
+    call(addr, "GET", path, None, b"").await
+}
+
+/// The bundled survey's prompts and scenario, and a project of it with these lines and quick
+/// retries; answers the project's id.
+async fn survey_project(addr: SocketAddr, lines: u32) -> i64 {
+    for name in ["question.wav", "thanks.wav"] {
+        let wav = std::fs::read(root().join("examples/survey").join(name)).unwrap();
+        call(addr, "PUT", &format!("/api/v1/prompts/{name}"), None, &wav).await;
+    }
+    let scenario = std::fs::read(root().join("examples/survey/scenario.toml")).unwrap();
+    let sc = call(
+        addr,
+        "POST",
+        "/api/v1/scenarios",
+        Some("application/toml"),
+        &scenario,
+    )
+    .await;
+    // The survey copies complaints into this project: it must exist before activation.
+    call(
+        addr,
+        "POST",
+        "/api/v1/projects",
+        Some("application/json"),
+        json!({"name": "Перезвон: жалобы", "scenario_id": sc["id"]})
+            .to_string()
+            .as_bytes(),
+    )
+    .await;
+    let quick = json!({"attempts": 2, "interval_s": 1});
+    call(
+        addr,
+        "POST",
+        "/api/v1/projects",
+        Some("application/json"),
+        json!({
+            "name": "Сбои", "scenario_id": sc["id"], "schedule": ["daily 00:00-24:00"],
+            "lines": lines,
+            "retry_rules": {"system": quick, "no_answer": quick, "busy": quick}
+        })
+        .to_string()
+        .as_bytes(),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn import_and_activate(addr: SocketAddr, p: i64, numbers: &[String]) {
+    let mut csv = String::from("Имя;Телефон\n");
+    for (i, n) in numbers.iter().enumerate() {
+        csv.push_str(&format!("Абонент {i};{n}\n"));
+    }
+    let r = call(
+        addr,
+        "POST",
+        &format!("/api/v1/projects/{p}/contacts"),
+        Some("text/csv"),
+        csv.as_bytes(),
+    )
+    .await;
+    assert_eq!(r["imported"], numbers.len(), "{r}");
+    call(
+        addr,
+        "POST",
+        &format!("/api/v1/projects/{p}/activate"),
+        None,
+        b"",
+    )
+    .await;
+}
+
+/// Waits until the project has finished (every contact in a final status, no call up).
+async fn wait_finished(addr: SocketAddr, p: i64, limit: Duration) -> Value {
+    let t = Instant::now();
+    loop {
+        let s = get(addr, &format!("/api/v1/projects/{p}/stats")).await;
+        if s["status"] == "finished" {
+            return s;
+        }
+        assert!(t.elapsed() < limit, "not finished in {limit:?}: {s}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The server's database, opened read-only beside it.
+async fn db(data: &Path) -> sqlx::SqlitePool {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect(&format!(
+            "sqlite://{}?mode=ro",
+            data.join("autoinformer.db").display()
+        ))
+        .await
+        .expect("the database opens")
+}
+
+/// One call as the database has it.
+#[derive(Debug, Clone)]
+struct Row_ {
+    id: i64,
+    contact_id: i64,
+    number: String,
+    state: String,
+    result: Option<String>,
+    dialed_at_ms: Option<i64>,
+    ended_at_ms: Option<i64>,
+    end_reason: Option<String>,
+    recording: Option<String>,
+    recording_error: Option<String>,
+    reaction: Option<String>,
+}
+
+async fn calls(pool: &sqlx::SqlitePool, p: i64) -> Vec<Row_> {
+    sqlx::query(
+        "SELECT id, contact_id, number, state, result, dialed_at_ms, ended_at_ms, end_reason, \
+         recording, recording_error, reaction FROM calls WHERE project_id = ? ORDER BY id",
+    )
+    .bind(p)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| Row_ {
+        id: r.get(0),
+        contact_id: r.get(1),
+        number: r.get(2),
+        state: r.get(3),
+        result: r.get(4),
+        dialed_at_ms: r.get(5),
+        ended_at_ms: r.get(6),
+        end_reason: r.get(7),
+        recording: r.get(8),
+        recording_error: r.get(9),
+        reaction: r.get(10),
+    })
+    .collect()
+}
+
+/// Every call closed with a result; no number in two calls at once; no contact over `cap`.
+fn assert_accounted(calls: &[Row_], cap: usize) {
+    let mut by_number: HashMap<&str, Vec<&Row_>> = HashMap::new();
+    let mut by_contact: HashMap<i64, usize> = HashMap::new();
+    for c in calls {
+        assert_eq!(c.state, "done", "a call left open: {c:?}");
+        assert!(c.result.is_some(), "a call without a result: {c:?}");
+        by_number.entry(&c.number).or_default().push(c);
+        *by_contact.entry(c.contact_id).or_default() += 1;
+    }
+    for (number, cs) in &by_number {
+        for w in cs.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let ended = a.ended_at_ms.expect("a closed call has its end");
+            let dialed = b.dialed_at_ms.expect("a call has its dial time");
+            assert!(
+                dialed >= ended,
+                "{number} dialed again while a call was up: {a:?} then {b:?}"
+            );
+        }
+    }
+    for (contact, n) in &by_contact {
+        assert!(*n <= cap, "contact {contact} has {n} calls (cap {cap})");
+    }
+}
+
+fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("serve.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "demo = false\nprompts = {:?}\nmodel = {:?}\n{extra}",
+            root().join("prompts"),
+            dir.join("no-model"),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_200_calls_up_then_a_restart_accounts_for_every_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = config(
+        dir.path(),
+        "[calls]\nring_timeout_s = 8\n\
+         [dialer]\npass_ms = 200\nshutdown_grace_s = 5\n\
+         [trunk.sim]\nring_min_s = 0.3\nring_max_s = 1.0\n",
+    );
+    let addr = free_addr();
+    let mut serve = start(&data, addr, &config, TOKEN);
+    wait_healthy(addr).await;
+    let p = survey_project(addr, 200).await;
+    // People who stay silent (~15 s calls), who press 1, numbers that ring out and busy ones.
+    let numbers: Vec<String> = (0..500)
+        .map(|i| {
+            let last = [8, 8, 5, 0, 1][i % 5];
+            format!("+7999{i:06}{last}")
+        })
+        .collect();
+    import_and_activate(addr, p, &numbers).await;
+    let pool = db(&data).await;
+    // Wait for 200 calls up at once, then kill.
+    let t = Instant::now();
+    let up = loop {
+        let up: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM calls WHERE project_id = ? AND state = 'dialing'",
+        )
+        .bind(p)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if up >= 200 {
+            break up;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "only {up} calls up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let killed_at = unix_ms();
+    serve.kill();
+    let cut: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM calls WHERE project_id = ? AND state = 'dialing' ORDER BY id",
+    )
+    .bind(p)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(cut.len() >= 200, "{} calls up at the kill", cut.len());
+
+    let mut serve: Serve = start(&data, addr, &config, TOKEN);
+    wait_healthy(addr).await;
+    let stats = wait_finished(addr, p, Duration::from_secs(240)).await;
+    serve.terminate();
+
+    let all = calls(&pool, p).await;
+    assert_accounted(&all, 2);
+    let by_id: HashMap<i64, &Row_> = all.iter().map(|c| (c.id, c)).collect();
+    for id in &cut {
+        let c = by_id[id];
+        let why = c.end_reason.as_deref().unwrap_or("");
+        assert!(why.contains("interrupted"), "call {id} the kill cut: {c:?}");
+        assert!(
+            c.ended_at_ms.is_some_and(|e| e <= killed_at + 60_000),
+            "call {id} closed at its end, not later: {c:?}"
+        );
+    }
+    // Every contact closed; the stats count every call the database has.
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM contacts WHERE project_id = ? \
+         AND status NOT IN ('reached', 'not_reached')",
+    )
+    .bind(p)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(open, 0, "{stats}");
+    assert_eq!(stats["calls"], all.len(), "{stats}");
+    println!(
+        "{up} calls up at the kill, {} cut and closed as interrupted; {} calls in all, \
+         every contact final",
+        cut.len(),
+        all.len()
+    );
+}
+
+/// A tmpfs mounted over a folder for the test's length.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(at).unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .expect("mount runs");
+        assert!(
+            out.status.success(),
+            "this test mounts a small tmpfs to fill (it needs root, as CI has): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self(at.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_recordings_disk_stops_recording_not_the_calls_and_each_call_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // 96 KiB: three seconds of one stereo call fill it.
+    let _disk = Tmpfs::mount(&data.join("recordings"), "96k");
+    let config = config(
+        dir.path(),
+        "[calls]\nring_timeout_s = 8\nrecord = true\n\
+         [dialer]\npass_ms = 200\n\
+         [trunk.sim]\nring_min_s = 0.3\nring_max_s = 1.0\n",
+    );
+    let log = dir.path().join("serve.log");
+    let addr = free_addr();
+    let mut serve = start_logged(&data, addr, &config, TOKEN, "warn", &log);
+    wait_healthy(addr).await;
+    let p = survey_project(addr, 6).await;
+    // Each presses 1 after the question (5) or stays silent (8).
+    let numbers: Vec<String> = (0..12)
+        .map(|i| format!("+7999{i:06}{}", if i % 2 == 0 { 5 } else { 8 }))
+        .collect();
+    import_and_activate(addr, p, &numbers).await;
+    wait_finished(addr, p, Duration::from_secs(180)).await;
+    let pool = db(&data).await;
+    let all = calls(&pool, p).await;
+    // The API says it as the database does.
+    for c in &all {
+        let v = get(addr, &format!("/api/v1/calls/{}", c.id)).await;
+        assert_eq!(
+            v["recording_error"].as_str(),
+            c.recording_error.as_deref(),
+            "{v}"
+        );
+    }
+    serve.terminate();
+    assert_accounted(&all, 2);
+    assert_eq!(all.len(), numbers.len(), "one call each: {all:?}");
+    let mut partial = 0;
+    let mut none = 0;
+    for c in &all {
+        // The scenario ran to its end as if nothing had happened.
+        assert_ne!(c.result.as_deref(), Some("system"), "{c:?}");
+        if c.number.ends_with('5') {
+            assert_eq!(c.reaction.as_deref(), Some("1"), "{c:?}");
+        }
+        let error = c
+            .recording_error
+            .as_deref()
+            .unwrap_or_else(|| panic!("a full disk, and no word of it: {c:?}"));
+        assert!(error.contains("No space left on device"), "{c:?}");
+        match &c.recording {
+            // What was written before the disk filled is kept, a valid WAV.
+            Some(path) => {
+                let r = hound::WavReader::open(path).expect("a partial recording opens");
+                assert_eq!(r.spec().channels, 2);
+                partial += 1;
+            }
+            None => none += 1,
+        }
+    }
+    assert!(partial >= 1, "the first calls keep what fitted: {all:?}");
+    assert!(none >= 1, "later calls had no room at all: {all:?}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    let lines = log
+        .lines()
+        .filter(|l| l.contains("the recording") && l.contains("No space left on device"))
+        .count();
+    assert!(lines >= all.len(), "one warning per call at least:\n{log}");
+    println!(
+        "{} calls, {partial} partial recordings, {none} none; {lines} warnings",
+        all.len()
+    );
+}
