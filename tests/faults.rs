@@ -398,3 +398,122 @@ async fn a_full_recordings_disk_stops_recording_not_the_calls_and_each_call_says
         all.len()
     );
 }
+
+/// sipp, killed when dropped.
+struct Sipp(std::process::Child);
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn calls_placed(pool: &sqlx::SqlitePool, p: i64) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM calls WHERE project_id = ?")
+        .bind(p)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_trunk_holds_the_dialer_after_five_silent_calls_and_it_resumes_when_the_trunk_answers(
+) {
+    // The trunk's address: a socket that takes every INVITE and answers none (no ICMP either).
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = config(
+        dir.path(),
+        &format!(
+            "[calls]\nring_timeout_s = 2\n\
+             [dialer]\npass_ms = 200\n\
+             [trunk]\nkind = \"sip\"\n\
+             [trunk.sip]\nserver = \"127.0.0.1:{port}\"\nlisten = \"127.0.0.1:0\"\n\
+             rtp_port_min = 41000\nrtp_port_max = 41999\n"
+        ),
+    );
+    let log = dir.path().join("serve.log");
+    let addr = free_addr();
+    let mut serve = start_logged(&data, addr, &config, TOKEN, "info", &log);
+    wait_healthy(addr).await;
+    let p = survey_project(addr, 8).await;
+    let numbers: Vec<String> = (0..40).map(|i| format!("+7999{i:06}1")).collect();
+    import_and_activate(addr, p, &numbers).await;
+    let pool = db(&data).await;
+
+    // The first 8 go out at once and end unanswered after the ring timeout; then the dialer
+    // holds: one probe after 5 s, the next 10 s after that one ends.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let held = calls_placed(&pool, p).await;
+    assert!(
+        (8..=8 + 2).contains(&held),
+        "{held} calls placed in 20 s on a dead trunk (8 lines)"
+    );
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(log_text.contains("dialing held"), "{log_text}");
+    let silent_results: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM calls WHERE project_id = ? AND state = 'done' AND result = 'system' \
+         AND end_reason LIKE 'no response from the trunk%'",
+    )
+    .bind(p)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(silent_results >= 8, "{silent_results}");
+
+    // The trunk comes back, answering every INVITE with 486 Busy Here.
+    drop(silent);
+    let sipp = std::process::Command::new("sipp")
+        .arg("-sf")
+        .arg(root().join("tests/peers/sipp/busy486.xml"))
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-m", "1000", "-timeout", "120s", "-nostdin", "-t", "u1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp is installed by scripts/setup.sh --test");
+    let _sipp = Sipp(sipp);
+    let stats = wait_finished(addr, p, Duration::from_secs(120)).await;
+    let all = calls(&pool, p).await;
+    serve.terminate();
+    assert_accounted(&all, 2);
+    let busy = all
+        .iter()
+        .filter(|c| c.result.as_deref() == Some("busy"))
+        .count();
+    let system = all
+        .iter()
+        .filter(|c| c.result.as_deref() == Some("system"))
+        .count();
+    assert_eq!(busy + system, all.len(), "{all:?}");
+    // Every contact not dialed while the trunk was down kept both attempts for the trunk's
+    // return: each is busy twice. Only the ones dialed into the dead trunk have a `system`.
+    // (A probe placed just before the trunk came back may end busy instead.)
+    assert!((8..=held).contains(&(system as i64)), "{all:?}");
+    let mut per_contact: HashMap<i64, Vec<&str>> = HashMap::new();
+    for c in &all {
+        per_contact
+            .entry(c.contact_id)
+            .or_default()
+            .push(c.result.as_deref().unwrap_or(""));
+    }
+    assert_eq!(per_contact.len(), numbers.len());
+    let both_busy = per_contact
+        .values()
+        .filter(|r| r.as_slice() == ["busy", "busy"])
+        .count();
+    assert!(
+        both_busy as i64 >= numbers.len() as i64 - held,
+        "{both_busy} contacts kept both attempts for the trunk's return: {per_contact:?}"
+    );
+    assert_eq!(stats["calls"], all.len(), "{stats}");
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(log_text.contains("dialing resumes"), "{log_text}");
+    println!(
+        "dead trunk: {held} calls in 20 s (8 lines), then held; back: {busy} busy, {} calls in all",
+        all.len()
+    );
+}

@@ -38,6 +38,8 @@ pub struct CallContext {
     /// Calls answered and still up (pacing weighs an answered call on its way to the agents
     /// apart from one still ringing; docs/pacing.md).
     pub answered: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// Whether the trunk answers calls at all (`trunk_watch`): a dead trunk holds the dialer.
+    pub trunk_watch: std::sync::Mutex<super::trunk_watch::TrunkWatch>,
 }
 
 /// What every transfer of this dialer shares.
@@ -180,6 +182,53 @@ impl MediaWatch {
                  RTP ports (trunk.sip.rtp_port_min..rtp_port_max)"
             );
         }
+    }
+}
+
+/// Tells the trunk watch what this call's end says of the trunk, and logs a change.
+fn watch_trunk(ctx: &CallContext, call_id: i64, r: &LiveReport) {
+    use super::trunk_watch::{Change, TrunkSaid};
+    let said = if r.answered || r.sip_status.is_some() {
+        TrunkSaid::Answered
+    } else if r
+        .reason
+        .as_deref()
+        .is_some_and(|w| w.starts_with(crate::telephony::trunk::NO_RESPONSE))
+    {
+        TrunkSaid::Silent
+    } else {
+        // Given up on early media, a line or port not to be had: nothing about the trunk.
+        return;
+    };
+    let now_ms = ctx.clock.now_ms();
+    let change = ctx
+        .trunk_watch
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .ended(call_id, said, now_ms);
+    let in_s = |at: i64| (at - now_ms).max(0) / 1000;
+    match change {
+        Some(Change::Held { probe_at_ms }) => {
+            metrics::gauge!("autoinformer_trunk_held").set(1.0);
+            tracing::warn!(
+                calls = super::trunk_watch::SILENT_IN_A_ROW,
+                probe_in_s = in_s(probe_at_ms),
+                "the trunk answered none of the last calls: dialing held, one probe call at a \
+                 time until it answers — check trunk.sip.server and the network to it"
+            );
+        }
+        Some(Change::ProbeFailed { probe_at_ms }) => tracing::warn!(
+            probe_in_s = in_s(probe_at_ms),
+            "the trunk did not answer the probe call either: dialing stays held"
+        ),
+        Some(Change::Back { held_ms }) => {
+            metrics::gauge!("autoinformer_trunk_held").set(0.0);
+            tracing::info!(
+                held_s = held_ms / 1000,
+                "the trunk answers again: dialing resumes"
+            );
+        }
+        None => {}
     }
 }
 
@@ -328,6 +377,7 @@ pub async fn run(
         ctx.media
             .note(&p, r.reason.as_deref() == Some(NO_MEDIA_REASON));
     }
+    watch_trunk(&ctx, call_id, &r);
     let write = || {
         finish(
             &ctx,

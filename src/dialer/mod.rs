@@ -4,7 +4,8 @@
 //! the learned greetings its calls match and teach (`greetings`). How many calls each project
 //! places is its pacing (docs/pacing.md): the decisions (`pacing`), one project's pacing fed
 //! by its agents' floor (`floor`), preview dialing (`preview`), and the shift simulation that
-//! drives the same code on virtual time (`shift`).
+//! drives the same code on virtual time (`shift`). A trunk that answers no call holds the
+//! dialer (`trunk_watch`).
 
 pub mod calls;
 pub mod floor;
@@ -14,5 +15,6 @@ pub mod preview;
 pub mod recover;
 pub mod run;
 pub mod shift;
+pub mod trunk_watch;
 
 pub use crate::clock::Clock;

@@ -119,6 +119,7 @@ impl Dialer {
             transfers: None,
             greetings: None,
             answered: Default::default(),
+            trunk_watch: Default::default(),
         };
         let (preview_tx, preview_rx) = tokio::sync::mpsc::unbounded_channel();
         Self {
@@ -140,6 +141,13 @@ impl Dialer {
             preview_rx,
             book: Default::default(),
         }
+    }
+
+    fn trunk_watch(&self) -> std::sync::MutexGuard<'_, super::trunk_watch::TrunkWatch> {
+        self.ctx
+            .trunk_watch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// What each dialing project's pacing decided last (the API's stats, `/metrics`).
@@ -225,7 +233,11 @@ impl Dialer {
                 tracing::error!(step = "sweeping calls without a task", error = %e, "dialer step failed");
             }
         }
-        let trunk_free = (self.trunk.max_calls() as u32).saturating_sub(up.values().sum());
+        let mut trunk_free = (self.trunk.max_calls() as u32).saturating_sub(up.values().sum());
+        // A trunk that answers no call: none, or one probe (`trunk_watch`).
+        if let Some(room) = self.trunk_watch().room(self.clock.now_ms()) {
+            trunk_free = trunk_free.min(room);
+        }
         let mut demands = Vec::new();
         let mut picks: HashMap<i64, Vec<DueContact>> = HashMap::new();
         self.board_keeps(&open.iter().map(|(p, _)| p.id).collect::<Vec<_>>());
@@ -303,6 +315,9 @@ impl Dialer {
             drop(starts);
             let placed: Vec<i64> = ids.iter().flatten().copied().collect();
             self.paced_calls_placed(p.id, &placed);
+            if let Some(&first) = placed.first() {
+                self.trunk_watch().placed(first);
+            }
             for (contact, id) in dial.into_iter().zip(ids) {
                 let Some(call_id) = id else { continue };
                 report.started += 1;

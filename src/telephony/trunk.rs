@@ -47,6 +47,11 @@ pub struct EndInfo {
     pub detail: String,
 }
 
+/// How the reason of a call the trunk never answered at all begins (not a status, not a
+/// provisional: the INVITE timed out, or the ring timeout passed in silence). The dialer's
+/// trunk watch counts these (docs/telephony.md, "When the trunk does not answer").
+pub const NO_RESPONSE: &str = "no response from the trunk";
+
 /// Which side ended a call at the signalling level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndedSide {
