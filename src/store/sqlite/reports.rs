@@ -224,10 +224,14 @@ pub fn token_hash(token: &str) -> String {
 #[async_trait]
 impl ReportStore for SqliteStore {
     async fn stats(&self, id: i64) -> Result<ProjectStats, StoreError> {
+        // One read transaction: the status, the contacts and the calls from one snapshot (read
+        // one by one, a call closed between the reads showed its contact still in a call while
+        // its result was already counted).
+        let mut tx = self.read.begin().await?;
         let (status, reason): (String, Option<String>) =
             sqlx::query("SELECT status, status_reason FROM projects WHERE id = ?")
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?
                 .map(|r| (r.get(0), r.get(1)))
                 .ok_or(StoreError::NotFound(format!("project {id}")))?;
@@ -244,7 +248,7 @@ impl ReportStore for SqliteStore {
              WHERE project_id = ? AND n > 0 AND status <> 'removed'",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?
         {
             let (status, n): (String, i64) = (r.get(0), r.get(1));
@@ -257,7 +261,7 @@ impl ReportStore for SqliteStore {
             "SELECT result, n, cost_kop FROM call_tallies WHERE project_id = ? AND n > 0",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?
         {
             let (result, n, cost): (String, i64, i64) = (r.get(0), r.get(1), r.get(2));
@@ -265,6 +269,7 @@ impl ReportStore for SqliteStore {
             s.cost += Kopecks(cost);
             s.results.insert(result, n as u64);
         }
+        tx.commit().await?;
         s.actions = super::action_reports::stats(&self.read, id).await?;
         s.transfers = transfer_stats(&self.pool, id).await?;
         Ok(s)
