@@ -25,7 +25,7 @@
 //! - [`asr`]: the `Recognizer` trait, the Vosk backend, grammars, phrase matching, Russian
 //!   numbers.
 //! - [`phone`]: Russian numbers (normalisation, types) and the numbering-plan registry.
-#[cfg(feature = "campaigns")]
+#[cfg(feature = "parsers")]
 pub mod actions;
 pub mod agents;
 #[cfg(feature = "campaigns")]
@@ -40,12 +40,12 @@ pub mod config;
 pub mod dialer;
 #[cfg(feature = "campaigns")]
 pub mod export;
-#[cfg(feature = "campaigns")]
+#[cfg(feature = "parsers")]
 pub mod import;
 pub mod media;
-#[cfg(feature = "campaigns")]
+#[cfg(feature = "parsers")]
 pub mod phone;
-#[cfg(feature = "campaigns")]
+#[cfg(feature = "parsers")]
 pub mod rules;
 pub mod scenario;
 #[cfg(feature = "campaigns")]

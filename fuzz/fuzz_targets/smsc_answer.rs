@@ -2,7 +2,7 @@
 //! the readers of send.php, status.php and balance.php answers say what it means or why not,
 //! never panic.
 #![no_main]
-use autoinformer::actions::smsc::{read_balance, read_send, read_status};
+use autoinformer::actions::smsc_answers::{read_balance, read_send, read_status};
 use libfuzzer_sys::fuzz_target;
 
 const STATUSES: [u16; 8] = [200, 200, 200, 400, 403, 429, 500, 503];
