@@ -13,6 +13,10 @@ need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config curl)
 # chromium + chromium-driver (/usr/bin/chromedriver): the web UI's browser tests drive Debian's
 # own browser over WebDriver; nothing downloads a browser.
 [ $want_test = 1 ] && need_pkgs+=(libspandsp-dev sip-tester baresip-core kamailio netcat-openbsd faketime chromium chromium-driver)
+# postgresql: the PostgreSQL schema is checked against SQLite's on a throwaway server of the
+# tests' own (scripts/pg.sh: initdb/pg_ctl on 127.0.0.1; the package's own cluster is not used);
+# sqlite3: the check reads SQLite's end state with it (scripts/pg-schema-check.sh).
+[ $want_test = 1 ] && need_pkgs+=(postgresql sqlite3)
 # schemathesis gets a venv of its own (below); Debian's python needs python3-venv for that.
 [ $want_test = 1 ] && ! "${PYTHON:-python3}" -c 'import ensurepip, venv' >/dev/null 2>&1 && need_pkgs+=(python3-venv)
 missing=()

@@ -49,6 +49,9 @@ driver=$(command -v clippy-driver || true)
 export RUSTC_WORKSPACE_WRAPPER="$driver"
 # What `cargo clippy -- -D warnings` passes to the driver.
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+phase "the PostgreSQL schema against SQLite's (scripts/pg-schema-check.sh, its own throwaway server)"
+scripts/pg-schema-check.sh
+
 phase "build every target with clippy's lints (-D warnings)"
 cargo test --all-targets --no-run
 
