@@ -1,10 +1,11 @@
-//! Load benchmark of live calls (issue 3): N concurrent calls (default 1,000; `LOAD_CALLS`)
+//! Load benchmark of live calls (issues 3, 20): N concurrent calls (`LOAD_CALLS`, a list)
 //! 1. through the simulated carrier (both ends in this process),
 //! 2. through the SIP trunk against `sipp -sn uas -rtp_echo` on loopback,
 //! 3. and, as the floor, sipp itself as the caller streaming RTP at the same load.
 //!
 //! Prints CPU per call, outgoing RTP lateness p50/p99 (target ≤ 2 ms at p99), memory per call,
-//! answered/failed, and the CPU ratio of our SIP calls to sipp's RTP streaming.
+//! answered/failed, and the CPU ratio of our SIP calls to sipp's RTP streaming; by default at
+//! 1,000 and 2,000 calls (`LOAD_CALLS=1000,2000`), closing with a table of both loads.
 //! Run: `cargo bench --bench live_load` (needs sipp: `scripts/setup.sh --test`).
 use autoinformer::call::live::{run_call, LiveSettings, PacingProbe};
 use autoinformer::call::CallConfig;
@@ -26,15 +27,21 @@ fn root() -> PathBuf {
 
 /// CPU seconds (user + system) of a process, from /proc.
 fn cpu_seconds(pid: &str) -> f64 {
+    let (u, s) = cpu_split(pid);
+    u + s
+}
+
+/// CPU seconds of a process in user space and in the kernel, from /proc.
+fn cpu_split(pid: &str) -> (f64, f64) {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
+        return (0.0, 0.0);
     };
     // Fields after the command name (which may hold spaces) start at ')'.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // utime, stime are fields 14 and 15 (1-based) → 11 and 12 after ')'.
-    (ticks(11) + ticks(12)) / 100.0
+    (ticks(11) / 100.0, ticks(12) / 100.0)
 }
 
 fn rss_kb() -> u64 {
@@ -79,6 +86,8 @@ fn scenario() -> Arc<Scenario> {
 struct LoadFigures {
     calls: usize,
     cpu_per_call_pct: f64,
+    /// The kernel's share of it (system time: sockets, timers, wake-ups), %.
+    sys_share_pct: f64,
     p50_us: u64,
     p99_us: u64,
     mem_per_call_kb: f64,
@@ -135,7 +144,7 @@ async fn load(
     probe.reset();
     let me = std::process::id().to_string();
     let (cpu0, peer0, t0) = (
-        cpu_seconds(&me),
+        cpu_split(&me),
         peer_pid.as_deref().map(cpu_seconds),
         Instant::now(),
     );
@@ -145,7 +154,9 @@ async fn load(
         up_min = up_min.min(active.load(std::sync::atomic::Ordering::Relaxed));
     }
     let wall = t0.elapsed().as_secs_f64();
-    let cpu = cpu_seconds(&me) - cpu0;
+    let (user1, sys1) = cpu_split(&me);
+    let (user, sys) = (user1 - cpu0.0, sys1 - cpu0.1);
+    let cpu = user + sys;
     let peer_cpu = peer_pid
         .as_deref()
         .zip(peer0)
@@ -181,6 +192,7 @@ async fn load(
     LoadFigures {
         calls: n,
         cpu_per_call_pct: cpu / wall / n as f64 * 100.0,
+        sys_share_pct: sys / cpu.max(1e-9) * 100.0,
         p50_us: p50,
         p99_us: p99,
         mem_per_call_kb: rss1.saturating_sub(rss0) as f64 / n as f64,
@@ -195,13 +207,14 @@ async fn load(
 
 fn print(name: &str, f: &LoadFigures) {
     println!(
-        "{name:<28} calls {:>5}  up during window {:>5}  answered {:>5}  failed {:>3}  CPU/call {:.4} % of a core ({:.1} % total)  RTP lateness p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms (sent ≤1 ms early: {:.0} %)  memory/call {:.1} KiB{}",
+        "{name:<28} calls {:>5}  up during window {:>5}  answered {:>5}  failed {:>3}  CPU/call {:.4} % of a core ({:.1} % total, {:.0} % of it in the kernel)  RTP lateness p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms (sent ≤1 ms early: {:.0} %)  memory/call {:.1} KiB{}",
         f.calls,
         f.up_during_window,
         f.answered,
         f.failed,
         f.cpu_per_call_pct,
         f.cpu_per_call_pct * f.calls as f64,
+        f.sys_share_pct,
         f.p50_us as f64 / 1000.0,
         f.p99_us as f64 / 1000.0,
         f.p999_us as f64 / 1000.0,
@@ -245,20 +258,85 @@ fn make_stream(dir: &Path) {
     assert!(ok, "sox is needed (scripts/setup.sh)");
 }
 
+/// One row of the closing table: our SIP calls and sipp's own streaming at one load.
+#[derive(Default)]
+struct Row {
+    calls: usize,
+    ours: Option<LoadFigures>,
+    /// sipp as the caller (rtp_stream), % of a core.
+    sipp_pct: Option<f64>,
+}
+
 fn main() {
-    let n: usize = std::env::var("LOAD_CALLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    // `LOAD_CALLS=1000,2000` (the default): each load in turn, then a table of them all.
+    let loads: Vec<usize> = std::env::var("LOAD_CALLS")
+        .unwrap_or_else(|_| "1000,2000".into())
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
     let only = std::env::var("LOAD_ONLY").unwrap_or_default();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
+    let mut rows = Vec::new();
+    for &n in &loads {
+        rows.push(run_load(&rt, n, &only));
+    }
+    print_table(&rows);
+}
+
+/// The per-call figures at each load side by side with sipp's own RTP streaming.
+fn print_table(rows: &[Row]) {
+    println!();
+    println!("| calls | ours: CPU % of a core (per call; kernel share) | RTP lateness p50 / p99 ms | up / failed | sipp as caller: CPU % (per call) | ours / sipp | peer echo CPU % |");
+    println!("|---:|---|---|---|---|---:|---:|");
+    let cell = |v: Option<String>| v.unwrap_or_else(|| "—".into());
+    for r in rows {
+        let ours = r.ours.as_ref();
+        let total = ours.map(|f| f.cpu_per_call_pct * r.calls as f64);
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.calls,
+            cell(ours.map(|f| format!(
+                "{:.1} ({:.4})",
+                f.cpu_per_call_pct * r.calls as f64,
+                f.cpu_per_call_pct
+            ))),
+            cell(ours.map(|f| format!(
+                "{:.2} / {:.2}",
+                f.p50_us as f64 / 1000.0,
+                f.p99_us as f64 / 1000.0
+            ))),
+            cell(ours.map(|f| format!("{} / {}", f.up_during_window, f.failed))),
+            cell(
+                r.sipp_pct
+                    .map(|p| format!("{p:.1} ({:.4})", p / r.calls as f64))
+            ),
+            cell(
+                total
+                    .zip(r.sipp_pct)
+                    .map(|(o, p)| format!("{:.2}", o / p.max(0.01)))
+            ),
+            cell(ours.and_then(|f| f.peer_cpu_pct).map(|p| format!("{p:.1}"))),
+        );
+    }
+}
+
+/// `LOAD_ONLY` (a list: `sip,sipp`) names the part, or is empty for all.
+fn wants(only: &str, part: &str) -> bool {
+    only.is_empty() || only.split(',').any(|o| o.trim() == part)
+}
+
+fn run_load(rt: &tokio::runtime::Runtime, n: usize, only: &str) -> Row {
+    let mut row = Row {
+        calls: n,
+        ..Default::default()
+    };
     println!("live_load: {n} concurrent calls, 10 s measuring window, 2 worker threads");
 
-    if only.is_empty() || only == "sim" {
+    if wants(only, "sim") {
         let f = rt.block_on(async {
             let cfg = SimConfig {
                 ring_min_s: 0.5,
@@ -275,8 +353,7 @@ fn main() {
         print("sim trunk (both ends)", &f);
     }
 
-    let mut ours: Option<LoadFigures> = None;
-    if only.is_empty() || only == "sip" {
+    if wants(only, "sip") {
         let (port, mport) = (free_port(), free_port());
         let uas = sipp_uas(port, mport);
         std::thread::sleep(Duration::from_millis(500));
@@ -310,10 +387,10 @@ fn main() {
         });
         print("sip trunk vs sipp uas echo", &f);
         drop(uas);
-        ours = Some(f);
+        row.ours = Some(f);
     }
 
-    if only.is_empty() || only == "sipp" {
+    if wants(only, "sipp") {
         let dir = tempfile::tempdir().expect("tmp");
         make_stream(dir.path());
         let (port, mport) = (free_port(), free_port());
@@ -356,11 +433,13 @@ fn main() {
             "sipp as caller (rtp_stream)",
             sipp_pct / n as f64
         );
-        if let Some(f) = &ours {
+        row.sipp_pct = Some(sipp_pct);
+        if let Some(f) = &row.ours {
             let ratio = f.cpu_per_call_pct * n as f64 / sipp_pct.max(0.01);
             println!("CPU ratio, our SIP calls (full robot: DSP, AMD, scenario) / sipp RTP streaming: {ratio:.2}");
         }
         drop(uac);
         drop(uas);
     }
+    row
 }

@@ -164,6 +164,11 @@ impl GreetingEar {
         Some(g.label)
     }
 
+    /// Whether it has stopped listening (`hear` does nothing more).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
     fn finish(&mut self) {
         if !self.done {
             self.done = true;

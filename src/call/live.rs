@@ -348,6 +348,8 @@ async fn drive(
     let mut grace: Option<Instant> = None;
     // Whether the far end ever answered the INVITE with a provisional response or media.
     let mut heard_from_far_end = false;
+    // A pipe closes when the far end is gone; its BYE is then already queued on `events`.
+    let mut media_open = true;
 
     // Until answer.
     loop {
@@ -386,12 +388,16 @@ async fn drive(
                 Some(LegEvent::Ended(info)) => return ended_before_answer(info, decided, started),
                 None => return ended_before_answer(EndInfo { sip_status: None, by: EndedSide::Network, detail: "trunk went away".into() }, decided, started),
             },
-            r = leg.media.recv(&mut buf) => {
-                if let (Some((n, from)), Some(s)) = (r, session.as_mut()) {
-                    let _ = s.on_datagram(from, &buf[..n]);
-                }
-            }
             _ = tick.tick() => {
+                // The media that arrived since the last tick (read here, not as it comes: one
+                // wake-up per 20 ms; the jitter buffer orders it by sequence either way).
+                if media_open {
+                    media_open = leg.media.drain(&mut buf, |d, from| {
+                        if let Some(s) = session.as_mut() {
+                            let _ = s.on_datagram(from, d);
+                        }
+                    });
+                }
                 if let (Some(s), None) = (session.as_mut(), decided.as_ref()) {
                     let mut f = SILENT_FRAME;
                     if s.pop_frame(&mut f) == crate::telephony::jitter::Playout::Frame {
@@ -412,7 +418,7 @@ async fn drive(
                 } else {
                     // Not even a 180: the trunk or the network is not there.
                     tracing::warn!(timeout_s = settings.ring_timeout.as_secs(), "no response from the trunk");
-                    decided = Some((system_result::SYSTEM, "no response from the trunk".into()));
+                    decided = Some((system_result::SYSTEM, crate::telephony::trunk::NO_RESPONSE.into()));
                 }
                 grace = Some(Instant::now() + settings.hangup_grace);
             }
@@ -468,8 +474,6 @@ async fn drive(
     let mut sip_status = Some(200);
     let mut robot_hangup = false;
     let mut transfer_report = None;
-    // A pipe closes when the far end is gone; its BYE is then already queued on `events`.
-    let mut media_open = true;
     // Looked up once per call: a record per frame is then a few atomic adds (api::metrics).
     let lateness = metrics::histogram!("autoinformer_rtp_send_lateness_seconds");
     loop {
@@ -482,6 +486,20 @@ async fn drive(
                 lateness.record(Instant::now().saturating_duration_since(scheduled + TIMER_SLACK));
                 if let Some(n) = packet_len.take() {
                     leg.media.send(&packet[..n], session.remote());
+                }
+                // What arrived since the last tick, in arrival order, before this frame: a key
+                // counts at the same frame as it would had it been read on arrival.
+                if media_open {
+                    media_open = leg.media.drain(&mut buf, |d, from| {
+                        if let Some(MediaEvent::Digit(d)) = session.on_datagram(from, d) {
+                            tracing::debug!(digit = %d, "rfc 4733 key");
+                            runner.on_event_digit(d);
+                            tell(&mut runner);
+                        }
+                    });
+                    if !media_open {
+                        tracing::debug!("media transport closed");
+                    }
                 }
                 let mut callee = SILENT_FRAME;
                 let _ = session.pop_frame(&mut callee);
@@ -529,19 +547,6 @@ async fn drive(
                     break;
                 }
             }
-            r = leg.media.recv(&mut buf), if media_open => match r {
-                Some((n, from)) => {
-                    if let Some(MediaEvent::Digit(d)) = session.on_datagram(from, &buf[..n]) {
-                        tracing::debug!(digit = %d, "rfc 4733 key");
-                        runner.on_event_digit(d);
-                        tell(&mut runner);
-                    }
-                }
-                None => {
-                    tracing::debug!("media transport closed");
-                    media_open = false;
-                }
-            },
             ev = leg.events.recv() => match ev {
                 Some(LegEvent::Ended(info)) => {
                     tracing::info!(detail = %info.detail, "callee hung up");

@@ -220,11 +220,15 @@ impl CallRunner {
                 n += 1;
             }
         });
-        let (features, vad_event, _echo) =
-            self.analyzer.analyze_live(callee, &self.last_out, at_ms);
-
-        self.run_amd(&features);
-        self.run_ear(callee, features.voiced, at_ms);
+        // VAD, echo guard, tones and level feed only AMD, the learned-greeting ear and the
+        // recogniser: once none of them can read them again, they are no longer computed.
+        let analysed = self
+            .analysis_needed()
+            .then(|| self.analyzer.analyze_live(callee, &self.last_out, at_ms));
+        if let Some((features, _, _)) = &analysed {
+            self.run_amd(features);
+            self.run_ear(callee, features.voiced, at_ms);
+        }
         if self.phase == Phase::Greeting && at_ms + FRAME_MS >= MAX_SILENT_WAIT_MS {
             let talking = self.amd.as_ref().is_some_and(Amd::callee_talking);
             if !talking || at_ms + FRAME_MS >= MAX_GREETING_WAIT_MS {
@@ -235,7 +239,9 @@ impl CallRunner {
             let digit_ms = d.start_sample * 1000 / u64::from(crate::media::SAMPLE_RATE);
             self.on_digit(d.digit, digit_ms, at_ms);
         }
-        self.on_speech_audio(callee, vad_event, at_ms);
+        if let Some((_, vad_event, _)) = analysed {
+            self.on_speech_audio(callee, vad_event, at_ms);
+        }
         if self.phase == Phase::Scenario {
             if let Some(deadline) = self.interp.next_deadline() {
                 if deadline <= at_ms {
@@ -258,6 +264,16 @@ impl CallRunner {
         } else {
             FrameStatus::Continue
         }
+    }
+
+    /// Whether anything may still read the per-frame analysis: AMD until it is final, the
+    /// learned-greeting ear until it is done, the recogniser (which a speech model makes
+    /// possible at any step). Once false it stays false for the rest of the call, so skipping
+    /// the analysis from then on changes no result.
+    fn analysis_needed(&self) -> bool {
+        self.cfg.speech.is_some()
+            || self.amd.as_ref().is_some_and(|a| !a.is_final())
+            || self.ear.as_ref().is_some_and(|e| !e.is_done())
     }
 
     /// A digit that arrived out of band (RFC 4733) on a live call.

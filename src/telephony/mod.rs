@@ -8,6 +8,7 @@ pub mod jitter;
 pub mod registrar;
 pub mod rfc4733;
 pub mod rtp;
+pub mod rtp_socket;
 pub mod sdp;
 pub mod session;
 pub mod sim;

@@ -285,7 +285,7 @@ impl SipTrunk {
     /// signalling to a task; the leg's media is `socket`.
     fn place(
         &self,
-        socket: tokio::net::UdpSocket,
+        socket: super::rtp_socket::RtpSocket,
         offer: String,
         mut opt: InviteOption,
         line: Option<super::trunk::LineGuard>,
@@ -312,7 +312,7 @@ impl SipTrunk {
         Ok(Leg {
             events: ev_rx,
             control: ctl_tx,
-            media: MediaTransport::Udp(socket),
+            media: MediaTransport::Rtp(socket),
         })
     }
 
@@ -337,10 +337,10 @@ impl SipTrunk {
         uri: &str,
         req: &crate::agents::service::AgentDial,
     ) -> Result<Leg, TrunkError> {
-        let socket = self.ports.bind()?;
+        let socket = self.ports.bind_rtp()?;
         let rtp_port = socket
             .local_addr()
-            .map_err(|e| TrunkError::Other(e.to_string()))?
+            .ok_or_else(|| TrunkError::Other("rtp socket without an address".into()))?
             .port();
         let session_id = u64::from(rtp_port) << 32 | u64::from(rand::random::<u32>());
         let offer = sdp::offer(session_id, self.rtp_ip, rtp_port, &self.codecs);
@@ -390,10 +390,10 @@ impl Trunk for SipTrunk {
         Box::pin(async move {
             let line = self.lines.take(self.cfg.max_calls)?;
             let user = user_part(&req.number)?;
-            let socket = self.ports.bind()?;
+            let socket = self.ports.bind_rtp()?;
             let rtp_port = socket
                 .local_addr()
-                .map_err(|e| TrunkError::Other(e.to_string()))?
+                .ok_or_else(|| TrunkError::Other("rtp socket without an address".into()))?
                 .port();
             let session_id = u64::from(rtp_port) << 32 | u64::from(rand::random::<u32>());
             let offer = sdp::offer(session_id, self.rtp_ip, rtp_port, &self.codecs);

@@ -137,9 +137,12 @@ pub trait Trunk: Send + Sync {
 }
 
 /// Where a leg's RTP datagrams travel: a UDP socket (SIP) or an in-process pipe to the
-/// simulated carrier. Both carry the same RTP bytes through the same `MediaSession`.
+/// simulated carrier. All carry the same RTP bytes through the same `MediaSession`.
 pub enum MediaTransport {
+    /// A socket in the reactor.
     Udp(tokio::net::UdpSocket),
+    /// A call leg's socket, read at its ticks (`drain`) and registered only if waited on.
+    Rtp(super::rtp_socket::RtpSocket),
     Pipe(PipeEnd),
 }
 
@@ -177,7 +180,41 @@ impl MediaTransport {
     pub fn local_addr(&self) -> Option<SocketAddr> {
         match self {
             MediaTransport::Udp(s) => s.local_addr().ok(),
+            MediaTransport::Rtp(s) => s.local_addr(),
             MediaTransport::Pipe(_) => None,
+        }
+    }
+
+    /// Hands every datagram queued now to `f` without waiting (a live call reads its media
+    /// once per 20 ms tick); false once the transport is closed.
+    pub fn drain(&mut self, buf: &mut [u8], mut f: impl FnMut(&[u8], SocketAddr)) -> bool {
+        use super::rtp_socket::DRAIN_MAX;
+        match self {
+            MediaTransport::Rtp(s) => s.drain(buf, f),
+            MediaTransport::Udp(s) => {
+                for _ in 0..DRAIN_MAX {
+                    match s.try_recv_from(buf) {
+                        Ok((n, from)) => f(&buf[..n], from),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "rtp socket receive failed");
+                            return false;
+                        }
+                    }
+                }
+                true
+            }
+            MediaTransport::Pipe(p) => {
+                for _ in 0..DRAIN_MAX {
+                    match p.rx.try_recv() {
+                        Ok(d) => f(&d, p.peer),
+                        Err(mpsc::error::TryRecvError::Empty) => return true,
+                        Err(mpsc::error::TryRecvError::Disconnected) => return false,
+                    }
+                }
+                true
+            }
         }
     }
 
@@ -195,6 +232,7 @@ impl MediaTransport {
                     }
                 }
             },
+            MediaTransport::Rtp(s) => s.recv(buf).await,
             MediaTransport::Pipe(p) => {
                 let d = p.rx.recv().await?;
                 let n = d.len().min(buf.len());
@@ -214,6 +252,7 @@ impl MediaTransport {
                     }
                 }
             }
+            MediaTransport::Rtp(s) => s.send(buf, to),
             MediaTransport::Pipe(p) => {
                 let _ = p.tx.try_send(buf.to_vec());
             }
@@ -242,8 +281,21 @@ impl PortPool {
         }
     }
 
-    /// Binds the next free even port of the range.
+    /// Binds the next free even port of the range, as a socket in the reactor.
     pub fn bind(&self) -> Result<tokio::net::UdpSocket, TrunkError> {
+        self.bind_with(|s| tokio::net::UdpSocket::from_std(s).ok())
+    }
+
+    /// Binds the next free even port of the range, as a call leg's `RtpSocket` (read at its
+    /// ticks, in the reactor only once something waits on it).
+    pub fn bind_rtp(&self) -> Result<super::rtp_socket::RtpSocket, TrunkError> {
+        self.bind_with(|s| super::rtp_socket::RtpSocket::new(s).ok())
+    }
+
+    fn bind_with<T>(
+        &self,
+        wrap: impl Fn(std::net::UdpSocket) -> Option<T>,
+    ) -> Result<T, TrunkError> {
         let first = self.min + self.min % 2;
         let slots = u32::from((self.max.saturating_sub(first)) / 2 + 1);
         for _ in 0..slots {
@@ -251,7 +303,7 @@ impl PortPool {
             let port = first + (i * 2) as u16;
             if let Ok(s) = std::net::UdpSocket::bind((self.ip, port)) {
                 if s.set_nonblocking(true).is_ok() {
-                    if let Ok(s) = tokio::net::UdpSocket::from_std(s) {
+                    if let Some(s) = wrap(s) {
                         return Ok(s);
                     }
                 }
