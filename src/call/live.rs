@@ -342,7 +342,7 @@ async fn drive(
     // instead of always 0–1 ms late plus scheduling delay.
     let mut tick = interval_at(Instant::now() + period - TIMER_SLACK, period);
     tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
-    let mut buf = vec![0u8; 2048];
+    let mut buf = vec![0u8; crate::telephony::rtp_socket::DRAIN_BUF];
     // A result decided by us before answer (ring timeout, early media): hang up, then wait.
     let mut decided: Option<(&'static str, String)> = None;
     let mut grace: Option<Instant> = None;

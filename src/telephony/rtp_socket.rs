@@ -11,6 +11,11 @@ use std::net::SocketAddr;
 /// rather than holding the tick up).
 pub const DRAIN_MAX: usize = 256;
 
+/// The buffer a `drain` needs: one Ethernet MTU per datagram of a `recvmmsg` batch, so that no
+/// media packet (172 bytes at 20 ms of G.711, 492 at 60 ms, more with header extensions) is
+/// ever cut short.
+pub const DRAIN_BUF: usize = batch::BATCH * 1500;
+
 /// One leg's RTP socket: unregistered until something waits on it.
 #[derive(Debug)]
 pub struct RtpSocket {
@@ -209,6 +214,14 @@ mod batch {
         }
         let n = (n as usize).min(BATCH);
         for (i, (msg, addr)) in msgs.iter().zip(&addrs).take(n).enumerate() {
+            if msg.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                // Longer than its part of the buffer (`DRAIN_BUF`: over an MTU): not media.
+                tracing::trace!(
+                    len = msg.msg_len,
+                    "an oversized datagram on an RTP port dropped"
+                );
+                continue;
+            }
             let len = (msg.msg_len as usize).min(chunk);
             if let Some(from) = socket_addr(addr) {
                 f(&buf[i * chunk..i * chunk + len], from);
@@ -311,6 +324,23 @@ mod tests {
         let mut from6 = vec![];
         assert!(a6.drain(&mut buf, |d, from| from6.push((d.to_vec(), from))));
         assert_eq!(from6, vec![(vec![5, 6], b6.local_addr().unwrap())]);
+    }
+
+    #[test]
+    fn media_packets_of_any_ptime_are_whole_and_an_oversized_datagram_is_dropped() {
+        let (mut a, b) = pair();
+        let to = a.local_addr().unwrap();
+        // 60 ms of G.711 with a header extension, a datagram over an MTU, 20 ms.
+        b.send_to(&[1; 12 + 16 + 480], to).unwrap();
+        b.send_to(&[2; 1600], to).unwrap();
+        b.send_to(&[3; 172], to).unwrap();
+        let mut buf = vec![0u8; DRAIN_BUF];
+        let mut got = vec![];
+        assert!(a.drain(&mut buf, |d, _| got.push((d.len(), d[0]))));
+        #[cfg(target_os = "linux")]
+        assert_eq!(got, vec![(508, 1), (172, 3)]);
+        #[cfg(not(target_os = "linux"))]
+        assert_eq!(got, vec![(508, 1), (1600, 2), (172, 3)]);
     }
 
     #[tokio::test]
