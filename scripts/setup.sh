@@ -10,7 +10,8 @@ want_test=0
 
 need_pkgs=(espeak-ng sox libsox-fmt-all pkg-config curl)
 "${PYTHON:-python3}" -m pip --version >/dev/null 2>&1 || need_pkgs+=(python3-pip)
-# chromium + chromium-driver (/usr/bin/chromedriver): the web UI's browser tests drive Debian's
+# sip-tester is Debian's sipp (the SIP peer of tests/sip_peers.rs, tests/faults.rs and the
+# live_load bench). chromium + chromium-driver (/usr/bin/chromedriver): the web UI's browser tests drive Debian's
 # own browser over WebDriver; nothing downloads a browser.
 [ $want_test = 1 ] && need_pkgs+=(libspandsp-dev sip-tester baresip-core kamailio netcat-openbsd faketime chromium chromium-driver)
 # postgresql: the PostgreSQL schema is checked against SQLite's on a throwaway server of the

@@ -44,30 +44,7 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
     let addr = free_addr();
     let mut serve = start(&data, addr, &config, TOKEN);
     wait_healthy(addr).await;
-    for name in ["question.wav", "thanks.wav"] {
-        let wav = std::fs::read(root().join("examples/survey").join(name)).unwrap();
-        call(addr, "PUT", &format!("/api/v1/prompts/{name}"), None, &wav).await;
-    }
-    let scenario = std::fs::read(root().join("examples/survey/scenario.toml")).unwrap();
-    let sc = call(
-        addr,
-        "POST",
-        "/api/v1/scenarios",
-        Some("application/toml"),
-        &scenario,
-    )
-    .await;
-    // The survey copies complaints into this project: it must exist before activation.
-    call(
-        addr,
-        "POST",
-        "/api/v1/projects",
-        Some("application/json"),
-        json!({"name": "Перезвон: жалобы", "scenario_id": sc["id"]})
-            .to_string()
-            .as_bytes(),
-    )
-    .await;
+    let sc = child::survey(addr, TOKEN).await;
     let quick = json!({"attempts": 2, "interval_s": 1});
     let p = call(
         addr,
@@ -75,7 +52,7 @@ async fn killed_mid_call_many_times_every_recording_named_is_valid_and_as_long_a
         "/api/v1/projects",
         Some("application/json"),
         json!({
-            "name": "Краш-тест", "scenario_id": sc["id"], "schedule": ["daily 00:00-24:00"],
+            "name": "Краш-тест", "scenario_id": sc, "schedule": ["daily 00:00-24:00"],
             "lines": 30,
             "retry_rules": {"system": quick, "no_answer": quick, "busy": quick}
         })

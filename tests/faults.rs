@@ -33,33 +33,10 @@ async fn get(addr: SocketAddr, path: &str) -> Value {
     call(addr, "GET", path, None, b"").await
 }
 
-/// The bundled survey's prompts and scenario, and a project of it with these lines and quick
-/// retries; answers the project's id.
+/// A project of the bundled survey (`child::survey`) with these lines and quick retries;
+/// answers the project's id.
 async fn survey_project(addr: SocketAddr, lines: u32) -> i64 {
-    for name in ["question.wav", "thanks.wav"] {
-        let wav = std::fs::read(root().join("examples/survey").join(name)).unwrap();
-        call(addr, "PUT", &format!("/api/v1/prompts/{name}"), None, &wav).await;
-    }
-    let scenario = std::fs::read(root().join("examples/survey/scenario.toml")).unwrap();
-    let sc = call(
-        addr,
-        "POST",
-        "/api/v1/scenarios",
-        Some("application/toml"),
-        &scenario,
-    )
-    .await;
-    // The survey copies complaints into this project: it must exist before activation.
-    call(
-        addr,
-        "POST",
-        "/api/v1/projects",
-        Some("application/json"),
-        json!({"name": "Перезвон: жалобы", "scenario_id": sc["id"]})
-            .to_string()
-            .as_bytes(),
-    )
-    .await;
+    let sc = child::survey(addr, TOKEN).await;
     let quick = json!({"attempts": 2, "interval_s": 1});
     call(
         addr,
@@ -67,7 +44,7 @@ async fn survey_project(addr: SocketAddr, lines: u32) -> i64 {
         "/api/v1/projects",
         Some("application/json"),
         json!({
-            "name": "Сбои", "scenario_id": sc["id"], "schedule": ["daily 00:00-24:00"],
+            "name": "Сбои", "scenario_id": sc, "schedule": ["daily 00:00-24:00"],
             "lines": lines,
             "retry_rules": {"system": quick, "no_answer": quick, "busy": quick}
         })

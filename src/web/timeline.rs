@@ -664,7 +664,8 @@ pub async fn page(
             cost: c.cost.decimal().replace('.', ","),
             sip: c.sip_status.map(|s| s.to_string()).unwrap_or_default(),
             recording: envelope.is_some(),
-            no_recording,
+            // A failed write says why itself: not also "off or interrupted".
+            no_recording: no_recording.filter(|_| c.recording_error.is_none()),
             recording_error: c.recording_error.clone(),
             drawn: answered,
             total_ms,

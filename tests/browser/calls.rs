@@ -2,7 +2,8 @@
 //! lists them, filters them by project and result, looks at the last results, opens the call
 //! where a key was pressed, sees it drawn and plays its recording (the player reports the
 //! recording's length, and playing moves on); a call decided by a learned greeting names it.
-//! Screenshots `40-calls-*`, `41-timeline-*`, `42-timeline-known-greeting`.
+//! A call whose recording a full disk stopped says so. Screenshots `40-calls-*`, `41-timeline-*`,
+//! `42-timeline-known-greeting`.
 use crate::kit::{browser, driver, shot, sign_in, until_text};
 use crate::server;
 use autoinformer::config::Secret;
@@ -210,6 +211,39 @@ async fn a_marketer_finds_a_call_and_plays_it_on_its_timeline() {
     .await
     .expect("pausing");
     shot(&c, "41-timeline-playing").await;
+
+    // A call whose recording stopped on a full disk (docs/operations.md, "Recordings"): the
+    // page says why, beside what was written. The server's own write is not provoked here
+    // (tests/faults.rs fills a real disk); the call's row is given the error it would carry.
+    let other = s.get(&format!("/api/v1/calls?project_id={p}")).await.json()["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|c| c["number"] == "+79995551006")
+                .and_then(|c| c["id"].as_i64())
+        })
+        .expect("the call that pressed 2");
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("autoinformer.db").display()
+    ))
+    .await
+    .expect("the database");
+    sqlx::query("UPDATE calls SET recording_error = ? WHERE id = ?")
+        .bind("No space left on device (os error 28)")
+        .bind(other)
+        .execute(&db)
+        .await
+        .expect("the call's row");
+    db.close().await;
+    c.goto(&format!("{base}/calls/{other}"))
+        .await
+        .expect("the call's page");
+    let text = until_text(&c, "Запись прервана", Duration::from_secs(10)).await;
+    assert!(text.contains("No space left on device"), "{text}");
+    assert!(c.find(Locator::Css("audio.recording")).await.is_ok());
+    shot(&c, "41-timeline-recording-error").await;
     c.close().await.expect("closing the browser");
     s.stop().await;
 }

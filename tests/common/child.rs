@@ -46,21 +46,7 @@ impl Serve {
 
 /// Starts `serve` with this config file, data directory, address and admin token.
 pub fn start(data: &Path, addr: SocketAddr, config: &Path, token: &str) -> Serve {
-    let child = Command::new(env!("CARGO_BIN_EXE_autoinformer"))
-        .arg("serve")
-        .arg("--config")
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .arg("--listen")
-        .arg(addr.to_string())
-        .env("AUTOINFORMER_ADMIN_TOKEN", token)
-        .env("AUTOINFORMER_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    Serve(child)
+    spawn(data, addr, config, token, "warn", Stdio::null())
 }
 
 /// As `start`, with the server's log at `level` appended to the file `log`.
@@ -77,6 +63,17 @@ pub fn start_logged(
         .append(true)
         .open(log)
         .expect("the log file opens");
+    spawn(data, addr, config, token, level, out.into())
+}
+
+fn spawn(
+    data: &Path,
+    addr: SocketAddr,
+    config: &Path,
+    token: &str,
+    level: &str,
+    stderr: Stdio,
+) -> Serve {
     let child = Command::new(env!("CARGO_BIN_EXE_autoinformer"))
         .arg("serve")
         .arg("--config")
@@ -88,7 +85,7 @@ pub fn start_logged(
         .env("AUTOINFORMER_ADMIN_TOKEN", token)
         .env("AUTOINFORMER_LOG", level)
         .stdout(Stdio::null())
-        .stderr(out)
+        .stderr(stderr)
         .spawn()
         .expect("serve starts");
     Serve(child)
@@ -127,6 +124,46 @@ pub async fn call(
 pub fn free_addr() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap()
+}
+
+/// The bundled survey (examples/survey): its two prompts and its scenario stored, and the
+/// project its complaints are copied into ("Перезвон: жалобы", which must exist before a
+/// project of the survey is activated). Answers the scenario's id.
+pub async fn survey(addr: SocketAddr, token: &str) -> Value {
+    for name in ["question.wav", "thanks.wav"] {
+        let wav = std::fs::read(root().join("examples/survey").join(name)).unwrap();
+        call(
+            addr,
+            token,
+            "PUT",
+            &format!("/api/v1/prompts/{name}"),
+            None,
+            &wav,
+        )
+        .await;
+    }
+    let scenario = std::fs::read(root().join("examples/survey/scenario.toml")).unwrap();
+    let sc = call(
+        addr,
+        token,
+        "POST",
+        "/api/v1/scenarios",
+        Some("application/toml"),
+        &scenario,
+    )
+    .await;
+    call(
+        addr,
+        token,
+        "POST",
+        "/api/v1/projects",
+        Some("application/json"),
+        serde_json::json!({"name": "Перезвон: жалобы", "scenario_id": sc["id"]})
+            .to_string()
+            .as_bytes(),
+    )
+    .await;
+    sc["id"].clone()
 }
 
 /// A small deterministic generator (kill moments).
