@@ -10,6 +10,8 @@
 #                             (everything else goes to stderr; the server's log is
 #                             server.log beside the cluster)
 #   scripts/pg.sh stop DIR    stops it (fast: open sessions are cut) and removes DIR
+#   scripts/pg.sh halt DIR    stops the server but keeps the cluster (a database outage)
+#   scripts/pg.sh resume DIR  starts a halted cluster again on the same port
 #
 #   url=$(scripts/pg.sh start "$tmp/pg"); trap 'scripts/pg.sh stop "$tmp/pg"' EXIT
 #
@@ -21,7 +23,7 @@
 set -euo pipefail
 
 die() { echo "pg.sh: $*" >&2; exit 1; }
-usage() { die "usage: scripts/pg.sh start DIR | scripts/pg.sh stop DIR"; }
+usage() { die "usage: scripts/pg.sh start|stop|halt|resume DIR"; }
 
 [ $# = 2 ] || usage
 cmd=$1
@@ -252,8 +254,39 @@ stop() {
   rm -rf "$dir"
 }
 
+# The cluster of a directory start made: sets pg_user, home, bin.
+made_by_start() {
+  [ -f "$marker" ] || die "$dir was not made by scripts/pg.sh start (no $marker): not touching it"
+  pg_user=$(cat "$dir/.owner" 2>/dev/null || id -un)
+  home=$(cat "$dir/.home" 2>/dev/null || echo "$dir")
+  case $home in
+    "$dir" | /tmp/autoinformer-pg.*) ;;
+    *) die "$dir/.home names $home: not touching it" ;;
+  esac
+  bin=$(find_bin)
+}
+
+# A database outage for the fault tests: the server stops (fast: sessions are cut), its data
+# stays; `resume` brings it back on the same port, so clients' URLs still hold.
+halt() {
+  made_by_start
+  (cd "$home" && as_pg "$bin/pg_ctl" --pgdata="$home/data" --mode=fast --wait \
+    --timeout=60 --silent stop) >&2 || die "the server did not stop (its log: $home/server.log)"
+}
+
+resume() {
+  local port
+  made_by_start
+  port=$(cat "$dir/.port") || die "$dir/.port is missing"
+  (cd "$home" && as_pg "$bin/pg_ctl" --pgdata="$home/data" --log="$home/server.log" \
+    --wait --timeout=60 --silent -o "-p $port" start) >&2 ||
+    die "the server did not start again on port $port (its log: $home/server.log)"
+}
+
 case $cmd in
   start) start ;;
   stop) stop ;;
+  halt) halt ;;
+  resume) resume ;;
   *) usage ;;
 esac

@@ -73,6 +73,19 @@ else
   cargo test --no-fail-fast --lib --bins --tests -- --show-output 2>&1 | tee "$log" || status=$?
 fi
 
+phase "the shared suites again on PostgreSQL (its own throwaway server: scripts/pg.sh)"
+# The store, dialer-rule, API, outbox and agents suites run on both stores: the second time
+# each test gets a database of its own on one server (tests/common/pg.rs).
+pg_suites=(dialer_rules dialer_windows api_contract api_edges api_agents api_reports outbox webhooks roles contacts_copy)
+pg_dir=$(mktemp -d)
+trap 'scripts/pg.sh stop "$pg_dir/pg" >/dev/null 2>&1 || true; rm -rf "$pg_dir" "$log" "$fuzz_log"; report' EXIT
+pg_url=$(scripts/pg.sh start "$pg_dir/pg")
+pg_log=$(mktemp)
+AUTOINFORMER_TEST_BACKEND=postgres AUTOINFORMER_TEST_PG="$pg_url" \
+  cargo nextest run --profile ci $(printf -- '--test %s ' "${pg_suites[@]}") 2>&1 | tee "$pg_log" || status=$?
+cat "$pg_log" >>"$log"
+scripts/pg.sh stop "$pg_dir/pg" || true
+
 phase "the date-dependent suites with the system clock a year ahead (faketime)"
 # Every decision below the edges reads the injected clock: with the wall clock moved a year
 # ahead of the dates these suites set, a decision that read it would fail them.

@@ -66,8 +66,13 @@ pub fn model_folders(configured: &Path) -> Vec<PathBuf> {
 pub struct Config {
     /// HTTP listen address of `serve`.
     pub listen: String,
-    /// Data directory (database, recordings).
+    /// Data directory (the SQLite database, recordings, uploaded prompts).
     pub data: PathBuf,
+    /// Where the campaigns' database is: empty for the SQLite file in `data` (one node, the
+    /// default), or `postgres://user:password@host:port/database` for PostgreSQL, which
+    /// several robot nodes may share (docs/operations.md "PostgreSQL"). A secret: it may hold
+    /// a password, and is never logged whole.
+    pub database_url: Secret,
     /// Prompts directory.
     pub prompts: PathBuf,
     /// Vosk model folder.
@@ -119,6 +124,7 @@ impl Default for Config {
             data: "data".into(),
             prompts: DEFAULT_PROMPTS_DIR.into(),
             model: DEFAULT_MODEL_DIR.into(),
+            database_url: Secret::default(),
             admin_token: Secret::default(),
             admin_password: Secret::default(),
             demo: true,

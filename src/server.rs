@@ -16,9 +16,10 @@ use crate::import::ImportLimits;
 use crate::media::prompt::PromptCache;
 use crate::phone::registry::Registry;
 use crate::rules::attempts::RetryRule;
+use crate::store::postgres::{PgPoolSize, PgStore};
 use crate::store::sqlite::{PoolSizes, SqliteStore};
+use crate::store::Backend;
 use crate::store::NewProject;
-use crate::store::{AuthStore, CampaignStore};
 use anyhow::Context;
 use rand::RngCore;
 use std::collections::BTreeMap;
@@ -136,27 +137,16 @@ async fn run_boxed(
         tracing::warn!("{note}");
     }
     let registry = load_registry(&cfg.numbering_registry)?.map(Arc::new);
-    let mut store = SqliteStore::open_with(
-        &cfg.data.join(DB_FILE),
-        PoolSizes {
-            writers: cfg.store.write_connections,
-            readers: cfg.store.read_connections,
-        },
-    )
-    .await
-    .context("opening the database")?;
-    if let Some(r) = &registry {
-        store = store.with_registry(r.clone());
-    }
+    let store = open_store(&cfg, registry.clone()).await?;
     // The dialer's own connections: API load never queues its bookkeeping.
     let dialer_store = store
         .own_connections(cfg.store.dialer_connections)
         .await
         .context("opening the dialer's database connections")?;
-    let generated_token = ensure_token(&store, &cfg).await?;
-    let generated_password = ensure_admin_user(&store, &cfg).await?;
+    let generated_token = ensure_token(&*store, &cfg).await?;
+    let generated_password = ensure_admin_user(&*store, &cfg).await?;
     let uploaded = cfg.data.join(UPLOADED_PROMPTS);
-    restore_prompts(&store, &uploaded).await?;
+    restore_prompts(&*store, &uploaded).await?;
     let speech =
         crate::asr::load_speech(&crate::config::model_folders(&cfg.model)).with_context(|| {
             format!(
@@ -179,7 +169,7 @@ async fn run_boxed(
         actions_give_up: Duration::from_secs(cfg.actions.give_up_after_h * 3600),
     });
     let demo_project = if cfg.demo && store.project_count().await? == 0 {
-        Some(create_demo(&store, &uploaded, &cfg).await?)
+        Some(create_demo(&*store, &uploaded, &cfg).await?)
     } else {
         None
     };
@@ -205,14 +195,14 @@ async fn run_boxed(
         sip_trunk.clone(),
         call_cfg.speech.is_some(),
     );
-    let (agents, agent_lines, transfers) = start_agents(&store, &cfg, sip_trunk).await?;
+    let (agents, agent_lines, transfers) = start_agents(&*store, &cfg, sip_trunk).await?;
     let demo_desk_password = match demo_project {
-        Some(_) => demo_desk_user(&store).await?,
+        Some(_) => demo_desk_user(&*store).await?,
         None => None,
     };
     let greetings = if cfg.calls.learn_greetings && cfg.calls.amd {
         let n = cfg.calls.learn_after_numbers.clamp(1, 10) as usize;
-        let keeper = GreetingKeeper::load(Arc::new(store.clone()), n, Clock::System)
+        let keeper = GreetingKeeper::load(store.clone(), n, Clock::System)
             .await
             .context("loading the learned greetings")?;
         tracing::info!(greetings = keeper.len(), "learned greetings loaded");
@@ -220,7 +210,7 @@ async fn run_boxed(
     } else {
         None
     };
-    let mut dialer = Dialer::new(Arc::new(dialer_store), trunk, call_cfg, live, Clock::System)
+    let mut dialer = Dialer::new(dialer_store, trunk, call_cfg, live, Clock::System)
         .with_uploaded_prompts(uploaded)
         .with_transfers(transfers)
         .with_actions_give_up(Duration::from_secs(cfg.actions.give_up_after_h * 3600));
@@ -245,11 +235,10 @@ async fn run_boxed(
     let generated_webhook_secret = (installation.webhook_secret_new
         && cfg.webhooks.secret.0.trim().is_empty())
     .then(|| installation.webhook_secret.clone());
-    let outbox = start_outbox(&store, &cfg, installation).await?;
+    let outbox = start_outbox(&*store, &cfg, installation).await?;
     let sms_lane = outbox.sms_lane();
     let stop_outbox = CancellationToken::new();
     let outbox_task = tokio::spawn(outbox.run(stop_outbox.clone()));
-    let store = Arc::new(store);
     let state = AppState {
         campaigns: store.clone(),
         reports: store.clone(),
@@ -323,6 +312,58 @@ async fn run_boxed(
     }
 }
 
+/// Opens the campaigns' database `database_url` names: the SQLite file in the data
+/// directory when it is empty, else PostgreSQL (docs/operations.md "PostgreSQL").
+async fn open_store(
+    cfg: &Config,
+    registry: Option<Arc<Registry>>,
+) -> anyhow::Result<Arc<dyn Backend>> {
+    let url = cfg.database_url.0.trim();
+    if url.is_empty() {
+        let mut store = SqliteStore::open_with(
+            &cfg.data.join(DB_FILE),
+            PoolSizes {
+                writers: cfg.store.write_connections,
+                readers: cfg.store.read_connections,
+            },
+        )
+        .await
+        .context("opening the database")?;
+        if let Some(r) = registry {
+            store = store.with_registry(r);
+        }
+        return Ok(Arc::new(store));
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        anyhow::bail!(
+            "database_url ({}) is {}: it must be empty (SQLite in the data directory) or a \
+             postgres://user:password@host:port/database URL",
+            crate::config::set_by("database_url"),
+            crate::store::postgres::redacted(url)
+        );
+    }
+    let mut store = PgStore::open_with_clock(
+        url,
+        PgPoolSize {
+            connections: cfg.store.write_connections + cfg.store.read_connections,
+        },
+        Clock::System,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "opening the PostgreSQL database {} (set by {})",
+            crate::store::postgres::redacted(url),
+            crate::config::set_by("database_url")
+        )
+    })?;
+    if let Some(r) = registry {
+        store = store.with_registry(r);
+    }
+    tracing::info!(database = %crate::store::postgres::redacted(url), "campaigns on PostgreSQL");
+    Ok(Arc::new(store))
+}
+
 /// The lock file under the data directory.
 pub const LOCK_FILE: &str = "autoinformer.lock";
 
@@ -388,9 +429,9 @@ pub fn webhook_destinations(cfg: &Config) -> crate::actions::webhook::Destinatio
 
 /// The outbox worker on its own connections, with SMSC when it is configured.
 async fn start_outbox(
-    store: &SqliteStore,
+    store: &dyn Backend,
     cfg: &Config,
-    installation: crate::store::sqlite::Installation,
+    installation: crate::store::shared::Installation,
 ) -> anyhow::Result<Worker> {
     let sms = if cfg.sms.smsc.is_configured() {
         let client = SmscClient::new(cfg.sms.smsc.clone())
@@ -411,7 +452,7 @@ async fn start_outbox(
     let webhook_secret = if configured.is_empty() {
         installation.webhook_secret
     } else {
-        crate::store::sqlite::check_webhook_secret(configured).map_err(|e| {
+        crate::store::shared::check_webhook_secret(configured).map_err(|e| {
             anyhow::anyhow!(
                 "webhooks.secret ({}): {e}",
                 crate::config::set_by("webhooks.secret")
@@ -424,7 +465,7 @@ async fn start_outbox(
         .await
         .context("opening the outbox's database connections")?;
     Ok(Worker::new(
-        Arc::new(own),
+        own,
         sms,
         webhooks,
         WorkerSettings {
@@ -469,7 +510,7 @@ fn load_registry(paths: &[std::path::PathBuf]) -> anyhow::Result<Option<Registry
 }
 
 /// Makes sure an admin token exists: the configured one, or a new one (answered, to print).
-async fn ensure_token(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Option<String>> {
+async fn ensure_token(store: &dyn Backend, cfg: &Config) -> anyhow::Result<Option<String>> {
     let configured = cfg.admin_token.0.trim();
     if !configured.is_empty() {
         if configured.len() < 16 {
@@ -493,8 +534,7 @@ async fn ensure_token(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Optio
 
 /// Makes sure the web UI has a user: on a database without any, `admin` with the configured
 /// password, or a generated one (answered, to print once).
-async fn ensure_admin_user(store: &SqliteStore, cfg: &Config) -> anyhow::Result<Option<String>> {
-    use crate::store::UserStore;
+async fn ensure_admin_user(store: &dyn Backend, cfg: &Config) -> anyhow::Result<Option<String>> {
     if store.user_count().await? > 0 {
         return Ok(None);
     }
@@ -522,8 +562,8 @@ async fn ensure_admin_user(store: &SqliteStore, cfg: &Config) -> anyhow::Result<
 /// The demo's agent user: `operator`, at the desk of the first simulated agent, so a fresh
 /// install shows the agent desk's cards as the demo's callers are transferred. Answers its
 /// generated password; none without a simulated agent or when the name is taken.
-async fn demo_desk_user(store: &SqliteStore) -> anyhow::Result<Option<String>> {
-    use crate::store::{AgentKind, AgentStore, UserStore};
+async fn demo_desk_user(store: &dyn Backend) -> anyhow::Result<Option<String>> {
+    use crate::store::AgentKind;
     let agents = store.agents().await.context("reading the agents")?;
     let Some(agent) = agents
         .iter()
@@ -553,7 +593,7 @@ async fn demo_desk_user(store: &SqliteStore) -> anyhow::Result<Option<String>> {
 }
 
 /// Writes every stored prompt to the uploaded-prompts folder (the database is the truth).
-async fn restore_prompts(store: &SqliteStore, dir: &Path) -> anyhow::Result<()> {
+async fn restore_prompts(store: &dyn Backend, dir: &Path) -> anyhow::Result<()> {
     for (name, data) in store.prompts().await? {
         let path = dir.join(&name);
         let same = tokio::fs::read(&path).await.is_ok_and(|d| d == data);
@@ -568,7 +608,7 @@ async fn restore_prompts(store: &SqliteStore, dir: &Path) -> anyhow::Result<()> 
 
 /// The demo project: the bundled survey, one contact per sim behaviour (some with two
 /// numbers), dialing round the clock with short retry intervals, active.
-async fn create_demo(store: &SqliteStore, uploaded: &Path, cfg: &Config) -> anyhow::Result<i64> {
+async fn create_demo(store: &dyn Backend, uploaded: &Path, cfg: &Config) -> anyhow::Result<i64> {
     for (name, data) in DEMO_PROMPTS {
         store.put_prompt(name, data).await?;
         crate::api::write_prompt_file(&uploaded.join(name), data).await?;
@@ -617,7 +657,7 @@ async fn create_demo(store: &SqliteStore, uploaded: &Path, cfg: &Config) -> anyh
 /// The agents of this process: the stored ones (and the simulated ones of `[agents.sim]`) in
 /// the live pool, and the transfer settings of `[agents]`.
 async fn start_agents(
-    store: &SqliteStore,
+    store: &dyn Backend,
     cfg: &Config,
     sip: Option<Arc<crate::telephony::sip::SipTrunk>>,
 ) -> anyhow::Result<(
@@ -626,7 +666,6 @@ async fn start_agents(
     crate::dialer::calls::TransferBase,
 )> {
     use crate::call::transfer::TransferSettings;
-    use crate::store::AgentStore;
     let a = &cfg.agents;
     a.sim.check().map_err(anyhow::Error::msg)?;
     let clock = Clock::System;

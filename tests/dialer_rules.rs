@@ -220,9 +220,9 @@ async fn a_mobile_number_takes_its_zone_from_the_loaded_numbering_registry() {
         .await
         .unwrap();
     s.store
-        .import_csv(
+        .import_contacts(
             p,
-            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
             ImportLimits::default(),
         )
         .await

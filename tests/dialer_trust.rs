@@ -163,9 +163,11 @@ async fn a_project_that_cannot_run_is_paused_with_the_reason_and_frees_its_slot(
         .await
         .unwrap();
     s.store
-        .import_csv(
+        .import_contacts(
             sixth,
-            std::io::Cursor::new(no_answer_contacts(2, "+7999209").into_bytes()),
+            Box::new(std::io::Cursor::new(
+                no_answer_contacts(2, "+7999209").into_bytes(),
+            )),
             ImportLimits::default(),
         )
         .await
@@ -239,9 +241,19 @@ async fn a_call_in_progress_that_no_task_runs_is_closed_by_the_sweep() {
     // A call recorded as started, whose task is gone (a finish that failed for good).
     let call = s
         .store
-        .start_call(p, due[0].id, &due[0].numbers[0].e164, now)
+        .start_calls(
+            p,
+            &[autoinformer::store::StartCall {
+                contact_id: due[0].id,
+                version: due[0].version,
+                number: &due[0].numbers[0].e164,
+                reason: "started by hand".into(),
+            }],
+            now * 1000,
+        )
         .await
-        .unwrap();
+        .unwrap()[0]
+        .expect("the contact is ready");
     assert_eq!(s.dialer.sweep().await.unwrap(), 1);
     let c = s.store.call(call).await.unwrap();
     assert_eq!(
@@ -301,9 +313,9 @@ async fn writers_hammering_the_database_while_gates_are_held_never_fail_a_pass()
                     // Imports: large transactions one after another (the second and later
                     // merge into the first's numbers, writing all the same).
                     store
-                        .import_csv(
+                        .import_contacts(
                             writer_project,
-                            std::io::Cursor::new(csv.clone().into_bytes()),
+                            Box::new(std::io::Cursor::new(csv.clone().into_bytes())),
                             ImportLimits::default(),
                         )
                         .await

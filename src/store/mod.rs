@@ -11,8 +11,10 @@ pub mod agents;
 pub mod greetings;
 pub mod model;
 pub mod pacing_options;
+pub mod postgres;
 pub mod project_edit;
 pub mod search;
+pub mod shared;
 pub mod sqlite;
 pub mod transfer_options;
 pub mod users;
@@ -503,4 +505,54 @@ pub trait OutboxStore: Send + Sync {
     async fn end_sms_hold(&self, now_ms: i64) -> Result<Option<i64>, StoreError>;
     /// A call's actions, in order.
     async fn call_actions(&self, call_id: i64) -> Result<Vec<ActionView>, StoreError>;
+}
+
+/// Everything `serve` needs of its database, whichever backend holds it: SQLite (one node,
+/// the default) or PostgreSQL (`database_url`, one or several nodes). Both implement every
+/// store trait; an `Arc<dyn Backend>` is handed to each part as the trait it uses.
+#[async_trait]
+pub trait Backend:
+    CampaignStore
+    + ReportStore
+    + AuthStore
+    + DialerStore
+    + OutboxStore
+    + AdminStore
+    + AgentStore
+    + GreetingStore
+    + UserStore
+{
+    /// Another handle on the same database with `n` connections of its own (the dialer's,
+    /// the outbox's), so their bookkeeping never queues behind API work.
+    async fn own_connections(&self, n: u32) -> Result<std::sync::Arc<dyn Backend>, StoreError>;
+    /// The installation's values, made at the first call and kept from then on.
+    async fn installation(&self) -> Result<shared::Installation, StoreError>;
+    /// Which database: `"sqlite"` or `"postgres"` (logs, the settings page).
+    fn kind(&self) -> &'static str;
+}
+
+#[async_trait]
+impl Backend for sqlite::SqliteStore {
+    async fn own_connections(&self, n: u32) -> Result<std::sync::Arc<dyn Backend>, StoreError> {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::own_connections(self, n).await?))
+    }
+    async fn installation(&self) -> Result<shared::Installation, StoreError> {
+        sqlite::SqliteStore::installation(self).await
+    }
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+#[async_trait]
+impl Backend for postgres::PgStore {
+    async fn own_connections(&self, n: u32) -> Result<std::sync::Arc<dyn Backend>, StoreError> {
+        Ok(std::sync::Arc::new(postgres::PgStore::own_connections(self, n).await?))
+    }
+    async fn installation(&self) -> Result<shared::Installation, StoreError> {
+        postgres::PgStore::installation(self).await
+    }
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
 }

@@ -1,11 +1,13 @@
-//! The dialer's test rig, shared by the dialer tests: a real SQLite file with the survey
-//! scenario, a dialer on the sim carrier (calls cut by a 1 s ring timeout), a manual clock.
+//! The dialer's test rig, shared by the dialer tests: a real SQLite file (or, in the
+//! PostgreSQL run of the suites, a PostgreSQL database: `pg.rs`) with the survey scenario, a dialer on the sim carrier (calls cut by a 1 s ring timeout), a manual clock.
 #![allow(dead_code)]
 use autoinformer::call::live::LiveSettings;
 use autoinformer::call::CallConfig;
 use autoinformer::dialer::run::{Clock, Dialer};
 use autoinformer::import::ImportLimits;
+use autoinformer::store::postgres::{PgPoolSize, PgStore};
 use autoinformer::store::sqlite::SqliteStore;
+use autoinformer::store::Backend;
 use autoinformer::store::NewProject;
 #[allow(unused_imports)]
 use autoinformer::store::{AuthStore, CampaignStore, DialerStore, ReportStore};
@@ -15,13 +17,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "pg.rs"]
+pub mod pg;
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 pub struct Setup {
     pub db: PathBuf,
-    pub store: SqliteStore,
+    pub store: Arc<dyn Backend>,
     pub dialer: Dialer,
     pub clock: Clock,
     pub scenario: i64,
@@ -51,15 +56,26 @@ pub async fn setup_with(
     live: LiveSettings,
 ) -> Setup {
     let clock = Clock::manual(at);
-    let store = SqliteStore::open(&dir.join("autoinformer.db"))
-        .await
-        .unwrap()
-        .with_clock(clock.clone());
+    let store: Arc<dyn Backend> = if pg::postgres() {
+        let url = pg::database_for(dir).await;
+        Arc::new(
+            PgStore::open_with_clock(&url, PgPoolSize::default(), clock.clone())
+                .await
+                .unwrap(),
+        )
+    } else {
+        Arc::new(
+            SqliteStore::open(&dir.join("autoinformer.db"))
+                .await
+                .unwrap()
+                .with_clock(clock.clone()),
+        )
+    };
     let source = std::fs::read_to_string(root().join("examples/survey/scenario.toml")).unwrap();
     let scenario = store.create_scenario("Опрос", &source).await.unwrap();
     let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
     let dialer = Dialer::new(
-        Arc::new(store.clone()),
+        store.clone(),
         trunk,
         call_config(),
         live,
@@ -88,9 +104,9 @@ pub async fn project(s: &Setup, name: &str, schedule: &[&str], lines: u32, csv: 
         .unwrap();
     let r = s
         .store
-        .import_csv(
+        .import_contacts(
             p,
-            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
             ImportLimits::default(),
         )
         .await
@@ -129,9 +145,9 @@ pub async fn project_with(s: &Setup, mut np: NewProject, csv: &str) -> i64 {
 pub async fn import(s: &Setup, p: i64, csv: &str) {
     let r = s
         .store
-        .import_csv(
+        .import_contacts(
             p,
-            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
             ImportLimits::default(),
         )
         .await
@@ -169,7 +185,7 @@ pub fn call_config() -> CallConfig {
 /// A dialer on the rig's store and clock through another trunk.
 pub fn dialer_with(s: &Setup, trunk: Arc<dyn autoinformer::telephony::trunk::Trunk>) -> Dialer {
     Dialer::new(
-        Arc::new(s.store.clone()),
+        s.store.clone(),
         trunk,
         call_config(),
         LiveSettings {

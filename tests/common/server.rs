@@ -11,6 +11,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
+#[path = "pg.rs"]
+pub mod pg;
+
 pub const TOKEN: &str = "test-admin-token-0123456789";
 
 pub fn root() -> PathBuf {
@@ -40,6 +43,9 @@ pub async fn start(data: &std::path::Path, tweak: impl FnOnce(&mut Config)) -> S
     cfg.dialer.pass_ms = 200;
     cfg.dialer.shutdown_grace_s = 1;
     cfg.import.max_bytes = 64 * 1024;
+    if pg::postgres() {
+        cfg.database_url = Secret(pg::database_for(data).await);
+    }
     tweak(&mut cfg);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -4,6 +4,7 @@
 use super::action_reports::attach_logs;
 use super::outbox::{action_view, ACTION_VIEW_COLUMNS};
 use super::SqliteStore;
+use crate::store::shared::outbox::{check_cancel, retry};
 use crate::store::{ActionView, StoreError};
 use sqlx::Row;
 
@@ -40,43 +41,29 @@ impl SqliteStore {
             .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
         let (status, kind, payload): (String, String, String) =
             (row.get(0), row.get(1), row.get(2));
-        if status != "failed" {
-            return Err(StoreError::Conflict(format!(
-                "action {id} is {status}: only a failed action is tried again"
-            )));
-        }
-        let to = if kind == "sms" { "sending" } else { "queued" };
+        let plan = retry(id, &status, &kind, &payload)?;
         sqlx::query(
             "UPDATE actions SET status = ?, next_at = ?, give_up_at = ?, last_error = NULL \
              WHERE id = ? AND status = 'failed'",
         )
-        .bind(to)
+        .bind(plan.to)
         .bind(now_ms)
         .bind(give_up_at)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        if kind == "webhook" {
-            if let Some(url) = serde_json::from_str::<serde_json::Value>(&payload)
-                .ok()
-                .and_then(|p| p["url"].as_str().map(str::to_string))
-            {
-                sqlx::query("DELETE FROM webhook_gone WHERE url = ?")
-                    .bind(url)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+        if let Some(url) = plan.reopen_url {
+            sqlx::query("DELETE FROM webhook_gone WHERE url = ?")
+                .bind(url)
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::query(
             "INSERT INTO action_attempts (action_id, at, outcome, error) VALUES (?, ?, 'retry', ?)",
         )
         .bind(id)
         .bind(now_ms)
-        .bind(if kind == "sms" {
-            "tried again through the API: looked up at SMSC first, sent only if SMSC does not have it"
-        } else {
-            "tried again through the API"
-        })
+        .bind(plan.note)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -97,16 +84,7 @@ impl SqliteStore {
             .await?
             .map(|r| r.get(0))
             .ok_or_else(|| StoreError::NotFound(format!("action {id}")))?;
-        if status != "queued" {
-            let why = match status.as_str() {
-                "sending" => "it is being carried out right now",
-                "sent" => "SMSC has it already",
-                _ => "it is finished",
-            };
-            return Err(StoreError::Conflict(format!(
-                "action {id} is {status}: {why}; only a waiting (queued) action is cancelled"
-            )));
-        }
+        check_cancel(id, &status)?;
         sqlx::query(
             "UPDATE actions SET status = 'failed', last_error = 'cancelled through the API' \
              WHERE id = ? AND status = 'queued'",

@@ -1,13 +1,12 @@
 //! The outbox as reports see it (docs/actions.md): a project's actions page by page with their
 //! delivery logs, each call's actions in short, and a project's action totals. Read-only, on the
-//! readers' pool; `outbox.rs` is the worker's side.
+//! readers' pool; `outbox.rs` is the worker's side. The row mappers and totals are
+//! `store::shared::reports`'s.
 use super::outbox::{action_view, ACTION_VIEW_COLUMNS};
 use super::StoreError;
-use crate::store::{
-    ActionBrief, ActionFilter, ActionStats, ActionView, AttemptLog, CallView, MAX_PAGE,
-};
-use sqlx::{Row, SqlitePool};
-use std::collections::HashMap;
+use crate::store::shared::reports as shared;
+use crate::store::{ActionFilter, ActionStats, ActionView, CallView};
+use sqlx::SqlitePool;
 
 /// Fills in each call's actions (one query for the page).
 pub(super) async fn attach_briefs(
@@ -26,20 +25,7 @@ pub(super) async fn attach_briefs(
     for c in calls.iter() {
         q = q.bind(c.id);
     }
-    let mut by_call: HashMap<i64, Vec<ActionBrief>> = HashMap::new();
-    for r in q.fetch_all(pool).await? {
-        by_call.entry(r.get(0)).or_default().push(ActionBrief {
-            id: r.get(1),
-            kind: r.get(2),
-            status: r.get(3),
-            attempts: r.get(4),
-            last_error: r.get(5),
-            cost: r.get::<Option<i64>, _>(6).map(crate::rules::money::Kopecks),
-        });
-    }
-    for c in calls.iter_mut() {
-        c.actions = by_call.remove(&c.id).unwrap_or_default();
-    }
+    shared::fill_briefs(calls, &q.fetch_all(pool).await?);
     Ok(())
 }
 
@@ -69,13 +55,8 @@ pub(super) async fn list(
     if let Some(b) = f.before_id {
         q = q.bind(b);
     }
-    let limit = if f.limit == 0 {
-        MAX_PAGE
-    } else {
-        f.limit.min(MAX_PAGE)
-    };
     let mut out: Vec<ActionView> = q
-        .bind(i64::from(limit))
+        .bind(i64::from(shared::page_size(f.limit)))
         .fetch_all(pool)
         .await?
         .iter()
@@ -102,25 +83,12 @@ pub(super) async fn attach_logs(
     for a in actions.iter() {
         q = q.bind(a.id);
     }
-    let mut by_action: HashMap<i64, Vec<AttemptLog>> = HashMap::new();
-    for r in q.fetch_all(pool).await? {
-        by_action.entry(r.get(0)).or_default().push(AttemptLog {
-            at: r.get(1),
-            outcome: r.get(2),
-            http_status: r.get(3),
-            error: r.get(4),
-            duration_ms: r.get(5),
-        });
-    }
-    for a in actions.iter_mut() {
-        a.log = by_action.remove(&a.id).unwrap_or_default();
-    }
+    shared::fill_logs(actions, &q.fetch_all(pool).await?);
     Ok(())
 }
 
 /// A project's action totals (its stats).
 pub(super) async fn stats(pool: &SqlitePool, project_id: i64) -> Result<ActionStats, StoreError> {
-    let mut s = ActionStats::default();
     let rows = sqlx::query(
         "SELECT kind, status, COUNT(*), COALESCE(SUM(cost_kop), 0), COUNT(external_id) \
          FROM actions INDEXED BY actions_project_kind WHERE project_id = ? GROUP BY kind, status",
@@ -128,34 +96,5 @@ pub(super) async fn stats(pool: &SqlitePool, project_id: i64) -> Result<ActionSt
     .bind(project_id)
     .fetch_all(pool)
     .await?;
-    for r in rows {
-        let (kind, status): (String, String) = (r.get(0), r.get(1));
-        let n = r.get::<i64, _>(2) as u64;
-        let cost = crate::rules::money::Kopecks(r.get(3));
-        let with_id = r.get::<i64, _>(4) as u64;
-        match (kind.as_str(), status.as_str()) {
-            ("sms", st) => {
-                s.sms.cost += cost;
-                match st {
-                    "queued" | "sending" => s.sms.queued += n,
-                    "sent" => s.sms.sent += n,
-                    "delivered" => {
-                        s.sms.sent += n;
-                        s.sms.delivered += n;
-                    }
-                    "failed" => s.sms.failed += n,
-                    _ => {}
-                }
-            }
-            ("webhook", "done") => s.webhooks.delivered += n,
-            ("webhook", "failed") => s.webhooks.failed += n,
-            ("webhook", _) => s.webhooks.queued += n,
-            // A copy whose contact was already there (or all of whose numbers are on the stop
-            // list) is done without a new contact's id.
-            ("add_to_project", "done") => s.added_to_projects += with_id,
-            ("stop_list", "done") => s.opted_out += n,
-            _ => {}
-        }
-    }
-    Ok(s)
+    Ok(shared::action_stats(&rows))
 }

@@ -3,7 +3,6 @@
 use super::reports::token_hash;
 use super::SqliteStore;
 use crate::store::{AuthStore, StoreError, TokenOwner};
-use crate::users::Role;
 use async_trait::async_trait;
 use sqlx::Row;
 
@@ -35,12 +34,6 @@ impl AuthStore for SqliteStore {
         .bind(token_hash(token))
         .fetch_optional(&self.read)
         .await?
-        .and_then(|r| {
-            Some(TokenOwner {
-                name: r.get(0),
-                role: Role::parse(r.get::<&str, _>(1))?,
-                user_id: r.get(2),
-            })
-        }))
+        .and_then(|r| crate::store::shared::reports::token_owner(&r)))
     }
 }

@@ -1,16 +1,10 @@
 //! A call's rows in the outbox as the dialer writes them: each action once per call, webhooks
 //! held until the call has ended (then they carry its final JSON), a transfer's callback held
-//! until the caller reached an agent (it goes) or did not (it is carried out).
+//! until the caller reached an agent (it goes) or did not (it is carried out). The held
+//! markers and when an action is due are shared with the PostgreSQL store (`shared::dialer`).
 use super::json;
+use crate::store::shared::dialer::{action_next_at, HELD_FOR_TRANSFER, HELD_UNTIL_CALL_ENDS};
 use crate::store::StoreError;
-
-/// A webhook written when the scenario decided it waits here until the call has ended: it
-/// then carries the call's final JSON (`finish_call` releases it).
-pub(crate) const HELD_UNTIL_CALL_ENDS: i64 = i64::MAX;
-
-/// A transfer's callback waits here until the caller has reached an agent (it is removed) or
-/// the call ended without one (it is released).
-pub(crate) const HELD_FOR_TRANSFER: i64 = i64::MAX - 1;
 
 /// At a call's end, a transfer's callback still held is carried out: the caller never
 /// reached an agent (or the process died while they waited).
@@ -58,14 +52,7 @@ pub(super) async fn write_actions(
     held: bool,
 ) -> Result<(), StoreError> {
     for action in actions {
-        let webhook = action.payload.kind() == crate::store::ActionKind::Webhook;
-        let next_at = if action.transfer_callback {
-            HELD_FOR_TRANSFER
-        } else if webhook && held {
-            HELD_UNTIL_CALL_ENDS
-        } else {
-            at_ms
-        };
+        let next_at = action_next_at(action, held, at_ms);
         sqlx::query(
             "INSERT INTO actions (call_id, idx, project_id, contact_id, kind, payload, next_at, \
              give_up_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \

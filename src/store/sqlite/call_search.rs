@@ -7,7 +7,8 @@
 use super::reports::{call_view, CALL_COLUMNS};
 use super::SqliteStore;
 use crate::rules::money::Kopecks;
-use crate::store::{CallPage, CallSearch, StoreError, MAX_PAGE, SEARCH_WINDOW};
+use crate::store::shared::reports as shared;
+use crate::store::{CallPage, CallSearch, StoreError, MAX_PAGE};
 use sqlx::Row;
 
 impl SqliteStore {
@@ -43,12 +44,9 @@ impl SqliteStore {
                 None => return Ok(CallPage::default()),
             }
         }
-        if let Some(b) = f.before_id {
-            hi = hi.min(b.saturating_sub(1));
-        }
-        if hi < lo {
+        let Some((lo, mut hi)) = shared::search_range(lo, hi, f.before_id) else {
             return Ok(CallPage::default());
-        }
+        };
         // A filter checked call by call looks through one window of ids per page, from the
         // newest call there is.
         let windowed = f.contact_status.is_some();
@@ -62,11 +60,7 @@ impl SqliteStore {
                 None => return Ok(CallPage::default()),
             }
         }
-        let floor = if windowed {
-            lo.max(hi.saturating_sub(SEARCH_WINDOW - 1))
-        } else {
-            lo
-        };
+        let floor = shared::search_floor(lo, hi, windowed);
         let index = match (&f.number, f.project_id, &f.result) {
             (Some(_), _, _) => "INDEXED BY calls_number",
             (None, Some(_), Some(_)) => "INDEXED BY calls_project_result",
@@ -115,17 +109,7 @@ impl SqliteStore {
         let rows = q.bind(i64::from(limit)).fetch_all(&self.read).await?;
         let mut calls: Vec<_> = rows.iter().map(|r| call_view(r, 0)).collect();
         super::action_reports::attach_briefs(&self.read, &mut calls).await?;
-        let full = calls.len() as u32 == limit;
-        let (next, window_ended) = match calls.last() {
-            Some(c) if full => (Some(c.id), false),
-            _ if floor > lo => (Some(floor), true),
-            _ => (None, false),
-        };
-        Ok(CallPage {
-            calls,
-            next,
-            window_ended,
-        })
+        Ok(shared::search_page(calls, limit, floor, lo))
     }
 
     /// A project's calls started since `since` and their cost, from `calls_project_day` alone (widened by migration 0015).
@@ -142,7 +126,7 @@ impl SqliteStore {
         .bind(since)
         .fetch_one(&self.read)
         .await?;
-        Ok((r.get::<i64, _>(0).max(0) as u64, Kopecks(r.get(1))))
+        Ok(shared::calls_and_cost(&r))
     }
 
     /// A call's timeline as stored (JSON), if it has one (`NotFound`: no such call).
@@ -166,6 +150,6 @@ impl SqliteStore {
             .await?
             .map(|r| r.get(0))
             .ok_or(StoreError::NotFound(format!("contact {contact_id}")))?;
-        Ok(serde_json::from_str(&raw).unwrap_or_default())
+        Ok(shared::contact_fields(&raw))
     }
 }

@@ -6,40 +6,14 @@ use super::reports::{project_view, PROJECT_SELECT};
 use super::{json, SqliteStore};
 use crate::import::{ImportLimits, ImportReport};
 use crate::rules::decide::MAX_ACTIVE_PROJECTS;
+use crate::store::shared::campaigns::{
+    check_contacts_to_call, check_webhook_change, ended_refusal, name_taken,
+};
 use crate::store::*;
 use async_trait::async_trait;
 use sqlx::Row;
 
-/// A project's webhook secret: one or more (space-separated, while one is rotated), each a
-/// Standard Webhooks `whsec_<base64>` of 24–64 bytes or a text of at least 16 characters.
-pub fn check_webhook_secret(text: &str) -> Result<(), String> {
-    let secrets = crate::actions::webhook::secrets_of(text);
-    if secrets.is_empty() {
-        return Err("empty: leave it out to sign with the server's own secret".into());
-    }
-    for s in secrets {
-        if let Some(b64) = s.strip_prefix("whsec_") {
-            use base64::Engine;
-            let key = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| {
-                    format!("{}…: not base64 after whsec_ ({e})", &s[..s.len().min(10)])
-                })?;
-            if !(24..=64).contains(&key.len()) {
-                return Err(format!(
-                    "a whsec_ secret holds {} bytes; the Standard Webhooks spec wants 24 to 64",
-                    key.len()
-                ));
-            }
-        } else if s.chars().count() < 16 {
-            return Err(format!(
-                "a secret of {} characters: use at least 16 (or a whsec_ secret)",
-                s.chars().count()
-            ));
-        }
-    }
-    Ok(())
-}
+pub use crate::store::shared::check_webhook_secret;
 
 #[async_trait]
 impl CampaignStore for SqliteStore {
@@ -84,12 +58,7 @@ impl CampaignStore for SqliteStore {
         .bind(json(&p.pacing))
         .execute(&self.pool)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                StoreError::Conflict(format!("a project named {:?} exists", p.name.trim()))
-            }
-            other => other.into(),
-        })?;
+        .map_err(|e| name_taken(e, &p.name))?;
         Ok(r.last_insert_rowid())
     }
 
@@ -103,11 +72,7 @@ impl CampaignStore for SqliteStore {
                 .await?
                 .map(|r| (r.get(0), r.get(1)));
         if let Some((t, zone)) = ends {
-            let tz = zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
-            return Err(StoreError::Invalid(format!(
-                "project {name:?} ended at {}: it cannot run again",
-                local_datetime(t, tz)
-            )));
+            return Err(ended_refusal(&name, t, &zone));
         }
         let (contacts, open): (i64, i64) = {
             let r = sqlx::query(
@@ -121,16 +86,7 @@ impl CampaignStore for SqliteStore {
             .await?;
             (r.get(0), r.get(1))
         };
-        if contacts == 0 {
-            return Err(StoreError::Invalid(format!(
-                "project {name:?} has no contacts to call"
-            )));
-        }
-        if open == 0 {
-            return Err(StoreError::Invalid(format!(
-                "project {name:?} has no contacts left to call: import new contacts to run it again"
-            )));
-        }
+        check_contacts_to_call(&name, contacts != 0, open != 0)?;
         let r = sqlx::query(
             "UPDATE projects SET status = 'active', status_reason = NULL \
              WHERE id = ? AND (status = 'active' OR \
@@ -299,14 +255,7 @@ impl CampaignStore for SqliteStore {
         secret: Option<Option<String>>,
     ) -> Result<ProjectView, StoreError> {
         self.project_name(id).await?;
-        if let Some(Some(u)) = &url {
-            crate::scenario::check_webhook_url(u)
-                .map_err(|e| StoreError::Invalid(format!("webhook_url: {e}")))?;
-        }
-        if let Some(Some(s)) = &secret {
-            check_webhook_secret(s)
-                .map_err(|e| StoreError::Invalid(format!("webhook_secret: {e}")))?;
-        }
+        check_webhook_change(&url, &secret)?;
         let mut tx = self.write_first_tx().await?;
         if let Some(u) = &url {
             sqlx::query("UPDATE projects SET webhook_url = ? WHERE id = ?")

@@ -1,26 +1,17 @@
 //! Copying contacts into another project: one (the `add_to_project` action, the transfer's
 //! call-back) or every contact of a status (`POST /projects/{id}/contacts/copy`, the way to
 //! dial the unreached again from another project). A copy is a new contact, not yet called,
-//! with the numbers the target does not have and the stop list does not hold.
+//! with the numbers the target does not have and the stop list does not hold. What the copy
+//! becomes (its gate, `pick_key`, wait, decision-log line) is
+//! `store::shared::import::copy`'s.
 use super::contact_rows::{log, status_text};
 use super::SqliteStore;
-use crate::rules::attempts::{ContactAttempts, ContactStatus};
-use crate::rules::gate::Gate;
-use crate::rules::plan::pick_key;
+use crate::rules::attempts::ContactStatus;
+use crate::store::shared::import::copy::{copy_numbers, plan_copy, source_row};
 use crate::store::{CopyCount, ProjectRow, StoreError};
 use sqlx::{Row, SqliteConnection};
 
-/// Where a copy comes from, for its decision-log line and its columns.
-pub(super) struct Source<'a> {
-    pub project_id: i64,
-    pub project_name: &'a str,
-    /// The call that set it off (an action), if any.
-    pub call_id: Option<i64>,
-    /// The number to put first (the one that reached the person), if any.
-    pub first_number: Option<&'a str>,
-    /// Not dialed before this (unix s): a call back an agent asked for.
-    pub not_before: Option<i64>,
-}
+pub(super) use crate::store::shared::import::copy::Source;
 
 /// Copies contact `contact_id` into `target`; `None` when none of its numbers could go (in
 /// the target already, or stop-listed).
@@ -35,26 +26,23 @@ pub(super) async fn copy_one(
         .bind(contact_id)
         .fetch_one(&mut *tx)
         .await?;
-    let (name, fields, priority): (Option<String>, String, i32) =
-        (source.get(0), source.get(1), source.get(2));
+    let (name, fields, priority) = source_row(&source);
     // The number that reached the person first, then the others in their order; numbers on
     // the stop list or already in the target stay behind.
-    let mut numbers: Vec<(String, Option<String>, String)> = sqlx::query(
-        "SELECT n.e164, n.time_zone, n.kind FROM contact_numbers n WHERE n.contact_id = ? \
-         AND n.e164 NOT IN (SELECT e164 FROM stop_list) \
-         AND n.e164 NOT IN (SELECT e164 FROM contact_numbers WHERE project_id = ?) \
-         ORDER BY n.e164 <> ?, n.idx",
-    )
-    .bind(contact_id)
-    .bind(target.id)
-    .bind(from.first_number.unwrap_or(""))
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2)))
-    .collect();
-    numbers.dedup_by(|x, y| x.0 == y.0);
-    let Some(first) = numbers.first().cloned() else {
+    let numbers = copy_numbers(
+        &sqlx::query(
+            "SELECT n.e164, n.time_zone, n.kind FROM contact_numbers n WHERE n.contact_id = ? \
+             AND n.e164 NOT IN (SELECT e164 FROM stop_list) \
+             AND n.e164 NOT IN (SELECT e164 FROM contact_numbers WHERE project_id = ?) \
+             ORDER BY n.e164 <> ?, n.idx",
+        )
+        .bind(contact_id)
+        .bind(target.id)
+        .bind(from.first_number.unwrap_or(""))
+        .fetch_all(&mut *tx)
+        .await?,
+    );
+    let Some(first) = numbers.first() else {
         return Ok(None);
     };
     let seq: i64 =
@@ -63,13 +51,7 @@ pub(super) async fn copy_one(
             .fetch_one(&mut *tx)
             .await?
             .get(0);
-    let gate = Gate {
-        zone: first.1.as_deref().and_then(|z| z.parse().ok()),
-        kind: first.2.parse().unwrap_or(crate::phone::NumberKind::Other),
-    };
-    let key = pick_key(&target.ordering, ContactStatus::NotCalled, priority, seq, 0);
-    // A call back waits for its time (`promote_due` makes it ready then); a copy is ready now.
-    let wait_until = from.not_before.filter(|t| *t > now);
+    let plan = plan_copy(target, from, priority, seq, &numbers, now);
     let id = sqlx::query(
         "INSERT INTO contacts (project_id, seq, name, fields, priority, status, next_idx, gate, \
          pick_key, ready, next_at, created_at, source_project_id, source_call_id, attempts) \
@@ -81,15 +63,14 @@ pub(super) async fn copy_one(
     .bind(&fields)
     .bind(priority)
     .bind(status_text(ContactStatus::NotCalled))
-    .bind(gate.key())
-    .bind(&key)
-    .bind(i64::from(wait_until.is_none()))
-    .bind(wait_until.unwrap_or(0))
+    .bind(&plan.gate)
+    .bind(&plan.pick_key)
+    .bind(plan.ready)
+    .bind(plan.next_at)
     .bind(now)
     .bind(from.project_id)
     .bind(from.call_id)
-    // The wait lives in the attempts too, so a re-plan (an edit of the target project) keeps it.
-    .bind(wait_until.map(|t| super::json(&ContactAttempts::waiting(numbers.len(), t))))
+    .bind(plan.attempts.as_deref())
     .execute(&mut *tx)
     .await?
     .last_insert_rowid();
@@ -107,31 +88,13 @@ pub(super) async fn copy_one(
         .execute(&mut *tx)
         .await?;
     }
-    let mut reason = match from.call_id {
-        Some(call) => format!("added from project {:?}, call {call}", from.project_name),
-        None => format!("copied from project {:?}", from.project_name),
-    };
-    if let Some(t) = wait_until {
-        let tz: chrono_tz::Tz = target
-            .time_zone
-            .parse()
-            .unwrap_or(chrono_tz::Europe::Moscow);
-        let at = chrono::DateTime::from_timestamp(t, 0)
-            .unwrap_or_default()
-            .with_timezone(&tz);
-        reason.push_str(&format!(
-            "; call back not before {} {}",
-            at.format("%d.%m %H:%M"),
-            tz.name()
-        ));
-    }
     log(
         tx,
         (now, target.id),
         Some(id),
         Some(&first.0),
         "added",
-        &reason,
+        &plan.reason,
     )
     .await?;
     Ok(Some(id))

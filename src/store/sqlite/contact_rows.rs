@@ -1,109 +1,18 @@
 //! A contact row as the dialer reads and writes it: a row of the next-callable walk read one by
 //! one (a row that does not parse is set aside alone: `quarantine`), its plan's columns, and
-//! the plan write that is compare-and-set on what the plan was made from (`Guard`).
+//! the plan write that is compare-and-set on what the plan was made from (`Guard`). Reading
+//! the rows and the plan's columns is `store::shared::import::rows`'s; here are the writes.
 use super::json;
-use crate::rules::attempts::{ContactAttempts, ContactStatus};
+use crate::rules::attempts::ContactAttempts;
 use crate::rules::plan::Plan;
-use crate::store::{ContactNumber, DueContact, StoreError};
+use crate::store::shared::import::rows::plan_columns;
+use crate::store::StoreError;
 use sqlx::Row;
-use std::collections::BTreeMap;
 
-/// One row of `NEXT_CALLABLE_SQL`'s array.
-type DueJson = (
-    i64,
-    i64,
-    i32,
-    Option<String>,
-    i64,
-    Option<String>,
-    BTreeMap<String, String>,
-    Vec<(String, Option<String>, String)>,
-    i64,
-);
-
-/// One row of `NEXT_CALLABLE_SQL`'s array as a contact, or why it cannot be read.
-pub(crate) fn due_contact(row: serde_json::Value) -> Result<DueContact, (Option<i64>, String)> {
-    let id = row.get(0).and_then(serde_json::Value::as_i64);
-    let (id, seq, priority, attempts, next_idx, name, fields, numbers, version): DueJson =
-        serde_json::from_value(row).map_err(|e| {
-            let who = id.map_or_else(|| "a contact".to_string(), |i| format!("contact {i}"));
-            (
-                id,
-                format!("{who}: its fields or numbers do not parse: {e}"),
-            )
-        })?;
-    Ok(DueContact {
-        attempts: parse_attempts(id, attempts.as_deref(), numbers.len())
-            .map_err(|e| (Some(id), e.to_string()))?,
-        id,
-        seq,
-        priority,
-        next_idx: next_idx.max(0) as usize,
-        numbers: numbers
-            .into_iter()
-            .map(|(e164, zone, kind)| contact_number(e164, zone, &kind))
-            .collect(),
-        name,
-        fields,
-        version,
-    })
-}
-
-/// The contact columns a plan sets: status, next_idx, gate, pick_key, next_at, ready.
-fn plan_columns(plan: &Plan, now: i64) -> (&'static str, i64, &str, &[u8], Option<i64>, bool) {
-    let status = status_text(plan.status);
-    match &plan.next {
-        Some(n) => (
-            status,
-            n.idx as i64,
-            n.gate.as_str(),
-            &plan.pick_key,
-            Some(n.not_before),
-            n.not_before <= now,
-        ),
-        None => (status, 0, "", &plan.pick_key, None, false),
-    }
-}
-
-pub(crate) fn status_text(s: ContactStatus) -> &'static str {
-    match s {
-        ContactStatus::NotCalled => "not_called",
-        ContactStatus::Retry => "retry",
-        ContactStatus::Reached => "reached",
-        ContactStatus::NotReached => "not_reached",
-    }
-}
-
-/// A number row: its type stored as text (`other` if unreadable).
-pub(crate) fn contact_number(e164: String, zone: Option<String>, kind: &str) -> ContactNumber {
-    ContactNumber {
-        e164,
-        zone,
-        kind: kind.parse().unwrap_or(crate::phone::NumberKind::Other),
-    }
-}
-
-/// A contact's attempts column (NULL: never called, one fresh state per number).
-pub(crate) fn parse_attempts(
-    id: i64,
-    text: Option<&str>,
-    numbers: usize,
-) -> Result<ContactAttempts, StoreError> {
-    match text {
-        Some(j) => serde_json::from_str(j)
-            .map_err(|e| StoreError::Db(format!("contact {id}: attempts does not parse: {e}"))),
-        None => Ok(ContactAttempts::new(numbers)),
-    }
-}
-
-/// What a plan write is guarded by: the state the plan was made from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Guard {
-    /// The contact is still at this version and not in a call.
-    Version(i64),
-    /// The contact is parked for the call that is ending (only that call's end writes it).
-    InCall,
-}
+pub use crate::store::shared::import::rows::DAMAGED_ROW;
+pub(crate) use crate::store::shared::import::rows::{
+    contact_number, due_contact, parse_attempts, status_text, Guard, IN_FLIGHT_NEXT_AT,
+};
 
 /// Writes a contact's attempts and plan, if the row is still as `guard` says (compare-and-set):
 /// answers whether it was. A contact parked for a call is never written but by that call's end.
@@ -178,12 +87,6 @@ pub(crate) async fn quarantine(
     }
     Ok(())
 }
-
-/// How reports name a contact set aside because its row could not be read.
-pub const DAMAGED_ROW: &str = "damaged row";
-
-/// A contact in flight is parked here so no pass can pick it again.
-pub(crate) const IN_FLIGHT_NEXT_AT: i64 = i64::MAX;
 
 /// Appends one line to the decision log, in the caller's transaction: `at` is (unix s, project).
 pub(crate) async fn log(

@@ -10,6 +10,8 @@
 //!   transaction;
 //! - `call_answered`: what an answered call knows at once (time, recording), so a crash keeps
 //!   it; `finish_call`: the result, the contact's new plan and the decisions, in one transaction.
+//!
+//! Row mappers and what is not SQL are shared with the PostgreSQL store (`shared::dialer`).
 use super::call_actions::{
     drop_transfer_callbacks, release_held_webhooks, release_transfer_callbacks, write_actions,
 };
@@ -20,10 +22,13 @@ use super::contact_rows::{
 use super::{json, SqliteStore};
 use crate::rules::attempts::ContactAttempts;
 use crate::rules::plan::Plan;
+use crate::store::shared::dialer::{
+    contact_row, in_flight_row, not_ready, split_due, CONTACT_COLUMNS, IN_FLIGHT_COLUMNS,
+};
 use crate::store::StoreError;
 use crate::store::{
-    CallDecision, ContactNumber, DecidedInFlight, DialerStore, DueContact, FinishedCall, InFlight,
-    ProjectRow, StartCall,
+    CallDecision, ContactNumber, DialerStore, DueContact, FinishedCall, InFlight, ProjectRow,
+    StartCall,
 };
 use async_trait::async_trait;
 use sqlx::Row;
@@ -84,11 +89,7 @@ impl SqliteStore {
         .first()
         .copied()
         .flatten()
-        .ok_or_else(|| {
-            StoreError::Conflict(format!(
-                "contact {contact_id} is not ready (in a call, waiting or closed)"
-            ))
-        })
+        .ok_or_else(|| not_ready(contact_id))
     }
 
     /// Whether a number is on the global stop list.
@@ -278,21 +279,7 @@ impl DialerStore for SqliteStore {
             .fetch_one(&self.pool)
             .await?
             .get(0);
-        let rows: Vec<serde_json::Value> = serde_json::from_str(&json)
-            .map_err(|e| StoreError::Db(format!("next contacts of project {project_id}: {e}")))?;
-        let mut due = Vec::with_capacity(rows.len());
-        let mut damaged = Vec::new();
-        for row in rows {
-            match due_contact(row) {
-                Ok(c) => due.push(c),
-                Err((Some(id), why)) => damaged.push((id, why)),
-                Err((None, why)) => {
-                    return Err(StoreError::Db(format!(
-                        "next contacts of project {project_id}: a row without an id: {why}"
-                    )))
-                }
-            }
-        }
+        let (due, damaged) = split_due(project_id, &json, due_contact)?;
         if !damaged.is_empty() {
             let at = self.now();
             let mut tx = self.write_first_tx().await?;
@@ -639,43 +626,20 @@ impl DialerStore for SqliteStore {
     }
 
     async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError> {
-        Ok(sqlx::query(
-            "SELECT id, project_id, contact_id, number, dialed_at_ms, answered_at_ms, recording, \
-             decided_at_ms, result, reaction, transcript, captured \
-             FROM calls WHERE state = 'dialing' ORDER BY id",
-        )
+        Ok(sqlx::query(&format!(
+            "SELECT {IN_FLIGHT_COLUMNS} FROM calls WHERE state = 'dialing' ORDER BY id"
+        ))
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| InFlight {
-            call_id: r.get(0),
-            project_id: r.get(1),
-            contact_id: r.get(2),
-            number: r.get(3),
-            dialed_at_ms: r.get(4),
-            answered_at_ms: r.get(5),
-            recording: r.get(6),
-            decided: r
-                .get::<Option<i64>, _>(7)
-                .zip(r.get::<Option<String>, _>(8))
-                .map(|(at_ms, result)| DecidedInFlight {
-                    result,
-                    reaction: r.get(9),
-                    transcript: r.get(10),
-                    captured: r
-                        .get::<Option<String>, _>(11)
-                        .unwrap_or_else(|| "{}".into()),
-                    at_ms,
-                }),
-        })
+        .map(in_flight_row)
         .collect())
     }
 
     async fn contact(&self, id: i64) -> Result<DueContact, StoreError> {
-        let r = sqlx::query(
-            "SELECT id, seq, priority, attempts, next_idx, name, fields, version FROM contacts \
-             WHERE id = ?",
-        )
+        let r = sqlx::query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = ?"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
@@ -689,19 +653,7 @@ impl DialerStore for SqliteStore {
         .iter()
         .map(|n| contact_number(n.get(0), n.get(1), n.get::<&str, _>(2)))
         .collect();
-        let fields = serde_json::from_str(r.get::<&str, _>(6))
-            .map_err(|e| StoreError::Db(format!("contact {id}: fields does not parse: {e}")))?;
-        Ok(DueContact {
-            attempts: parse_attempts(id, r.get(3), numbers.len())?,
-            id,
-            seq: r.get(1),
-            priority: r.get(2),
-            next_idx: r.get::<i64, _>(4).max(0) as usize,
-            numbers,
-            name: r.get(5),
-            fields,
-            version: r.get(7),
-        })
+        contact_row(&r, numbers, parse_attempts)
     }
 
     async fn log_decision(

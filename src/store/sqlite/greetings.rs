@@ -1,75 +1,30 @@
-//! Learned greetings in SQLite (migration 0016).
+//! Learned greetings in SQLite (migration 0016). The row mappers are shared with the
+//! PostgreSQL store (`shared::users`).
 use super::SqliteStore;
-use crate::media::fingerprint::Landmark;
 use crate::media::greetings::{decode, encode, Greeting, Label};
 use crate::store::greetings::{GreetingEdit, GreetingStore, GreetingView};
+use crate::store::shared::users::{greeting_row, greeting_view, numbers_json, GREETING_COLUMNS};
 use crate::store::StoreError;
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-/// A greeting's columns but its landmarks, in the order `greeting` reads them.
-const GREETING: &str =
-    "id, numbers, numbers_seen, times_seen, first_seen, last_seen, label, not_machine, uploaded";
-
-fn numbers_of(json: &str) -> Vec<u64> {
-    serde_json::from_str(json).unwrap_or_default()
-}
-
-/// A row that starts with the `GREETING` columns, with these landmarks.
-fn greeting(r: &SqliteRow, landmarks: Vec<Landmark>) -> Greeting {
-    Greeting {
-        id: r.get(0),
-        landmarks,
-        numbers: numbers_of(&r.get::<String, _>(1)),
-        numbers_seen: r.get::<i64, _>(2) as u32,
-        times_seen: r.get::<i64, _>(3) as u32,
-        first_seen: r.get(4),
-        last_seen: r.get(5),
-        label: r
-            .get::<Option<String>, _>(6)
-            .as_deref()
-            .and_then(Label::parse),
-        not_machine: r.get::<i64, _>(7) != 0,
-        uploaded: r.get::<i64, _>(8) != 0,
-    }
-}
-
-/// A view's columns: the greeting's, then its name, size and whether it has a sample.
+/// A view's columns: the greeting's, then its name, size and whether it has a sample
+/// (`greeting_view`).
 fn view_columns() -> String {
-    format!("{GREETING}, name, length(landmarks) / 8, sample IS NOT NULL")
-}
-
-fn view(r: &SqliteRow, min_numbers: usize) -> GreetingView {
-    let g = greeting(r, Vec::new());
-    GreetingView {
-        id: g.id,
-        name: r.get(9),
-        label: g.label,
-        not_machine: g.not_machine,
-        uploaded: g.uploaded,
-        numbers_seen: g.numbers_seen,
-        times_seen: g.times_seen,
-        first_seen: g.first_seen,
-        last_seen: g.last_seen,
-        landmarks: r.get::<i64, _>(10) as usize,
-        has_sample: r.get::<i64, _>(11) != 0,
-        // No number is "this call's": heard on enough numbers at all.
-        decides: g.decides(0, min_numbers),
-    }
+    format!("{GREETING_COLUMNS}, name, length(landmarks) / 8, sample IS NOT NULL")
 }
 
 #[async_trait]
 impl GreetingStore for SqliteStore {
     async fn load_greetings(&self) -> Result<Vec<Greeting>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {GREETING}, landmarks FROM greetings ORDER BY id"
+            "SELECT {GREETING_COLUMNS}, landmarks FROM greetings ORDER BY id"
         ))
         .fetch_all(&self.read)
         .await?;
         Ok(rows
             .iter()
-            .map(|r| greeting(r, decode(&r.get::<Vec<u8>, _>(9))))
+            .map(|r| greeting_row(r, decode(&r.get::<Vec<u8>, _>(9))))
             .collect())
     }
 
@@ -85,7 +40,7 @@ impl GreetingStore for SqliteStore {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(encode(&g.landmarks))
-        .bind(serde_json::to_string(&g.numbers).unwrap_or_else(|_| "[]".into()))
+        .bind(numbers_json(&g.numbers))
         .bind(i64::from(g.numbers_seen))
         .bind(i64::from(g.times_seen))
         .bind(g.first_seen)
@@ -105,7 +60,7 @@ impl GreetingStore for SqliteStore {
             "UPDATE greetings SET numbers = ?, numbers_seen = ?, times_seen = ?, last_seen = ?, \
              sample = COALESCE(sample, ?), landmarks = ? WHERE id = ?",
         )
-        .bind(serde_json::to_string(&g.numbers).unwrap_or_else(|_| "[]".into()))
+        .bind(numbers_json(&g.numbers))
         .bind(i64::from(g.numbers_seen))
         .bind(i64::from(g.times_seen))
         .bind(g.last_seen)
@@ -127,7 +82,7 @@ impl GreetingStore for SqliteStore {
         ))
         .fetch_all(&self.read)
         .await?;
-        Ok(rows.iter().map(|r| view(r, min_numbers)).collect())
+        Ok(rows.iter().map(|r| greeting_view(r, min_numbers)).collect())
     }
 
     async fn greeting(&self, id: i64, min_numbers: usize) -> Result<GreetingView, StoreError> {
@@ -138,7 +93,7 @@ impl GreetingStore for SqliteStore {
         .bind(id)
         .fetch_optional(&self.read)
         .await?
-        .map(|r| view(&r, min_numbers))
+        .map(|r| greeting_view(&r, min_numbers))
         .ok_or(StoreError::NotFound(format!("greeting {id}")))
     }
 

@@ -2,36 +2,24 @@
 //! own thread, each batch written in one transaction with multi-row statements, numbers the
 //! project already has merged, and the import registered while it runs so that a failure, a
 //! cancelled request or a crash removes what it wrote (its contacts are never dialed before it
-//! has finished).
-use super::contact_rows::status_text;
-use super::import_watch::{BatchSink, Counted, Progress, PROGRESS_EVERY};
+//! has finished). What is not SQL — the batches, the parser's thread, the planning of a
+//! batch's contacts — is `store::shared::import`'s.
+use super::import_watch::{drop_older_rejects, keep_rejects, write_progress};
 use super::SqliteStore;
-use crate::import::{read_contacts, ImportLimits, ImportReport, ImportedContact, RowProblem};
-use crate::phone::registry::Registry;
-use crate::rules::attempts::ContactAttempts;
-use crate::rules::plan::{plan, NumberFacts, OrderFacts, ProjectFacts};
-use crate::store::{ImportWatch, ProjectRow, StoreError};
-use chrono_tz::Tz;
+use crate::import::{ImportLimits, ImportReport};
+use crate::store::shared::import::{
+    plan_batch, spawn_parser, BatchContext, Packed, Progress, WrittenBatch, PROGRESS_EVERY,
+};
+use crate::store::{ImportWatch, StoreError};
 use sqlx::{Connection, Row, SqliteConnection};
 use std::collections::HashSet;
 use std::io::Read;
-use std::ops::Range;
 use std::sync::Arc;
-
-/// Contacts written per transaction during an import: enough to amortise a transaction's fixed
-/// work (the write lock, the commit, the check of existing numbers), few enough that the write
-/// lock is held for tens of milliseconds (the dialer's writes wait for it) and that the batches
-/// in memory (one filling, one queued, one being written) stay about a MB each.
-const IMPORT_BATCH: usize = 5_000;
 
 /// Rows per multi-row INSERT (SQLite allows 32,766 bound values per statement): contacts bind
 /// 10 values a row, numbers 5.
 const CONTACT_ROWS_PER_INSERT: usize = 1_000;
 const NUMBER_ROWS_PER_INSERT: usize = 1_000;
-
-/// A batch is also sent once its text reaches this (rows may be long: up to
-/// `ImportLimits::max_row_bytes` each), so the batches in memory stay a few MB each.
-const IMPORT_BATCH_BYTES: usize = 4 << 20;
 
 /// Numbers looked up per statement when checking which the project has already.
 const NUMBERS_PER_CHECK: usize = 5_000;
@@ -69,7 +57,6 @@ impl SqliteStore {
             let _ = tx.send(import.id);
         }
         let progress = Arc::new(Progress::default());
-        let input = Box::new(Counted::new(input, progress.clone()));
         let result = match self
             .write_import(project_id, &mut import, input, limits, &progress)
             .await
@@ -103,29 +90,7 @@ impl SqliteStore {
         limits: ImportLimits,
         progress: &Arc<Progress>,
     ) -> Result<ImportReport, StoreError> {
-        // The parser fills whole batches on its own thread while the previous one is written.
-        // Each contact is packed into the batch and dropped at once, on the thread that
-        // allocated it (the system allocator is slow at freeing another thread's memory in
-        // bulk); written batches come back to be reused, so a batch costs no allocation.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Packed>(1);
-        let (back_tx, back_rx) = std::sync::mpsc::channel::<Packed>();
-        let parser_progress = progress.clone();
-        let parser = tokio::task::spawn_blocking(move || {
-            let mut sink = BatchSink {
-                batch: Packed::default(),
-                back: back_rx,
-                tx,
-                open: true,
-                progress: parser_progress,
-                kept: 0,
-            };
-            let report = read_contacts(input, limits, &mut sink);
-            if sink.open && report.is_ok() && !sink.batch.is_empty() {
-                // A closed channel here means the writer failed; its error is what is returned.
-                let _ = sink.tx.blocking_send(std::mem::take(&mut sink.batch));
-            }
-            report
-        });
+        let mut parser = spawn_parser(input, limits, progress);
         // One connection for the whole import: its page cache holds the pages the batches
         // append to, and its statement cache the multi-row statements.
         let mut conn = self.pool.acquire().await?;
@@ -138,10 +103,6 @@ impl SqliteStore {
                 .await?
                 .get(0);
         let mut merged = 0u64;
-        // Contacts are created when their import starts.
-        let created_at = self.now();
-        // Each contact is planned as it is written (its first number that is not on the stop
-        // list, its gate, its place in the project's order); see `dialer::plan`.
         let project = self
             .projects_where(false)
             .await?
@@ -152,7 +113,7 @@ impl SqliteStore {
         let ctx = BatchContext {
             project_id,
             import_id: import.id,
-            created_at,
+            created_at: self.now(),
             project: &project,
             registry: self.registry.as_deref(),
         };
@@ -160,12 +121,12 @@ impl SqliteStore {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let batch = tokio::select! {
-                b = rx.recv() => match b {
+                b = parser.batches.recv() => match b {
                     Some(b) => b,
                     None => break,
                 },
                 _ = tick.tick() => {
-                    progress.write(&mut conn, import.id, merged).await?;
+                    write_progress(&mut conn, progress, import.id, merged).await?;
                     continue;
                 }
             };
@@ -175,20 +136,10 @@ impl SqliteStore {
             if let Some(range) = written.ids {
                 import.ranges.push(range);
             }
-            // The parser may have finished already; then the batch is dropped here.
-            let _ = back_tx.send(batch);
+            parser.give_back(batch);
         }
         drop(conn);
-        let mut report = parser
-            .await
-            .map_err(|e| StoreError::Db(format!("import task: {e}")))?
-            .map_err(|e| match e {
-                crate::import::ImportError::TooLarge(n) => StoreError::TooLarge(n),
-                other => StoreError::Invalid(other.to_string()),
-            })?;
-        report.imported -= merged;
-        report.duplicates += merged;
-        Ok(report)
+        parser.report(merged).await
     }
 
     /// Marks an import done with its report, then releases its contacts to the dialer batch
@@ -301,14 +252,10 @@ impl SqliteStore {
     }
 }
 
-/// Writes one batch in one transaction, with one statement per many rows.
-///
-/// Merging is decided exactly as inserting one number at a time with `INSERT OR IGNORE` did:
-/// in file order, a number the project already has (or an earlier contact of the batch took)
-/// is dropped from the contact, and a contact left without numbers merges into the existing
-/// one (counted as a duplicate); the kept numbers are indexed 0, 1, …. The transaction takes
-/// the write lock first (`BEGIN IMMEDIATE`), so the check of existing numbers and the ids
-/// chosen stay true until it commits.
+/// Writes one batch in one transaction, with one statement per many rows (`plan_batch`
+/// decides what merges and what each new contact holds). The transaction takes the write lock
+/// first (`BEGIN IMMEDIATE`), so the check of existing numbers and the ids chosen stay true
+/// until it commits.
 ///
 /// The batch's refused values are kept in the same transaction (`import_rejects`).
 async fn write_batch(
@@ -318,15 +265,12 @@ async fn write_batch(
     batch: &Packed,
 ) -> Result<WrittenBatch, StoreError> {
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let written = if batch.contacts.is_empty() {
-        WrittenBatch {
-            merged: 0,
-            ids: None,
-        }
-    } else {
+    let written = if batch.has_contacts() {
         write_contacts(&mut tx, ctx, seq_before, batch).await?
+    } else {
+        WrittenBatch::default()
     };
-    super::import_watch::keep_rejects(&mut tx, ctx.import_id, &batch.problems).await?;
+    keep_rejects(&mut tx, ctx.import_id, &batch.problems).await?;
     tx.commit().await?;
     Ok(written)
 }
@@ -339,7 +283,7 @@ async fn write_contacts(
     batch: &Packed,
 ) -> Result<WrittenBatch, StoreError> {
     let (project_id, import_id, created_at) = (ctx.project_id, ctx.import_id, ctx.created_at);
-    let all: Vec<&str> = batch.numbers.iter().map(|n| batch.text(&n.e164)).collect();
+    let all = batch.numbers();
     let mut existing: HashSet<String> = HashSet::new();
     let mut listed: HashSet<String> = HashSet::new();
     for chunk in all.chunks(NUMBERS_PER_CHECK) {
@@ -374,28 +318,12 @@ async fn write_contacts(
             listed.insert(r.get(0));
         }
     }
-    // Kept contacts (seq, contact) and their kept numbers (index into `kept`, idx, number).
-    let mut taken: HashSet<&str> = HashSet::with_capacity(all.len());
-    let mut kept: Vec<(i64, &PackedContact)> = Vec::with_capacity(batch.len());
-    let mut numbers: Vec<(usize, i64, &PackedNumber)> = Vec::with_capacity(all.len());
-    let mut merged = 0;
-    for (i, c) in batch.contacts.iter().enumerate() {
-        let mut idx = 0;
-        for n in &batch.numbers[c.numbers.clone()] {
-            let e164 = batch.text(&n.e164);
-            if !existing.contains(e164) && taken.insert(e164) {
-                numbers.push((kept.len(), idx, n));
-                idx += 1;
-            }
-        }
-        if idx == 0 {
-            merged += 1;
-        } else {
-            kept.push((seq_before + 1 + i as i64, c));
-        }
-    }
-    if kept.is_empty() {
-        return Ok(WrittenBatch { merged, ids: None });
+    let new = plan_batch(ctx, batch, seq_before, &existing, &listed);
+    if new.contacts.is_empty() {
+        return Ok(WrittenBatch {
+            merged: new.merged,
+            ids: None,
+        });
     }
     // Ids are chosen here (under the write lock) so the numbers can name their contact
     // without reading the ids back, and the batch's ids are one range.
@@ -407,50 +335,7 @@ async fn write_contacts(
     // input), so each row binds only its own. Numbered parameters (`?NNN`) would avoid that,
     // but sqlx looks each one's name up per execution, a linear search inside SQLite: quadratic
     // in the parameters of a statement.
-    // Each kept contact's plan, from its kept numbers (in order) and the stop list.
-    let zone = |n: &PackedNumber| {
-        n.tz.or_else(|| ctx.registry.and_then(|r| r.zone(batch.text(&n.e164))))
-    };
-    let mut plans: Vec<PlannedContact> = Vec::with_capacity(kept.len());
-    {
-        let mut numbers_of: Vec<Vec<&PackedNumber>> = vec![Vec::new(); kept.len()];
-        for (j, _, n) in &numbers {
-            numbers_of[*j].push(n);
-        }
-        for ((seq, c), nums) in kept.iter().zip(&numbers_of) {
-            let facts: Vec<NumberFacts> = nums
-                .iter()
-                .map(|n| NumberFacts {
-                    e164: batch.text(&n.e164),
-                    zone: zone(n),
-                    kind: n.kind,
-                    stop_listed: listed.contains(batch.text(&n.e164)),
-                })
-                .collect();
-            let mut attempts = ContactAttempts::new(facts.len());
-            let p = plan(
-                &mut attempts,
-                &facts,
-                ProjectFacts {
-                    rules: &ctx.project.rules,
-                    schedule: None,
-                    types: None,
-                    ordering: &ctx.project.ordering,
-                },
-                OrderFacts {
-                    seq: *seq,
-                    priority: c.priority,
-                },
-                created_at,
-            );
-            let blocked = attempts.numbers.iter().any(|n| n.stop_listed);
-            plans.push(PlannedContact {
-                attempts: blocked.then(|| super::json(&attempts)),
-                plan: p,
-            });
-        }
-    }
-    for (k, chunk) in kept.chunks(CONTACT_ROWS_PER_INSERT).enumerate() {
+    for (k, chunk) in new.contacts.chunks(CONTACT_ROWS_PER_INSERT).enumerate() {
         let sql = format!(
             "INSERT INTO contacts (id, project_id, seq, name, fields, priority, created_at, \
              import_id, status, attempts, next_idx, gate, pick_key) VALUES {}",
@@ -459,62 +344,52 @@ async fn write_contacts(
             ))
         );
         let mut q = sqlx::query(&sql);
-        for (j, (seq, c)) in chunk.iter().enumerate() {
+        for (j, c) in chunk.iter().enumerate() {
             let i = k * CONTACT_ROWS_PER_INSERT + j;
-            let pc = &plans[i];
-            let (idx, gate) = pc
-                .plan
-                .next
-                .as_ref()
-                .map_or((0, ""), |n| (n.idx as i64, n.gate.as_str()));
+            let (idx, gate) = c.next();
             q = q
                 .bind(first_id + i as i64)
-                .bind(*seq)
-                .bind(c.name.as_ref().map(|r| batch.text(r)))
-                .bind(batch.text(&c.fields))
+                .bind(c.seq)
+                .bind(c.name)
+                .bind(c.fields)
                 .bind(c.priority)
-                .bind(status_text(pc.plan.status))
-                .bind(pc.attempts.as_deref())
+                .bind(c.status())
+                .bind(c.attempts.as_deref())
                 .bind(idx)
                 .bind(gate)
-                .bind(pc.plan.pick_key.as_slice());
+                .bind(c.plan.pick_key.as_slice());
         }
         q.persistent(chunk.len() == CONTACT_ROWS_PER_INSERT)
             .execute(&mut *tx)
             .await?;
     }
     // Contacts closed at once (every number on the stop list) say so in the decision log.
-    for (i, pc) in plans.iter().enumerate() {
-        if pc.plan.next.is_some() {
-            continue;
-        }
-        for (decision, reason) in &pc.plan.notes {
-            sqlx::query(
-                "INSERT INTO decisions (at, project_id, contact_id, decision, reason) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(created_at)
-            .bind(project_id)
-            .bind(first_id + i as i64)
-            .bind(*decision)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?;
-        }
+    for (i, decision, reason) in new.closed_notes() {
+        sqlx::query(
+            "INSERT INTO decisions (at, project_id, contact_id, decision, reason) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(created_at)
+        .bind(project_id)
+        .bind(first_id + i as i64)
+        .bind(decision)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
     }
-    for chunk in numbers.chunks(NUMBER_ROWS_PER_INSERT) {
+    for chunk in new.numbers.chunks(NUMBER_ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO contact_numbers (contact_id, project_id, idx, e164, time_zone, kind) \
              VALUES {}",
             marks(chunk.len(), |_| format!("(?, {project_id}, ?, ?, ?, ?)"))
         );
         let mut q = sqlx::query(&sql);
-        for (j, idx, n) in chunk {
+        for n in chunk {
             q = q
-                .bind(first_id + *j as i64)
-                .bind(*idx)
-                .bind(batch.text(&n.e164))
-                .bind(zone(n).map(|z| z.name()))
+                .bind(first_id + n.contact as i64)
+                .bind(n.idx)
+                .bind(n.e164)
+                .bind(n.zone.map(|z| z.name()))
                 .bind(n.kind.as_str());
         }
         q.persistent(chunk.len() == NUMBER_ROWS_PER_INSERT)
@@ -522,117 +397,9 @@ async fn write_contacts(
             .await?;
     }
     Ok(WrittenBatch {
-        merged,
-        ids: Some((first_id, first_id + kept.len() as i64 - 1)),
+        merged: new.merged,
+        ids: Some((first_id, first_id + new.contacts.len() as i64 - 1)),
     })
-}
-
-/// What every batch of one import shares.
-struct BatchContext<'a> {
-    project_id: i64,
-    import_id: i64,
-    created_at: i64,
-    project: &'a ProjectRow,
-    registry: Option<&'a Registry>,
-}
-
-/// A kept contact's plan, and its attempts column when the plan changed them (a number on the
-/// stop list); `None` stands for "never called".
-struct PlannedContact {
-    attempts: Option<String>,
-    plan: crate::rules::plan::Plan,
-}
-
-/// Parsed contacts packed for writing: their text (names, fields as JSON, numbers) in one
-/// buffer, so a batch is a few allocations however many contacts it holds.
-#[derive(Default)]
-pub(super) struct Packed {
-    buf: String,
-    contacts: Vec<PackedContact>,
-    numbers: Vec<PackedNumber>,
-    /// The values refused since the previous batch, to keep (`import_rejects`).
-    pub(super) problems: Vec<RowProblem>,
-}
-
-/// A contact in a `Packed` batch: ranges of its text and of its numbers.
-struct PackedContact {
-    name: Option<Range<usize>>,
-    /// The other columns as a JSON object (the `fields` column).
-    fields: Range<usize>,
-    priority: i32,
-    numbers: Range<usize>,
-}
-
-/// A number in a `Packed` batch.
-struct PackedNumber {
-    kind: crate::phone::NumberKind,
-    e164: Range<usize>,
-    tz: Option<Tz>,
-}
-
-impl Packed {
-    pub(super) fn push(&mut self, c: &ImportedContact) {
-        let name = c.name.as_deref().map(|n| self.add(n));
-        let json = serde_json::to_string(&c.fields).unwrap_or_else(|_| "{}".into());
-        let fields = self.add(&json);
-        let first = self.numbers.len();
-        for n in &c.numbers {
-            let e164 = self.add(&n.e164);
-            self.numbers.push(PackedNumber {
-                e164,
-                tz: n.tz,
-                kind: n.kind,
-            });
-        }
-        self.contacts.push(PackedContact {
-            name,
-            fields,
-            priority: c.priority,
-            numbers: first..self.numbers.len(),
-        });
-    }
-
-    fn add(&mut self, s: &str) -> Range<usize> {
-        let start = self.buf.len();
-        self.buf.push_str(s);
-        start..self.buf.len()
-    }
-
-    fn text(&self, r: &Range<usize>) -> &str {
-        // Ranges come from `add`, on character boundaries of this buffer.
-        self.buf.get(r.clone()).unwrap_or_default()
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.contacts.len()
-    }
-
-    /// No contact and no refused value.
-    pub(super) fn is_empty(&self) -> bool {
-        self.contacts.is_empty() && self.problems.is_empty()
-    }
-
-    /// Whether the batch should be written now: enough contacts, text or refused values.
-    pub(super) fn is_full(&self) -> bool {
-        self.contacts.len() >= IMPORT_BATCH
-            || self.buf.len() >= IMPORT_BATCH_BYTES
-            || self.problems.len() >= IMPORT_BATCH
-    }
-
-    pub(super) fn clear(&mut self) {
-        self.buf.clear();
-        self.contacts.clear();
-        self.numbers.clear();
-        self.problems.clear();
-    }
-}
-
-/// What a written batch changed.
-struct WrittenBatch {
-    /// Contacts that merged into existing ones.
-    merged: u64,
-    /// The ids of the contacts it added (one range), if any.
-    ids: Option<(i64, i64)>,
 }
 
 /// A registered import while it runs: the id ranges it wrote, and (if it is dropped unfinished,
@@ -669,7 +436,7 @@ impl PendingImport {
             other => other.into(),
         })?;
         let id = r.last_insert_rowid();
-        super::import_watch::drop_older_rejects(store, project_id, id).await?;
+        drop_older_rejects(store, project_id, id).await?;
         let floor: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM contacts")
             .fetch_one(&store.pool)
             .await?

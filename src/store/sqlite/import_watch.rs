@@ -1,21 +1,13 @@
 //! An import's progress and its refused values (migrations/sqlite/0014_import_progress.sql):
-//! the figures the parser and the reader keep in atomics (a few relaxed increments per row),
-//! written to the import's row about once a second by the import's writer; the parser's sink
-//! that packs contacts and refused values into batches; and the refused values written with
-//! each batch, in the batch's transaction. Nothing here is done per row in the database.
-use super::import::Packed;
+//! the figures the parser and the reader keep (`store::shared::import::Progress`, a few
+//! relaxed increments per row), written to the import's row about once a second by the
+//! import's writer; and the refused values written with each batch, in the batch's
+//! transaction. Nothing here is done per row in the database.
 use super::SqliteStore;
-use crate::import::{ContactSink, ImportReport, ImportedContact, RowProblem};
-use crate::store::admin::MAX_KEPT_REJECTS;
+use crate::import::RowProblem;
+use crate::store::shared::import::Progress;
 use crate::store::StoreError;
 use sqlx::SqliteConnection;
-use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
-/// How often a running import's figures are written to its row.
-pub(super) const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Refused values per multi-row INSERT (6 values a row, one of them in the statement).
 const REJECTS_PER_INSERT: usize = 1_000;
@@ -23,133 +15,28 @@ const REJECTS_PER_INSERT: usize = 1_000;
 /// Older lists removed per statement when a new import begins (each its own short write).
 const REJECTS_PER_DELETE: i64 = 20_000;
 
-/// An import's figures so far, shared by the reader, the parser and the writer.
-#[derive(Debug, Default)]
-pub(super) struct Progress {
-    bytes: AtomicU64,
-    rows: AtomicU64,
-    /// Contacts the parser handed on (some may yet merge in the store).
-    accepted: AtomicU64,
-    /// Rows merged within the file.
-    duplicates: AtomicU64,
-    rejected: AtomicU64,
-}
-
-impl Progress {
-    pub(super) fn rows(&self) -> u64 {
-        self.rows.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed)
-    }
-
-    /// Writes the figures to the running import's row; `merged` contacts merged in the store
-    /// so far count as duplicates, not imported.
-    pub(super) async fn write(
-        &self,
-        conn: &mut SqliteConnection,
-        import_id: i64,
-        merged: u64,
-    ) -> Result<(), StoreError> {
-        let accepted = self.accepted.load(Ordering::Relaxed);
-        sqlx::query(
-            "UPDATE imports SET rows_read = ?, bytes_read = ?, imported = ?, duplicates = ?, \
-             rejected = ? WHERE id = ? AND state = 'running'",
-        )
-        .bind(self.rows() as i64)
-        .bind(self.bytes() as i64)
-        .bind(accepted.saturating_sub(merged) as i64)
-        .bind((self.duplicates.load(Ordering::Relaxed) + merged) as i64)
-        .bind(self.rejected.load(Ordering::Relaxed) as i64)
-        .bind(import_id)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    }
-}
-
-/// A reader that counts the bytes read through it.
-pub(super) struct Counted {
-    inner: Box<dyn Read + Send>,
-    progress: Arc<Progress>,
-}
-
-impl Counted {
-    pub(super) fn new(inner: Box<dyn Read + Send>, progress: Arc<Progress>) -> Self {
-        Self { inner, progress }
-    }
-}
-
-impl Read for Counted {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-/// The parser's side of an import: contacts and refused values packed into batches, each
-/// batch sent to the writer when full; the figures after each row into `progress`. Once the
-/// writer has stopped (an error) nothing more is kept.
-pub(super) struct BatchSink {
-    pub(super) batch: Packed,
-    /// Written batches coming back to be reused.
-    pub(super) back: std::sync::mpsc::Receiver<Packed>,
-    pub(super) tx: tokio::sync::mpsc::Sender<Packed>,
-    pub(super) open: bool,
-    pub(super) progress: Arc<Progress>,
-    /// Refused values kept so far (at most `MAX_KEPT_REJECTS`).
-    pub(super) kept: u64,
-}
-
-impl BatchSink {
-    fn send_if_full(&mut self) {
-        if !self.batch.is_full() {
-            return;
-        }
-        let fresh = match self.back.try_recv() {
-            Ok(mut used) => {
-                used.clear();
-                used
-            }
-            Err(_) => Packed::default(),
-        };
-        let full = std::mem::replace(&mut self.batch, fresh);
-        self.open = self.tx.blocking_send(full).is_ok();
-    }
-}
-
-// On a borrow, so the import keeps the sink (its last batch, its channel) after the read.
-impl ContactSink for &mut BatchSink {
-    fn contact(&mut self, c: ImportedContact) -> bool {
-        // The writer decides new vs merged.
-        if self.open {
-            self.batch.push(&c);
-            self.send_if_full();
-        }
-        true
-    }
-
-    fn wants_every_problem(&self) -> bool {
-        true
-    }
-
-    fn problem(&mut self, p: RowProblem) {
-        if self.open && self.kept < MAX_KEPT_REJECTS {
-            self.kept += 1;
-            self.batch.problems.push(p);
-            self.send_if_full();
-        }
-    }
-
-    fn row_read(&mut self, rows: u64, report: &ImportReport) {
-        let p = &self.progress;
-        p.rows.store(rows, Ordering::Relaxed);
-        p.accepted.store(report.imported, Ordering::Relaxed);
-        p.duplicates.store(report.duplicates, Ordering::Relaxed);
-        p.rejected.store(report.rejected_total, Ordering::Relaxed);
-    }
+/// Writes the figures to the running import's row; `merged` contacts merged in the store so
+/// far count as duplicates, not imported.
+pub(super) async fn write_progress(
+    conn: &mut SqliteConnection,
+    progress: &Progress,
+    import_id: i64,
+    merged: u64,
+) -> Result<(), StoreError> {
+    let f = progress.figures(merged);
+    sqlx::query(
+        "UPDATE imports SET rows_read = ?, bytes_read = ?, imported = ?, duplicates = ?, \
+         rejected = ? WHERE id = ? AND state = 'running'",
+    )
+    .bind(f.rows_read)
+    .bind(f.bytes_read)
+    .bind(f.imported)
+    .bind(f.duplicates)
+    .bind(f.rejected)
+    .bind(import_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Keeps a batch's refused values, after the import's earlier ones (inside the batch's

@@ -9,8 +9,7 @@
 //! read through the read pool; the dialer and its calls get their own handle on the same file
 //! (`own_connections`), so no number of API readers can make a call's bookkeeping wait in
 //! their queue (SQLite in WAL mode lets readers and the one writer work side by side).
-use super::{Mode, ProjectRow, StoreError};
-use crate::rules::attempts::AttemptRules;
+use super::{ProjectRow, StoreError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -245,15 +244,11 @@ impl SqliteStore {
         active_only: bool,
         only: Option<i64>,
     ) -> Result<(Vec<ProjectRow>, Vec<(i64, String, String)>), StoreError> {
-        let rows = sqlx::query(
-            "SELECT p.id, p.name, s.source, p.time_zone, p.schedule, p.lines, \
-             p.max_calls_per_number, p.retry_rules, p.ordering, p.tariff, p.starts_at, p.ends_at, \
-             p.type_windows, p.webhook_url, p.transfer_settings, \
-             (SELECT c.name FROM projects c WHERE c.id = p.callback_project_id), \
-             p.settings_version, p.mode, p.pacing_settings \
+        let rows = sqlx::query(&format!(
+            "SELECT {PROJECT_ROW_COLUMNS} \
              FROM projects p JOIN scenarios s ON s.id = p.scenario_id \
-             WHERE (p.status = 'active' OR ?1) AND (?2 IS NULL OR p.id = ?2) ORDER BY p.id",
-        )
+             WHERE (p.status = 'active' OR ?1) AND (?2 IS NULL OR p.id = ?2) ORDER BY p.id"
+        ))
         .bind(!active_only)
         .bind(only)
         .fetch_all(&self.pool)
@@ -284,42 +279,5 @@ impl SqliteStore {
     }
 }
 
-/// One project row for the dialer, or which stored value does not parse.
-fn project_row(r: &sqlx::sqlite::SqliteRow) -> Result<ProjectRow, String> {
-    fn parse<T: serde::de::DeserializeOwned>(
-        r: &sqlx::sqlite::SqliteRow,
-        i: usize,
-        what: &str,
-    ) -> Result<T, String> {
-        let text: &str = r.try_get(i).map_err(|e| format!("{what}: {e}"))?;
-        serde_json::from_str(text).map_err(|e| format!("its {what} does not parse: {e}"))
-    }
-    let max: i64 = r.get(6);
-    Ok(ProjectRow {
-        id: r.get(0),
-        name: r.get(1),
-        scenario_source: r.get(2),
-        time_zone: r.get(3),
-        schedule: parse(r, 4, "schedule")?,
-        lines: r.get::<i64, _>(5).max(0) as u32,
-        rules: AttemptRules::new(max.clamp(0, 9) as u32, parse(r, 7, "retry_rules")?)
-            .map_err(|e| format!("its rules: {e}"))?,
-        ordering: parse(r, 8, "ordering")?,
-        // Projects made before tariffs were stored hold `{}`: the defaults.
-        tariff: parse(r, 9, "tariff")?,
-        starts_at: r.get(10),
-        ends_at: r.get(11),
-        type_windows: parse(r, 12, "type_windows")?,
-        webhook_url: r.get(13),
-        transfer: parse(r, 14, "transfer settings")?,
-        callback_project: r.get(15),
-        settings_version: r.get(16),
-        mode: Mode::parse(r.get(17)).ok_or("its pacing mode is unknown")?,
-        pacing: parse(r, 18, "pacing settings")?,
-    })
-}
-
-/// A value as JSON for a TEXT column.
-fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
-}
+use crate::store::shared::dialer::{project_row, PROJECT_ROW_COLUMNS};
+pub(super) use crate::store::shared::json;

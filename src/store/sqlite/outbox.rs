@@ -5,72 +5,20 @@
 //! them twice; the ones that leave the process (SMS, webhooks) are the worker's to make safe.
 use super::contact_copy::{copy_one, Source};
 use super::{json, SqliteStore};
-use crate::rules::money::Kopecks;
-use crate::store::{ActionKind, Payload};
+use crate::store::shared::outbox::{
+    action_row, done, no_such_project, nothing_copied, ACTION_COLUMNS,
+};
+use crate::store::ActionKind;
 use crate::store::{
     ActionRow, ActionStatus, ActionUpdate, ActionView, AttemptLog, CopyOutcome, OutboxStore,
     ProjectRow, StoreError,
 };
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-/// The columns `action_row` reads.
-const ACTION_COLUMNS: &str =
-    "id, call_id, idx, project_id, contact_id, payload, status, attempts, give_up_at, created_at, \
-     external_id, body";
-
-fn action_row(r: &SqliteRow) -> Result<ActionRow, StoreError> {
-    let id: i64 = r.get(0);
-    let payload: Payload = serde_json::from_str(r.get::<&str, _>(5))
-        .map_err(|e| StoreError::Db(format!("action {id} payload: {e}")))?;
-    let status: ActionStatus = r
-        .get::<&str, _>(6)
-        .parse()
-        .map_err(|e| StoreError::Db(format!("action {id} status: {e}")))?;
-    Ok(ActionRow {
-        id,
-        call_id: r.get(1),
-        idx: r.get(2),
-        project_id: r.get(3),
-        contact_id: r.get(4),
-        payload,
-        status,
-        attempts: r.get(7),
-        give_up_at: r.get(8),
-        created_at: r.get(9),
-        external_id: r.get(10),
-        body: r.get(11),
-    })
-}
-
-/// The columns `action_view` reads.
-pub(super) const ACTION_VIEW_COLUMNS: &str =
-    "id, call_id, contact_id, kind, status, payload, attempts, \
-     last_error, cost_kop, parts, external_id, created_at, sent_at, delivered_at, done_at, idx";
-
-/// An action as the API shows it.
-pub(super) fn action_view(r: &SqliteRow) -> ActionView {
-    ActionView {
-        id: r.get(0),
-        call_id: r.get(1),
-        contact_id: r.get(2),
-        kind: r.get(3),
-        status: r.get(4),
-        payload: serde_json::from_str(r.get::<&str, _>(5)).unwrap_or(serde_json::Value::Null),
-        attempts: r.get(6),
-        last_error: r.get(7),
-        cost: r.get::<Option<i64>, _>(8).map(Kopecks),
-        parts: r.get(9),
-        external_id: r.get(10),
-        created_at: r.get(11),
-        sent_at: r.get(12),
-        delivered_at: r.get(13),
-        done_at: r.get(14),
-        idempotency_key: crate::store::idempotency_key(r.get(1), r.get(15)),
-        log: Vec::new(),
-    }
-}
+/// The action view's columns and mapper, shared with the PostgreSQL store (`action_reports` and
+/// `action_admin` read actions by these paths).
+pub(super) use crate::store::shared::outbox::{action_view, ACTION_VIEW_COLUMNS};
 
 /// Writes an attempt's line and the action's new state — only while the action is in state
 /// `from`, when one is given (compare-and-set): answers whether it was written.
@@ -148,27 +96,6 @@ async fn still_claimed(conn: &mut SqliteConnection, id: i64) -> Result<bool, Sto
             .await?
             .is_some(),
     )
-}
-
-fn done(at: i64, outcome: &str, external_id: Option<String>, note: Option<String>) -> ActionUpdate {
-    ActionUpdate {
-        status: ActionStatus::Done,
-        next_at: None,
-        last_error: note.clone(),
-        cost: None,
-        parts: None,
-        external_id,
-        sent_at: None,
-        delivered_at: None,
-        done_at: Some(at),
-        attempt: AttemptLog {
-            at,
-            outcome: outcome.to_string(),
-            http_status: None,
-            error: note,
-            duration_ms: None,
-        },
-    }
 }
 
 #[async_trait]
@@ -263,10 +190,7 @@ impl OutboxStore for SqliteStore {
             return Ok(CopyOutcome::NotClaimed);
         }
         let Some(target) = target else {
-            let why = format!("no project is named {project:?}");
-            let mut u = done(now_ms, "failed", None, Some(why.clone()));
-            u.status = ActionStatus::Failed;
-            u.done_at = None;
+            let (why, u) = no_such_project(now_ms, project);
             write_update(&mut tx, a.id, &u).await?;
             tx.commit().await?;
             return Ok(CopyOutcome::NoSuchProject(why));
@@ -292,9 +216,7 @@ impl OutboxStore for SqliteStore {
         )
         .await?
         else {
-            let note = format!(
-                "nothing copied to {project:?}: every number of the contact is there already or on the stop list"
-            );
+            let note = nothing_copied(project);
             write_update(
                 &mut tx,
                 a.id,

@@ -1,31 +1,20 @@
 //! Keeping contacts' plans true when something other than a call changes them: a number put on
 //! the stop list (its contacts in every project skip it, or close as not reached when no number
 //! is left), and databases written by an older version (contacts without a plan get one when
-//! the store opens). Also the benchmarks' helpers that shape a base.
-use super::contact_rows::{log, status_text, IN_FLIGHT_NEXT_AT};
+//! the store opens). Also the benchmarks' helpers that shape a base. The planning itself is
+//! shared with the PostgreSQL store (`shared::dialer`).
+use super::contact_rows::{log, IN_FLIGHT_NEXT_AT};
 use super::contact_rows::{parse_attempts, write_plan, Guard};
 use super::{json, SqliteStore};
-use crate::rules::attempts::ContactStatus;
-use crate::rules::plan::{pick_key, plan};
+use crate::rules::plan::pick_key;
+use crate::store::shared::dialer::{
+    bench_retry, bench_retry_attempts, is_open, legacy_plan, open_status, priority, stop_list_plan,
+    Replan, REPLAN_TRIES, UPGRADE_BATCH,
+};
 use crate::store::StoreError;
 use crate::store::{DialerStore, ProjectRow};
 use sqlx::Row;
 use std::collections::HashMap;
-
-/// Contacts re-planned per transaction when an older database is brought up to date.
-const UPGRADE_BATCH: i64 = 5_000;
-/// A stop-list re-plan that lost a race with another writer reads the contact again, at most
-/// this many times (each loss means someone else just planned it).
-const REPLAN_TRIES: usize = 5;
-
-/// What one try at a re-plan came to.
-enum Replan {
-    Written,
-    /// In a call, closed or gone: not this re-plan's to write.
-    Untouchable,
-    /// Changed since it was read: read it again.
-    Changed,
-}
 
 impl SqliteStore {
     /// Re-plans the open contacts (not in a call) that have `e164`. Each plan is written only
@@ -82,16 +71,17 @@ impl SqliteStore {
         e164: &str,
         at: i64,
     ) -> Result<Replan, StoreError> {
-        let state = sqlx::query("SELECT ready, next_at, status FROM contacts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let state =
+            sqlx::query("SELECT ready, next_at, status, version FROM contacts WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(state) = state else {
             return Ok(Replan::Untouchable);
         };
         let next_at: Option<i64> = state.get(1);
         let status: String = state.get(2);
-        if next_at == Some(IN_FLIGHT_NEXT_AT) || !(status == "not_called" || status == "retry") {
+        if next_at == Some(IN_FLIGHT_NEXT_AT) || !is_open(&status) {
             return Ok(Replan::Untouchable);
         }
         // An import still running keeps its contacts back until it has finished.
@@ -104,16 +94,14 @@ impl SqliteStore {
             }
             Err(e) => return Err(e),
         };
+        // The state above and the contact are two reads: a change between them (an import's
+        // end releasing the contact) would leave `pending` stale, so they must be of one
+        // version.
+        if c.version != state.get::<i64, _>(3) {
+            return Ok(Replan::Changed);
+        }
         let listed = self.stop_listed_among(&c.e164s()).await?;
-        let mut attempts = c.attempts.clone();
-        let (schedule, types) = (p.schedule(), p.types());
-        let new = plan(
-            &mut attempts,
-            &c.number_facts(&listed, self.registry.as_deref()),
-            p.facts(schedule.as_ref(), types.as_ref()),
-            c.order_facts(),
-            at,
-        );
+        let (attempts, new) = stop_list_plan(p, &c, &listed, self.registry.as_deref(), at);
         let mut tx = self.write_first_tx().await?;
         if !write_plan(&mut tx, id, Guard::Version(c.version), &attempts, &new, at).await? {
             return Ok(Replan::Changed);
@@ -164,42 +152,26 @@ impl SqliteStore {
                 let status: String = r.get(4);
                 let numbers = r.get::<i64, _>(7).max(0) as usize;
                 let attempts = parse_attempts(id, r.get(5), numbers)?;
-                let ordering = projects
-                    .get(&project_id)
-                    .map(|p| p.ordering.clone())
-                    .unwrap_or_default();
-                let st = if status == "retry" {
-                    ContactStatus::Retry
-                } else {
-                    ContactStatus::NotCalled
-                };
-                let key = pick_key(&ordering, st, r.get(3), r.get(2), attempts.calls());
-                let next_idx = projects
-                    .get(&project_id)
-                    .and_then(|p| attempts.next(&p.rules))
-                    .map_or(0, |n| n.number as i64);
                 let next_at: Option<i64> = r.get(6);
-                let open = status == "not_called" || status == "retry";
-                // Open and not in a call: waiting for its time (NULL meant "now").
-                let (next_at, ready) = match next_at {
-                    _ if !open => (None, false),
-                    Some(t) if t == IN_FLIGHT_NEXT_AT => (Some(t), false),
-                    t => {
-                        let t = t.unwrap_or(0);
-                        (Some(t), t <= at)
-                    }
-                };
+                let new = legacy_plan(
+                    projects.get(&project_id),
+                    &status,
+                    (priority(r.get(3)), r.get(2)),
+                    &attempts,
+                    (next_at, next_at == Some(IN_FLIGHT_NEXT_AT)),
+                    at,
+                );
                 sqlx::query(
                     "UPDATE contacts SET pick_key = ?, next_idx = ?, next_at = ?, ready = ?, \
                      gate = COALESCE((SELECT time_zone FROM contact_numbers \
                                       WHERE contact_id = contacts.id AND idx = ?), '') \
                      WHERE id = ?",
                 )
-                .bind(key)
-                .bind(next_idx)
-                .bind(next_at)
-                .bind(ready)
-                .bind(next_idx)
+                .bind(new.pick_key)
+                .bind(new.next_idx)
+                .bind(new.next_at)
+                .bind(new.ready)
+                .bind(new.next_idx)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -281,9 +253,12 @@ impl SqliteStore {
             let mut tx = self.write_first_tx().await?;
             for r in &rows {
                 let id: i64 = r.get(0);
-                let due = id % due_every.max(1) == 0;
-                let next_at = if due { now - 60 } else { now + 1800 };
-                let key = pick_key(&ordering, ContactStatus::Retry, r.get(2), r.get(1), 1);
+                let (next_at, due, key) = bench_retry(
+                    &ordering,
+                    (id, r.get(1), priority(r.get(2))),
+                    now,
+                    due_every,
+                );
                 sqlx::query(
                     "UPDATE contacts SET status = 'retry', next_at = ?, ready = ?, pick_key = ?, \
                      attempts = ? WHERE id = ?",
@@ -291,11 +266,7 @@ impl SqliteStore {
                 .bind(next_at)
                 .bind(due)
                 .bind(key)
-                .bind(json(&serde_json::json!({
-                    "numbers": [{"calls": 1, "last_result": "busy", "in_row": 1, "done": false}],
-                    "status": status_text(ContactStatus::Retry),
-                    "last_call": [0, now - 700, "busy"]
-                })))
+                .bind(bench_retry_attempts(now))
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -333,14 +304,11 @@ impl SqliteStore {
             let mut tx = self.write_first_tx().await?;
             for r in &rows {
                 let id: i64 = r.get(0);
-                let status = if r.get::<&str, _>(3) == "retry" {
-                    ContactStatus::Retry
-                } else {
-                    ContactStatus::NotCalled
-                };
+                let status = open_status(r.get::<&str, _>(3));
                 let calls = parse_attempts(id, r.get(4), 1)?.calls();
+                let key = pick_key(ordering, status, priority(r.get(2)), r.get(1), calls);
                 sqlx::query("UPDATE contacts SET pick_key = ? WHERE id = ?")
-                    .bind(pick_key(ordering, status, r.get(2), r.get(1), calls))
+                    .bind(key)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;

@@ -5,37 +5,16 @@
 use super::contact_rows::{log, status_text, IN_FLIGHT_NEXT_AT};
 use super::{json, SqliteStore};
 use crate::rules::attempts::ContactStatus;
+use crate::store::shared::campaigns::{
+    deleted_reason, edited, name_taken, settings_row, Edited, DELETE_BATCH, EDIT_WAIT,
+    SETTINGS_COLUMNS,
+};
 use crate::store::*;
 use sqlx::Row;
 
-/// Contacts deleted per transaction: the write lock is let go between batches.
-const DELETE_BATCH: i64 = 500;
-/// How long an edit waits for its project's open contacts to be planned again before it
-/// answers (a larger base goes on in the background: a browser or a client would give up).
-const EDIT_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
-
-/// The columns `stored_settings` reads.
-const SETTINGS_SELECT: &str = "SELECT name, scenario_id, time_zone, schedule, lines, \
-     max_calls_per_number, retry_rules, ordering, callback_project_id, tariff, starts_at, \
-     ends_at, type_windows, webhook_url, webhook_secret, transfer_settings, mode, \
-     pacing_settings FROM projects WHERE id = ?";
-
-/// A JSON column of a project row, `None` (and its field noted as damaged) when it does not
-/// parse.
-fn column<T: serde::de::DeserializeOwned>(
-    r: &sqlx::sqlite::SqliteRow,
-    i: usize,
-    field: &'static str,
-    damaged: &mut Vec<&'static str>,
-) -> Option<T> {
-    let v = r
-        .try_get::<&str, _>(i)
-        .ok()
-        .and_then(|t| serde_json::from_str(t).ok());
-    if v.is_none() {
-        damaged.push(field);
-    }
-    v
+/// `stored_settings`' query.
+fn settings_sql() -> String {
+    format!("SELECT {SETTINGS_COLUMNS} FROM projects WHERE id = ?")
 }
 
 impl SqliteStore {
@@ -76,44 +55,12 @@ impl SqliteStore {
         &self,
         id: i64,
     ) -> Result<(NewProject, Vec<&'static str>), StoreError> {
-        let r = sqlx::query(SETTINGS_SELECT)
+        let r = sqlx::query(&settings_sql())
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound(format!("project {id}")))?;
-        let mut damaged = Vec::new();
-        let d = NewProject::default();
-        let schedule = column(&r, 3, "schedule", &mut damaged);
-        let retry = column(&r, 6, "retry_rules", &mut damaged);
-        let ordering = column(&r, 7, "ordering", &mut damaged);
-        let tariff = column(&r, 9, "tariff", &mut damaged);
-        let types = column(&r, 12, "type_windows", &mut damaged);
-        let transfer = column(&r, 15, "transfer", &mut damaged);
-        let pacing = column(&r, 17, "pacing", &mut damaged);
-        let time_zone: String = r.get(2);
-        let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::Moscow);
-        let local = |t: Option<i64>| t.map(|t| local_datetime(t, tz));
-        let p = NewProject {
-            name: r.get(0),
-            scenario_id: r.get(1),
-            time_zone,
-            schedule: schedule.unwrap_or(d.schedule),
-            lines: r.get::<i64, _>(4).clamp(0, i64::from(u32::MAX)) as u32,
-            max_calls_per_number: r.get::<i64, _>(5).clamp(0, 9) as u32,
-            retry_rules: retry.unwrap_or_default(),
-            ordering: ordering.unwrap_or(d.ordering),
-            callback_project_id: r.get(8),
-            tariff: tariff.unwrap_or_default(),
-            starts_at: local(r.get(10)),
-            ends_at: local(r.get(11)),
-            type_windows: types.unwrap_or_default(),
-            webhook_url: r.get(13),
-            webhook_secret: r.get(14),
-            transfer: transfer.unwrap_or_default(),
-            mode: Mode::parse(r.get(16)).unwrap_or_default(),
-            pacing: pacing.unwrap_or_default(),
-        };
-        Ok((p, damaged))
+        Ok(settings_row(&r))
     }
 
     /// `CampaignStore::edit_project`.
@@ -123,16 +70,13 @@ impl SqliteStore {
         edit: &ProjectEdit,
     ) -> Result<ProjectView, StoreError> {
         let (current, damaged) = self.stored_settings(id).await?;
-        let given = edit.fields();
-        if let Some(field) = damaged.iter().find(|f| !given.contains(f)) {
-            return Err(StoreError::Invalid(format!(
-                "{field}: the stored value is damaged; give a new one with this change"
-            )));
-        }
-        let next = edit.apply(current);
-        let checked = check_settings(&next)?;
+        let Edited {
+            next,
+            checked,
+            replans,
+            reason,
+        } = edited(current, &damaged, edit)?;
         self.check_references(&next, Some(id)).await?;
-        let replans = edit.replans() || !damaged.is_empty();
         let at = self.now();
         let mut tx = self.write_tx().await?;
         sqlx::query(
@@ -165,12 +109,7 @@ impl SqliteStore {
         .bind(id)
         .execute(&mut *tx)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                StoreError::Conflict(format!("a project named {:?} exists", next.name.trim()))
-            }
-            other => other.into(),
-        })?;
+        .map_err(|e| name_taken(e, &next.name))?;
         if let Some(Some(u)) = &edit.webhook_url {
             // A new address is delivered to again even if it once answered 410 Gone.
             sqlx::query("DELETE FROM webhook_gone WHERE url = ?")
@@ -178,12 +117,6 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        let what = if replans {
-            "; its open contacts are planned again under them"
-        } else {
-            ""
-        };
-        let reason = format!("settings changed: {}{what}", given.join(", "));
         log(&mut tx, (at, id), None, None, "edit", &reason).await?;
         tx.commit().await?;
         if replans {
@@ -252,13 +185,7 @@ impl SqliteStore {
             tx.commit().await?;
         }
         if count.deleted > 0 {
-            let reason = format!(
-                "deleted {} contacts of status {} ({} of them kept hidden for their calls' \
-                 history)",
-                count.deleted,
-                status_text(status),
-                count.kept_for_history
-            );
+            let reason = deleted_reason(&count, status_text(status));
             let mut conn = self.pool.acquire().await?;
             log(&mut conn, (self.now(), id), None, None, "delete", &reason).await?;
         }

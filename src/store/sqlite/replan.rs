@@ -9,21 +9,16 @@
 //! again. Contacts in a call are planned when their call ends (`replan_one`).
 use super::contact_rows::{due_contact, log, quarantine, write_plan, Guard, IN_FLIGHT_NEXT_AT};
 use super::{json, SqliteStore};
-use crate::rules::plan::plan;
+use crate::store::shared::campaigns::{
+    numbers_of, open_row, replan_contact, replan_done_reason, replan_joined, replan_joined_within,
+    replan_lock, replan_pause, OpenRow, REPLAN_ONE_REASON,
+};
 use crate::store::{ProjectRow, StoreError};
 use sqlx::{Row, SqliteConnection};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// Contacts planned again per transaction: a batch holds the write lock for tens of
-/// milliseconds, so the dialer and the API go on between batches even on a base of millions.
-pub(super) const REPLAN_BATCH: i64 = 1_000;
-
-/// After each batch the re-plan waits as long as the batch took (within these bounds) before
-/// taking the write lock again: a writer waiting for it polls (SQLite's busy handler sleeps
-/// between tries), and one that never found it free would wait for the whole re-plan.
-const REPLAN_PAUSE_MIN: std::time::Duration = std::time::Duration::from_millis(5);
-const REPLAN_PAUSE_MAX: std::time::Duration = std::time::Duration::from_millis(100);
+pub(super) use crate::store::shared::campaigns::REPLAN_BATCH;
 
 /// Open contacts not in a call, as the planner reads them (the array `contact_rows::due_contact`
 /// parses: no name or fields, which planning does not need), with whether they are held back
@@ -52,21 +47,14 @@ fn open_contacts_sql(one: bool) -> String {
 impl SqliteStore {
     /// The lock that lets one re-plan of project `id` run at a time in this process.
     fn replan_lock(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
-        self.replans
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(id)
-            .or_default()
-            .clone()
+        replan_lock(&self.replans, id)
     }
 
     /// Plans the open contacts of project `id` again, from where `replan_after` says, until
     /// none is left. Runs as a task of its own (a caller that goes away does not cut it
     /// short); answers how many contacts were planned.
     pub(super) async fn replan_project(&self, id: i64) -> Result<u64, StoreError> {
-        self.spawn_replan(id)
-            .await
-            .map_err(|e| StoreError::Db(format!("re-planning project {id}: {e}")))?
+        replan_joined(id, self.spawn_replan(id)).await
     }
 
     /// As `replan_project`, waiting for it at most `limit`: a re-plan not done by then goes
@@ -76,19 +64,7 @@ impl SqliteStore {
         id: i64,
         limit: std::time::Duration,
     ) -> Result<bool, StoreError> {
-        match tokio::time::timeout(limit, self.spawn_replan(id)).await {
-            Ok(done) => {
-                done.map_err(|e| StoreError::Db(format!("re-planning project {id}: {e}")))??;
-                Ok(true)
-            }
-            Err(_) => {
-                tracing::info!(
-                    project_id = id,
-                    "an edited project's contacts are still being planned again, in the background"
-                );
-                Ok(false)
-            }
-        }
+        replan_joined_within(id, limit, self.spawn_replan(id)).await
     }
 
     /// The re-plan of project `id` as a task of its own, after any other of the same project.
@@ -163,20 +139,14 @@ impl SqliteStore {
                         .await?;
                     tx.commit().await?;
                     total += planned;
-                    let pause = batch_started
-                        .elapsed()
-                        .clamp(REPLAN_PAUSE_MIN, REPLAN_PAUSE_MAX);
-                    tokio::time::sleep(pause).await;
+                    tokio::time::sleep(replan_pause(batch_started)).await;
                 }
                 None => {
                     sqlx::query("UPDATE projects SET replan_after = NULL WHERE id = ?")
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                    let reason = format!(
-                        "{total} open contacts planned again under the edited settings \
-                         (those in a call are planned when their call ends)"
-                    );
+                    let reason = replan_done_reason(total);
                     log(&mut tx, (at, id), None, None, "edit", &reason).await?;
                     tx.commit().await?;
                     tracing::info!(
@@ -212,29 +182,18 @@ impl SqliteStore {
         let mut contacts = Vec::with_capacity(rows.len());
         for r in &rows {
             let held_back: bool = r.get(1);
-            let row: serde_json::Value = serde_json::from_str(r.get::<&str, _>(0))
-                .map_err(|e| StoreError::Db(format!("project {}: a contact row: {e}", p.id)))?;
-            match due_contact(row) {
-                Ok(c) => {
+            match open_row(p.id, r.get::<&str, _>(0), due_contact)? {
+                OpenRow::Contact(c) => {
                     last = Some(c.id);
                     contacts.push((c, held_back));
                 }
-                Err((Some(id), why)) => {
+                OpenRow::Damaged(id, why) => {
                     last = Some(id);
                     quarantine(tx, id, &why, at).await?;
                 }
-                Err((None, why)) => {
-                    return Err(StoreError::Db(format!(
-                        "project {}: a contact row without an id: {why}",
-                        p.id
-                    )))
-                }
             }
         }
-        let numbers: Vec<&str> = contacts
-            .iter()
-            .flat_map(|(c, _)| c.numbers.iter().map(|n| n.e164.as_str()))
-            .collect();
+        let numbers = numbers_of(&contacts);
         let listed: HashSet<String> = if numbers.is_empty() {
             HashSet::new()
         } else {
@@ -249,29 +208,34 @@ impl SqliteStore {
         let (schedule, types) = (p.schedule(), p.types());
         let mut planned = 0;
         for (c, held_back) in &contacts {
-            let mut attempts = c.attempts.clone();
-            attempts.apply_rules(&p.rules);
-            let new = plan(
-                &mut attempts,
-                &c.number_facts(&listed, self.registry.as_deref()),
-                p.facts(schedule.as_ref(), types.as_ref()),
-                c.order_facts(),
+            let new = replan_contact(
+                p,
+                schedule.as_ref(),
+                types.as_ref(),
+                c,
+                &listed,
+                self.registry.as_deref(),
                 at,
             );
-            if !write_plan(tx, c.id, Guard::Version(c.version), &attempts, &new, at).await? {
+            let written = write_plan(
+                tx,
+                c.id,
+                Guard::Version(c.version),
+                &new.attempts,
+                &new.plan,
+                at,
+            )
+            .await?;
+            if !written {
                 continue;
             }
-            if *held_back && new.next.is_some() {
-                // An import still running keeps its contacts back until it has finished.
+            if new.held_back(*held_back) {
                 sqlx::query("UPDATE contacts SET ready = 0, next_at = NULL WHERE id = ?")
                     .bind(c.id)
                     .execute(&mut *tx)
                     .await?;
             }
-            // A hold is the dialer's everyday business; a number stopped or a contact closed by
-            // the new settings is worth a line.
-            for (decision, reason) in new.notes.iter().filter(|(d, _)| *d != "hold") {
-                let number = c.numbers.get(c.next_idx).map(|n| n.e164.as_str());
+            for (number, decision, reason) in new.notes(c) {
                 log(tx, (at, p.id), Some(c.id), number, decision, reason).await?;
             }
             planned += 1;
@@ -300,7 +264,7 @@ impl SqliteStore {
                 Some(contact_id),
                 None,
                 "edit",
-                "planned again under the project's edited settings (the call began before the edit)",
+                REPLAN_ONE_REASON,
             )
             .await?;
         }

@@ -4,38 +4,18 @@
 //! secret that signs the webhooks of projects without their own.
 use super::SqliteStore;
 use crate::store::StoreError;
-use rand::Rng;
 use sqlx::Row;
 
-/// What an installation made once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Installation {
-    /// 10 characters of `[a-z0-9]`.
-    pub id: String,
-    /// `whsec_` + base64 of 32 random bytes (the Standard Webhooks form).
-    pub webhook_secret: String,
-    /// Whether this call made the webhook secret (the first start: it is shown once).
-    pub webhook_secret_new: bool,
-}
+pub use crate::store::shared::Installation;
 
 impl SqliteStore {
     /// The installation's values, made at the first call and kept from then on.
     pub async fn installation(&self) -> Result<Installation, StoreError> {
         let (id, _) = self
-            .setting_or_init("installation_id", || {
-                const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-                let mut rng = rand::rngs::OsRng;
-                (0..10)
-                    .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-                    .collect()
-            })
+            .setting_or_init("installation_id", crate::store::shared::new_installation_id)
             .await?;
         let (webhook_secret, webhook_secret_new) = self
-            .setting_or_init("webhook_secret", || {
-                let mut raw = [0u8; 32];
-                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
-                format!("whsec_{}", crate::actions::webhook::base64(&raw))
-            })
+            .setting_or_init("webhook_secret", crate::store::shared::new_webhook_secret)
             .await?;
         Ok(Installation {
             id,

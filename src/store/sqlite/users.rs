@@ -1,29 +1,16 @@
 //! Users, sessions and user-made API tokens in SQLite (docs/users.md). A session is found by
 //! the SHA-256 of its cookie, a token by its own (`token_hash`, one for both): neither is kept
-//! as it is.
-use super::reports::token_hash;
+//! as it is. The row mappers and checks are shared with the PostgreSQL store (`shared::users`).
 use super::SqliteStore;
+use crate::store::shared::token_hash;
+use crate::store::shared::users::{
+    change_user_error, check_username, create_user_error, ends_sessions, login_of, session_row,
+    token_row, user_row, SESSION_COLUMNS, TOKEN_COLUMNS, USER_COLUMNS,
+};
 use crate::store::{SessionRow, StoreError, TokenRow, UserEdit, UserRow, UserStore};
 use crate::users::Role;
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
-
-const USER_COLUMNS: &str = "id, username, password_hash, role, agent_id, disabled, created_at";
-
-fn user_row(r: &SqliteRow, at: usize) -> Result<UserRow, StoreError> {
-    let role: String = r.get(at + 3);
-    Ok(UserRow {
-        id: r.get(at),
-        username: r.get(at + 1),
-        password_hash: r.get(at + 2),
-        role: Role::parse(&role)
-            .ok_or_else(|| StoreError::Db(format!("user role {role:?} is not known")))?,
-        agent_id: r.get(at + 4),
-        disabled: r.get::<i64, _>(at + 5) != 0,
-        created_at: r.get(at + 6),
-    })
-}
 
 #[async_trait]
 impl UserStore for SqliteStore {
@@ -34,39 +21,26 @@ impl UserStore for SqliteStore {
         role: Role,
         agent_id: Option<i64>,
     ) -> Result<i64, StoreError> {
-        let name = username.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(StoreError::Invalid(
-                "username: 1 to 100 characters, no control characters".into(),
-            ));
-        }
+        let name = check_username(username)?;
         let r = sqlx::query(
             "INSERT INTO users (username, login, password_hash, role, agent_id, created_at) \
              VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(name)
-        .bind(name.to_lowercase())
+        .bind(login_of(name))
         .bind(password_hash)
         .bind(role.as_str())
         .bind(agent_id)
         .bind(self.now())
         .execute(&self.pool)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => {
-                StoreError::Conflict(format!("a user named {name:?} exists"))
-            }
-            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
-                StoreError::Invalid(format!("agent_id {agent_id:?}: no such agent"))
-            }
-            other => other.into(),
-        })?;
+        .map_err(|e| create_user_error(e, name, agent_id))?;
         Ok(r.last_insert_rowid())
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE login = ?"))
-            .bind(username.trim().to_lowercase())
+            .bind(login_of(username))
             .fetch_optional(&self.read)
             .await?
             .map(|r| user_row(&r, 0))
@@ -114,20 +88,11 @@ impl UserStore for SqliteStore {
         .bind(id)
         .execute(&mut *tx)
         .await
-        .map_err(|err| match err {
-            sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::Invalid(
-                format!("agent_id {:?}: no such agent", e.agent_id.flatten()),
-            ),
-            other => other.into(),
-        })?;
+        .map_err(|err| change_user_error(err, e))?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user {id}")));
         }
-        if e.role.is_some()
-            || e.password_hash.is_some()
-            || e.disabled == Some(true)
-            || e.agent_id.is_some()
-        {
+        if ends_sessions(e) {
             sqlx::query("DELETE FROM sessions WHERE user_id = ?")
                 .bind(id)
                 .execute(&mut *tx)
@@ -175,23 +140,14 @@ impl UserStore for SqliteStore {
     }
 
     async fn session(&self, token: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT s.csrf, s.created_at, s.last_seen, u.id, u.username, u.password_hash, \
-             u.role, u.agent_id, u.disabled, u.created_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.sha256 = ? AND u.disabled = 0",
-        )
+        sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.sha256 = ? AND u.disabled = 0"
+        ))
         .bind(token_hash(token))
         .fetch_optional(&self.read)
-        .await?;
-        row.map(|r| {
-            Ok(SessionRow {
-                csrf: r.get(0),
-                created_at: r.get(1),
-                last_seen: r.get(2),
-                user: user_row(&r, 3)?,
-            })
-        })
+        .await?
+        .map(|r| session_row(&r))
         .transpose()
     }
 
@@ -242,25 +198,14 @@ impl UserStore for SqliteStore {
     }
 
     async fn tokens(&self, user_id: Option<i64>) -> Result<Vec<TokenRow>, StoreError> {
-        sqlx::query(
-            "SELECT id, name, role, user_id, created_at FROM api_tokens \
-             WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id",
-        )
+        sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id"
+        ))
         .bind(user_id)
         .fetch_all(&self.read)
         .await?
         .iter()
-        .map(|r| {
-            let role: String = r.get(2);
-            Ok(TokenRow {
-                id: r.get(0),
-                name: r.get(1),
-                role: Role::parse(&role)
-                    .ok_or_else(|| StoreError::Db(format!("token role {role:?} is not known")))?,
-                user_id: r.get(3),
-                created_at: r.get(4),
-            })
-        })
+        .map(token_row)
         .collect()
     }
 
