@@ -186,6 +186,13 @@ pub struct StoreConfig {
     pub write_connections: u32,
     /// The dialer's and its calls' own connections.
     pub dialer_connections: u32,
+    /// PostgreSQL only: this robot node's name among the nodes sharing the database (empty:
+    /// the machine's host name).
+    pub node_name: String,
+    /// PostgreSQL only: how long this node's leases on its calls, outbox rows and imports
+    /// last without a heartbeat (it beats every third of it); after that another node takes
+    /// its work over (docs/operations.md "Several nodes").
+    pub node_lease_s: u64,
 }
 
 impl Default for StoreConfig {
@@ -194,6 +201,8 @@ impl Default for StoreConfig {
             read_connections: 4,
             write_connections: 2,
             dialer_connections: 2,
+            node_name: String::new(),
+            node_lease_s: 15,
         }
     }
 }

@@ -351,8 +351,24 @@ impl DialerStore for PgStore {
         // starts with its finishes, holds and re-plans as SQLite's one writer did (see the
         // top: no deadlock over contact and tally rows).
         lock(&mut tx, project_key(project_id)).await?;
+        // The project's lines hold across nodes: each node's dialer shares out its own calls,
+        // and the calls up of every node are counted here, under the project's lock.
+        let (node, lease_ms, _) = self.lease_binds();
+        let mut free: i64 = sqlx::query_scalar(
+            "SELECT p.lines - (SELECT count(*) FROM calls k \
+                               WHERE k.project_id = p.id AND k.state = 'dialing') \
+             FROM projects p WHERE p.id = $1",
+        )
+        .bind(project_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(0);
         let mut ids = Vec::with_capacity(calls.len());
         for c in calls {
+            if free <= 0 {
+                ids.push(None);
+                continue;
+            }
             let parked = sqlx::query(
                 "UPDATE contacts SET ready = 0, next_at = $1, version = version + 1 \
                  WHERE id = $2 AND project_id = $3 AND version = $4 \
@@ -368,18 +384,26 @@ impl DialerStore for PgStore {
                 ids.push(None);
                 continue;
             }
+            // The call is this node's, under a lease its heartbeat renews (nodes.rs).
             let id: i64 = sqlx::query(
-                "INSERT INTO calls (project_id, contact_id, number, started_at, dialed_at_ms) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO calls (project_id, contact_id, number, started_at, dialed_at_ms, \
+                 owner_node, lease_until, lease_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, \
+                 CASE WHEN $6::BIGINT IS NULL THEN NULL ELSE db_now_ms() + $7 END, \
+                 CASE WHEN $6::BIGINT IS NULL THEN NULL ELSE nextval('lease_ids') END) \
+                 RETURNING id",
             )
             .bind(project_id)
             .bind(c.contact_id)
             .bind(c.number)
             .bind(now)
             .bind(now_ms)
+            .bind(node)
+            .bind(lease_ms)
             .fetch_one(&mut *tx)
             .await?
             .get(0);
+            free -= 1;
             sqlx::query(
                 "INSERT INTO decisions (at, project_id, contact_id, number, decision, reason) \
                  VALUES ($1, $2, $3, $4, 'dial', $5)",
@@ -709,9 +733,38 @@ impl DialerStore for PgStore {
     }
 
     async fn in_flight(&self) -> Result<Vec<InFlight>, StoreError> {
+        let (node, lease_ms, may_take_over) = self.lease_binds();
+        let Some(node) = node else {
+            // Alone on the database: every call up is this process's.
+            return Ok(sqlx::query(&format!(
+                "SELECT {IN_FLIGHT_COLUMNS} FROM calls WHERE state = 'dialing' ORDER BY id"
+            ))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(in_flight_row)
+            .collect());
+        };
+        // This node's calls up, and — once this node is steady (nodes.rs) — the calls of nodes
+        // whose lease ran out, taken over with a new fencing token so that two nodes never
+        // both close one; the dialer closes those it runs no task for as interrupted. The
+        // calls of live nodes are not this node's business.
         Ok(sqlx::query(&format!(
-            "SELECT {IN_FLIGHT_COLUMNS} FROM calls WHERE state = 'dialing' ORDER BY id"
+            "WITH taken AS ( \
+                 UPDATE calls SET owner_node = $1, lease_until = db_now_ms() + $2, \
+                        lease_id = nextval('lease_ids') \
+                 WHERE id IN (SELECT id FROM calls WHERE state = 'dialing' AND $3 \
+                              AND owner_node IS DISTINCT FROM $1 \
+                              AND (owner_node IS NULL OR lease_until < db_now_ms()) \
+                              FOR UPDATE SKIP LOCKED) \
+                 RETURNING id) \
+             SELECT {IN_FLIGHT_COLUMNS} FROM calls \
+             WHERE state = 'dialing' AND (owner_node = $1 OR id IN (SELECT id FROM taken)) \
+             ORDER BY id"
         ))
+        .bind(node)
+        .bind(lease_ms)
+        .bind(may_take_over)
         .fetch_all(&self.pool)
         .await?
         .iter()

@@ -263,9 +263,16 @@ impl PgStore {
     /// another node is running is taken too (the imports' leases of migration 0002 are not
     /// used yet).
     pub(super) async fn discard_interrupted_imports(&self) -> Result<(), StoreError> {
-        let ids: Vec<i64> = sqlx::query("SELECT id FROM imports WHERE state = 'running'")
-            .fetch_all(&self.pool)
-            .await?
+        // Alone on the database (no node): every running import was this process's and a
+        // stop cut it off. A node: those of nodes whose lease ran out (its own previous run's
+        // included), never another live node's.
+        let ids: Vec<i64> = sqlx::query(
+            "SELECT id FROM imports WHERE state = 'running' AND ($1::BIGINT IS NULL \
+             OR owner_node IS NULL OR (owner_node <> $1 AND lease_until < db_now_ms()))",
+        )
+        .bind(self.lease_binds().0)
+        .fetch_all(&self.pool)
+        .await?
             .iter()
             .map(|r| r.get(0))
             .collect();
@@ -475,13 +482,21 @@ impl PendingImport {
         name: &str,
         size: Option<u64>,
     ) -> Result<Self, StoreError> {
+        // The import is this node's, under a lease its heartbeat renews (nodes.rs): another
+        // node removes it only once the lease ran out.
+        let (node, lease_ms, _) = store.lease_binds();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO imports (project_id, started_at, bytes_total) VALUES ($1, $2, $3) \
+            "INSERT INTO imports (project_id, started_at, bytes_total, owner_node, lease_until, \
+             lease_id) VALUES ($1, $2, $3, $4, \
+             CASE WHEN $4::BIGINT IS NULL THEN NULL ELSE db_now_ms() + $5 END, \
+             CASE WHEN $4::BIGINT IS NULL THEN NULL ELSE nextval('lease_ids') END) \
              RETURNING id",
         )
         .bind(project_id)
         .bind(store.now())
         .bind(size.map(|n| n as i64))
+        .bind(node)
+        .bind(lease_ms)
         .fetch_one(&store.pool)
         .await
         .map_err(|e| {

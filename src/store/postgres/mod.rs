@@ -37,6 +37,9 @@ pub struct PgStore {
     /// One re-plan of an edited project's contacts at a time, per project, in this process
     /// (`replan`; across nodes the per-project advisory lock orders them).
     replans: ReplanLocks,
+    /// This process as a robot node sharing the database (`register_node`): what it claims
+    /// carries its id and a lease. Without one the store works alone, as SQLite's does.
+    pub(super) node: Option<std::sync::Arc<nodes::Node>>,
 }
 
 /// The per-project locks of `replan`, shared by every handle on the store.
@@ -51,10 +54,6 @@ pub(super) mod lock_key {
     /// One project's contacts and calls (a start, a finish, a re-plan, an import's end):
     /// `PROJECT_BASE + project id`.
     pub const PROJECT_BASE: i64 = 1 << 32;
-    /// The stop list's re-plans.
-    pub const STOP_LIST: i64 = 3;
-    /// Imports' contact ids and their registration.
-    pub const IMPORTS: i64 = 4;
 }
 
 mod action_admin;
@@ -71,6 +70,7 @@ mod dialer;
 mod greetings;
 mod import;
 mod import_watch;
+pub mod nodes;
 mod outbox;
 mod plans;
 mod project_edit;
@@ -145,8 +145,38 @@ impl PgStore {
         Self::open_with_clock(url, PgPoolSize::default(), crate::clock::Clock::System).await
     }
 
-    /// As `open`, with `sizes` connections, reading "now" from `clock` from the start.
+    /// As `open`, with `sizes` connections, reading "now" from `clock` from the start; the
+    /// store works alone on the database (no node: see `open_node`).
     pub async fn open_with_clock(
+        url: &str,
+        sizes: PgPoolSize,
+        clock: crate::clock::Clock,
+    ) -> Result<Self, StoreError> {
+        let store = Self::connect(url, sizes, clock).await?;
+        store.after_open().await;
+        Ok(store)
+    }
+
+    /// As `open_with_clock`, as a robot node named `name` whose leases last `lease`
+    /// (`nodes.rs`): registered before anything is recovered, so that the start-up
+    /// recovery touches only what dead nodes left.
+    pub async fn open_node(
+        url: &str,
+        sizes: PgPoolSize,
+        clock: crate::clock::Clock,
+        name: &str,
+        lease: Duration,
+    ) -> Result<Self, StoreError> {
+        let store = Self::connect(url, sizes, clock)
+            .await?
+            .register_node(name, lease)
+            .await?;
+        store.after_open().await;
+        Ok(store)
+    }
+
+    /// The pool, with the schema brought up to date.
+    async fn connect(
         url: &str,
         sizes: PgPoolSize,
         clock: crate::clock::Clock,
@@ -162,28 +192,35 @@ impl PgStore {
                 ("idle_in_transaction_session_timeout", "60s"),
             ]);
         let writer = pool(opts.clone(), sizes.connections).await.map_err(at)?;
+        // Two nodes starting at once: PostgreSQL's migrator takes an advisory lock of its
+        // own, so one migrates and the other waits and finds the schema up to date.
         sqlx::migrate!("./migrations/postgres")
             .run(&writer)
             .await
             .map_err(|e| StoreError::Db(format!("migrations: {e}")))?;
-        let store = Self {
+        Ok(Self {
             read: writer.clone(),
             pool: writer,
             opts,
             registry: None,
             clock,
             replans: Default::default(),
-        };
-        if let Err(e) = store.discard_interrupted_imports().await {
+            node: None,
+        })
+    }
+
+    /// What a start recovers: imports a stop cut off, plans of contacts stored by an older
+    /// version, re-plans an edit began. A failure is logged; opening still succeeds.
+    async fn after_open(&self) {
+        if let Err(e) = self.discard_interrupted_imports().await {
             tracing::error!(error = %e, "removing interrupted imports");
         }
-        if let Err(e) = store.bring_plans_up_to_date().await {
+        if let Err(e) = self.bring_plans_up_to_date().await {
             tracing::error!(error = %e, "planning contacts stored by an older version");
         }
-        if let Err(e) = store.resume_replans().await {
+        if let Err(e) = self.resume_replans().await {
             tracing::error!(error = %e, "resuming the re-plans of edited projects");
         }
-        Ok(store)
     }
 
     /// Another handle on the same database with `n` connections of its own: the dialer and
@@ -199,6 +236,7 @@ impl PgStore {
             registry: self.registry.clone(),
             clock: self.clock.clone(),
             replans: self.replans.clone(),
+            node: self.node.clone(),
         })
     }
 

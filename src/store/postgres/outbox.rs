@@ -54,10 +54,15 @@ pub(super) use crate::store::shared::outbox::{action_view, ACTION_VIEW_COLUMNS};
 /// `from`, when one is given (compare-and-set): answers whether it was written. A single
 /// conditional UPDATE: PostgreSQL re-checks `status` on the newest version of a row another
 /// transaction changed meanwhile, so no lock is taken first.
+///
+/// Fencing (several nodes): a `sending` row is written only by the node that holds its claim
+/// (`owner`, this node): once another node took it over (its lease ran out: nodes.rs), the
+/// first one's late outcome changes nothing.
 async fn write_update_from(
     conn: &mut PgConnection,
     id: i64,
     from: Option<ActionStatus>,
+    owner: Option<i64>,
     u: &ActionUpdate,
 ) -> Result<bool, StoreError> {
     let changed = sqlx::query(
@@ -65,7 +70,8 @@ async fn write_update_from(
          cost_kop = COALESCE($4, cost_kop), parts = COALESCE($5, parts), \
          external_id = COALESCE($6, external_id), sent_at = COALESCE($7, sent_at), \
          delivered_at = COALESCE($8, delivered_at), done_at = COALESCE($9, done_at) \
-         WHERE id = $10 AND ($11::TEXT IS NULL OR status = $11::TEXT)",
+         WHERE id = $10 AND ($11::TEXT IS NULL OR status = $11::TEXT) \
+         AND ($12::BIGINT IS NULL OR status <> 'sending' OR owner_node = $12)",
     )
     .bind(u.status.as_str())
     .bind(u.next_at)
@@ -78,6 +84,7 @@ async fn write_update_from(
     .bind(u.done_at)
     .bind(id)
     .bind(from.map(ActionStatus::as_str))
+    .bind(owner)
     .execute(&mut *conn)
     .await?
     .rows_affected()
@@ -95,7 +102,7 @@ async fn write_update(
     id: i64,
     u: &ActionUpdate,
 ) -> Result<(), StoreError> {
-    write_update_from(conn, id, None, u).await.map(|_| ())
+    write_update_from(conn, id, None, None, u).await.map(|_| ())
 }
 
 async fn write_attempt(conn: &mut PgConnection, id: i64, a: &AttemptLog) -> Result<(), StoreError> {
@@ -116,12 +123,18 @@ async fn write_attempt(conn: &mut PgConnection, id: i64, a: &AttemptLog) -> Resu
 
 /// Whether action `id` is still being carried out (claimed, not finished meanwhile); when it
 /// is, its row stays locked until the transaction ends, so nothing else finishes it first.
-async fn still_claimed(conn: &mut PgConnection, id: i64) -> Result<bool, StoreError> {
+async fn still_claimed(
+    conn: &mut PgConnection,
+    id: i64,
+    owner: Option<i64>,
+) -> Result<bool, StoreError> {
     Ok(
         sqlx::query(
-            "SELECT id FROM actions WHERE id = $1 AND status = 'sending' FOR NO KEY UPDATE",
+            "SELECT id FROM actions WHERE id = $1 AND status = 'sending' \
+             AND ($2::BIGINT IS NULL OR owner_node = $2) FOR NO KEY UPDATE",
         )
         .bind(id)
+        .bind(owner)
         .fetch_optional(conn)
         .await?
         .is_some(),
@@ -137,6 +150,8 @@ impl OutboxStore for PgStore {
         limit: u32,
     ) -> Result<Vec<ActionRow>, StoreError> {
         let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_string()).collect();
+        // The claim is this node's, under a lease its heartbeat renews (nodes.rs).
+        let (node, lease_ms, _) = self.lease_binds();
         let rows = sqlx::query(&format!(
             "WITH due AS MATERIALIZED ( \
                  SELECT id FROM actions \
@@ -144,7 +159,12 @@ impl OutboxStore for PgStore {
                  ORDER BY next_at LIMIT $3 \
                  FOR UPDATE SKIP LOCKED), \
              claimed AS ( \
-                 UPDATE actions SET status = 'sending', attempts = attempts + 1 \
+                 UPDATE actions SET status = 'sending', attempts = attempts + 1, \
+                        owner_node = $4, \
+                        lease_until = CASE WHEN $4::BIGINT IS NULL THEN NULL \
+                                           ELSE db_now_ms() + $5 END, \
+                        lease_id = CASE WHEN $4::BIGINT IS NULL THEN NULL \
+                                        ELSE nextval('lease_ids') END \
                  WHERE id IN (SELECT id FROM due) AND status = 'queued' \
                  RETURNING {ACTION_COLUMNS}) \
              SELECT {ACTION_COLUMNS} FROM claimed ORDER BY id"
@@ -152,6 +172,8 @@ impl OutboxStore for PgStore {
         .bind(now_ms)
         .bind(kinds)
         .bind(i64::from(limit))
+        .bind(node)
+        .bind(lease_ms)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(action_row).collect()
@@ -184,9 +206,29 @@ impl OutboxStore for PgStore {
     }
 
     async fn sending_actions(&self) -> Result<Vec<ActionRow>, StoreError> {
+        let (node, lease_ms, may_take_over) = self.lease_binds();
+        // Alone (no node): every `sending` row. A node: its own, and — once it is steady
+        // (nodes.rs) — those of nodes whose lease ran out, taken over with a new token so that
+        // the first node's late outcome is fenced off (`write_update_from`). Another live
+        // node's rows in flight are not this node's to settle.
         let rows = sqlx::query(&format!(
-            "SELECT {ACTION_COLUMNS} FROM actions WHERE status = 'sending' ORDER BY id"
+            "WITH taken AS ( \
+                 UPDATE actions SET owner_node = $1, lease_until = db_now_ms() + $2, \
+                        lease_id = nextval('lease_ids') \
+                 WHERE id IN (SELECT id FROM actions WHERE status = 'sending' \
+                              AND $1::BIGINT IS NOT NULL AND $3 \
+                              AND owner_node IS DISTINCT FROM $1 \
+                              AND (owner_node IS NULL OR lease_until < db_now_ms()) \
+                              FOR UPDATE SKIP LOCKED) \
+                 RETURNING id) \
+             SELECT {ACTION_COLUMNS} FROM actions \
+             WHERE status = 'sending' \
+             AND ($1::BIGINT IS NULL OR owner_node = $1 OR id IN (SELECT id FROM taken)) \
+             ORDER BY id"
         ))
+        .bind(node)
+        .bind(lease_ms)
+        .bind(may_take_over)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(action_row).collect()
@@ -200,7 +242,7 @@ impl OutboxStore for PgStore {
     ) -> Result<bool, StoreError> {
         // Its first statement writes (the guarded UPDATE).
         let mut tx = self.write_first_tx().await?;
-        let written = write_update_from(&mut tx, id, Some(from), u).await?;
+        let written = write_update_from(&mut tx, id, Some(from), self.lease_binds().0, u).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -230,7 +272,7 @@ impl OutboxStore for PgStore {
         if let Some(t) = &target {
             lock(&mut tx, lock_key::PROJECT_BASE + t.id).await?;
         }
-        if !still_claimed(&mut tx, a.id).await? {
+        if !still_claimed(&mut tx, a.id, self.lease_binds().0).await? {
             return Ok(CopyOutcome::NotClaimed);
         }
         let Some(target) = target else {
@@ -288,7 +330,7 @@ impl OutboxStore for PgStore {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        if !still_claimed(&mut tx, a.id).await? {
+        if !still_claimed(&mut tx, a.id, self.lease_binds().0).await? {
             return Ok(false);
         }
         sqlx::query(
