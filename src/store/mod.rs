@@ -529,6 +529,19 @@ pub trait Backend:
     async fn installation(&self) -> Result<shared::Installation, StoreError>;
     /// Which database: `"sqlite"` or `"postgres"` (logs, the settings page).
     fn kind(&self) -> &'static str;
+    /// SMSC's request slots shared with other nodes, when this store is one of several
+    /// (PostgreSQL with a node); `None`: this process alone sends with its login.
+    fn shared_smsc_slots(&self) -> Option<std::sync::Arc<dyn SmscSlots>>;
+}
+
+/// SMSC's limit of requests at once per login, kept across the nodes that share it.
+#[async_trait]
+pub trait SmscSlots: Send + Sync {
+    /// Takes a free request slot for at most `hold_ms` (then another node may take it), or
+    /// `None` when every slot is in use.
+    async fn take_smsc_slot(&self, hold_ms: i64) -> Result<Option<i64>, StoreError>;
+    /// Gives a slot back.
+    async fn give_smsc_slot(&self, slot: i64) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -542,6 +555,9 @@ impl Backend for sqlite::SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
     }
+    fn shared_smsc_slots(&self) -> Option<std::sync::Arc<dyn SmscSlots>> {
+        None
+    }
 }
 
 #[async_trait]
@@ -554,5 +570,10 @@ impl Backend for postgres::PgStore {
     }
     fn kind(&self) -> &'static str {
         "postgres"
+    }
+    fn shared_smsc_slots(&self) -> Option<std::sync::Arc<dyn SmscSlots>> {
+        self.node()
+            .is_some()
+            .then(|| std::sync::Arc::new(self.clone()) as std::sync::Arc<dyn SmscSlots>)
     }
 }

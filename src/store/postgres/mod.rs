@@ -77,6 +77,7 @@ mod project_edit;
 mod replan;
 mod reports;
 mod settings;
+mod smsc_slots;
 mod users;
 
 /// How many connections a store opens.
