@@ -1,7 +1,8 @@
 //! Secrets never reach a log (docs/operations.md, "Secrets"). The real `autoinformer serve` (a
 //! child process, the sim carrier) runs with every secret set — the admin token and password,
 //! SMSC's password, the server's and a project's webhook signing secrets, the SIP trunk's
-//! password — at the most verbose log level (`AUTOINFORMER_LOG=trace`), and is used the way an
+//! password, the PostgreSQL database's password in `database_url` (the campaigns run on a
+//! throwaway PostgreSQL server: `tests/common/pg.rs`) — at the most verbose log level (`AUTOINFORMER_LOG=trace`), and is used the way an
 //! installation is: a user and an agent are made with passwords, someone signs in with a wrong
 //! password and then the right one, a campaign sends SMS through SMSC's HTTP API (the local fake
 //! of tests/common/smsc.rs, which checks the password) and signed webhooks. Then its whole
@@ -11,6 +12,8 @@
 mod child;
 #[path = "common/http.rs"]
 mod http;
+#[path = "common/pg.rs"]
+mod pg;
 #[path = "common/smsc.rs"]
 mod smsc;
 
@@ -29,6 +32,7 @@ const PROJECT_WEBHOOK_SECRET: &str = "Prj-Whsec-Uv4Wx7Yz0Ab3";
 const TRUNK_PASSWORD: &str = "Trk-Pw-Cd5Ef8Gh1";
 const AGENT_PASSWORD: &str = "Agt-Pw-Ij2Kl5Mn8";
 const USER_PASSWORD: &str = "Usr-Pw-Op6Qr9St2";
+const DATABASE_PASSWORD: &str = "Db-Pw-Wx4Yz7Ab0";
 const WRONG_PASSWORD: &str = "Wrong-Pw-Uv3Wx6Yz9";
 const PEOPLE: usize = 24;
 
@@ -114,6 +118,12 @@ async fn a_full_run_with_every_secret_set_logs_none_of_them() {
     std::fs::create_dir_all(&data).unwrap();
     let fake = FakeSmsc::start("robot", SMSC_PASSWORD).await;
     let (hook, hooks) = receiver().await;
+    // The test server trusts 127.0.0.1, so the password is carried but never checked: what
+    // matters is that it never reaches the log.
+    let database = pg::fresh_database()
+        .await
+        .replacen("://autoinformer@", &format!("://autoinformer:{DATABASE_PASSWORD}@"), 1);
+    assert!(database.contains(DATABASE_PASSWORD), "{database}");
     let cfg = dir.path().join("serve.toml");
     std::fs::write(
         &cfg,
@@ -149,6 +159,7 @@ async fn a_full_run_with_every_secret_set_logs_none_of_them() {
             .env("AUTOINFORMER_SMS_SMSC_PASSWORD", SMSC_PASSWORD)
             .env("AUTOINFORMER_WEBHOOKS_SECRET", SERVER_WEBHOOK_SECRET)
             .env("AUTOINFORMER_TRUNK_SIP_PASSWORD", TRUNK_PASSWORD)
+            .env("AUTOINFORMER_DATABASE_URL", &database)
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
@@ -281,6 +292,7 @@ async fn a_full_run_with_every_secret_set_logs_none_of_them() {
         AGENT_PASSWORD,
         USER_PASSWORD,
         WRONG_PASSWORD,
+        DATABASE_PASSWORD,
     ] {
         let encoded: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
         for form in [secret.to_string(), encoded] {
