@@ -137,7 +137,8 @@ async fn run_boxed(
         tracing::warn!("{note}");
     }
     let registry = load_registry(&cfg.numbering_registry)?.map(Arc::new);
-    let store = open_store(&cfg, registry.clone()).await?;
+    // `_beat`: the node's heartbeat (PostgreSQL) runs until `run` returns.
+    let (store, _beat) = open_store(&cfg, registry.clone()).await?;
     // The dialer's own connections: API load never queues its bookkeeping.
     let dialer_store = store
         .own_connections(cfg.store.dialer_connections)
@@ -211,6 +212,7 @@ async fn run_boxed(
         None
     };
     let mut dialer = Dialer::new(dialer_store, trunk, call_cfg, live, Clock::System)
+        .with_database(database_name(&cfg))
         .with_uploaded_prompts(uploaded)
         .with_transfers(transfers)
         .with_actions_give_up(Duration::from_secs(cfg.actions.give_up_after_h * 3600));
@@ -317,7 +319,7 @@ async fn run_boxed(
 async fn open_store(
     cfg: &Config,
     registry: Option<Arc<Registry>>,
-) -> anyhow::Result<Arc<dyn Backend>> {
+) -> anyhow::Result<(Arc<dyn Backend>, Option<tokio_util::sync::DropGuard>)> {
     let url = cfg.database_url.0.trim();
     if url.is_empty() {
         let mut store = SqliteStore::open_with(
@@ -332,7 +334,7 @@ async fn open_store(
         if let Some(r) = registry {
             store = store.with_registry(r);
         }
-        return Ok(Arc::new(store));
+        return Ok((Arc::new(store), None));
     }
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         anyhow::bail!(
@@ -342,12 +344,16 @@ async fn open_store(
             crate::store::postgres::redacted(url)
         );
     }
-    let mut store = PgStore::open_with_clock(
+    let node_name = node_name(cfg);
+    let lease = Duration::from_secs(cfg.store.node_lease_s.clamp(3, 600));
+    let mut store = PgStore::open_node(
         url,
         PgPoolSize {
             connections: cfg.store.write_connections + cfg.store.read_connections,
         },
         Clock::System,
+        &node_name,
+        lease,
     )
     .await
     .with_context(|| {
@@ -360,8 +366,74 @@ async fn open_store(
     if let Some(r) = registry {
         store = store.with_registry(r);
     }
+    let node = store.node().map(|n| n.id).unwrap_or_default();
+    tracing::info!(node, name = %node_name, lease_s = lease.as_secs(), "registered as a robot node");
+    // The heartbeat on a connection of its own: API load never delays it past a lease.
+    let beat = store
+        .own_connections(1)
+        .await
+        .context("opening the heartbeat's database connection")?;
+    let stop_beat = CancellationToken::new();
+    tokio::spawn(heartbeat(
+        beat,
+        lease / 3,
+        url.to_string(),
+        stop_beat.clone(),
+    ));
     tracing::info!(database = %crate::store::postgres::redacted(url), "campaigns on PostgreSQL");
-    Ok(Arc::new(store))
+    Ok((Arc::new(store), Some(stop_beat.drop_guard())))
+}
+
+/// The campaigns' database as logs name it: the PostgreSQL URL without its password, or the
+/// SQLite file.
+fn database_name(cfg: &Config) -> String {
+    let url = cfg.database_url.0.trim();
+    if url.is_empty() {
+        cfg.data.join(DB_FILE).display().to_string()
+    } else {
+        crate::store::postgres::redacted(url)
+    }
+}
+
+/// This node's name: `[store] node_name`, else the host name.
+fn node_name(cfg: &Config) -> String {
+    let set = cfg.store.node_name.trim();
+    if !set.is_empty() {
+        return set.to_string();
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "autoinformer".into())
+}
+
+/// Renews this node's leases every `every` for as long as the process runs; a failure (the
+/// database away) is a warning naming the database, and its end an info line.
+async fn heartbeat(store: PgStore, every: Duration, url: String, stop: CancellationToken) {
+    let db = crate::store::postgres::redacted(&url);
+    let mut failing = false;
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        match store.heartbeat().await {
+            Ok(_) if failing => {
+                failing = false;
+                tracing::info!(database = %db, "the database answers again: heartbeats resumed");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(database = %db, error = %e, "heartbeat failed: the database does not answer");
+                }
+                failing = true;
+            }
+        }
+    }
 }
 
 /// The lock file under the data directory.
@@ -434,8 +506,12 @@ async fn start_outbox(
     installation: crate::store::shared::Installation,
 ) -> anyhow::Result<Worker> {
     let sms = if cfg.sms.smsc.is_configured() {
-        let client = SmscClient::new(cfg.sms.smsc.clone())
+        let mut client = SmscClient::new(cfg.sms.smsc.clone())
             .map_err(|e| anyhow::anyhow!("SMSC ([sms.smsc]): {e}"))?;
+        // Several nodes on one login keep SMSC's limit together (PostgreSQL).
+        if let Some(slots) = store.shared_smsc_slots() {
+            client = client.with_shared_slots(slots);
+        }
         tracing::info!(url = %cfg.sms.smsc.url, login = %cfg.sms.smsc.login, "SMS through SMSC");
         Some(client)
     } else {

@@ -7,6 +7,7 @@
 //! and the next picks follow the new ordering and schedule. Then the API: every setting
 //! editable, unknown fields, bad values and names taken refused as at creation, deleting
 //! contacts by status.
+#![allow(clippy::duplicate_mod)] // common/dialer.rs and common/server.rs both hold common/pg.rs
 #[path = "common/http.rs"]
 mod http;
 #[path = "common/dialer.rs"]

@@ -18,6 +18,8 @@ use super::webhook::{Delivery, Signed, WebhookSender};
 use super::{retry_delay_ms, ActionKind, Payload};
 
 mod sms;
+#[cfg(test)]
+mod strand_tests;
 use crate::store::{
     ActionRow, ActionStatus, ActionUpdate, AttemptLog, CopyOutcome, OutboxStore, StoreError,
 };
@@ -152,6 +154,10 @@ pub struct Worker {
     /// Held while SMS rows are claimed and marked busy, and while the unresolved ones are
     /// listed: a row the lane has just claimed is never taken for an unresolved one.
     claiming: Arc<tokio::sync::Mutex<()>>,
+    /// Claimed database actions and webhooks whose outcome could not be written (the database
+    /// failed meanwhile): queued again once it answers (`settle_stranded`), not left `sending`
+    /// until a restart. SMS have their own lookup (`recheck_unresolved`).
+    stranded: Arc<Mutex<Vec<ActionRow>>>,
     installation: Arc<str>,
     server_secret: Arc<str>,
     now: Now,
@@ -211,6 +217,7 @@ impl Worker {
             },
             busy: Arc::default(),
             claiming: Arc::default(),
+            stranded: Arc::default(),
             installation: settings.installation.into(),
             server_secret: settings.webhook_secret.into(),
             now,
@@ -397,7 +404,8 @@ impl Worker {
 
     /// Copies and opt-outs, carried out inline (each commits with its `done` mark).
     async fn step_db(&self, now: i64) -> Result<(), StoreError> {
-        for a in self
+        self.settle_stranded(now).await?;
+        let mut taken = self
             .store
             .claim_actions(
                 &[ActionKind::AddToProject, ActionKind::StopList],
@@ -405,8 +413,55 @@ impl Worker {
                 DB_BATCH,
             )
             .await?
-        {
-            self.run_db(&a, now).await?;
+            .into_iter();
+        while let Some(a) = taken.next() {
+            if let Err(e) = self.run_db(&a, now).await {
+                // This one and the rest of the batch are claimed: queued again later.
+                self.strand(std::iter::once(a).chain(taken), &e);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The database failed while these claimed rows were carried out: each is queued again
+    /// once it answers (`settle_stranded`).
+    fn strand(&self, rows: impl IntoIterator<Item = ActionRow>, error: &StoreError) {
+        let rows: Vec<ActionRow> = rows.into_iter().collect();
+        if rows.is_empty() {
+            return;
+        }
+        let ids: Vec<i64> = rows.iter().map(|a| a.id).collect();
+        tracing::warn!(actions = ?ids, error = %error, "outbox: the database failed while actions were carried out; they are queued again once it answers");
+        self.stranded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(rows);
+    }
+
+    /// Queues the stranded rows again (see `strand`). Compare-and-set on `sending`: a row
+    /// whose outcome was written after all is left as it is; a copy or a listing committed
+    /// with its `done` mark, so one still `sending` was not carried out; a webhook may go
+    /// twice, with the same `Idempotency-Key` (at least once, see the top).
+    async fn settle_stranded(&self, now: i64) -> Result<(), StoreError> {
+        let rows = std::mem::take(&mut *self.stranded.lock().unwrap_or_else(|e| e.into_inner()));
+        let n = rows.len();
+        let mut rows = rows.into_iter();
+        while let Some(a) = rows.next() {
+            let why = "the database failed while it was carried out: carried out again";
+            if let Err(e) = self.requeue(&a, now, now, why).await {
+                self.stranded
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(std::iter::once(a).chain(rows));
+                return Err(e);
+            }
+        }
+        if n > 0 {
+            tracing::info!(
+                actions = n,
+                "outbox: the database answers again; the actions it failed are queued again"
+            );
         }
         Ok(())
     }
@@ -422,9 +477,13 @@ impl Worker {
             .claim_actions(&[ActionKind::Webhook], now, free)
             .await?;
         let started = taken.len();
-        for a in taken {
+        let mut taken = taken.into_iter();
+        while let Some(a) = taken.next() {
             let Ok(permit) = self.webhook_slots.clone().try_acquire_owned() else {
-                self.requeue(&a, now, now, "no free webhook slot").await?;
+                if let Err(e) = self.requeue(&a, now, now, "no free webhook slot").await {
+                    self.strand(std::iter::once(a).chain(taken), &e);
+                    return Err(e);
+                }
                 continue;
             };
             let w = self.clone();
@@ -432,6 +491,7 @@ impl Worker {
                 let _permit = permit;
                 if let Err(e) = w.run_webhook(&a).await {
                     tracing::error!(action = a.id, error = %e, "outbox: writing a webhook's outcome failed");
+                    w.strand([a], &e);
                 }
             });
         }

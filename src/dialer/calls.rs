@@ -40,6 +40,8 @@ pub struct CallContext {
     pub answered: std::sync::Mutex<std::collections::HashSet<i64>>,
     /// Whether the trunk answers calls at all (`trunk_watch`): a dead trunk holds the dialer.
     pub trunk_watch: std::sync::Mutex<super::trunk_watch::TrunkWatch>,
+    /// Whether the database answers (`db_watch`): the log says when it does not.
+    pub db_watch: super::db_watch::DbWatch,
 }
 
 /// What every transfer of this dialer shares.
@@ -271,7 +273,7 @@ pub async fn run(
             // On the dialer's clock, like the call's other times.
             let at_ms = dialed_at_ms + a.ring_ms as i64;
             let write = || store.call_answered(call_id, at_ms, a.recording.as_deref());
-            if let Err(e) = retrying(call_id, "the answer", write).await {
+            if let Err(e) = retrying(store.as_ref(), call_id, "the answer", write).await {
                 tracing::error!(call = call_id, error = %e, "cannot record the answer");
             }
         }
@@ -335,7 +337,8 @@ pub async fn run(
     let transfer_writer = tokio::spawn(async move {
         if transfer_answered.await.is_ok() {
             let write = || store.transfer_answered(call_id);
-            if let Err(e) = retrying(call_id, "the transfer's answer", write).await {
+            if let Err(e) = retrying(store.as_ref(), call_id, "the transfer's answer", write).await
+            {
                 tracing::error!(call = call_id, error = %e, "cannot record the agent's answer");
             }
         }
@@ -389,9 +392,18 @@ pub async fn run(
             &r,
         )
     };
-    if let Err(e) = retrying(call_id, "the call's result", write).await {
-        tracing::error!(call = call_id, error = %e, "cannot write the call's result; the sweep closes it");
-        return;
+    match retrying(ctx.store.as_ref(), call_id, "the call's result", write).await {
+        Ok(()) => {}
+        // Closed already: most likely by an earlier try of this very write whose answer was
+        // lost (the connection cut at its commit) — this dialer's sweep never closes a call
+        // whose task runs. Its contact was planned with it; nothing is written twice.
+        Err(e @ StoreError::Conflict(_)) => {
+            tracing::warn!(call = call_id, error = %e, "the call was closed already (by an earlier try of its result whose answer was lost, or by a take-over)")
+        }
+        Err(e) => {
+            tracing::error!(call = call_id, error = %e, "cannot write the call's result; the sweep closes it");
+            return;
+        }
     }
     if let Err(e) = replan_if_edited(&ctx, &p, contact.id).await {
         tracing::error!(call = call_id, error = %e, "cannot plan the contact under the project's edited settings");
@@ -419,28 +431,66 @@ async fn replan_if_edited(
     Ok(())
 }
 
-/// How long a write of a call's bookkeeping is tried again after the database failed, at most
-/// (the first retry after `RETRY_FIRST`, doubling up to `RETRY_MAX` apart).
+/// How long a write of a call's bookkeeping is tried again after the database failed while it
+/// answers, at most (the first retry after `RETRY_FIRST`, doubling up to `RETRY_MAX` apart).
+/// While the database does not answer at all the write waits for it however long that takes:
+/// a call's result is never given up because the database was away.
 const RETRY_FOR: Duration = Duration::from_secs(10 * 60);
 const RETRY_FIRST: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
-/// Runs `write` until it succeeds, retrying database failures with a backoff for up to
-/// `RETRY_FOR`; a conflict (the call closed already) is final.
-async fn retrying<F, Fut, T>(call_id: i64, what: &str, mut write: F) -> Result<T, StoreError>
+/// Runs `write` until it succeeds, retrying database failures with a backoff (see `RETRY_FOR`:
+/// `store` is asked whether the database answers before one is given up); a conflict (the
+/// call closed already) is final.
+async fn retrying<F, Fut, T>(
+    store: &dyn DialerStore,
+    call_id: i64,
+    what: &str,
+    write: F,
+) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, StoreError>>,
 {
-    let started = tokio::time::Instant::now();
+    let away = || async { super::db_watch::answers(store).await.is_err() };
+    retrying_while(call_id, what, write, away).await
+}
+
+/// `retrying` with `away` answering whether the database is away: while it is, the write is
+/// tried on past `RETRY_FOR`, which counts again from the database's return.
+async fn retrying_while<F, Fut, T, A, AFut>(
+    call_id: i64,
+    what: &str,
+    mut write: F,
+    away: A,
+) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+    A: Fn() -> AFut,
+    AFut: std::future::Future<Output = bool>,
+{
+    let mut started = tokio::time::Instant::now();
     let mut wait = RETRY_FIRST;
+    let mut failed = false;
     loop {
         match write().await {
             Ok(v) => return Ok(v),
-            Err(e @ StoreError::Db(_)) if started.elapsed() + wait < RETRY_FOR => {
+            Err(e @ StoreError::Db(_)) => {
+                if started.elapsed() + wait >= RETRY_FOR {
+                    if !away().await {
+                        return Err(e);
+                    }
+                    started = tokio::time::Instant::now();
+                }
+                failed = true;
                 tracing::warn!(call = call_id, error = %e, retry_in_ms = wait.as_millis() as u64, "writing {what} failed; trying again");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(RETRY_MAX);
+            }
+            Err(e @ StoreError::Conflict(_)) if failed => {
+                tracing::info!(call = call_id, error = %e, "writing {what}: closed meanwhile, most likely by an earlier try whose answer was lost; nothing is written twice");
+                return Err(e);
             }
             Err(e) => return Err(e),
         }
@@ -491,9 +541,12 @@ async fn write_decisions(
             actions: crate::actions::actions_for(&d.outcome.actions, None, &facts),
             actions_give_up_at: at_ms + ctx.actions_give_up.as_millis() as i64,
         };
-        match retrying(call_id, "the scenario's decision", || {
-            ctx.store.decide_call(&decision)
-        })
+        match retrying(
+            ctx.store.as_ref(),
+            call_id,
+            "the scenario's decision",
+            || ctx.store.decide_call(&decision),
+        )
         .await
         {
             Ok(true) => {
@@ -727,7 +780,14 @@ async fn post_transfer_started(
         ctx.store
             .call_actions_now((call_id, p.id, contact.id), &actions, at_ms, give_up)
     };
-    if let Err(e) = retrying(call_id, "the transfer.started webhook", write).await {
+    if let Err(e) = retrying(
+        ctx.store.as_ref(),
+        call_id,
+        "the transfer.started webhook",
+        write,
+    )
+    .await
+    {
         tracing::error!(call = call_id, error = %e, "cannot queue the transfer.started webhook");
     }
 }
@@ -775,33 +835,94 @@ mod tests {
         // The database fails twice, then the write goes through.
         let tries = AtomicU32::new(0);
         let started = tokio::time::Instant::now();
-        let r = retrying(7, "the result", || async {
-            match tries.fetch_add(1, Ordering::SeqCst) {
-                0 | 1 => Err(StoreError::Db("database is locked".into())),
-                _ => Ok(42),
-            }
-        })
+        let answers = || async { false };
+        let r = retrying_while(
+            7,
+            "the result",
+            || async {
+                match tries.fetch_add(1, Ordering::SeqCst) {
+                    0 | 1 => Err(StoreError::Db("database is locked".into())),
+                    _ => Ok(42),
+                }
+            },
+            answers,
+        )
         .await;
         assert_eq!(r.unwrap(), 42);
         assert_eq!(tries.load(Ordering::SeqCst), 3);
         assert_eq!(started.elapsed(), RETRY_FIRST * 3, "200 ms, then 400 ms");
         // A conflict (the call closed already) is final at once.
         let tries = AtomicU32::new(0);
-        let r: Result<(), _> = retrying(7, "the result", || async {
-            tries.fetch_add(1, Ordering::SeqCst);
-            Err(StoreError::Conflict("closed".into()))
-        })
+        let r: Result<(), _> = retrying_while(
+            7,
+            "the result",
+            || async {
+                tries.fetch_add(1, Ordering::SeqCst);
+                Err(StoreError::Conflict("closed".into()))
+            },
+            answers,
+        )
         .await;
         assert!(matches!(r, Err(StoreError::Conflict(_))));
         assert_eq!(tries.load(Ordering::SeqCst), 1);
-        // A database that never comes back is given up after `RETRY_FOR`, not tried forever.
+        // A write the database keeps failing while it answers is given up after `RETRY_FOR`,
+        // not tried forever.
         let started = tokio::time::Instant::now();
-        let r: Result<(), _> = retrying(7, "the result", || async {
-            Err(StoreError::Db("disk I/O error".into()))
-        })
+        let r: Result<(), _> = retrying_while(
+            7,
+            "the result",
+            || async { Err(StoreError::Db("disk I/O error".into())) },
+            answers,
+        )
         .await;
         assert!(r.is_err());
         assert!(started.elapsed() <= RETRY_FOR, "{:?}", started.elapsed());
         assert!(started.elapsed() >= RETRY_FOR - RETRY_MAX * 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_waits_for_a_database_away_longer_than_the_retries_and_goes_through() {
+        // The database is away for three times `RETRY_FOR`: the write is not given up.
+        let started = tokio::time::Instant::now();
+        let back = started + RETRY_FOR * 3;
+        let away = || async move { tokio::time::Instant::now() < back };
+        let tries = AtomicU32::new(0);
+        let r = retrying_while(
+            7,
+            "the result",
+            || async {
+                tries.fetch_add(1, Ordering::SeqCst);
+                if tokio::time::Instant::now() < back {
+                    Err(StoreError::Db("pool timed out".into()))
+                } else {
+                    Ok(42)
+                }
+            },
+            away,
+        )
+        .await;
+        assert_eq!(r.unwrap(), 42);
+        assert!(started.elapsed() >= RETRY_FOR * 3);
+        assert!(
+            started.elapsed() <= RETRY_FOR * 3 + RETRY_MAX,
+            "{:?}",
+            started.elapsed()
+        );
+        // A conflict after a failed try (that try went through after all) stays final.
+        let tries = AtomicU32::new(0);
+        let r: Result<(), _> = retrying_while(
+            7,
+            "the result",
+            || async {
+                match tries.fetch_add(1, Ordering::SeqCst) {
+                    0 => Err(StoreError::Db("connection reset".into())),
+                    _ => Err(StoreError::Conflict("closed".into())),
+                }
+            },
+            || async { false },
+        )
+        .await;
+        assert!(matches!(r, Err(StoreError::Conflict(_))));
+        assert_eq!(tries.load(Ordering::SeqCst), 2);
     }
 }

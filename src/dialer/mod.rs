@@ -5,9 +5,11 @@
 //! places is its pacing (docs/pacing.md): the decisions (`pacing`), one project's pacing fed
 //! by its agents' floor (`floor`), preview dialing (`preview`), and the shift simulation that
 //! drives the same code on virtual time (`shift`). A trunk that answers no call holds the
-//! dialer (`trunk_watch`).
+//! dialer (`trunk_watch`); a database that does not answer pauses it, and the log says so
+//! (`db_watch`).
 
 pub mod calls;
+pub mod db_watch;
 pub mod floor;
 pub mod greetings;
 pub mod pacing;

@@ -120,6 +120,7 @@ impl Dialer {
             greetings: None,
             answered: Default::default(),
             trunk_watch: Default::default(),
+            db_watch: Default::default(),
         };
         let (preview_tx, preview_rx) = tokio::sync::mpsc::unbounded_channel();
         Self {
@@ -185,6 +186,14 @@ impl Dialer {
     pub fn with_transfers(mut self, t: super::calls::TransferBase) -> Self {
         if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
             ctx.transfers = Some(t);
+        }
+        self
+    }
+
+    /// The log names the database as `name` when it does not answer (`db_watch`).
+    pub fn with_database(mut self, name: String) -> Self {
+        if let Some(ctx) = Arc::get_mut(&mut self.ctx) {
+            ctx.db_watch = super::db_watch::DbWatch::new(name);
         }
         self
     }
@@ -660,8 +669,21 @@ impl Dialer {
             tokio::select! {
                 _ = tick.tick() => {
                     let started = std::time::Instant::now();
-                    if let Err(e) = self.pass().await {
-                        tracing::error!(error = %e, "dialer pass failed");
+                    // A pass waits for a database that does not answer (no call starts
+                    // meanwhile); the watch beside it says so (`db_watch`).
+                    let began = tokio::time::Instant::now();
+                    let ctx = self.ctx.clone();
+                    let r = tokio::select! {
+                        r = self.pass() => r,
+                        never = ctx.db_watch.beside_pass(ctx.store.as_ref(), began) => match never {},
+                    };
+                    match r {
+                        Ok(_) => ctx.db_watch.pass_done(),
+                        Err(e) => {
+                            if !ctx.db_watch.pass_failed(ctx.store.as_ref(), began, &e).await {
+                                tracing::error!(error = %e, "dialer pass failed");
+                            }
+                        }
                     }
                     metrics::histogram!("autoinformer_dialer_pass_seconds").record(started.elapsed());
                 }

@@ -21,6 +21,13 @@
 //!   more SET clause of each claim. `INDEXED BY` is dropped: the planner picks the partial
 //!   indexes `actions_queued` / `actions_sent` by itself. The kinds come as a TEXT[]
 //!   (`= ANY($2)`), not a JSON array.
+//! - Take-overs (several nodes). A node that stopped (killed, cut off) leaves its claims
+//!   `sending`; once their lease ran out another node settles them as the SQLite store's
+//!   restart does: an SMS is taken over by `sending_actions` and looked up at SMSC (sent again
+//!   only if SMSC does not have it); a webhook, a copy or an opt-out is claimed again by
+//!   `claim_actions` beside the due rows, one more attempt under a new token (the webhook
+//!   with the same Idempotency-Key; a copy or an opt-out commits with its `done` mark, so one
+//!   left `sending` never happened).
 //! - Claimed rows come back in id order (a CTE over the UPDATE orders them): RETURNING has no
 //!   order in either database, and SQLite's, scanning the table, gives id order.
 //! - Reading a claim's state and acting on it (`copy_contact`, `opt_out`): SQLite's
@@ -49,6 +56,11 @@ use sqlx::{PgConnection, Row};
 /// The action view's columns and mapper (shared with the SQLite store): `action_reports` and
 /// `action_admin` read actions by these paths.
 pub(super) use crate::store::shared::outbox::{action_view, ACTION_VIEW_COLUMNS};
+
+/// The log line and `last_error` of an action a stopped node left `sending`, claimed again by
+/// another node (`claim_actions`).
+const TAKEN_OVER: &str =
+    "interrupted by a stop of the node carrying it out: carried out again by another node";
 
 /// Writes an attempt's line and the action's new state — only while the action is in state
 /// `from`, when one is given (compare-and-set): answers whether it was written. A single
@@ -128,17 +140,15 @@ async fn still_claimed(
     id: i64,
     owner: Option<i64>,
 ) -> Result<bool, StoreError> {
-    Ok(
-        sqlx::query(
-            "SELECT id FROM actions WHERE id = $1 AND status = 'sending' \
+    Ok(sqlx::query(
+        "SELECT id FROM actions WHERE id = $1 AND status = 'sending' \
              AND ($2::BIGINT IS NULL OR owner_node = $2) FOR NO KEY UPDATE",
-        )
-        .bind(id)
-        .bind(owner)
-        .fetch_optional(conn)
-        .await?
-        .is_some(),
     )
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(conn)
+    .await?
+    .is_some())
 }
 
 #[async_trait]
@@ -151,12 +161,26 @@ impl OutboxStore for PgStore {
     ) -> Result<Vec<ActionRow>, StoreError> {
         let kinds: Vec<String> = kinds.iter().map(|k| k.as_str().to_string()).collect();
         // The claim is this node's, under a lease its heartbeat renews (nodes.rs).
-        let (node, lease_ms, _) = self.lease_binds();
+        let (node, lease_ms, may_take_over) = self.lease_binds();
+        // Besides due rows, a node that is steady (nodes.rs) claims again the webhooks, copies
+        // and opt-outs a node that stopped left `sending` (their lease ran out): carried out
+        // again, as the SQLite store's restart does (`Worker::recover`) — a webhook with the
+        // same Idempotency-Key, a copy or an opt-out whose transaction never committed. An
+        // SMS is never claimed this way: it is looked up at SMSC first (`sending_actions`).
+        // The interrupted attempt gets its line in the log. Those come first, within `limit`.
+        let take_over = node.is_some() && may_take_over;
         let rows = sqlx::query(&format!(
-            "WITH due AS MATERIALIZED ( \
+            "WITH stale AS MATERIALIZED ( \
+                 SELECT id FROM actions \
+                 WHERE status = 'sending' AND $6 AND kind = ANY($2::TEXT[]) AND kind <> 'sms' \
+                 AND owner_node IS DISTINCT FROM $4 \
+                 AND (owner_node IS NULL OR lease_until < db_now_ms()) \
+                 ORDER BY lease_until LIMIT $3 \
+                 FOR UPDATE SKIP LOCKED), \
+             due AS MATERIALIZED ( \
                  SELECT id FROM actions \
                  WHERE status = 'queued' AND next_at <= $1 AND kind = ANY($2::TEXT[]) \
-                 ORDER BY next_at LIMIT $3 \
+                 ORDER BY next_at LIMIT GREATEST($3 - (SELECT count(*) FROM stale), 0) \
                  FOR UPDATE SKIP LOCKED), \
              claimed AS ( \
                  UPDATE actions SET status = 'sending', attempts = attempts + 1, \
@@ -164,9 +188,14 @@ impl OutboxStore for PgStore {
                         lease_until = CASE WHEN $4::BIGINT IS NULL THEN NULL \
                                            ELSE db_now_ms() + $5 END, \
                         lease_id = CASE WHEN $4::BIGINT IS NULL THEN NULL \
-                                        ELSE nextval('lease_ids') END \
-                 WHERE id IN (SELECT id FROM due) AND status = 'queued' \
-                 RETURNING {ACTION_COLUMNS}) \
+                                        ELSE nextval('lease_ids') END, \
+                        last_error = CASE WHEN status = 'sending' THEN $7 ELSE last_error END \
+                 WHERE (id IN (SELECT id FROM due) AND status = 'queued') \
+                    OR (id IN (SELECT id FROM stale) AND status = 'sending') \
+                 RETURNING {ACTION_COLUMNS}), \
+             logged AS ( \
+                 INSERT INTO action_attempts (action_id, at, outcome, error) \
+                 SELECT id, $1, 'retry', $7 FROM stale) \
              SELECT {ACTION_COLUMNS} FROM claimed ORDER BY id"
         ))
         .bind(now_ms)
@@ -174,6 +203,8 @@ impl OutboxStore for PgStore {
         .bind(i64::from(limit))
         .bind(node)
         .bind(lease_ms)
+        .bind(take_over)
+        .bind(TAKEN_OVER)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(action_row).collect()
@@ -208,15 +239,19 @@ impl OutboxStore for PgStore {
     async fn sending_actions(&self) -> Result<Vec<ActionRow>, StoreError> {
         let (node, lease_ms, may_take_over) = self.lease_binds();
         // Alone (no node): every `sending` row. A node: its own, and — once it is steady
-        // (nodes.rs) — those of nodes whose lease ran out, taken over with a new token so that
-        // the first node's late outcome is fenced off (`write_update_from`). Another live
-        // node's rows in flight are not this node's to settle.
+        // (nodes.rs) — the SMS of nodes whose lease ran out, taken over with a new token so
+        // that the first node's late outcome is fenced off (`write_update_from`); the worker
+        // looks each up at SMSC. Another live node's rows in flight are not this node's to
+        // settle. Other kinds a stopped node left `sending` are claimed again by
+        // `claim_actions`: taken over here, they would be this live node's, their lease
+        // renewed by its heartbeat, and no path of the worker but its start carries out a
+        // `sending` webhook again (its periodic re-check looks up SMS only).
         let rows = sqlx::query(&format!(
             "WITH taken AS ( \
                  UPDATE actions SET owner_node = $1, lease_until = db_now_ms() + $2, \
                         lease_id = nextval('lease_ids') \
                  WHERE id IN (SELECT id FROM actions WHERE status = 'sending' \
-                              AND $1::BIGINT IS NOT NULL AND $3 \
+                              AND kind = 'sms' AND $1::BIGINT IS NOT NULL AND $3 \
                               AND owner_node IS DISTINCT FROM $1 \
                               AND (owner_node IS NULL OR lease_until < db_now_ms()) \
                               FOR UPDATE SKIP LOCKED) \
