@@ -120,9 +120,11 @@ async fn a_full_run_with_every_secret_set_logs_none_of_them() {
     let (hook, hooks) = receiver().await;
     // The test server trusts 127.0.0.1, so the password is carried but never checked: what
     // matters is that it never reaches the log.
-    let database = pg::fresh_database()
-        .await
-        .replacen("://autoinformer@", &format!("://autoinformer:{DATABASE_PASSWORD}@"), 1);
+    let database = pg::fresh_database().await.replacen(
+        "://autoinformer@",
+        &format!("://autoinformer:{DATABASE_PASSWORD}@"),
+        1,
+    );
     assert!(database.contains(DATABASE_PASSWORD), "{database}");
     let cfg = dir.path().join("serve.toml");
     std::fs::write(

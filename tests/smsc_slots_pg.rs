@@ -44,9 +44,13 @@ async fn two_nodes_on_one_login_never_have_more_than_15_requests_at_smsc() {
     let mut clients = Vec::new();
     for name in ["a", "b"] {
         let store = node(&url, name).await;
-        let slots = store.shared_smsc_slots().expect("a node shares SMSC's slots");
+        let slots = store
+            .shared_smsc_slots()
+            .expect("a node shares SMSC's slots");
         clients.push(Arc::new(
-            SmscClient::new(cfg.clone()).unwrap().with_shared_slots(slots),
+            SmscClient::new(cfg.clone())
+                .unwrap()
+                .with_shared_slots(slots),
         ));
     }
     // 15 at once from each node: 30 wanting in, 15 let through.
@@ -73,7 +77,11 @@ async fn two_nodes_on_one_login_never_have_more_than_15_requests_at_smsc() {
         smsc.duplicates().len()
     );
     assert_eq!(sent, 120);
-    assert!(smsc.max_in_flight() <= 15, "{} at once", smsc.max_in_flight());
+    assert!(
+        smsc.max_in_flight() <= 15,
+        "{} at once",
+        smsc.max_in_flight()
+    );
     assert!(
         smsc.max_in_flight() >= 10,
         "the slots were shared out, not serialised: {} at once",
@@ -94,7 +102,15 @@ async fn a_slot_a_stopped_node_held_is_free_again_after_its_lease() {
     drop(a);
     assert_eq!(b.take_smsc_slot(10_000).await.unwrap(), None, "all 15 held");
     tokio::time::sleep(Duration::from_millis(1_700)).await;
-    let slot = b.take_smsc_slot(10_000).await.unwrap().expect("a lapsed slot");
+    let slot = b
+        .take_smsc_slot(10_000)
+        .await
+        .unwrap()
+        .expect("a lapsed slot");
     b.give_smsc_slot(slot).await.unwrap();
-    assert_eq!(b.take_smsc_slot(10_000).await.unwrap(), Some(slot), "given back");
+    assert_eq!(
+        b.take_smsc_slot(10_000).await.unwrap(),
+        Some(slot),
+        "given back"
+    );
 }

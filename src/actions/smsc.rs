@@ -53,7 +53,8 @@ impl SmscClient {
         let timeout = Duration::from_secs(self.cfg.timeout_s.max(1));
         // The slot's lease covers the request's own timeout and a margin: a node that stops
         // mid-request frees its slot after it.
-        let hold_ms = i64::try_from((timeout + Duration::from_secs(5)).as_millis()).unwrap_or(i64::MAX);
+        let hold_ms =
+            i64::try_from((timeout + Duration::from_secs(5)).as_millis()).unwrap_or(i64::MAX);
         let waited = tokio::time::Instant::now();
         let slot = loop {
             match slots.take_smsc_slot(hold_ms).await {

@@ -547,7 +547,9 @@ pub trait SmscSlots: Send + Sync {
 #[async_trait]
 impl Backend for sqlite::SqliteStore {
     async fn own_connections(&self, n: u32) -> Result<std::sync::Arc<dyn Backend>, StoreError> {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::own_connections(self, n).await?))
+        Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::own_connections(self, n).await?,
+        ))
     }
     async fn installation(&self) -> Result<shared::Installation, StoreError> {
         sqlite::SqliteStore::installation(self).await
@@ -563,7 +565,9 @@ impl Backend for sqlite::SqliteStore {
 #[async_trait]
 impl Backend for postgres::PgStore {
     async fn own_connections(&self, n: u32) -> Result<std::sync::Arc<dyn Backend>, StoreError> {
-        Ok(std::sync::Arc::new(postgres::PgStore::own_connections(self, n).await?))
+        Ok(std::sync::Arc::new(
+            postgres::PgStore::own_connections(self, n).await?,
+        ))
     }
     async fn installation(&self) -> Result<shared::Installation, StoreError> {
         postgres::PgStore::installation(self).await

@@ -74,13 +74,7 @@ pub async fn setup_with(
     let source = std::fs::read_to_string(root().join("examples/survey/scenario.toml")).unwrap();
     let scenario = store.create_scenario("Опрос", &source).await.unwrap();
     let trunk = Arc::new(SimTrunk::new(sim, &root().join("prompts/sim")).unwrap());
-    let dialer = Dialer::new(
-        store.clone(),
-        trunk,
-        call_config(),
-        live,
-        clock.clone(),
-    );
+    let dialer = Dialer::new(store.clone(), trunk, call_config(), live, clock.clone());
     Setup {
         db: dir.join("autoinformer.db"),
         store,

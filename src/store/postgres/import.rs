@@ -273,9 +273,9 @@ impl PgStore {
         .bind(self.lease_binds().0)
         .fetch_all(&self.pool)
         .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
         for id in ids {
             tracing::warn!(
                 import = id,

@@ -186,12 +186,10 @@ impl PgStore {
         // A lock wait or a statement that never ends must not stall the dialer for good
         // (SQLite's busy timeout did the same): the statement fails, is logged, and the next
         // pass tries again.
-        let opts = PgConnectOptions::from_str(url)
-            .map_err(at)?
-            .options([
-                ("lock_timeout", "10s"),
-                ("idle_in_transaction_session_timeout", "60s"),
-            ]);
+        let opts = PgConnectOptions::from_str(url).map_err(at)?.options([
+            ("lock_timeout", "10s"),
+            ("idle_in_transaction_session_timeout", "60s"),
+        ]);
         let writer = pool(opts.clone(), sizes.connections).await.map_err(at)?;
         // Two nodes starting at once: PostgreSQL's migrator takes an advisory lock of its
         // own, so one migrates and the other waits and finds the schema up to date.

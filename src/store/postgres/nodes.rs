@@ -137,10 +137,12 @@ impl PgStore {
 
     /// The node rows of runs silent for over a day (their work was taken over long ago).
     pub async fn prune_nodes(&self) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM nodes WHERE heartbeat_at < db_now_ms() - 86400000")
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM nodes WHERE heartbeat_at < db_now_ms() - 86400000")
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// `(node id, lease ms, may take over)` for SQL: `(NULL, 0, true)` without a node, where
