@@ -10,7 +10,7 @@
 //! Run: `cargo bench --bench multinode` (release). Environment:
 //! - `MULTINODE_CALLS` (default 100000): calls wanted (contacts are this over the mix's 1.4
 //!   calls per contact);
-//! - `MULTINODE_LINES` (default 60): lines per node (the project's lines are three times it);
+//! - `MULTINODE_LINES` (default 200): lines per node (the project's lines are three times it);
 //! - `MULTINODE_LEASE_S` (default 5): the nodes' lease;
 //! - `MULTINODE_HALT_S` (default 3): how long the database is away;
 //! - `MULTINODE_LOG` (default `warn`): the nodes' log level.
@@ -44,7 +44,7 @@ fn main() {
     let contacts = (calls / multinode::calls_per_contact()).ceil() as usize;
     let plan = multinode::Plan {
         contacts,
-        lines_per_node: env_num("MULTINODE_LINES", 60.0).max(1.0) as u32,
+        lines_per_node: env_num("MULTINODE_LINES", 200.0).max(1.0) as u32,
         lease_s: env_num("MULTINODE_LEASE_S", 5.0).max(3.0) as u64,
         kill_at: 0.3,
         restart_at: 0.5,
