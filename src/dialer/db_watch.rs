@@ -23,9 +23,6 @@ pub const PROBE_EVERY: Duration = Duration::from_secs(5);
 /// While the database stays away, a reminder this often.
 pub const REMIND_EVERY: Duration = Duration::from_secs(60);
 
-/// A number no stop list holds: the question is "is it on the stop list?" (one index lookup).
-const PROBE_NUMBER: &str = "+0";
-
 /// What a failed question changed, for the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Note {
@@ -187,8 +184,7 @@ impl DbWatch {
 
 /// Whether the database answers a trivial question within `PROBE_TIMEOUT`; why not, if not.
 pub async fn answers(store: &dyn DialerStore) -> Result<(), String> {
-    let probe = [PROBE_NUMBER.to_string()];
-    match tokio::time::timeout(PROBE_TIMEOUT, store.stop_listed_among(&probe)).await {
+    match tokio::time::timeout(PROBE_TIMEOUT, store.ping()).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer in {} s", PROBE_TIMEOUT.as_secs())),

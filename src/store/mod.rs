@@ -423,6 +423,9 @@ pub trait DialerStore: Send + Sync {
         decision: &str,
         reason: &str,
     ) -> Result<(), StoreError>;
+    /// Whether the database answers (a round trip that reads nothing): the dialer asks when
+    /// a pass hangs (`dialer::db_watch`).
+    async fn ping(&self) -> Result<(), StoreError>;
     /// Which of `numbers` are on the stop list.
     async fn stop_listed_among(
         &self,

@@ -814,6 +814,11 @@ impl DialerStore for PgStore {
         .await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn stop_listed_among(
         &self,
         numbers: &[String],

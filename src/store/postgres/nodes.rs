@@ -97,7 +97,14 @@ impl PgStore {
         let Some(node) = self.node.as_deref() else {
             return Ok(Renewed::default());
         };
+        let began = Instant::now();
         let r = self.renew(node).await;
+        // A heartbeat that waited out an outage (the pool retries its connection) and then
+        // went through is a gap too: the other nodes' leases may have run out meanwhile, and
+        // they must get their own heartbeat in before this node takes anything over.
+        if began.elapsed() > node.lease / 3 {
+            node.beat(false);
+        }
         node.beat(r.is_ok());
         // Imports of nodes that stopped are removed here (calls and outbox rows by the
         // dialer's and the worker's own sweeps).

@@ -677,6 +677,11 @@ impl DialerStore for SqliteStore {
         .await
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn stop_listed_among(
         &self,
         numbers: &[String],
