@@ -25,6 +25,9 @@
 //! Include next to `#[path = ".../tests/common/http.rs"] mod http;`, `.../child.rs` `mod
 //! child;` and `.../smsc.rs` `mod smsc;` at the crate's root.
 #![allow(dead_code)]
+#[path = "multinode_watch.rs"]
+mod watch;
+
 use crate::child::{free_addr, root, wait_healthy, Serve};
 use crate::smsc::FakeSmsc;
 use serde_json::{json, Value};
@@ -225,7 +228,16 @@ impl Figures {
             problems = if self.problems.is_empty() {
                 "none".to_string()
             } else {
-                format!("{}\n  {}", self.problems.len(), self.problems.join("\n  "))
+                // The first 30 and the last (where the logs are kept): a stalled outbox
+                // names thousands of rows.
+                let shown: Vec<&str> = self
+                    .problems
+                    .iter()
+                    .take(30)
+                    .chain(self.problems.iter().skip(30).last())
+                    .map(String::as_str)
+                    .collect();
+                format!("{}\n  {}", self.problems.len(), shown.join("\n  "))
             },
         )
     }
@@ -637,7 +649,9 @@ pub async fn run(plan: &Plan) -> Figures {
     let mut cut_by_stop: HashSet<i64> = HashSet::new();
     let (mut killed, mut restarted, mut halted) = (false, false, false);
     let mut pool = pool;
+    let mut shown = Instant::now();
     loop {
+        watch::progress(&pool, p, activated, &mut shown, "campaign").await;
         let placed = scalar(&pool, &count_sql).await;
         let finished = scalar(&pool, &status_sql).await == Some(1);
         let n = placed.unwrap_or(0);
@@ -730,6 +744,7 @@ pub async fn run(plan: &Plan) -> Figures {
         "SELECT count(*) FROM actions WHERE project_id = {p} AND status IN ('queued', 'sending')"
     );
     loop {
+        watch::progress(&pool, p, activated, &mut shown, "outbox").await;
         let left = scalar(&pool, &pending_sql).await.unwrap_or(-1);
         if left == 0 || drained.elapsed() > plan.drain_within {
             f.actions_pending = left.max(0) as usize;
@@ -794,6 +809,12 @@ pub async fn run(plan: &Plan) -> Figures {
                 .await
                 .unwrap();
         }
+    }
+    if !f.problems.is_empty() {
+        let logs: Vec<PathBuf> = nodes.iter().map(|n| n.log.clone()).collect();
+        let kept = watch::keep_logs(&root(), &logs);
+        f.problems
+            .push(format!("the nodes' logs are kept in {}", kept.display()));
     }
     pool.close().await;
     drop(pg);

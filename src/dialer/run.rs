@@ -49,6 +49,8 @@ pub use crate::clock::Clock;
 
 #[path = "run_pacing.rs"]
 mod run_pacing;
+#[path = "run_pins.rs"]
+mod run_pins;
 #[path = "run_preview.rs"]
 mod run_preview;
 pub use run_pacing::transfers_to_agents;
@@ -96,6 +98,8 @@ pub struct Dialer {
     preview_tx: tokio::sync::mpsc::UnboundedSender<super::preview::PreviewRequest>,
     preview_rx: tokio::sync::mpsc::UnboundedReceiver<super::preview::PreviewRequest>,
     book: super::preview::Book,
+    /// Whether this node held each project with transfers at the last pass (`run_pins`).
+    pins: HashMap<i64, bool>,
 }
 
 impl Dialer {
@@ -141,6 +145,7 @@ impl Dialer {
             preview_tx,
             preview_rx,
             book: Default::default(),
+            pins: HashMap::new(),
         }
     }
 
@@ -237,6 +242,7 @@ impl Dialer {
                 Err((step, e)) => step_failed(&p, step, &e),
             }
         }
+        self.keep_pinned(&mut open).await;
         if self.sweep_due(t) {
             if let Err(e) = self.sweep().await {
                 tracing::error!(step = "sweeping calls without a task", error = %e, "dialer step failed");

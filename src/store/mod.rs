@@ -426,6 +426,13 @@ pub trait DialerStore: Send + Sync {
     /// Whether the database answers (a round trip that reads nothing): the dialer asks when
     /// a pass hangs (`dialer::db_watch`).
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Of `projects` — (project id, how many of its agents are present on this node) for the
+    /// projects whose callers are transferred to agents — those this process may dial now: a
+    /// project's transfers are pinned to one node (docs/operations.md "Several nodes"). A
+    /// store one process has alone (SQLite) answers all of them.
+    async fn hold_transfer_pins(&self, projects: &[(i64, u32)]) -> Result<Vec<i64>, StoreError> {
+        Ok(projects.iter().map(|p| p.0).collect())
+    }
     /// Which of `numbers` are on the stop list.
     async fn stop_listed_among(
         &self,

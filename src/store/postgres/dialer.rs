@@ -353,13 +353,21 @@ impl DialerStore for PgStore {
         lock(&mut tx, project_key(project_id)).await?;
         // The project's lines hold across nodes: each node's dialer shares out its own calls,
         // and the calls up of every node are counted here, under the project's lock.
+        // A project pinned to another node for its transfers (pins.rs), by a pin renewed
+        // within a lease, has no lines here: the node that lost the pin a moment ago starts
+        // nothing more.
         let (node, lease_ms, _) = self.lease_binds();
         let mut free: i64 = sqlx::query_scalar(
-            "SELECT p.lines - (SELECT count(*) FROM calls k \
-                               WHERE k.project_id = p.id AND k.state = 'dialing') \
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM transfer_pins t WHERE t.project_id = p.id \
+                                      AND t.node_id <> $2 \
+                                      AND t.renewed_at >= db_now_ms() - $3) THEN 0 \
+                    ELSE p.lines - (SELECT count(*) FROM calls k \
+                                    WHERE k.project_id = p.id AND k.state = 'dialing') END \
              FROM projects p WHERE p.id = $1",
         )
         .bind(project_id)
+        .bind(node)
+        .bind(lease_ms)
         .fetch_optional(&mut *tx)
         .await?
         .unwrap_or(0);
@@ -817,6 +825,10 @@ impl DialerStore for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn hold_transfer_pins(&self, projects: &[(i64, u32)]) -> Result<Vec<i64>, StoreError> {
+        self.hold_pins(projects).await
     }
 
     async fn stop_listed_among(

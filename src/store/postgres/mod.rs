@@ -72,6 +72,7 @@ mod import;
 mod import_watch;
 pub mod nodes;
 mod outbox;
+mod pins;
 mod plans;
 mod project_edit;
 mod replan;
