@@ -52,7 +52,8 @@ fn main() {
         halt_for: Duration::from_secs_f64(env_num("MULTINODE_HALT_S", 3.0)),
         // Far beyond what a campaign needs at 10 calls a second.
         finish_within: Duration::from_secs_f64(60.0 + calls / 10.0),
-        drain_within: Duration::from_secs(120),
+        // The outbox trails the dialer on a busy machine: its backlog drains after.
+        drain_within: Duration::from_secs(3600),
         log_level: std::env::var("MULTINODE_LOG").unwrap_or_else(|_| "warn".into()),
     };
     println!(

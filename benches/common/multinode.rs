@@ -77,7 +77,8 @@ pub struct Plan {
     pub restart_at: f64,
     pub halt_at: f64,
     pub halt_for: Duration,
-    /// How long the campaign may take from its activation, and the outbox after it.
+    /// How long the campaign may take from its activation, and the outbox after it at most
+    /// (it is given up sooner when its backlog stops shrinking).
     pub finish_within: Duration,
     pub drain_within: Duration,
     /// The nodes' log level (`AUTOINFORMER_LOG`).
@@ -743,10 +744,20 @@ pub async fn run(plan: &Plan) -> Figures {
     let pending_sql = format!(
         "SELECT count(*) FROM actions WHERE project_id = {p} AND status IN ('queued', 'sending')"
     );
+    // A backlog the campaign built up (the outbox trails the dialer when the machine is
+    // busy) drains as long as it shrinks: the run waits while it does, up to `drain_within`,
+    // and gives up after `DRAIN_STALL` without progress.
+    let (mut least, mut least_at) = (i64::MAX, Instant::now());
     loop {
         watch::progress(&pool, p, activated, &mut shown, "outbox").await;
         let left = scalar(&pool, &pending_sql).await.unwrap_or(-1);
-        if left == 0 || drained.elapsed() > plan.drain_within {
+        if left >= 0 && left < least {
+            (least, least_at) = (left, Instant::now());
+        }
+        if left == 0
+            || drained.elapsed() > plan.drain_within
+            || least_at.elapsed() > watch::DRAIN_STALL
+        {
             f.actions_pending = left.max(0) as usize;
             break;
         }

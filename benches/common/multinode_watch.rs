@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+/// How long the outbox's backlog may stay as it is after the campaign before the run gives
+/// up waiting for it.
+pub const DRAIN_STALL: Duration = Duration::from_secs(60);
 
 /// Prints one progress line when `PROGRESS_EVERY` has passed since `*last`.
 pub async fn progress(pool: &PgPool, p: i64, began: Instant, last: &mut Instant, what: &str) {

@@ -149,10 +149,11 @@ pub struct Worker {
     sms_slots: Arc<Semaphore>,
     webhook_slots: Arc<Semaphore>,
     state: SmsLane,
-    /// SMS rows a task of this process is working on (the rest of `sending` are unresolved).
+    /// Rows a task of this process is working on — SMS and webhooks (the rest of `sending`
+    /// are unresolved).
     busy: Arc<Mutex<HashSet<i64>>>,
-    /// Held while SMS rows are claimed and marked busy, and while the unresolved ones are
-    /// listed: a row the lane has just claimed is never taken for an unresolved one.
+    /// Held while SMS and webhook rows are claimed and marked busy, and while the unresolved
+    /// ones are listed: a row a lane has just claimed is never taken for an unresolved one.
     claiming: Arc<tokio::sync::Mutex<()>>,
     /// Claimed database actions and webhooks whose outcome could not be written (the database
     /// failed meanwhile): queued again once it answers (`settle_stranded`), not left `sending`
@@ -269,7 +270,7 @@ impl Worker {
             if now - last_recheck >= RECHECK_EVERY.as_millis() as i64 {
                 last_recheck = now;
                 if let Err(e) = self.recheck_unresolved().await {
-                    tracing::warn!(error = %e, "outbox: looking up unresolved SMS failed");
+                    tracing::warn!(error = %e, "outbox: settling unresolved actions failed");
                 }
             }
         }
@@ -337,20 +338,47 @@ impl Worker {
         Ok(left.len())
     }
 
-    /// Looks up every `sending` SMS no task of this process is working on.
+    /// Settles every `sending` row of this process no task of it is working on: an SMS is
+    /// looked up at SMSC, anything else is queued again. Such a row is a claim whose answer
+    /// never reached the worker — the claim committed and the connection broke before its
+    /// rows came back (a database restart) — which nothing else would carry out: its lease is
+    /// this live node's, renewed by its heartbeat. A webhook may go twice, with the same
+    /// `Idempotency-Key` (at least once, see the top).
     async fn recheck_unresolved(&self) -> Result<(), StoreError> {
-        if self.sms.is_none() {
-            return Ok(());
-        }
-        let mine = {
+        let (sms, others) = {
             let _claiming = self.claiming.lock().await;
             let left = self.store.sending_actions().await?;
-            left.into_iter()
-                .filter(|a| matches!(a.payload, Payload::Sms { .. }))
-                .filter(|a| self.claim_busy(a.id))
-                .collect::<Vec<_>>()
+            // Rows whose outcome could not be written are queued again by `settle_stranded`.
+            let stranded: HashSet<i64> = self
+                .stranded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|a| a.id)
+                .collect();
+            let mut sms = Vec::new();
+            let mut others = Vec::new();
+            for a in left.into_iter().filter(|a| !stranded.contains(&a.id)) {
+                if matches!(a.payload, Payload::Sms { .. }) {
+                    if self.sms.is_some() && self.claim_busy(a.id) {
+                        sms.push(a);
+                    }
+                } else if !self.is_busy(a.id) {
+                    others.push(a);
+                }
+            }
+            (sms, others)
         };
-        for a in mine {
+        if !others.is_empty() {
+            let now = (self.now)();
+            let ids: Vec<i64> = others.iter().map(|a| a.id).collect();
+            tracing::warn!(actions = ?ids, "outbox: claimed actions no task carries out (the claim's answer was lost with the database connection): queued again");
+            for a in &others {
+                let why = "claimed, and the claim's answer was lost: carried out again";
+                self.requeue(a, now, now, why).await?;
+            }
+        }
+        for a in sms {
             let w = self.clone();
             let permit = self.sms_slots.clone().acquire_owned().await;
             tokio::spawn(async move {
@@ -386,6 +414,10 @@ impl Worker {
 
     fn claim_busy(&self, id: i64) -> bool {
         self.busy.lock().map(|mut b| b.insert(id)).unwrap_or(false)
+    }
+
+    fn is_busy(&self, id: i64) -> bool {
+        self.busy.lock().map(|b| b.contains(&id)).unwrap_or(true)
     }
 
     fn release_busy(&self, id: i64) {
@@ -472,27 +504,42 @@ impl Worker {
         if free == 0 {
             return Ok(0);
         }
+        // Claimed and marked busy under one lock: the 30 s re-check never takes a row whose
+        // delivery is just starting for one whose claim was lost.
+        let claiming = self.claiming.lock().await;
         let taken = self
             .store
             .claim_actions(&[ActionKind::Webhook], now, free)
             .await?;
+        for a in &taken {
+            self.claim_busy(a.id);
+        }
+        drop(claiming);
         let started = taken.len();
         let mut taken = taken.into_iter();
         while let Some(a) = taken.next() {
             let Ok(permit) = self.webhook_slots.clone().try_acquire_owned() else {
+                let id = a.id;
                 if let Err(e) = self.requeue(&a, now, now, "no free webhook slot").await {
-                    self.strand(std::iter::once(a).chain(taken), &e);
+                    let rest: Vec<ActionRow> = std::iter::once(a).chain(taken).collect();
+                    for r in &rest {
+                        self.release_busy(r.id);
+                    }
+                    self.strand(rest, &e);
                     return Err(e);
                 }
+                self.release_busy(id);
                 continue;
             };
             let w = self.clone();
             tokio::spawn(async move {
                 let _permit = permit;
+                let id = a.id;
                 if let Err(e) = w.run_webhook(&a).await {
                     tracing::error!(action = a.id, error = %e, "outbox: writing a webhook's outcome failed");
                     w.strand([a], &e);
                 }
+                w.release_busy(id);
             });
         }
         Ok(started)

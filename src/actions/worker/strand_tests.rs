@@ -15,6 +15,8 @@ struct GoesAway {
     inner: SqliteStore,
     after_claim: AtomicBool,
     away: AtomicBool,
+    /// The next claim commits and its answer is lost (the connection broke after the commit).
+    lose_answer: AtomicBool,
 }
 
 impl GoesAway {
@@ -38,6 +40,12 @@ impl Outbox for GoesAway {
     ) -> Result<Vec<ActionRow>, E> {
         self.check()?;
         let r = self.inner.claim_actions(kinds, now_ms, limit).await;
+        if r.is_ok() && self.lose_answer.swap(false, Ordering::SeqCst) {
+            return Err(E::Db(
+                "error communicating with database: expected to read 5 bytes, got 0 bytes at EOF"
+                    .into(),
+            ));
+        }
         if r.as_ref().is_ok_and(|v| !v.is_empty()) && self.after_claim.swap(false, Ordering::SeqCst)
         {
             self.away.store(true, Ordering::SeqCst);
@@ -177,6 +185,7 @@ async fn an_action_claimed_as_the_database_went_away_is_carried_out_once_it_is_b
         inner: store,
         after_claim: AtomicBool::new(true),
         away: AtomicBool::new(false),
+        lose_answer: AtomicBool::new(false),
     });
     let worker = Worker::new(
         flaky.clone(),
@@ -205,4 +214,103 @@ async fn an_action_claimed_as_the_database_went_away_is_carried_out_once_it_is_b
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .is_empty());
+}
+
+#[tokio::test]
+async fn webhooks_whose_claim_answer_was_lost_are_queued_again_by_the_recheck_and_busy_ones_are_not(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let source = include_str!("../../../examples/survey/scenario.toml");
+    let scenario = store.create_scenario("s", source).await.unwrap();
+    let p = store
+        .create_project(&NewProject {
+            name: "p".into(),
+            scenario_id: scenario,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store
+        .import_contacts(
+            p,
+            Box::new(std::io::Cursor::new(
+                b"Name;Phone\nA;+79990000001\nB;+79990000002\n".to_vec(),
+            )),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO calls (project_id, contact_id, number, state, started_at) \
+         SELECT project_id, id, '+7999000000' || id, 'done', 0 FROM contacts",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO actions (call_id, idx, project_id, contact_id, kind, payload, status, \
+                              attempts, next_at, give_up_at, created_at) \
+         SELECT id, 0, project_id, contact_id, 'webhook', \
+                '{\"kind\":\"webhook\",\"url\":\"http://127.0.0.1:9/hook\",\"secret_from\":' \
+                || project_id || ',\"call\":{}}', \
+                'queued', 0, 0, 9000000000000, 0 FROM calls ORDER BY id",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    let flaky = Arc::new(GoesAway {
+        inner: store,
+        after_claim: AtomicBool::new(false),
+        away: AtomicBool::new(false),
+        lose_answer: AtomicBool::new(true),
+    });
+    let worker = Worker::new(
+        flaky.clone(),
+        None,
+        WebhookSender::new(Duration::from_secs(5), Destinations::default()).unwrap(),
+        WorkerSettings {
+            sms_parallel: 1,
+            webhook_parallel: 2,
+            installation: "t".into(),
+            webhook_secret: "whsec_c2VydmVyLXNlY3JldC1vZi0yNC1ieXRlcw==".into(),
+        },
+        Arc::new(|| 1_000),
+    );
+    let statuses = || {
+        let raw = raw.clone();
+        async move {
+            sqlx::query("SELECT status, COALESCE(last_error, '') FROM actions ORDER BY id")
+                .fetch_all(&raw)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+                .collect::<Vec<_>>()
+        }
+    };
+    // Both claimed; the claim's answer is lost: the worker has neither.
+    assert!(worker.step_webhooks(1_000).await.is_err());
+    let s = statuses().await;
+    assert!(s.iter().all(|(st, _)| st == "sending"), "{s:?}");
+    // The second one is being delivered by a task (as a row claimed at the same moment would
+    // be): the re-check leaves it; the first, which no task has, is queued again.
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM actions ORDER BY id")
+        .fetch_all(&raw)
+        .await
+        .unwrap();
+    assert!(worker.claim_busy(ids[1]));
+    worker.recheck_unresolved().await.unwrap();
+    let s = statuses().await;
+    assert_eq!(s[0].0, "queued", "{s:?}");
+    assert!(s[0].1.contains("answer was lost"), "{s:?}");
+    assert_eq!(s[1].0, "sending", "{s:?}");
+    // Once its task is done (here: it never was), the next re-check settles it too.
+    worker.release_busy(ids[1]);
+    worker.recheck_unresolved().await.unwrap();
+    assert_eq!(statuses().await[1].0, "queued");
 }

@@ -243,9 +243,9 @@ impl OutboxStore for PgStore {
         // that the first node's late outcome is fenced off (`write_update_from`); the worker
         // looks each up at SMSC. Another live node's rows in flight are not this node's to
         // settle. Other kinds a stopped node left `sending` are claimed again by
-        // `claim_actions`: taken over here, they would be this live node's, their lease
-        // renewed by its heartbeat, and no path of the worker but its start carries out a
-        // `sending` webhook again (its periodic re-check looks up SMS only).
+        // `claim_actions` (one more attempt under a new token). This node's own rows no task
+        // of it works on — a claim whose answer the connection lost — are settled by the
+        // worker's periodic re-check (SMS looked up, the rest queued again).
         let rows = sqlx::query(&format!(
             "WITH taken AS ( \
                  UPDATE actions SET owner_node = $1, lease_until = db_now_ms() + $2, \
