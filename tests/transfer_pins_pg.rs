@@ -23,7 +23,7 @@ mod pg;
 use autoinformer::clock::Clock;
 use autoinformer::store::postgres::{PgPoolSize, PgStore};
 use autoinformer::store::{CampaignStore, DialerStore, NewProject, StartCall};
-use child::{free_addr, root, wait_healthy, Serve};
+use child::{free_addr, root, tone_wav, wait_healthy, Serve};
 use serde_json::json;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row;
@@ -246,28 +246,6 @@ result = "Да"
 dtmf = "2"
 result = "Нет"
 "#;
-
-fn tone_wav(ms: u32, hz: f32) -> Vec<u8> {
-    let n = 8 * ms;
-    let mut v = Vec::with_capacity(44 + 2 * n as usize);
-    v.extend_from_slice(b"RIFF");
-    v.extend_from_slice(&(36 + 2 * n).to_le_bytes());
-    v.extend_from_slice(b"WAVEfmt ");
-    v.extend_from_slice(&16u32.to_le_bytes());
-    v.extend_from_slice(&1u16.to_le_bytes());
-    v.extend_from_slice(&1u16.to_le_bytes());
-    v.extend_from_slice(&8000u32.to_le_bytes());
-    v.extend_from_slice(&16000u32.to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&16u16.to_le_bytes());
-    v.extend_from_slice(b"data");
-    v.extend_from_slice(&(2 * n).to_le_bytes());
-    for i in 0..n {
-        let s = (f32::sin(i as f32 * hz * std::f32::consts::TAU / 8000.0) * 8000.0) as i16;
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    v
-}
 
 fn config(dir: &Path, lease_s: u64) -> std::path::PathBuf {
     let path = dir.join("serve.toml");

@@ -173,3 +173,25 @@ pub fn next(seed: &mut u64) -> u64 {
         .wrapping_add(1442695040888963407);
     *seed >> 33
 }
+
+/// A tone as an 8 kHz 16-bit WAV: the robot's prompts (loud enough for the simulated callee
+/// to hear them as speech, short so that calls are).
+pub fn tone_wav(ms: u32, hz: f32) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = hound::WavWriter::new(&mut buf, spec).unwrap();
+        for i in 0..(8 * ms) {
+            let t = i as f32 / 8000.0;
+            w.write_sample((8000.0 * (2.0 * std::f32::consts::PI * hz * t).sin()) as i16)
+                .unwrap();
+        }
+        w.finalize().unwrap();
+    }
+    buf.into_inner()
+}

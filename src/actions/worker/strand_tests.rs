@@ -126,8 +126,9 @@ impl Outbox for GoesAway {
     }
 }
 
-#[tokio::test]
-async fn an_action_claimed_as_the_database_went_away_is_carried_out_once_it_is_back() {
+/// A SQLite store with one project of the bundled survey and `csv`'s contacts, and a pool of
+/// the test's own on its file.
+async fn store_with(csv: &'static [u8]) -> (tempfile::TempDir, SqliteStore, sqlx::SqlitePool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.db");
     let store = SqliteStore::open(&path).await.unwrap();
@@ -144,9 +145,7 @@ async fn an_action_claimed_as_the_database_went_away_is_carried_out_once_it_is_b
     store
         .import_contacts(
             p,
-            Box::new(std::io::Cursor::new(
-                b"Name;Phone\nA;+79990000001\n".to_vec(),
-            )),
+            Box::new(std::io::Cursor::new(csv.to_vec())),
             Default::default(),
         )
         .await
@@ -154,6 +153,12 @@ async fn an_action_claimed_as_the_database_went_away_is_carried_out_once_it_is_b
     let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
+    (dir, store, raw)
+}
+
+#[tokio::test]
+async fn an_action_claimed_as_the_database_went_away_is_carried_out_once_it_is_back() {
+    let (_dir, store, raw) = store_with(b"Name;Phone\nA;+79990000001\n").await;
     let row = |sql: &'static str| {
         let raw = raw.clone();
         async move {
@@ -219,32 +224,7 @@ async fn an_action_claimed_as_the_database_went_away_is_carried_out_once_it_is_b
 #[tokio::test]
 async fn webhooks_whose_claim_answer_was_lost_are_queued_again_by_the_recheck_and_busy_ones_are_not(
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.db");
-    let store = SqliteStore::open(&path).await.unwrap();
-    let source = include_str!("../../../examples/survey/scenario.toml");
-    let scenario = store.create_scenario("s", source).await.unwrap();
-    let p = store
-        .create_project(&NewProject {
-            name: "p".into(),
-            scenario_id: scenario,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    store
-        .import_contacts(
-            p,
-            Box::new(std::io::Cursor::new(
-                b"Name;Phone\nA;+79990000001\nB;+79990000002\n".to_vec(),
-            )),
-            Default::default(),
-        )
-        .await
-        .unwrap();
-    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let (_dir, store, raw) = store_with(b"Name;Phone\nA;+79990000001\nB;+79990000002\n").await;
     sqlx::query(
         "INSERT INTO calls (project_id, contact_id, number, state, started_at) \
          SELECT project_id, id, '+7999000000' || id, 'done', 0 FROM contacts",
