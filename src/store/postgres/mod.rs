@@ -103,6 +103,9 @@ async fn pool(opts: PgConnectOptions, n: u32) -> Result<PgPool, sqlx::Error> {
         .acquire_timeout(ACQUIRE_TIMEOUT)
         // A server can restart or drop a connection: check one before handing it out.
         .test_before_acquire(true)
+        // While the database is away every waiting statement acquires slowly: the dialer's
+        // watch says so once (dialer/db_watch.rs) instead of a warning per statement.
+        .acquire_slow_level(log::LevelFilter::Debug)
         .connect_with(opts)
         .await
 }
