@@ -15,7 +15,7 @@ mod child;
 mod http;
 
 use child::{free_addr, root, start, start_logged, unix_ms, wait_healthy, Serve};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -31,53 +31,6 @@ async fn call(addr: SocketAddr, method: &str, path: &str, ct: Option<&str>, body
 
 async fn get(addr: SocketAddr, path: &str) -> Value {
     call(addr, "GET", path, None, b"").await
-}
-
-/// A project of the bundled survey (`child::survey`) with these lines and quick retries;
-/// answers the project's id.
-async fn survey_project(addr: SocketAddr, lines: u32) -> i64 {
-    let sc = child::survey(addr, TOKEN).await;
-    let quick = json!({"attempts": 2, "interval_s": 1});
-    call(
-        addr,
-        "POST",
-        "/api/v1/projects",
-        Some("application/json"),
-        json!({
-            "name": "Сбои", "scenario_id": sc, "schedule": ["daily 00:00-24:00"],
-            "lines": lines,
-            "retry_rules": {"system": quick, "no_answer": quick, "busy": quick}
-        })
-        .to_string()
-        .as_bytes(),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap()
-}
-
-async fn import_and_activate(addr: SocketAddr, p: i64, numbers: &[String]) {
-    let mut csv = String::from("Имя;Телефон\n");
-    for (i, n) in numbers.iter().enumerate() {
-        csv.push_str(&format!("Абонент {i};{n}\n"));
-    }
-    let r = call(
-        addr,
-        "POST",
-        &format!("/api/v1/projects/{p}/contacts"),
-        Some("text/csv"),
-        csv.as_bytes(),
-    )
-    .await;
-    assert_eq!(r["imported"], numbers.len(), "{r}");
-    call(
-        addr,
-        "POST",
-        &format!("/api/v1/projects/{p}/activate"),
-        None,
-        b"",
-    )
-    .await;
 }
 
 /// Waits until the project has finished (every contact in a final status, no call up).
@@ -200,7 +153,7 @@ async fn sigkill_with_200_calls_up_then_a_restart_accounts_for_every_call() {
     let addr = free_addr();
     let mut serve = start(&data, addr, &config, TOKEN);
     wait_healthy(addr).await;
-    let p = survey_project(addr, 200).await;
+    let p = child::survey_project(addr, TOKEN, "Сбои", 200).await;
     // People who stay silent (~15 s calls), who press 1, numbers that ring out and busy ones.
     let numbers: Vec<String> = (0..500)
         .map(|i| {
@@ -208,7 +161,7 @@ async fn sigkill_with_200_calls_up_then_a_restart_accounts_for_every_call() {
             format!("+7999{i:06}{last}")
         })
         .collect();
-    import_and_activate(addr, p, &numbers).await;
+    child::import_and_activate(addr, TOKEN, p, &numbers).await;
     let pool = db(&data).await;
     // Wait for 200 calls up at once, then kill.
     let t = Instant::now();
@@ -318,12 +271,12 @@ async fn a_full_recordings_disk_stops_recording_not_the_calls_and_each_call_says
     let addr = free_addr();
     let mut serve = start_logged(&data, addr, &config, TOKEN, "warn", &log);
     wait_healthy(addr).await;
-    let p = survey_project(addr, 6).await;
+    let p = child::survey_project(addr, TOKEN, "Сбои", 6).await;
     // Each presses 1 after the question (5) or stays silent (8).
     let numbers: Vec<String> = (0..12)
         .map(|i| format!("+7999{i:06}{}", if i % 2 == 0 { 5 } else { 8 }))
         .collect();
-    import_and_activate(addr, p, &numbers).await;
+    child::import_and_activate(addr, TOKEN, p, &numbers).await;
     wait_finished(addr, p, Duration::from_secs(180)).await;
     let pool = db(&data).await;
     let all = calls(&pool, p).await;
@@ -416,9 +369,9 @@ async fn an_unreachable_trunk_holds_the_dialer_after_five_silent_calls_and_it_re
     let addr = free_addr();
     let mut serve = start_logged(&data, addr, &config, TOKEN, "info", &log);
     wait_healthy(addr).await;
-    let p = survey_project(addr, 8).await;
+    let p = child::survey_project(addr, TOKEN, "Сбои", 8).await;
     let numbers: Vec<String> = (0..40).map(|i| format!("+7999{i:06}1")).collect();
-    import_and_activate(addr, p, &numbers).await;
+    child::import_and_activate(addr, TOKEN, p, &numbers).await;
     let pool = db(&data).await;
 
     // The first 8 go out at once and end unanswered after the ring timeout; then the dialer

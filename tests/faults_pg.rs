@@ -12,7 +12,7 @@ mod child;
 mod http;
 
 use child::{free_addr, root, unix_ms, wait_healthy, Serve};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row;
 use std::collections::HashMap;
@@ -110,57 +110,6 @@ fn start_serve(data: &Path, addr: SocketAddr, config: &Path, url: &str, log: &Pa
         .spawn()
         .expect("serve starts");
     Serve(child)
-}
-
-async fn call(addr: SocketAddr, method: &str, path: &str, ct: Option<&str>, body: &[u8]) -> Value {
-    child::call(addr, TOKEN, method, path, ct, body).await
-}
-
-/// A project of the bundled survey (`child::survey`) with these lines and quick retries;
-/// answers the project's id.
-async fn survey_project(addr: SocketAddr, lines: u32) -> i64 {
-    let sc = child::survey(addr, TOKEN).await;
-    let quick = json!({"attempts": 2, "interval_s": 1});
-    call(
-        addr,
-        "POST",
-        "/api/v1/projects",
-        Some("application/json"),
-        json!({
-            "name": "Сбой базы", "scenario_id": sc, "schedule": ["daily 00:00-24:00"],
-            "lines": lines,
-            "retry_rules": {"system": quick, "no_answer": quick, "busy": quick}
-        })
-        .to_string()
-        .as_bytes(),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap()
-}
-
-async fn import_and_activate(addr: SocketAddr, p: i64, numbers: &[String]) {
-    let mut csv = String::from("Имя;Телефон\n");
-    for (i, n) in numbers.iter().enumerate() {
-        csv.push_str(&format!("Абонент {i};{n}\n"));
-    }
-    let r = call(
-        addr,
-        "POST",
-        &format!("/api/v1/projects/{p}/contacts"),
-        Some("text/csv"),
-        csv.as_bytes(),
-    )
-    .await;
-    assert_eq!(r["imported"], numbers.len(), "{r}");
-    call(
-        addr,
-        "POST",
-        &format!("/api/v1/projects/{p}/activate"),
-        None,
-        b"",
-    )
-    .await;
 }
 
 /// Waits until the project has finished (every contact in a final status, no call up).
@@ -316,7 +265,7 @@ async fn postgres_stopped_for_10_s_pauses_the_dialer_which_resumes_and_every_cal
     let addr = free_addr();
     let mut serve = start_serve(&data, addr, &config, &pg.url, &log);
     wait_healthy(addr).await;
-    let p = survey_project(addr, 100).await;
+    let p = child::survey_project(addr, TOKEN, "Сбой базы", 100).await;
     // People who stay silent (~21 s calls), who press 1, who press 2 (an action: the outbox
     // copies them into the callback project), numbers that ring out and busy ones.
     let numbers: Vec<String> = (0..300)
@@ -325,7 +274,7 @@ async fn postgres_stopped_for_10_s_pauses_the_dialer_which_resumes_and_every_cal
             format!("+7999{i:06}{last}")
         })
         .collect();
-    import_and_activate(addr, p, &numbers).await;
+    child::import_and_activate(addr, TOKEN, p, &numbers).await;
     let pool = db(&pg.url).await;
 
     // Calls up, then the database goes away.

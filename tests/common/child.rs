@@ -195,3 +195,40 @@ pub fn tone_wav(ms: u32, hz: f32) -> Vec<u8> {
     }
     buf.into_inner()
 }
+
+/// A project of the bundled survey (`survey`) named `name`, with these lines and quick
+/// retries; answers the project's id.
+pub async fn survey_project(addr: SocketAddr, token: &str, name: &str, lines: u32) -> i64 {
+    let sc = survey(addr, token).await;
+    let quick = serde_json::json!({"attempts": 2, "interval_s": 1});
+    call(
+        addr,
+        token,
+        "POST",
+        "/api/v1/projects",
+        Some("application/json"),
+        serde_json::json!({
+            "name": name, "scenario_id": sc, "schedule": ["daily 00:00-24:00"],
+            "lines": lines,
+            "retry_rules": {"system": quick, "no_answer": quick, "busy": quick}
+        })
+        .to_string()
+        .as_bytes(),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Imports `numbers` (one contact each) into project `p` and activates it.
+pub async fn import_and_activate(addr: SocketAddr, token: &str, p: i64, numbers: &[String]) {
+    let mut csv = String::from("Имя;Телефон\n");
+    for (i, n) in numbers.iter().enumerate() {
+        csv.push_str(&format!("Абонент {i};{n}\n"));
+    }
+    let path = format!("/api/v1/projects/{p}/contacts");
+    let r = call(addr, token, "POST", &path, Some("text/csv"), csv.as_bytes()).await;
+    assert_eq!(r["imported"], numbers.len(), "{r}");
+    let path = format!("/api/v1/projects/{p}/activate");
+    call(addr, token, "POST", &path, None, b"").await;
+}
